@@ -1,0 +1,331 @@
+//! The aggregates authgate stores. Storage adapters persist these exactly;
+//! protocol rules about them live in the other modules of this crate.
+
+use crate::clock::UnixTime;
+use crate::scope::ScopeDef;
+use serde::{Deserialize, Serialize};
+
+/// An MCP server registered as an OAuth protected resource (RFC 8707/9728).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Short stable identifier chosen by the operator, e.g. `weather`.
+    pub id: String,
+    pub name: String,
+    /// Canonical URL exactly as registered; issued verbatim as `aud`.
+    pub uri: String,
+    pub scopes: Vec<ScopeDef>,
+    pub default_scopes: Vec<String>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_idle_ttl_secs: i64,
+    pub refresh_token_absolute_ttl_secs: i64,
+    pub allow_dynamic_registration: bool,
+    pub allow_client_id_metadata_documents: bool,
+    pub documentation_uri: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+impl Resource {
+    pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
+    pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
+    pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// Registered by an administrator (config file, CLI, admin API).
+    PreRegistered,
+    /// Registered through RFC 7591 dynamic client registration.
+    Dynamic,
+    /// Identified by a client ID metadata document URL.
+    MetadataDocument,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::PreRegistered => "pre_registered",
+            ClientKind::Dynamic => "dynamic",
+            ClientKind::MetadataDocument => "metadata_document",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pre_registered" => ClientKind::PreRegistered,
+            "dynamic" => ClientKind::Dynamic,
+            "metadata_document" => ClientKind::MetadataDocument,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    #[default]
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+}
+
+impl TokenEndpointAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::None => "none",
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Self::None,
+            "client_secret_basic" => Self::ClientSecretBasic,
+            "client_secret_post" => Self::ClientSecretPost,
+            "private_key_jwt" => Self::PrivateKeyJwt,
+            _ => return None,
+        })
+    }
+    pub fn is_confidential(self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+/// Client metadata (RFC 7591 §2), stored and echoed as registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClientMetadata {
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub response_types: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub kind: ClientKind,
+    pub metadata: ClientMetadata,
+    /// SHA-256 of the client secret (confidential clients only).
+    pub secret_hash: Option<String>,
+    /// SHA-256 of the RFC 7592 registration access token.
+    pub registration_access_token_hash: Option<String>,
+    /// Resource ids this client may obtain tokens for. Empty means any
+    /// resource that accepts this kind of client.
+    pub resources: Vec<String>,
+    /// Scopes the client may be granted; `None` means any the resource defines.
+    pub allowed_scopes: Option<Vec<String>>,
+    pub blocked: bool,
+    /// Dynamic registration de-duplication key (hash of the metadata).
+    pub registration_fingerprint: Option<String>,
+    pub registration_count: i64,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl Client {
+    pub fn display_name(&self) -> &str {
+        self.metadata
+            .client_name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.client_id)
+    }
+}
+
+/// A person who signs in through authgate's pages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// Lowercased email; unique.
+    pub email: String,
+    pub name: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub is_admin: bool,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningAlg {
+    ES256,
+    RS256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ES256" => SigningAlg::ES256,
+            "RS256" => SigningAlg::RS256,
+            "EdDSA" => SigningAlg::EdDSA,
+            _ => return None,
+        })
+    }
+}
+
+/// A signing key as stored: the private half encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: SigningAlg,
+    /// PKCS#8 private key sealed with the key-encryption key.
+    pub private_key_sealed: Vec<u8>,
+    /// The public JWK (JSON object) published at jwks_uri.
+    pub public_jwk: serde_json::Value,
+    pub created_at: UnixTime,
+    /// Set when a newer key took over signing.
+    pub retired_at: Option<UnixTime>,
+    /// After this time the key leaves JWKS (retired_at + longest token lifetime).
+    pub remove_after: Option<UnixTime>,
+}
+
+/// An authorization code, stored by hash (issue 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub resource_id: String,
+    pub scopes: Vec<String>,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub nonce: Option<String>,
+    /// The grant (refresh-token family) tokens from this code belong to.
+    pub grant_id: String,
+    pub expires_at: UnixTime,
+    pub consumed_at: Option<UnixTime>,
+}
+
+/// What happened when a code was redeemed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the caller may issue tokens.
+    Redeemed(AuthorizationCode),
+    /// Already used: a replay. The caller must revoke the code's grant.
+    Replayed(AuthorizationCode),
+    NotFound,
+}
+
+/// A grant: what one user allowed one client for one resource, and the
+/// family of refresh tokens issued under it. Revoking a grant revokes every
+/// token issued under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub resource_id: String,
+    pub scopes: Vec<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    /// Absolute end of the refresh family.
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A refresh token, stored by hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub issued_at: UnixTime,
+    /// Idle expiry (min of issued_at + idle ttl and the grant's absolute end).
+    pub expires_at: UnixTime,
+    /// Set when this token was exchanged for its successor.
+    pub rotated_at: Option<UnixTime>,
+    pub successor_hash: Option<String>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// This call rotated the token; the successor is stored.
+    Rotated,
+    /// Somebody rotated it before (parallel refresh or replay).
+    AlreadyRotated {
+        rotated_at: UnixTime,
+        successor_hash: String,
+    },
+    /// Token unknown or revoked.
+    NotFound,
+}
+
+/// A person's consent to a client for a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub resource_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A browser session on authgate's pages, stored by the hash of its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: Option<String>,
+    pub csrf_token: String,
+    pub auth_time: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Arbitrary JSON the pages keep across requests (pending /authorize).
+    pub data: serde_json::Value,
+}
+
+/// A record in the audit log. Never holds secrets or tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: UnixTime,
+    pub event: String,
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub address: Option<String>,
+    pub outcome: String,
+    pub detail: serde_json::Value,
+}

@@ -1,0 +1,218 @@
+//! Storage ports of authgate: one trait per aggregate, implemented by each
+//! backend (SQLite, PostgreSQL). Business code only sees [`Store`].
+//!
+//! Rules every backend follows (and [`conformance`] checks):
+//! - secrets arrive already hashed; backends never see plaintext secrets;
+//! - operations that decide security outcomes (code redemption, refresh
+//!   rotation) are atomic: of two concurrent callers exactly one wins;
+//! - lists come back in a stable order (creation time, then id).
+
+use async_trait::async_trait;
+use authgate_core::clock::UnixTime;
+use authgate_core::model::*;
+
+pub mod conformance;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (resource id, client id, user email...).
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The backend failed (connection, I/O, corrupt row). The message is for
+    /// logs, never for clients.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Inserts or replaces by `id`.
+    async fn upsert_resource(&self, r: &Resource) -> StoreResult<()>;
+    async fn get_resource(&self, id: &str) -> StoreResult<Option<Resource>>;
+    async fn list_resources(&self) -> StoreResult<Vec<Resource>>;
+    /// Deletes the resource; returns whether it existed.
+    async fn delete_resource(&self, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Fails with `Conflict` when the client id exists.
+    async fn insert_client(&self, c: &Client) -> StoreResult<()>;
+    /// Replaces an existing client; returns whether it existed.
+    async fn update_client(&self, c: &Client) -> StoreResult<bool>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// Records use (last_used_at = now).
+    async fn touch_client(&self, client_id: &str, now: UnixTime) -> StoreResult<()>;
+    /// A dynamic client with this registration fingerprint, if any.
+    async fn find_client_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Client>>;
+    async fn count_clients(&self, kind: ClientKind) -> StoreResult<i64>;
+    /// Deletes dynamic clients never used since `unused_since` (by
+    /// last_used_at, or created_at when never used). Returns how many.
+    async fn reap_dynamic_clients(&self, unused_since: UnixTime) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the id or email exists.
+    async fn insert_user(&self, u: &User) -> StoreResult<()>;
+    async fn update_user(&self, u: &User) -> StoreResult<bool>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    /// `email` is compared lowercased.
+    async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+}
+
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
+    /// Every key, oldest first.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Marks every key other than `keep_kid` that is not yet retired as
+    /// retired at `now`, leaving JWKS after `remove_after`.
+    async fn retire_signing_keys_except(
+        &self,
+        keep_kid: &str,
+        now: UnixTime,
+        remove_after: UnixTime,
+    ) -> StoreResult<()>;
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()>;
+    /// Atomically marks the code consumed. Exactly one concurrent caller
+    /// gets `Redeemed`; later callers get `Replayed`.
+    async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption>;
+    /// Deletes codes that expired before `before`.
+    async fn purge_codes(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    async fn insert_grant(&self, g: &Grant) -> StoreResult<()>;
+    async fn get_grant(&self, id: &str) -> StoreResult<Option<Grant>>;
+    async fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Revokes the grant and every refresh token in it.
+    async fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Revokes every grant of a user for a client and resource (Connected
+    /// apps "Revoke"). Returns how many.
+    async fn revoke_grants_for(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        resource_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<u64>;
+    /// Live (unrevoked) grants of a user, newest first.
+    async fn list_grants_for_user(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()>;
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Atomically: if `parent_hash` is unrotated and unrevoked, mark it
+    /// rotated at `now` with `successor.token_hash` and insert `successor`
+    /// (returns `Rotated`). If it was rotated already, returns
+    /// `AlreadyRotated` and inserts nothing. Exactly one concurrent caller
+    /// rotates.
+    async fn rotate_refresh_token(
+        &self,
+        parent_hash: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<RotationOutcome>;
+    /// Revokes one refresh token (RFC 7009); returns whether it existed.
+    async fn revoke_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Inserts or replaces the consent of (user, client, resource).
+    async fn upsert_consent(&self, c: &Consent) -> StoreResult<()>;
+    async fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        resource_id: &str,
+    ) -> StoreResult<Option<Consent>>;
+    async fn list_consents_for_user(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+    async fn delete_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        resource_id: &str,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AccessTokenRevocationStore: Send + Sync {
+    /// Records that the access token `jti` is revoked until `expires_at`.
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> StoreResult<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Forgets revocations of tokens that expired before `before`.
+    async fn purge_access_token_revocations(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()>;
+    /// A session that has not expired at `now`.
+    async fn get_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<Session>>;
+    async fn update_session(&self, s: &Session) -> StoreResult<bool>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    async fn purge_sessions(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// Single-use values with an expiry: `private_key_jwt` assertion `jti`s,
+/// one-time setup links. `true` when newly recorded, `false` when seen.
+#[async_trait]
+pub trait NonceStore: Send + Sync {
+    async fn use_nonce(&self, key: &str, expires_at: UnixTime, now: UnixTime)
+    -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events (batched by the caller off the request path).
+    async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Newest first; `query` matches event, actor, client or resource
+    /// (substring); `before_id` pages backwards.
+    async fn list_audit_events(
+        &self,
+        query: Option<&str>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    async fn purge_audit_events(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// Everything a backend provides.
+#[async_trait]
+pub trait Store:
+    ResourceStore
+    + ClientStore
+    + UserStore
+    + SigningKeyStore
+    + AuthorizationCodeStore
+    + GrantStore
+    + RefreshTokenStore
+    + ConsentStore
+    + AccessTokenRevocationStore
+    + SessionStore
+    + NonceStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// Cheap round trip for /readyz.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Backend name for logs ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,339 @@
+//! The closed loop: N workers, each with its own connection, send a request,
+//! wait for and check the answer, and send the next, until the deadline or
+//! the request budget runs out. Latencies of the answers that started after
+//! the warm-up and finished before the deadline go into the histogram; the
+//! server's CPU and memory are read over exactly that window.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+
+use crate::conn::Conn;
+use crate::flows::{Flow, RefreshChain, TokenResponse};
+use crate::procstat;
+use std::hash::BuildHasher;
+
+pub struct Settings {
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub max_requests: u64,
+    pub timeout: Duration,
+    pub server_pid: Option<u32>,
+    pub db_pid: Option<u32>,
+}
+
+struct Shared {
+    measure_from: Instant,
+    deadline: Instant,
+    max_requests: u64,
+    timeout: Duration,
+    issued: AtomicU64,
+    stop: AtomicBool,
+}
+
+#[derive(Default)]
+struct WorkerOut {
+    histogram: Option<Histogram<u64>>,
+    ok_total: u64,
+    ok_measured: u64,
+    errors: BTreeMap<&'static str, u64>,
+    reconnects: u64,
+    refresh: Option<RefreshOut>,
+    register_ids: Option<HashSet<String>>,
+}
+
+#[derive(Default)]
+struct RefreshOut {
+    rotations: u64,
+    seen: HashSet<u64>,
+    broken: bool,
+    final_ok: bool,
+    replay_rejected: Option<bool>,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds are valid")
+}
+
+async fn worker(mut flow: Flow, mut conn: Conn, shared: Arc<Shared>, check_replay: bool) -> WorkerOut {
+    let mut out = WorkerOut { histogram: Some(new_histogram()), ..WorkerOut::default() };
+    let histogram = out.histogram.as_mut().expect("just set");
+    loop {
+        if shared.stop.load(Ordering::Relaxed) || Instant::now() >= shared.deadline {
+            break;
+        }
+        if shared.issued.fetch_add(1, Ordering::Relaxed) >= shared.max_requests {
+            shared.stop.store(true, Ordering::Relaxed);
+            break;
+        }
+        let request = flow.request();
+        let started = Instant::now();
+        let outcome = match conn.send(request, shared.timeout).await {
+            Ok(reply) => flow.check(reply.status, &reply.body),
+            Err(kind) => {
+                if let Flow::Refresh(chain) = &mut flow {
+                    chain.broken = true;
+                }
+                Err(kind)
+            }
+        };
+        let finished = Instant::now();
+        match outcome {
+            Ok(()) => {
+                out.ok_total += 1;
+                if started >= shared.measure_from && finished <= shared.deadline {
+                    out.ok_measured += 1;
+                    let micros = finished.duration_since(started).as_micros().max(1) as u64;
+                    histogram.saturating_record(micros);
+                }
+            }
+            Err(kind) => {
+                *out.errors.entry(kind).or_default() += 1;
+                if kind == "connect" {
+                    // Nothing listens: do not spin.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        if flow.stopped() {
+            *out.errors.entry("refresh_chain_broken").or_default() += 1;
+            break;
+        }
+    }
+
+    match flow {
+        Flow::Refresh(chain) => out.refresh = Some(finish_chain(chain, &mut conn, &shared, check_replay, &mut out.errors).await),
+        Flow::Register(register) => out.register_ids = Some(register.seen),
+        _ => {}
+    }
+    out.reconnects = conn.reconnects;
+    out
+}
+
+/// After the window: the chain's latest refresh token must still rotate once
+/// (no rotation was lost), and its predecessor must be refused (a rotated
+/// token cannot be used twice).
+async fn finish_chain(
+    mut chain: RefreshChain,
+    conn: &mut Conn,
+    shared: &Shared,
+    check_replay: bool,
+    errors: &mut BTreeMap<&'static str, u64>,
+) -> RefreshOut {
+    let mut out = RefreshOut { broken: chain.broken, ..RefreshOut::default() };
+    if !chain.broken {
+        let request = chain.request_for(&chain.current);
+        match conn.send(request, shared.timeout).await {
+            Ok(reply) => match TokenResponse::parse(reply.status, &reply.body) {
+                Ok(token) => match token.refresh_token {
+                    Some(next) if next != chain.current && chain.seen.insert(chain.hasher.hash_one(&next)) => {
+                        chain.previous = Some(std::mem::replace(&mut chain.current, next));
+                        chain.rotations += 1;
+                        out.final_ok = true;
+                    }
+                    _ => *errors.entry("final_rotation_bad").or_default() += 1,
+                },
+                Err(_) => *errors.entry("final_rotation_failed").or_default() += 1,
+            },
+            Err(kind) => *errors.entry(kind).or_default() += 1,
+        }
+    }
+    if check_replay && let Some(previous) = chain.previous.clone() {
+        let request = chain.request_for(&previous);
+        match conn.send(request, shared.timeout).await {
+            Ok(reply) => {
+                let rejected = reply.status == http::StatusCode::BAD_REQUEST
+                    && serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| v["error"] == "invalid_grant");
+                if !rejected {
+                    *errors.entry("replay_not_rejected").or_default() += 1;
+                }
+                out.replay_rejected = Some(rejected);
+            }
+            Err(kind) => *errors.entry(kind).or_default() += 1,
+        }
+    }
+    out.rotations = chain.rotations;
+    out.seen = std::mem::take(&mut chain.seen);
+    out
+}
+
+struct Sample {
+    server_cpu_s: Option<f64>,
+    server_rss_peak_kib: Option<u64>,
+    server_hwm_kib: Option<u64>,
+    db_cpu_s: Option<f64>,
+    loadgen_cpu_s: Option<f64>,
+    window: Duration,
+}
+
+/// Reads CPU at the window's edges and samples VmRSS every 50 ms in between.
+async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
+    tokio::time::sleep_until(shared.measure_from.into()).await;
+    let pid = settings.server_pid.map(|p| p.to_string());
+    let cpu0 = pid.as_deref().and_then(procstat::cpu_seconds);
+    let db0 = settings.db_pid.and_then(procstat::tree_cpu_seconds);
+    let self0 = procstat::cpu_seconds("self");
+    let started = Instant::now();
+    let mut peak: Option<u64> = None;
+    loop {
+        if let Some(rss) = pid.as_deref().and_then(|p| procstat::status_kib(p, "VmRSS")) {
+            peak = Some(peak.map_or(rss, |p| p.max(rss)));
+        }
+        let now = Instant::now();
+        if now >= shared.deadline || shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        tokio::time::sleep((shared.deadline - now).min(Duration::from_millis(50))).await;
+    }
+    let window = started.elapsed();
+    let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+    Sample {
+        server_cpu_s: delta(cpu0, pid.as_deref().and_then(procstat::cpu_seconds)),
+        server_rss_peak_kib: peak,
+        server_hwm_kib: pid.as_deref().and_then(|p| procstat::status_kib(p, "VmHWM")),
+        db_cpu_s: delta(db0, settings.db_pid.and_then(procstat::tree_cpu_seconds)),
+        loadgen_cpu_s: delta(self0, procstat::cpu_seconds("self")),
+        window,
+    }
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+/// Runs the load and returns the result line (without the caller's labels).
+pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: bool) -> Value {
+    let start = Instant::now();
+    let shared = Arc::new(Shared {
+        measure_from: start + settings.warmup,
+        deadline: start + settings.warmup + settings.duration,
+        max_requests: settings.max_requests,
+        timeout: settings.timeout,
+        issued: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let mut tasks = Vec::with_capacity(flows.len());
+    for (flow, conn) in flows {
+        tasks.push(tokio::spawn(worker(flow, conn, shared.clone(), check_replay)));
+    }
+    let sampled = sample(&settings, shared.clone()).await;
+
+    let mut histogram = new_histogram();
+    let mut ok_total = 0;
+    let mut ok_measured = 0;
+    let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut reconnects = 0;
+    let mut chains = Vec::new();
+    let mut registered: Vec<HashSet<String>> = Vec::new();
+    for task in tasks {
+        let out = match task.await {
+            Ok(out) => out,
+            Err(_) => {
+                *errors.entry("worker_panicked").or_default() += 1;
+                continue;
+            }
+        };
+        if let Some(h) = &out.histogram {
+            let _ = histogram.add(h);
+        }
+        ok_total += out.ok_total;
+        ok_measured += out.ok_measured;
+        reconnects += out.reconnects;
+        for (kind, n) in out.errors {
+            *errors.entry(kind).or_default() += n;
+        }
+        if let Some(chain) = out.refresh {
+            chains.push(chain);
+        }
+        if let Some(ids) = out.register_ids {
+            registered.push(ids);
+        }
+    }
+
+    let window_s = sampled.window.as_secs_f64().max(1e-9);
+    let rps = ok_measured as f64 / window_s;
+    let error_total: u64 = errors.values().sum();
+    let lat = |q: f64| if histogram.is_empty() { Value::Null } else { json!(histogram.value_at_quantile(q)) };
+    let server_cpu = sampled.server_cpu_s;
+    let mut result = json!({
+        "window_s": round(window_s, 3),
+        "concurrency": settings.concurrency,
+        "requests_ok": ok_measured,
+        "requests_ok_total": ok_total,
+        "errors": error_total,
+        "error_kinds": errors,
+        "reconnects": reconnects,
+        "rps": round(rps, 1),
+        "latency_us": {
+            "p50": lat(0.50), "p90": lat(0.90), "p99": lat(0.99),
+            "max": if histogram.is_empty() { Value::Null } else { json!(histogram.max()) },
+            "mean": if histogram.is_empty() { Value::Null } else { json!(round(histogram.mean(), 1)) },
+        },
+        "server": {
+            "pid": settings.server_pid,
+            "cpu_s": server_cpu.map(|c| round(c, 3)),
+            "cpu_util": server_cpu.map(|c| round(c / window_s, 3)),
+            // Requests answered per second of server CPU (user + system).
+            "rps_per_cpu_s": server_cpu.filter(|c| *c > 0.0).map(|c| round(ok_measured as f64 / c, 1)),
+            "rss_peak_kib": sampled.server_rss_peak_kib,
+            "hwm_kib": sampled.server_hwm_kib,
+        },
+        "loadgen_cpu_s": sampled.loadgen_cpu_s.map(|c| round(c, 3)),
+    });
+    if let Some(db_cpu) = sampled.db_cpu_s {
+        result["db"] = json!({
+            "cpu_s": round(db_cpu, 3),
+            "rps_per_server_and_db_cpu_s": server_cpu
+                .map(|c| c + db_cpu)
+                .filter(|c| *c > 0.0)
+                .map(|c| round(ok_measured as f64 / c, 1)),
+        });
+    }
+    if !chains.is_empty() {
+        // A refresh token that shows up in two chains is a duplicated rotation.
+        let mut all = HashSet::new();
+        let mut across = 0u64;
+        for chain in &chains {
+            for hash in &chain.seen {
+                if !all.insert(*hash) {
+                    across += 1;
+                }
+            }
+        }
+        if across > 0 {
+            result["errors"] = json!(error_total + across);
+            result["error_kinds"]["refresh_token_in_two_chains"] = json!(across);
+        }
+        result["refresh"] = json!({
+            "chains": chains.len(),
+            "rotations": chains.iter().map(|c| c.rotations).sum::<u64>(),
+            "chains_broken": chains.iter().filter(|c| c.broken).count(),
+            "final_rotation_ok": chains.iter().filter(|c| c.final_ok).count(),
+            "replays_rejected": chains.iter().filter(|c| c.replay_rejected == Some(true)).count(),
+        });
+    }
+    if !registered.is_empty() {
+        let mut all = HashSet::new();
+        let mut across = 0u64;
+        for ids in registered {
+            for id in ids {
+                if !all.insert(id) {
+                    across += 1;
+                }
+            }
+        }
+        if across > 0 {
+            result["errors"] = json!(result["errors"].as_u64().unwrap_or(0) + across);
+            result["error_kinds"]["client_id_duplicate"] = json!(across);
+        }
+        result["registered_clients"] = json!(all.len());
+    }
+    result
+}

@@ -1,0 +1,274 @@
+//! The markdown report: medians over runs per (scenario, target,
+//! concurrency), and authgate's ratios to the peer and to the floor computed
+//! run by run (each from the same round) before taking the median.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::path::Path;
+
+use serde_json::Value;
+
+const SCENARIOS: &[(&str, &str)] = &[
+    ("cc", "Client credentials (POST /token, client_secret_basic, ES256 JWT for one resource)"),
+    ("refresh", "Refresh-token rotation (POST /token, one chain per worker, every rotation checked)"),
+    ("register", "Dynamic client registration (POST /register, RFC 7591)"),
+    ("introspect", "Introspection (POST /introspect, RFC 7662)"),
+    ("jwks", "JWKS (GET jwks_uri)"),
+    ("metadata", "Metadata (GET /.well-known/oauth-authorization-server)"),
+];
+
+fn read_lines(path: &Path) -> Result<Vec<Value>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    xs.retain(|x| x.is_finite());
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    Some(if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
+}
+
+fn num(v: &Value, path: &[&str]) -> Option<f64> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(key)?;
+    }
+    cur.as_f64()
+}
+
+fn fmt(x: Option<f64>, places: usize) -> String {
+    match x {
+        Some(x) => format!("{x:.places$}"),
+        None => "—".to_owned(),
+    }
+}
+
+fn fmt_ratio(x: Option<f64>) -> String {
+    match x {
+        Some(x) => format!("{x:.2}×"),
+        None => "—".to_owned(),
+    }
+}
+
+fn label<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The order targets are shown in: authgate first, then the peer, then the floor.
+fn target_rank(name: &str) -> (u8, String) {
+    let rank = if name.starts_with("authgate") {
+        0
+    } else if name == "peer" {
+        1
+    } else if name == "floor" {
+        2
+    } else {
+        3
+    };
+    (rank, name.to_owned())
+}
+
+pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
+    let lines = read_lines(input)?;
+    let meta = read_lines(meta)?;
+    let mut out = String::new();
+    let fact = |key: &str| -> String {
+        meta.iter()
+            .find(|m| label(m, "kind") == "fact" && label(m, "key") == key)
+            .map(|m| label(m, "value").to_owned())
+            .unwrap_or_else(|| "?".to_owned())
+    };
+
+    let _ = writeln!(out, "# authgate benchmark — {} run of {}\n", fact("mode"), fact("date"));
+    let _ = writeln!(out, "Produced by `bash bench/run` (see bench/README.md). Regenerate rather than edit.\n");
+    let _ = writeln!(out, "| machine fact | value |\n|---|---|");
+    for (key, title) in [
+        ("nproc", "nproc"),
+        ("cpu_model", "CPU model"),
+        ("memory", "memory"),
+        ("kernel", "kernel"),
+        ("rustc", "rustc"),
+        ("node", "node"),
+        ("oidc_provider", "oidc-provider (peer)"),
+        ("authgate_commit", "authgate commit"),
+        ("postgres", "PostgreSQL"),
+    ] {
+        let value = fact(key);
+        if value != "?" {
+            let _ = writeln!(out, "| {title} | {value} |");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nMethod: closed loop, one keep-alive connection per worker, the load generator on the same 2 cores \
+         (one thread). Each cell: {} run(s) of {} s warm-up + {} s measured; within a round the targets \
+         take turns at the same scenario and concurrency. Numbers are medians over runs; ratios are computed \
+         per run (same round) and then the median taken. Server CPU is utime+stime from /proc/<pid>/stat \
+         over the measured window (\"CPU util\" 1.00 = one core busy); \"req per CPU-s\" is answered requests \
+         per second of server CPU. Peak RSS is the highest VmRSS sampled every 50 ms during the window. \
+         For PostgreSQL targets the database's own CPU (postmaster and backends) is shown separately.\n",
+        fact("runs"),
+        fact("warmup_s"),
+        fact("duration_s"),
+    );
+
+    // Start-up and idle memory.
+    let targets: Vec<&Value> = meta.iter().filter(|m| label(m, "kind") == "target").collect();
+    if !targets.is_empty() {
+        let _ = writeln!(out, "## Start-up and idle memory\n");
+        let _ = writeln!(out, "| target | start → first token (ms) | idle RSS (MiB) | notes |\n|---|---:|---:|---|");
+        for t in &targets {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                label(t, "name"),
+                fmt(num(t, &["ready_ms"]), 0),
+                fmt(num(t, &["idle_rss_kib"]).map(|k| k / 1024.0), 1),
+                label(t, "notes"),
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    for (scenario, title) in SCENARIOS {
+        let rows: Vec<&Value> = lines.iter().filter(|l| label(l, "scenario") == *scenario).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "## {title}\n");
+        let has_db = rows.iter().any(|r| r.get("db").is_some());
+        let _ = write!(
+            out,
+            "| target | conc | req/s | p50 ms | p99 ms | server CPU util | req per CPU-s | peak RSS MiB | errors |"
+        );
+        let _ = writeln!(out, "{}", if has_db { " DB CPU util | req per (server+DB) CPU-s |" } else { "" });
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|{}", if has_db { "---:|---:|" } else { "" });
+
+        let mut cells: BTreeMap<(usize, (u8, String)), Vec<&Value>> = BTreeMap::new();
+        for r in &rows {
+            let conc = num(r, &["concurrency"]).unwrap_or(0.0) as usize;
+            cells.entry((conc, target_rank(label(r, "target")))).or_default().push(r);
+        }
+        let mut error_notes = BTreeSet::new();
+        for ((conc, (_, target)), runs) in &cells {
+            let m = |path: &[&str]| median(runs.iter().filter_map(|r| num(r, path)).collect());
+            let errors: f64 = runs.iter().filter_map(|r| num(r, &["errors"])).sum();
+            for r in runs {
+                if let Some(kinds) = r.get("error_kinds").and_then(Value::as_object) {
+                    for (kind, n) in kinds {
+                        error_notes.insert(format!("{target} c={conc}: {kind} ×{n}"));
+                    }
+                }
+            }
+            let peak = runs.iter().filter_map(|r| num(r, &["server", "rss_peak_kib"])).fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+            let window = m(&["window_s"]);
+            let _ = write!(
+                out,
+                "| {target} | {conc} | {} | {} | {} | {} | {} | {} | {} |",
+                fmt(m(&["rps"]), 0),
+                fmt(m(&["latency_us", "p50"]).map(|u| u / 1000.0), 2),
+                fmt(m(&["latency_us", "p99"]).map(|u| u / 1000.0), 2),
+                fmt(m(&["server", "cpu_util"]), 2),
+                fmt(m(&["server", "rps_per_cpu_s"]), 0),
+                fmt(peak.map(|k| k / 1024.0), 1),
+                errors,
+            );
+            if has_db {
+                let db_util = match (m(&["db", "cpu_s"]), window) {
+                    (Some(c), Some(w)) if w > 0.0 => Some(c / w),
+                    _ => None,
+                };
+                let _ = write!(out, " {} | {} |", fmt(db_util, 2), fmt(m(&["db", "rps_per_server_and_db_cpu_s"]), 0));
+            }
+            let _ = writeln!(out);
+        }
+        if let Some(refresh) = rows.iter().find(|r| r.get("refresh").is_some()) {
+            let total: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "rotations"])).sum();
+            let broken: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "chains_broken"])).sum();
+            let replays: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "replays_rejected"])).sum();
+            let chains: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "chains"])).sum();
+            let _ = refresh;
+            let _ = writeln!(
+                out,
+                "\nRotations checked: {total:.0} over {chains:.0} chains; chains broken: {broken:.0}; \
+                 after each run every chain rotated once more and its previous token was replayed: \
+                 {replays:.0} of {chains:.0} replays refused with invalid_grant."
+            );
+        }
+        if !error_notes.is_empty() {
+            let _ = writeln!(out, "\nErrors by kind: {}.", error_notes.into_iter().collect::<Vec<_>>().join("; "));
+        }
+        let _ = writeln!(out);
+        ratios(&mut out, &rows);
+    }
+
+    let notes: Vec<&str> = meta.iter().filter(|m| label(m, "kind") == "note").map(|m| label(m, "text")).collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "## Notes\n");
+        for n in notes {
+            let _ = writeln!(out, "- {n}");
+        }
+    }
+    Ok(out)
+}
+
+/// authgate vs peer and vs floor, per run, then the median.
+fn ratios(out: &mut String, rows: &[&Value]) {
+    let mut by_round: BTreeMap<(usize, String), BTreeMap<String, &Value>> = BTreeMap::new();
+    for r in rows {
+        let conc = num(r, &["concurrency"]).unwrap_or(0.0) as usize;
+        by_round.entry((conc, label(r, "run").to_owned())).or_default().insert(label(r, "target").to_owned(), r);
+    }
+    let authgates: BTreeSet<String> =
+        rows.iter().map(|r| label(r, "target").to_owned()).filter(|t| t.starts_with("authgate")).collect();
+    let others: Vec<&str> = ["peer", "floor"]
+        .into_iter()
+        .filter(|o| rows.iter().any(|r| label(r, "target") == *o))
+        .collect();
+    if authgates.is_empty() || others.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Ratios (median over runs of the per-run ratio; >1 means authgate has more of it):\n");
+    let _ = writeln!(out, "| pair | conc | req/s | req per CPU-s | p99 latency |\n|---|---:|---:|---:|---:|");
+    let concs: BTreeSet<usize> = by_round.keys().map(|(c, _)| *c).collect();
+    for a in &authgates {
+        for o in &others {
+            for conc in &concs {
+                let mut rps = Vec::new();
+                let mut eff = Vec::new();
+                let mut p99 = Vec::new();
+                for ((c, _), round) in &by_round {
+                    if c != conc {
+                        continue;
+                    }
+                    let (Some(x), Some(y)) = (round.get(a.as_str()), round.get(*o)) else { continue };
+                    let ratio = |path: &[&str]| match (num(x, path), num(y, path)) {
+                        (Some(p), Some(q)) if q > 0.0 => Some(p / q),
+                        _ => None,
+                    };
+                    rps.extend(ratio(&["rps"]));
+                    eff.extend(ratio(&["server", "rps_per_cpu_s"]));
+                    p99.extend(ratio(&["latency_us", "p99"]));
+                }
+                if rps.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "| {a} / {o} | {conc} | {} | {} | {} |",
+                    fmt_ratio(median(rps)),
+                    fmt_ratio(median(eff)),
+                    fmt_ratio(median(p99)),
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+}

@@ -99,6 +99,8 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         ("oidc_provider", "oidc-provider (peer)"),
         ("authgate_commit", "authgate commit"),
         ("postgres", "PostgreSQL"),
+        ("loadavg_at_start", "load average at start (1/5/15 min)"),
+        ("loadavg_at_end", "load average at end"),
     ] {
         let value = fact(key);
         if value != "?" {
@@ -108,7 +110,8 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
     let _ = writeln!(
         out,
         "\nMethod: closed loop, one keep-alive connection per worker, the load generator on the same 2 cores \
-         (one thread). Each cell: {} run(s) of {} s warm-up + {} s measured; within a round the targets \
+         (one thread). Each cell: {} run(s) of {} s warm-up + {} s measured ({} s for register, introspect, \
+         JWKS and metadata); within a round the targets \
          take turns at the same scenario and concurrency. Numbers are medians over runs; ratios are computed \
          per run (same round) and then the median taken. Server CPU is utime+stime from /proc/<pid>/stat \
          over the measured window (\"CPU util\" 1.00 = one core busy); \"req per CPU-s\" is answered requests \
@@ -117,6 +120,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         fact("runs"),
         fact("warmup_s"),
         fact("duration_s"),
+        fact("short_duration_s"),
     );
 
     // Start-up and idle memory.

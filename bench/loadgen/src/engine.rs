@@ -53,7 +53,14 @@ struct RefreshOut {
     seen: HashSet<u64>,
     broken: bool,
     final_ok: bool,
-    replay_rejected: Option<bool>,
+    replay: Option<Replay>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Replay {
+    Refused,
+    SameSuccessor,
+    Other,
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -145,15 +152,28 @@ async fn finish_chain(
         }
     }
     if check_replay && let Some(previous) = chain.previous.clone() {
+        // The previous token's one legitimate successor is `current`. A server
+        // may refuse the replay (invalid_grant) or, within a grace window for
+        // parallel refreshes, answer with that same successor; any other
+        // refresh token would be a second rotation of one token (a fork).
         let request = chain.request_for(&previous);
         match conn.send(request, shared.timeout).await {
             Ok(reply) => {
-                let rejected = reply.status == http::StatusCode::BAD_REQUEST
-                    && serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| v["error"] == "invalid_grant");
-                if !rejected {
-                    *errors.entry("replay_not_rejected").or_default() += 1;
-                }
-                out.replay_rejected = Some(rejected);
+                let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
+                let error = body.as_ref().and_then(|v| v["error"].as_str());
+                let successor = body.as_ref().and_then(|v| v["refresh_token"].as_str());
+                out.replay = Some(match (reply.status.as_u16(), error, successor) {
+                    (400, Some("invalid_grant"), _) => Replay::Refused,
+                    (200, _, Some(token)) if token == chain.current => Replay::SameSuccessor,
+                    (200, _, Some(_)) => {
+                        *errors.entry("replay_forked_chain").or_default() += 1;
+                        Replay::Other
+                    }
+                    _ => {
+                        *errors.entry("replay_unexpected_answer").or_default() += 1;
+                        Replay::Other
+                    }
+                });
             }
             Err(kind) => *errors.entry(kind).or_default() += 1,
         }
@@ -316,7 +336,8 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
             "rotations": chains.iter().map(|c| c.rotations).sum::<u64>(),
             "chains_broken": chains.iter().filter(|c| c.broken).count(),
             "final_rotation_ok": chains.iter().filter(|c| c.final_ok).count(),
-            "replays_rejected": chains.iter().filter(|c| c.replay_rejected == Some(true)).count(),
+            "replays_refused": chains.iter().filter(|c| c.replay == Some(Replay::Refused)).count(),
+            "replays_same_successor": chains.iter().filter(|c| c.replay == Some(Replay::SameSuccessor)).count(),
         });
     }
     if !registered.is_empty() {

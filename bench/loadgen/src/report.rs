@@ -193,17 +193,20 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             }
             let _ = writeln!(out);
         }
-        if let Some(refresh) = rows.iter().find(|r| r.get("refresh").is_some()) {
-            let total: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "rotations"])).sum();
-            let broken: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "chains_broken"])).sum();
-            let replays: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "replays_rejected"])).sum();
-            let chains: f64 = rows.iter().filter_map(|r| num(r, &["refresh", "chains"])).sum();
-            let _ = refresh;
+        if rows.iter().any(|r| r.get("refresh").is_some()) {
+            let sum = |key: &str| -> f64 { rows.iter().filter_map(|r| num(r, &["refresh", key])).sum() };
             let _ = writeln!(
                 out,
-                "\nRotations checked: {total:.0} over {chains:.0} chains; chains broken: {broken:.0}; \
-                 after each run every chain rotated once more and its previous token was replayed: \
-                 {replays:.0} of {chains:.0} replays refused with invalid_grant."
+                "\nRotations checked: {:.0} over {:.0} chains; chains broken: {:.0}; final extra rotation \
+                 succeeded on {:.0}. Each chain's previous token was then replayed: {:.0} refused with \
+                 invalid_grant, {:.0} answered with the same successor (grace window for parallel \
+                 refreshes); any other answer is counted as an error.",
+                sum("rotations"),
+                sum("chains"),
+                sum("chains_broken"),
+                sum("final_rotation_ok"),
+                sum("replays_refused"),
+                sum("replays_same_successor"),
             );
         }
         if !error_notes.is_empty() {

@@ -42,19 +42,21 @@ const provider = new Provider(issuer, {
       client_id: clientId,
       client_secret: clientSecret,
       token_endpoint_auth_method: 'client_secret_basic',
-      // The only key is ES256; the default (RS256) would fail client validation.
-      id_token_signed_response_alg: 'ES256',
       grant_types: ['client_credentials'],
       response_types: [],
       redirect_uris: [],
     },
   ],
   jwks: { keys: [signingJwk] },
+  // The only key is ES256; the default (RS256) would fail client validation.
+  clientDefaults: { id_token_signed_response_alg: 'ES256' },
   // Only what the benchmark exercises; no sign-in pages are reachable.
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
     introspection: { enabled: false },
+    // Open RFC 7591 registration, as authgate allows for its MCP servers.
+    registration: { enabled: true },
     revocation: { enabled: false },
     resourceIndicators: {
       enabled: true,
@@ -68,7 +70,8 @@ const provider = new Provider(issuer, {
       },
     },
   },
-  scopes: [scope],
+  // offline_access makes the refresh_token grant available to registered clients.
+  scopes: [scope, 'offline_access'],
   // A fixed cookie key so production mode does not complain; no cookies are set
   // on the token endpoint.
   cookies: { keys: ['authgate-bench-peer-cookie-key'] },

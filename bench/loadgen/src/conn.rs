@@ -26,7 +26,9 @@ impl Endpoint {
         if uri.scheme_str() != Some("http") {
             return Err(format!("only plain http on loopback is supported: {url}"));
         }
-        let authority = uri.authority().ok_or_else(|| format!("URL without host: {url}"))?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("URL without host: {url}"))?;
         let host = authority.host();
         let port = authority.port_u16().unwrap_or(80);
         let ip: std::net::IpAddr = match host {
@@ -78,13 +80,20 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(addr: SocketAddr) -> Self {
-        Conn { addr, sender: None, reconnects: 0, opened: 0 }
+        Conn {
+            addr,
+            sender: None,
+            reconnects: 0,
+            opened: 0,
+        }
     }
 
     async fn connect(&mut self) -> Result<(), &'static str> {
         let stream = TcpStream::connect(self.addr).await.map_err(|_| "connect")?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(|_| "connect")?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| "connect")?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -99,7 +108,11 @@ impl Conn {
     /// Sends one request and reads the whole answer. A connection the server
     /// closed while idle is replaced silently; a failure on a live one is an
     /// error (`io` or `timeout`) and the connection is dropped.
-    pub async fn send(&mut self, request: Request<Full<Bytes>>, timeout: Duration) -> Result<Reply, &'static str> {
+    pub async fn send(
+        &mut self,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<Reply, &'static str> {
         let usable = match self.sender.as_mut() {
             Some(sender) if !sender.is_closed() => sender.ready().await.is_ok(),
             _ => false,
@@ -114,7 +127,12 @@ impl Conn {
         let exchange = async {
             let response = sender.send_request(request).await.map_err(|_| "io")?;
             let status = response.status();
-            let body = response.into_body().collect().await.map_err(|_| "io")?.to_bytes();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| "io")?
+                .to_bytes();
             Ok::<_, &'static str>(Reply { status, body })
         };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
@@ -125,5 +143,29 @@ impl Conn {
             self.sender = None;
         }
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn only_loopback_targets_are_accepted() {
+        assert!(Endpoint::parse("http://127.0.0.1:8080/token").is_ok());
+        assert!(Endpoint::parse("http://localhost:8080/token").is_ok());
+        assert!(Endpoint::parse("http://[::1]:8080/token").is_ok());
+        assert!(Endpoint::parse("http://127.1.2.3/x").is_ok());
+        assert!(Endpoint::parse("http://10.0.0.1:8080/token").is_err());
+        assert!(Endpoint::parse("http://example.com/token").is_err());
+        assert!(Endpoint::parse("https://127.0.0.1/token").is_err());
+    }
+
+    #[test]
+    fn the_path_and_host_header_are_kept() {
+        let e = Endpoint::parse("http://127.0.0.1:18080/.well-known/x?a=b").unwrap();
+        assert_eq!(e.path, "/.well-known/x?a=b");
+        assert_eq!(e.host, "127.0.0.1:18080");
+        assert_eq!(e.addr.port(), 18080);
     }
 }

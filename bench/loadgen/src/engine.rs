@@ -68,8 +68,16 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds are valid")
 }
 
-async fn worker(mut flow: Flow, mut conn: Conn, shared: Arc<Shared>, check_replay: bool) -> WorkerOut {
-    let mut out = WorkerOut { histogram: Some(new_histogram()), ..WorkerOut::default() };
+async fn worker(
+    mut flow: Flow,
+    mut conn: Conn,
+    shared: Arc<Shared>,
+    check_replay: bool,
+) -> WorkerOut {
+    let mut out = WorkerOut {
+        histogram: Some(new_histogram()),
+        ..WorkerOut::default()
+    };
     let histogram = out.histogram.as_mut().expect("just set");
     loop {
         if shared.stop.load(Ordering::Relaxed) || Instant::now() >= shared.deadline {
@@ -115,7 +123,10 @@ async fn worker(mut flow: Flow, mut conn: Conn, shared: Arc<Shared>, check_repla
     }
 
     match flow {
-        Flow::Refresh(chain) => out.refresh = Some(finish_chain(chain, &mut conn, &shared, check_replay, &mut out.errors).await),
+        Flow::Refresh(chain) => {
+            out.refresh =
+                Some(finish_chain(chain, &mut conn, &shared, check_replay, &mut out.errors).await)
+        }
         Flow::Register(register) => out.register_ids = Some(register.seen),
         _ => {}
     }
@@ -133,13 +144,19 @@ async fn finish_chain(
     check_replay: bool,
     errors: &mut BTreeMap<&'static str, u64>,
 ) -> RefreshOut {
-    let mut out = RefreshOut { broken: chain.broken, ..RefreshOut::default() };
+    let mut out = RefreshOut {
+        broken: chain.broken,
+        ..RefreshOut::default()
+    };
     if !chain.broken {
         let request = chain.request_for(&chain.current);
         match conn.send(request, shared.timeout).await {
             Ok(reply) => match TokenResponse::parse(reply.status, &reply.body) {
                 Ok(token) => match token.refresh_token {
-                    Some(next) if next != chain.current && chain.seen.insert(chain.hasher.hash_one(&next)) => {
+                    Some(next)
+                        if next != chain.current
+                            && chain.seen.insert(chain.hasher.hash_one(&next)) =>
+                    {
                         chain.previous = Some(std::mem::replace(&mut chain.current, next));
                         chain.rotations += 1;
                         out.final_ok = true;
@@ -202,7 +219,10 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
     let started = Instant::now();
     let mut peak: Option<u64> = None;
     loop {
-        if let Some(rss) = pid.as_deref().and_then(|p| procstat::status_kib(p, "VmRSS")) {
+        if let Some(rss) = pid
+            .as_deref()
+            .and_then(|p| procstat::status_kib(p, "VmRSS"))
+        {
             peak = Some(peak.map_or(rss, |p| p.max(rss)));
         }
         let now = Instant::now();
@@ -216,7 +236,9 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
     Sample {
         server_cpu_s: delta(cpu0, pid.as_deref().and_then(procstat::cpu_seconds)),
         server_rss_peak_kib: peak,
-        server_hwm_kib: pid.as_deref().and_then(|p| procstat::status_kib(p, "VmHWM")),
+        server_hwm_kib: pid
+            .as_deref()
+            .and_then(|p| procstat::status_kib(p, "VmHWM")),
         db_cpu_s: delta(db0, settings.db_pid.and_then(procstat::tree_cpu_seconds)),
         loadgen_cpu_s: delta(self0, procstat::cpu_seconds("self")),
         window,
@@ -241,7 +263,12 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
     });
     let mut tasks = Vec::with_capacity(flows.len());
     for (flow, conn) in flows {
-        tasks.push(tokio::spawn(worker(flow, conn, shared.clone(), check_replay)));
+        tasks.push(tokio::spawn(worker(
+            flow,
+            conn,
+            shared.clone(),
+            check_replay,
+        )));
     }
     let sampled = sample(&settings, shared.clone()).await;
 
@@ -280,7 +307,13 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
     let window_s = sampled.window.as_secs_f64().max(1e-9);
     let rps = ok_measured as f64 / window_s;
     let error_total: u64 = errors.values().sum();
-    let lat = |q: f64| if histogram.is_empty() { Value::Null } else { json!(histogram.value_at_quantile(q)) };
+    let lat = |q: f64| {
+        if histogram.is_empty() {
+            Value::Null
+        } else {
+            json!(histogram.value_at_quantile(q))
+        }
+    };
     let server_cpu = sampled.server_cpu_s;
     let mut result = json!({
         "window_s": round(window_s, 3),

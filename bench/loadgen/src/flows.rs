@@ -22,7 +22,9 @@ pub fn form_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(byte as char)
+            }
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
@@ -33,7 +35,8 @@ pub fn form_encode(value: &str) -> String {
 pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
     // RFC 6749 §2.3.1: the id and secret are form-encoded before base64.
     let pair = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
-    HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(pair))).expect("base64 is a valid header value")
+    HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(pair)))
+        .expect("base64 is a valid header value")
 }
 
 fn status_label(status: StatusCode) -> &'static str {
@@ -58,7 +61,11 @@ fn status_label(status: StatusCode) -> &'static str {
 }
 
 fn expect_status(got: StatusCode, want: &[u16]) -> Check {
-    if want.contains(&got.as_u16()) { Ok(()) } else { Err(status_label(got)) }
+    if want.contains(&got.as_u16()) {
+        Ok(())
+    } else {
+        Err(status_label(got))
+    }
 }
 
 /// The parts of a token response every scenario looks at.
@@ -78,7 +85,7 @@ impl TokenResponse {
             return Err("shape");
         }
         if let Some(expires_in) = &token.expires_in
-            && !expires_in.as_u64().is_some_and(|s| s > 0)
+            && expires_in.as_u64().is_none_or(|s| s == 0)
         {
             return Err("shape");
         }
@@ -104,7 +111,9 @@ impl JwtExpectation {
     /// measured by its own micro-benchmark.
     pub fn check(&self, jwt: &str) -> Check {
         let mut parts = jwt.split('.');
-        let (Some(h), Some(p), Some(_sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(_sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err("jwt_shape");
         };
         let (Some(header), Some(claims)) = (decode_part(h), decode_part(p)) else {
@@ -115,7 +124,9 @@ impl JwtExpectation {
         }
         let aud_ok = match &claims["aud"] {
             serde_json::Value::String(a) => *a == self.audience,
-            serde_json::Value::Array(list) => list.iter().any(|a| a.as_str() == Some(self.audience.as_str())),
+            serde_json::Value::Array(list) => list
+                .iter()
+                .any(|a| a.as_str() == Some(self.audience.as_str())),
             _ => false,
         };
         if !aud_ok {
@@ -134,10 +145,14 @@ impl JwtExpectation {
 /// Checks every JWT for the first few answers of a worker, then every 16th:
 /// the shape of every answer is checked regardless.
 fn sample_jwt(count: u64) -> bool {
-    count < 16 || count % 16 == 0
+    count < 16 || count.is_multiple_of(16)
 }
 
-fn form_request(endpoint: &Endpoint, auth: Option<&HeaderValue>, body: String) -> Request<Full<Bytes>> {
+fn form_request(
+    endpoint: &Endpoint,
+    auth: Option<&HeaderValue>,
+    body: String,
+) -> Request<Full<Bytes>> {
     let mut builder = endpoint
         .request(Method::POST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -145,7 +160,9 @@ fn form_request(endpoint: &Endpoint, auth: Option<&HeaderValue>, body: String) -
     if let Some(auth) = auth {
         builder = builder.header(header::AUTHORIZATION, auth.clone());
     }
-    builder.body(Full::new(Bytes::from(body))).expect("request parts are valid")
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .expect("request parts are valid")
 }
 
 pub struct ClientCredentials {
@@ -204,14 +221,35 @@ pub struct RefreshChain {
 }
 
 impl RefreshChain {
-    pub fn new(endpoint: Endpoint, auth: HeaderValue, resource: Option<String>, first: String, jwt: Option<JwtExpectation>, hasher: RandomState) -> Self {
+    pub fn new(
+        endpoint: Endpoint,
+        auth: HeaderValue,
+        resource: Option<String>,
+        first: String,
+        jwt: Option<JwtExpectation>,
+        hasher: RandomState,
+    ) -> Self {
         let mut seen = HashSet::new();
         seen.insert(hasher.hash_one(&first));
-        RefreshChain { endpoint, auth, resource, current: first, previous: None, seen, hasher, rotations: 0, broken: false, jwt }
+        RefreshChain {
+            endpoint,
+            auth,
+            resource,
+            current: first,
+            previous: None,
+            seen,
+            hasher,
+            rotations: 0,
+            broken: false,
+            jwt,
+        }
     }
 
     pub fn request_for(&self, refresh_token: &str) -> Request<Full<Bytes>> {
-        let mut body = format!("grant_type=refresh_token&refresh_token={}", form_encode(refresh_token));
+        let mut body = format!(
+            "grant_type=refresh_token&refresh_token={}",
+            form_encode(refresh_token)
+        );
         if let Some(resource) = &self.resource {
             body.push_str(&format!("&resource={}", form_encode(resource)));
         }
@@ -381,5 +419,116 @@ impl Flow {
     /// A flow that cannot go on after an error (a broken refresh chain).
     pub fn stopped(&self) -> bool {
         matches!(self, Flow::Refresh(chain) if chain.broken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(header: &str, claims: &str) -> String {
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        )
+    }
+
+    fn expectation() -> JwtExpectation {
+        JwtExpectation {
+            alg: "ES256".into(),
+            audience: "http://127.0.0.1:19999/mcp".into(),
+            scope: Some("mcp:read".into()),
+        }
+    }
+
+    #[test]
+    fn form_encoding_escapes_reserved_characters() {
+        assert_eq!(form_encode("http://a/b c"), "http%3A%2F%2Fa%2Fb+c");
+        assert_eq!(form_encode("mcp:read"), "mcp%3Aread");
+        assert_eq!(form_encode("A-z_0.9*"), "A-z_0.9*");
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_then_base64s() {
+        let value = basic_auth("id:1", "s e");
+        let decoded = STANDARD
+            .decode(&value.to_str().unwrap()["Basic ".len()..])
+            .unwrap();
+        assert_eq!(decoded, b"id%3A1:s+e");
+    }
+
+    #[test]
+    fn jwt_checks_alg_audience_and_scope() {
+        let e = expectation();
+        let good = r#"{"aud":"http://127.0.0.1:19999/mcp","scope":"openid mcp:read"}"#;
+        assert_eq!(e.check(&jwt(r#"{"alg":"ES256"}"#, good)), Ok(()));
+        let as_list = r#"{"aud":["x","http://127.0.0.1:19999/mcp"],"scope":"mcp:read"}"#;
+        assert_eq!(e.check(&jwt(r#"{"alg":"ES256"}"#, as_list)), Ok(()));
+        assert_eq!(e.check(&jwt(r#"{"alg":"RS256"}"#, good)), Err("jwt_alg"));
+        let wrong_aud = r#"{"aud":"http://127.0.0.1:19999/other","scope":"mcp:read"}"#;
+        assert_eq!(
+            e.check(&jwt(r#"{"alg":"ES256"}"#, wrong_aud)),
+            Err("jwt_aud")
+        );
+        let no_scope = r#"{"aud":"http://127.0.0.1:19999/mcp","scope":"mcp:readx"}"#;
+        assert_eq!(
+            e.check(&jwt(r#"{"alg":"ES256"}"#, no_scope)),
+            Err("jwt_scope")
+        );
+        assert_eq!(e.check("opaque-token"), Err("jwt_shape"));
+    }
+
+    #[test]
+    fn token_response_needs_200_and_bearer() {
+        let ok = br#"{"access_token":"a","token_type":"bearer","expires_in":60}"#;
+        assert!(TokenResponse::parse(StatusCode::OK, ok).is_ok());
+        assert_eq!(
+            TokenResponse::parse(StatusCode::BAD_REQUEST, ok).err(),
+            Some("status_400")
+        );
+        let mac = br#"{"access_token":"a","token_type":"mac"}"#;
+        assert_eq!(
+            TokenResponse::parse(StatusCode::OK, mac).err(),
+            Some("shape")
+        );
+        let zero = br#"{"access_token":"a","token_type":"Bearer","expires_in":0}"#;
+        assert_eq!(
+            TokenResponse::parse(StatusCode::OK, zero).err(),
+            Some("shape")
+        );
+        assert_eq!(
+            TokenResponse::parse(StatusCode::OK, b"not json").err(),
+            Some("shape")
+        );
+    }
+
+    #[test]
+    fn a_refresh_chain_refuses_an_unrotated_or_repeated_token() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:1/token").unwrap();
+        let mut chain = RefreshChain::new(
+            endpoint,
+            basic_auth("c", "s"),
+            None,
+            "rt0".into(),
+            None,
+            RandomState::new(),
+        );
+        let answer = |rt: &str| {
+            format!(r#"{{"access_token":"a","token_type":"Bearer","refresh_token":"{rt}"}}"#)
+        };
+        assert_eq!(
+            chain.check(StatusCode::OK, answer("rt1").as_bytes()),
+            Ok(())
+        );
+        assert_eq!(
+            (chain.current.as_str(), chain.previous.as_deref()),
+            ("rt1", Some("rt0"))
+        );
+        assert_eq!(
+            chain.check(StatusCode::OK, answer("rt0").as_bytes()),
+            Err("refresh_token_duplicate")
+        );
+        assert!(chain.broken);
     }
 }

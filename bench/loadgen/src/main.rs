@@ -19,10 +19,15 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
 use conn::{Conn, Endpoint};
-use flows::{ClientCredentials, Flow, Get, Introspect, JwtExpectation, RefreshChain, Register, TokenResponse};
+use flows::{
+    ClientCredentials, Flow, Get, Introspect, JwtExpectation, RefreshChain, Register, TokenResponse,
+};
 
 #[derive(Parser)]
-#[command(name = "loadgen", about = "Closed-loop HTTP load generator for the authgate benchmark (loopback only)")]
+#[command(
+    name = "loadgen",
+    about = "Closed-loop HTTP load generator for the authgate benchmark (loopback only)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -169,7 +174,11 @@ impl ClientArgs {
         if opaque {
             return None;
         }
-        Some(JwtExpectation { alg: self.alg.clone(), audience: self.resource.clone()?, scope: self.scope.clone() })
+        Some(JwtExpectation {
+            alg: self.alg.clone(),
+            audience: self.resource.clone()?,
+            scope: self.scope.clone(),
+        })
     }
 }
 
@@ -180,9 +189,14 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
 
 fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     }
 }
 
@@ -199,13 +213,26 @@ fn settings(load: &LoadArgs) -> engine::Settings {
 }
 
 /// One client-credentials request on a fresh connection.
-async fn fetch_token(endpoint: &Endpoint, client: &ClientArgs, jwt: Option<&JwtExpectation>) -> Result<TokenResponse, String> {
+async fn fetch_token(
+    endpoint: &Endpoint,
+    client: &ClientArgs,
+    jwt: Option<&JwtExpectation>,
+) -> Result<TokenResponse, String> {
     let mut conn = Conn::new(endpoint.addr);
     let request = endpoint
         .request(http::Method::POST)
-        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(http::header::AUTHORIZATION, flows::basic_auth(&client.client_id, &client.client_secret))
-        .body(http_body_util::Full::new(ClientCredentials::body(client.resource.as_deref(), client.scope.as_deref())))
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(
+            http::header::AUTHORIZATION,
+            flows::basic_auth(&client.client_id, &client.client_secret),
+        )
+        .body(http_body_util::Full::new(ClientCredentials::body(
+            client.resource.as_deref(),
+            client.scope.as_deref(),
+        )))
         .map_err(|e| e.to_string())?;
     let reply = conn.send(request, Duration::from_secs(10)).await?;
     let token = TokenResponse::parse(reply.status, &reply.body)
@@ -216,7 +243,10 @@ async fn fetch_token(endpoint: &Endpoint, client: &ClientArgs, jwt: Option<&JwtE
     Ok(token)
 }
 
-fn load_flows(load: &LoadArgs, make: impl FnMut(usize) -> Result<Flow, String>) -> Result<Vec<(Flow, Conn)>, String> {
+fn load_flows(
+    load: &LoadArgs,
+    make: impl FnMut(usize) -> Result<Flow, String>,
+) -> Result<Vec<(Flow, Conn)>, String> {
     let endpoint = Endpoint::parse(&load.url)?;
     (0..load.concurrency.max(1))
         .map(make)
@@ -225,10 +255,18 @@ fn load_flows(load: &LoadArgs, make: impl FnMut(usize) -> Result<Flow, String>) 
 }
 
 fn epoch_us() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
 }
 
-fn run_load(scenario: &str, load: &LoadArgs, flows: Vec<(Flow, Conn)>, check_replay: bool) -> Result<Value, String> {
+fn run_load(
+    scenario: &str,
+    load: &LoadArgs,
+    flows: Vec<(Flow, Conn)>,
+    check_replay: bool,
+) -> Result<Value, String> {
     let rt = runtime(load.threads).map_err(|e| e.to_string())?;
     let mut line = rt.block_on(engine::run(settings(load), flows, check_replay));
     line["scenario"] = json!(scenario);
@@ -254,7 +292,11 @@ fn main() -> ExitCode {
 fn real_main() -> Result<ExitCode, String> {
     let cli = Cli::parse();
     let line = match cli.command {
-        Command::Cc { load, client, opaque } => {
+        Command::Cc {
+            load,
+            client,
+            opaque,
+        } => {
             let endpoint = Endpoint::parse(&load.url)?;
             let auth = flows::basic_auth(&client.client_id, &client.client_secret);
             let body = ClientCredentials::body(client.resource.as_deref(), client.scope.as_deref());
@@ -270,16 +312,35 @@ fn real_main() -> Result<ExitCode, String> {
             })?;
             run_load("cc", &load, flows, false)?
         }
-        Command::Refresh { load, client, tokens_file, send_resource, no_replay_check } => {
+        Command::Refresh {
+            load,
+            client,
+            tokens_file,
+            send_resource,
+            no_replay_check,
+        } => {
             let endpoint = Endpoint::parse(&load.url)?;
-            let text = std::fs::read_to_string(&tokens_file).map_err(|e| format!("{}: {e}", tokens_file.display()))?;
-            let tokens: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let text = std::fs::read_to_string(&tokens_file)
+                .map_err(|e| format!("{}: {e}", tokens_file.display()))?;
+            let tokens: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             if tokens.len() < load.concurrency {
-                return Err(format!("{} refresh tokens for concurrency {}", tokens.len(), load.concurrency));
+                return Err(format!(
+                    "{} refresh tokens for concurrency {}",
+                    tokens.len(),
+                    load.concurrency
+                ));
             }
             let auth = flows::basic_auth(&client.client_id, &client.client_secret);
             let hasher = RandomState::new();
-            let resource = if send_resource { client.resource.clone() } else { None };
+            let resource = if send_resource {
+                client.resource.clone()
+            } else {
+                None
+            };
             let jwt = client.jwt(false);
             let flows = load_flows(&load, |i| {
                 Ok(Flow::Refresh(RefreshChain::new(
@@ -306,7 +367,11 @@ fn real_main() -> Result<ExitCode, String> {
             })?;
             run_load("register", &load, flows, false)?
         }
-        Command::Introspect { load, client, token_url } => {
+        Command::Introspect {
+            load,
+            client,
+            token_url,
+        } => {
             let endpoint = Endpoint::parse(&load.url)?;
             let token_endpoint = Endpoint::parse(&token_url)?;
             let rt = runtime(1).map_err(|e| e.to_string())?;
@@ -315,18 +380,31 @@ fn real_main() -> Result<ExitCode, String> {
             let auth = flows::basic_auth(&client.client_id, &client.client_secret);
             let body = format!("token={}", flows::form_encode(&token.access_token));
             let flows = load_flows(&load, |_| {
-                Ok(Flow::Introspect(Introspect { endpoint: endpoint.clone(), auth: auth.clone(), body: body.clone() }))
+                Ok(Flow::Introspect(Introspect {
+                    endpoint: endpoint.clone(),
+                    auth: auth.clone(),
+                    body: body.clone(),
+                }))
             })?;
             run_load("introspect", &load, flows, false)?
         }
         Command::Get { load, expect_field } => {
             let endpoint = Endpoint::parse(&load.url)?;
             let flows = load_flows(&load, |_| {
-                Ok(Flow::Get(Get { endpoint: endpoint.clone(), expect_field: expect_field.clone() }))
+                Ok(Flow::Get(Get {
+                    endpoint: endpoint.clone(),
+                    expect_field: expect_field.clone(),
+                }))
             })?;
             run_load("get", &load, flows, false)?
         }
-        Command::WaitToken { url, client, opaque, since_epoch_us, timeout_s } => {
+        Command::WaitToken {
+            url,
+            client,
+            opaque,
+            since_epoch_us,
+            timeout_s,
+        } => {
             let endpoint = Endpoint::parse(&url)?;
             let since = since_epoch_us.unwrap_or_else(epoch_us);
             let give_up = Instant::now() + Duration::from_secs_f64(timeout_s);
@@ -343,7 +421,9 @@ fn real_main() -> Result<ExitCode, String> {
                     Err(e) => last_error = e,
                 }
                 if Instant::now() >= give_up {
-                    return Err(format!("no token from {url} within {timeout_s} s; last error: {last_error}"));
+                    return Err(format!(
+                        "no token from {url} within {timeout_s} s; last error: {last_error}"
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -357,19 +437,27 @@ fn real_main() -> Result<ExitCode, String> {
                     .request(http::Method::GET)
                     .body(http_body_util::Full::new(bytes::Bytes::new()))
                     .map_err(|e| e.to_string())?;
-                conn.send(request, Duration::from_secs(10)).await.map_err(str::to_owned)
+                conn.send(request, Duration::from_secs(10))
+                    .await
+                    .map_err(str::to_owned)
             })?;
             if !reply.status.is_success() {
                 return Err(format!("{url}: HTTP {}", reply.status));
             }
-            let doc: Value = serde_json::from_slice(&reply.body).map_err(|e| format!("{url}: {e}"))?;
-            let value = doc[&field].as_str().ok_or_else(|| format!("{url}: no string field {field}"))?;
+            let doc: Value =
+                serde_json::from_slice(&reply.body).map_err(|e| format!("{url}: {e}"))?;
+            let value = doc[&field]
+                .as_str()
+                .ok_or_else(|| format!("{url}: no string field {field}"))?;
             println!("{value}");
             return Ok(ExitCode::SUCCESS);
         }
         Command::FreePort => {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-            println!("{}", listener.local_addr().map_err(|e| e.to_string())?.port());
+            println!(
+                "{}",
+                listener.local_addr().map_err(|e| e.to_string())?.port()
+            );
             return Ok(ExitCode::SUCCESS);
         }
         Command::Report { input, meta } => {
@@ -379,9 +467,11 @@ fn real_main() -> Result<ExitCode, String> {
     };
     println!("{line}");
     // A load run with errors still prints its line; the exit code tells.
-    Ok(if line["errors"].as_u64() == Some(0) && line["requests_ok"].as_u64().unwrap_or(0) > 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if line["errors"].as_u64() == Some(0) && line["requests_ok"].as_u64().unwrap_or(0) > 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

@@ -14,7 +14,11 @@ fn stat_fields(pid: &str) -> Option<Vec<u64>> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     // Field 3 (state) is a letter; keep positions by mapping it to 0.
-    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+    Some(
+        rest.split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect(),
+    )
 }
 
 // Indexes into `stat_fields` (field number in proc(5) minus 3).
@@ -44,10 +48,14 @@ pub fn tree_cpu_seconds(root: u32) -> Option<f64> {
         }
         if let Some(f) = stat_fields(name) {
             let pid: u64 = name.parse().unwrap_or(0);
-            children.entry(f[PPID]).or_default().push((pid, f[UTIME] + f[STIME]));
+            children
+                .entry(f[PPID])
+                .or_default()
+                .push((pid, f[UTIME] + f[STIME]));
         }
     }
-    let mut ticks = root_fields[UTIME] + root_fields[STIME] + root_fields[CUTIME] + root_fields[CSTIME];
+    let mut ticks =
+        root_fields[UTIME] + root_fields[STIME] + root_fields[CUTIME] + root_fields[CSTIME];
     let mut stack = vec![u64::from(root)];
     while let Some(parent) = stack.pop() {
         for (pid, used) in children.get(&parent).into_iter().flatten() {

@@ -9,12 +9,24 @@ use std::path::Path;
 use serde_json::Value;
 
 const SCENARIOS: &[(&str, &str)] = &[
-    ("cc", "Client credentials (POST /token, client_secret_basic, ES256 JWT for one resource)"),
-    ("refresh", "Refresh-token rotation (POST /token, one chain per worker, every rotation checked)"),
-    ("register", "Dynamic client registration (POST /register, RFC 7591)"),
+    (
+        "cc",
+        "Client credentials (POST /token, client_secret_basic, ES256 JWT for one resource)",
+    ),
+    (
+        "refresh",
+        "Refresh-token rotation (POST /token, one chain per worker, every rotation checked)",
+    ),
+    (
+        "register",
+        "Dynamic client registration (POST /register, RFC 7591)",
+    ),
     ("introspect", "Introspection (POST /introspect, RFC 7662)"),
     ("jwks", "JWKS (GET jwks_uri)"),
-    ("metadata", "Metadata (GET /.well-known/oauth-authorization-server)"),
+    (
+        "metadata",
+        "Metadata (GET /.well-known/oauth-authorization-server)",
+    ),
 ];
 
 fn read_lines(path: &Path) -> Result<Vec<Value>, String> {
@@ -32,7 +44,11 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     }
     xs.sort_by(|a, b| a.total_cmp(b));
     let n = xs.len();
-    Some(if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    })
 }
 
 fn num(v: &Value, path: &[&str]) -> Option<f64> {
@@ -86,8 +102,16 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             .unwrap_or_else(|| "?".to_owned())
     };
 
-    let _ = writeln!(out, "# authgate benchmark — {} run of {}\n", fact("mode"), fact("date"));
-    let _ = writeln!(out, "Produced by `bash bench/run` (see bench/README.md). Regenerate rather than edit.\n");
+    let _ = writeln!(
+        out,
+        "# authgate benchmark — {} run of {}\n",
+        fact("mode"),
+        fact("date")
+    );
+    let _ = writeln!(
+        out,
+        "Produced by `bash bench/run` (see bench/README.md). Regenerate rather than edit.\n"
+    );
     let _ = writeln!(out, "| machine fact | value |\n|---|---|");
     for (key, title) in [
         ("nproc", "nproc"),
@@ -124,10 +148,16 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
     );
 
     // Start-up and idle memory.
-    let targets: Vec<&Value> = meta.iter().filter(|m| label(m, "kind") == "target").collect();
+    let targets: Vec<&Value> = meta
+        .iter()
+        .filter(|m| label(m, "kind") == "target")
+        .collect();
     if !targets.is_empty() {
         let _ = writeln!(out, "## Start-up and idle memory\n");
-        let _ = writeln!(out, "| target | start → first token (ms) | idle RSS (MiB) | notes |\n|---|---:|---:|---|");
+        let _ = writeln!(
+            out,
+            "| target | start → first token (ms) | idle RSS (MiB) | notes |\n|---|---:|---:|---|"
+        );
         for t in &targets {
             let _ = writeln!(
                 out,
@@ -142,7 +172,10 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
     }
 
     for (scenario, title) in SCENARIOS {
-        let rows: Vec<&Value> = lines.iter().filter(|l| label(l, "scenario") == *scenario).collect();
+        let rows: Vec<&Value> = lines
+            .iter()
+            .filter(|l| label(l, "scenario") == *scenario)
+            .collect();
         if rows.is_empty() {
             continue;
         }
@@ -152,13 +185,28 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             out,
             "| target | conc | req/s | p50 ms | p99 ms | server CPU util | req per CPU-s | peak RSS MiB | errors |"
         );
-        let _ = writeln!(out, "{}", if has_db { " DB CPU util | req per (server+DB) CPU-s |" } else { "" });
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|{}", if has_db { "---:|---:|" } else { "" });
+        let _ = writeln!(
+            out,
+            "{}",
+            if has_db {
+                " DB CPU util | req per (server+DB) CPU-s |"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+            if has_db { "---:|---:|" } else { "" }
+        );
 
         let mut cells: BTreeMap<(usize, (u8, String)), Vec<&Value>> = BTreeMap::new();
         for r in &rows {
             let conc = num(r, &["concurrency"]).unwrap_or(0.0) as usize;
-            cells.entry((conc, target_rank(label(r, "target")))).or_default().push(r);
+            cells
+                .entry((conc, target_rank(label(r, "target"))))
+                .or_default()
+                .push(r);
         }
         let mut error_notes = BTreeSet::new();
         for ((conc, (_, target)), runs) in &cells {
@@ -171,7 +219,10 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
                     }
                 }
             }
-            let peak = runs.iter().filter_map(|r| num(r, &["server", "rss_peak_kib"])).fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+            let peak = runs
+                .iter()
+                .filter_map(|r| num(r, &["server", "rss_peak_kib"]))
+                .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
             let window = m(&["window_s"]);
             let _ = write!(
                 out,
@@ -189,12 +240,18 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
                     (Some(c), Some(w)) if w > 0.0 => Some(c / w),
                     _ => None,
                 };
-                let _ = write!(out, " {} | {} |", fmt(db_util, 2), fmt(m(&["db", "rps_per_server_and_db_cpu_s"]), 0));
+                let _ = write!(
+                    out,
+                    " {} | {} |",
+                    fmt(db_util, 2),
+                    fmt(m(&["db", "rps_per_server_and_db_cpu_s"]), 0)
+                );
             }
             let _ = writeln!(out);
         }
         if rows.iter().any(|r| r.get("refresh").is_some()) {
-            let sum = |key: &str| -> f64 { rows.iter().filter_map(|r| num(r, &["refresh", key])).sum() };
+            let sum =
+                |key: &str| -> f64 { rows.iter().filter_map(|r| num(r, &["refresh", key])).sum() };
             let _ = writeln!(
                 out,
                 "\nRotations checked: {:.0} over {:.0} chains; chains broken: {:.0}; final extra rotation \
@@ -210,13 +267,21 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             );
         }
         if !error_notes.is_empty() {
-            let _ = writeln!(out, "\nErrors by kind: {}.", error_notes.into_iter().collect::<Vec<_>>().join("; "));
+            let _ = writeln!(
+                out,
+                "\nErrors by kind: {}.",
+                error_notes.into_iter().collect::<Vec<_>>().join("; ")
+            );
         }
         let _ = writeln!(out);
         ratios(&mut out, &rows);
     }
 
-    let notes: Vec<&str> = meta.iter().filter(|m| label(m, "kind") == "note").map(|m| label(m, "text")).collect();
+    let notes: Vec<&str> = meta
+        .iter()
+        .filter(|m| label(m, "kind") == "note")
+        .map(|m| label(m, "text"))
+        .collect();
     if !notes.is_empty() {
         let _ = writeln!(out, "## Notes\n");
         for n in notes {
@@ -231,10 +296,16 @@ fn ratios(out: &mut String, rows: &[&Value]) {
     let mut by_round: BTreeMap<(usize, String), BTreeMap<String, &Value>> = BTreeMap::new();
     for r in rows {
         let conc = num(r, &["concurrency"]).unwrap_or(0.0) as usize;
-        by_round.entry((conc, label(r, "run").to_owned())).or_default().insert(label(r, "target").to_owned(), r);
+        by_round
+            .entry((conc, label(r, "run").to_owned()))
+            .or_default()
+            .insert(label(r, "target").to_owned(), r);
     }
-    let authgates: BTreeSet<String> =
-        rows.iter().map(|r| label(r, "target").to_owned()).filter(|t| t.starts_with("authgate")).collect();
+    let authgates: BTreeSet<String> = rows
+        .iter()
+        .map(|r| label(r, "target").to_owned())
+        .filter(|t| t.starts_with("authgate"))
+        .collect();
     let others: Vec<&str> = ["peer", "floor"]
         .into_iter()
         .filter(|o| rows.iter().any(|r| label(r, "target") == *o))
@@ -242,8 +313,14 @@ fn ratios(out: &mut String, rows: &[&Value]) {
     if authgates.is_empty() || others.is_empty() {
         return;
     }
-    let _ = writeln!(out, "Ratios (median over runs of the per-run ratio; >1 means authgate has more of it):\n");
-    let _ = writeln!(out, "| pair | conc | req/s | req per CPU-s | p99 latency |\n|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "Ratios (median over runs of the per-run ratio; >1 means authgate has more of it):\n"
+    );
+    let _ = writeln!(
+        out,
+        "| pair | conc | req/s | req per CPU-s | p99 latency |\n|---|---:|---:|---:|---:|"
+    );
     let concs: BTreeSet<usize> = by_round.keys().map(|(c, _)| *c).collect();
     for a in &authgates {
         for o in &others {
@@ -255,7 +332,9 @@ fn ratios(out: &mut String, rows: &[&Value]) {
                     if c != conc {
                         continue;
                     }
-                    let (Some(x), Some(y)) = (round.get(a.as_str()), round.get(*o)) else { continue };
+                    let (Some(x), Some(y)) = (round.get(a.as_str()), round.get(*o)) else {
+                        continue;
+                    };
                     let ratio = |path: &[&str]| match (num(x, path), num(y, path)) {
                         (Some(p), Some(q)) if q > 0.0 => Some(p / q),
                         _ => None,
@@ -278,4 +357,17 @@ fn ratios(out: &mut String, rows: &[&Value]) {
         }
     }
     let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![f64::NAN, 1.0]), Some(1.0));
+    }
 }

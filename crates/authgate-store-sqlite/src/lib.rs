@@ -1,1 +1,193 @@
-//! SQLite backend (being written).
+//! authgate storage on an embedded SQLite database (the default backend).
+//!
+//! [`SqliteStore::open`] opens (creating if missing) a database file in WAL
+//! mode with `synchronous=NORMAL`, a 5 s busy timeout and foreign keys on,
+//! and applies the embedded migrations.
+//!
+//! Concurrency: every write goes through one writer connection, so writers in
+//! this process queue instead of failing with `SQLITE_BUSY`, and multi-statement
+//! writes (`rotate_refresh_token`, `revoke_grant`...) run in `BEGIN IMMEDIATE`
+//! transactions, so another process writing the same file waits on the busy
+//! timeout rather than failing half-way. Reads use a separate pool of
+//! connections that WAL lets run alongside the writer.
+//!
+//! Lists and JSON documents are stored as JSON text, booleans as 0/1 and times
+//! as unix seconds.
+//!
+//! Deleting a client deletes its authorization codes, grants (with their
+//! refresh tokens) and consents (foreign keys with `ON DELETE CASCADE`);
+//! grants, codes and consents must name a stored client, and refresh tokens a
+//! stored grant.
+
+use async_trait::async_trait;
+use authgate_store::{Store, StoreError, StoreResult};
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+mod audit;
+mod clients;
+mod codec;
+mod codes;
+mod consents;
+mod grants;
+mod keys;
+mod refresh;
+mod resources;
+mod revocations;
+mod sessions;
+mod users;
+
+/// How many connections serve reads of a database file.
+const READERS: u32 = 4;
+/// Expired nonces are deleted once per this many recorded nonces.
+const NONCE_SWEEP_EVERY: u64 = 1024;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    /// The only connection that writes (one connection: writers queue here).
+    pub(crate) writer: SqlitePool,
+    /// Connections for reads (the writer pool itself for in-memory databases).
+    pub(crate) reader: SqlitePool,
+    /// Keeps an in-memory database alive whatever the pool does with its
+    /// connection.
+    _keeper: Option<Mutex<SqliteConnection>>,
+    /// Counts recorded nonces, to sweep expired ones now and then.
+    nonce_uses: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+fn backend(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Backend(format!("{what}: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens the database at `url_or_path`, creating the file if missing, and
+    /// applies pending migrations.
+    ///
+    /// Accepted forms: `sqlite://path/to/file.db`, `sqlite:path/to/file.db`
+    /// (both may carry SQLite URI parameters such as `?mode=ro`) and a plain
+    /// filesystem path. `sqlite::memory:` (or `:memory:`) opens a private
+    /// in-memory database, as [`SqliteStore::open_in_memory`] does.
+    pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
+        let spec = url_or_path.trim();
+        if spec.is_empty() {
+            return Err(StoreError::Backend("empty SQLite database path".into()));
+        }
+        if spec == ":memory:" || spec.contains(":memory:") || spec.contains("mode=memory") {
+            return Self::open_in_memory().await;
+        }
+        let options = if spec.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(spec).map_err(backend("SQLite URL"))?
+        } else {
+            SqliteConnectOptions::new().filename(spec)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await
+            .map_err(backend("opening SQLite database"))?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.create_if_missing(false))
+            .await
+            .map_err(backend("opening SQLite database for reads"))?;
+        Ok(Self {
+            writer,
+            reader,
+            _keeper: None,
+            nonce_uses: AtomicU64::new(0),
+        })
+    }
+
+    /// A private, empty in-memory database (for tests). It lives as long as
+    /// the store; one connection serves reads and writes.
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        // `sqlite::memory:` names a fresh shared-cache database, so the
+        // keeper connection and the pool's connection see the same data.
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(backend("SQLite URL"))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let keeper = options
+            .connect()
+            .await
+            .map_err(backend("opening in-memory SQLite database"))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(backend("opening in-memory SQLite database"))?;
+        migrate(&pool).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            _keeper: Some(Mutex::new(keeper)),
+            nonce_uses: AtomicU64::new(0),
+        })
+    }
+
+    /// True once every [`NONCE_SWEEP_EVERY`] recorded nonces.
+    pub(crate) fn nonce_sweep_due(&self) -> bool {
+        self.nonce_uses.fetch_add(1, Ordering::Relaxed) % NONCE_SWEEP_EVERY == NONCE_SWEEP_EVERY - 1
+    }
+
+    /// Closes the pools, waiting for queries in flight.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .map_err(|e| StoreError::Backend(format!("SQLite migrations: {e}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map(|_| ())
+            .map_err(backend("ping"))
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -173,8 +173,7 @@ pub trait SessionStore: Send + Sync {
 /// one-time setup links. `true` when newly recorded, `false` when seen.
 #[async_trait]
 pub trait NonceStore: Send + Sync {
-    async fn use_nonce(&self, key: &str, expires_at: UnixTime, now: UnixTime)
-    -> StoreResult<bool>;
+    async fn use_nonce(&self, key: &str, expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -1,0 +1,572 @@
+//! Conformance: authorization codes, grants, refresh tokens.
+
+use super::catalog::bare_client;
+use super::{NOW, RACERS, conflict, ok, race, strings, unique};
+use crate::Store;
+use authgate_core::model::*;
+use std::sync::Arc;
+
+pub(crate) fn grant(
+    id: &str,
+    client_id: &str,
+    user_id: Option<&str>,
+    resource_id: &str,
+    created_at: i64,
+) -> Grant {
+    Grant {
+        id: id.to_owned(),
+        client_id: client_id.to_owned(),
+        user_id: user_id.map(str::to_owned),
+        resource_id: resource_id.to_owned(),
+        scopes: strings(&["weather:read", "offline_access"]),
+        auth_time: created_at - 3,
+        created_at,
+        last_used_at: created_at,
+        expires_at: created_at + 90 * 86_400,
+        revoked_at: None,
+    }
+}
+
+pub(crate) fn refresh(hash: &str, g: &Grant, issued_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_owned(),
+        grant_id: g.id.clone(),
+        client_id: g.client_id.clone(),
+        scopes: g.scopes.clone(),
+        issued_at,
+        expires_at: issued_at + 14 * 86_400,
+        rotated_at: None,
+        successor_hash: None,
+        revoked_at: None,
+    }
+}
+
+fn code(hash: &str, client_id: &str, expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.to_owned(),
+        client_id: client_id.to_owned(),
+        redirect_uri: "http://127.0.0.1:33418/callback?x=1".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        resource_id: "weather".into(),
+        scopes: strings(&["weather:read", "weather:write"]),
+        user_id: unique("u"),
+        auth_time: NOW - 60,
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        grant_id: unique("g"),
+        expires_at,
+        consumed_at: None,
+    }
+}
+
+/// Inserts a client for the tokens to belong to.
+async fn client(store: &Arc<dyn Store>) -> String {
+    let id = unique("cl");
+    ok(
+        store
+            .insert_client(&bare_client(&id, ClientKind::Dynamic, NOW))
+            .await,
+        "insert_client",
+    );
+    id
+}
+
+/// Authorization codes: round trip, single redemption (also under a race),
+/// purge.
+pub async fn codes(store: Arc<dyn Store>) {
+    let cid = client(&store).await;
+    let c1 = code(&unique("code"), &cid, NOW + 600);
+    let mut c2 = code(&unique("code"), &cid, NOW + 600);
+    c2.nonce = None;
+    c2.scopes = vec![];
+    ok(store.insert_code(&c1).await, "insert_code");
+    ok(store.insert_code(&c2).await, "insert_code");
+    conflict(
+        store.insert_code(&c1).await,
+        "insert_code with an existing hash",
+    );
+
+    assert_eq!(
+        ok(store.redeem_code(&unique("code"), NOW).await, "redeem_code"),
+        CodeRedemption::NotFound
+    );
+    let mut want1 = c1.clone();
+    want1.consumed_at = Some(NOW);
+    assert_eq!(
+        ok(store.redeem_code(&c1.code_hash, NOW).await, "redeem_code"),
+        CodeRedemption::Redeemed(want1.clone()),
+        "first redemption returns every field, consumed_at = now"
+    );
+    assert_eq!(
+        ok(
+            store.redeem_code(&c1.code_hash, NOW + 5).await,
+            "redeem_code"
+        ),
+        CodeRedemption::Replayed(want1),
+        "second redemption is a replay and keeps the first consumed_at"
+    );
+    let mut want2 = c2.clone();
+    want2.consumed_at = Some(NOW + 1);
+    assert_eq!(
+        ok(
+            store.redeem_code(&c2.code_hash, NOW + 1).await,
+            "redeem_code"
+        ),
+        CodeRedemption::Redeemed(want2),
+        "code without nonce and scopes round-trips"
+    );
+
+    // Race: exactly one caller redeems.
+    let raced = code(&unique("code"), &cid, NOW + 600);
+    ok(store.insert_code(&raced).await, "insert_code");
+    let results = race(|_| {
+        let store = store.clone();
+        let hash = raced.code_hash.clone();
+        async move { store.redeem_code(&hash, NOW + 2).await }
+    })
+    .await;
+    let mut redeemed = 0;
+    let mut replayed = 0;
+    for r in results {
+        match ok(r, "redeem_code (racing)") {
+            CodeRedemption::Redeemed(c) => {
+                assert_eq!(c.consumed_at, Some(NOW + 2));
+                redeemed += 1
+            }
+            CodeRedemption::Replayed(c) => {
+                assert_eq!(c.consumed_at, Some(NOW + 2));
+                replayed += 1
+            }
+            CodeRedemption::NotFound => panic!("redeem_code (racing): NotFound for a stored code"),
+        }
+    }
+    assert_eq!(
+        (redeemed, replayed),
+        (1, RACERS - 1),
+        "{RACERS} concurrent redeem_code: exactly one Redeemed, the rest Replayed"
+    );
+
+    // Purge removes codes that expired before the cut-off, and only those.
+    let cutoff = NOW - 500_000;
+    ok(store.purge_codes(cutoff).await, "purge_codes");
+    let old = code(&unique("code"), &cid, cutoff - 1);
+    let fresh = code(&unique("code"), &cid, cutoff + 1);
+    ok(store.insert_code(&old).await, "insert_code");
+    ok(store.insert_code(&fresh).await, "insert_code");
+    assert_eq!(ok(store.purge_codes(cutoff).await, "purge_codes"), 1);
+    assert_eq!(
+        ok(store.redeem_code(&old.code_hash, NOW).await, "redeem_code"),
+        CodeRedemption::NotFound,
+        "a purged code is gone"
+    );
+    assert!(matches!(
+        ok(
+            store.redeem_code(&fresh.code_hash, NOW).await,
+            "redeem_code"
+        ),
+        CodeRedemption::Redeemed(_)
+    ));
+}
+
+/// Grants: round trip, touch, revoke (cascading to refresh tokens),
+/// revoke_grants_for, list order.
+pub async fn grants(store: Arc<dyn Store>) {
+    let cid = client(&store).await;
+    let cid2 = client(&store).await;
+    let user = unique("u");
+    let user2 = unique("u");
+    let res = unique("res");
+
+    let g1 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 30);
+    let mut g_cc = grant(&unique("g"), &cid, None, &res, NOW - 30);
+    g_cc.scopes = vec![];
+    g_cc.revoked_at = Some(NOW - 1);
+    ok(store.insert_grant(&g1).await, "insert_grant");
+    ok(store.insert_grant(&g_cc).await, "insert_grant");
+    conflict(
+        store.insert_grant(&g1).await,
+        "insert_grant with an existing id",
+    );
+    assert_eq!(
+        ok(store.get_grant(&g1.id).await, "get_grant").as_ref(),
+        Some(&g1)
+    );
+    assert_eq!(
+        ok(store.get_grant(&g_cc.id).await, "get_grant").as_ref(),
+        Some(&g_cc),
+        "grant without user, with revoked_at, round-trips"
+    );
+    assert_eq!(ok(store.get_grant(&unique("g")).await, "get_grant"), None);
+
+    ok(store.touch_grant(&g1.id, NOW - 2).await, "touch_grant");
+    let touched = ok(store.get_grant(&g1.id).await, "get_grant");
+    assert_eq!(touched.as_ref().map(|g| g.last_used_at), Some(NOW - 2));
+    assert_eq!(
+        touched.as_ref().map(|g| g.created_at),
+        Some(g1.created_at),
+        "touch_grant changes last_used_at only"
+    );
+
+    // revoke_grant revokes the grant and every refresh token in it.
+    let g2 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 20);
+    ok(store.insert_grant(&g2).await, "insert_grant");
+    let t1 = refresh(&unique("rt"), &g1, NOW - 30);
+    let t2 = refresh(&unique("rt"), &g1, NOW - 29);
+    let t_other = refresh(&unique("rt"), &g2, NOW - 20);
+    for t in [&t1, &t2, &t_other] {
+        ok(store.insert_refresh_token(t).await, "insert_refresh_token");
+    }
+    assert!(ok(store.revoke_grant(&g1.id, NOW).await, "revoke_grant"));
+    assert_eq!(
+        ok(store.get_grant(&g1.id).await, "get_grant").and_then(|g| g.revoked_at),
+        Some(NOW)
+    );
+    for t in [&t1, &t2] {
+        assert_eq!(
+            ok(
+                store.get_refresh_token(&t.token_hash).await,
+                "get_refresh_token"
+            )
+            .and_then(|t| t.revoked_at),
+            Some(NOW),
+            "revoke_grant must set revoked_at on the grant's refresh tokens"
+        );
+    }
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&t_other.token_hash).await,
+            "get_refresh_token"
+        )
+        .and_then(|t| t.revoked_at),
+        None,
+        "revoke_grant must leave other grants' tokens alone"
+    );
+    assert!(
+        !ok(store.revoke_grant(&unique("g"), NOW).await, "revoke_grant"),
+        "revoke_grant of an unknown grant returns false"
+    );
+    let successor = refresh(&unique("rt"), &g1, NOW);
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh_token(&t1.token_hash, &successor, NOW)
+                .await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::NotFound,
+        "a token of a revoked grant cannot rotate"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&successor.token_hash).await,
+            "get_refresh_token"
+        ),
+        None
+    );
+
+    // revoke_grants_for: only that (user, client, resource).
+    let res2 = unique("res");
+    let g3 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 10);
+    let g_res2 = grant(&unique("g"), &cid, Some(&user), &res2, NOW - 10);
+    let g_client2 = grant(&unique("g"), &cid2, Some(&user), &res, NOW - 10);
+    let g_user2 = grant(&unique("g"), &cid, Some(&user2), &res, NOW - 10);
+    for g in [&g3, &g_res2, &g_client2, &g_user2] {
+        ok(store.insert_grant(g).await, "insert_grant");
+    }
+    let t3 = refresh(&unique("rt"), &g3, NOW - 10);
+    ok(
+        store.insert_refresh_token(&t3).await,
+        "insert_refresh_token",
+    );
+
+    // Live grants of `user`, newest first: g3 / g_res2 / g_client2 (same
+    // second, by id descending), then g2. g1 is revoked.
+    let mut newest = vec![g3.clone(), g_res2.clone(), g_client2.clone()];
+    newest.sort_by(|a, b| b.id.cmp(&a.id));
+    newest.push(g2.clone());
+    assert_eq!(
+        ok(
+            store.list_grants_for_user(&user).await,
+            "list_grants_for_user"
+        ),
+        newest,
+        "list_grants_for_user: live grants, newest first (created_at, then id, descending)"
+    );
+
+    let n = ok(
+        store.revoke_grants_for(&user, &cid, &res, NOW + 1).await,
+        "revoke_grants_for",
+    );
+    assert_eq!(
+        n, 2,
+        "revoke_grants_for counts the live grants it revoked (g2, g3)"
+    );
+    for (g, revoked) in [
+        (&g2, true),
+        (&g3, true),
+        (&g_res2, false),
+        (&g_client2, false),
+        (&g_user2, false),
+    ] {
+        let got = ok(store.get_grant(&g.id).await, "get_grant").and_then(|g| g.revoked_at);
+        assert_eq!(
+            got.is_some(),
+            revoked,
+            "revoke_grants_for touched the wrong grants"
+        );
+    }
+    assert_eq!(
+        ok(store.get_grant(&g1.id).await, "get_grant").and_then(|g| g.revoked_at),
+        Some(NOW),
+        "an already revoked grant keeps its revoked_at"
+    );
+    for t in [&t3, &t_other] {
+        assert_eq!(
+            ok(
+                store.get_refresh_token(&t.token_hash).await,
+                "get_refresh_token"
+            )
+            .and_then(|t| t.revoked_at),
+            Some(NOW + 1),
+            "revoke_grants_for revokes the grants' refresh tokens"
+        );
+    }
+    assert_eq!(
+        ok(
+            store.revoke_grants_for(&user, &cid, &res, NOW + 2).await,
+            "revoke_grants_for"
+        ),
+        0
+    );
+    assert_eq!(
+        ok(
+            store.list_grants_for_user(&user).await,
+            "list_grants_for_user"
+        )
+        .into_iter()
+        .map(|g| g.id)
+        .collect::<Vec<_>>(),
+        {
+            let mut v = vec![g_res2.id.clone(), g_client2.id.clone()];
+            v.sort_by(|a, b| b.cmp(a));
+            v
+        }
+    );
+}
+
+/// Refresh tokens: round trip, rotation (also under a race), revocation.
+pub async fn refresh_tokens(store: Arc<dyn Store>) {
+    let cid = client(&store).await;
+    let g = grant(&unique("g"), &cid, Some(&unique("u")), "weather", NOW - 100);
+    ok(store.insert_grant(&g).await, "insert_grant");
+
+    let t = refresh(&unique("rt"), &g, NOW - 100);
+    let mut t_full = refresh(&unique("rt"), &g, NOW - 90);
+    t_full.rotated_at = Some(NOW - 80);
+    t_full.successor_hash = Some(unique("rt"));
+    t_full.revoked_at = Some(NOW - 70);
+    t_full.scopes = vec![];
+    ok(store.insert_refresh_token(&t).await, "insert_refresh_token");
+    ok(
+        store.insert_refresh_token(&t_full).await,
+        "insert_refresh_token",
+    );
+    conflict(
+        store.insert_refresh_token(&t).await,
+        "insert_refresh_token with an existing hash",
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&t.token_hash).await,
+            "get_refresh_token"
+        )
+        .as_ref(),
+        Some(&t)
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&t_full.token_hash).await,
+            "get_refresh_token"
+        )
+        .as_ref(),
+        Some(&t_full),
+        "refresh token with every option set round-trips"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&unique("rt")).await,
+            "get_refresh_token"
+        ),
+        None
+    );
+
+    // Rotation.
+    let s1 = refresh(&unique("rt"), &g, NOW);
+    assert_eq!(
+        ok(
+            store.rotate_refresh_token(&t.token_hash, &s1, NOW).await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::Rotated
+    );
+    let mut t_rotated = t.clone();
+    t_rotated.rotated_at = Some(NOW);
+    t_rotated.successor_hash = Some(s1.token_hash.clone());
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&t.token_hash).await,
+            "get_refresh_token"
+        )
+        .as_ref(),
+        Some(&t_rotated),
+        "rotation marks the parent rotated with its successor"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&s1.token_hash).await,
+            "get_refresh_token"
+        )
+        .as_ref(),
+        Some(&s1),
+        "rotation stores the successor"
+    );
+    let s_late = refresh(&unique("rt"), &g, NOW + 5);
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh_token(&t.token_hash, &s_late, NOW + 5)
+                .await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::AlreadyRotated {
+            rotated_at: NOW,
+            successor_hash: s1.token_hash.clone()
+        }
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&s_late.token_hash).await,
+            "get_refresh_token"
+        ),
+        None,
+        "AlreadyRotated inserts nothing"
+    );
+    // The successor rotates in turn.
+    let s2 = refresh(&unique("rt"), &g, NOW + 10);
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh_token(&s1.token_hash, &s2, NOW + 10)
+                .await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::Rotated
+    );
+    // Unknown and revoked parents.
+    let s_x = refresh(&unique("rt"), &g, NOW);
+    assert_eq!(
+        ok(
+            store.rotate_refresh_token(&unique("rt"), &s_x, NOW).await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::NotFound
+    );
+    assert!(ok(
+        store.revoke_refresh_token(&s2.token_hash, NOW + 11).await,
+        "revoke_refresh_token"
+    ));
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&s2.token_hash).await,
+            "get_refresh_token"
+        )
+        .and_then(|t| t.revoked_at),
+        Some(NOW + 11)
+    );
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh_token(&s2.token_hash, &s_x, NOW + 12)
+                .await,
+            "rotate_refresh_token"
+        ),
+        RotationOutcome::NotFound,
+        "a revoked token cannot rotate"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&s_x.token_hash).await,
+            "get_refresh_token"
+        ),
+        None
+    );
+    assert!(
+        !ok(
+            store.revoke_refresh_token(&unique("rt"), NOW).await,
+            "revoke_refresh_token"
+        ),
+        "revoke_refresh_token of an unknown token returns false"
+    );
+
+    // Race: exactly one of the concurrent rotations wins.
+    let parent = refresh(&unique("rt"), &g, NOW);
+    ok(
+        store.insert_refresh_token(&parent).await,
+        "insert_refresh_token",
+    );
+    let successors: Vec<RefreshToken> = (0..RACERS)
+        .map(|_| refresh(&unique("rt"), &g, NOW + 20))
+        .collect();
+    let results = race(|i| {
+        let store = store.clone();
+        let parent = parent.token_hash.clone();
+        let succ = successors[i].clone();
+        async move { store.rotate_refresh_token(&parent, &succ, NOW + 20).await }
+    })
+    .await;
+    let mut winners = vec![];
+    let mut seen_successors = vec![];
+    for (i, r) in results.into_iter().enumerate() {
+        match ok(r, "rotate_refresh_token (racing)") {
+            RotationOutcome::Rotated => winners.push(i),
+            RotationOutcome::AlreadyRotated {
+                rotated_at,
+                successor_hash,
+            } => {
+                assert_eq!(rotated_at, NOW + 20);
+                seen_successors.push(successor_hash);
+            }
+            RotationOutcome::NotFound => {
+                panic!("rotate_refresh_token (racing): NotFound for a live token")
+            }
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "{RACERS} concurrent rotate_refresh_token: exactly one Rotated (got {winners:?})"
+    );
+    let winner = &successors[winners[0]];
+    assert!(
+        seen_successors.iter().all(|s| *s == winner.token_hash),
+        "every loser sees the winner's successor hash"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&parent.token_hash).await,
+            "get_refresh_token"
+        )
+        .and_then(|t| t.successor_hash),
+        Some(winner.token_hash.clone())
+    );
+    for (i, s) in successors.iter().enumerate() {
+        let stored = ok(
+            store.get_refresh_token(&s.token_hash).await,
+            "get_refresh_token",
+        );
+        assert_eq!(
+            stored.is_some(),
+            i == winners[0],
+            "only the winner's successor row exists"
+        );
+    }
+}

@@ -15,11 +15,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
@@ -45,7 +45,10 @@ fn json(status: StatusCode, body: String) -> Response {
     (
         status,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
@@ -57,7 +60,11 @@ fn oauth_error(status: StatusCode, code: &str) -> Response {
     json(status, format!(r#"{{"error":"{code}"}}"#))
 }
 
-async fn token(State(floor): State<Arc<Floor>>, headers: HeaderMap, Form(form): Form<TokenForm>) -> Response {
+async fn token(
+    State(floor): State<Arc<Floor>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let authorized = headers
         .get(header::AUTHORIZATION)
         .is_some_and(|value| value.as_bytes() == floor.expected_authorization.as_slice());
@@ -67,10 +74,18 @@ async fn token(State(floor): State<Arc<Floor>>, headers: HeaderMap, Form(form): 
     if form.grant_type.as_deref() != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
     }
-    if form.resource.as_deref().is_some_and(|r| r != floor.resource) {
+    if form
+        .resource
+        .as_deref()
+        .is_some_and(|r| r != floor.resource)
+    {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_target");
     }
-    if form.scope.as_deref().is_some_and(|s| s.split(' ').any(|one| one != floor.scope)) {
+    if form
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|one| one != floor.scope))
+    {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
     }
     json(StatusCode::OK, floor.token_body.clone())
@@ -104,7 +119,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let client_id = env_or("BENCH_CLIENT_ID", "bench-client");
-    let client_secret = env_or("BENCH_CLIENT_SECRET", "bench-secret-0123456789abcdef0123456789abcdef");
+    let client_secret = env_or(
+        "BENCH_CLIENT_SECRET",
+        "bench-secret-0123456789abcdef0123456789abcdef",
+    );
     let resource = env_or("BENCH_RESOURCE", "http://127.0.0.1:19999/mcp");
     let scope = env_or("BENCH_SCOPE", "mcp:read");
     let issuer = format!("http://{addr}");
@@ -136,7 +154,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/jwks.json", get(jwks))
         .with_state(floor);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("floor listening on http://{addr} pid={}", std::process::id());
+    println!(
+        "floor listening on http://{addr} pid={}",
+        std::process::id()
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -171,6 +171,9 @@ pub struct ClientCredentials {
     pub body: Bytes,
     pub jwt: Option<JwtExpectation>,
     pub answered: u64,
+    pub distinct: bool,
+    pub hasher: RandomState,
+    pub last_token_hash: Option<u64>,
 }
 
 impl ClientCredentials {
@@ -198,6 +201,15 @@ impl ClientCredentials {
     fn check(&mut self, status: StatusCode, body: &[u8]) -> Check {
         let token = TokenResponse::parse(status, body)?;
         self.answered += 1;
+        // Each answer must be a freshly issued token, not a cached one (the
+        // floor, which signs nothing, is exempt: its token is static).
+        if self.distinct {
+            let hash = self.hasher.hash_one(&token.access_token);
+            if self.last_token_hash == Some(hash) {
+                return Err("access_token_repeated");
+            }
+            self.last_token_hash = Some(hash);
+        }
         match &self.jwt {
             Some(jwt) if sample_jwt(self.answered) => jwt.check(&token.access_token),
             _ => Ok(()),

@@ -44,6 +44,9 @@ enum Command {
         /// The access token is opaque: check the response shape only.
         #[arg(long)]
         opaque: bool,
+        /// Accept the same access token twice in a row (the floor's static one).
+        #[arg(long)]
+        allow_repeated_token: bool,
     },
     /// Refresh-token rotation: each worker follows its own chain.
     Refresh {
@@ -296,6 +299,7 @@ fn real_main() -> Result<ExitCode, String> {
             load,
             client,
             opaque,
+            allow_repeated_token,
         } => {
             let endpoint = Endpoint::parse(&load.url)?;
             let auth = flows::basic_auth(&client.client_id, &client.client_secret);
@@ -308,6 +312,9 @@ fn real_main() -> Result<ExitCode, String> {
                     body: body.clone(),
                     jwt: jwt.clone(),
                     answered: 0,
+                    distinct: !allow_repeated_token,
+                    hasher: RandomState::new(),
+                    last_token_hash: None,
                 }))
             })?;
             run_load("cc", &load, flows, false)?

@@ -102,6 +102,9 @@ enum Command {
         since_epoch_us: Option<u128>,
         #[arg(long, default_value_t = 60.0)]
         timeout_s: f64,
+        /// Give up as soon as this process has exited.
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// Fetch a JSON document and print one string field (e.g. `jwks_uri`).
     JsonField {
@@ -411,6 +414,7 @@ fn real_main() -> Result<ExitCode, String> {
             opaque,
             since_epoch_us,
             timeout_s,
+            pid,
         } => {
             let endpoint = Endpoint::parse(&url)?;
             let since = since_epoch_us.unwrap_or_else(epoch_us);
@@ -426,6 +430,13 @@ fn real_main() -> Result<ExitCode, String> {
                         return Ok(ExitCode::SUCCESS);
                     }
                     Err(e) => last_error = e,
+                }
+                if let Some(pid) = pid
+                    && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                {
+                    return Err(format!(
+                        "process {pid} exited before answering; last error: {last_error}"
+                    ));
                 }
                 if Instant::now() >= give_up {
                     return Err(format!(

@@ -10,9 +10,9 @@ pub fn validate_challenge(
     challenge: Option<&str>,
     method: Option<&str>,
 ) -> Result<String, OAuthError> {
-    let challenge = challenge
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("code_challenge is required (PKCE with S256)"))?;
+    let challenge = challenge.filter(|c| !c.is_empty()).ok_or_else(|| {
+        OAuthError::invalid_request("code_challenge is required (PKCE with S256)")
+    })?;
     match method {
         Some("S256") => {}
         None => {

@@ -73,8 +73,9 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
             }
         }
         // Schemes that would run code or leak data in a browser.
-        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws"
-        | "wss" => return Err(RedirectUriError::Scheme(e())),
+        "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
+            return Err(RedirectUriError::Scheme(e()));
+        }
         _ => {} // private-use scheme for a native app (RFC 8252 §7.1)
     }
     Ok(())

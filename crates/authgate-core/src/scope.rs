@@ -161,8 +161,16 @@ mod tests {
 
     #[test]
     fn implications_are_transitive() {
-        assert!(satisfies(&v(&["weather:admin"]), &v(&["weather:read"]), &defs()));
-        assert!(!satisfies(&v(&["weather:read"]), &v(&["weather:write"]), &defs()));
+        assert!(satisfies(
+            &v(&["weather:admin"]),
+            &v(&["weather:read"]),
+            &defs()
+        ));
+        assert!(!satisfies(
+            &v(&["weather:read"]),
+            &v(&["weather:write"]),
+            &defs()
+        ));
     }
 
     #[test]
@@ -184,8 +192,13 @@ mod tests {
         let allowed = v(&["weather:read"]);
         assert!(negotiate_strict(&v(&["weather:write"]), &d, &[], Some(&allowed)).is_err());
         assert_eq!(
-            negotiate_strict(&[], &d, &v(&["weather:read", "weather:write"]), Some(&allowed))
-                .unwrap(),
+            negotiate_strict(
+                &[],
+                &d,
+                &v(&["weather:read", "weather:write"]),
+                Some(&allowed)
+            )
+            .unwrap(),
             v(&["weather:read"])
         );
     }

@@ -92,9 +92,9 @@ impl SigningKey {
             SigningAlg::RS256 => {
                 Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("RS256"))?)
             }
-            SigningAlg::EdDSA => Inner::Ed(
-                Ed25519KeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("EdDSA"))?,
-            ),
+            SigningAlg::EdDSA => {
+                Inner::Ed(Ed25519KeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("EdDSA"))?)
+            }
         };
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let public_jwk = match &inner {
@@ -152,7 +152,11 @@ impl SigningKey {
 
     fn sign_bytes(&self, msg: &[u8]) -> Vec<u8> {
         match &self.inner {
-            Inner::Ec(k) => k.sign(&self.rng, msg).expect("ECDSA sign").as_ref().to_vec(),
+            Inner::Ec(k) => k
+                .sign(&self.rng, msg)
+                .expect("ECDSA sign")
+                .as_ref()
+                .to_vec(),
             Inner::Ed(k) => k.sign(msg).as_ref().to_vec(),
             Inner::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
@@ -230,7 +234,8 @@ pub fn verify_jwt<C: DeserializeOwned>(
         return Err(VerifyError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(VerifyError::Malformed);
     };
@@ -238,11 +243,10 @@ pub fn verify_jwt<C: DeserializeOwned>(
         .decode(h)
         .map_err(|_| VerifyError::Malformed)?;
     let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| VerifyError::Header)?;
-    if !header
-        .typ
-        .as_deref()
-        .is_some_and(|t| t.eq_ignore_ascii_case(expected_typ) || t.eq_ignore_ascii_case(&format!("application/{expected_typ}")))
-    {
+    if !header.typ.as_deref().is_some_and(|t| {
+        t.eq_ignore_ascii_case(expected_typ)
+            || t.eq_ignore_ascii_case(&format!("application/{expected_typ}"))
+    }) {
         return Err(VerifyError::Typ);
     }
     let kid = header.kid.ok_or(VerifyError::UnknownKey)?;

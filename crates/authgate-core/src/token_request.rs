@@ -137,7 +137,9 @@ mod tests {
     use super::*;
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -149,9 +151,18 @@ mod tests {
             ("resource", "https://y"),
         ]))
         .unwrap();
-        assert_eq!(r.grant, Grant::ClientCredentials { scope: Some("a".into()) });
+        assert_eq!(
+            r.grant,
+            Grant::ClientCredentials {
+                scope: Some("a".into())
+            }
+        );
         assert_eq!(r.resource.len(), 2);
-        let r = parse(&pairs(&[("grant_type", "refresh_token"), ("refresh_token", "t")])).unwrap();
+        let r = parse(&pairs(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "t"),
+        ]))
+        .unwrap();
         assert_eq!(r.grant.grant_type(), "refresh_token");
     }
 

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `authgate` binary.
+
+fn main() -> std::process::ExitCode {
+    authgate_server::cli::main()
+}

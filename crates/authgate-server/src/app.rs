@@ -1,0 +1,83 @@
+//! Application state and the router.
+
+use crate::config::Settings;
+use crate::endpoints;
+use crate::keys::KeyManager;
+use crate::passwords::PasswordChecker;
+use crate::registry::Registry;
+use crate::telemetry::AuditSink;
+use authgate_core::clock::Clock;
+use authgate_core::crypto_box::Kek;
+use authgate_core::random::Random;
+use authgate_store::Store;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyManager>,
+    pub kek: Arc<Kek>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Random>,
+    pub registry: Registry,
+    pub passwords: PasswordChecker,
+    pub audit: AuditSink,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Endpoint paths under the issuer (the issuer may have a path, `/t`).
+pub struct Paths {
+    pub base: String,
+}
+
+impl Paths {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            base: settings.issuer_path().to_owned(),
+        }
+    }
+    pub fn at(&self, p: &str) -> String {
+        format!("{}{}", self.base, p)
+    }
+}
+
+pub fn router(state: SharedState) -> Router {
+    let paths = Paths::new(&state.settings);
+    let max_body = state.settings.raw.max_body_bytes;
+    let base = &paths.base;
+    let mut r = Router::new()
+        .route("/healthz", get(endpoints::health::healthz))
+        .route("/readyz", get(endpoints::health::readyz))
+        .route(&paths.at("/jwks.json"), get(endpoints::jwks::jwks))
+        .route(
+            &paths.at("/token"),
+            post(endpoints::token::token).fallback(endpoints::method_not_allowed),
+        )
+        .route(
+            &paths.at("/introspect"),
+            post(endpoints::introspect::introspect).fallback(endpoints::method_not_allowed),
+        )
+        .route(
+            &paths.at("/revoke"),
+            post(endpoints::revoke::revoke).fallback(endpoints::method_not_allowed),
+        );
+    // RFC 8414 §3: path-inserted metadata; OIDC discovery also appended.
+    let as_meta = format!("/.well-known/oauth-authorization-server{base}");
+    let oidc_meta = format!("/.well-known/openid-configuration{base}");
+    r = r
+        .route(&as_meta, get(endpoints::discovery::authorization_server))
+        .route(&oidc_meta, get(endpoints::discovery::openid_configuration));
+    if !base.is_empty() {
+        r = r.route(
+            &format!("{base}/.well-known/openid-configuration"),
+            get(endpoints::discovery::openid_configuration),
+        );
+    }
+    r.fallback(endpoints::not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

@@ -1,0 +1,235 @@
+//! `authgate client add|list|show|remove|block|unblock`.
+
+use super::{CliError, now, open_store, output};
+use crate::config::{ClientConfig, Settings};
+use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::random::OsRandom;
+use authgate_core::secret;
+use clap::Subcommand;
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// Register a client. Confidential clients get a secret, shown once.
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Give the client a secret (client_secret_basic).
+        #[arg(long)]
+        confidential: bool,
+        /// Resource id the client may get tokens for (repeatable; none = any).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// Scope the client may be granted (repeatable; none = any).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show { id: String },
+    /// Delete a client.
+    Remove { id: String },
+    /// Block a client: it can no longer authenticate or authorize.
+    Block { id: String },
+    /// Unblock a client.
+    Unblock { id: String },
+}
+
+fn describe(c: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.client_id,
+        "kind": c.kind.as_str(),
+        "client_name": c.metadata.client_name,
+        "source": source(c),
+        "token_endpoint_auth_method": c.metadata.token_endpoint_auth_method.as_str(),
+        "redirect_uris": c.metadata.redirect_uris,
+        "grant_types": c.metadata.grant_types,
+        "resources": c.resources,
+        "allowed_scopes": c.allowed_scopes,
+        "blocked": c.blocked,
+        "registration_count": c.registration_count,
+        "created_at": c.created_at,
+        "last_used_at": c.last_used_at,
+    })
+}
+
+fn source(c: &Client) -> String {
+    match c.kind {
+        ClientKind::MetadataDocument => c.client_id.clone(),
+        ClientKind::Dynamic => c
+            .metadata
+            .software_id
+            .clone()
+            .unwrap_or_else(|| "dynamic registration".into()),
+        ClientKind::PreRegistered => "administrator".into(),
+    }
+}
+
+pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
+    let store = open_store(settings).await?;
+    match cmd {
+        ClientCmd::Add {
+            id,
+            name,
+            confidential,
+            resources,
+            scopes,
+            redirect_uris,
+            grant_types,
+        } => {
+            let secret_plain = confidential.then(|| secret::generate(&OsRandom::new()));
+            let cc = ClientConfig {
+                client_id: id.clone(),
+                client_name: name.clone(),
+                client_secret: secret_plain.clone(),
+                client_secret_file: None,
+                token_endpoint_auth_method: None,
+                redirect_uris: redirect_uris.clone(),
+                grant_types: grant_types.clone(),
+                resources: resources.clone(),
+                scopes: (!scopes.is_empty()).then(|| scopes.clone()),
+            };
+            crate::provision::validate_client_config(&cc, &[])
+                .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
+            for r in &resources {
+                if store.get_resource(r).await?.is_none() {
+                    return Err(CliError(format!("--resource {r:?}: no such MCP server")));
+                }
+            }
+            let grant_types = if grant_types.is_empty() {
+                if redirect_uris.is_empty() {
+                    vec!["client_credentials".to_string()]
+                } else {
+                    vec!["authorization_code".into(), "refresh_token".into()]
+                }
+            } else {
+                grant_types
+            };
+            let c = Client {
+                client_id: id,
+                kind: ClientKind::PreRegistered,
+                metadata: ClientMetadata {
+                    redirect_uris: redirect_uris.clone(),
+                    client_name: name,
+                    grant_types,
+                    response_types: if redirect_uris.is_empty() {
+                        vec![]
+                    } else {
+                        vec!["code".into()]
+                    },
+                    token_endpoint_auth_method: if confidential {
+                        TokenEndpointAuthMethod::ClientSecretBasic
+                    } else {
+                        TokenEndpointAuthMethod::None
+                    },
+                    ..ClientMetadata::default()
+                },
+                secret_hash: secret_plain.as_deref().map(secret::hash),
+                registration_access_token_hash: None,
+                resources,
+                allowed_scopes: cc.scopes,
+                blocked: false,
+                registration_fingerprint: None,
+                registration_count: 1,
+                created_at: now(),
+                last_used_at: None,
+            };
+            store.insert_client(&c).await?;
+            println!("client_id:     {}", c.client_id);
+            if let Some(s) = secret_plain {
+                println!("client_secret: {s}");
+                println!("(the secret is shown only now; authgate keeps only its hash)");
+            }
+        }
+        ClientCmd::List { json } => {
+            let list = store.list_clients().await?;
+            if json {
+                println!(
+                    "{}",
+                    output::json(&serde_json::Value::Array(
+                        list.iter().map(describe).collect()
+                    ))
+                );
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.client_id.clone(),
+                            c.kind.as_str().into(),
+                            source(c),
+                            c.display_name().into(),
+                            output::time(Some(c.created_at)),
+                            output::time(c.last_used_at),
+                            if c.blocked {
+                                "blocked".into()
+                            } else {
+                                "".into()
+                            },
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(
+                        &[
+                            "CLIENT ID",
+                            "KIND",
+                            "SOURCE",
+                            "NAME",
+                            "CREATED",
+                            "LAST USED",
+                            ""
+                        ],
+                        &rows
+                    )
+                );
+            }
+        }
+        ClientCmd::Show { id } => {
+            let c = store
+                .get_client(&id)
+                .await?
+                .ok_or_else(|| CliError(format!("no client {id:?}")))?;
+            println!("{}", output::json(&describe(&c)));
+        }
+        ClientCmd::Remove { id } => {
+            if !store.delete_client(&id).await? {
+                return Err(CliError(format!("no client {id:?}")));
+            }
+            println!("client {id:?} removed");
+        }
+        ClientCmd::Block { id } => set_blocked(store.as_ref(), &id, true).await?,
+        ClientCmd::Unblock { id } => set_blocked(store.as_ref(), &id, false).await?,
+    }
+    Ok(())
+}
+
+async fn set_blocked(
+    store: &dyn authgate_store::Store,
+    id: &str,
+    blocked: bool,
+) -> Result<(), CliError> {
+    let mut c = store
+        .get_client(id)
+        .await?
+        .ok_or_else(|| CliError(format!("no client {id:?}")))?;
+    c.blocked = blocked;
+    store.update_client(&c).await?;
+    println!(
+        "client {id:?} {}",
+        if blocked { "blocked" } else { "unblocked" }
+    );
+    Ok(())
+}

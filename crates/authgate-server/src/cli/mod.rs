@@ -1,0 +1,153 @@
+//! The `authgate` command line: `serve`, and management commands that work
+//! directly on the configured store (the same database `serve` uses).
+
+mod client;
+mod keys;
+mod output;
+mod resource;
+mod seed;
+mod user;
+
+use crate::config::{self, Overrides, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "authgate",
+    version,
+    about = "OAuth 2.1 authorization server for MCP servers"
+)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "AUTHGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://file.db or postgres://…); overrides the config.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Issuer URL; overrides the config.
+    #[arg(long, global = true)]
+    issuer: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    log_json: bool,
+    /// Log level (error, warn, info, debug, trace).
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the authorization server.
+    Serve {
+        /// Listen address (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage MCP servers (protected resources).
+    #[command(subcommand)]
+    Resource(resource::ResourceCmd),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(client::ClientCmd),
+    /// Manage people who sign in.
+    #[command(subcommand)]
+    User(user::UserCmd),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCmd),
+    /// (Benchmarks) print fresh refresh tokens for a client, one per line.
+    #[command(hide = true)]
+    BenchSeedRefresh(seed::SeedArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        issuer: cli.issuer.clone(),
+        listen,
+        database_url: cli.database_url.clone(),
+        log_json: cli.log_json.then_some(true),
+        log_level: cli.log_level.clone(),
+    };
+    let settings = match config::load(cli.config.as_deref(), &overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("authgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let level = if matches!(cli.command, Command::Serve { .. }) {
+        settings.raw.log_level.clone()
+    } else {
+        "warn".to_string()
+    };
+    crate::telemetry::init_logging(&level, settings.raw.log_json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("authgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(dispatch(cli.command, settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: Command, settings: Settings) -> Result<(), CliError> {
+    match cmd {
+        Command::Serve { .. } => crate::serve::run(settings)
+            .await
+            .map_err(|e| CliError(e.to_string())),
+        Command::Resource(c) => resource::run(c, &settings).await,
+        Command::Client(c) => client::run(c, &settings).await,
+        Command::User(c) => user::run(c, &settings).await,
+        Command::Keys(c) => keys::run(c, &settings).await,
+        Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
+    }
+}
+
+/// A command failure, printed as `authgate: <message>`.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<authgate_store::StoreError> for CliError {
+    fn from(e: authgate_store::StoreError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub(crate) async fn open_store(
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn authgate_store::Store>, CliError> {
+    crate::store_open::open(&settings.database_url)
+        .await
+        .map_err(|e| CliError(format!("cannot open the database: {e}")))
+}
+
+pub(crate) fn now() -> i64 {
+    use authgate_core::clock::Clock;
+    authgate_core::clock::SystemClock.now()
+}

@@ -1,0 +1,87 @@
+//! Hidden benchmark helper: mints refresh tokens for a client directly in
+//! the store (as the authorization code flow would), one per line.
+
+use super::{CliError, now, open_store};
+use crate::config::Settings;
+use authgate_core::model::{Grant, RefreshToken, User};
+use authgate_core::random::OsRandom;
+use authgate_core::secret;
+
+#[derive(clap::Args, Debug)]
+pub struct SeedArgs {
+    #[arg(long)]
+    client: String,
+    #[arg(long, default_value_t = 16)]
+    count: usize,
+}
+
+pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
+    let store = open_store(settings).await?;
+    let rng = OsRandom::new();
+    let client = store
+        .get_client(&a.client)
+        .await?
+        .ok_or_else(|| CliError(format!("no client {:?}", a.client)))?;
+    let resource_id = match client.resources.first() {
+        Some(r) => r.clone(),
+        None => store
+            .list_resources()
+            .await?
+            .first()
+            .map(|r| r.id.clone())
+            .ok_or_else(|| CliError("no MCP server registered".into()))?,
+    };
+    let resource = store
+        .get_resource(&resource_id)
+        .await?
+        .ok_or_else(|| CliError("resource missing".into()))?;
+    let email = "bench@authgate.invalid";
+    let user = match store.get_user_by_email(email).await? {
+        Some(u) => u,
+        None => {
+            let u = User {
+                id: secret::generate_id(&rng),
+                email: email.into(),
+                name: Some("Bench".into()),
+                password_hash: "!".into(),
+                disabled: false,
+                is_admin: false,
+                created_at: now(),
+            };
+            store.insert_user(&u).await?;
+            u
+        }
+    };
+    let t = now();
+    for _ in 0..a.count.min(100_000) {
+        let g = Grant {
+            id: secret::generate_id(&rng),
+            client_id: client.client_id.clone(),
+            user_id: Some(user.id.clone()),
+            resource_id: resource.id.clone(),
+            scopes: resource.default_scopes.clone(),
+            auth_time: t,
+            created_at: t,
+            last_used_at: t,
+            expires_at: t + resource.refresh_token_absolute_ttl_secs,
+            revoked_at: None,
+        };
+        store.insert_grant(&g).await?;
+        let token = secret::generate(&rng);
+        store
+            .insert_refresh_token(&RefreshToken {
+                token_hash: secret::hash(&token),
+                grant_id: g.id.clone(),
+                client_id: client.client_id.clone(),
+                scopes: g.scopes.clone(),
+                issued_at: t,
+                expires_at: t + resource.refresh_token_idle_ttl_secs,
+                rotated_at: None,
+                successor_hash: None,
+                revoked_at: None,
+            })
+            .await?;
+        println!("{token}");
+    }
+    Ok(())
+}

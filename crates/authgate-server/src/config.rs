@@ -1,0 +1,478 @@
+//! Configuration: defaults, then a TOML file (`--config`), then environment
+//! variables (`AUTHGATE_…`, nested keys with `__`), then command-line
+//! flags. Secrets can come from files (`*_file` keys). Every error names the
+//! key at fault.
+
+use authgate_core::model::SigningAlg;
+use authgate_core::resource_uri;
+use figment2::Figment;
+use figment2::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Default issuer and listen address: loopback only, so a zero-config
+/// start never exposes anything to the network.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://authgate.db";
+pub const DEFAULT_DATA_DIR: &str = "authgate-data";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier, byte for byte as clients and MCP servers use it.
+    pub issuer: String,
+    pub listen: String,
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    /// Where generated files live (the key-encryption key when none is given).
+    pub data_dir: PathBuf,
+    /// 32 bytes, base64 (standard or url-safe). Prefer `key_encryption_key_file`.
+    pub key_encryption_key: Option<String>,
+    /// File holding the key-encryption key (base64). Created, mode 0600, on
+    /// first start when missing.
+    pub key_encryption_key_file: Option<PathBuf>,
+    pub signing_alg: String,
+    /// Seconds between reloads of signing keys from the store, so a rotation
+    /// made by another instance or the CLI is picked up.
+    pub key_reload_interval_secs: u64,
+    pub log_level: String,
+    pub log_json: bool,
+    /// Optional separate listener for Prometheus metrics (`/metrics`).
+    pub metrics_listen: Option<String>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Lifetime of authorization codes.
+    pub authorization_code_ttl_secs: i64,
+    /// Window in which a rotated refresh token may be presented again
+    /// (parallel refreshes) and get the same successor.
+    pub refresh_grace_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub session_ttl_secs: i64,
+    /// Name shown on pages.
+    pub instance_name: String,
+    pub logo_uri: Option<String>,
+    /// How many Argon2 password checks may run at once (bounds CPU so a
+    /// sign-in flood cannot starve the token endpoint).
+    pub password_hash_concurrency: usize,
+    #[serde(default)]
+    pub resources: Vec<ResourceConfig>,
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: DEFAULT_ISSUER.into(),
+            listen: DEFAULT_LISTEN.into(),
+            database_url: None,
+            database_url_file: None,
+            data_dir: DEFAULT_DATA_DIR.into(),
+            key_encryption_key: None,
+            key_encryption_key_file: None,
+            signing_alg: "ES256".into(),
+            key_reload_interval_secs: 30,
+            log_level: "info".into(),
+            log_json: false,
+            metrics_listen: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            max_body_bytes: 64 * 1024,
+            authorization_code_ttl_secs: 60,
+            refresh_grace_secs: 10,
+            id_token_ttl_secs: 3600,
+            session_ttl_secs: 12 * 3600,
+            instance_name: "authgate".into(),
+            logo_uri: None,
+            password_hash_concurrency: 1,
+            resources: vec![],
+            clients: vec![],
+        }
+    }
+}
+
+/// An MCP server declared in the config file (applied idempotently at start).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    pub id: String,
+    pub name: String,
+    pub uri: String,
+    #[serde(default)]
+    pub scopes: Vec<authgate_core::scope::ScopeDef>,
+    #[serde(default)]
+    pub default_scopes: Vec<String>,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_idle_ttl_secs: Option<i64>,
+    pub refresh_token_absolute_ttl_secs: Option<i64>,
+    #[serde(default = "yes")]
+    pub allow_dynamic_registration: bool,
+    #[serde(default = "yes")]
+    pub allow_client_id_metadata_documents: bool,
+    pub documentation_uri: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A pre-registered client declared in the config file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    /// Plain secret (hashed when applied). Prefer `client_secret_file`.
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    /// Resource ids the client may get tokens for (empty: any).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Scopes the client may be granted (absent: any the resource defines).
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A configuration error that names the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {key}: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Keys that may be set from `AUTHGATE_<KEY>` environment variables. Other
+/// `AUTHGATE_*` variables (used by tests and tools) are ignored.
+const ENV_KEYS: &[&str] = &[
+    "issuer",
+    "listen",
+    "database_url",
+    "database_url_file",
+    "data_dir",
+    "key_encryption_key",
+    "key_encryption_key_file",
+    "signing_alg",
+    "key_reload_interval_secs",
+    "log_level",
+    "log_json",
+    "metrics_listen",
+    "tls_cert_file",
+    "tls_key_file",
+    "max_body_bytes",
+    "authorization_code_ttl_secs",
+    "refresh_grace_secs",
+    "id_token_ttl_secs",
+    "session_ttl_secs",
+    "instance_name",
+    "logo_uri",
+    "password_hash_concurrency",
+];
+
+/// Command-line overrides (only what was given).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_json: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// The configuration after validation, with derived values.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub raw: Config,
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub database_url: String,
+    pub signing_alg: SigningAlg,
+}
+
+pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = config_file {
+        if !path.is_file() {
+            return Err(ConfigError::new(
+                "--config",
+                format!("file {} does not exist", path.display()),
+            ));
+        }
+        fig = fig.merge(Toml::file(path));
+    }
+    fig = fig
+        .merge(Env::prefixed("AUTHGATE_").filter(|k| ENV_KEYS.contains(&k.as_str())))
+        .merge(Serialized::defaults(overrides));
+    let raw: Config = fig.extract().map_err(|e| {
+        let key = e.path.join(".");
+        let key = if key.is_empty() {
+            "config".to_string()
+        } else {
+            key
+        };
+        let mut reason = e.kind.to_string();
+        if let Some(m) = e.metadata.as_ref() {
+            reason.push_str(&format!(" (from {})", m.name));
+        }
+        ConfigError::new(key, reason)
+    })?;
+    validate(raw)
+}
+
+pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
+    let issuer = validate_issuer(&raw.issuer)?;
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        ConfigError::new(
+            "listen",
+            format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
+        )
+    })?;
+    let metrics_listen = raw
+        .metrics_listen
+        .as_deref()
+        .map(|m| {
+            m.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "metrics_listen",
+                    format!("{m:?} is not an address like 127.0.0.1:9090"),
+                )
+            })
+        })
+        .transpose()?;
+    let signing_alg = SigningAlg::parse(&raw.signing_alg).ok_or_else(|| {
+        ConfigError::new(
+            "signing_alg",
+            format!("{:?} is not one of ES256, RS256, EdDSA", raw.signing_alg),
+        )
+    })?;
+    let database_url = match (&raw.database_url, &raw.database_url_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "database_url_file",
+                "give either database_url or database_url_file, not both",
+            ));
+        }
+        (Some(u), None) => u.clone(),
+        (None, Some(f)) => read_secret_file("database_url_file", f)?,
+        (None, None) => DEFAULT_DATABASE_URL.into(),
+    };
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(ConfigError::new(
+            "database_url",
+            "must start with sqlite:, postgres:// or postgresql://",
+        ));
+    }
+    if raw.key_encryption_key.is_some() && raw.key_encryption_key_file.is_some() {
+        return Err(ConfigError::new(
+            "key_encryption_key_file",
+            "give either key_encryption_key or key_encryption_key_file, not both",
+        ));
+    }
+    if raw.tls_cert_file.is_some() != raw.tls_key_file.is_some() {
+        return Err(ConfigError::new(
+            "tls_cert_file",
+            "tls_cert_file and tls_key_file must be given together",
+        ));
+    }
+    for (key, v, min, max) in [
+        (
+            "authorization_code_ttl_secs",
+            raw.authorization_code_ttl_secs,
+            1,
+            600,
+        ),
+        ("refresh_grace_secs", raw.refresh_grace_secs, 0, 300),
+        ("id_token_ttl_secs", raw.id_token_ttl_secs, 60, 86400),
+        ("session_ttl_secs", raw.session_ttl_secs, 60, 30 * 86400),
+    ] {
+        if !(min..=max).contains(&v) {
+            return Err(ConfigError::new(
+                key,
+                format!("must be between {min} and {max}"),
+            ));
+        }
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&raw.max_body_bytes) {
+        return Err(ConfigError::new(
+            "max_body_bytes",
+            "must be between 1024 and 16777216",
+        ));
+    }
+    if raw.password_hash_concurrency == 0 || raw.password_hash_concurrency > 64 {
+        return Err(ConfigError::new(
+            "password_hash_concurrency",
+            "must be between 1 and 64",
+        ));
+    }
+    if raw.key_reload_interval_secs == 0 {
+        return Err(ConfigError::new(
+            "key_reload_interval_secs",
+            "must be at least 1",
+        ));
+    }
+    if let Some(l) = &raw.logo_uri {
+        url::Url::parse(l)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
+    }
+    for (i, r) in raw.resources.iter().enumerate() {
+        crate::provision::validate_resource_config(r)
+            .map_err(|(k, reason)| ConfigError::new(format!("resources[{i}].{k}"), reason))?;
+    }
+    for (i, c) in raw.clients.iter().enumerate() {
+        crate::provision::validate_client_config(c, &raw.resources)
+            .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;
+    }
+    Ok(Settings {
+        issuer,
+        listen,
+        metrics_listen,
+        database_url,
+        signing_alg,
+        raw,
+    })
+}
+
+/// The issuer must be an absolute URL without query or fragment; https
+/// unless the host is loopback. Kept byte for byte as given (minus one
+/// trailing slash on a bare origin, the commonest drift) because clients
+/// compare it exactly.
+fn validate_issuer(s: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(s)
+        .map_err(|_| ConfigError::new("issuer", format!("{s:?} is not an absolute URL")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| ConfigError::new("issuer", "must have a host"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            "issuer",
+            "must not have a query or fragment",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if resource_uri::is_loopback_host(host) => {}
+        "http" => {
+            return Err(ConfigError::new(
+                "issuer",
+                "must use https unless the host is loopback (127.0.0.1, [::1], localhost)",
+            ));
+        }
+        other => {
+            return Err(ConfigError::new(
+                "issuer",
+                format!("scheme {other:?} is not http(s)"),
+            ));
+        }
+    }
+    let mut out = s.trim().to_string();
+    if out.ends_with('/') {
+        out.pop();
+    }
+    Ok(out)
+}
+
+pub fn read_secret_file(key: &str, path: &Path) -> Result<String, ConfigError> {
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
+    let s = s.trim().to_string();
+    if s.is_empty() {
+        return Err(ConfigError::new(
+            key,
+            format!("{} is empty", path.display()),
+        ));
+    }
+    Ok(s)
+}
+
+impl Settings {
+    pub fn issuer_path(&self) -> &str {
+        // validated URL
+        let after_scheme = self.issuer.split_once("://").map(|x| x.1).unwrap_or("");
+        after_scheme
+            .find('/')
+            .map(|i| &after_scheme[i..])
+            .unwrap_or("")
+    }
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let s = validate(Config::default()).unwrap();
+        assert_eq!(s.issuer, DEFAULT_ISSUER);
+        assert_eq!(s.issuer_path(), "");
+    }
+
+    #[test]
+    fn non_loopback_http_issuer_refused() {
+        let c = Config {
+            issuer: "http://auth.example.com".into(),
+            ..Config::default()
+        };
+        let e = validate(c).unwrap_err();
+        assert_eq!(e.key, "issuer");
+    }
+
+    #[test]
+    fn issuer_with_path() {
+        let c = Config {
+            issuer: "https://auth.example.com/t/".into(),
+            ..Config::default()
+        };
+        let s = validate(c).unwrap();
+        assert_eq!(s.issuer, "https://auth.example.com/t");
+        assert_eq!(s.issuer_path(), "/t");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let c = Config {
+            listen: "nope".into(),
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap_err().key, "listen");
+        let c = Config {
+            signing_alg: "HS256".into(),
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap_err().key, "signing_alg");
+        let c = Config {
+            database_url: Some("mysql://x".into()),
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap_err().key, "database_url");
+    }
+}

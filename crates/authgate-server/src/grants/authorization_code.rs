@@ -1,0 +1,182 @@
+//! `grant_type=authorization_code` (OAuth 2.1 §4.1.3) with PKCE S256.
+//! A code works once; a replayed code revokes every token issued from it.
+
+use crate::app::AppState;
+use crate::client_auth::AuthenticatedClient;
+use crate::http::error::StoreFailure;
+use crate::issue::{self, AccessTokenSpec, IdTokenSpec, TokenResponse};
+use authgate_core::model::{CodeRedemption, Grant};
+use authgate_core::{OAuthError, pkce, refresh, resource_uri, scope, secret};
+
+pub struct Request<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    pub resource: &'a [String],
+}
+
+pub async fn grant(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    req: Request<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let store = state.store.as_ref();
+    let now = state.clock.now();
+    let c = &client.client;
+    if req.code.len() > 512 {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is invalid",
+        ));
+    }
+    let code = match store
+        .redeem_code(&secret::hash(req.code), now)
+        .await
+        .map_err(StoreFailure)?
+    {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Replayed(code) => {
+            // RFC 9700 §4.2.4 / OAuth 2.1 §4.1.3: revoke what the code produced.
+            store
+                .revoke_grant(&code.grant_id, now)
+                .await
+                .map_err(StoreFailure)?;
+            crate::telemetry::audit(
+                state,
+                "authorization_code.replayed",
+                Some(&code.user_id),
+                Some(&code.client_id),
+                Some(&code.resource_id),
+                "refused",
+            );
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; tokens issued from it are revoked",
+            ));
+        }
+        CodeRedemption::NotFound => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code is invalid or expired",
+            ));
+        }
+    };
+    if code.client_id != c.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if now >= code.expires_at {
+        return Err(OAuthError::invalid_grant("the authorization code expired"));
+    }
+    if let Some(r) = req.redirect_uri
+        && r != code.redirect_uri
+    {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the one used at authorization",
+        ));
+    }
+    let verifier = req
+        .code_verifier
+        .ok_or_else(|| OAuthError::invalid_grant("code_verifier is required (PKCE)"))?;
+    pkce::verify(verifier, &code.code_challenge)?;
+    let res = state
+        .registry
+        .resource_by_id(store, &code.resource_id)
+        .await
+        .map_err(StoreFailure)?
+        .ok_or_else(|| OAuthError::invalid_grant("the MCP server of this code no longer exists"))?;
+    match req.resource {
+        [] => {}
+        [one] if resource_uri::matches(one, &res.uri) => {}
+        [_] => {
+            return Err(OAuthError::invalid_target(
+                "resource differs from the one used at authorization",
+            ));
+        }
+        _ => return Err(OAuthError::invalid_target("request one resource")),
+    }
+    let user = store
+        .get_user(&code.user_id)
+        .await
+        .map_err(StoreFailure)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("the user account is not active"))?;
+
+    let grant = Grant {
+        id: code.grant_id.clone(),
+        client_id: c.client_id.clone(),
+        user_id: Some(user.id.clone()),
+        resource_id: res.id.clone(),
+        scopes: code.scopes.clone(),
+        auth_time: code.auth_time,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + res.refresh_token_absolute_ttl_secs,
+        revoked_at: None,
+    };
+    store.insert_grant(&grant).await.map_err(StoreFailure)?;
+
+    let resource_scopes: Vec<String> = code
+        .scopes
+        .iter()
+        .filter(|s| !scope::OIDC_SCOPES.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    let at = issue::access_token(
+        state,
+        AccessTokenSpec {
+            client_id: &c.client_id,
+            subject: &user.id,
+            resource: &res,
+            scopes: &resource_scopes,
+            auth_time: Some(code.auth_time),
+            grant_id: Some(&grant.id),
+        },
+    );
+    let allows_refresh = c.metadata.grant_types.is_empty()
+        || c.metadata.grant_types.iter().any(|g| g == "refresh_token");
+    let refresh_token = if allows_refresh {
+        let token = secret::generate(state.rng.as_ref());
+        let record = authgate_core::model::RefreshToken {
+            token_hash: secret::hash(&token),
+            grant_id: grant.id.clone(),
+            client_id: c.client_id.clone(),
+            scopes: code.scopes.clone(),
+            issued_at: now,
+            expires_at: refresh::next_expiry(
+                now,
+                res.refresh_token_idle_ttl_secs,
+                grant.expires_at,
+            ),
+            rotated_at: None,
+            successor_hash: None,
+            revoked_at: None,
+        };
+        store
+            .insert_refresh_token(&record)
+            .await
+            .map_err(StoreFailure)?;
+        Some(token)
+    } else {
+        None
+    };
+    let id_token = code.scopes.iter().any(|s| s == "openid").then(|| {
+        issue::id_token(
+            state,
+            IdTokenSpec {
+                client_id: &c.client_id,
+                user: &user,
+                auth_time: code.auth_time,
+                nonce: code.nonce.as_deref(),
+                access_token: &at.token,
+                scopes: &code.scopes,
+            },
+        )
+    });
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope: scope::join(&code.scopes),
+        refresh_token,
+        id_token,
+    })
+}

@@ -1,0 +1,197 @@
+//! `grant_type=refresh_token` with rotation (OAuth 2.1 §4.3). See
+//! `authgate_core::refresh` for the grace-window rule that keeps parallel
+//! refreshes working while a late replay revokes the grant.
+
+use crate::app::AppState;
+use crate::client_auth::AuthenticatedClient;
+use crate::http::error::StoreFailure;
+use crate::issue::{self, AccessTokenSpec, TokenResponse};
+use authgate_core::model::{RefreshToken, RotationOutcome};
+use authgate_core::refresh::{self, RefreshDecision};
+use authgate_core::{OAuthError, resource_uri, scope, secret};
+
+pub async fn grant(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    presented: &str,
+    requested_scope: Option<&str>,
+    resource: &[String],
+) -> Result<TokenResponse, OAuthError> {
+    let store = state.store.as_ref();
+    let now = state.clock.now();
+    let c = &client.client;
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid or expired");
+    if presented.len() > 512 {
+        return Err(invalid());
+    }
+    let parent_hash = secret::hash(presented);
+    let token = store
+        .get_refresh_token(&parent_hash)
+        .await
+        .map_err(StoreFailure)?
+        .ok_or_else(invalid)?;
+    if token.client_id != c.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let grant = store
+        .get_grant(&token.grant_id)
+        .await
+        .map_err(StoreFailure)?
+        .ok_or_else(invalid)?;
+
+    // Scope may narrow, never widen (RFC 6749 §6).
+    let requested = scope::parse(requested_scope.unwrap_or(""))?;
+    if let Some(extra) = requested.iter().find(|s| !token.scopes.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {extra:?} was not granted; a refresh cannot widen scope"
+        )));
+    }
+    let res = state
+        .registry
+        .resource_by_id(store, &grant.resource_id)
+        .await
+        .map_err(StoreFailure)?
+        .ok_or_else(invalid)?;
+    match resource {
+        [] => {}
+        [one] if resource_uri::matches(one, &res.uri) => {}
+        _ => {
+            return Err(OAuthError::invalid_target(
+                "a refresh keeps the resource of the original grant",
+            ));
+        }
+    }
+    if let Some(uid) = &grant.user_id {
+        let active = store
+            .get_user(uid)
+            .await
+            .map_err(StoreFailure)?
+            .is_some_and(|u| !u.disabled);
+        if !active {
+            return Err(OAuthError::invalid_grant("the user account is not active"));
+        }
+    }
+
+    let key = state.kek.refresh_successor_key();
+    let successor_plain = refresh::successor(key, presented);
+    let successor_hash = secret::hash(&successor_plain);
+    let decision = refresh::classify(&token, &grant, now, state.settings.raw.refresh_grace_secs);
+    match decision {
+        RefreshDecision::Invalid(why) => return Err(OAuthError::invalid_grant(why)),
+        RefreshDecision::Replay => {
+            store
+                .revoke_grant(&grant.id, now)
+                .await
+                .map_err(StoreFailure)?;
+            crate::telemetry::audit(
+                state,
+                "refresh_token.replayed",
+                grant.user_id.as_deref(),
+                Some(&c.client_id),
+                Some(&grant.resource_id),
+                "grant_revoked",
+            );
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
+        }
+        RefreshDecision::ReturnSuccessor { successor_hash: h } => {
+            check_successor_live(state, &h, &successor_hash).await?;
+        }
+        RefreshDecision::Rotate => {
+            let record = RefreshToken {
+                token_hash: successor_hash.clone(),
+                grant_id: grant.id.clone(),
+                client_id: c.client_id.clone(),
+                scopes: token.scopes.clone(),
+                issued_at: now,
+                expires_at: refresh::next_expiry(
+                    now,
+                    res.refresh_token_idle_ttl_secs,
+                    grant.expires_at,
+                ),
+                rotated_at: None,
+                successor_hash: None,
+                revoked_at: None,
+            };
+            match store
+                .rotate_refresh_token(&parent_hash, &record, now)
+                .await
+                .map_err(StoreFailure)?
+            {
+                RotationOutcome::Rotated => {
+                    store
+                        .touch_grant(&grant.id, now)
+                        .await
+                        .map_err(StoreFailure)?;
+                }
+                // A parallel request won the race a moment ago.
+                RotationOutcome::AlreadyRotated {
+                    successor_hash: h, ..
+                } => {
+                    check_successor_live(state, &h, &successor_hash).await?;
+                }
+                RotationOutcome::NotFound => return Err(invalid()),
+            }
+        }
+    }
+
+    let scopes = if requested.is_empty() {
+        token.scopes.clone()
+    } else {
+        requested
+    };
+    let resource_scopes: Vec<String> = scopes
+        .iter()
+        .filter(|s| !scope::OIDC_SCOPES.contains(&s.as_str()))
+        .cloned()
+        .collect();
+    let subject = grant.user_id.as_deref().unwrap_or(&c.client_id);
+    let at = issue::access_token(
+        state,
+        AccessTokenSpec {
+            client_id: &c.client_id,
+            subject,
+            resource: &res,
+            scopes: &resource_scopes,
+            auth_time: Some(grant.auth_time),
+            grant_id: Some(&grant.id),
+        },
+    );
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope: scope::join(&scopes),
+        refresh_token: Some(successor_plain),
+        id_token: None,
+    })
+}
+
+/// Within the grace window the same successor is handed out again, but
+/// only while it is itself unused: once the client moved on to the next
+/// token, the old one is simply stale.
+async fn check_successor_live(
+    state: &AppState,
+    stored_successor_hash: &str,
+    derived_hash: &str,
+) -> Result<(), OAuthError> {
+    if stored_successor_hash != derived_hash {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used",
+        ));
+    }
+    let succ = state
+        .store
+        .get_refresh_token(stored_successor_hash)
+        .await
+        .map_err(StoreFailure)?;
+    match succ {
+        Some(s) if s.rotated_at.is_none() && s.revoked_at.is_none() => Ok(()),
+        _ => Err(OAuthError::invalid_grant(
+            "the refresh token was already used and its successor too",
+        )),
+    }
+}

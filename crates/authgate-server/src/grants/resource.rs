@@ -1,0 +1,64 @@
+//! Choosing the resource (MCP server) a token is for, from RFC 8707
+//! `resource` parameters and what the client may use.
+
+use crate::app::AppState;
+use crate::http::error::StoreFailure;
+use authgate_core::OAuthError;
+use authgate_core::model::{Client, Resource};
+use std::sync::Arc;
+
+/// Resolves the requested resource: exactly one `resource` (tolerant match
+/// against the registered URL), or none when the client has a single
+/// resource it may use. Several values are refused: a token has one
+/// audience.
+pub async fn resolve(
+    state: &AppState,
+    client: &Client,
+    requested: &[String],
+) -> Result<Arc<Resource>, OAuthError> {
+    let store = state.store.as_ref();
+    match requested {
+        [] => {
+            if client.resources.len() == 1 {
+                return state
+                    .registry
+                    .resource_by_id(store, &client.resources[0])
+                    .await
+                    .map_err(StoreFailure)?
+                    .ok_or_else(|| {
+                        OAuthError::invalid_target("the client's resource no longer exists")
+                    });
+            }
+            if client.resources.is_empty() {
+                let all = state
+                    .registry
+                    .resources(store)
+                    .await
+                    .map_err(StoreFailure)?;
+                if all.len() == 1 {
+                    return Ok(all[0].clone());
+                }
+            }
+            Err(OAuthError::invalid_target(
+                "the resource parameter is required: name the MCP server the token is for",
+            ))
+        }
+        [one] => {
+            let r = state
+                .registry
+                .resource_by_uri(store, one)
+                .await
+                .map_err(StoreFailure)?
+                .ok_or_else(|| OAuthError::invalid_target("the resource is not registered here"))?;
+            if !client.resources.is_empty() && !client.resources.iter().any(|id| id == &r.id) {
+                return Err(OAuthError::invalid_target(
+                    "the client may not obtain tokens for this resource",
+                ));
+            }
+            Ok(r)
+        }
+        _ => Err(OAuthError::invalid_target(
+            "only one resource per token is supported; request one resource",
+        )),
+    }
+}

@@ -1,0 +1,93 @@
+//! The one place where protocol errors become HTTP responses
+//! (RFC 6749 §5.2, RFC 7009, RFC 7662, RFC 7591).
+
+use authgate_core::{ErrorCode, OAuthError};
+use authgate_store::StoreError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An OAuth error on its way out, with how the client authenticated (so
+/// `invalid_client` can carry the right `WWW-Authenticate`).
+#[derive(Debug)]
+pub struct ApiError {
+    pub error: OAuthError,
+    pub used_basic_auth: bool,
+}
+
+impl ApiError {
+    pub fn with_basic(mut self, basic: bool) -> Self {
+        self.used_basic_auth = basic;
+        self
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(error: OAuthError) -> Self {
+        Self {
+            error,
+            used_basic_auth: false,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        OAuthError::from(StoreFailure(e)).into()
+    }
+}
+
+/// Wraps a storage failure: logged in full, reported to the client only as
+/// `server_error`.
+pub struct StoreFailure(pub StoreError);
+
+impl From<StoreFailure> for OAuthError {
+    fn from(e: StoreFailure) -> Self {
+        tracing::error!(error = %e.0, "storage failure");
+        OAuthError::server_error("the server could not complete the request; try again")
+    }
+}
+
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        metrics::counter!("authgate_oauth_errors_total", "error" => self.error.code.as_str())
+            .increment(1);
+        let status = status_for(self.error.code);
+        let body = serde_json::json!({
+            "error": self.error.code.as_str(),
+            "error_description": self.error.description,
+        });
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.error.code == ErrorCode::InvalidClient {
+            let v = if self.used_basic_auth {
+                r#"Basic realm="authgate", charset="UTF-8""#
+            } else {
+                r#"Basic realm="authgate""#
+            };
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
+        }
+        resp
+    }
+}
+
+/// JSON with `Cache-Control: no-store` (token, introspection, registration).
+pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let mut resp = (status, axum::Json(body)).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}

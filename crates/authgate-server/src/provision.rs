@@ -1,0 +1,315 @@
+//! Applying resources and clients declared in the config file to the store,
+//! idempotently at every start, and validating their declarations.
+
+use crate::config::{ClientConfig, Config, ResourceConfig};
+use authgate_core::clock::UnixTime;
+use authgate_core::model::{Client, ClientKind, ClientMetadata, Resource, TokenEndpointAuthMethod};
+use authgate_core::{resource_uri, scope, secret};
+use authgate_store::{Store, StoreError};
+
+/// Resource ids: short, URL-safe identifiers.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+pub fn validate_resource_config(r: &ResourceConfig) -> Result<(), (&'static str, String)> {
+    if !valid_id(&r.id) {
+        return Err((
+            "id",
+            "must be 1-64 characters of letters, digits, '-', '_' or '.'".into(),
+        ));
+    }
+    if r.name.trim().is_empty() || r.name.len() > 200 {
+        return Err(("name", "must be 1-200 characters".into()));
+    }
+    resource_uri::canonicalize(&r.uri).map_err(|e| ("uri", e.to_string()))?;
+    validate_scopes(&r.scopes, &r.default_scopes)?;
+    for (k, v) in [
+        ("access_token_ttl_secs", r.access_token_ttl_secs),
+        ("refresh_token_idle_ttl_secs", r.refresh_token_idle_ttl_secs),
+        (
+            "refresh_token_absolute_ttl_secs",
+            r.refresh_token_absolute_ttl_secs,
+        ),
+    ] {
+        if let Some(v) = v
+            && !(60..=366 * 86400).contains(&v)
+        {
+            return Err((k, "must be between 60 and 31622400 seconds".into()));
+        }
+    }
+    if let Some(d) = &r.documentation_uri {
+        url::Url::parse(d)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or((
+                "documentation_uri",
+                "must be an absolute http(s) URL".to_string(),
+            ))?;
+    }
+    Ok(())
+}
+
+/// Scope definitions: valid names, no duplicates, implications and
+/// defaults refer to defined scopes, `offline_access` is not a resource
+/// scope (MCP servers must not advertise it).
+pub fn validate_scopes(
+    defs: &[scope::ScopeDef],
+    defaults: &[String],
+) -> Result<(), (&'static str, String)> {
+    for (i, d) in defs.iter().enumerate() {
+        if !scope::is_scope_token(&d.name) {
+            return Err((
+                "scopes",
+                format!("scope {:?} is not a valid scope name", d.name),
+            ));
+        }
+        if scope::OIDC_SCOPES.contains(&d.name.as_str()) {
+            return Err((
+                "scopes",
+                format!("{:?} is reserved for OpenID Connect", d.name),
+            ));
+        }
+        if defs[..i].iter().any(|x| x.name == d.name) {
+            return Err(("scopes", format!("scope {:?} is defined twice", d.name)));
+        }
+        for imp in &d.implies {
+            if !defs.iter().any(|x| &x.name == imp) {
+                return Err((
+                    "scopes",
+                    format!("{:?} implies undefined scope {imp:?}", d.name),
+                ));
+            }
+        }
+    }
+    for s in defaults {
+        if !defs.iter().any(|x| &x.name == s) {
+            return Err(("default_scopes", format!("{s:?} is not a defined scope")));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_client_config(
+    c: &ClientConfig,
+    resources: &[ResourceConfig],
+) -> Result<(), (&'static str, String)> {
+    if c.client_id.is_empty()
+        || c.client_id.len() > 200
+        || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ')
+    {
+        return Err((
+            "client_id",
+            "must be 1-200 printable characters without spaces".into(),
+        ));
+    }
+    if c.client_id.starts_with("https://") || c.client_id.starts_with("http://") {
+        return Err((
+            "client_id",
+            "URL client ids are reserved for client ID metadata documents".into(),
+        ));
+    }
+    let method = match &c.token_endpoint_auth_method {
+        None => None,
+        Some(m) => Some(TokenEndpointAuthMethod::parse(m).ok_or((
+            "token_endpoint_auth_method",
+            format!(
+                "{m:?} is not one of none, client_secret_basic, client_secret_post, private_key_jwt"
+            ),
+        ))?),
+    };
+    if c.client_secret.is_some() && c.client_secret_file.is_some() {
+        return Err((
+            "client_secret_file",
+            "give client_secret or client_secret_file, not both".into(),
+        ));
+    }
+    let has_secret = c.client_secret.is_some() || c.client_secret_file.is_some();
+    if let Some(s) = &c.client_secret
+        && s.len() < 32
+    {
+        return Err(("client_secret", "must be at least 32 characters".into()));
+    }
+    let effective = method.unwrap_or(if has_secret {
+        TokenEndpointAuthMethod::ClientSecretBasic
+    } else {
+        TokenEndpointAuthMethod::None
+    });
+    match effective {
+        TokenEndpointAuthMethod::None if has_secret => {
+            return Err((
+                "client_secret",
+                "a client with auth method none has no secret".into(),
+            ));
+        }
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+            if !has_secret =>
+        {
+            return Err((
+                "client_secret",
+                "required for client_secret_* auth methods".into(),
+            ));
+        }
+        TokenEndpointAuthMethod::PrivateKeyJwt => {
+            return Err((
+                "token_endpoint_auth_method",
+                "private_key_jwt clients are registered through the API".into(),
+            ));
+        }
+        _ => {}
+    }
+    for u in &c.redirect_uris {
+        authgate_core::redirect_uri::validate_for_registration(u)
+            .map_err(|e| ("redirect_uris", e.to_string()))?;
+    }
+    for g in &c.grant_types {
+        if !authgate_core::token_request::GRANT_TYPES_SUPPORTED.contains(&g.as_str()) {
+            return Err(("grant_types", format!("{g:?} is not supported")));
+        }
+    }
+    for r in &c.resources {
+        if !resources.iter().any(|x| &x.id == r) {
+            // It may exist in the store already; only catch obvious typos
+            // when the config declares resources.
+            if !resources.is_empty() {
+                return Err((
+                    "resources",
+                    format!("resource {r:?} is not declared in this file"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn resource_from_config(
+    r: &ResourceConfig,
+    existing: Option<&Resource>,
+    now: UnixTime,
+) -> Resource {
+    Resource {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        // validated before
+        uri: resource_uri::canonicalize(&r.uri).unwrap_or_else(|_| r.uri.clone()),
+        scopes: r.scopes.clone(),
+        default_scopes: r.default_scopes.clone(),
+        access_token_ttl_secs: r
+            .access_token_ttl_secs
+            .unwrap_or(Resource::DEFAULT_ACCESS_TOKEN_TTL),
+        refresh_token_idle_ttl_secs: r
+            .refresh_token_idle_ttl_secs
+            .unwrap_or(Resource::DEFAULT_REFRESH_IDLE_TTL),
+        refresh_token_absolute_ttl_secs: r
+            .refresh_token_absolute_ttl_secs
+            .unwrap_or(Resource::DEFAULT_REFRESH_ABSOLUTE_TTL),
+        allow_dynamic_registration: r.allow_dynamic_registration,
+        allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
+        documentation_uri: r.documentation_uri.clone(),
+        created_at: existing.map(|e| e.created_at).unwrap_or(now),
+        updated_at: now,
+    }
+}
+
+fn client_from_config(
+    c: &ClientConfig,
+    secret: Option<&str>,
+    existing: Option<&Client>,
+    now: UnixTime,
+) -> Client {
+    let method = c
+        .token_endpoint_auth_method
+        .as_deref()
+        .and_then(TokenEndpointAuthMethod::parse)
+        .unwrap_or(if secret.is_some() {
+            TokenEndpointAuthMethod::ClientSecretBasic
+        } else {
+            TokenEndpointAuthMethod::None
+        });
+    let grant_types = if c.grant_types.is_empty() {
+        if c.redirect_uris.is_empty() {
+            vec!["client_credentials".to_string()]
+        } else {
+            vec![
+                "authorization_code".to_string(),
+                "refresh_token".to_string(),
+            ]
+        }
+    } else {
+        c.grant_types.clone()
+    };
+    Client {
+        client_id: c.client_id.clone(),
+        kind: ClientKind::PreRegistered,
+        metadata: ClientMetadata {
+            redirect_uris: c.redirect_uris.clone(),
+            client_name: c.client_name.clone(),
+            grant_types,
+            response_types: if c.redirect_uris.is_empty() {
+                vec![]
+            } else {
+                vec!["code".into()]
+            },
+            token_endpoint_auth_method: method,
+            ..ClientMetadata::default()
+        },
+        secret_hash: secret.map(secret::hash),
+        registration_access_token_hash: None,
+        resources: c.resources.clone(),
+        allowed_scopes: c.scopes.clone(),
+        blocked: existing.map(|e| e.blocked).unwrap_or(false),
+        registration_fingerprint: None,
+        registration_count: 1,
+        created_at: existing.map(|e| e.created_at).unwrap_or(now),
+        last_used_at: existing.and_then(|e| e.last_used_at),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("configuration error: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Writes declared resources and clients; rows that already match are
+/// left untouched so restarts do not churn the store.
+pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(), ProvisionError> {
+    for r in &cfg.resources {
+        let existing = store.get_resource(&r.id).await?;
+        let mut want = resource_from_config(r, existing.as_ref(), now);
+        if let Some(e) = &existing {
+            want.updated_at = e.updated_at;
+            if *e == want {
+                continue;
+            }
+            want.updated_at = now;
+        }
+        store.upsert_resource(&want).await?;
+    }
+    for (i, c) in cfg.clients.iter().enumerate() {
+        let secret = match (&c.client_secret, &c.client_secret_file) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(f)) => Some(crate::config::read_secret_file(
+                &format!("clients[{i}].client_secret_file"),
+                f,
+            )?),
+            _ => None,
+        };
+        let existing = store.get_client(&c.client_id).await?;
+        let want = client_from_config(c, secret.as_deref(), existing.as_ref(), now);
+        match existing {
+            Some(e) if e == want => {}
+            Some(_) => {
+                store.update_client(&want).await?;
+            }
+            None => store.insert_client(&want).await?,
+        }
+    }
+    Ok(())
+}

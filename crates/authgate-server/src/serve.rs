@@ -1,0 +1,305 @@
+//! Start-up and shutdown: open the store, apply the config, load keys,
+//! start background jobs, listen (optionally with TLS), stop gracefully on
+//! SIGTERM/SIGINT.
+
+use crate::app::{AppState, SharedState};
+use crate::config::Settings;
+use crate::keys::{self, KeyManager};
+use crate::passwords::PasswordChecker;
+use crate::registry::Registry;
+use crate::telemetry::AuditSink;
+use authgate_core::clock::{Clock, SystemClock};
+use authgate_core::random::{OsRandom, Random};
+use authgate_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] authgate_store::StoreError),
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyManagerError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+}
+
+/// Builds the application state on an open store.
+pub async fn build_state(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Random>,
+) -> Result<(SharedState, tokio::task::JoinHandle<()>), StartError> {
+    let kek = Arc::new(keys::load_kek(&settings)?);
+    crate::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
+    let keys = KeyManager::start(
+        store.as_ref(),
+        kek.clone(),
+        settings.signing_alg,
+        clock.as_ref(),
+        rng.as_ref(),
+    )
+    .await?;
+    let (audit, audit_task) = AuditSink::start(store.clone());
+    let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency, rng.as_ref());
+    let state = Arc::new(AppState {
+        settings: Arc::new(settings),
+        store,
+        keys: Arc::new(keys),
+        kek,
+        clock,
+        rng,
+        registry: Registry::new(),
+        passwords,
+        audit,
+    });
+    Ok((state, audit_task))
+}
+
+/// Periodic jobs: key reload, usage flush, purges.
+fn spawn_background(
+    state: SharedState,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let reload = Duration::from_secs(state.settings.raw.key_reload_interval_secs);
+        let mut key_tick = tokio::time::interval(reload);
+        let mut usage_tick = tokio::time::interval(Duration::from_secs(10));
+        let mut purge_tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = key_tick.tick() => {
+                    if let Err(e) = state.keys.reload(state.store.as_ref(), state.clock.now()).await {
+                        tracing::error!(error = %e, "could not reload signing keys");
+                    }
+                }
+                _ = usage_tick.tick() => state.registry.flush_usage(state.store.as_ref()).await,
+                _ = purge_tick.tick() => purge(&state).await,
+                _ = stop.changed() => break,
+            }
+        }
+        state.registry.flush_usage(state.store.as_ref()).await;
+    })
+}
+
+async fn purge(state: &AppState) {
+    let now = state.clock.now();
+    let s = state.store.as_ref();
+    let results = [
+        s.purge_codes(now).await,
+        s.purge_access_token_revocations(now).await,
+        s.purge_sessions(now).await,
+        keys::purge_removed(s, now)
+            .await
+            .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
+    ];
+    for r in results {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "periodic purge failed");
+        }
+    }
+}
+
+/// A server running in this process (used by `authgate serve` and tests).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: SharedState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    audit_task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, flushes queues.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        // The audit writer ends once the last state reference (and with it
+        // the queue's sender) is gone; then queued events are written.
+        drop(self.state);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.audit_task).await;
+    }
+}
+
+/// Starts serving on an already bound listener.
+pub async fn start(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+) -> Result<Running, StartError> {
+    let tls = crate::serve::tls_acceptor(&settings)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rng: Arc<dyn Random> = Arc::new(OsRandom::new());
+    let (state, audit_task) = build_state(settings, store, clock, rng).await?;
+    let addr = listener.local_addr().map_err(|e| StartError::Bind {
+        addr: state.settings.listen,
+        source: e,
+    })?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let background = spawn_background(state.clone(), stop_rx.clone());
+    let app = crate::app::router(state.clone());
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn(async move {
+        let signal = async move {
+            let _ = rx.changed().await;
+        };
+        match tls {
+            None => {
+                let svc = app.into_make_service_with_connect_info::<SocketAddr>();
+                if let Err(e) = axum::serve(listener, svc)
+                    .with_graceful_shutdown(signal)
+                    .await
+                {
+                    tracing::error!(error = %e, "server error");
+                }
+            }
+            Some(acceptor) => serve_tls(listener, acceptor, app, signal).await,
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        stop: stop_tx,
+        tasks: vec![server, background],
+        audit_task,
+    })
+}
+
+/// `authgate serve`: runs until SIGTERM or SIGINT.
+pub async fn run(settings: Settings) -> Result<(), StartError> {
+    let store = crate::store_open::open(&settings.database_url).await?;
+    if let Some(m) = settings.metrics_listen {
+        start_metrics(m).await?;
+    }
+    let listen = settings.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError::Bind {
+            addr: listen,
+            source: e,
+        })?;
+    let issuer = settings.issuer.clone();
+    let backend = store.backend();
+    let running = start(settings, store, listener).await?;
+    tracing::info!(%issuer, addr = %running.addr, store = backend, "authgate is listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn start_metrics(addr: SocketAddr) -> Result<(), StartError> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| StartError::Tls(format!("metrics: {e}")))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::Bind { addr, source: e })?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let h = handle.clone();
+            async move { h.render() }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    tracing::info!(%addr, "metrics listening at /metrics");
+    Ok(())
+}
+
+pub fn tls_acceptor(settings: &Settings) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {
+    let (Some(cert), Some(key)) = (&settings.raw.tls_cert_file, &settings.raw.tls_key_file) else {
+        return Ok(None);
+    };
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())))
+    };
+    let certs: Vec<_> = rustls_pemfile::certs(&mut read(cert)?.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| StartError::Tls(format!("tls_cert_file: {e}")))?;
+    if certs.is_empty() {
+        return Err(StartError::Tls("tls_cert_file holds no certificate".into()));
+    }
+    let key = rustls_pemfile::private_key(&mut read(key)?.as_slice())
+        .map_err(|e| StartError::Tls(format!("tls_key_file: {e}")))?
+        .ok_or_else(|| StartError::Tls("tls_key_file holds no private key".into()))?;
+    let cfg = tokio_rustls::rustls::ServerConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StartError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| StartError::Tls(format!("certificate and key do not match: {e}")))?;
+    let mut cfg = cfg;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))))
+}
+
+async fn serve_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: axum::Router,
+    signal: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, peer)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let svc = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let Ok(tls) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
+                    let Ok(tls) = tls else { return };
+                    let svc = hyper_util::service::TowerToHyperService::new(svc);
+                    let builder = Builder::new(TokioExecutor::new());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                });
+            }
+            _ = &mut signal => break,
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}

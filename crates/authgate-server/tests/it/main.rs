@@ -1,0 +1,12 @@
+//! In-process integration tests of the authorization server: one test
+//! binary, a `TestApp` that starts the server on an ephemeral loopback port
+//! with a temporary SQLite store.
+
+mod support;
+
+mod client_credentials;
+mod discovery;
+mod introspection_revocation;
+mod keys;
+mod malformed;
+mod processes;

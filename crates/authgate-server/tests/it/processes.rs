@@ -1,0 +1,384 @@
+//! Tests that run the real `authgate` binary: zero-config start, config
+//! errors, crash safety, and two instances sharing PostgreSQL.
+
+use crate::support::SVC_SECRET;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_authgate");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(dir: &std::path::Path, args: &[&str]) -> Proc {
+    Proc(
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("AUTHGATE_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn authgate"),
+    )
+}
+
+async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("authgate at {base} did not become ready");
+}
+
+fn write_config(dir: &std::path::Path, port: u16, database_url: &str) -> std::path::PathBuf {
+    let p = dir.join("authgate.toml");
+    let mut f = std::fs::File::create(&p).unwrap();
+    write!(
+        f,
+        r#"
+issuer = "http://127.0.0.1:{port}"
+listen = "127.0.0.1:{port}"
+database_url = "{database_url}"
+key_reload_interval_secs = 1
+log_level = "warn"
+
+[[resources]]
+id = "weather"
+name = "Weather"
+uri = "https://mcp.example.com/weather"
+default_scopes = ["weather:read"]
+[[resources.scopes]]
+name = "weather:read"
+description = "Read forecasts"
+
+[[clients]]
+client_id = "svc"
+client_secret = "{SVC_SECRET}"
+resources = ["weather"]
+"#
+    )
+    .unwrap();
+    p
+}
+
+async fn cc_token(base: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth("svc", Some(SVC_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string()
+}
+
+async fn introspect(base: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth("svc", Some(SVC_SECRET))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_configuration_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["serve", "--issuer", "http://auth.example.com"], "issuer"),
+        (&["serve", "--listen", "not-an-address"], "listen"),
+        (&["serve", "--database-url", "mysql://x"], "database_url"),
+        (&["serve", "--config", "/nonexistent.toml"], "--config"),
+    ];
+    for (args, key) in cases {
+        let out = Command::new(BIN)
+            .args(*args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key), "{args:?}: {err}");
+    }
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "issuer = 5\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("issuer"));
+    std::fs::write(&bad, "isuer = \"x\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("isuer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        &bad,
+        "[[resources]]\nid = \"w\"\nname = \"W\"\nuri = \"http://example.com/mcp\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resources[0].uri"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn zero_config_start_creates_store_and_kek() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _p = spawn(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--issuer",
+            &format!("http://127.0.0.1:{port}"),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    assert!(dir.path().join("authgate.db").exists());
+    let kek = dir.path().join("authgate-data/kek");
+    assert!(kek.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+/// Kill -9 while issuing tokens, restart: everything registered is still
+/// there and tokens issued before still verify.
+#[tokio::test]
+async fn survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = write_config(dir.path(), port, "sqlite://authgate.db");
+    let base = format!("http://127.0.0.1:{port}");
+    let cfg_s = cfg.to_str().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--config",
+            cfg_s,
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"correct horse battery\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+    let mut p = spawn(dir.path(), &["serve", "--config", cfg_s]);
+    wait_ready(&base).await;
+    let before = cc_token(&base).await;
+    // Load while killing.
+    let loader = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let _ = reqwest::Client::new()
+                    .post(format!("{base}/token"))
+                    .basic_auth("svc", Some(SVC_SECRET))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    unsafe_kill9(&mut p);
+    let _ = loader.await;
+    let _p2 = spawn(dir.path(), &["serve", "--config", cfg_s]);
+    wait_ready(&base).await;
+    assert_eq!(introspect(&base, &before).await["active"], true);
+    let after = cc_token(&base).await;
+    assert_eq!(
+        crate::support::decode_segment(&before, 0)["kid"],
+        crate::support::decode_segment(&after, 0)["kid"],
+        "the same signing key after restart"
+    );
+    let users = Command::new(BIN)
+        .args(["--config", cfg_s, "user", "list", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&users.stdout).contains("ada@example.com"));
+}
+
+fn unsafe_kill9(p: &mut Proc) {
+    // Child::kill sends SIGKILL on Unix.
+    p.0.kill().unwrap();
+    p.0.wait().unwrap();
+}
+
+fn psql(sql: &str) {
+    let url = std::env::var("AUTHGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let out = Command::new("psql")
+        .arg(&url)
+        .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql must be installed to run the PostgreSQL tests");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two `authgate serve` processes on one PostgreSQL database act as one.
+#[tokio::test]
+async fn two_instances_share_postgres() {
+    let db = format!("authgate_it_{}", std::process::id());
+    psql(&format!("DROP DATABASE IF EXISTS {db}"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let cfg_a = write_config(dir.path(), pa, &url);
+    let cfg_a = std::fs::rename(&cfg_a, dir.path().join("a.toml"))
+        .map(|_| dir.path().join("a.toml"))
+        .unwrap();
+    let cfg_b = write_config(dir.path(), pb, &url);
+    // Both instances must share the issuer for tokens to be interchangeable.
+    let text_b = std::fs::read_to_string(&cfg_b).unwrap().replace(
+        &format!("issuer = \"http://127.0.0.1:{pb}\""),
+        &format!("issuer = \"http://127.0.0.1:{pa}\""),
+    );
+    std::fs::write(&cfg_b, text_b).unwrap();
+    // One key-encryption key for both (a shared secret in a real deployment).
+    let kek = dir.path().join("shared-kek");
+    std::fs::write(&kek, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+    for cfg in [&cfg_a, &cfg_b] {
+        let mut t = std::fs::read_to_string(cfg).unwrap();
+        t = t.replacen(
+            "log_level",
+            &format!("key_encryption_key_file = \"{}\"\nlog_level", kek.display()),
+            1,
+        );
+        std::fs::write(cfg, t).unwrap();
+    }
+    let a = spawn(dir.path(), &["serve", "--config", cfg_a.to_str().unwrap()]);
+    let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{pa}"),
+        format!("http://127.0.0.1:{pb}"),
+    );
+    wait_ready(&base_a).await;
+    wait_ready(&base_b).await;
+
+    // Issued by A, introspected at B; revoked at B, inactive at A.
+    let t = cc_token(&base_a).await;
+    assert_eq!(introspect(&base_b, &t).await["active"], true);
+    let r = reqwest::Client::new()
+        .post(format!("{base_b}/revoke"))
+        .basic_auth("svc", Some(SVC_SECRET))
+        .form(&[("token", t.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(introspect(&base_a, &t).await["active"], false);
+
+    // A key rotated through the CLI is published by both.
+    let out = Command::new(BIN)
+        .args(["--config", cfg_a.to_str().unwrap(), "keys", "rotate"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kid = text.split_whitespace().nth(3).unwrap().to_string();
+    for base in [&base_a, &base_b] {
+        let mut ok = false;
+        for _ in 0..60 {
+            let j: Value = reqwest::get(format!("{base}/jwks.json"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if j["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == kid.as_str())
+            {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ok, "{base} publishes the rotated key {kid}");
+    }
+    let t2 = cc_token(&base_b).await;
+    assert_eq!(crate::support::decode_segment(&t2, 0)["kid"], kid.as_str());
+    assert_eq!(introspect(&base_a, &t2).await["active"], true);
+    drop(a);
+    drop(b);
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}

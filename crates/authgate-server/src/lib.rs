@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 pub mod client_auth;
+pub mod clients;
 pub mod config;
 pub mod endpoints;
 pub mod grants;

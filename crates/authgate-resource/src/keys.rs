@@ -126,10 +126,10 @@ impl KeyStore {
     /// Refetches the JWKS because a token named `kid`, unless another task
     /// already did (then its result is used) or the last attempt was less
     /// than the interval ago. Keeps the known keys when the fetch fails.
+    ///
+    /// Waiting for the lock (rather than returning at once when a fetch is
+    /// in flight) lets a token whose key that fetch brings validate.
     pub async fn refresh_for(&self, kid: Option<&str>) -> Arc<KeySet> {
-        if !self.may_attempt() {
-            return self.current();
-        }
         let _g = self.refresh_lock.lock().await;
         let cur = self.current();
         if cur.has_kid(kid) || !self.may_attempt() {

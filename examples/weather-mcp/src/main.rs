@@ -1,0 +1,71 @@
+//! `weather-mcp`: the sample MCP server.
+
+use clap::Parser;
+use weather_mcp::{Settings, app, protected_resource};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Sample MCP server protected by authgate")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "WEATHER_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: String,
+    /// The authorization server's issuer identifier.
+    #[arg(long, env = "WEATHER_ISSUER", default_value = "http://127.0.0.1:8080")]
+    issuer: String,
+    /// This server's canonical URL (the `aud` of its tokens).
+    #[arg(
+        long,
+        env = "WEATHER_RESOURCE",
+        default_value = "http://127.0.0.1:3000/mcp"
+    )]
+    resource: String,
+    /// Leave tools the token cannot call out of tools/list.
+    #[arg(long, env = "WEATHER_HIDE_UNAUTHORIZED_TOOLS")]
+    hide_unauthorized_tools: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let settings = Settings {
+        issuer: args.issuer,
+        resource: args.resource,
+        hide_unauthorized_tools: args.hide_unauthorized_tools,
+    };
+    let resource = match protected_resource(&settings) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("weather-mcp: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // Fetch the keys now if the authorization server is up; otherwise the
+    // first request will.
+    if resource.validator().prefetch().await.is_err() {
+        tracing::warn!(issuer = %settings.issuer, "authorization server not reachable yet");
+    }
+    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("weather-mcp: cannot listen on {}: {e}", args.listen);
+            return std::process::ExitCode::from(1);
+        }
+    };
+    tracing::info!(listen = %args.listen, resource = %settings.resource, "weather-mcp listening");
+    let router = app(&settings, &resource);
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    {
+        eprintln!("weather-mcp: {e}");
+        return std::process::ExitCode::from(1);
+    }
+    std::process::ExitCode::SUCCESS
+}

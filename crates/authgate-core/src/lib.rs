@@ -3,6 +3,7 @@
 //! Everything here is deterministic given a [`clock::Clock`] and a
 //! [`random::Random`], so expiry and rotation rules are unit-testable.
 
+pub mod authorize;
 pub mod claims;
 pub mod clock;
 pub mod crypto_box;

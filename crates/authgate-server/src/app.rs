@@ -25,6 +25,8 @@ pub struct AppState {
     pub registry: Registry,
     pub passwords: PasswordChecker,
     pub audit: AuditSink,
+    pub login_throttle_account: crate::throttle::Throttle,
+    pub login_throttle_address: crate::throttle::Throttle,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -60,6 +62,32 @@ pub fn router(state: SharedState) -> Router {
         .route(
             &paths.at("/introspect"),
             post(endpoints::introspect::introspect).fallback(endpoints::method_not_allowed),
+        )
+        .route(
+            &paths.at("/authorize"),
+            get(endpoints::authorize::authorize_get).post(endpoints::authorize::authorize_post),
+        )
+        .route(
+            &paths.at("/login"),
+            get(endpoints::login::login_page).post(endpoints::login::login_submit),
+        )
+        .route(&paths.at("/logout"), post(endpoints::login::logout))
+        .route(
+            &paths.at("/consent"),
+            get(endpoints::consent::consent_page).post(endpoints::consent::consent_submit),
+        )
+        .route(&paths.at("/account"), get(endpoints::account::account_page))
+        .route(
+            &paths.at("/account/revoke"),
+            post(endpoints::account::revoke),
+        )
+        .route(
+            &paths.at("/userinfo"),
+            get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo),
+        )
+        .route(
+            &paths.at("/assets/authgate.css"),
+            get(crate::pages::stylesheet),
         )
         .route(
             &paths.at("/revoke"),

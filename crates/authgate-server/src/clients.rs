@@ -61,3 +61,24 @@ pub fn identity(_state: &AppState, c: &Client) -> ClientIdentity {
         }
     }
 }
+
+/// Per-resource switches: an MCP server may refuse dynamically registered
+/// clients or client ID metadata document clients.
+pub fn check_allowed_for_resource(
+    c: &Client,
+    r: &authgate_core::model::Resource,
+) -> Result<(), OAuthError> {
+    match c.kind {
+        ClientKind::Dynamic if !r.allow_dynamic_registration => Err(OAuthError::new(
+            authgate_core::ErrorCode::UnauthorizedClient,
+            "this MCP server does not accept dynamically registered clients",
+        )),
+        ClientKind::MetadataDocument if !r.allow_client_id_metadata_documents => {
+            Err(OAuthError::new(
+                authgate_core::ErrorCode::UnauthorizedClient,
+                "this MCP server does not accept client ID metadata document clients",
+            ))
+        }
+        _ => Ok(()),
+    }
+}

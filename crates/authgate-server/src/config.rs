@@ -58,6 +58,12 @@ pub struct Config {
     /// How many Argon2 password checks may run at once (bounds CPU so a
     /// sign-in flood cannot starve the token endpoint).
     pub password_hash_concurrency: usize,
+    /// Failed sign-ins per account (the email typed) before a lockout.
+    pub login_max_failures_per_account: u32,
+    /// Failed sign-ins per client address before a lockout.
+    pub login_max_failures_per_address: u32,
+    /// Length of the failure window and of a lockout, in seconds.
+    pub login_lockout_secs: i64,
     #[serde(default)]
     pub resources: Vec<ResourceConfig>,
     #[serde(default)]
@@ -89,6 +95,9 @@ impl Default for Config {
             instance_name: "authgate".into(),
             logo_uri: None,
             password_hash_concurrency: 1,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 50,
+            login_lockout_secs: 900,
             resources: vec![],
             clients: vec![],
         }
@@ -183,6 +192,9 @@ const ENV_KEYS: &[&str] = &[
     "instance_name",
     "logo_uri",
     "password_hash_concurrency",
+    "login_max_failures_per_account",
+    "login_max_failures_per_address",
+    "login_lockout_secs",
 ];
 
 /// Command-line overrides (only what was given).
@@ -327,6 +339,18 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         return Err(ConfigError::new(
             "password_hash_concurrency",
             "must be between 1 and 64",
+        ));
+    }
+    if raw.login_max_failures_per_account == 0 || raw.login_max_failures_per_address == 0 {
+        return Err(ConfigError::new(
+            "login_max_failures_per_account",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=86400).contains(&raw.login_lockout_secs) {
+        return Err(ConfigError::new(
+            "login_lockout_secs",
+            "must be between 1 and 86400",
         ));
     }
     if raw.key_reload_interval_secs == 0 {

@@ -54,6 +54,11 @@ pub async fn build_state(
     )
     .await?;
     let (audit, audit_task) = AuditSink::start(store.clone());
+    let settings_login = (
+        settings.raw.login_max_failures_per_account,
+        settings.raw.login_max_failures_per_address,
+        settings.raw.login_lockout_secs,
+    );
     let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency, rng.as_ref());
     let state = Arc::new(AppState {
         settings: Arc::new(settings),
@@ -65,6 +70,16 @@ pub async fn build_state(
         registry: Registry::new(),
         passwords,
         audit,
+        login_throttle_account: crate::throttle::Throttle::new(crate::throttle::Limits {
+            max_failures: settings_login.0,
+            window_secs: settings_login.2,
+            lockout_secs: settings_login.2,
+        }),
+        login_throttle_address: crate::throttle::Throttle::new(crate::throttle::Limits {
+            max_failures: settings_login.1,
+            window_secs: settings_login.2,
+            lockout_secs: settings_login.2,
+        }),
     });
     Ok((state, audit_task))
 }

@@ -3,7 +3,7 @@
 
 mod client;
 mod keys;
-mod output;
+pub mod output;
 mod resource;
 mod seed;
 mod user;

@@ -1,11 +1,16 @@
 //! One module per endpoint.
 
+pub mod account;
+pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod health;
 pub mod introspect;
 pub mod jwks;
+pub mod login;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,0 +1,169 @@
+//! Connected apps: every client a person approved, for which MCP server,
+//! with what; Revoke removes the consent and every token of those grants.
+
+use crate::app::{AppState, SharedState};
+use crate::cli::output::time as fmt_time;
+use crate::http::form::FormPairs;
+use crate::pages::{self, PageCtx, session};
+use askama::Template;
+use authgate_core::token_request::Params;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+
+struct AppRow {
+    client_id: String,
+    client_name: String,
+    resource_id: String,
+    resource_name: String,
+    resource_uri: String,
+    scopes: String,
+    first: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: PageCtx,
+    csrf: String,
+    user_email: String,
+    apps: Vec<AppRow>,
+    notice: Option<String>,
+}
+
+fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "failure on connected apps");
+    pages::error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not load your connected apps.",
+        "Try again in a moment.",
+    )
+}
+
+pub async fn account_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let base = state.settings.issuer_path().to_owned();
+    let (sess, _) = match session::load(&state, &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return pages::see_other(&format!("{base}/login")),
+        Err(e) => return failure(&state, e),
+    };
+    let Some(uid) = sess.user_id.clone() else {
+        return pages::see_other(&format!("{base}/login"));
+    };
+    let user = match state.store.get_user(&uid).await {
+        Ok(Some(u)) if !u.disabled => u,
+        Ok(_) => return pages::see_other(&format!("{base}/login")),
+        Err(e) => return failure(&state, e),
+    };
+    let store = state.store.as_ref();
+    let (consents, grants) = match (
+        store.list_consents_for_user(&uid).await,
+        store.list_grants_for_user(&uid).await,
+    ) {
+        (Ok(c), Ok(g)) => (c, g),
+        (Err(e), _) | (_, Err(e)) => return failure(&state, e),
+    };
+    let mut apps = Vec::new();
+    for c in consents {
+        let client_name = match crate::clients::resolve(&state, &c.client_id).await {
+            Ok(Some(cl)) => cl.display_name().to_owned(),
+            _ => c.client_id.clone(),
+        };
+        let (resource_name, resource_uri) =
+            match state.registry.resource_by_id(store, &c.resource_id).await {
+                Ok(Some(r)) => (r.name.clone(), r.uri.clone()),
+                _ => (c.resource_id.clone(), String::new()),
+            };
+        let last = grants
+            .iter()
+            .filter(|g| g.client_id == c.client_id && g.resource_id == c.resource_id)
+            .map(|g| g.last_used_at)
+            .max();
+        apps.push(AppRow {
+            client_id: c.client_id.clone(),
+            client_name,
+            resource_id: c.resource_id.clone(),
+            resource_name,
+            resource_uri,
+            scopes: c.scopes.join(" "),
+            first: fmt_time(Some(c.created_at)),
+            last_used: last
+                .map(|t| fmt_time(Some(t)))
+                .unwrap_or_else(|| "never".into()),
+        });
+    }
+    let notice = q.get("revoked").map(|_| "Access revoked.".to_string());
+    let page = AccountPage {
+        page: PageCtx::new(&state),
+        csrf: sess.csrf_token.clone(),
+        user_email: user.email,
+        apps,
+        notice,
+    };
+    pages::render(&state, StatusCode::OK, &page)
+}
+
+pub async fn revoke(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let base = state.settings.issuer_path().to_owned();
+    let Ok(FormPairs(pairs)) = form else {
+        return pages::error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Revoke failed",
+            "The form could not be read.",
+            "Reload the page and try again.",
+        );
+    };
+    let p = Params::new(&pairs);
+    let field = |k: &str| p.single(k).ok().flatten().unwrap_or("").to_owned();
+    let (sess, _) = match session::load(&state, &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return pages::see_other(&format!("{base}/login")),
+        Err(e) => return failure(&state, e),
+    };
+    let Some(uid) = sess.user_id.clone() else {
+        return pages::see_other(&format!("{base}/login"));
+    };
+    if !session::csrf_ok(&sess, Some(&field("csrf"))) {
+        return pages::error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Revoke refused",
+            "The form did not come from this page (CSRF check failed).",
+            "Reload the page and try again.",
+        );
+    }
+    let (client_id, resource_id) = (field("client_id"), field("resource_id"));
+    let now = state.clock.now();
+    let store = state.store.as_ref();
+    if let Err(e) = store.delete_consent(&uid, &client_id, &resource_id).await {
+        return failure(&state, e);
+    }
+    if let Err(e) = store
+        .revoke_grants_for(&uid, &client_id, &resource_id, now)
+        .await
+    {
+        return failure(&state, e);
+    }
+    crate::telemetry::audit(
+        &state,
+        "consent.revoked",
+        Some(&uid),
+        Some(&client_id),
+        Some(&resource_id),
+        "ok",
+    );
+    pages::see_other(&format!("{base}/account?revoked=1"))
+}

@@ -1,0 +1,397 @@
+//! The authorization endpoint (OAuth 2.1 §4.1.1).
+//!
+//! Until `client_id` and `redirect_uri` are validated, problems are shown
+//! on an error page and never redirected (an open redirector otherwise).
+//! After that, errors go back to the client with `error`,
+//! `error_description`, `state` and `iss` (RFC 9207). The validated request
+//! is kept server-side in the browser session while the person signs in
+//! and consents.
+
+use crate::app::{AppState, SharedState};
+use crate::clients;
+use crate::http::error::StoreFailure;
+use crate::pages::{self, session};
+use authgate_core::authorize::{self, AuthorizationRequest, PageError, RawParams};
+use authgate_core::model::{AuthorizationCode, Client};
+use authgate_core::{ErrorCode, OAuthError, redirect_uri, resource_uri, scope, secret};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub async fn authorize_get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    authorize(&state, &headers, &pairs).await
+}
+
+pub async fn authorize_post(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<crate::http::form::FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    match form {
+        Ok(f) => authorize(&state, &headers, &f.0).await,
+        Err(_) => bad_request_page(&state, "The authorization request could not be read."),
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json") && !v.contains("text/html"))
+}
+
+fn bad_request_page(state: &AppState, message: &str) -> Response {
+    pages::error_page(
+        state,
+        StatusCode::BAD_REQUEST,
+        "This sign-in link does not work",
+        message,
+        "Go back to the app you came from and try connecting again. If it keeps happening, tell the app's developer.",
+    )
+}
+
+/// Where the person goes back to, and with what (errors and codes).
+pub struct Return<'a> {
+    pub redirect_uri: &'a str,
+    pub state: Option<&'a str>,
+    pub issuer: &'a str,
+}
+
+impl Return<'_> {
+    pub fn error(&self, e: &OAuthError) -> Response {
+        self.with(&[
+            ("error", e.code.as_str()),
+            ("error_description", &e.description),
+        ])
+    }
+
+    pub fn code(&self, code: &str) -> Response {
+        self.with(&[("code", code)])
+    }
+
+    fn with(&self, params: &[(&str, &str)]) -> Response {
+        let Ok(mut url) = url::Url::parse(self.redirect_uri) else {
+            return (StatusCode::BAD_REQUEST, "invalid redirect").into_response();
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
+            if let Some(s) = self.state {
+                q.append_pair("state", s);
+            }
+            q.append_pair("iss", self.issuer);
+        }
+        pages::see_other(url.as_str())
+    }
+}
+
+async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, String)]) -> Response {
+    let raw = match RawParams::parse(pairs) {
+        Ok(r) => r,
+        Err(PageError::MissingClientId) => {
+            if wants_json(headers) {
+                return crate::http::error::ApiError::from(OAuthError::invalid_request(
+                    "client_id is required",
+                ))
+                .into_response();
+            }
+            return bad_request_page(
+                state,
+                "The request does not say which app is asking (client_id is missing).",
+            );
+        }
+        Err(PageError::Duplicate(p)) => {
+            return bad_request_page(state, &format!("The request repeats the parameter {p}."));
+        }
+    };
+    let client_id = raw.client_id.clone().unwrap_or_default();
+    let client = match clients::resolve(state, &client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            if wants_json(headers) {
+                // Clients use this to notice they must register again.
+                return crate::http::error::ApiError::from(OAuthError::invalid_client(
+                    "unknown client_id",
+                ))
+                .into_response();
+            }
+            return bad_request_page(
+                state,
+                "The app asking for access is not known to this server.",
+            );
+        }
+        Err(e) if e.code == ErrorCode::ServerError => {
+            return pages::error_page(
+                state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server could not look up the app asking for access.",
+                "Try again in a moment.",
+            );
+        }
+        Err(e) => {
+            if wants_json(headers) {
+                return crate::http::error::ApiError::from(e).into_response();
+            }
+            return bad_request_page(
+                state,
+                &format!("The app could not be verified: {}", e.description),
+            );
+        }
+    };
+    if client.blocked {
+        return bad_request_page(state, "An administrator has blocked this app.");
+    }
+    let redirect = match choose_redirect_uri(&client, raw.redirect_uri.as_deref()) {
+        Ok(r) => r,
+        Err(msg) => return bad_request_page(state, msg),
+    };
+    let issuer = state.settings.issuer.clone();
+    let st = raw.state();
+    let ret = Return {
+        redirect_uri: &redirect,
+        state: st.as_deref(),
+        issuer: &issuer,
+    };
+    match validate(state, &client, &raw, &redirect).await {
+        Ok(req) => proceed(state, headers, &client, req).await,
+        Err(e) if e.code == ErrorCode::ServerError => pages::error_page(
+            state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The server could not process the request.",
+            "Try again in a moment.",
+        ),
+        Err(e) => ret.error(&e),
+    }
+}
+
+/// The registered redirect URI this request uses: the one given (exact
+/// match, loopback port free), or the only registered one when none given.
+fn choose_redirect_uri(client: &Client, given: Option<&str>) -> Result<String, &'static str> {
+    let registered = &client.metadata.redirect_uris;
+    match given {
+        Some(r) => {
+            if redirect_uri::is_allowed(r, registered) {
+                Ok(r.to_owned())
+            } else {
+                Err("The address to return to (redirect_uri) is not registered for this app.")
+            }
+        }
+        None => match registered.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err("This app has no registered address to return to."),
+            _ => Err("The request does not say where to return to (redirect_uri is missing)."),
+        },
+    }
+}
+
+async fn validate(
+    state: &AppState,
+    client: &Client,
+    raw: &RawParams,
+    redirect: &str,
+) -> Result<AuthorizationRequest, OAuthError> {
+    let v = raw.validate()?;
+    if !client.metadata.grant_types.is_empty()
+        && !client
+            .metadata
+            .grant_types
+            .iter()
+            .any(|g| g == "authorization_code")
+    {
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the authorization code flow",
+        ));
+    }
+    let store = state.store.as_ref();
+    let resource = match v.resource.as_slice() {
+        [] => if client.resources.len() == 1 {
+            state
+                .registry
+                .resource_by_id(store, &client.resources[0])
+                .await
+                .map_err(StoreFailure)?
+        } else {
+            let all = state
+                .registry
+                .resources(store)
+                .await
+                .map_err(StoreFailure)?;
+            if all.len() == 1 {
+                Some(all[0].clone())
+            } else {
+                None
+            }
+        }
+        .ok_or_else(|| OAuthError::invalid_target("the resource parameter is required"))?,
+        [one] => {
+            if resource_uri::comparable(one).is_none() {
+                return Err(OAuthError::invalid_target(
+                    "resource must be an absolute URL without fragment",
+                ));
+            }
+            state
+                .registry
+                .resource_by_uri(store, one)
+                .await
+                .map_err(StoreFailure)?
+                .ok_or_else(|| {
+                    OAuthError::invalid_target("this MCP server is not registered here")
+                })?
+        }
+        _ => return Err(OAuthError::invalid_target("request one resource at a time")),
+    };
+    if !client.resources.is_empty() && !client.resources.contains(&resource.id) {
+        return Err(OAuthError::invalid_target(
+            "this client may not access this MCP server",
+        ));
+    }
+    clients::check_allowed_for_resource(client, &resource)?;
+    let scopes = scope::negotiate_tolerant(
+        &v.requested_scopes,
+        &resource.scopes,
+        &resource.default_scopes,
+        client.allowed_scopes.as_deref(),
+    );
+    Ok(AuthorizationRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect.to_owned(),
+        state: v.state,
+        code_challenge: v.code_challenge,
+        resource_id: resource.id.clone(),
+        scopes,
+        nonce: v.nonce,
+        prompt: v.prompt,
+        max_age: v.max_age,
+        login_hint: v.login_hint,
+        created_at: state.clock.now(),
+    })
+}
+
+/// With a valid request: sign in if needed, consent if needed, else issue
+/// the code right away.
+async fn proceed(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &Arc<Client>,
+    req: AuthorizationRequest,
+) -> Response {
+    let now = state.clock.now();
+    let issuer = state.settings.issuer.clone();
+    let ret = Return {
+        redirect_uri: &req.redirect_uri,
+        state: req.state.as_deref(),
+        issuer: &issuer,
+    };
+    let server_error = |e: authgate_store::StoreError| {
+        tracing::error!(error = %e, "storage failure at /authorize");
+        ret.error(&OAuthError::server_error(
+            "the server could not process the request",
+        ))
+    };
+    let (mut sess, raw_cookie, is_new) = match session::load_or_create(state, headers).await {
+        Ok(x) => x,
+        Err(e) => return server_error(e),
+    };
+    let signed_in_user = match &sess.user_id {
+        Some(uid) => match state.store.get_user(uid).await {
+            Ok(u) => u.filter(|u| !u.disabled),
+            Err(e) => return server_error(e),
+        },
+        None => None,
+    };
+    let auth_time = signed_in_user.as_ref().and(sess.auth_time);
+    let must_login = authorize::needs_login(auth_time, req.prompt, req.max_age, now);
+    if must_login && req.prompt.none {
+        return ret.error(&OAuthError::new(
+            ErrorCode::LoginRequired,
+            "the person is not signed in",
+        ));
+    }
+    if !must_login && let Some(user) = &signed_in_user {
+        let consent = match state
+            .store
+            .get_consent(&user.id, &client.client_id, &req.resource_id)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return server_error(e),
+        };
+        let covered = consent
+            .as_ref()
+            .is_some_and(|c| authorize::new_scopes(&req.scopes, &c.scopes).is_empty());
+        if covered && !req.prompt.consent {
+            return match issue_code(state, &req, &user.id, auth_time.unwrap_or(now)).await {
+                Ok(code) => ret.code(&code),
+                Err(e) => server_error(e),
+            };
+        }
+        if req.prompt.none {
+            return ret.error(&OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "consent is required",
+            ));
+        }
+    }
+    let rid = secret::generate_id(state.rng.as_ref());
+    session::add_pending(&mut sess, &rid, &req, now);
+    if let Err(e) = state.store.update_session(&sess).await {
+        return server_error(e);
+    }
+    let base = state.settings.issuer_path();
+    let next = if must_login {
+        format!("{base}/login?r={rid}")
+    } else {
+        format!("{base}/consent?r={rid}")
+    };
+    let mut resp = pages::see_other(&next);
+    if is_new {
+        session::set_cookie(state, &mut resp, &raw_cookie);
+    }
+    resp
+}
+
+/// Creates a single-use code bound to everything the token request must match.
+pub async fn issue_code(
+    state: &AppState,
+    req: &AuthorizationRequest,
+    user_id: &str,
+    auth_time: i64,
+) -> Result<String, authgate_store::StoreError> {
+    let code = secret::generate(state.rng.as_ref());
+    let now = state.clock.now();
+    state
+        .store
+        .insert_code(&AuthorizationCode {
+            code_hash: secret::hash(&code),
+            client_id: req.client_id.clone(),
+            redirect_uri: req.redirect_uri.clone(),
+            code_challenge: req.code_challenge.clone(),
+            resource_id: req.resource_id.clone(),
+            scopes: req.scopes.clone(),
+            user_id: user_id.to_owned(),
+            auth_time,
+            nonce: req.nonce.clone(),
+            grant_id: secret::generate_id(state.rng.as_ref()),
+            expires_at: now + state.settings.raw.authorization_code_ttl_secs,
+            consumed_at: None,
+        })
+        .await?;
+    crate::telemetry::audit(
+        state,
+        "authorization_code.issued",
+        Some(user_id),
+        Some(&req.client_id),
+        Some(&req.resource_id),
+        "ok",
+    );
+    Ok(code)
+}

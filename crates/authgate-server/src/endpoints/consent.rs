@@ -1,0 +1,284 @@
+//! The consent page: who is asking, for which MCP server, for what; Allow
+//! issues the code, Deny returns `access_denied`. A pending request is
+//! single-use.
+
+use crate::app::{AppState, SharedState};
+use crate::clients;
+use crate::endpoints::authorize::{Return, issue_code};
+use crate::http::form::FormPairs;
+use crate::pages::{self, PageCtx, session};
+use askama::Template;
+use authgate_core::authorize::new_scopes;
+use authgate_core::model::{Consent, Session};
+use authgate_core::token_request::Params;
+use authgate_core::{ErrorCode, OAuthError};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    page: PageCtx,
+    csrf: String,
+    request_id: String,
+    client_name: String,
+    identity: String,
+    verified: bool,
+    redirect_host: String,
+    resource_name: String,
+    resource_uri: String,
+    user_email: String,
+    new_scopes: Vec<(String, String)>,
+    granted_scopes: Vec<(String, String)>,
+}
+
+fn expired(state: &AppState) -> Response {
+    pages::error_page(
+        state,
+        StatusCode::BAD_REQUEST,
+        "This request expired",
+        "The approval page was open too long, was already used, or belongs to another browser session.",
+        "Go back to the app and connect again.",
+    )
+}
+
+fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "failure on consent");
+    pages::error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the request.",
+        "Try again in a moment.",
+    )
+}
+
+/// The signed-in session, or a redirect to sign in.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    rid: &str,
+) -> Result<(Session, authgate_core::model::User), Response> {
+    let base = state.settings.issuer_path();
+    let login = pages::see_other(&format!("{base}/login?r={rid}"));
+    let (s, _) = match session::load(state, headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return Err(expired(state)),
+        Err(e) => return Err(failure(state, e)),
+    };
+    let Some(uid) = s.user_id.clone() else {
+        return Err(login);
+    };
+    match state.store.get_user(&uid).await {
+        Ok(Some(u)) if !u.disabled => Ok((s, u)),
+        Ok(_) => Err(login),
+        Err(e) => Err(failure(state, e)),
+    }
+}
+
+pub async fn consent_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let rid = q.get("r").cloned().unwrap_or_default();
+    let (sess, user) = match signed_in(&state, &headers, &rid).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(req) = session::pending(&sess, &rid, state.clock.now()) else {
+        return expired(&state);
+    };
+    let client = match clients::resolve(&state, &req.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return expired(&state),
+        Err(e) => return failure(&state, e),
+    };
+    let resource = match state
+        .registry
+        .resource_by_id(state.store.as_ref(), &req.resource_id)
+        .await
+    {
+        Ok(Some(r)) => r,
+        Ok(None) => return expired(&state),
+        Err(e) => return failure(&state, e),
+    };
+    let consented = match state
+        .store
+        .get_consent(&user.id, &client.client_id, &resource.id)
+        .await
+    {
+        Ok(c) => c.map(|c| c.scopes).unwrap_or_default(),
+        Err(e) => return failure(&state, e),
+    };
+    let describe = |name: &String| {
+        let d = resource
+            .scopes
+            .iter()
+            .find(|d| &d.name == name)
+            .map(|d| d.description.clone())
+            .unwrap_or_else(|| oidc_description(name).to_owned());
+        (name.clone(), d)
+    };
+    // prompt=consent shows everything as new.
+    let fresh = if req.prompt.consent {
+        req.scopes.clone()
+    } else {
+        new_scopes(&req.scopes, &consented)
+    };
+    let granted: Vec<String> = req
+        .scopes
+        .iter()
+        .filter(|s| !fresh.contains(s))
+        .cloned()
+        .collect();
+    let identity = clients::identity(&state, &client);
+    let page = ConsentPage {
+        page: PageCtx::new(&state),
+        csrf: sess.csrf_token.clone(),
+        request_id: rid,
+        client_name: client.display_name().to_owned(),
+        identity: identity.how,
+        verified: identity.verified,
+        redirect_host: redirect_display(&req.redirect_uri),
+        resource_name: resource.name.clone(),
+        resource_uri: resource.uri.clone(),
+        user_email: user.email.clone(),
+        new_scopes: fresh.iter().map(describe).collect(),
+        granted_scopes: granted.iter().map(describe).collect(),
+    };
+    pages::render(&state, StatusCode::OK, &page)
+}
+
+fn oidc_description(s: &str) -> &'static str {
+    match s {
+        "openid" => "Know who you are (your account id)",
+        "profile" => "See your name",
+        "email" => "See your email address",
+        "offline_access" => "Stay connected when you are away",
+        _ => "",
+    }
+}
+
+/// Host (and port) the person will be sent back to; custom schemes whole.
+fn redirect_display(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(u) => match u.host_str() {
+            Some(h) => match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            },
+            None => format!("{}:", u.scheme()),
+        },
+        Err(_) => uri.to_owned(),
+    }
+}
+
+pub async fn consent_submit(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let Ok(FormPairs(pairs)) = form else {
+        return expired(&state);
+    };
+    let p = Params::new(&pairs);
+    let field = |k: &str| p.single(k).ok().flatten().unwrap_or("").to_owned();
+    let (rid, csrf, decision) = (field("r"), field("csrf"), field("decision"));
+    let (mut sess, user) = match signed_in(&state, &headers, &rid).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !session::csrf_ok(&sess, Some(&csrf)) {
+        return pages::error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Approval refused",
+            "The form did not come from this page (CSRF check failed).",
+            "Go back to the app and connect again.",
+        );
+    }
+    let now = state.clock.now();
+    let Some(req) = session::pending(&sess, &rid, now) else {
+        return expired(&state);
+    };
+    // Single use: remove before acting.
+    session::remove_pending(&mut sess, &rid);
+    if let Err(e) = state.store.update_session(&sess).await {
+        return failure(&state, e);
+    }
+    let issuer = state.settings.issuer.clone();
+    let ret = Return {
+        redirect_uri: &req.redirect_uri,
+        state: req.state.as_deref(),
+        issuer: &issuer,
+    };
+    match decision.as_str() {
+        "allow" => {}
+        "deny" => {
+            crate::telemetry::audit(
+                &state,
+                "consent.denied",
+                Some(&user.id),
+                Some(&req.client_id),
+                Some(&req.resource_id),
+                "denied",
+            );
+            return ret.error(&OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the person denied the request",
+            ));
+        }
+        _ => {
+            return pages::error_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "Unknown choice",
+                "Choose Allow or Deny.",
+                "Go back to the app and connect again.",
+            );
+        }
+    }
+    let existing = match state
+        .store
+        .get_consent(&user.id, &req.client_id, &req.resource_id)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return failure(&state, e),
+    };
+    let mut scopes = existing
+        .as_ref()
+        .map(|c| c.scopes.clone())
+        .unwrap_or_default();
+    for s in &req.scopes {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    let consent = Consent {
+        user_id: user.id.clone(),
+        client_id: req.client_id.clone(),
+        resource_id: req.resource_id.clone(),
+        scopes,
+        created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
+        updated_at: now,
+    };
+    if let Err(e) = state.store.upsert_consent(&consent).await {
+        return failure(&state, e);
+    }
+    crate::telemetry::audit(
+        &state,
+        "consent.given",
+        Some(&user.id),
+        Some(&req.client_id),
+        Some(&req.resource_id),
+        "ok",
+    );
+    match issue_code(&state, &req, &user.id, sess.auth_time.unwrap_or(now)).await {
+        Ok(code) => ret.code(&code),
+        Err(e) => failure(&state, e),
+    }
+}

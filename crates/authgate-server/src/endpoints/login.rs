@@ -1,0 +1,269 @@
+//! The sign-in page and sign-out.
+//!
+//! Failures say the same thing whether the account exists or not, take the
+//! same time (a dummy Argon2 check for unknown accounts), and are throttled
+//! per account and per client address.
+
+use crate::app::{AppState, SharedState};
+use crate::http::form::FormPairs;
+use crate::pages::{self, PageCtx, session};
+use askama::Template;
+use authgate_core::token_request::Params;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageCtx,
+    csrf: String,
+    request_id: String,
+    email: String,
+    client_name: Option<String>,
+    error: Option<String>,
+}
+
+const GENERIC_FAILURE: &str = "The email or password is not correct.";
+
+fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "storage failure on sign-in");
+    pages::error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The server could not complete the sign-in.",
+        "Try again in a moment.",
+    )
+}
+
+async fn client_name(
+    state: &AppState,
+    s: &authgate_core::model::Session,
+    rid: &str,
+) -> Option<String> {
+    let req = session::pending(s, rid, state.clock.now())?;
+    let c = crate::clients::resolve(state, &req.client_id)
+        .await
+        .ok()??;
+    Some(c.display_name().to_owned())
+}
+
+pub async fn login_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let rid = q.get("r").cloned().unwrap_or_default();
+    let (sess, raw, is_new) = match session::load_or_create(&state, &headers).await {
+        Ok(x) => x,
+        Err(e) => return store_failure(&state, e),
+    };
+    let hint = session::pending(&sess, &rid, state.clock.now())
+        .and_then(|r| r.login_hint)
+        .unwrap_or_default();
+    let page = LoginPage {
+        page: PageCtx::new(&state),
+        csrf: sess.csrf_token.clone(),
+        request_id: rid.clone(),
+        email: hint,
+        client_name: client_name(&state, &sess, &rid).await,
+        error: None,
+    };
+    let mut resp = pages::render(&state, StatusCode::OK, &page);
+    if is_new {
+        session::set_cookie(&state, &mut resp, &raw);
+    }
+    resp
+}
+
+pub async fn login_submit(
+    State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let Ok(FormPairs(pairs)) = form else {
+        return pages::error_page(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The form could not be read.",
+            "Go back and try again.",
+        );
+    };
+    let p = Params::new(&pairs);
+    let field = |k: &str| p.single(k).ok().flatten().unwrap_or("").to_owned();
+    let (email, password, rid, csrf) = (
+        field("email").trim().to_lowercase(),
+        field("password"),
+        field("r"),
+        field("csrf"),
+    );
+    let sess = match session::load(&state, &headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => {
+            return pages::error_page(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "Your session expired",
+                "The sign-in form was open too long or cookies are blocked.",
+                "Go back to the app and connect again.",
+            );
+        }
+        Err(e) => return store_failure(&state, e),
+    };
+    if !session::csrf_ok(&sess, Some(&csrf)) {
+        return pages::error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "The form did not come from this page (CSRF check failed).",
+            "Reload the sign-in page and try again.",
+        );
+    }
+    let now = state.clock.now();
+    let addr_key = format!("ip:{}", peer.ip());
+    let acct_key = format!("acct:{email}");
+    let show = |error: String| {
+        let state = state.clone();
+        let sess = sess.clone();
+        let rid = rid.clone();
+        let email = email.clone();
+        async move {
+            let page = LoginPage {
+                page: PageCtx::new(&state),
+                csrf: sess.csrf_token.clone(),
+                request_id: rid.clone(),
+                email,
+                client_name: client_name(&state, &sess, &rid).await,
+                error: Some(error),
+            };
+            pages::render(&state, StatusCode::UNAUTHORIZED, &page)
+        }
+    };
+    let locked = state
+        .login_throttle_address
+        .locked_for(&addr_key, now)
+        .or_else(|| state.login_throttle_account.locked_for(&acct_key, now));
+    if let Some(secs) = locked {
+        crate::telemetry::audit_detail(
+            &state,
+            "sign_in.locked_out",
+            Some(&email),
+            None,
+            None,
+            Some(&peer.ip().to_string()),
+            "refused",
+            serde_json::Value::Null,
+        );
+        let mins = (secs + 59) / 60;
+        return show(format!(
+            "Too many failed attempts. Try again in {mins} minute{}.",
+            if mins == 1 { "" } else { "s" }
+        ))
+        .await;
+    }
+    if email.is_empty() || password.is_empty() || password.len() > 1024 || email.len() > 254 {
+        return show(GENERIC_FAILURE.into()).await;
+    }
+    let user = match state.store.get_user_by_email(&email).await {
+        Ok(u) => u,
+        Err(e) => return store_failure(&state, e),
+    };
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = state.passwords.verify(password, hash).await;
+    let user = user.filter(|u| ok && !u.disabled);
+    let Some(user) = user else {
+        let a = state.login_throttle_account.fail(&acct_key, now);
+        let b = state.login_throttle_address.fail(&addr_key, now);
+        crate::telemetry::audit_detail(
+            &state,
+            "sign_in.failed",
+            Some(&email),
+            None,
+            None,
+            Some(&peer.ip().to_string()),
+            "refused",
+            serde_json::Value::Null,
+        );
+        if a || b {
+            crate::telemetry::audit_detail(
+                &state,
+                "sign_in.lockout",
+                Some(&email),
+                None,
+                None,
+                Some(&peer.ip().to_string()),
+                "locked",
+                serde_json::Value::Null,
+            );
+        }
+        return show(GENERIC_FAILURE.into()).await;
+    };
+    state.login_throttle_account.succeed(&acct_key);
+    let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
+        Ok(x) => x,
+        Err(e) => return store_failure(&state, e),
+    };
+    crate::telemetry::audit_detail(
+        &state,
+        "sign_in.succeeded",
+        Some(&user.id),
+        None,
+        None,
+        Some(&peer.ip().to_string()),
+        "ok",
+        serde_json::Value::Null,
+    );
+    let base = state.settings.issuer_path();
+    let next = if session::pending(&new_sess, &rid, now).is_some() {
+        format!("{base}/consent?r={rid}")
+    } else {
+        format!("{base}/account")
+    };
+    let mut resp = pages::see_other(&next);
+    session::set_cookie(&state, &mut resp, &raw);
+    resp
+}
+
+pub async fn logout(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let csrf = form.ok().and_then(|f| {
+        Params::new(&f.0)
+            .single("csrf")
+            .ok()
+            .flatten()
+            .map(str::to_owned)
+    });
+    let base = state.settings.issuer_path().to_owned();
+    match session::load(&state, &headers).await {
+        Ok(Some((s, _))) => {
+            if !session::csrf_ok(&s, csrf.as_deref()) {
+                return pages::error_page(
+                    &state,
+                    StatusCode::FORBIDDEN,
+                    "Sign-out refused",
+                    "The form did not come from this page (CSRF check failed).",
+                    "Reload the page and try again.",
+                );
+            }
+            if let Err(e) = state.store.delete_session(&s.id_hash).await {
+                return store_failure(&state, e);
+            }
+            if let Some(u) = &s.user_id {
+                crate::telemetry::audit(&state, "sign_out", Some(u), None, None, "ok");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return store_failure(&state, e),
+    }
+    let mut resp = pages::see_other(&format!("{base}/login"));
+    session::clear_cookie(&state, &mut resp);
+    resp
+}

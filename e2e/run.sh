@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The end-to-end suite in one command: installs what a fresh machine lacks
+# (Debian's Chromium, the pinned npm packages), builds the binaries, and runs
+# every test in e2e/tests with node's test runner. Exits non-zero, loudly, if
+# anything is missing or any test fails; nothing is skipped.
+#
+#   bash e2e/run.sh                 # everything
+#   bash e2e/run.sh --no-build      # use the binaries already in target/debug
+#   bash e2e/run.sh tests/browser-flow.test.mjs   # one file (relative to e2e/)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+build=1
+files=()
+for a in "$@"; do
+  case "$a" in
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) files+=("$a") ;;
+  esac
+done
+
+say() { printf '\n== e2e: %s\n' "$*"; }
+die() { printf '\n!! e2e: %s\n' "$*" >&2; exit 1; }
+
+# --- Chromium (Debian's; never a browser download) ---------------------------
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+  say "installing Debian's chromium ($chromium is missing)"
+  command -v apt-get >/dev/null || die "$chromium is missing and apt-get is not available"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get update -q || die "apt-get update failed"
+  timeout 900 apt-get install -y -q --no-install-recommends chromium || die "apt-get install chromium failed"
+fi
+[[ -x "$chromium" ]] || die "$chromium is still missing after the install"
+"$chromium" --version || die "$chromium does not run"
+
+# --- openssl (the CIMD test makes its own loopback CA) -------------------------
+if ! command -v openssl >/dev/null; then
+  say "installing openssl"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get update -q && timeout 600 apt-get install -y -q openssl || die "apt-get install openssl failed"
+fi
+
+# --- Node packages (pinned by package-lock.json) -------------------------------
+command -v node >/dev/null || die "node is missing"
+command -v npm >/dev/null || die "npm is missing"
+say "npm ci (node $(node --version), npm $(npm --version))"
+( cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm ci --no-audit --no-fund ) || die "npm ci failed"
+
+# --- Binaries ------------------------------------------------------------------
+if [[ $build == 1 ]]; then
+  say "cargo build -p authgate-server --bin authgate -p weather-mcp"
+  ( cd "$repo" && timeout 2400 cargo build -p authgate-server --bin authgate -p weather-mcp ) || die "cargo build failed"
+fi
+target="${CARGO_TARGET_DIR:-$repo/target}"
+[[ "$target" = /* ]] || target="$repo/$target"
+for b in authgate weather-mcp; do
+  [[ -x "$target/debug/$b" ]] || die "$target/debug/$b is missing (build failed or --no-build without a build)"
+done
+
+# --- Tests -----------------------------------------------------------------------
+rm -rf "$here/artifacts"
+mkdir -p "$here/artifacts"
+if [[ ${#files[@]} -eq 0 ]]; then
+  mapfile -t files < <(cd "$here" && ls tests/*.test.mjs)
+fi
+[[ ${#files[@]} -gt 0 ]] || die "no test files found in $here/tests"
+say "node --test ${files[*]}"
+cd "$here"
+set +e
+timeout 1200 node --test --test-concurrency=1 --test-timeout=300000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination=artifacts/results.tap \
+  "${files[@]}"
+rc=$?
+set -e
+say "screenshots and server logs: $here/artifacts/"
+# node's own summary, and the plain closing line CI reads.
+count() { sed -n "s/^# $1 \([0-9]*\)$/\1/p" artifacts/results.tap | tail -1; }
+pass="$(count pass)"; fail="$(count fail)"; cancelled="$(count cancelled)"; skipped="$(count skipped)"
+pass="${pass:-0}"; fail=$(( ${fail:-0} + ${cancelled:-0} ))
+[[ $rc -eq 0 || $fail -gt 0 ]] || fail=1
+if [[ $rc -eq 0 && $pass -eq 0 ]]; then
+  printf '\n!! e2e: no test ran\n' >&2
+  rc=1
+fi
+if [[ $rc -ne 0 ]]; then
+  printf '\n!! e2e: end-to-end tests failed (node --test exit %s)\n' "$rc" >&2
+else
+  say "all end-to-end tests passed"
+fi
+echo "e2e: $pass passed, $fail failed, ${skipped:-0} skipped"
+[[ $rc -eq 0 ]] || exit 1

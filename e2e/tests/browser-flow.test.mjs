@@ -14,6 +14,8 @@ import { pkce, randomState, authorizationUrl, postForm, decodeJwt, scopeSet } fr
 
 const CLIENT_ID = 'e2e-browser';
 const CLIENT_NAME = 'E2E Browser Client';
+// A confidential client standing in for a resource server that introspects.
+const INTROSPECTOR = { id: 'e2e-introspector', secret: 'introspector-secret-0123456789abcdef' };
 
 describe('authorization code flow in a real browser (issue 3)', () => {
   let ag, cb, browser, page, resource;
@@ -33,6 +35,13 @@ describe('authorization code flow in a real browser (issue 3)', () => {
           token_endpoint_auth_method: 'none',
           redirect_uris: [cb.redirectUri],
           grant_types: ['authorization_code', 'refresh_token'],
+        },
+        {
+          client_id: INTROSPECTOR.id,
+          client_name: 'E2E Introspector',
+          client_secret: INTROSPECTOR.secret,
+          token_endpoint_auth_method: 'client_secret_basic',
+          grant_types: ['client_credentials'],
         },
       ],
     });
@@ -64,6 +73,10 @@ describe('authorization code flow in a real browser (issue 3)', () => {
   };
 
   const token = (form) => postForm(ag.metadata.token_endpoint, form);
+  const introspect = (tok) =>
+    postForm(ag.metadata.introspection_endpoint, { token: tok }, {
+      authorization: `Basic ${Buffer.from(`${INTROSPECTOR.id}:${INTROSPECTOR.secret}`).toString('base64')}`,
+    });
 
   it('publishes metadata the flow relies on', () => {
     assert.equal(ag.metadata.issuer, ag.issuer);
@@ -97,6 +110,14 @@ describe('authorization code flow in a real browser (issue 3)', () => {
     assert.equal(q.get('iss'), ag.issuer, 'iss (RFC 9207) equals the issuer');
     flow.code = q.get('code');
     flow.verifier = req.pkce.verifier;
+
+    // The session cookie as the browser holds it.
+    const cookies = await page.context().cookies(ag.issuer);
+    assert.ok(cookies.length >= 1, 'a session cookie');
+    for (const c of cookies) {
+      assert.equal(c.httpOnly, true, `${c.name} is HttpOnly`);
+      assert.equal(c.sameSite, 'Lax', `${c.name} is SameSite=Lax`);
+    }
   });
 
   it('exchanges the code with the PKCE verifier', async () => {
@@ -203,6 +224,9 @@ describe('authorization code flow in a real browser (issue 3)', () => {
 
   it('Connected apps lists the app; Revoke makes its refresh token fail with invalid_grant', async () => {
     assert.ok(flow.liveRefresh, 'previous step gave a refresh token');
+    const before = await introspect(flow.liveAccess);
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    assert.equal(before.body.active, true, 'the access token is active before the revocation');
     await page.goto(`${ag.issuer}/account`);
     const item = page.getByRole('listitem').filter({ hasText: CLIENT_NAME });
     await item.waitFor();
@@ -216,6 +240,9 @@ describe('authorization code flow in a real browser (issue 3)', () => {
     const r = await token({ grant_type: 'refresh_token', refresh_token: flow.liveRefresh, client_id: CLIENT_ID });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error, 'invalid_grant');
+    const after = await introspect(flow.liveAccess);
+    assert.equal(after.status, 200, JSON.stringify(after.body));
+    assert.equal(after.body.active, false, 'the access token fails introspection after the revocation');
   });
 
   it('Sign out ends the session: /authorize shows the sign-in page again', async () => {

@@ -206,6 +206,7 @@ struct Sample {
     server_hwm_kib: Option<u64>,
     db_cpu_s: Option<f64>,
     loadgen_cpu_s: Option<f64>,
+    machine_busy_s: Option<f64>,
     window: Duration,
 }
 
@@ -216,6 +217,7 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
     let cpu0 = pid.as_deref().and_then(procstat::cpu_seconds);
     let db0 = settings.db_pid.and_then(procstat::tree_cpu_seconds);
     let self0 = procstat::cpu_seconds("self");
+    let machine0 = procstat::machine_busy_seconds();
     let started = Instant::now();
     let mut peak: Option<u64> = None;
     loop {
@@ -241,6 +243,7 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
             .and_then(|p| procstat::status_kib(p, "VmHWM")),
         db_cpu_s: delta(db0, settings.db_pid.and_then(procstat::tree_cpu_seconds)),
         loadgen_cpu_s: delta(self0, procstat::cpu_seconds("self")),
+        machine_busy_s: delta(machine0, procstat::machine_busy_seconds()),
         window,
     }
 }
@@ -339,6 +342,10 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
             "hwm_kib": sampled.server_hwm_kib,
         },
         "loadgen_cpu_s": sampled.loadgen_cpu_s.map(|c| round(c, 3)),
+        // All cores' busy time over the window; minus server, database and
+        // load generator it is everything else (other processes, and kernel
+        // work such as loopback networking not charged to a process).
+        "machine_busy_s": sampled.machine_busy_s.map(|c| round(c, 3)),
     });
     if let Some(db_cpu) = sampled.db_cpu_s {
         result["db"] = json!({

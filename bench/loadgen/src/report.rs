@@ -59,6 +59,16 @@ fn num(v: &Value, path: &[&str]) -> Option<f64> {
     cur.as_f64()
 }
 
+/// Cores busy over a window with anything but the server, its database and
+/// the load generator.
+fn rest_of_machine(r: &Value) -> Option<f64> {
+    let window = num(r, &["window_s"]).filter(|w| *w > 0.0)?;
+    let ours = num(r, &["server", "cpu_s"]).unwrap_or(0.0)
+        + num(r, &["db", "cpu_s"]).unwrap_or(0.0)
+        + num(r, &["loadgen_cpu_s"]).unwrap_or(0.0);
+    Some(((num(r, &["machine_busy_s"])? - ours) / window).max(0.0))
+}
+
 fn fmt(x: Option<f64>, places: usize) -> String {
     match x {
         Some(x) => format!("{x:.places$}"),
@@ -139,13 +149,30 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
          take turns at the same scenario and concurrency. Numbers are medians over runs; ratios are computed \
          per run (same round) and then the median taken. Server CPU is utime+stime from /proc/<pid>/stat \
          over the measured window (\"CPU util\" 1.00 = one core busy); \"req per CPU-s\" is answered requests \
-         per second of server CPU. Peak RSS is the highest VmRSS sampled every 50 ms during the window. \
+         per second of server CPU. \"loadgen CPU util\" is the load generator's own share of the same \
+         2 cores; \"rest of machine\" is every other busy core-second in the window (other processes, \
+         kernel networking). Peak RSS is the highest VmRSS sampled every 50 ms during the window. \
          For PostgreSQL targets the database's own CPU (postmaster and backends) is shown separately.\n",
         fact("runs"),
         fact("warmup_s"),
         fact("duration_s"),
         fact("short_duration_s"),
     );
+
+    let busiest = lines.iter().filter_map(rest_of_machine).reduce(f64::max);
+    if let Some(rest) = busiest
+        && rest > 0.25
+    {
+        let _ = writeln!(
+            out,
+            "**The machine was not quiet during this run**: besides the server, its database and the \
+             load generator, up to {rest:.2} of {} cores were busy in some windows (other processes, and \
+             kernel work such as loopback networking; see the last column). Absolute req/s and \
+             latencies are depressed and noisy; server CPU per request (\"req per CPU-s\") and the \
+             per-round ratios hold up better. Rerun on a quiet machine for absolute numbers.\n",
+            fact("nproc"),
+        );
+    }
 
     // Start-up and idle memory.
     let targets: Vec<&Value> = meta
@@ -183,7 +210,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         let has_db = rows.iter().any(|r| r.get("db").is_some());
         let _ = write!(
             out,
-            "| target | conc | req/s | p50 ms | p99 ms | server CPU util | req per CPU-s | peak RSS MiB | errors |"
+            "| target | conc | req/s | p50 ms | p99 ms | server CPU util | req per CPU-s | peak RSS MiB | errors | loadgen CPU util | rest of machine CPU util |"
         );
         let _ = writeln!(
             out,
@@ -196,7 +223,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|{}",
             if has_db { "---:|---:|" } else { "" }
         );
 
@@ -208,25 +235,40 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
                 .or_default()
                 .push(r);
         }
-        let mut error_notes = BTreeSet::new();
+        let mut error_notes: Vec<String> = Vec::new();
         for ((conc, (_, target)), runs) in &cells {
             let m = |path: &[&str]| median(runs.iter().filter_map(|r| num(r, path)).collect());
             let errors: f64 = runs.iter().filter_map(|r| num(r, &["errors"])).sum();
+            let mut kinds: BTreeMap<String, (f64, usize)> = BTreeMap::new();
             for r in runs {
-                if let Some(kinds) = r.get("error_kinds").and_then(Value::as_object) {
-                    for (kind, n) in kinds {
-                        error_notes.insert(format!("{target} c={conc}: {kind} ×{n}"));
+                if let Some(found) = r.get("error_kinds").and_then(Value::as_object) {
+                    for (kind, n) in found {
+                        let entry = kinds.entry(kind.clone()).or_default();
+                        entry.0 += n.as_f64().unwrap_or(0.0);
+                        entry.1 += 1;
                     }
                 }
+            }
+            for (kind, (n, in_runs)) in kinds {
+                error_notes.push(format!(
+                    "{target} c={conc}: {kind} ×{n:.0} (in {in_runs} of {} runs)",
+                    runs.len()
+                ));
             }
             let peak = runs
                 .iter()
                 .filter_map(|r| num(r, &["server", "rss_peak_kib"]))
                 .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
             let window = m(&["window_s"]);
+            let rest_util = median(runs.iter().filter_map(|r| rest_of_machine(r)).collect());
+            let loadgen_util = median(
+                runs.iter()
+                    .filter_map(|r| Some(num(r, &["loadgen_cpu_s"])? / num(r, &["window_s"])?))
+                    .collect(),
+            );
             let _ = write!(
                 out,
-                "| {target} | {conc} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {target} | {conc} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 fmt(m(&["rps"]), 0),
                 fmt(m(&["latency_us", "p50"]).map(|u| u / 1000.0), 2),
                 fmt(m(&["latency_us", "p99"]).map(|u| u / 1000.0), 2),
@@ -234,6 +276,8 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
                 fmt(m(&["server", "rps_per_cpu_s"]), 0),
                 fmt(peak.map(|k| k / 1024.0), 1),
                 errors,
+                fmt(loadgen_util, 2),
+                fmt(rest_util, 2),
             );
             if has_db {
                 let db_util = match (m(&["db", "cpu_s"]), window) {
@@ -267,11 +311,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             );
         }
         if !error_notes.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nErrors by kind: {}.",
-                error_notes.into_iter().collect::<Vec<_>>().join("; ")
-            );
+            let _ = writeln!(out, "\nErrors by kind: {}.", error_notes.join("; "));
         }
         let _ = writeln!(out);
         ratios(&mut out, &rows);
@@ -335,6 +375,14 @@ fn ratios(out: &mut String, rows: &[&Value]) {
                     let (Some(x), Some(y)) = (round.get(a.as_str()), round.get(*o)) else {
                         continue;
                     };
+                    // Only rounds in which both answered, without errors.
+                    let clean = |r: &Value| {
+                        num(r, &["errors"]) == Some(0.0)
+                            && num(r, &["rps"]).is_some_and(|v| v > 0.0)
+                    };
+                    if !clean(x) || !clean(y) {
+                        continue;
+                    }
                     let ratio = |path: &[&str]| match (num(x, path), num(y, path)) {
                         (Some(p), Some(q)) if q > 0.0 => Some(p / q),
                         _ => None,

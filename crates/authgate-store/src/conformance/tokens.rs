@@ -351,6 +351,72 @@ pub async fn grants(store: Arc<dyn Store>) {
             v
         }
     );
+
+    revocation_races_rotation(&store, &cid).await;
+}
+
+/// Rotations racing `revoke_grant` never leave a live refresh token in the
+/// revoked grant: a successor stored by a rotation that won the race is
+/// revoked too.
+async fn revocation_races_rotation(store: &Arc<dyn Store>, cid: &str) {
+    for round in 0..8 {
+        let g = grant(&unique("g"), cid, Some(&unique("u")), "weather", NOW);
+        ok(store.insert_grant(&g).await, "insert_grant");
+        let parents: Vec<RefreshToken> = (0..RACERS - 1)
+            .map(|_| refresh(&unique("rt"), &g, NOW))
+            .collect();
+        for p in &parents {
+            ok(store.insert_refresh_token(p).await, "insert_refresh_token");
+        }
+        let successors: Vec<RefreshToken> = (0..RACERS - 1)
+            .map(|_| refresh(&unique("rt"), &g, NOW + 1))
+            .collect();
+        // The last racer revokes the grant; the others rotate one token each.
+        let results = race(|i| {
+            let store = store.clone();
+            let grant_id = g.id.clone();
+            let job = parents
+                .get(i)
+                .zip(successors.get(i))
+                .map(|(p, s)| (p.token_hash.clone(), s.clone()));
+            async move {
+                match job {
+                    Some((parent, succ)) => store
+                        .rotate_refresh_token(&parent, &succ, NOW + 1)
+                        .await
+                        .map(|o| o == RotationOutcome::Rotated),
+                    None => store.revoke_grant(&grant_id, NOW + 1).await,
+                }
+            }
+        })
+        .await;
+        for (i, r) in results.into_iter().enumerate() {
+            let done = ok(r, "rotate_refresh_token / revoke_grant (racing)");
+            if i == RACERS - 1 {
+                assert!(done, "revoke_grant of a stored grant returns true");
+            } else if done {
+                let stored = ok(
+                    store.get_refresh_token(&successors[i].token_hash).await,
+                    "get_refresh_token",
+                );
+                assert!(
+                    stored.is_some_and(|t| t.revoked_at.is_some()),
+                    "round {round}: a rotation racing revoke_grant left a live successor \
+                     in the revoked grant"
+                );
+            }
+        }
+        for p in &parents {
+            let t = ok(
+                store.get_refresh_token(&p.token_hash).await,
+                "get_refresh_token",
+            );
+            assert!(
+                t.is_some_and(|t| t.revoked_at.is_some()),
+                "round {round}: revoke_grant left a live token"
+            );
+        }
+    }
 }
 
 /// Refresh tokens: round trip, rotation (also under a race), revocation.

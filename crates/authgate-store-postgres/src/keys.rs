@@ -1,0 +1,86 @@
+//! Signing keys (private halves sealed by the caller).
+
+use crate::PostgresStore;
+use crate::codec::{col, db_err, json_col};
+use async_trait::async_trait;
+use authgate_core::clock::UnixTime;
+use authgate_core::model::{SigningAlg, SigningKeyRecord};
+use authgate_store::{SigningKeyStore, StoreError, StoreResult};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+
+fn from_row(row: &PgRow) -> StoreResult<SigningKeyRecord> {
+    let alg: &str = col(row, "alg")?;
+    Ok(SigningKeyRecord {
+        kid: col(row, "kid")?,
+        alg: SigningAlg::parse(alg)
+            .ok_or_else(|| StoreError::Backend(format!("unknown signing alg {alg:?}")))?,
+        private_key_sealed: col(row, "private_key_sealed")?,
+        public_jwk: json_col(row, "public_jwk")?,
+        created_at: col(row, "created_at")?,
+        retired_at: col(row, "retired_at")?,
+        remove_after: col(row, "remove_after")?,
+    })
+}
+
+#[async_trait]
+impl SigningKeyStore for PostgresStore {
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_key_sealed, public_jwk, created_at, \
+             retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.kid)
+        .bind(k.alg.as_str())
+        .bind(&k.private_key_sealed)
+        .bind(Json(&k.public_jwk))
+        .bind(k.created_at)
+        .bind(k.retired_at)
+        .bind(k.remove_after)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("signing key"))?;
+        Ok(())
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        sqlx::query(
+            "SELECT kid, alg, private_key_sealed, public_jwk, created_at, retired_at, \
+             remove_after FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("signing key"))?
+        .iter()
+        .map(from_row)
+        .collect()
+    }
+
+    async fn retire_signing_keys_except(
+        &self,
+        keep_kid: &str,
+        now: UnixTime,
+        remove_after: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = $1, remove_after = $2 \
+             WHERE kid <> $3 AND retired_at IS NULL",
+        )
+        .bind(now)
+        .bind(remove_after)
+        .bind(keep_kid)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("signing key"))?;
+        Ok(())
+    }
+
+    async fn delete_signing_key(&self, kid: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("signing key"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

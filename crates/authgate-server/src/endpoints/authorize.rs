@@ -116,11 +116,16 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, Stri
         Ok(Some(c)) => c,
         Ok(None) => {
             if wants_json(headers) {
-                // Clients use this to notice they must register again.
-                return crate::http::error::ApiError::from(OAuthError::invalid_client(
-                    "unknown client_id",
-                ))
-                .into_response();
+                // Clients use this to notice they must register again; 400
+                // (not 401) because no client authentication was attempted.
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(serde_json::json!({
+                        "error": "invalid_client",
+                        "error_description": "unknown client_id"
+                    })),
+                )
+                    .into_response();
             }
             return bad_request_page(
                 state,

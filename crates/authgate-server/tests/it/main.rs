@@ -4,6 +4,8 @@
 
 mod support;
 
+mod authorization_code;
+mod browser;
 mod client_credentials;
 mod discovery;
 mod introspection_revocation;

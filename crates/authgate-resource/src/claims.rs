@@ -3,6 +3,7 @@
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 /// The claims of a validated access token (RFC 9068 §2.2).
 ///
@@ -30,8 +31,9 @@ pub struct Claims {
     pub jti: Option<String>,
     /// Every other claim (`auth_time`, `gid`, `act`, …), as sent.
     pub extra: serde_json::Map<String, serde_json::Value>,
-    /// `scopes` plus what they imply, sorted and deduplicated.
-    effective: Box<[String]>,
+    /// The validator's implications (shared, so building claims costs no
+    /// expansion; `has_scope` consults them).
+    implications: Arc<ScopeImplications>,
 }
 
 impl fmt::Debug for Claims {
@@ -53,9 +55,9 @@ impl Claims {
     /// Whether the token grants `scope`, directly or through a configured
     /// implication (e.g. `weather:write` ⇒ `weather:read`).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.effective
-            .binary_search_by(|s| s.as_str().cmp(scope))
-            .is_ok()
+        self.scopes
+            .iter()
+            .any(|g| g == scope || self.implications.implies(g, scope))
     }
 
     /// Whether the token grants every scope in `required`.
@@ -64,8 +66,8 @@ impl Claims {
     }
 
     /// The scopes the token grants, implied ones included, sorted.
-    pub fn effective_scopes(&self) -> &[String] {
-        &self.effective
+    pub fn effective_scopes(&self) -> Vec<String> {
+        self.implications.expand(&self.scopes)
     }
 
     /// The `scope` value of an `insufficient_scope` challenge: what the token
@@ -97,7 +99,6 @@ impl Claims {
         exp: i64,
         implications: &ScopeImplications,
     ) -> Self {
-        let effective = implications.expand(&scopes);
         Self {
             sub: sub.into(),
             client_id: client_id.into(),
@@ -109,12 +110,11 @@ impl Claims {
             nbf: None,
             jti: None,
             extra: serde_json::Map::new(),
-            effective,
+            implications: Arc::new(implications.clone()),
         }
     }
 
-    pub(crate) fn from_raw(raw: RawClaims, implications: &ScopeImplications) -> Option<Self> {
-        let effective = implications.expand(&raw.scopes);
+    pub(crate) fn from_raw(raw: RawClaims, implications: &Arc<ScopeImplications>) -> Option<Self> {
         Some(Self {
             sub: raw.sub?,
             client_id: raw.client_id?,
@@ -126,14 +126,14 @@ impl Claims {
             nbf: raw.nbf,
             jti: raw.jti,
             extra: raw.extra,
-            effective,
+            implications: implications.clone(),
         })
     }
 }
 
 /// Scope implications: a broader scope satisfies narrower ones
 /// (MCP 2026-07-28 scope hierarchies). Implications are transitive.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeImplications {
     /// scope → everything it implies (transitively closed).
     closure: HashMap<String, Vec<String>>,
@@ -178,8 +178,15 @@ impl ScopeImplications {
         self.closure.is_empty()
     }
 
+    /// Whether `granted` implies `scope`.
+    pub fn implies(&self, granted: &str, scope: &str) -> bool {
+        self.closure
+            .get(granted)
+            .is_some_and(|implied| implied.iter().any(|s| s == scope))
+    }
+
     /// `granted` plus everything it implies, sorted and deduplicated.
-    pub(crate) fn expand(&self, granted: &[String]) -> Box<[String]> {
+    pub(crate) fn expand(&self, granted: &[String]) -> Vec<String> {
         let mut all: Vec<String> = granted.to_vec();
         for g in granted {
             if let Some(implied) = self.closure.get(g) {
@@ -188,7 +195,7 @@ impl ScopeImplications {
         }
         all.sort_unstable();
         all.dedup();
-        all.into_boxed_slice()
+        all
     }
 }
 
@@ -408,6 +415,7 @@ mod tests {
         let c = Claims::new("i", "s", "c", "a", vec!["admin".into()], 0, 1, &imp);
         assert!(c.has_scope("admin") && c.has_scope("write") && c.has_scope("read"));
         assert!(!c.has_scope("other"));
+        assert_eq!(c.effective_scopes(), ["admin", "read", "write"]);
         assert_eq!(c.scope_union(&["read", "admin", "x"]), "admin read x");
         let c = Claims::new("i", "s", "c", "a", vec!["read".into()], 0, 1, &imp);
         assert!(!c.has_scope("write"));

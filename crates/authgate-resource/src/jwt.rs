@@ -124,11 +124,22 @@ pub(crate) fn verify(key: &Key, jws: &Jws<'_>) -> Result<(), InvalidReason> {
 }
 
 /// Decodes and parses the payload.
+/// Typical payloads (a few hundred bytes) are decoded on the stack.
 pub(crate) fn payload(encoded: &str) -> Result<RawClaims, InvalidReason> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| InvalidReason::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let mut stack = [0u8; 2048];
+    let heap;
+    let bytes: &[u8] = if encoded.len() / 4 * 3 + 3 <= stack.len() {
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(encoded, &mut stack)
+            .map_err(|_| InvalidReason::Malformed)?;
+        &stack[..n]
+    } else {
+        heap = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|_| InvalidReason::Malformed)?;
+        &heap
+    };
+    serde_json::from_slice(bytes).map_err(|e| {
         if e.is_data() {
             InvalidReason::Claims
         } else {

@@ -50,7 +50,7 @@ struct Inner {
     max_token_bytes: usize,
     max_header_bytes: usize,
     algorithms: Vec<Algorithm>,
-    implications: ScopeImplications,
+    implications: Arc<ScopeImplications>,
     keys: Arc<KeyStore>,
     cache: Option<quick_cache::sync::Cache<Box<str>, CacheEntry>>,
     introspection: Option<Introspection>,
@@ -224,7 +224,7 @@ impl ValidatorBuilder {
                 max_token_bytes: self.max_token_bytes,
                 max_header_bytes: self.max_header_bytes.min(jwt::HEADER_LIMIT),
                 algorithms,
-                implications: self.implications,
+                implications: Arc::new(self.implications),
                 keys,
                 cache,
                 introspection: self.introspection.map(|(id, secret)| Introspection {

@@ -308,7 +308,12 @@ pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(),
             Some(_) => {
                 store.update_client(&want).await?;
             }
-            None => store.insert_client(&want).await?,
+            // Another instance starting at the same moment may have
+            // inserted it first: then it is theirs to keep.
+            None => match store.insert_client(&want).await {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            },
         }
     }
     Ok(())

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Err(StoreError::Backend("TEMP: postgres not built yet".into()))
+        Ok(Arc::new(
+            authgate_store_postgres::PostgresStore::connect(database_url).await?,
+        ))
     } else {
         Ok(Arc::new(
             authgate_store_sqlite::SqliteStore::open(database_url).await?,

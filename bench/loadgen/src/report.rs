@@ -89,14 +89,16 @@ fn label<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// The order targets are shown in: authgate first, then the peer, then the floor.
 fn target_rank(name: &str) -> (u8, String) {
-    let rank = if name.starts_with("authgate") {
+    let rank = if name == "authgate-sqlite" {
         0
-    } else if name == "peer" {
+    } else if name.starts_with("authgate") {
         1
-    } else if name == "floor" {
+    } else if name == "peer" {
         2
-    } else {
+    } else if name == "floor" {
         3
+    } else {
+        4
     };
     (rank, name.to_owned())
 }

@@ -163,10 +163,11 @@ impl ScopeImplications {
             let mut seen: BTreeSet<String> = BTreeSet::new();
             let mut stack: Vec<&String> = implied.iter().collect();
             while let Some(s) = stack.pop() {
-                if s != scope && seen.insert(s.clone()) {
-                    if let Some(next) = direct.get(s) {
-                        stack.extend(next.iter());
-                    }
+                if s != scope
+                    && seen.insert(s.clone())
+                    && let Some(next) = direct.get(s)
+                {
+                    stack.extend(next.iter());
                 }
             }
             *implied = seen.into_iter().collect();

@@ -276,6 +276,7 @@ impl Validator {
         self.inner.resource.metadata_url()
     }
 
+    #[cfg(feature = "axum")]
     pub(crate) fn resource_url(&self) -> &ResourceUrl {
         &self.inner.resource
     }

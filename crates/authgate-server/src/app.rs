@@ -23,6 +23,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Random>,
     pub registry: Registry,
+    /// Client ID metadata documents, client JWKS, registration limits.
+    pub client_services: crate::clients::ClientServices,
     pub passwords: PasswordChecker,
     pub audit: AuditSink,
     pub login_throttle_account: crate::throttle::Throttle,
@@ -88,6 +90,16 @@ pub fn router(state: SharedState) -> Router {
         .route(
             &paths.at("/assets/authgate.css"),
             get(crate::pages::stylesheet),
+        )
+        .route(
+            &paths.at("/register"),
+            post(endpoints::register::register).fallback(endpoints::method_not_allowed),
+        )
+        .route(
+            &paths.at("/register/{client_id}"),
+            get(endpoints::register::read)
+                .put(endpoints::register::update)
+                .delete(endpoints::register::delete),
         )
         .route(
             &paths.at("/revoke"),

@@ -1,5 +1,6 @@
 //! Client authentication at the token, introspection and revocation
 //! endpoints (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`,
+//! `private_key_jwt` (RFC 7523 §2.2, for clients with `jwks`/`jwks_uri`),
 //! or `none` (public clients, client_id only). One method per request.
 
 use crate::app::AppState;
@@ -76,9 +77,12 @@ pub async fn authenticate(
     let wrap = |e: OAuthError| ApiError::from(e).with_basic(basic);
     let header_creds = basic_credentials(headers).map_err(wrap)?;
     if body.client_assertion.is_some() || body.client_assertion_type.is_some() {
-        return Err(wrap(OAuthError::invalid_client(
-            "private_key_jwt client authentication is not enabled for this client",
-        )));
+        if header_creds.is_some() || body.client_secret.is_some() {
+            return Err(wrap(OAuthError::invalid_request(
+                "use only one client authentication method",
+            )));
+        }
+        return private_key_jwt(state, body).await.map_err(wrap);
     }
     let (client_id, presented_secret, method) = match (header_creds, &body.client_secret) {
         (Some(_), Some(_)) => {
@@ -117,11 +121,9 @@ pub async fn authenticate(
     if client_id.len() > 2048 {
         return Err(wrap(OAuthError::invalid_client("unknown client")));
     }
-    let client = state
-        .registry
-        .client(state.store.as_ref(), &client_id)
+    let client = crate::clients::resolve_for_token_endpoint(state, &client_id)
         .await
-        .map_err(|e| ApiError::from(e).with_basic(basic))?
+        .map_err(wrap)?
         .ok_or_else(|| {
             wrap(OAuthError::invalid_client(
                 "unknown client or wrong credentials",
@@ -151,6 +153,12 @@ pub async fn authenticate(
             )));
         }
         (None, None) => {
+            if client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+            {
+                return Err(wrap(OAuthError::invalid_client(
+                    "this client must authenticate with a private_key_jwt client assertion",
+                )));
+            }
             if client.metadata.token_endpoint_auth_method.is_confidential() {
                 return Err(wrap(OAuthError::invalid_client(
                     "this client must authenticate",
@@ -162,4 +170,207 @@ pub async fn authenticate(
         .registry
         .mark_used(&client.client_id, state.clock.now());
     Ok(AuthenticatedClient { client, method })
+}
+
+/// `client_assertion_type` of RFC 7523 §2.2.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Longest assertion read.
+const MAX_ASSERTION_LEN: usize = 16 * 1024;
+/// Clock skew tolerated on `exp`, `nbf`, `iat`.
+const LEEWAY_SECS: i64 = 30;
+/// An assertion may live at most this long (`exp` − now).
+const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
+
+fn b64_json(part: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn numeric(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<i64> {
+    let v = claims.get(name)?;
+    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
+}
+
+/// RFC 7523 client authentication: the assertion is a JWT signed with one
+/// of the client's keys (algorithm pinned by the key), `iss` = `sub` =
+/// client_id, `aud` naming this server (issuer or token endpoint), `exp`
+/// required and at most five minutes ahead, `jti` single-use.
+async fn private_key_jwt(
+    state: &AppState,
+    body: &BodyClientAuth,
+) -> Result<AuthenticatedClient, OAuthError> {
+    if body.client_assertion_type.as_deref() != Some(JWT_BEARER) {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion_type must be {JWT_BEARER}"
+        )));
+    }
+    let assertion = body
+        .client_assertion
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_client("client_assertion is required"))?;
+    if assertion.len() > MAX_ASSERTION_LEN {
+        return Err(OAuthError::invalid_client("client_assertion is too large"));
+    }
+    let malformed = || OAuthError::invalid_client("client_assertion is not a well-formed JWT");
+    let mut parts = assertion.split('.');
+    let (Some(h64), Some(p64), Some(s64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let header = b64_json(h64).ok_or_else(malformed)?;
+    let claims = b64_json(p64).ok_or_else(malformed)?;
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s64)
+        .map_err(|_| malformed())?;
+    let alg = header
+        .get("alg")
+        .and_then(|v| v.as_str())
+        .ok_or_else(malformed)?;
+    if !crate::cimd::jwks::ALGORITHMS.contains(&alg) {
+        return Err(OAuthError::invalid_client(format!(
+            "client assertion algorithm must be one of {}",
+            crate::cimd::jwks::ALGORITHMS.join(", ")
+        )));
+    }
+    if header.contains_key("crit") {
+        return Err(OAuthError::invalid_client(
+            "client assertions with critical header parameters are not supported",
+        ));
+    }
+    if let Some(typ) = header.get("typ") {
+        let ok = typ.as_str().is_some_and(|t| {
+            t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("client-authentication+jwt")
+        });
+        if !ok {
+            return Err(OAuthError::invalid_client(
+                "client assertion typ must be JWT or client-authentication+jwt",
+            ));
+        }
+    }
+    let kid = header.get("kid").and_then(|v| v.as_str());
+
+    let iss = claims.get("iss").and_then(|v| v.as_str());
+    let sub = claims.get("sub").and_then(|v| v.as_str());
+    let client_id = match (iss, sub) {
+        (Some(i), Some(s)) if i == s => s,
+        _ => {
+            return Err(OAuthError::invalid_client(
+                "client assertion iss and sub must both be the client_id",
+            ));
+        }
+    };
+    if body.client_id.as_deref().is_some_and(|b| b != client_id) {
+        return Err(OAuthError::invalid_client(
+            "client_id differs from the client assertion's subject",
+        ));
+    }
+    let client = crate::clients::resolve_for_token_endpoint(state, client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
+    if client.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    if client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return Err(OAuthError::invalid_client(
+            "this client is not registered for private_key_jwt",
+        ));
+    }
+
+    // Signature, with the client's keys.
+    let keys = if let Some(v) = &client.metadata.jwks {
+        Arc::new(crate::cimd::jwks::parse(v).map_err(|why| {
+            OAuthError::invalid_client(format!("the client's jwks is unusable: {why}"))
+        })?)
+    } else if let Some(uri) = &client.metadata.jwks_uri {
+        let uri = url::Url::parse(uri)
+            .map_err(|_| OAuthError::invalid_client("the client's jwks_uri is not a URL"))?;
+        let cfg = &state.settings.raw.cimd;
+        state
+            .client_services
+            .jwks
+            .keys(&state.client_services.fetcher, &uri, kid, |age, nc| {
+                crate::cimd::cache_ttl(cfg, age, nc)
+            })
+            .await
+            .map_err(|e| OAuthError::invalid_client(e.to_string()))?
+    } else {
+        return Err(OAuthError::invalid_client("the client has no keys"));
+    };
+    let signed = &assertion[..h64.len() + 1 + p64.len()];
+    if !keys
+        .candidates(kid, alg)
+        .any(|k| k.verify(alg, signed.as_bytes(), &sig))
+    {
+        return Err(OAuthError::invalid_client(
+            "client assertion signature does not verify with the client's keys",
+        ));
+    }
+
+    // Claims.
+    let now = state.clock.now();
+    let exp = numeric(&claims, "exp")
+        .ok_or_else(|| OAuthError::invalid_client("client assertion has no exp"))?;
+    if exp + LEEWAY_SECS < now {
+        return Err(OAuthError::invalid_client("client assertion has expired"));
+    }
+    if exp > now + MAX_ASSERTION_LIFETIME_SECS + LEEWAY_SECS {
+        return Err(OAuthError::invalid_client(
+            "client assertion exp is too far in the future (at most 5 minutes)",
+        ));
+    }
+    if numeric(&claims, "nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+        return Err(OAuthError::invalid_client("client assertion is not yet valid"));
+    }
+    if numeric(&claims, "iat").is_some_and(|iat| iat > now + LEEWAY_SECS) {
+        return Err(OAuthError::invalid_client(
+            "client assertion iat is in the future",
+        ));
+    }
+    let issuer = state.settings.issuer.as_str();
+    let token_endpoint = format!("{issuer}/token");
+    let names_us = |a: &str| a == issuer || a == token_endpoint;
+    let aud_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => names_us(a),
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().filter_map(|v| v.as_str()).any(names_us)
+        }
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(OAuthError::invalid_client(
+            "client assertion aud must name this server (its issuer or token endpoint)",
+        ));
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(|v| v.as_str())
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| OAuthError::invalid_client("client assertion needs a jti"))?;
+    let fresh = state
+        .store
+        .use_nonce(
+            &format!("client_assertion:{}", secret::hash(&format!("{client_id}\n{jti}"))),
+            exp + LEEWAY_SECS,
+            now,
+        )
+        .await
+        .map_err(crate::http::error::StoreFailure)?;
+    if !fresh {
+        return Err(OAuthError::invalid_client(
+            "client assertion was already used (jti replayed)",
+        ));
+    }
+    state
+        .registry
+        .mark_used(&client.client_id, state.clock.now());
+    Ok(AuthenticatedClient {
+        client,
+        method: TokenEndpointAuthMethod::PrivateKeyJwt,
+    })
 }

@@ -3,24 +3,138 @@
 //!
 //! Pre-registered and dynamically registered clients come from the store.
 //! A `client_id` that is an https URL is a client ID metadata document
-//! (CIMD) client: resolved by fetching the document (see `cimd`).
+//! (CIMD) client: resolved by fetching the document (see `cimd`). A URL id
+//! an administrator pre-registered stays a pre-registered client.
 
 use crate::app::AppState;
+use crate::cimd::fetch::{FetchLimits, GuardedFetcher};
+use crate::cimd::ip::AddressPolicy;
+use crate::cimd::{self, DocumentCache, jwks::JwksCache};
+use crate::config::{ConfigError, Settings};
+use crate::endpoints::register::RegistrationGuard;
 use crate::http::error::StoreFailure;
 use authgate_core::OAuthError;
-use authgate_core::model::{Client, ClientKind};
+use authgate_core::model::{Client, ClientKind, Resource};
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Looks a client up by id. `Ok(None)` means unknown.
+/// Process-wide state of client registration: the SSRF-guarded fetcher,
+/// the document and client-JWKS caches, and the registration rate limiter.
+pub struct ClientServices {
+    pub fetcher: GuardedFetcher,
+    pub documents: DocumentCache,
+    pub jwks: JwksCache,
+    pub registration: RegistrationGuard,
+}
+
+impl ClientServices {
+    pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
+        let c = &settings.raw.cimd;
+        let fetcher = GuardedFetcher::new(
+            AddressPolicy {
+                allow_loopback: c.allow_loopback,
+            },
+            FetchLimits {
+                max_bytes: c.max_document_bytes,
+                connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+                timeout: Duration::from_millis(c.timeout_ms),
+            },
+        )
+        .map_err(|e| ConfigError::new("cimd", e))?;
+        Ok(Self {
+            fetcher,
+            documents: DocumentCache::default(),
+            jwks: JwksCache::default(),
+            registration: RegistrationGuard::new(&settings.raw.dynamic_registration),
+        })
+    }
+}
+
+/// Looks a client up by id. `Ok(None)` means unknown. A blocked client, or
+/// a metadata document that cannot be used, is an `invalid_client` error
+/// whose description says why (fit for an error page).
 pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 2048 {
         return Ok(None);
     }
-    Ok(state
+    let stored = state
         .registry
         .client(state.store.as_ref(), client_id)
         .await
-        .map_err(StoreFailure)?)
+        .map_err(StoreFailure)?;
+    let c = match stored {
+        Some(c) if c.kind != ClientKind::MetadataDocument => c,
+        stored if cimd::is_document_url(client_id, &state.settings.raw.cimd) => {
+            cimd::resolve(state, client_id, stored).await?
+        }
+        Some(c) => c,
+        None => return Ok(None),
+    };
+    if c.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    Ok(Some(c))
+}
+
+/// Like [`resolve`], for client authentication at the token, introspection
+/// and revocation endpoints: a metadata document client already known from
+/// an authorization is taken as stored (its document host being down must
+/// not break refreshes); host rules and blocks still apply. Blocked
+/// clients are returned (the caller refuses them).
+pub async fn resolve_for_token_endpoint(
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<Arc<Client>>, OAuthError> {
+    if client_id.is_empty() || client_id.len() > 2048 {
+        return Ok(None);
+    }
+    let stored = state
+        .registry
+        .client(state.store.as_ref(), client_id)
+        .await
+        .map_err(StoreFailure)?;
+    match stored {
+        Some(c) if c.kind == ClientKind::MetadataDocument => {
+            cimd::check_stored(state, &c).await?;
+            Ok(Some(c))
+        }
+        Some(c) => Ok(Some(c)),
+        None if cimd::is_document_url(client_id, &state.settings.raw.cimd) => {
+            cimd::resolve(state, client_id, None).await.map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether `client` may be used with the MCP server `resource`: not
+/// blocked, allowed by the client's own resource list, and — for dynamic
+/// and metadata document clients — by the resource's switches
+/// (`allow_dynamic_registration`, `allow_client_id_metadata_documents`).
+pub fn check_allowed_for_resource(client: &Client, resource: &Resource) -> Result<(), OAuthError> {
+    if client.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    match client.kind {
+        ClientKind::Dynamic if !resource.allow_dynamic_registration => {
+            return Err(OAuthError::unauthorized_client(format!(
+                "{} does not accept dynamically registered clients",
+                resource.name
+            )));
+        }
+        ClientKind::MetadataDocument if !resource.allow_client_id_metadata_documents => {
+            return Err(OAuthError::unauthorized_client(format!(
+                "{} does not accept clients identified by a metadata document",
+                resource.name
+            )));
+        }
+        _ => {}
+    }
+    if !client.resources.is_empty() && !client.resources.iter().any(|r| r == &resource.id) {
+        return Err(OAuthError::invalid_target(
+            "the client may not obtain tokens for this resource",
+        ));
+    }
+    Ok(())
 }
 
 /// How the consent page describes who is asking.
@@ -32,53 +146,94 @@ pub struct ClientIdentity {
     pub verified: bool,
     /// For CIMD clients: the host of the client_id URL.
     pub host: Option<String>,
+    /// Set when an unverified client's name resembles a trusted host's
+    /// (e.g. a dynamic client called "Claude …" while claude.ai is
+    /// trusted): a line the page should show next to the name.
+    pub name_warning: Option<String>,
 }
 
-pub fn identity(_state: &AppState, c: &Client) -> ClientIdentity {
+fn squash(s: &str, keep_dots: bool) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric() || (keep_dots && *c == '.'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn trusted_domains(state: &AppState) -> impl Iterator<Item = &str> {
+    state
+        .settings
+        .raw
+        .cimd
+        .trusted_hosts
+        .iter()
+        .map(|h| h.strip_prefix("*.").unwrap_or(h))
+}
+
+/// The trusted host a client name spells out (ignoring case, spaces and
+/// punctuation other than dots), if any. Dynamic registrations with such a
+/// name are refused.
+pub fn name_names_trusted_host(state: &AppState, name: &str) -> Option<String> {
+    let n = squash(name, true);
+    trusted_domains(state)
+        .find(|h| {
+            let h = squash(h, true);
+            !h.is_empty() && n.contains(&h)
+        })
+        .map(str::to_owned)
+}
+
+/// The trusted host whose leading label (e.g. "claude" of claude.ai) an
+/// unverified client's name contains.
+fn name_resembles_trusted_host(state: &AppState, name: &str) -> Option<String> {
+    let n = squash(name, false);
+    trusted_domains(state)
+        .find(|h| {
+            let label = squash(h.split('.').next().unwrap_or(""), false);
+            label.len() >= 3 && n.contains(&label)
+        })
+        .map(str::to_owned)
+}
+
+pub fn identity(state: &AppState, c: &Client) -> ClientIdentity {
+    let warn = |c: &Client| {
+        c.metadata
+            .client_name
+            .as_deref()
+            .and_then(|n| name_resembles_trusted_host(state, n))
+            .map(|h| format!("This name is not verified: the client does not come from {h}."))
+    };
     match c.kind {
         ClientKind::PreRegistered => ClientIdentity {
             how: "Registered by an administrator of this server".into(),
             verified: true,
             host: None,
+            name_warning: None,
         },
         ClientKind::Dynamic => ClientIdentity {
             how: "Registered itself dynamically — its name is unverified".into(),
             verified: false,
             host: None,
+            name_warning: warn(c),
         },
         ClientKind::MetadataDocument => {
             let host = url::Url::parse(&c.client_id)
                 .ok()
-                .and_then(|u| u.host_str().map(str::to_owned));
+                .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+            let verified = host
+                .as_deref()
+                .is_some_and(|h| cimd::host_matches(h, &state.settings.raw.cimd.trusted_hosts));
             ClientIdentity {
-                how: format!(
-                    "Identified by a metadata document at {}",
-                    host.as_deref().unwrap_or("an unknown host")
-                ),
-                verified: false,
+                how: match (&host, verified) {
+                    (Some(h), true) => format!("Verified: identified by its domain {h}"),
+                    (Some(h), false) => format!(
+                        "Identified by a metadata document at {h} — the name is chosen by that site"
+                    ),
+                    (None, _) => "Identified by a metadata document at an unknown host".into(),
+                },
+                verified,
+                name_warning: if verified { None } else { warn(c) },
                 host,
             }
         }
-    }
-}
-
-/// Per-resource switches: an MCP server may refuse dynamically registered
-/// clients or client ID metadata document clients.
-pub fn check_allowed_for_resource(
-    c: &Client,
-    r: &authgate_core::model::Resource,
-) -> Result<(), OAuthError> {
-    match c.kind {
-        ClientKind::Dynamic if !r.allow_dynamic_registration => Err(OAuthError::new(
-            authgate_core::ErrorCode::UnauthorizedClient,
-            "this MCP server does not accept dynamically registered clients",
-        )),
-        ClientKind::MetadataDocument if !r.allow_client_id_metadata_documents => {
-            Err(OAuthError::new(
-                authgate_core::ErrorCode::UnauthorizedClient,
-                "this MCP server does not accept client ID metadata document clients",
-            ))
-        }
-        _ => Ok(()),
     }
 }

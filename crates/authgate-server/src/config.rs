@@ -68,6 +68,12 @@ pub struct Config {
     pub resources: Vec<ResourceConfig>,
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
+    /// `[cimd]`: client ID metadata documents (fetch limits, host rules).
+    #[serde(default)]
+    pub cimd: crate::cimd::CimdConfig,
+    /// `[dynamic_registration]`: RFC 7591 registration and its limits.
+    #[serde(default)]
+    pub dynamic_registration: crate::endpoints::register::RegistrationConfig,
 }
 
 impl Default for Config {
@@ -100,6 +106,8 @@ impl Default for Config {
             login_lockout_secs: 900,
             resources: vec![],
             clients: vec![],
+            cimd: Default::default(),
+            dynamic_registration: Default::default(),
         }
     }
 }
@@ -373,6 +381,8 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         crate::provision::validate_client_config(c, &raw.resources)
             .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;
     }
+    crate::cimd::validate_config(&raw.cimd)?;
+    crate::endpoints::register::validate_config(&raw.dynamic_registration)?;
     Ok(Settings {
         issuer,
         listen,

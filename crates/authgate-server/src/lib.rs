@@ -4,8 +4,10 @@
 //! grant or rule, map the result (errors map in `http::error`).
 
 pub mod app;
+pub mod cimd;
 pub mod cli;
 pub mod client_auth;
+pub mod client_metadata;
 pub mod clients;
 pub mod config;
 pub mod endpoints;

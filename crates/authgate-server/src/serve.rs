@@ -60,6 +60,7 @@ pub async fn build_state(
         settings.raw.login_lockout_secs,
     );
     let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency, rng.as_ref());
+    let client_services = crate::clients::ClientServices::new(&settings)?;
     let state = Arc::new(AppState {
         settings: Arc::new(settings),
         store,
@@ -68,6 +69,7 @@ pub async fn build_state(
         clock,
         rng,
         registry: Registry::new(),
+        client_services,
         passwords,
         audit,
         login_throttle_account: crate::throttle::Throttle::new(crate::throttle::Limits {
@@ -120,6 +122,7 @@ async fn purge(state: &AppState) {
         keys::purge_removed(s, now)
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
+        crate::endpoints::register::reap_unused_clients(state).await,
     ];
     for r in results {
         if let Err(e) = r {

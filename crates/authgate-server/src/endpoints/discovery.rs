@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 pub fn as_metadata(settings: &Settings, scopes_supported: &[String]) -> Value {
     let i = &settings.issuer;
-    json!({
+    let mut v = json!({
         "issuer": i,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
@@ -26,16 +26,25 @@ pub fn as_metadata(settings: &Settings, scopes_supported: &[String]) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": GRANT_TYPES_SUPPORTED,
         "token_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": crate::cimd::jwks::ALGORITHMS,
         "revocation_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": crate::cimd::jwks::ALGORITHMS,
         "introspection_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post"],
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": crate::cimd::jwks::ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
-        "client_id_metadata_document_supported": true,
+        "client_id_metadata_document_supported": settings.raw.cimd.enabled,
         "authorization_response_iss_parameter_supported": true,
         "resource_indicators_supported": true,
-    })
+    });
+    if !settings.raw.dynamic_registration.enabled
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("registration_endpoint");
+    }
+    v
 }
 
 pub fn oidc_metadata(settings: &Settings, scopes_supported: &[String]) -> Value {

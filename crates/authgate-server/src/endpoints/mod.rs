@@ -8,6 +8,7 @@ pub mod health;
 pub mod introspect;
 pub mod jwks;
 pub mod login;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

@@ -1,0 +1,525 @@
+//! Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document):
+//! a `client_id` that is an https URL names a JSON document describing the
+//! client. authgate fetches it (SSRF-guarded, see [`fetch`]), checks it,
+//! caches it in memory per `Cache-Control` within configured bounds (never
+//! caching failures) and keeps a `metadata_document` client row so that
+//! `authgate client list` shows the client and an administrator can block
+//! it.
+//!
+//! URL rules (draft §3): https; a host; a path other than `/`; no fragment;
+//! no user information; no dot segments (encoded ones included). A query is
+//! tolerated (the draft says clients SHOULD NOT use one). The URL must be in
+//! the canonical form the URL standard gives it (lower-case host, no default
+//! port), so one document cannot hide behind several spellings.
+//!
+//! Document rules: a 200 answer, `application/json` (or `…+json`), a JSON
+//! object whose `client_id` equals the URL exactly; no `client_secret*`;
+//! `token_endpoint_auth_method` `none` (default) or `private_key_jwt` with
+//! `jwks` or `jwks_uri`; `redirect_uris` required.
+//!
+//! Host controls (config `[cimd]`): `deny_hosts`, `allow_hosts` (when not
+//! empty, only these), `trusted_hosts` (a "verified" label on consent), and
+//! runtime host blocks made with `authgate client block-host`, stored as a
+//! blocked client row whose id is `https://<host>/` — a URL that can never be
+//! a metadata document client id (its path is `/`).
+
+pub mod fetch;
+pub mod ip;
+pub mod jwks;
+
+use crate::app::AppState;
+use crate::client_metadata::{self, Origin, Rules};
+use crate::config::ConfigError;
+use crate::http::error::StoreFailure;
+use authgate_core::OAuthError;
+use authgate_core::model::{Client, ClientKind, ClientMetadata};
+use authgate_core::resource_uri::is_loopback_host;
+use authgate_store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Most cached documents.
+const MAX_CACHED_DOCUMENTS: usize = 10_000;
+/// Longest client_id URL accepted.
+const MAX_CLIENT_ID_URL: usize = 2048;
+
+/// `[cimd]` in the configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CimdConfig {
+    /// Accept client ID metadata documents at all (each MCP server can
+    /// still turn them off with `allow_client_id_metadata_documents`).
+    pub enabled: bool,
+    /// When not empty, only documents on these hosts are accepted. An entry
+    /// is a host name (`claude.ai`) or `*.` and a domain (`*.example.com`,
+    /// every subdomain).
+    pub allow_hosts: Vec<String>,
+    /// Documents on these hosts are refused.
+    pub deny_hosts: Vec<String>,
+    /// Clients whose document is on one of these hosts get a "verified"
+    /// label on the consent page.
+    pub trusted_hosts: Vec<String>,
+    /// UNSAFE outside tests: allows fetching from loopback addresses (and
+    /// plain http to a loopback host) so tests can serve documents locally.
+    /// Every other special-use address stays refused.
+    pub allow_loopback: bool,
+    /// Largest document read, in bytes.
+    pub max_document_bytes: usize,
+    pub connect_timeout_ms: u64,
+    /// Whole fetch, body included.
+    pub timeout_ms: u64,
+    /// Bounds on how long a fetched document is reused (`Cache-Control:
+    /// max-age` is clamped into them; `no-store`/`no-cache` count as the
+    /// minimum).
+    pub cache_min_secs: u64,
+    pub cache_max_secs: u64,
+    /// Used when the answer has no `max-age`.
+    pub cache_default_secs: u64,
+}
+
+impl Default for CimdConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_hosts: vec![],
+            deny_hosts: vec![],
+            trusted_hosts: vec![],
+            allow_loopback: false,
+            max_document_bytes: 64 * 1024,
+            connect_timeout_ms: 3000,
+            timeout_ms: 5000,
+            cache_min_secs: 60,
+            cache_max_secs: 24 * 3600,
+            cache_default_secs: 300,
+        }
+    }
+}
+
+fn valid_host_pattern(p: &str) -> bool {
+    let h = p.strip_prefix("*.").unwrap_or(p);
+    !h.is_empty()
+        && h.len() <= 253
+        && h
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        && !h.starts_with('.')
+        && !h.ends_with('.')
+}
+
+/// Checks `[cimd]`; errors name the key.
+pub fn validate_config(c: &CimdConfig) -> Result<(), ConfigError> {
+    for (key, list) in [
+        ("allow_hosts", &c.allow_hosts),
+        ("deny_hosts", &c.deny_hosts),
+        ("trusted_hosts", &c.trusted_hosts),
+    ] {
+        for (i, h) in list.iter().enumerate() {
+            if !valid_host_pattern(h) {
+                return Err(ConfigError::new(
+                    format!("cimd.{key}[{i}]"),
+                    format!("{h:?} is not a host name or *.domain pattern"),
+                ));
+            }
+        }
+    }
+    for (key, v, min, max) in [
+        (
+            "max_document_bytes",
+            c.max_document_bytes as u64,
+            1024,
+            1024 * 1024,
+        ),
+        ("connect_timeout_ms", c.connect_timeout_ms, 100, 60_000),
+        ("timeout_ms", c.timeout_ms, 100, 120_000),
+        ("cache_min_secs", c.cache_min_secs, 0, 7 * 86400),
+        ("cache_max_secs", c.cache_max_secs, 0, 30 * 86400),
+        ("cache_default_secs", c.cache_default_secs, 0, 30 * 86400),
+    ] {
+        if !(min..=max).contains(&v) {
+            return Err(ConfigError::new(
+                format!("cimd.{key}"),
+                format!("must be between {min} and {max}"),
+            ));
+        }
+    }
+    if c.cache_min_secs > c.cache_max_secs {
+        return Err(ConfigError::new(
+            "cimd.cache_min_secs",
+            "must not exceed cache_max_secs",
+        ));
+    }
+    if c.connect_timeout_ms > c.timeout_ms {
+        return Err(ConfigError::new(
+            "cimd.connect_timeout_ms",
+            "must not exceed timeout_ms",
+        ));
+    }
+    if c.allow_loopback {
+        tracing::warn!(
+            "cimd.allow_loopback is on: client metadata documents may be fetched from loopback addresses; never use this in production"
+        );
+    }
+    Ok(())
+}
+
+/// Does `host` match a pattern list?
+pub fn host_matches(host: &str, patterns: &[String]) -> bool {
+    let host = host.to_ascii_lowercase();
+    patterns.iter().any(|p| {
+        let p = p.to_ascii_lowercase();
+        match p.strip_prefix("*.") {
+            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
+            None => host == p,
+        }
+    })
+}
+
+/// The client row that blocks every document on `host`.
+pub fn host_block_id(host: &str) -> String {
+    format!("https://{}/", host.to_ascii_lowercase())
+}
+
+/// Whether `client_id` is to be treated as a metadata document URL.
+pub fn is_document_url(client_id: &str, cfg: &CimdConfig) -> bool {
+    if client_id.starts_with("https://") {
+        return true;
+    }
+    cfg.allow_loopback
+        && client_id.starts_with("http://")
+        && url::Url::parse(client_id)
+            .ok()
+            .and_then(|u| u.host_str().map(is_loopback_host))
+            .unwrap_or(false)
+}
+
+/// Checks the URL rules; the reason names what is wrong.
+pub fn parse_client_id_url(raw: &str, allow_loopback: bool) -> Result<url::Url, &'static str> {
+    if raw.len() > MAX_CLIENT_ID_URL {
+        return Err("is too long");
+    }
+    let lower = raw.to_ascii_lowercase();
+    let path_part = lower
+        .split_once("://")
+        .map(|x| x.1)
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
+    let path_only = path_part.split(['?', '#']).next().unwrap_or("");
+    if path_only
+        .split('/')
+        .any(|seg| matches!(seg, "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."))
+    {
+        return Err("must not contain dot segments (\".\" or \"..\")");
+    }
+    let u = url::Url::parse(raw).map_err(|_| "is not an absolute URL")?;
+    match u.scheme() {
+        "https" => {}
+        "http" if allow_loopback && u.host_str().is_some_and(is_loopback_host) => {}
+        _ => return Err("must use https"),
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("must have a host");
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not contain user information");
+    }
+    if u.fragment().is_some() || raw.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    if u.path().is_empty() || u.path() == "/" {
+        return Err("must have a path (a URL like https://host/client.json)");
+    }
+    if u.as_str() != raw {
+        return Err(
+            "must be in canonical form (lower-case host, no default port, no needless escapes)",
+        );
+    }
+    Ok(u)
+}
+
+fn refused(why: impl std::fmt::Display) -> OAuthError {
+    OAuthError::invalid_client(format!("client metadata document refused: {why}"))
+}
+
+/// Freshness lifetime for a fetched document (or client JWKS).
+pub fn cache_ttl(cfg: &CimdConfig, max_age: Option<u64>, no_cache: bool) -> Duration {
+    let secs = if no_cache {
+        cfg.cache_min_secs
+    } else {
+        max_age
+            .unwrap_or(cfg.cache_default_secs)
+            .clamp(cfg.cache_min_secs, cfg.cache_max_secs)
+    };
+    Duration::from_secs(secs)
+}
+
+/// Successfully fetched documents, by URL.
+#[derive(Default)]
+pub struct DocumentCache {
+    entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+}
+
+impl DocumentCache {
+    fn get(&self, url: &str) -> Option<Arc<Client>> {
+        let g = self.entries.read().ok()?;
+        let (expires, c) = g.get(url)?;
+        (*expires > Instant::now()).then(|| c.clone())
+    }
+
+    fn put(&self, url: &str, ttl: Duration, c: Arc<Client>) {
+        if ttl.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        if let Ok(mut g) = self.entries.write() {
+            if g.len() >= MAX_CACHED_DOCUMENTS {
+                g.retain(|_, (exp, _)| *exp > now);
+                if g.len() >= MAX_CACHED_DOCUMENTS {
+                    g.clear();
+                }
+            }
+            g.insert(url.to_owned(), (now + ttl, c));
+        }
+    }
+
+    /// Forgets a document (after an administrator blocked or removed it).
+    pub fn forget(&self, url: &str) {
+        if let Ok(mut g) = self.entries.write() {
+            g.remove(url);
+        }
+    }
+}
+
+/// Config and runtime host rules; `Err` explains the refusal.
+async fn check_host(state: &AppState, host: &str) -> Result<(), OAuthError> {
+    let cfg = &state.settings.raw.cimd;
+    if host_matches(host, &cfg.deny_hosts) {
+        return Err(refused("its host is blocked on this server"));
+    }
+    if !cfg.allow_hosts.is_empty() && !host_matches(host, &cfg.allow_hosts) {
+        return Err(refused("its host is not on this server's allow list"));
+    }
+    let block = state
+        .registry
+        .client(state.store.as_ref(), &host_block_id(host))
+        .await
+        .map_err(StoreFailure)?;
+    if block.is_some_and(|b| b.blocked) {
+        return Err(refused("its host is blocked on this server"));
+    }
+    Ok(())
+}
+
+/// The checks that do not need the network: enabled, URL rules, host rules.
+async fn precheck(state: &AppState, client_id: &str) -> Result<url::Url, OAuthError> {
+    let cfg = &state.settings.raw.cimd;
+    if !cfg.enabled {
+        return Err(OAuthError::invalid_client(
+            "this server does not accept client ID metadata documents; register the client instead",
+        ));
+    }
+    let url = parse_client_id_url(client_id, cfg.allow_loopback)
+        .map_err(|why| OAuthError::invalid_client(format!("a URL client_id {why}")))?;
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    check_host(state, &host).await?;
+    Ok(url)
+}
+
+/// A metadata document client known from an earlier fetch (used at the
+/// token endpoint, where a client must not fail because its document host
+/// is briefly down). Host rules and blocks still apply.
+pub async fn check_stored(state: &AppState, c: &Client) -> Result<(), OAuthError> {
+    precheck(state, &c.client_id).await?;
+    if c.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    Ok(())
+}
+
+/// Resolves a metadata document client: cached, or fetched and checked.
+pub async fn resolve(
+    state: &AppState,
+    client_id: &str,
+    stored: Option<Arc<Client>>,
+) -> Result<Arc<Client>, OAuthError> {
+    let url = precheck(state, client_id).await?;
+    if stored.as_ref().is_some_and(|s| s.blocked) {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    let services = &state.client_services;
+    if let Some(cached) = services.documents.get(client_id) {
+        metrics::counter!("authgate_cimd_fetches_total", "outcome" => "cached").increment(1);
+        return Ok(match stored {
+            Some(s) if s.metadata == cached.metadata => s,
+            _ => cached,
+        });
+    }
+    let fetched = services.fetcher.get_json(&url).await.map_err(|e| {
+        metrics::counter!("authgate_cimd_fetches_total", "outcome" => "failed").increment(1);
+        tracing::info!(client_id, error = %e, "client metadata document refused");
+        refused(e)
+    })?;
+    let metadata = check_document(&fetched.body, client_id, state.settings.raw.cimd.allow_loopback)
+        .inspect_err(|e| {
+            metrics::counter!("authgate_cimd_fetches_total", "outcome" => "invalid").increment(1);
+            tracing::info!(client_id, error = %e.description, "client metadata document refused");
+        })?;
+    metrics::counter!("authgate_cimd_fetches_total", "outcome" => "fetched").increment(1);
+    let client = Arc::new(persist(state, client_id, metadata, stored.as_deref()).await?);
+    let ttl = cache_ttl(&state.settings.raw.cimd, fetched.max_age, fetched.no_cache);
+    services.documents.put(client_id, ttl, client.clone());
+    Ok(client)
+}
+
+/// Checks a fetched document against `client_id` and the metadata rules.
+pub fn check_document(
+    body: &[u8],
+    client_id: &str,
+    allow_loopback: bool,
+) -> Result<ClientMetadata, OAuthError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| refused("it is not valid JSON"))?;
+    let Value::Object(obj) = v else {
+        return Err(refused("it is not a JSON object"));
+    };
+    match obj.get("client_id") {
+        Some(Value::String(id)) if id == client_id => {}
+        Some(Value::String(_)) => {
+            return Err(refused(
+                "its client_id does not equal the URL it was fetched from",
+            ));
+        }
+        _ => return Err(refused("it has no client_id")),
+    }
+    if let Some(k) = obj.keys().find(|k| k.starts_with("client_secret")) {
+        return Err(refused(format!(
+            "it contains {k}; a metadata document cannot hold a secret"
+        )));
+    }
+    if !obj.contains_key("redirect_uris") {
+        return Err(refused("it has no redirect_uris"));
+    }
+    client_metadata::validate(
+        &obj,
+        Rules {
+            origin: Origin::Document,
+            allow_loopback,
+        },
+    )
+    .map_err(|e| refused(e.description))
+}
+
+/// Inserts or updates the client row for a fetched document, keeping what
+/// the store knows (created, last used, blocked).
+async fn persist(
+    state: &AppState,
+    client_id: &str,
+    metadata: ClientMetadata,
+    stored: Option<&Client>,
+) -> Result<Client, OAuthError> {
+    let now = state.clock.now();
+    let mut c = Client {
+        client_id: client_id.to_owned(),
+        kind: ClientKind::MetadataDocument,
+        metadata,
+        secret_hash: None,
+        registration_access_token_hash: None,
+        resources: vec![],
+        allowed_scopes: None,
+        blocked: false,
+        registration_fingerprint: None,
+        registration_count: 1,
+        created_at: now,
+        last_used_at: None,
+    };
+    if let Some(s) = stored {
+        c.created_at = s.created_at;
+        c.last_used_at = s.last_used_at;
+        c.blocked = s.blocked;
+        c.registration_count = s.registration_count;
+        if *s == c {
+            return Ok(c);
+        }
+    }
+    let store = state.store.as_ref();
+    let result = if stored.is_some() {
+        store.update_client(&c).await.map(|_| ())
+    } else {
+        match store.insert_client(&c).await {
+            Err(StoreError::Conflict(_)) => store.update_client(&c).await.map(|_| ()),
+            r => r,
+        }
+    };
+    result.map_err(StoreFailure)?;
+    state.registry.invalidate_client(client_id);
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_rules() {
+        let ok = |s: &str| parse_client_id_url(s, false).is_ok();
+        assert!(ok("https://app.example.com/client.json"));
+        assert!(ok("https://app.example.com:8443/oauth/client"));
+        assert!(ok("https://app.example.com/c?v=1"));
+        assert!(!ok("http://app.example.com/client.json"));
+        assert!(!ok("https://app.example.com/"));
+        assert!(!ok("https://app.example.com"));
+        assert!(!ok("https://app.example.com/client.json#x"));
+        assert!(!ok("https://user:pw@app.example.com/client.json"));
+        assert!(!ok("https://app.example.com/a/../client.json"));
+        assert!(!ok("https://app.example.com/./client.json"));
+        assert!(!ok("https://app.example.com/%2e%2E/client.json"));
+        assert!(!ok("https://APP.example.com/client.json"));
+        assert!(!ok("https://app.example.com:443/client.json"));
+        assert!(!parse_client_id_url("http://127.0.0.1:9/c.json", false).is_ok());
+        assert!(parse_client_id_url("http://127.0.0.1:9/c.json", true).is_ok());
+        assert!(!parse_client_id_url("http://10.0.0.1/c.json", true).is_ok());
+    }
+
+    #[test]
+    fn host_patterns() {
+        let p = vec!["claude.ai".to_string(), "*.example.com".to_string()];
+        assert!(host_matches("claude.ai", &p));
+        assert!(host_matches("CLAUDE.ai", &p));
+        assert!(!host_matches("evilclaude.ai", &p));
+        assert!(host_matches("a.example.com", &p));
+        assert!(!host_matches("example.com", &p));
+        assert!(!host_matches("badexample.com", &p));
+    }
+
+    #[test]
+    fn ttl_is_clamped() {
+        let c = CimdConfig::default();
+        assert_eq!(cache_ttl(&c, None, false), Duration::from_secs(300));
+        assert_eq!(cache_ttl(&c, Some(5), false), Duration::from_secs(60));
+        assert_eq!(cache_ttl(&c, Some(10_000_000), false), Duration::from_secs(86400));
+        assert_eq!(cache_ttl(&c, Some(900), true), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn documents() {
+        let id = "https://app.example.com/c.json";
+        let good = br#"{"client_id":"https://app.example.com/c.json","redirect_uris":["http://127.0.0.1/cb"]}"#;
+        assert!(check_document(good, id, false).is_ok());
+        let other = br#"{"client_id":"https://app.example.com/other.json","redirect_uris":["http://127.0.0.1/cb"]}"#;
+        assert!(check_document(other, id, false).is_err());
+        let secret = br#"{"client_id":"https://app.example.com/c.json","redirect_uris":["http://127.0.0.1/cb"],"client_secret":"x"}"#;
+        assert!(
+            check_document(secret, id, false)
+                .unwrap_err()
+                .description
+                .contains("client_secret")
+        );
+        let no_redirects = br#"{"client_id":"https://app.example.com/c.json"}"#;
+        assert!(check_document(no_redirects, id, false).is_err());
+        let pkjwt = br#"{"client_id":"https://app.example.com/c.json","redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#;
+        assert!(check_document(pkjwt, id, false).is_err());
+        assert!(check_document(b"[1]", id, false).is_err());
+    }
+}

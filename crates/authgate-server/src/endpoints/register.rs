@@ -1,0 +1,551 @@
+//! Dynamic client registration (RFC 7591) at `<issuer>/register` and the
+//! client configuration endpoint (RFC 7592) at `<issuer>/register/{id}`.
+//!
+//! Real MCP clients register on every reconnect, often from shared egress.
+//! So:
+//! - an identical re-registration (same normalized metadata — loopback
+//!   redirect ports ignored — including `software_id`) of a client without
+//!   a shared secret (`none`, `private_key_jwt`) returns the existing
+//!   `client_id` with a new registration access token and counts
+//!   (`registration_count`) instead of adding a row. Registrations with a
+//!   client secret are never merged: rotating a secret another installation
+//!   relies on would lock that installation out;
+//! - a generous token bucket per address (429 + `Retry-After`);
+//! - a cap on live dynamic clients (503 when full);
+//! - clients never used for `unused_client_ttl_secs` are reaped hourly;
+//! - optional initial access tokens for closed deployments.
+//!
+//! A registration shared by several registrants (`registration_count > 1`)
+//! cannot have its metadata changed through RFC 7592 (a stranger who
+//! registered the same metadata must not be able to redirect everyone's
+//! authorizations); deleting it only drops one registration.
+
+mod limits;
+
+pub use limits::{RateLimiter, RegistrationConfig, validate_config};
+
+use crate::app::{AppState, SharedState};
+use crate::client_metadata::{self, Origin, Rules};
+use crate::http::error::{ApiError, StoreFailure, no_store_json};
+use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::redirect_uri::is_loopback_redirect;
+use authgate_core::{ErrorCode, OAuthError, secret};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use std::net::{IpAddr, SocketAddr};
+
+/// The peer address, when the server was started with connect info.
+pub struct PeerAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// Per-process registration state (rate limiter, initial token hashes).
+pub struct RegistrationGuard {
+    pub limiter: RateLimiter,
+    initial_tokens: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl RegistrationGuard {
+    pub fn new(c: &RegistrationConfig) -> Self {
+        Self {
+            limiter: RateLimiter::new(c.rate_limit_per_minute, c.rate_limit_burst),
+            initial_tokens: limits::initial_token_hashes(c),
+            trusted_proxies: c
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        }
+    }
+}
+
+fn invalid_token(description: &str) -> Response {
+    let mut r =
+        ApiError::from(OAuthError::new(ErrorCode::InvalidToken, description)).into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+    );
+    r
+}
+
+fn too_many(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut r = ApiError::from(OAuthError::new(
+        ErrorCode::SlowDown,
+        format!("too many registrations from this address; retry in {secs} s"),
+    ))
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) => Ok(o),
+        _ => Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "the request body must be a JSON object of client metadata",
+        )),
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if crate::cimd::fetch::is_json_media_type(ct) {
+        Ok(())
+    } else {
+        Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "the request body must be application/json",
+        ))
+    }
+}
+
+/// Validates registration metadata, including the name rule.
+fn validate(state: &AppState, obj: &Map<String, Value>) -> Result<ClientMetadata, OAuthError> {
+    let m = client_metadata::validate(
+        obj,
+        Rules {
+            origin: Origin::Registration,
+            allow_loopback: state.settings.raw.cimd.allow_loopback,
+        },
+    )?;
+    if let Some(name) = &m.client_name
+        && let Some(host) = crate::clients::name_names_trusted_host(state, name)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            format!(
+                "client_name: must not name {host}, a host whose clients are verified by their metadata document"
+            ),
+        ));
+    }
+    Ok(m)
+}
+
+/// JSON with object keys sorted, for hashing.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&o[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The de-duplication key: a hash of the normalized metadata. Loopback
+/// redirect URIs lose their port (any port matches them anyway, RFC 8252
+/// §7.3), lists are sorted.
+pub fn fingerprint(m: &ClientMetadata) -> String {
+    let mut n = m.clone();
+    n.redirect_uris = m
+        .redirect_uris
+        .iter()
+        .map(|u| match url::Url::parse(u) {
+            Ok(mut parsed) if is_loopback_redirect(u) => {
+                let _ = parsed.set_port(None);
+                parsed.to_string()
+            }
+            _ => u.clone(),
+        })
+        .collect();
+    n.redirect_uris.sort();
+    n.redirect_uris.dedup();
+    n.grant_types.sort();
+    n.response_types.sort();
+    n.contacts.sort();
+    let v = serde_json::to_value(&n).unwrap_or(Value::Null);
+    format!("v1:{}", secret::hash(&canonical(&v)))
+}
+
+fn shares_nothing_secret(m: &ClientMetadata) -> bool {
+    matches!(
+        m.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::None | TokenEndpointAuthMethod::PrivateKeyJwt
+    )
+}
+
+fn issues_secret(m: &ClientMetadata) -> bool {
+    matches!(
+        m.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    )
+}
+
+fn registration_client_uri(state: &AppState, client_id: &str) -> String {
+    format!("{}/register/{}", state.settings.issuer, client_id)
+}
+
+/// The RFC 7591 §3.2.1 / RFC 7592 §3 response body.
+fn client_information(
+    state: &AppState,
+    c: &Client,
+    secret_plain: Option<&str>,
+    access_token: Option<&str>,
+) -> Value {
+    let mut o = client_metadata::to_json(&c.metadata);
+    o.insert("client_id".into(), json!(c.client_id));
+    o.insert("client_id_issued_at".into(), json!(c.created_at));
+    if let Some(s) = secret_plain {
+        o.insert("client_secret".into(), json!(s));
+    }
+    if c.secret_hash.is_some() {
+        o.insert("client_secret_expires_at".into(), json!(0));
+    }
+    o.insert(
+        "registration_client_uri".into(),
+        json!(registration_client_uri(state, &c.client_id)),
+    );
+    if let Some(t) = access_token {
+        o.insert("registration_access_token".into(), json!(t));
+    }
+    Value::Object(o)
+}
+
+async fn any_resource_allows_registration(state: &AppState) -> Result<bool, OAuthError> {
+    Ok(state
+        .registry
+        .resources(state.store.as_ref())
+        .await
+        .map_err(StoreFailure)?
+        .iter()
+        .any(|r| r.allow_dynamic_registration))
+}
+
+/// `POST /register`.
+pub async fn register(
+    State(state): State<SharedState>,
+    PeerAddress(peer): PeerAddress,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let guard = &state.client_services.registration;
+    if let Some(ip) = limits::client_address(peer, &headers, &guard.trusted_proxies)
+        && let Err(wait) = guard.limiter.check(limits::AddressKey::of(ip))
+    {
+        metrics::counter!("authgate_registrations_total", "outcome" => "rate_limited")
+            .increment(1);
+        return too_many(wait);
+    }
+    let cfg = &state.settings.raw.dynamic_registration;
+    if !cfg.enabled {
+        return ApiError::from(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "dynamic client registration is disabled on this server",
+        ))
+        .into_response();
+    }
+    if !guard.initial_tokens.is_empty()
+        && !limits::initial_token_ok(limits::bearer(&headers), &guard.initial_tokens)
+    {
+        return invalid_token("registration needs a valid initial access token (Authorization: Bearer)");
+    }
+    match register_inner(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => {
+            metrics::counter!("authgate_registrations_total", "outcome" => "refused").increment(1);
+            ApiError::from(e).into_response()
+        }
+    }
+}
+
+async fn register_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    check_content_type(headers)?;
+    let obj = json_object(body)?;
+    let metadata = validate(state, &obj)?;
+    if !any_resource_allows_registration(state).await? {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "no MCP server on this server accepts dynamically registered clients",
+        ));
+    }
+    let store = state.store.as_ref();
+    let now = state.clock.now();
+    let rng = state.rng.as_ref();
+    let fp = fingerprint(&metadata);
+    let access_token = secret::generate(rng);
+
+    if shares_nothing_secret(&metadata)
+        && let Some(mut existing) = store
+            .find_client_by_fingerprint(&fp)
+            .await
+            .map_err(StoreFailure)?
+    {
+        if existing.blocked {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this client has been blocked by an administrator",
+            ));
+        }
+        existing.metadata = metadata;
+        existing.registration_access_token_hash = Some(secret::hash(&access_token));
+        existing.registration_count = existing.registration_count.saturating_add(1);
+        store.update_client(&existing).await.map_err(StoreFailure)?;
+        state.registry.invalidate_client(&existing.client_id);
+        metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated")
+            .increment(1);
+        tracing::info!(client_id = %existing.client_id, count = existing.registration_count, "client re-registered");
+        let body = client_information(state, &existing, None, Some(&access_token));
+        return Ok(no_store_json(StatusCode::CREATED, &body));
+    }
+
+    let live = store
+        .count_clients(ClientKind::Dynamic)
+        .await
+        .map_err(StoreFailure)?;
+    if live >= state.settings.raw.dynamic_registration.max_clients {
+        tracing::warn!(live, "dynamic client cap reached; registration refused");
+        return Err(OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "this server has reached its limit of registered clients; try again later",
+        ));
+    }
+    let secret_plain = issues_secret(&metadata).then(|| secret::generate(rng));
+    let c = Client {
+        client_id: secret::generate_id(rng),
+        kind: ClientKind::Dynamic,
+        metadata,
+        secret_hash: secret_plain.as_deref().map(secret::hash),
+        registration_access_token_hash: Some(secret::hash(&access_token)),
+        resources: vec![],
+        allowed_scopes: None,
+        blocked: false,
+        registration_fingerprint: Some(fp),
+        registration_count: 1,
+        created_at: now,
+        last_used_at: None,
+    };
+    store.insert_client(&c).await.map_err(StoreFailure)?;
+    metrics::counter!("authgate_registrations_total", "outcome" => "created").increment(1);
+    tracing::info!(client_id = %c.client_id, software_id = ?c.metadata.software_id, "client registered");
+    let body = client_information(state, &c, secret_plain.as_deref(), Some(&access_token));
+    Ok(no_store_json(StatusCode::CREATED, &body))
+}
+
+/// The client a registration access token manages, or the 401 to send.
+async fn authorized_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: &str,
+) -> Result<Client, Response> {
+    let Some(token) = limits::bearer(headers) else {
+        return Err(invalid_token("the registration access token is missing"));
+    };
+    let c = if client_id.len() > 256 {
+        None
+    } else {
+        state
+            .store
+            .get_client(client_id)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?
+    };
+    match c {
+        Some(c)
+            if c.kind == ClientKind::Dynamic
+                && c
+                    .registration_access_token_hash
+                    .as_deref()
+                    .is_some_and(|h| secret::verify(token, h)) =>
+        {
+            Ok(c)
+        }
+        _ => Err(invalid_token(
+            "the registration access token is not valid for this client",
+        )),
+    }
+}
+
+/// `GET /register/{client_id}` (RFC 7592 §2.1).
+pub async fn read(
+    State(state): State<SharedState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match authorized_client(&state, &headers, &client_id).await {
+        Ok(c) => no_store_json(StatusCode::OK, &client_information(&state, &c, None, None)),
+        Err(r) => r,
+    }
+}
+
+/// `PUT /register/{client_id}` (RFC 7592 §2.2): replaces the metadata.
+pub async fn update(
+    State(state): State<SharedState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let c = match authorized_client(&state, &headers, &client_id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match update_inner(&state, &headers, c, &body).await {
+        Ok(r) => r,
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn update_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut c: Client,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    check_content_type(headers)?;
+    let obj = json_object(body)?;
+    match obj.get("client_id") {
+        Some(Value::String(id)) if *id == c.client_id => {}
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClientMetadata,
+                "client_id: the body must carry this client's client_id",
+            ));
+        }
+    }
+    let metadata = validate(state, &obj)?;
+    let fp = fingerprint(&metadata);
+    if c.registration_count > 1 && c.registration_fingerprint.as_deref() != Some(fp.as_str()) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "this registration is shared by identical registrations and cannot be changed; register a new client instead",
+        ));
+    }
+    let mut secret_plain = None;
+    if issues_secret(&metadata) {
+        if c.secret_hash.is_none() {
+            let s = secret::generate(state.rng.as_ref());
+            c.secret_hash = Some(secret::hash(&s));
+            secret_plain = Some(s);
+        }
+    } else {
+        c.secret_hash = None;
+    }
+    c.metadata = metadata;
+    c.registration_fingerprint = Some(fp);
+    state
+        .store
+        .update_client(&c)
+        .await
+        .map_err(StoreFailure)?;
+    state.registry.invalidate_client(&c.client_id);
+    let body = client_information(state, &c, secret_plain.as_deref(), None);
+    Ok(no_store_json(StatusCode::OK, &body))
+}
+
+/// `DELETE /register/{client_id}` (RFC 7592 §2.3).
+pub async fn delete(
+    State(state): State<SharedState>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut c = match authorized_client(&state, &headers, &client_id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let store = state.store.as_ref();
+    let result = if c.registration_count > 1 {
+        // Others registered the same client: drop this registration only.
+        c.registration_count -= 1;
+        c.registration_access_token_hash = None;
+        store.update_client(&c).await.map(|_| ())
+    } else {
+        store.delete_client(&c.client_id).await.map(|_| ())
+    };
+    if let Err(e) = result {
+        return ApiError::from(e).into_response();
+    }
+    state.registry.invalidate_client(&c.client_id);
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Deletes dynamic clients not used within `unused_client_ttl_secs`
+/// (periodic job). Returns how many.
+pub async fn reap_unused_clients(state: &AppState) -> Result<u64, authgate_store::StoreError> {
+    state.registry.flush_usage(state.store.as_ref()).await;
+    let ttl = state.settings.raw.dynamic_registration.unused_client_ttl_secs;
+    let n = state
+        .store
+        .reap_dynamic_clients(state.clock.now().saturating_sub(ttl))
+        .await?;
+    if n > 0 {
+        tracing::info!(reaped = n, "deleted unused dynamically registered clients");
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(v: Value) -> ClientMetadata {
+        client_metadata::validate(
+            v.as_object().unwrap(),
+            Rules {
+                origin: Origin::Registration,
+                allow_loopback: false,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprint_ignores_loopback_port_and_order() {
+        let a = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "A", "token_endpoint_auth_method": "none"}));
+        let b = meta(json!({"redirect_uris": ["https://a.example/x", "http://localhost:2222/cb"],
+            "client_name": "A", "token_endpoint_auth_method": "none"}));
+        let c = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "B", "token_endpoint_auth_method": "none"}));
+        let d = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "A", "token_endpoint_auth_method": "none", "software_id": "x"}));
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+        assert_ne!(fingerprint(&a), fingerprint(&d));
+    }
+
+    #[test]
+    fn canonical_sorts_keys() {
+        assert_eq!(
+            canonical(&json!({"b": 1, "a": [true, {"d": null, "c": "x"}]})),
+            r#"{"a":[true,{"c":"x","d":null}],"b":1}"#
+        );
+    }
+}

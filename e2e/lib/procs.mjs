@@ -36,7 +36,7 @@ export function startProcess(name, cmd, args, { env = {}, cwd } = {}) {
   const out = fs.openSync(logFile, 'w');
   const child = spawn(cmd, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);

@@ -243,9 +243,11 @@ mod tests {
         );
     }
 
+    type Edit<'a> = &'a dyn Fn(&mut Vec<(&'static str, &'static str)>);
+
     #[test]
     fn redirectable_errors() {
-        let check = |edit: &dyn Fn(&mut Vec<(&'static str, &'static str)>), code: ErrorCode| {
+        let check = |edit: Edit<'_>, code: ErrorCode| {
             let mut v = good();
             edit(&mut v);
             let r = RawParams::parse(&pairs(&v)).unwrap();

@@ -62,16 +62,12 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
         return Err(RedirectUriError::UserInfo(e()));
     }
     match url.scheme() {
-        "https" => {
-            if url.host_str().is_none() {
-                return Err(RedirectUriError::NotAbsolute(e()));
-            }
+        "https" if url.host_str().is_none() => return Err(RedirectUriError::NotAbsolute(e())),
+        "https" => {}
+        "http" if !url.host_str().map(is_loopback_host).unwrap_or(false) => {
+            return Err(RedirectUriError::Scheme(e()));
         }
-        "http" => {
-            if !url.host_str().map(is_loopback_host).unwrap_or(false) {
-                return Err(RedirectUriError::Scheme(e()));
-            }
-        }
+        "http" => {}
         // Schemes that would run code or leak data in a browser.
         "javascript" | "data" | "file" | "vbscript" | "about" | "blob" | "ftp" | "ws" | "wss" => {
             return Err(RedirectUriError::Scheme(e()));

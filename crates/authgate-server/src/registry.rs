@@ -17,9 +17,14 @@ use std::time::{Duration, Instant};
 const TTL: Duration = Duration::from_secs(2);
 const MAX_CLIENTS: usize = 10_000;
 
+/// All resources, as loaded at an instant.
+type ResourceList = Arc<Vec<Arc<Resource>>>;
+/// A client lookup (including "no such client") as of an instant.
+type ClientEntry = (Instant, Option<Arc<Client>>);
+
 pub struct Registry {
-    resources: RwLock<Option<(Instant, Arc<Vec<Arc<Resource>>>)>>,
-    clients: RwLock<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    resources: RwLock<Option<(Instant, ResourceList)>>,
+    clients: RwLock<HashMap<String, ClientEntry>>,
     used: Mutex<HashMap<String, UnixTime>>,
 }
 

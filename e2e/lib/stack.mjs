@@ -1,4 +1,5 @@
 // authgate + weather-mcp wired together, optionally with a CIMD server.
+import fs from 'node:fs';
 import { startAuthgate, weatherResource } from './authgate.mjs';
 import { planWeather, startWeather } from './weather.mjs';
 import { makeLoopbackCertificates, startCimdServer } from './cimd.mjs';
@@ -17,6 +18,7 @@ export async function startStack({ name, cimd = false, resourceOverrides = {} })
     let extra = {};
     if (cimd) {
       stack.certs = await makeLoopbackCertificates();
+      stack.stops.push(async () => fs.rmSync(stack.certs.dir, { recursive: true, force: true }));
       stack.cimd = await startCimdServer(stack.certs);
       stack.stops.push(() => stack.cimd.close());
       env = { SSL_CERT_FILE: stack.certs.caFile };

@@ -122,12 +122,9 @@ pub async fn consent_page(
             .unwrap_or_else(|| oidc_description(name).to_owned());
         (name.clone(), d)
     };
-    // prompt=consent shows everything as new.
-    let fresh = if req.prompt.consent {
-        req.scopes.clone()
-    } else {
-        new_scopes(&req.scopes, &consented)
-    };
+    // prompt=consent forces this page but still tells new scopes from
+    // those already allowed, so the person sees what changes.
+    let fresh = new_scopes(&req.scopes, &consented);
     let granted: Vec<String> = req
         .scopes
         .iter()

@@ -82,9 +82,17 @@ impl KeyStore {
         self.fetches.load(Ordering::Relaxed)
     }
 
+    /// Whether the interval since the last attempt has passed. Until a key
+    /// set was fetched once, retries come every second at most (so an
+    /// authorization server started after the resource is noticed soon).
     fn may_attempt(&self) -> bool {
+        let interval = if self.ever_fetched() {
+            self.min_interval
+        } else {
+            self.min_interval.min(Duration::from_secs(1))
+        };
         let g = self.last_attempt.lock().unwrap_or_else(|p| p.into_inner());
-        g.is_none_or(|t| t.elapsed() >= self.min_interval)
+        g.is_none_or(|t| t.elapsed() >= interval)
     }
 
     fn mark_attempt(&self) {

@@ -200,6 +200,11 @@ impl TestAuthorizationServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        Self::start_on(listener, alg, issuer_path)
+    }
+
+    /// Like [`start_with`](Self::start_with), on a listener of your own.
+    pub fn start_on(listener: tokio::net::TcpListener, alg: Algorithm, issuer_path: &str) -> Self {
         let addr = listener.local_addr().expect("local addr");
         let issuer = format!("http://{addr}{issuer_path}");
         let state = Arc::new(AsState {

@@ -1,7 +1,7 @@
 //! The authentication layer: every request but the metadata needs a valid
 //! bearer token.
 
-use super::{ProtectedResource, error_response, is_metadata_path};
+use super::{ProtectedResource, error_response};
 use crate::AuthClaims;
 use crate::error::ValidationError;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
@@ -121,7 +121,7 @@ where
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if is_metadata_path(req.uri().path()) || is_preflight(&req) {
+        if self.resource.inner.is_metadata_path(req.uri().path()) || is_preflight(&req) {
             return Box::pin(async move { Ok(inner.call(req).await.into_response()) });
         }
         let resource = self.resource.clone();

@@ -180,9 +180,11 @@ impl ProtectedResourceBuilder {
     }
 }
 
-/// Whether `path` is a protected-resource metadata path (never
-/// authenticated).
-pub(crate) fn is_metadata_path(path: &str) -> bool {
-    path.strip_prefix(crate::METADATA_WELL_KNOWN)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+impl ResourceInner {
+    /// Whether `path` is one of this resource's metadata paths (never
+    /// authenticated). Exact match: no prefix can smuggle another path
+    /// past the auth layer.
+    pub(crate) fn is_metadata_path(&self, path: &str) -> bool {
+        path == self.metadata_path || path == crate::METADATA_WELL_KNOWN
+    }
 }

@@ -153,3 +153,30 @@ async fn explicit_jwks_uri_skips_discovery() {
         .unwrap();
     assert_eq!(auth.jwks_requests(), 1);
 }
+
+#[tokio::test]
+async fn an_authorization_server_started_late_is_noticed_within_a_second() {
+    // Reserve a port; nothing listens there yet.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let v = Validator::builder(format!("http://{addr}"), RESOURCE)
+        .jwks_refresh_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    assert!(v.prefetch().await.is_err());
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let auth = TestAuthorizationServer::start_on(listener, Algorithm::ES256, "");
+    let token = auth.token(RESOURCE, &["weather:read"]);
+    // Within a second of the failed attempt: no new attempt yet.
+    assert_eq!(
+        v.validate(&token).await.unwrap_err(),
+        ValidationError::Unavailable
+    );
+    assert_eq!(auth.jwks_requests(), 0);
+    // Not the hour-long interval: a second later the keys are fetched.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    v.validate(&token).await.expect("late AS noticed");
+    assert_eq!(auth.jwks_requests(), 1);
+}

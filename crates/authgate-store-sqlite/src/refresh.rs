@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{RefreshToken, RotationOutcome};
 use authgate_store::{RefreshTokenStore, StoreResult};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Executor, Sqlite};
 
@@ -54,6 +56,52 @@ where
     Ok(())
 }
 
+/// Rotation as one command to the writer connection's worker thread (each
+/// command costs a cross-thread round trip, which dominates SQLite's own
+/// work here): take the write lock (`BEGIN IMMEDIATE`: another process
+/// writing the file makes us wait on the busy timeout, not fail half-way),
+/// claim the parent (only an unrotated, unrevoked row matches), insert the
+/// successor only if the claim changed a row, commit. Run through
+/// [`WriterGuard`].
+const ROTATE: &str = "\
+BEGIN IMMEDIATE;
+UPDATE refresh_tokens SET rotated_at = ?1, successor_hash = ?2
+ WHERE token_hash = ?3 AND rotated_at IS NULL AND revoked_at IS NULL;
+INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, issued_at, expires_at,
+                            rotated_at, successor_hash, revoked_at)
+SELECT ?2, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE changes() = 1
+RETURNING token_hash;
+COMMIT;";
+
+/// The writer connection while a raw `BEGIN … COMMIT` runs on it. Unless
+/// [`done`](Self::done) is called (the command failed or the future was
+/// dropped half-way) the connection is closed instead of returned to the
+/// pool: closing rolls back whatever transaction was left open.
+struct WriterGuard {
+    conn: PoolConnection<Sqlite>,
+    done: bool,
+}
+
+impl WriterGuard {
+    fn new(conn: PoolConnection<Sqlite>) -> Self {
+        Self { conn, done: false }
+    }
+    fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+    fn done(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
 #[async_trait]
 impl RefreshTokenStore for SqliteStore {
     async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
@@ -81,39 +129,47 @@ impl RefreshTokenStore for SqliteStore {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<RotationOutcome> {
-        // One short write transaction on the single writer connection:
-        // claim the parent (only an unrotated, unrevoked row matches), then
-        // store the successor. Writers in this process queue on the writer
-        // pool; other processes wait on the busy timeout (BEGIN IMMEDIATE).
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        // The whole rotation is one command to the writer connection's
+        // worker thread: BEGIN IMMEDIATE, claim the parent, insert the
+        // successor if the claim changed a row, COMMIT.
+        let s = successor;
+        let scopes = to_json(&s.scopes)?;
+        let mut conn = WriterGuard::new(
+            self.writer
+                .acquire()
+                .await
+                .map_err(db_err("refresh token"))?,
+        );
+        let inserted = sqlx::query(ROTATE)
+            .bind(now)
+            .bind(&s.token_hash)
+            .bind(parent_hash)
+            .bind(&s.grant_id)
+            .bind(&s.client_id)
+            .bind(scopes)
+            .bind(s.issued_at)
+            .bind(s.expires_at)
+            .bind(s.rotated_at)
+            .bind(&s.successor_hash)
+            .bind(s.revoked_at)
+            .fetch_all(conn.conn())
             .await
             .map_err(db_err("refresh token"))?;
-        let claimed = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = ?, successor_hash = ? \
-             WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&successor.token_hash)
-        .bind(parent_hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err("refresh token"))?;
-        if claimed.rows_affected() == 1 {
-            insert(&mut *tx, successor).await?;
-            tx.commit().await.map_err(db_err("refresh token"))?;
+        conn.done();
+        // Give the writer back before reading: in memory it is the reader too.
+        drop(conn);
+        if !inserted.is_empty() {
             return Ok(RotationOutcome::Rotated);
         }
+        // A rotated token never becomes unrotated, so reading after is safe.
         let state: Option<(Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT rotated_at, successor_hash, revoked_at FROM refresh_tokens \
              WHERE token_hash = ?",
         )
         .bind(parent_hash)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.reader)
         .await
         .map_err(db_err("refresh token"))?;
-        tx.rollback().await.map_err(db_err("refresh token"))?;
         Ok(match state {
             Some((Some(rotated_at), Some(successor_hash), None)) => {
                 RotationOutcome::AlreadyRotated {

@@ -573,6 +573,41 @@ pub async fn refresh_tokens(store: Arc<dyn Store>) {
         "revoke_refresh_token of an unknown token returns false"
     );
 
+    // A successor whose hash exists already fails the rotation as a whole:
+    // the parent stays unrotated and the store keeps working.
+    let p_dup = refresh(&unique("rt"), &g, NOW);
+    ok(
+        store.insert_refresh_token(&p_dup).await,
+        "insert_refresh_token",
+    );
+    let clash = refresh(&t_full.token_hash, &g, NOW);
+    assert!(
+        store
+            .rotate_refresh_token(&p_dup.token_hash, &clash, NOW)
+            .await
+            .is_err(),
+        "rotate_refresh_token with an existing successor hash must fail"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&p_dup.token_hash).await,
+            "get_refresh_token"
+        )
+        .as_ref(),
+        Some(&p_dup),
+        "a failed rotation leaves the parent unrotated"
+    );
+    let s_ok = refresh(&unique("rt"), &g, NOW);
+    assert_eq!(
+        ok(
+            store
+                .rotate_refresh_token(&p_dup.token_hash, &s_ok, NOW)
+                .await,
+            "rotate_refresh_token after a failed one"
+        ),
+        RotationOutcome::Rotated
+    );
+
     // Race: exactly one of the concurrent rotations wins.
     let parent = refresh(&unique("rt"), &g, NOW);
     ok(

@@ -91,16 +91,18 @@ pub(crate) async fn discover(
 ) -> Result<Endpoints, FetchError> {
     let mut last = FetchError::NoMetadata;
     for url in discovery_urls(issuer) {
-        match get(http, &url).await {
-            Ok(body) => {
-                let meta: Endpoints =
-                    serde_json::from_slice(&body).map_err(|_| FetchError::Json)?;
-                if meta.issuer != issuer {
-                    return Err(FetchError::IssuerMismatch);
-                }
-                return Ok(meta);
-            }
-            Err(e) => last = e,
+        // A 200 that is not metadata (an HTML fallback page) or names
+        // another issuer does not end the search; the next form may answer.
+        let result = match get(http, &url).await {
+            Ok(body) => match serde_json::from_slice::<Endpoints>(&body) {
+                Ok(meta) if meta.issuer == issuer => return Ok(meta),
+                Ok(_) => FetchError::IssuerMismatch,
+                Err(_) => FetchError::Json,
+            },
+            Err(e) => e,
+        };
+        if !matches!(last, FetchError::IssuerMismatch) {
+            last = result;
         }
     }
     Err(last)

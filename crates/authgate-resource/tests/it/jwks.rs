@@ -180,3 +180,32 @@ async fn an_authorization_server_started_late_is_noticed_within_a_second() {
     v.validate(&token).await.expect("late AS noticed");
     assert_eq!(auth.jwks_requests(), 1);
 }
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_verifying_after_the_maximum_age() {
+    let auth = TestAuthorizationServer::start().await;
+    let v = builder(&auth)
+        .jwks_max_age(Duration::ZERO)
+        .jwks_refresh_interval(Duration::ZERO)
+        .cache_capacity(0)
+        .build()
+        .unwrap();
+    let old = auth.token(RESOURCE, &["weather:read"]);
+    v.validate(&old).await.unwrap();
+    assert_eq!(auth.jwks_requests(), 1);
+    // The AS withdraws the key (compromise): only the new one is published.
+    auth.rotate(Algorithm::ES256, "key-2", true);
+    // The stale set still answers this request, and a refetch starts in the
+    // background...
+    v.validate(&old).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while auth.jwks_requests() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...after which the withdrawn key no longer verifies.
+    assert_eq!(v.validate(&old).await.unwrap_err(), invalid(R::UnknownKey));
+    v.validate(&auth.token(RESOURCE, &["weather:read"]))
+        .await
+        .unwrap();
+}

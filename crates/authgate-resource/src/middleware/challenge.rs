@@ -137,9 +137,8 @@ pub fn error_response(
             "error": "temporarily_unavailable",
             "error_description": err.description()
         }),
-        None => {
-            serde_json::json!({"error": "unauthorized", "error_description": err.description()})
-        }
+        // RFC 6750 §3.1: no error code when no credentials were sent.
+        None => serde_json::json!({"error_description": err.description()}),
     };
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = status;

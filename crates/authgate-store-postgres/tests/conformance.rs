@@ -6,7 +6,7 @@
 //! drops at the end.
 
 use authgate_core::model::*;
-use authgate_store::Store;
+use authgate_store::{ClientStore, Store};
 use authgate_store::conformance::{self, NOW, unique};
 use authgate_store_postgres::PostgresStore;
 use sqlx::Connection;
@@ -229,4 +229,41 @@ async fn invalid_schema_name_is_refused() {
         .await
         .expect_err("invalid schema name");
     assert!(matches!(err, authgate_store::StoreError::Backend(_)));
+}
+
+/// Rows the application did not write (bad enum text, JSON of the wrong
+/// shape) are backend errors, never panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_rows_are_backend_errors() {
+    in_fresh_schema(|schema| async move {
+        let store = connect(&schema).await;
+        for (id, kind, metadata) in [
+            ("bad-kind", "bogus", "{}"),
+            ("bad-shape", "dynamic", "[1, 2]"),
+            ("bad-field", "dynamic", r#"{"redirect_uris": 7}"#),
+        ] {
+            sqlx::query(
+                "INSERT INTO clients (client_id, kind, metadata, resources, blocked, \
+                 registration_count, created_at) VALUES ($1, $2, $3::jsonb, '{}', false, 0, 0)",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(metadata)
+            .execute(store.pool())
+            .await
+            .expect("raw insert");
+            assert!(
+                matches!(
+                    store.get_client(id).await,
+                    Err(authgate_store::StoreError::Backend(_))
+                ),
+                "{id}: expected a backend error"
+            );
+        }
+        assert!(matches!(
+            store.list_clients().await,
+            Err(authgate_store::StoreError::Backend(_))
+        ));
+    })
+    .await;
 }

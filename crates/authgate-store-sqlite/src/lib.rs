@@ -88,8 +88,9 @@ impl SqliteStore {
     /// applies pending migrations.
     ///
     /// Accepted forms: `sqlite://path/to/file.db`, `sqlite:path/to/file.db`
-    /// (both may carry SQLite URI parameters such as `?mode=ro`) and a plain
-    /// filesystem path. `sqlite::memory:` (or `:memory:`) opens a private
+    /// (both may carry SQLite URI parameters such as `?mode=ro`;
+    /// `sqlite:///abs/path.db` is absolute) and a plain filesystem path. A
+    /// missing parent folder is created. `sqlite::memory:` (or `:memory:`) opens a private
     /// in-memory database, as [`SqliteStore::open_in_memory`] does.
     pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
         let spec = url_or_path.trim();
@@ -104,6 +105,15 @@ impl SqliteStore {
         } else {
             SqliteConnectOptions::new().filename(spec)
         };
+        // Create the database's folder too, so `data/authgate.db` just works.
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("creating folder {}: {e}", dir.display()))
+            })?;
+        }
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

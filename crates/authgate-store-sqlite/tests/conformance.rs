@@ -96,23 +96,18 @@ async fn cancelled_rotations_leave_the_writer_clean() {
         // Abandon the rotation after a varying short while.
         let budget = Duration::from_micros(i * 7 % 300);
         let _ = tokio::time::timeout(budget, store.rotate_refresh_token(&parent, &succ, now)).await;
-        // Whatever happened, it is all or nothing ...
+        // Whatever happened (a cancelled rotation may also commit a moment
+        // later), it is all or nothing: a parent marked rotated has its
+        // successor stored.
         let p = store
             .get_refresh_token(&parent)
             .await
             .expect("get parent")
             .expect("parent exists");
-        let s = store
-            .get_refresh_token(&succ.token_hash)
-            .await
-            .expect("get");
-        assert_eq!(
-            p.successor_hash.is_some(),
-            s.is_some(),
-            "round {i}: torn rotation"
-        );
-        if s.is_some() {
-            parent = succ.token_hash;
+        if let Some(h) = p.successor_hash {
+            let s = store.get_refresh_token(&h).await.expect("get successor");
+            assert!(s.is_some(), "round {i}: torn rotation (successor missing)");
+            parent = h;
         }
         // ... and the writer commits what comes next, visibly to readers.
         let id = format!("c-{i}");
@@ -125,4 +120,111 @@ async fn cancelled_rotations_leave_the_writer_clean() {
             "round {i}: a write after a cancelled rotation is not visible (open transaction)"
         );
     }
+}
+
+#[tokio::test]
+async fn open_accepts_urls_and_paths_and_persists() {
+    use authgate_store::{ResourceStore, StoreError};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().display().to_string();
+    for spec in [
+        format!("{base}/plain.db"),
+        format!("sqlite:{base}/colon.db"),
+        format!("sqlite://{base}/slashes.db"),
+        format!("sqlite://{base}/new/folder/nested.db"),
+    ] {
+        let store = SqliteStore::open(&spec).await.expect("open");
+        let r = authgate_core::model::Resource {
+            id: "weather".into(),
+            name: "Weather".into(),
+            uri: "https://mcp.example.com/weather".into(),
+            scopes: vec![],
+            default_scopes: vec![],
+            access_token_ttl_secs: 60,
+            refresh_token_idle_ttl_secs: 60,
+            refresh_token_absolute_ttl_secs: 60,
+            allow_dynamic_registration: true,
+            allow_client_id_metadata_documents: true,
+            documentation_uri: None,
+            created_at: 1,
+            updated_at: 1,
+        };
+        store.upsert_resource(&r).await.expect("write");
+        store.close().await;
+        let file = spec
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .to_owned();
+        assert!(std::path::Path::new(&file).exists(), "{spec}: file created");
+        let again = SqliteStore::open(&spec).await.expect("reopen");
+        assert_eq!(
+            again.get_resource("weather").await.expect("read"),
+            Some(r),
+            "{spec}: data persists across opens"
+        );
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(
+                &mut <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+                    "sqlite://{file}"
+                ))
+                .await
+                .expect("raw"),
+            )
+            .await
+            .expect("journal_mode");
+        assert_eq!(mode, "wal", "{spec}: WAL journal");
+    }
+    assert!(matches!(
+        SqliteStore::open("").await,
+        Err(StoreError::Backend(_))
+    ));
+    let bad = format!("{base}/plain.db/not-a-dir/x.db");
+    assert!(matches!(
+        SqliteStore::open(&bad).await,
+        Err(StoreError::Backend(_))
+    ));
+}
+
+/// Rows the application did not write (bad enum text, malformed JSON) are
+/// backend errors, never panics.
+#[tokio::test]
+async fn corrupt_rows_are_backend_errors() {
+    use authgate_store::{ClientStore, StoreError};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("corrupt.db");
+    let store = SqliteStore::open(file.to_str().expect("path"))
+        .await
+        .expect("open");
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}",
+        file.display()
+    ))
+    .await
+    .expect("raw connection");
+    for (id, kind, metadata) in [
+        ("bad-kind", "bogus", "{}"),
+        ("bad-json", "dynamic", "{not json"),
+        ("bad-shape", "dynamic", "[1, 2]"),
+    ] {
+        sqlx::query(
+            "INSERT INTO clients (client_id, kind, metadata, resources, blocked, \
+             registration_count, created_at) VALUES (?, ?, ?, '[]', 0, 0, 0)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(metadata)
+        .execute(&mut raw)
+        .await
+        .expect("raw insert");
+        assert!(
+            matches!(store.get_client(id).await, Err(StoreError::Backend(_))),
+            "{id}: expected a backend error"
+        );
+    }
+    assert!(matches!(
+        store.list_clients().await,
+        Err(StoreError::Backend(_))
+    ));
 }

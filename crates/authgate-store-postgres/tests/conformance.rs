@@ -6,8 +6,8 @@
 //! drops at the end.
 
 use authgate_core::model::*;
-use authgate_store::{ClientStore, Store};
 use authgate_store::conformance::{self, NOW, unique};
+use authgate_store::{ClientStore, Store};
 use authgate_store_postgres::PostgresStore;
 use sqlx::Connection;
 use std::future::Future;

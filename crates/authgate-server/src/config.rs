@@ -64,6 +64,11 @@ pub struct Config {
     pub login_max_failures_per_address: u32,
     /// Length of the failure window and of a lockout, in seconds.
     pub login_lockout_secs: i64,
+    /// Days audit events are kept (purged by the periodic job).
+    pub audit_retention_days: i64,
+    /// Let the admin connection check fetch MCP servers on loopback and
+    /// private addresses (off: only public addresses, like CIMD fetches).
+    pub admin_connection_check_allow_private: bool,
     #[serde(default)]
     pub resources: Vec<ResourceConfig>,
     #[serde(default)]
@@ -104,6 +109,8 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_lockout_secs: 900,
+            audit_retention_days: 90,
+            admin_connection_check_allow_private: false,
             resources: vec![],
             clients: vec![],
             cimd: Default::default(),
@@ -203,6 +210,8 @@ const ENV_KEYS: &[&str] = &[
     "login_max_failures_per_account",
     "login_max_failures_per_address",
     "login_lockout_secs",
+    "audit_retention_days",
+    "admin_connection_check_allow_private",
 ];
 
 /// Command-line overrides (only what was given).
@@ -243,7 +252,10 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
         fig = fig.merge(Toml::file(path));
     }
     fig = fig
-        .merge(Env::prefixed("AUTHGATE_").filter(|k| ENV_KEYS.contains(&k.as_str())))
+        .merge(
+            Env::prefixed("AUTHGATE_")
+                .filter(|k| ENV_KEYS.contains(&k.as_str().to_ascii_lowercase().as_str())),
+        )
         .merge(Serialized::defaults(overrides));
     let raw: Config = fig.extract().map_err(|e| {
         let key = e.path.join(".");
@@ -359,6 +371,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         return Err(ConfigError::new(
             "login_lockout_secs",
             "must be between 1 and 86400",
+        ));
+    }
+    if !(1..=36500).contains(&raw.audit_retention_days) {
+        return Err(ConfigError::new(
+            "audit_retention_days",
+            "must be between 1 and 36500",
         ));
     }
     if raw.key_reload_interval_secs == 0 {

@@ -132,6 +132,18 @@ async fn bad_configuration_names_the_key() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(key), "{args:?}: {err}");
     }
+    // Environment variables are a configuration layer too.
+    let out = Command::new(BIN)
+        .args(["serve"])
+        .env("AUTHGATE_SIGNING_ALG", "HS256")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("signing_alg"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "issuer = 5\n").unwrap();
     let out = Command::new(BIN)
@@ -381,4 +393,108 @@ async fn two_instances_share_postgres() {
     drop(a);
     drop(b);
     psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+/// Serving HTTPS from PEM files, and Prometheus metrics on their own listener.
+#[tokio::test]
+async fn tls_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl must be installed for the TLS test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (port, mport) = (free_port(), free_port());
+    let cfg = write_config(dir.path(), port, "sqlite://authgate.db");
+    let mut t = std::fs::read_to_string(&cfg).unwrap();
+    t = t.replace(
+        &format!("issuer = \"http://127.0.0.1:{port}\""),
+        &format!("issuer = \"https://localhost:{port}\""),
+    );
+    t = t.replacen(
+        "log_level",
+        &format!("tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\nmetrics_listen = \"127.0.0.1:{mport}\"\nlog_level", cert.display(), key.display()),
+        1,
+    );
+    std::fs::write(&cfg, t).unwrap();
+    let _p = spawn(dir.path(), &["serve", "--config", cfg.to_str().unwrap()]);
+    // A self-signed certificate: this test checks that TLS is served from
+    // the PEM files, not certificate path validation.
+    let https = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = https.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "TLS server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m: Value = https
+        .get(format!("{base}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["issuer"], base.as_str());
+    let r: Value = https
+        .post(format!("{base}/token"))
+        .basic_auth("svc", Some(SVC_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["access_token"].is_string(), "{r}");
+    // Pages on an https issuer use __Host- cookies with Secure.
+    let p = https.get(format!("{base}/login")).send().await.unwrap();
+    let c = p.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        c.starts_with("__Host-authgate_session=") && c.contains("Secure"),
+        "{c}"
+    );
+    let metrics = reqwest::get(format!("http://127.0.0.1:{mport}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("authgate_tokens_issued_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("client_credentials"));
 }

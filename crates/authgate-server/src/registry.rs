@@ -26,6 +26,7 @@ pub struct Registry {
     resources: RwLock<Option<(Instant, ResourceList)>>,
     clients: RwLock<HashMap<String, ClientEntry>>,
     used: Mutex<HashMap<String, UnixTime>>,
+    grants_used: Mutex<HashMap<String, UnixTime>>,
 }
 
 impl Default for Registry {
@@ -40,6 +41,7 @@ impl Registry {
             resources: RwLock::new(None),
             clients: RwLock::new(HashMap::new()),
             used: Mutex::new(HashMap::new()),
+            grants_used: Mutex::new(HashMap::new()),
         }
     }
 
@@ -133,8 +135,25 @@ impl Registry {
         }
     }
 
+    /// Notes that a grant was used (a refresh); written in batches so the
+    /// refresh path has one write (the rotation) instead of two.
+    pub fn mark_grant_used(&self, grant_id: &str, now: UnixTime) {
+        if let Ok(mut g) = self.grants_used.lock() {
+            g.insert(grant_id.to_owned(), now);
+        }
+    }
+
     /// Writes pending "last used" times (called periodically and at shutdown).
     pub async fn flush_usage(&self, store: &dyn Store) {
+        let grants: Vec<(String, UnixTime)> = match self.grants_used.lock() {
+            Ok(mut g) => g.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        for (id, at) in grants {
+            if let Err(e) = store.touch_grant(&id, at).await {
+                tracing::warn!(error = %e, "could not record grant use");
+            }
+        }
         let pending: Vec<(String, UnixTime)> = match self.used.lock() {
             Ok(mut g) => g.drain().collect(),
             Err(_) => return,

@@ -121,12 +121,7 @@ pub async fn grant(
                 .await
                 .map_err(StoreFailure)?
             {
-                RotationOutcome::Rotated => {
-                    store
-                        .touch_grant(&grant.id, now)
-                        .await
-                        .map_err(StoreFailure)?;
-                }
+                RotationOutcome::Rotated => state.registry.mark_grant_used(&grant.id, now),
                 // A parallel request won the race a moment ago.
                 RotationOutcome::AlreadyRotated {
                     successor_hash: h, ..

@@ -325,7 +325,9 @@ async fn private_key_jwt(
         ));
     }
     if numeric(&claims, "nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
-        return Err(OAuthError::invalid_client("client assertion is not yet valid"));
+        return Err(OAuthError::invalid_client(
+            "client assertion is not yet valid",
+        ));
     }
     if numeric(&claims, "iat").is_some_and(|iat| iat > now + LEEWAY_SECS) {
         return Err(OAuthError::invalid_client(
@@ -355,7 +357,10 @@ async fn private_key_jwt(
     let fresh = state
         .store
         .use_nonce(
-            &format!("client_assertion:{}", secret::hash(&format!("{client_id}\n{jti}"))),
+            &format!(
+                "client_assertion:{}",
+                secret::hash(&format!("{client_id}\n{jti}"))
+            ),
             exp + LEEWAY_SECS,
             now,
         )

@@ -47,10 +47,7 @@ fn bad(field: &str, why: impl std::fmt::Display) -> OAuthError {
 }
 
 fn bad_redirect(e: RedirectUriError) -> OAuthError {
-    OAuthError::new(
-        ErrorCode::InvalidRedirectUri,
-        format!("redirect_uris: {e}"),
-    )
+    OAuthError::new(ErrorCode::InvalidRedirectUri, format!("redirect_uris: {e}"))
 }
 
 /// A string field; `null` and `""` count as absent.
@@ -223,7 +220,8 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
     }
 
     let native_redirects = redirect_uris.iter().any(|u| {
-        redirect_uri::is_loopback_redirect(u) || !(u.starts_with("https:") || u.starts_with("http:"))
+        redirect_uri::is_loopback_redirect(u)
+            || !(u.starts_with("https:") || u.starts_with("http:"))
     });
     let application_type = match opt_str(obj, "application_type")? {
         None => Some(if native_redirects { "native" } else { "web" }.to_string()),
@@ -242,11 +240,11 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
     let jwks_uri = match opt_str(obj, "jwks_uri")? {
         None => None,
         Some(s) => {
-            let u = url::Url::parse(s).map_err(|_| bad("jwks_uri", "must be an absolute https URL"))?;
+            let u =
+                url::Url::parse(s).map_err(|_| bad("jwks_uri", "must be an absolute https URL"))?;
             let loopback_http = rules.allow_loopback
                 && u.scheme() == "http"
-                && u
-                    .host_str()
+                && u.host_str()
                     .is_some_and(authgate_core::resource_uri::is_loopback_host);
             if !loopback_http {
                 https_url(s).map_err(|why| bad("jwks_uri", why))?;
@@ -380,7 +378,9 @@ mod tests {
         assert_eq!(e.code, ErrorCode::InvalidRedirectUri);
         let e = reg(json!({"redirect_uris": ["http://x/cb"], "grant_types": ["implicit"]}))
             .unwrap_err();
-        assert!(e.description.starts_with("redirect_uris") || e.description.starts_with("grant_types"));
+        assert!(
+            e.description.starts_with("redirect_uris") || e.description.starts_with("grant_types")
+        );
     }
 
     #[test]

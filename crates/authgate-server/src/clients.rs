@@ -194,6 +194,15 @@ fn name_resembles_trusted_host(state: &AppState, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `how`, followed by the name warning when there is one (pages that show
+/// only `how` still show the warning).
+fn with_warning(how: String, warning: &Option<String>) -> String {
+    match warning {
+        Some(w) => format!("{how}. {w}"),
+        None => how,
+    }
+}
+
 pub fn identity(state: &AppState, c: &Client) -> ClientIdentity {
     let warn = |c: &Client| {
         c.metadata
@@ -209,12 +218,18 @@ pub fn identity(state: &AppState, c: &Client) -> ClientIdentity {
             host: None,
             name_warning: None,
         },
-        ClientKind::Dynamic => ClientIdentity {
-            how: "Registered itself dynamically — its name is unverified".into(),
-            verified: false,
-            host: None,
-            name_warning: warn(c),
-        },
+        ClientKind::Dynamic => {
+            let name_warning = warn(c);
+            ClientIdentity {
+                how: with_warning(
+                    "Registered itself dynamically — its name is unverified".into(),
+                    &name_warning,
+                ),
+                verified: false,
+                host: None,
+                name_warning,
+            }
+        }
         ClientKind::MetadataDocument => {
             let host = url::Url::parse(&c.client_id)
                 .ok()
@@ -222,16 +237,20 @@ pub fn identity(state: &AppState, c: &Client) -> ClientIdentity {
             let verified = host
                 .as_deref()
                 .is_some_and(|h| cimd::host_matches(h, &state.settings.raw.cimd.trusted_hosts));
+            let name_warning = if verified { None } else { warn(c) };
             ClientIdentity {
-                how: match (&host, verified) {
-                    (Some(h), true) => format!("Verified: identified by its domain {h}"),
-                    (Some(h), false) => format!(
-                        "Identified by a metadata document at {h} — the name is chosen by that site"
-                    ),
-                    (None, _) => "Identified by a metadata document at an unknown host".into(),
-                },
+                how: with_warning(
+                    match (&host, verified) {
+                        (Some(h), true) => format!("Verified: identified by its domain {h}"),
+                        (Some(h), false) => format!(
+                            "Identified by a metadata document at {h} — the name is chosen by that site"
+                        ),
+                        (None, _) => "Identified by a metadata document at an unknown host".into(),
+                    },
+                    &name_warning,
+                ),
                 verified,
-                name_warning: if verified { None } else { warn(c) },
+                name_warning,
                 host,
             }
         }

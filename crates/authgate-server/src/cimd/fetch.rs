@@ -26,7 +26,9 @@ pub enum FetchError {
     Scheme,
     #[error("the URL has no host")]
     NoHost,
-    #[error("its host resolves to a special-use address (loopback, private, link-local or similar), which this server does not fetch from")]
+    #[error(
+        "its host resolves to a special-use address (loopback, private, link-local or similar), which this server does not fetch from"
+    )]
     SpecialUseAddress,
     #[error("its host name could not be resolved")]
     Dns,
@@ -77,9 +79,8 @@ impl Resolve for GuardedResolver {
         let policy = self.policy;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| policy.permits(a.ip()))
@@ -176,7 +177,11 @@ impl GuardedFetcher {
         }
         let total = self.limits.timeout;
         let work = async {
-            let _slot = self.slots.acquire().await.map_err(|_| FetchError::Connect)?;
+            let _slot = self
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| FetchError::Connect)?;
             self.fetch(url).await
         };
         match tokio::time::timeout(total, work).await {
@@ -263,7 +268,12 @@ impl GuardedFetcher {
 
 /// `application/json` or a structured-syntax `application/…+json` type.
 pub fn is_json_media_type(ct: &str) -> bool {
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json"
         || (mime.starts_with("application/") && mime.ends_with("+json") && !mime.contains(' '))
 }
@@ -309,7 +319,10 @@ mod tests {
 
     #[test]
     fn cache_control_directives() {
-        assert_eq!(cache_control(["max-age=600"].into_iter()), (Some(600), false));
+        assert_eq!(
+            cache_control(["max-age=600"].into_iter()),
+            (Some(600), false)
+        );
         assert_eq!(
             cache_control(["public, max-age=\"60\", must-revalidate"].into_iter()),
             (Some(60), false)

@@ -115,11 +115,11 @@ fn classify_v6(ip: Ipv6Addr) -> Class {
         return Class::SpecialUse;
     }
     const SPECIAL: &[([u16; 8], u32)] = &[
-        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),      // IETF protocol assignments, Teredo
-        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),  // documentation
-        ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),      // 6to4
-        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),      // documentation (RFC 9637)
-        ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),   // NAT64 local use
+        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, Teredo
+        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
+        ([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), // 6to4
+        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation (RFC 9637)
+        ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), // NAT64 local use
     ];
     if SPECIAL.iter().any(|(n, p)| in_v6(ip, *n, *p)) {
         Class::SpecialUse
@@ -161,7 +161,13 @@ mod tests {
         }
         assert_eq!(c("127.0.0.1"), Class::Loopback);
         assert_eq!(c("127.8.9.10"), Class::Loopback);
-        for a in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "93.184.216.34"] {
+        for a in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "93.184.216.34",
+        ] {
             assert_eq!(c(a), Class::Public, "{a}");
         }
     }
@@ -189,7 +195,12 @@ mod tests {
         }
         assert_eq!(c("::1"), Class::Loopback);
         assert_eq!(c("::ffff:127.0.0.1"), Class::Loopback);
-        for a in ["2606:4700::1111", "2a00:1450:4001::1", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        for a in [
+            "2606:4700::1111",
+            "2a00:1450:4001::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
             assert_eq!(c(a), Class::Public, "{a}");
         }
     }

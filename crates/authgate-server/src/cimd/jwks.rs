@@ -28,7 +28,10 @@ enum KeyMaterial {
     /// Uncompressed SEC1 point.
     P256(Vec<u8>),
     Ed25519(Vec<u8>),
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,11 +173,7 @@ fn parse_key(v: &Value) -> Result<Option<ClientKey>, String> {
         }
         _ => return Ok(None), // another key type: skipped
     };
-    let key = ClientKey {
-        kid,
-        alg,
-        material,
-    };
+    let key = ClientKey { kid, alg, material };
     // A JWK naming an algorithm must name one its type allows.
     if let Some(a) = &key.alg
         && !key.permits(a)
@@ -285,14 +284,11 @@ mod tests {
 
     fn ec_jwk() -> (EcdsaKeyPair, Value) {
         let rng = SystemRandom::new();
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+        let kp =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
                 .unwrap();
-        let kp = EcdsaKeyPair::from_pkcs8(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            pkcs8.as_ref(),
-        )
-        .unwrap();
         let pt = kp.public_key().as_ref().to_vec();
         let jwk = json!({
             "kty": "EC", "crv": "P-256", "kid": "k1",

@@ -1,4 +1,4 @@
-//! `authgate client add|list|show|remove|block|unblock`.
+//! `authgate client add|list|show|remove|block|unblock|block-host|unblock-host`.
 
 use super::{CliError, now, open_store, output};
 use crate::config::{ClientConfig, Settings};
@@ -44,6 +44,12 @@ pub enum ClientCmd {
     Block { id: String },
     /// Unblock a client.
     Unblock { id: String },
+    /// Refuse every client ID metadata document on a host (e.g.
+    /// `evil.example`), including URLs never seen before. Takes effect on
+    /// running servers within seconds.
+    BlockHost { host: String },
+    /// Lift a host block made with `block-host`.
+    UnblockHost { host: String },
 }
 
 fn describe(c: &Client) -> serde_json::Value {
@@ -65,6 +71,9 @@ fn describe(c: &Client) -> serde_json::Value {
 }
 
 fn source(c: &Client) -> String {
+    if is_host_block(c) {
+        return "host block".into();
+    }
     match c.kind {
         ClientKind::MetadataDocument => c.client_id.clone(),
         ClientKind::Dynamic => c
@@ -212,6 +221,8 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
         }
         ClientCmd::Block { id } => set_blocked(store.as_ref(), &id, true).await?,
         ClientCmd::Unblock { id } => set_blocked(store.as_ref(), &id, false).await?,
+        ClientCmd::BlockHost { host } => block_host(store.as_ref(), &host, true).await?,
+        ClientCmd::UnblockHost { host } => block_host(store.as_ref(), &host, false).await?,
     }
     Ok(())
 }
@@ -221,15 +232,82 @@ async fn set_blocked(
     id: &str,
     blocked: bool,
 ) -> Result<(), CliError> {
-    let mut c = store
-        .get_client(id)
-        .await?
-        .ok_or_else(|| CliError(format!("no client {id:?}")))?;
+    let Some(mut c) = store.get_client(id).await? else {
+        // A metadata document URL not fetched yet can be blocked ahead.
+        if blocked && crate::cimd::parse_client_id_url(id, false).is_ok() {
+            store.insert_client(&document_block_row(id)).await?;
+            println!("client {id:?} blocked");
+            return Ok(());
+        }
+        return Err(CliError(format!("no client {id:?}")));
+    };
     c.blocked = blocked;
     store.update_client(&c).await?;
     println!(
         "client {id:?} {}",
         if blocked { "blocked" } else { "unblocked" }
     );
+    Ok(())
+}
+
+/// A blocked metadata-document row standing for a URL or a whole host.
+fn document_block_row(id: &str) -> Client {
+    Client {
+        client_id: id.to_owned(),
+        kind: ClientKind::MetadataDocument,
+        metadata: ClientMetadata::default(),
+        secret_hash: None,
+        registration_access_token_hash: None,
+        resources: vec![],
+        allowed_scopes: None,
+        blocked: true,
+        registration_fingerprint: None,
+        registration_count: 0,
+        created_at: now(),
+        last_used_at: None,
+    }
+}
+
+/// Host blocks are rows whose id is `https://<host>/` (never a valid
+/// metadata document URL: its path is `/`).
+fn is_host_block(c: &Client) -> bool {
+    c.kind == ClientKind::MetadataDocument
+        && c.client_id.starts_with("https://")
+        && c.client_id.ends_with('/')
+        && c.client_id["https://".len()..].matches('/').count() == 1
+}
+
+async fn block_host(
+    store: &dyn authgate_store::Store,
+    host: &str,
+    blocked: bool,
+) -> Result<(), CliError> {
+    let host = host.trim().to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && url::Url::parse(&format!("https://{host}/"))
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == host))
+            .unwrap_or(false);
+    if !valid {
+        return Err(CliError(format!(
+            "{host:?} is not a host name (give e.g. app.example.com, no scheme or path)"
+        )));
+    }
+    let id = crate::cimd::host_block_id(&host);
+    if blocked {
+        match store.get_client(&id).await? {
+            Some(mut c) => {
+                c.blocked = true;
+                store.update_client(&c).await?;
+            }
+            None => store.insert_client(&document_block_row(&id)).await?,
+        }
+        println!("client ID metadata documents on {host} are blocked");
+    } else {
+        if !store.delete_client(&id).await? {
+            return Err(CliError(format!("{host} is not blocked")));
+        }
+        println!("client ID metadata documents on {host} are no longer blocked");
+    }
     Ok(())
 }

@@ -254,8 +254,7 @@ pub async fn register(
     if let Some(ip) = limits::client_address(peer, &headers, &guard.trusted_proxies)
         && let Err(wait) = guard.limiter.check(limits::AddressKey::of(ip))
     {
-        metrics::counter!("authgate_registrations_total", "outcome" => "rate_limited")
-            .increment(1);
+        metrics::counter!("authgate_registrations_total", "outcome" => "rate_limited").increment(1);
         return too_many(wait);
     }
     let cfg = &state.settings.raw.dynamic_registration;
@@ -269,7 +268,9 @@ pub async fn register(
     if !guard.initial_tokens.is_empty()
         && !limits::initial_token_ok(limits::bearer(&headers), &guard.initial_tokens)
     {
-        return invalid_token("registration needs a valid initial access token (Authorization: Bearer)");
+        return invalid_token(
+            "registration needs a valid initial access token (Authorization: Bearer)",
+        );
     }
     match register_inner(&state, &headers, &body).await {
         Ok(r) => r,
@@ -317,8 +318,7 @@ async fn register_inner(
         existing.registration_count = existing.registration_count.saturating_add(1);
         store.update_client(&existing).await.map_err(StoreFailure)?;
         state.registry.invalidate_client(&existing.client_id);
-        metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated")
-            .increment(1);
+        metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated").increment(1);
         tracing::info!(client_id = %existing.client_id, count = existing.registration_count, "client re-registered");
         let body = client_information(state, &existing, None, Some(&access_token));
         return Ok(no_store_json(StatusCode::CREATED, &body));
@@ -378,8 +378,7 @@ async fn authorized_client(
     match c {
         Some(c)
             if c.kind == ClientKind::Dynamic
-                && c
-                    .registration_access_token_hash
+                && c.registration_access_token_hash
                     .as_deref()
                     .is_some_and(|h| secret::verify(token, h)) =>
         {
@@ -457,11 +456,7 @@ async fn update_inner(
     }
     c.metadata = metadata;
     c.registration_fingerprint = Some(fp);
-    state
-        .store
-        .update_client(&c)
-        .await
-        .map_err(StoreFailure)?;
+    state.store.update_client(&c).await.map_err(StoreFailure)?;
     state.registry.invalidate_client(&c.client_id);
     let body = client_information(state, &c, secret_plain.as_deref(), None);
     Ok(no_store_json(StatusCode::OK, &body))
@@ -500,7 +495,11 @@ pub async fn delete(
 /// (periodic job). Returns how many.
 pub async fn reap_unused_clients(state: &AppState) -> Result<u64, authgate_store::StoreError> {
     state.registry.flush_usage(state.store.as_ref()).await;
-    let ttl = state.settings.raw.dynamic_registration.unused_client_ttl_secs;
+    let ttl = state
+        .settings
+        .raw
+        .dynamic_registration
+        .unused_client_ttl_secs;
     let n = state
         .store
         .reap_dynamic_clients(state.clock.now().saturating_sub(ttl))
@@ -528,14 +527,22 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_loopback_port_and_order() {
-        let a = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "A", "token_endpoint_auth_method": "none"}));
-        let b = meta(json!({"redirect_uris": ["https://a.example/x", "http://localhost:2222/cb"],
-            "client_name": "A", "token_endpoint_auth_method": "none"}));
-        let c = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "B", "token_endpoint_auth_method": "none"}));
-        let d = meta(json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "A", "token_endpoint_auth_method": "none", "software_id": "x"}));
+        let a = meta(
+            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "A", "token_endpoint_auth_method": "none"}),
+        );
+        let b = meta(
+            json!({"redirect_uris": ["https://a.example/x", "http://localhost:2222/cb"],
+            "client_name": "A", "token_endpoint_auth_method": "none"}),
+        );
+        let c = meta(
+            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "B", "token_endpoint_auth_method": "none"}),
+        );
+        let d = meta(
+            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
+            "client_name": "A", "token_endpoint_auth_method": "none", "software_id": "x"}),
+        );
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&c));
         assert_ne!(fingerprint(&a), fingerprint(&d));

@@ -6,9 +6,12 @@ mod support;
 
 mod authorization_code;
 mod browser;
+mod cimd;
 mod client_credentials;
 mod discovery;
 mod introspection_revocation;
 mod keys;
 mod malformed;
+mod private_key_jwt;
 mod processes;
+mod registration;

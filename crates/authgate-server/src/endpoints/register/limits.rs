@@ -122,7 +122,11 @@ impl AddressKey {
 
 /// Where a request comes from: the peer, or for a trusted proxy the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
@@ -212,9 +216,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// hash is compared, in constant time each).
 pub fn initial_token_ok(token: Option<&str>, hashes: &[String]) -> bool {
     let Some(t) = token else { return false };
-    hashes
-        .iter()
-        .fold(false, |ok, h| secret::verify(t, h) | ok)
+    hashes.iter().fold(false, |ok, h| secret::verify(t, h) | ok)
 }
 
 #[cfg(test)]

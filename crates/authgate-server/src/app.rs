@@ -117,7 +117,9 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::discovery::openid_configuration),
         );
     }
-    r.fallback(endpoints::not_found)
+    r.merge(crate::admin::router(&state.settings))
+        .fallback(endpoints::not_found)
+        .layer(axum::middleware::from_fn(crate::telemetry::client_address))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 //! behind `authgate-store`. Handlers here are thin: extract, call the
 //! grant or rule, map the result (errors map in `http::error`).
 
+pub mod admin;
 pub mod app;
 pub mod cimd;
 pub mod cli;

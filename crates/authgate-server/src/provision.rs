@@ -172,7 +172,7 @@ pub fn validate_client_config(
         }
     }
     for r in &c.resources {
-        if !resources.iter().any(|x| &x.id == r) {
+        if !resources.iter().any(|x| &x.id == r) && !crate::admin::is_builtin(r) {
             // It may exist in the store already; only catch obvious typos
             // when the config declares resources.
             if !resources.is_empty() {

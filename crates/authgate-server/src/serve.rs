@@ -45,6 +45,7 @@ pub async fn build_state(
 ) -> Result<(SharedState, tokio::task::JoinHandle<()>), StartError> {
     let kek = Arc::new(keys::load_kek(&settings)?);
     crate::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
+    crate::admin::ensure_admin_resource(store.as_ref(), &settings, clock.now()).await?;
     let keys = KeyManager::start(
         store.as_ref(),
         kek.clone(),
@@ -119,6 +120,8 @@ async fn purge(state: &AppState) {
         s.purge_codes(now).await,
         s.purge_access_token_revocations(now).await,
         s.purge_sessions(now).await,
+        s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
+            .await,
         keys::purge_removed(s, now)
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
@@ -215,6 +218,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     let backend = store.backend();
     let running = start(settings, store, listener).await?;
     tracing::info!(%issuer, addr = %running.addr, store = backend, "authgate is listening");
+    crate::admin::setup::announce(&running.state).await;
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;

@@ -57,6 +57,27 @@ impl AuditSink {
     }
 }
 
+tokio::task_local! {
+    /// The client address of the request being handled, for audit events.
+    static CLIENT_ADDR: std::net::IpAddr;
+}
+
+/// Middleware: makes the request's client address available to audit
+/// events recorded while handling it (those given no address explicitly).
+pub async fn client_address(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    match peer {
+        Some(ip) => CLIENT_ADDR.scope(ip, next.run(req)).await,
+        None => next.run(req).await,
+    }
+}
+
 /// Records an audit event with the common fields.
 pub fn audit(
     state: &AppState,
@@ -96,7 +117,9 @@ pub fn audit_detail(
         actor: actor.map(str::to_owned),
         client_id: client_id.map(str::to_owned),
         resource_id: resource_id.map(str::to_owned),
-        address: address.map(str::to_owned),
+        address: address
+            .map(str::to_owned)
+            .or_else(|| CLIENT_ADDR.try_with(|a| a.to_string()).ok()),
         outcome: outcome.to_owned(),
         detail,
     });

@@ -230,10 +230,11 @@ async fn validate(
                 .resources(store)
                 .await
                 .map_err(StoreFailure)?;
-            if all.len() == 1 {
-                Some(all[0].clone())
-            } else {
-                None
+            // The built-in admin API is never a default.
+            let mut open = all.iter().filter(|r| !crate::admin::is_builtin(&r.id));
+            match (open.next(), open.next()) {
+                (Some(only), None) => Some(only.clone()),
+                _ => None,
             }
         }
         .ok_or_else(|| OAuthError::invalid_target("the resource parameter is required"))?,

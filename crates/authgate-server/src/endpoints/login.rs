@@ -221,6 +221,8 @@ pub async fn login_submit(
     let base = state.settings.issuer_path();
     let next = if session::pending(&new_sess, &rid, now).is_some() {
         format!("{base}/consent?r={rid}")
+    } else if let Some(to) = crate::admin::dashboard::after_login(&state, &new_sess) {
+        to
     } else {
         format!("{base}/account")
     };

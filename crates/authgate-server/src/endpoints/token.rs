@@ -10,6 +10,7 @@ use authgate_core::token_request::{self, Grant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use serde_json::json;
 use std::time::Instant;
 
 pub async fn token(
@@ -60,6 +61,10 @@ pub async fn token(
     };
     let resp = result.map_err(|e| ApiError::from(e).with_basic(basic))?;
     metrics::counter!("authgate_tokens_issued_total", "grant_type" => grant_type).increment(1);
+    // Audit: queued for the batched writer, nothing awaited here.
+    let id = Some(client.client.client_id.as_str());
+    let detail = json!({"grant_type": grant_type, "resource": req.resource.first()});
+    crate::telemetry::audit_detail(&state, "token.issued", id, id, None, None, "ok", detail);
     metrics::histogram!("authgate_token_request_seconds", "grant_type" => grant_type)
         .record(started.elapsed().as_secs_f64());
     Ok(no_store_json(StatusCode::OK, &resp))

@@ -10,8 +10,19 @@ use std::sync::Arc;
 /// Resolves the requested resource: exactly one `resource` (tolerant match
 /// against the registered URL), or none when the client has a single
 /// resource it may use. Several values are refused: a token has one
-/// audience.
+/// audience. The resource's switches for dynamic and metadata document
+/// clients apply (`clients::check_allowed_for_resource`).
 pub async fn resolve(
+    state: &AppState,
+    client: &Client,
+    requested: &[String],
+) -> Result<Arc<Resource>, OAuthError> {
+    let r = resolve_unchecked(state, client, requested).await?;
+    crate::clients::check_allowed_for_resource(client, &r)?;
+    Ok(r)
+}
+
+async fn resolve_unchecked(
     state: &AppState,
     client: &Client,
     requested: &[String],

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod admin;
 mod authorization_code;
 mod browser;
 mod cimd;

@@ -313,3 +313,42 @@ async fn discovery_lists_private_key_jwt() {
     assert_eq!(meta["registration_endpoint"], app.url("/register"));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
+    let mut cfg = default_config();
+    cfg.resources[0].allow_dynamic_registration = false; // weather
+    let app = TestApp::start_with(cfg, "").await;
+    let signer = Signer::ec("k1");
+    let mut body = json!({
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": {"keys": [signer.jwk()]},
+    });
+    body["client_name"] = json!("worker");
+    let (s, reg, _) = register(&app, &body).await;
+    assert_eq!(s, 201, "{reg}");
+    let id = reg["client_id"].as_str().unwrap();
+    let token_url = app.url("/token");
+
+    let (s, b) = cc_token(&app, &signer.sign(&claims(id, &token_url, 60))).await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"], "unauthorized_client");
+
+    let (s, b, _) = app
+        .token_form(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                (
+                    "client_assertion",
+                    &signer.sign(&claims(id, &token_url, 60)),
+                ),
+                ("resource", NOTES_URI),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    app.shutdown().await;
+}

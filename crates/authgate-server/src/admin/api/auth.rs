@@ -1,0 +1,152 @@
+//! Bearer authentication of the admin API with authgate's own access
+//! tokens: signature with a published key, `typ` at+jwt, `iss`, `exp`,
+//! revocation (token and grant), `aud` exactly the admin API URL, scope
+//! `authgate:admin`. A client credentials token must come from a client
+//! that still exists and is not blocked; a token a person delegated is
+//! accepted only while that person is an enabled administrator.
+
+use super::Failure;
+use crate::admin::ops::{Actor, AdminError};
+use crate::admin::{ADMIN_SCOPE, API_PREFIX, api_uri};
+use crate::app::{AppState, SharedState};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+
+/// The authenticated caller of an admin API request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub client_id: String,
+}
+
+/// Where the admin API's own protected resource metadata is served.
+pub fn metadata_url(state: &AppState) -> String {
+    let issuer = &state.settings.issuer;
+    let origin = url::Url::parse(issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    format!(
+        "{origin}/.well-known/oauth-protected-resource{}{API_PREFIX}",
+        state.settings.issuer_path()
+    )
+}
+
+fn challenge(state: &AppState, error: Option<&str>) -> String {
+    let mut c = format!(
+        "Bearer realm=\"authgate-admin\", resource_metadata=\"{}\", scope=\"{ADMIN_SCOPE}\"",
+        metadata_url(state)
+    );
+    if let Some(e) = error {
+        c.push_str(&format!(", error=\"{e}\""));
+    }
+    c
+}
+
+fn reject(
+    state: &AppState,
+    status: StatusCode,
+    error: &'static str,
+    description: &'static str,
+) -> Failure {
+    // RFC 6750 §3.1: a request without a token gets no error code.
+    let code = (description != NO_TOKEN).then_some(error);
+    Failure::Auth {
+        status,
+        error,
+        description,
+        challenge: challenge(state, code),
+    }
+}
+
+const NO_TOKEN: &str = "a bearer access token with scope authgate:admin is required";
+
+impl FromRequestParts<SharedState> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let unauthorized = |description: &'static str| {
+            reject(
+                state,
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                description,
+            )
+        };
+        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized(NO_TOKEN));
+        };
+        let h = h.to_str().unwrap_or("");
+        let Some((scheme, token)) = h.split_once(' ') else {
+            return Err(unauthorized(NO_TOKEN));
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized(NO_TOKEN));
+        }
+        let token = token.trim();
+        if token.is_empty() || token.len() > 16 * 1024 {
+            return Err(unauthorized("the access token is malformed"));
+        }
+        let claims = crate::endpoints::introspect::active_access_token(state, token)
+            .await
+            .map_err(|e| {
+                Failure::Admin(AdminError::Internal(format!(
+                    "token check failed: {}",
+                    e.error.description
+                )))
+            })?
+            .ok_or_else(|| unauthorized("the access token is invalid, expired or revoked"))?;
+        if claims.aud != api_uri(&state.settings) {
+            return Err(unauthorized(
+                "the access token is not for the admin API (aud)",
+            ));
+        }
+        if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+            return Err(reject(
+                state,
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the access token lacks the authgate:admin scope",
+            ));
+        }
+        let name = if claims.gid.is_some() {
+            // Delegated by a person: they must still be an administrator.
+            match state.store.get_user(&claims.sub).await? {
+                Some(u) if u.is_admin && !u.disabled => u.email,
+                _ => {
+                    return Err(reject(
+                        state,
+                        StatusCode::FORBIDDEN,
+                        "access_denied",
+                        "the person behind this token is not an administrator",
+                    ));
+                }
+            }
+        } else {
+            match state
+                .registry
+                .client(state.store.as_ref(), &claims.client_id)
+                .await?
+            {
+                Some(c) if !c.blocked => format!("client:{}", c.client_id),
+                _ => {
+                    return Err(unauthorized(
+                        "the client of this token is blocked or deleted",
+                    ));
+                }
+            }
+        };
+        Ok(Caller {
+            actor: Actor { name, address },
+            client_id: claims.client_id,
+        })
+    }
+}

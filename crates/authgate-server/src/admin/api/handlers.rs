@@ -1,0 +1,460 @@
+//! Admin API handlers: extract, call [`crate::admin::ops`], answer JSON.
+
+use super::{Caller, Failure, JsonBody};
+use crate::admin::ops::{self, AdminError};
+use crate::admin::types::*;
+use crate::app::SharedState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+type Q = Query<HashMap<String, String>>;
+type ApiResult<T> = Result<Json<T>, Failure>;
+
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+fn number<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<T>, AdminError> {
+    match q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<T>()
+            .map(Some)
+            .map_err(|_| AdminError::invalid(key, format!("{v:?} is not a valid number"))),
+    }
+}
+
+/// `limit` (1-500, default 50) and `offset` (default 0).
+fn paging(q: &HashMap<String, String>) -> Result<(usize, usize), AdminError> {
+    let limit = number::<usize>(q, "limit")?.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AdminError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok((number::<usize>(q, "offset")?.unwrap_or(0), limit))
+}
+
+fn created<T: serde::Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+// ------------------------------------------------------------ MCP servers
+
+/// List MCP servers (protected resources), oldest first.
+#[utoipa::path(get, path = "/resources", tag = "MCP servers",
+    params(("limit" = Option<usize>, Query, description = "1-500, default 50"),
+           ("offset" = Option<usize>, Query, description = "items to skip, default 0")),
+    responses((status = 200, body = ResourceList)))]
+pub async fn list_resources(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Query(q): Q,
+) -> ApiResult<ResourceList> {
+    let (offset, limit) = paging(&q)?;
+    let all = state.store.list_resources().await?;
+    let (items, total, next_offset) = ops::page(all, offset, limit);
+    Ok(Json(ResourceList {
+        items: items.iter().map(ResourceView::from).collect(),
+        total,
+        next_offset,
+    }))
+}
+
+/// Add an MCP server.
+#[utoipa::path(post, path = "/resources", tag = "MCP servers", request_body = ResourceInput,
+    responses((status = 201, body = ResourceView), (status = 409, body = ErrorBody, description = "id or URL in use")))]
+pub async fn create_resource(
+    c: Caller,
+    State(state): State<SharedState>,
+    JsonBody(input): JsonBody<ResourceInput>,
+) -> Result<Response, Failure> {
+    let r = ops::create_resource(&state, &c.actor, input).await?;
+    Ok(created(ResourceView::from(&r)))
+}
+
+/// One MCP server.
+#[utoipa::path(get, path = "/resources/{id}", tag = "MCP servers",
+    params(("id" = String, Path, description = "MCP server id")),
+    responses((status = 200, body = ResourceView), (status = 404, body = ErrorBody)))]
+pub async fn get_resource(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceView> {
+    Ok(Json(ResourceView::from(
+        &ops::get_resource(&state, &id).await?,
+    )))
+}
+
+/// Replace an MCP server's settings (every field; the path names it).
+#[utoipa::path(put, path = "/resources/{id}", tag = "MCP servers", request_body = ResourceInput,
+    params(("id" = String, Path, description = "MCP server id")),
+    responses((status = 200, body = ResourceView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_resource(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ResourceInput>,
+) -> ApiResult<ResourceView> {
+    let r = ops::update_resource(&state, &c.actor, &id, input).await?;
+    Ok(Json(ResourceView::from(&r)))
+}
+
+/// Delete an MCP server: revokes every grant and consent for it, and says so.
+#[utoipa::path(delete, path = "/resources/{id}", tag = "MCP servers",
+    params(("id" = String, Path, description = "MCP server id")),
+    responses((status = 200, body = ResourceImpact), (status = 404, body = ErrorBody)))]
+pub async fn delete_resource(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceImpact> {
+    Ok(Json(ops::delete_resource(&state, &c.actor, &id).await?))
+}
+
+/// What the MCP server must publish: metadata JSON, challenge, snippets.
+#[utoipa::path(get, path = "/resources/{id}/metadata", tag = "MCP servers",
+    params(("id" = String, Path, description = "MCP server id")),
+    responses((status = 200, body = ResourceMetadataView), (status = 404, body = ErrorBody)))]
+pub async fn resource_metadata(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceMetadataView> {
+    let r = ops::get_resource(&state, &id).await?;
+    Ok(Json(ops::resource_metadata(&state, &r)))
+}
+
+/// Connection check: fetch the MCP server and its metadata as a client would.
+#[utoipa::path(post, path = "/resources/{id}/check", tag = "MCP servers",
+    params(("id" = String, Path, description = "MCP server id")),
+    responses((status = 200, body = CheckReport), (status = 404, body = ErrorBody)))]
+pub async fn check_resource(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<CheckReport> {
+    let r = ops::get_resource(&state, &id).await?;
+    let report = crate::admin::check::run(&state, &r).await;
+    crate::telemetry::audit_detail(
+        &state,
+        "admin.resource.checked",
+        Some(&c.actor.name),
+        None,
+        Some(&r.id),
+        c.actor.address.as_deref(),
+        if report.ok { "ok" } else { "failed" },
+        serde_json::json!({"failed": report.points.iter().filter(|p| !p.ok).map(|p| &p.id).collect::<Vec<_>>()}),
+    );
+    Ok(Json(report))
+}
+
+/// The admin API's own protected resource metadata (RFC 9728).
+pub async fn protected_resource_metadata(
+    State(state): State<SharedState>,
+) -> Result<Response, Failure> {
+    let r = ops::get_resource(&state, crate::admin::ADMIN_RESOURCE_ID).await?;
+    Ok(Json(crate::resource_metadata::metadata(
+        &state.settings.issuer,
+        &r,
+    ))
+    .into_response())
+}
+
+// ---------------------------------------------------------------- clients
+
+/// List clients: pre-registered, dynamic and metadata-document ones.
+#[utoipa::path(get, path = "/clients", tag = "Clients",
+    params(("limit" = Option<usize>, Query, description = "1-500, default 50"),
+           ("offset" = Option<usize>, Query, description = "items to skip, default 0"),
+           ("kind" = Option<String>, Query, description = "pre_registered, dynamic or metadata_document")),
+    responses((status = 200, body = ClientList)))]
+pub async fn list_clients(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Query(q): Q,
+) -> ApiResult<ClientList> {
+    let (offset, limit) = paging(&q)?;
+    let kind = match q.get("kind").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(k) => Some(authgate_core::model::ClientKind::parse(k).ok_or_else(|| {
+            AdminError::invalid(
+                "kind",
+                "must be pre_registered, dynamic or metadata_document",
+            )
+        })?),
+    };
+    let all: Vec<_> = state
+        .store
+        .list_clients()
+        .await?
+        .into_iter()
+        .filter(|c| kind.is_none_or(|k| c.kind == k))
+        .collect();
+    let (items, total, next_offset) = ops::page(all, offset, limit);
+    Ok(Json(ClientList {
+        items: items.iter().map(ClientView::from).collect(),
+        total,
+        next_offset,
+    }))
+}
+
+/// Register a client; a confidential one's secret is in this answer only.
+#[utoipa::path(post, path = "/clients", tag = "Clients", request_body = ClientInput,
+    responses((status = 201, body = ClientCreated), (status = 409, body = ErrorBody)))]
+pub async fn create_client(
+    c: Caller,
+    State(state): State<SharedState>,
+    JsonBody(input): JsonBody<ClientInput>,
+) -> Result<Response, Failure> {
+    let (client, secret) = ops::create_client(&state, &c.actor, input).await?;
+    Ok(created(ClientCreated {
+        client: ClientView::from(&client),
+        client_secret: secret,
+    }))
+}
+
+/// One client.
+#[utoipa::path(get, path = "/clients/{client_id}", tag = "Clients",
+    params(("client_id" = String, Path, description = "client id (percent-encoded)")),
+    responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
+pub async fn get_client(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ClientView> {
+    Ok(Json(ClientView::from(&ops::get_client(&state, &id).await?)))
+}
+
+/// Delete a client: revokes its grants and consents.
+#[utoipa::path(delete, path = "/clients/{client_id}", tag = "Clients",
+    params(("client_id" = String, Path, description = "client id (percent-encoded)")),
+    responses((status = 200, body = ClientDeleted), (status = 404, body = ErrorBody)))]
+pub async fn delete_client(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ClientDeleted> {
+    Ok(Json(ops::delete_client(&state, &c.actor, &id).await?))
+}
+
+/// Give a confidential client a new secret (the old one stops working).
+#[utoipa::path(post, path = "/clients/{client_id}/secret", tag = "Clients",
+    params(("client_id" = String, Path, description = "client id (percent-encoded)")),
+    responses((status = 200, body = SecretRotated), (status = 404, body = ErrorBody)))]
+pub async fn rotate_client_secret(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<SecretRotated> {
+    let secret = ops::rotate_client_secret(&state, &c.actor, &id).await?;
+    Ok(Json(SecretRotated {
+        client_id: id,
+        client_secret: secret,
+    }))
+}
+
+/// Block a client: it can no longer authenticate or be authorized.
+#[utoipa::path(post, path = "/clients/{client_id}/block", tag = "Clients",
+    params(("client_id" = String, Path, description = "client id (percent-encoded)")),
+    responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
+pub async fn block_client(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ClientView> {
+    let client = ops::set_client_blocked(&state, &c.actor, &id, true).await?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+/// Unblock a client.
+#[utoipa::path(post, path = "/clients/{client_id}/unblock", tag = "Clients",
+    params(("client_id" = String, Path, description = "client id (percent-encoded)")),
+    responses((status = 200, body = ClientView), (status = 404, body = ErrorBody)))]
+pub async fn unblock_client(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<ClientView> {
+    let client = ops::set_client_blocked(&state, &c.actor, &id, false).await?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+// ------------------------------------------------------------------ users
+
+/// List people who sign in.
+#[utoipa::path(get, path = "/users", tag = "Users",
+    params(("limit" = Option<usize>, Query, description = "1-500, default 50"),
+           ("offset" = Option<usize>, Query, description = "items to skip, default 0")),
+    responses((status = 200, body = UserList)))]
+pub async fn list_users(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Query(q): Q,
+) -> ApiResult<UserList> {
+    let (offset, limit) = paging(&q)?;
+    let (items, total, next_offset) = ops::page(state.store.list_users().await?, offset, limit);
+    Ok(Json(UserList {
+        items: items.iter().map(UserView::from).collect(),
+        total,
+        next_offset,
+    }))
+}
+
+/// Add a person (with a password, or get a one-time link to set one).
+#[utoipa::path(post, path = "/users", tag = "Users", request_body = UserInput,
+    responses((status = 201, body = UserCreated), (status = 409, body = ErrorBody)))]
+pub async fn create_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    JsonBody(input): JsonBody<UserInput>,
+) -> Result<Response, Failure> {
+    let (u, link) = ops::create_user(&state, &c.actor, input).await?;
+    Ok(created(UserCreated {
+        user: UserView::from(&u),
+        password_link: link,
+    }))
+}
+
+/// One person.
+#[utoipa::path(get, path = "/users/{id}", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+pub async fn get_user(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserView> {
+    Ok(Json(UserView::from(&ops::get_user(&state, &id).await?)))
+}
+
+/// Disable a person: no sign-in, no refresh.
+#[utoipa::path(post, path = "/users/{id}/disable", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "last administrator")))]
+pub async fn disable_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserView> {
+    Ok(Json(UserView::from(
+        &ops::set_user_disabled(&state, &c.actor, &id, true).await?,
+    )))
+}
+
+/// Enable a disabled person.
+#[utoipa::path(post, path = "/users/{id}/enable", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+pub async fn enable_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserView> {
+    Ok(Json(UserView::from(
+        &ops::set_user_disabled(&state, &c.actor, &id, false).await?,
+    )))
+}
+
+/// Reset a password: a one-time link (24 h) where the person sets a new one.
+#[utoipa::path(post, path = "/users/{id}/password-link", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = OneTimeLink), (status = 404, body = ErrorBody)))]
+pub async fn password_link(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<OneTimeLink> {
+    Ok(Json(ops::password_link(&state, &c.actor, &id).await?))
+}
+
+/// The apps a person allowed, with their live grants.
+#[utoipa::path(get, path = "/users/{id}/grants", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = AppList), (status = 404, body = ErrorBody)))]
+pub async fn user_grants(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<AppList> {
+    let items = ops::user_apps(&state, &id).await?;
+    Ok(Json(AppList { user_id: id, items }))
+}
+
+/// Revoke what a person allowed a client for an MCP server: the consent
+/// and every grant (refresh tokens; access tokens of those grants).
+#[utoipa::path(post, path = "/users/{id}/grants/revoke", tag = "Users", request_body = RevokeInput,
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = Revoked), (status = 404, body = ErrorBody)))]
+pub async fn revoke_user_grant(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<RevokeInput>,
+) -> ApiResult<Revoked> {
+    Ok(Json(ops::revoke_app(&state, &c.actor, &id, input).await?))
+}
+
+// ------------------------------------------------------------------- keys
+
+/// Signing keys, oldest first.
+#[utoipa::path(get, path = "/keys", tag = "Signing keys", responses((status = 200, body = KeyList)))]
+pub async fn list_keys(_c: Caller, State(state): State<SharedState>) -> ApiResult<KeyList> {
+    Ok(Json(KeyList {
+        items: ops::list_keys(&state).await?,
+    }))
+}
+
+/// Rotate: a new key signs from now; older keys stay published until the
+/// tokens they signed have expired.
+#[utoipa::path(post, path = "/keys/rotate", tag = "Signing keys", responses((status = 200, body = KeyRotated)))]
+pub async fn rotate_key(c: Caller, State(state): State<SharedState>) -> ApiResult<KeyRotated> {
+    Ok(Json(ops::rotate_key(&state, &c.actor).await?))
+}
+
+/// Retire a non-active key now: it leaves the JWKS and tokens it signed
+/// stop verifying.
+#[utoipa::path(post, path = "/keys/{kid}/retire", tag = "Signing keys",
+    params(("kid" = String, Path, description = "key id")),
+    responses((status = 200, body = KeyRetired), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the active key")))]
+pub async fn retire_key(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(kid): Path<String>,
+) -> ApiResult<KeyRetired> {
+    Ok(Json(ops::retire_key(&state, &c.actor, &kid).await?))
+}
+
+// ------------------------------------------------------------------ audit
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/audit", tag = "Audit log",
+    params(("q" = Option<String>, Query, description = "substring of event, actor, client or resource"),
+           ("before" = Option<i64>, Query, description = "events older than this id (the previous page's next_before)"),
+           ("limit" = Option<i64>, Query, description = "1-500, default 50")),
+    responses((status = 200, body = AuditPage)))]
+pub async fn audit(
+    _c: Caller,
+    State(state): State<SharedState>,
+    Query(q): Q,
+) -> ApiResult<AuditPage> {
+    let limit = number::<i64>(&q, "limit")?.unwrap_or(DEFAULT_LIMIT as i64);
+    if !(1..=MAX_LIMIT as i64).contains(&limit) {
+        return Err(
+            AdminError::invalid("limit", format!("must be between 1 and {MAX_LIMIT}")).into(),
+        );
+    }
+    let before = number::<i64>(&q, "before")?;
+    let text = q.get("q").map(String::as_str);
+    if text.is_some_and(|t| t.len() > 200) {
+        return Err(AdminError::invalid("q", "must be at most 200 characters").into());
+    }
+    Ok(Json(ops::audit_page(&state, text, before, limit).await?))
+}

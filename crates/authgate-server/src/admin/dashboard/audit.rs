@@ -1,0 +1,103 @@
+//! The audit log: search and pages (newest first).
+
+use super::{AdminCtx, error, render, require_admin, when};
+use crate::admin::ops::{self, AdminError};
+use crate::app::SharedState;
+use askama::Template;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+const PAGE: i64 = 50;
+
+pub struct Row {
+    pub id: i64,
+    pub at: String,
+    pub event: String,
+    pub actor: String,
+    pub client_id: String,
+    pub resource_id: String,
+    pub address: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct ListPage {
+    a: AdminCtx,
+    q: String,
+    rows: Vec<Row>,
+    /// Link to the next (older) page.
+    older: Option<String>,
+    newest: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let base = state.settings.issuer_path().to_owned();
+    let admin = match require_admin(&state, &headers, &peer, &format!("{base}/admin/audit")).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let q: String = params
+        .get("q")
+        .map(|s| s.trim().chars().take(200).collect())
+        .unwrap_or_default();
+    let before = match params
+        .get("before")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(b) => match b.parse::<i64>() {
+            Ok(v) => Some(v),
+            Err(_) => return error(&state, AdminError::invalid("before", "must be an event id")),
+        },
+    };
+    let page = match ops::audit_page(&state, Some(&q), before, PAGE).await {
+        Ok(p) => p,
+        Err(e) => return error(&state, e),
+    };
+    let qs = super::seg(&q);
+    let older = page
+        .next_before
+        .map(|b| format!("{base}/admin/audit?q={qs}&before={b}"));
+    let newest = before.map(|_| format!("{base}/admin/audit?q={qs}"));
+    let rows = page
+        .items
+        .into_iter()
+        .map(|e| Row {
+            id: e.id,
+            at: when(Some(e.at)),
+            event: e.event,
+            actor: e.actor.unwrap_or_default(),
+            client_id: e.client_id.unwrap_or_default(),
+            resource_id: e.resource_id.unwrap_or_default(),
+            address: e.address.unwrap_or_default(),
+            outcome: e.outcome,
+            detail: if e.detail.is_null() {
+                String::new()
+            } else {
+                e.detail.to_string()
+            },
+        })
+        .collect();
+    render(
+        &state,
+        StatusCode::OK,
+        &ListPage {
+            a: admin.ctx(&state, "audit"),
+            q,
+            rows,
+            older,
+            newest,
+        },
+    )
+}

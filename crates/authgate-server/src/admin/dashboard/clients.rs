@@ -1,0 +1,392 @@
+//! Clients: list (kind, source, created, last used), add a client (the
+//! secret is shown once), rotate its secret, block, delete.
+
+use super::servers::ConfirmPage;
+use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
+use crate::admin::ops::{self, AdminError};
+use crate::admin::types::{ClientInput, client_source};
+use crate::app::{AppState, SharedState};
+use crate::http::form::FormPairs;
+use crate::pages;
+use askama::Template;
+use authgate_core::model::TokenEndpointAuthMethod;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+type Peer = ConnectInfo<SocketAddr>;
+type Form = Result<FormPairs, crate::http::error::ApiError>;
+
+pub struct Row {
+    pub client_id: String,
+    /// The id percent-encoded for a query string.
+    pub q: String,
+    pub name: String,
+    pub kind: String,
+    pub source: String,
+    pub created: String,
+    pub last_used: String,
+    pub blocked: bool,
+    pub has_secret: bool,
+    pub resources: String,
+}
+
+pub struct ServerChoice {
+    pub id: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+/// The add form's values as typed.
+#[derive(Default)]
+pub struct AddValues {
+    pub client_name: String,
+    pub client_id: String,
+    pub confidential: bool,
+    pub redirect_uris: String,
+    pub scopes: String,
+    pub grant_authorization_code: bool,
+    pub grant_client_credentials: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/clients.html")]
+struct ListPage {
+    a: AdminCtx,
+    rows: Vec<Row>,
+    servers: Vec<ServerChoice>,
+    v: AddValues,
+    /// (client id, secret) to show once.
+    secret: Option<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+    error_field: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn page(
+    state: &AppState,
+    admin: &AdminSession,
+    status: StatusCode,
+    v: AddValues,
+    chosen: &[String],
+    secret: Option<(String, String)>,
+    notice: Option<String>,
+    err: Option<AdminError>,
+) -> Response {
+    let (clients, resources) = match (
+        state.store.list_clients().await,
+        state.store.list_resources().await,
+    ) {
+        (Ok(c), Ok(r)) => (c, r),
+        (Err(e), _) | (_, Err(e)) => return failure(state, e),
+    };
+    let rows = clients
+        .iter()
+        .map(|c| Row {
+            client_id: c.client_id.clone(),
+            q: super::seg(&c.client_id),
+            name: c.display_name().to_owned(),
+            kind: match c.kind.as_str() {
+                "pre_registered" => "pre-registered",
+                "dynamic" => "dynamic",
+                _ => "CIMD",
+            }
+            .into(),
+            source: client_source(c),
+            created: when(Some(c.created_at)),
+            last_used: c
+                .last_used_at
+                .map(|t| when(Some(t)))
+                .unwrap_or_else(|| "never".into()),
+            blocked: c.blocked,
+            has_secret: matches!(
+                c.metadata.token_endpoint_auth_method,
+                TokenEndpointAuthMethod::ClientSecretBasic
+                    | TokenEndpointAuthMethod::ClientSecretPost
+            ),
+            resources: if c.resources.is_empty() {
+                "any".into()
+            } else {
+                c.resources.join(", ")
+            },
+        })
+        .collect();
+    let servers = resources
+        .iter()
+        .map(|r| ServerChoice {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            checked: chosen.contains(&r.id),
+        })
+        .collect();
+    let error_field = err
+        .as_ref()
+        .and_then(|e| e.field())
+        .unwrap_or("")
+        .to_owned();
+    render(
+        state,
+        status,
+        &ListPage {
+            a: admin.ctx(state, "clients"),
+            rows,
+            servers,
+            v,
+            secret,
+            notice,
+            error: err.map(|e| e.message()),
+            error_field,
+        },
+    )
+}
+
+fn default_values() -> AddValues {
+    AddValues {
+        confidential: true,
+        grant_client_credentials: true,
+        ..Default::default()
+    }
+}
+
+pub async fn list(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = format!("{}/admin/clients", state.settings.issuer_path());
+    let admin = match require_admin(&state, &headers, &peer, &here).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let notice = match q.get("notice").map(String::as_str) {
+        Some("deleted") => Some("Client deleted; its grants and consents were revoked.".into()),
+        Some("blocked") => Some("Client blocked.".into()),
+        Some("unblocked") => Some("Client unblocked.".into()),
+        _ => None,
+    };
+    page(
+        &state,
+        &admin,
+        StatusCode::OK,
+        default_values(),
+        &[],
+        None,
+        notice,
+        None,
+    )
+    .await
+}
+
+pub async fn create(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let v = AddValues {
+        client_name: f.get("client_name").trim().to_owned(),
+        client_id: f.get("client_id").trim().to_owned(),
+        confidential: f.checked("confidential"),
+        redirect_uris: f.get("redirect_uris"),
+        scopes: f.get("scopes").trim().to_owned(),
+        grant_authorization_code: f.checked("grant_authorization_code"),
+        grant_client_credentials: f.checked("grant_client_credentials"),
+    };
+    let chosen = f.all("resources");
+    let mut grant_types = Vec::new();
+    if v.grant_authorization_code {
+        grant_types.extend([
+            "authorization_code".to_string(),
+            "refresh_token".to_string(),
+        ]);
+    }
+    if v.grant_client_credentials {
+        grant_types.push("client_credentials".to_string());
+    }
+    let input = ClientInput {
+        client_id: (!v.client_id.is_empty()).then(|| v.client_id.clone()),
+        client_name: (!v.client_name.is_empty()).then(|| v.client_name.clone()),
+        confidential: v.confidential,
+        redirect_uris: v.redirect_uris.lines().map(str::to_owned).collect(),
+        grant_types,
+        resources: chosen.clone(),
+        scopes: (!v.scopes.is_empty())
+            .then(|| v.scopes.split_whitespace().map(str::to_owned).collect()),
+    };
+    match ops::create_client(&state, &f.admin.actor, input).await {
+        Ok((c, secret)) => {
+            let notice = Some(format!("Client {} registered.", c.client_id));
+            page(
+                &state,
+                &f.admin,
+                StatusCode::OK,
+                default_values(),
+                &[],
+                secret.map(|s| (c.client_id.clone(), s)),
+                notice,
+                None,
+            )
+            .await
+        }
+        Err(e @ (AdminError::Store(_) | AdminError::Internal(_))) => failure(&state, e),
+        Err(e) => {
+            page(
+                &state,
+                &f.admin,
+                StatusCode::BAD_REQUEST,
+                v,
+                &chosen,
+                None,
+                None,
+                Some(e),
+            )
+            .await
+        }
+    }
+}
+
+pub async fn rotate(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let id = f.get("client_id");
+    match ops::rotate_client_secret(&state, &f.admin.actor, &id).await {
+        Ok(s) => {
+            page(
+                &state,
+                &f.admin,
+                StatusCode::OK,
+                default_values(),
+                &[],
+                Some((id.clone(), s)),
+                Some(format!("New secret for {id}; the old one no longer works.")),
+                None,
+            )
+            .await
+        }
+        Err(e) => error(&state, e),
+    }
+}
+
+async fn set_blocked(
+    state: &AppState,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+    blocked: bool,
+) -> Response {
+    let f = match submitted(state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let id = f.get("client_id");
+    match ops::set_client_blocked(state, &f.admin.actor, &id, blocked).await {
+        Ok(_) => pages::see_other(&format!(
+            "{}/admin/clients?notice={}",
+            state.settings.issuer_path(),
+            if blocked { "blocked" } else { "unblocked" }
+        )),
+        Err(e) => error(state, e),
+    }
+}
+
+pub async fn block(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    set_blocked(&state, peer, headers, form, true).await
+}
+
+pub async fn unblock(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    set_blocked(&state, peer, headers, form, false).await
+}
+
+pub async fn delete_confirm(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let base = state.settings.issuer_path().to_owned();
+    let id = q.get("client_id").cloned().unwrap_or_default();
+    let here = format!("{base}/admin/clients/delete?client_id={}", super::seg(&id));
+    let admin = match require_admin(&state, &headers, &peer, &here).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let impact = match ops::client_impact(&state, &id, false).await {
+        Ok(i) => i,
+        Err(e) => return error(&state, e),
+    };
+    let items = vec![
+        format!(
+            "{} grant{} revoked (refresh tokens stop working).",
+            impact.grants_revoked,
+            if impact.grants_revoked == 1 { "" } else { "s" }
+        ),
+        format!(
+            "{} consent{} removed.",
+            impact.consents_removed,
+            if impact.consents_removed == 1 { "" } else { "s" }
+        ),
+        "The client can no longer authenticate; dynamic and metadata-document clients may register or resolve again unless blocked instead.".into(),
+        format!(
+            "Access tokens already issued stay valid until they expire (at most {}).",
+            super::duration(impact.access_tokens_valid_for_at_most_secs)
+        ),
+    ];
+    render(
+        &state,
+        StatusCode::OK,
+        &ConfirmPage {
+            a: admin.ctx(&state, "clients"),
+            heading: format!("Delete client {id}?"),
+            intro: "Deleting this client revokes:".into(),
+            items,
+            action: format!("{base}/admin/clients/delete"),
+            hidden: vec![("client_id".into(), id)],
+            button: "Delete client".into(),
+            cancel: format!("{base}/admin/clients"),
+        },
+    )
+}
+
+pub async fn delete(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match ops::delete_client(&state, &f.admin.actor, &f.get("client_id")).await {
+        Ok(_) => pages::see_other(&format!(
+            "{}/admin/clients?notice=deleted",
+            state.settings.issuer_path()
+        )),
+        Err(e) => error(&state, e),
+    }
+}

@@ -1,0 +1,334 @@
+//! People: list, add (they set their password through a one-time link),
+//! disable or enable, a password link, and what they allowed (revocable).
+
+use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
+use crate::admin::ops::{self, AdminError};
+use crate::admin::types::{AppView, OneTimeLink, RevokeInput, UserInput};
+use crate::app::{AppState, SharedState};
+use crate::http::form::FormPairs;
+use crate::pages;
+use askama::Template;
+use authgate_core::model::User;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+type Peer = ConnectInfo<SocketAddr>;
+type Form = Result<FormPairs, crate::http::error::ApiError>;
+
+pub struct Row {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created: String,
+}
+
+#[derive(Default)]
+pub struct AddValues {
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct ListPage {
+    a: AdminCtx,
+    rows: Vec<Row>,
+    v: AddValues,
+    /// (email, link, expiry) to hand over.
+    link: Option<(String, String, String)>,
+    error: Option<String>,
+    error_field: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    admin: &AdminSession,
+    status: StatusCode,
+    v: AddValues,
+    link: Option<(String, String, String)>,
+    err: Option<AdminError>,
+) -> Response {
+    let users = match state.store.list_users().await {
+        Ok(u) => u,
+        Err(e) => return failure(state, e),
+    };
+    let rows = users
+        .iter()
+        .map(|u| Row {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone().unwrap_or_default(),
+            is_admin: u.is_admin,
+            disabled: u.disabled,
+            created: when(Some(u.created_at)),
+        })
+        .collect();
+    let error_field = err
+        .as_ref()
+        .and_then(|e| e.field())
+        .unwrap_or("")
+        .to_owned();
+    render(
+        state,
+        status,
+        &ListPage {
+            a: admin.ctx(state, "users"),
+            rows,
+            v,
+            link,
+            error: err.map(|e| e.message()),
+            error_field,
+        },
+    )
+}
+
+pub async fn list(State(state): State<SharedState>, peer: Peer, headers: HeaderMap) -> Response {
+    let here = format!("{}/admin/users", state.settings.issuer_path());
+    let admin = match require_admin(&state, &headers, &peer, &here).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    list_page(
+        &state,
+        &admin,
+        StatusCode::OK,
+        AddValues::default(),
+        None,
+        None,
+    )
+    .await
+}
+
+pub async fn create(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let v = AddValues {
+        email: f.get("email").trim().to_owned(),
+        name: f.get("name").trim().to_owned(),
+        is_admin: f.checked("is_admin"),
+    };
+    let input = UserInput {
+        email: v.email.clone(),
+        name: (!v.name.is_empty()).then(|| v.name.clone()),
+        is_admin: v.is_admin,
+        password: None,
+    };
+    match ops::create_user(&state, &f.admin.actor, input).await {
+        Ok((u, link)) => {
+            list_page(
+                &state,
+                &f.admin,
+                StatusCode::OK,
+                AddValues::default(),
+                link.map(|l| (u.email, l.url, when(Some(l.expires_at)))),
+                None,
+            )
+            .await
+        }
+        Err(e @ (AdminError::Store(_) | AdminError::Internal(_))) => failure(&state, e),
+        Err(e) => list_page(&state, &f.admin, StatusCode::BAD_REQUEST, v, None, Some(e)).await,
+    }
+}
+
+pub struct AppRow {
+    pub client_id: String,
+    pub client_name: String,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub scopes: String,
+    pub since: String,
+    pub last_used: String,
+    pub grants: usize,
+}
+
+impl From<AppView> for AppRow {
+    fn from(a: AppView) -> Self {
+        let last = a.grants.iter().map(|g| g.last_used_at).max();
+        Self {
+            scopes: a
+                .consented_scopes
+                .clone()
+                .unwrap_or_else(|| {
+                    a.grants
+                        .iter()
+                        .flat_map(|g| g.scopes.clone())
+                        .collect::<Vec<_>>()
+                })
+                .join(" "),
+            since: when(
+                a.consented_at
+                    .or_else(|| a.grants.iter().map(|g| g.created_at).min()),
+            ),
+            last_used: last
+                .map(|t| when(Some(t)))
+                .unwrap_or_else(|| "never".into()),
+            grants: a.grants.len(),
+            client_id: a.client_id,
+            client_name: a.client_name,
+            resource_id: a.resource_id,
+            resource_name: a.resource_name,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct DetailPage {
+    a: AdminCtx,
+    u: User,
+    created: String,
+    apps: Vec<AppRow>,
+    link: Option<OneTimeLink>,
+    notice: Option<String>,
+}
+
+async fn detail_page(
+    state: &AppState,
+    admin: &AdminSession,
+    id: &str,
+    link: Option<OneTimeLink>,
+    notice: Option<String>,
+) -> Response {
+    let (u, apps) = match (
+        ops::get_user(state, id).await,
+        ops::user_apps(state, id).await,
+    ) {
+        (Ok(u), Ok(a)) => (u, a),
+        (Err(e), _) | (_, Err(e)) => return error(state, e),
+    };
+    render(
+        state,
+        StatusCode::OK,
+        &DetailPage {
+            a: admin.ctx(state, "users"),
+            created: when(Some(u.created_at)),
+            u,
+            apps: apps.into_iter().map(AppRow::from).collect(),
+            link,
+            notice,
+        },
+    )
+}
+
+pub async fn detail(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = format!(
+        "{}/admin/users/{}",
+        state.settings.issuer_path(),
+        super::seg(&id)
+    );
+    let admin = match require_admin(&state, &headers, &peer, &here).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let notice = match q.get("notice").map(String::as_str) {
+        Some("revoked") => Some("Access revoked: the consent and its grants are gone.".into()),
+        Some("disabled") => Some("Account disabled.".into()),
+        Some("enabled") => Some("Account enabled.".into()),
+        _ => None,
+    };
+    detail_page(&state, &admin, &id, None, notice).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    peer: Peer,
+    headers: HeaderMap,
+    id: String,
+    form: Form,
+    disabled: bool,
+) -> Response {
+    let f = match submitted(state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match ops::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
+        Ok(_) => pages::see_other(&format!(
+            "{}/admin/users/{}?notice={}",
+            state.settings.issuer_path(),
+            super::seg(&id),
+            if disabled { "disabled" } else { "enabled" }
+        )),
+        Err(e) => error(state, e),
+    }
+}
+
+pub async fn disable(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    set_disabled(&state, peer, headers, id, form, true).await
+}
+
+pub async fn enable(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    set_disabled(&state, peer, headers, id, form, false).await
+}
+
+pub async fn password_link(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    match ops::password_link(&state, &f.admin.actor, &id).await {
+        Ok(link) => detail_page(&state, &f.admin, &id, Some(link), None).await,
+        Err(e) => error(&state, e),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<SharedState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Form,
+) -> Response {
+    let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let input = RevokeInput {
+        client_id: f.get("client_id"),
+        resource_id: f.get("resource_id"),
+    };
+    match ops::revoke_app(&state, &f.admin.actor, &id, input).await {
+        Ok(_) => pages::see_other(&format!(
+            "{}/admin/users/{}?notice=revoked",
+            state.settings.issuer_path(),
+            super::seg(&id)
+        )),
+        Err(e) => error(&state, e),
+    }
+}

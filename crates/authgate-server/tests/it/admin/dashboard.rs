@@ -1,0 +1,652 @@
+//! The dashboard with a cookie browser: sign-in round trip, admin-only,
+//! CSRF, add an MCP server and see what it must publish, the connection
+//! check against local stand-ins, clients, revoking a person's grant,
+//! first-run setup.
+
+use super::*;
+use crate::browser::{Browser, Page, add_user, authorize_through, exchange, refresh};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde_json::json;
+
+fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The text of the element with `id` (first tag's content, unescaped).
+fn element(p: &Page, id: &str) -> String {
+    let needle = format!("id=\"{id}\"");
+    let at = p
+        .body
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no #{id} in {}", p.body));
+    let start = p.body[at..].find('>').unwrap() + at + 1;
+    let end = p.body[start..].find("</").unwrap() + start;
+    unescape(&p.body[start..end])
+}
+
+fn assert_secure(p: &Page) {
+    let csp = p.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(p.headers["x-frame-options"], "DENY");
+    assert_eq!(p.headers["cache-control"], "no-store");
+    assert_eq!(p.headers["x-content-type-options"], "nosniff");
+}
+
+/// Signs in as a new administrator through the dashboard redirect.
+async fn admin_browser(app: &TestApp) -> Browser {
+    add_admin(app, "grace@example.com").await;
+    let b = Browser::new();
+    let p = b.get(&app.url("/admin/servers/new")).await;
+    assert_eq!(p.status, 303);
+    assert_eq!(p.location.as_deref(), Some("/login"));
+    let back = sign_in(app, &b, "grace@example.com").await;
+    assert_eq!(
+        back, "/admin/servers/new",
+        "back to where the dashboard sent us"
+    );
+    b
+}
+
+/// A stand-in MCP server on loopback: 401 with a challenge, and its
+/// metadata at the path-inserted URL. `issuer_in_metadata` is what it
+/// publishes as authorization server.
+async fn stand_in(issuer_in_metadata: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let uri = format!("http://{addr}/mcp");
+    let meta_url = format!("http://{addr}/.well-known/oauth-protected-resource/mcp");
+    let challenge = format!("Bearer resource_metadata=\"{meta_url}\", scope=\"fc:read\"");
+    let meta = json!({
+        "resource": uri,
+        "authorization_servers": [issuer_in_metadata],
+        "scopes_supported": ["fc:read", "fc:write"],
+        "bearer_methods_supported": ["header"],
+    });
+    let app = axum::Router::new()
+        .route(
+            "/mcp",
+            get(|| async {}).post(move |_h: HeaderMap| {
+                let c = challenge.clone();
+                async move {
+                    let mut r = StatusCode::UNAUTHORIZED.into_response();
+                    r.headers_mut()
+                        .insert("www-authenticate", HeaderValue::from_str(&c).unwrap());
+                    r
+                }
+            }),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(move || {
+                let m = meta.clone();
+                async move { axum::Json(m) }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    uri
+}
+
+async fn add_server(app: &TestApp, b: &Browser, name: &str, uri: &str) -> Page {
+    let form = b.get(&app.url("/admin/servers/new")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_secure(&form);
+    let csrf = form.hidden("csrf");
+    let p = b
+        .post(
+            &app.url("/admin/servers"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", name),
+                ("id", ""),
+                ("uri", uri),
+                ("scope_name", "fc:read"),
+                ("scope_description", "Read forecasts"),
+                ("scope_implies", ""),
+                ("scope_default", "0"),
+                ("scope_name", "fc:write"),
+                ("scope_description", "Set alerts"),
+                ("scope_implies", "fc:read"),
+                ("scope_name", ""),
+                ("scope_description", ""),
+                ("scope_implies", ""),
+                ("allow_dynamic_registration", "on"),
+                ("allow_client_id_metadata_documents", "on"),
+                ("access_token_ttl_secs", "900"),
+                ("refresh_token_idle_ttl_secs", "86400"),
+                ("refresh_token_absolute_ttl_secs", "604800"),
+                ("documentation_uri", ""),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let detail = b.get(&abs(app, p.location.as_deref().unwrap())).await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    detail
+}
+
+fn abs(app: &TestApp, loc: &str) -> String {
+    crate::browser::abs(app, loc)
+}
+
+#[tokio::test]
+async fn sign_in_round_trip_and_admin_only() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    // A signed-in person without is_admin gets 403.
+    add_user(&app, "ada@example.com").await;
+    let b = Browser::new();
+    let p = b.get(&app.url("/admin")).await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
+    let back = sign_in(&app, &b, "ada@example.com").await;
+    assert_eq!(back, "/admin");
+    let p = b.get(&app.url("/admin")).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(p.body.contains("Administrators only"));
+    assert_secure(&p);
+    for path in [
+        "/admin/clients",
+        "/admin/users",
+        "/admin/keys",
+        "/admin/audit",
+    ] {
+        assert_eq!(b.get(&app.url(path)).await.status, 403, "{path}");
+    }
+    // An admin sees every page, with the security headers.
+    let b = admin_browser(&app).await;
+    for path in [
+        "/admin",
+        "/admin/servers/weather",
+        "/admin/clients",
+        "/admin/users",
+        "/admin/keys",
+        "/admin/audit",
+        "/admin/audit?q=sign_in",
+    ] {
+        let p = b.get(&app.url(path)).await;
+        assert_eq!(p.status, 200, "{path}: {}", p.body);
+        assert_secure(&p);
+        assert!(p.body.contains("Sign out"), "{path}");
+    }
+    let p = b.get(&app.url("/admin/servers/nope")).await;
+    assert_eq!(p.status, 404);
+    // Forms without the session's CSRF token are refused.
+    let p = b
+        .post(
+            &app.url("/admin/servers"),
+            &[
+                ("csrf", "forged"),
+                ("name", "x"),
+                ("uri", "https://x.example"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = b.post(&app.url("/admin/keys/rotate"), &[]).await;
+    assert_eq!(p.status, 403);
+    // A browser with no session posting is sent to sign in.
+    let p = Browser::new()
+        .post(&app.url("/admin/keys/rotate"), &[("csrf", "x")])
+        .await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn add_server_see_metadata_and_run_the_connection_check() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    let b = admin_browser(&app).await;
+    // Validation errors come back on the form, naming the field.
+    let form = b.get(&app.url("/admin/servers/new")).await;
+    let p = b
+        .post(
+            &app.url("/admin/servers"),
+            &[
+                ("csrf", &form.hidden("csrf")),
+                ("name", "Broken"),
+                ("uri", "http://insecure.example.com/mcp"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("data-field=\"uri\""), "{}", p.body);
+    assert!(p.body.contains("value=\"Broken\""), "keeps what was typed");
+
+    // A correctly configured stand-in: every point passes.
+    let good = stand_in(app.base.clone()).await;
+    let detail = add_server(&app, &b, "Forecasts", &good).await;
+    assert_secure(&detail);
+    let r = app
+        .store
+        .list_resources()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "Forecasts")
+        .expect("created");
+    assert_eq!(r.id, "forecasts");
+    assert_eq!(r.default_scopes, vec!["fc:read"]);
+    assert_eq!(r.scopes[1].implies, vec!["fc:read"]);
+    assert_eq!(r.access_token_ttl_secs, 900);
+    // The exact metadata JSON to serve, and the challenge.
+    let shown: Value = serde_json::from_str(&element(&detail, "metadata-json")).unwrap();
+    assert_eq!(
+        shown,
+        authgate_server::resource_metadata::metadata(&app.base, &r)
+    );
+    assert_eq!(shown["resource"], good);
+    assert_eq!(
+        element(&detail, "www-authenticate"),
+        format!(
+            "WWW-Authenticate: {}",
+            authgate_server::resource_metadata::www_authenticate(&r)
+        )
+    );
+    assert!(element(&detail, "snippet-rust").contains("ProtectedResource::builder"));
+    assert!(element(&detail, "snippet-node").contains("jwtVerify"));
+    let check = b
+        .post(
+            &app.url("/admin/servers/forecasts/check"),
+            &[("csrf", &detail.hidden("csrf"))],
+        )
+        .await;
+    assert_eq!(check.status, 200, "{}", check.body);
+    assert!(
+        check.body.contains("id=\"check-summary\" data-ok=\"true\""),
+        "{}",
+        check.body
+    );
+    assert!(!check.body.contains("data-ok=\"false\""), "{}", check.body);
+    for point in [
+        "reach",
+        "unauthorized",
+        "challenge",
+        "challenge.resource_metadata",
+        "metadata",
+        "metadata.resource",
+        "metadata.authorization_servers",
+        "metadata.scopes",
+    ] {
+        assert!(
+            check
+                .body
+                .contains(&format!("id=\"check-{point}\" data-ok=\"true\"")),
+            "{point}: {}",
+            check.body
+        );
+    }
+
+    // A misconfigured one (authorization server with a trailing slash):
+    // the failing point is named.
+    let bad = stand_in(format!("{}/", app.base)).await;
+    add_server(&app, &b, "Misconfigured", &bad).await;
+    let detail = b.get(&app.url("/admin/servers/misconfigured")).await;
+    let check = b
+        .post(
+            &app.url("/admin/servers/misconfigured/check"),
+            &[("csrf", &detail.hidden("csrf"))],
+        )
+        .await;
+    assert!(
+        check
+            .body
+            .contains("id=\"check-summary\" data-ok=\"false\"")
+    );
+    assert!(
+        check
+            .body
+            .contains("id=\"check-metadata.authorization_servers\" data-ok=\"false\""),
+        "{}",
+        check.body
+    );
+    assert!(
+        check
+            .body
+            .contains("id=\"check-metadata.resource\" data-ok=\"true\"")
+    );
+    // The API reports the same.
+    let token = client_token(&app, "ops", "authgate:admin").await;
+    let v: Value = app
+        .http
+        .post(app.url("/admin/api/v1/resources/misconfigured/check"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["ok"], false);
+    let failed: Vec<_> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["ok"] == false)
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(failed, vec!["metadata.authorization_servers"]);
+
+    // Nothing listening: the first point fails and the rest say why.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/mcp", l.local_addr().unwrap())
+    };
+    add_server(&app, &b, "Gone", &closed).await;
+    let detail = b.get(&app.url("/admin/servers/gone")).await;
+    let check = b
+        .post(
+            &app.url("/admin/servers/gone/check"),
+            &[("csrf", &detail.hidden("csrf"))],
+        )
+        .await;
+    assert!(check.body.contains("id=\"check-reach\" data-ok=\"false\""));
+
+    // Edit, then delete with a confirmation that says what is revoked.
+    let edit = b.get(&app.url("/admin/servers/gone/edit")).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains("value=\"Gone\""));
+    let confirm = b.get(&app.url("/admin/servers/gone/delete")).await;
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.body.contains("0 grants revoked"),
+        "{}",
+        confirm.body
+    );
+    assert!(
+        confirm
+            .body
+            .contains("Access tokens already issued stay valid")
+    );
+    let p = b
+        .post(
+            &app.url("/admin/servers/gone/delete"),
+            &[("csrf", &confirm.hidden("csrf"))],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(app.store.get_resource("gone").await.unwrap().is_none());
+    let list = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    assert!(list.body.contains("MCP server deleted"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_check_refuses_private_addresses_unless_allowed() {
+    let mut cfg = admin_config();
+    cfg.admin_connection_check_allow_private = false;
+    let app = TestApp::start_with(cfg, "").await;
+    let b = admin_browser(&app).await;
+    let good = stand_in(app.base.clone()).await;
+    add_server(&app, &b, "Local", &good).await;
+    let detail = b.get(&app.url("/admin/servers/local")).await;
+    let check = b
+        .post(
+            &app.url("/admin/servers/local/check"),
+            &[("csrf", &detail.hidden("csrf"))],
+        )
+        .await;
+    assert!(check.body.contains("id=\"check-reach\" data-ok=\"false\""));
+    assert!(check.body.contains("admin_connection_check_allow_private"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn clients_page_adds_a_client_and_shows_the_secret_once() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    let b = admin_browser(&app).await;
+    let list = b.get(&app.url("/admin/clients")).await;
+    assert!(list.body.contains("pre-registered"));
+    let p = b
+        .post(
+            &app.url("/admin/clients"),
+            &[
+                ("csrf", &list.hidden("csrf")),
+                ("client_name", "Reporter"),
+                ("client_id", "reporter"),
+                ("confidential", "on"),
+                ("grant_client_credentials", "on"),
+                ("redirect_uris", ""),
+                ("resources", "weather"),
+                ("scopes", "weather:read"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let secret = element(&p, "new-client-secret");
+    assert_eq!(secret.len(), 43);
+    let (s, body, _) = app
+        .token_form(
+            Some(("reporter", &secret)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    // Not shown again.
+    let list = b.get(&app.url("/admin/clients")).await;
+    assert!(!list.body.contains(&secret));
+    assert!(list.body.contains("data-client-id=\"reporter\""));
+    // Rotate shows a new one; block; delete (with confirmation).
+    let p = b
+        .post(
+            &app.url("/admin/clients/secret"),
+            &[("csrf", &list.hidden("csrf")), ("client_id", "reporter")],
+        )
+        .await;
+    let rotated = element(&p, "new-client-secret");
+    assert_ne!(rotated, secret);
+    let p = b
+        .post(
+            &app.url("/admin/clients/block"),
+            &[("csrf", &list.hidden("csrf")), ("client_id", "reporter")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(
+        app.store
+            .get_client("reporter")
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
+    let confirm = b
+        .get(&app.url("/admin/clients/delete?client_id=reporter"))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Delete client reporter?"));
+    let p = b
+        .post(
+            &app.url("/admin/clients/delete"),
+            &[("csrf", &confirm.hidden("csrf")), ("client_id", "reporter")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(app.store.get_client("reporter").await.unwrap().is_none());
+    // A validation error names the field.
+    let p = b
+        .post(
+            &app.url("/admin/clients"),
+            &[
+                ("csrf", &list.hidden("csrf")),
+                ("grant_authorization_code", "on"),
+                ("redirect_uris", "not a url"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("data-field=\"redirect_uris\""));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn users_page_revokes_a_grant_and_makes_password_links() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    let ada = add_user(&app, "ada@example.com").await;
+    let person = Browser::new();
+    let p = authorize_through(&app, &person, "ada@example.com", &[]).await;
+    let (s, tokens) = exchange(&app, &p.query()["code"], crate::browser::VERIFIER).await;
+    assert_eq!(s, 200, "{tokens}");
+    let b = admin_browser(&app).await;
+    let users = b.get(&app.url("/admin/users")).await;
+    assert!(users.body.contains("ada@example.com"));
+    let page = b.get(&app.url(&format!("/admin/users/{}", ada.id))).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("data-client-id=\"public\" data-resource-id=\"weather\"")
+    );
+    let p = b
+        .post(
+            &app.url(&format!("/admin/users/{}/revoke", ada.id)),
+            &[
+                ("csrf", &page.hidden("csrf")),
+                ("client_id", "public"),
+                ("resource_id", "weather"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let page = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    assert!(page.body.contains("Access revoked"));
+    assert!(page.body.contains("id=\"no-apps\""));
+    let (s, _) = refresh(&app, tokens["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(s, 400, "the revoked grant's refresh token is dead");
+    // A password link.
+    let p = b
+        .post(
+            &app.url(&format!("/admin/users/{}/password-link", ada.id)),
+            &[("csrf", &page.hidden("csrf"))],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    let link = element(&p, "password-link");
+    assert!(link.starts_with(&app.url("/password?token=")));
+    // Add a person: they get a link, no password.
+    let p = b
+        .post(
+            &app.url("/admin/users"),
+            &[
+                ("csrf", &page.hidden("csrf")),
+                ("email", "bob@example.com"),
+                ("name", "Bob"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(element(&p, "password-link").contains("/password?token="));
+    let bob = app
+        .store
+        .get_user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!bob.is_admin);
+    // Disable then enable.
+    let p = b
+        .post(
+            &app.url(&format!("/admin/users/{}/disable", bob.id)),
+            &[("csrf", &page.hidden("csrf"))],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(app.store.get_user(&bob.id).await.unwrap().unwrap().disabled);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn keys_page_rotates() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    let b = admin_browser(&app).await;
+    let page = b.get(&app.url("/admin/keys")).await;
+    assert_eq!(page.body.matches("data-state=").count(), 1);
+    let p = b
+        .post(
+            &app.url("/admin/keys/rotate"),
+            &[("csrf", &page.hidden("csrf"))],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    let page = b.get(&app.url("/admin/keys?notice=rotated")).await;
+    assert!(page.body.contains("data-state=\"retired\""));
+    assert!(page.body.contains("data-state=\"active\""));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn first_run_setup_link_creates_the_first_admin_once() {
+    let app = TestApp::start_with(admin_config(), "/t").await;
+    let link = authgate_server::admin::setup::announce(app.state())
+        .await
+        .expect("no admin yet: a link");
+    assert!(link.starts_with(&app.url("/admin/setup?token=")), "{link}");
+    let b = Browser::new();
+    // A wrong token does not work.
+    assert_eq!(
+        b.get(&app.url("/admin/setup?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+            .await
+            .status,
+        404
+    );
+    let page = b.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_secure(&page);
+    let form = |pw2: &'static str| {
+        vec![
+            ("csrf".to_string(), page.hidden("csrf")),
+            ("token".to_string(), page.hidden("token")),
+            ("email".to_string(), "Root@Example.com".to_string()),
+            ("name".to_string(), "Root".to_string()),
+            ("password".to_string(), "a long admin password".to_string()),
+            ("password2".to_string(), pw2.to_string()),
+        ]
+    };
+    let as_refs = |v: &Vec<(String, String)>| -> Vec<(String, String)> { v.clone() };
+    let f = as_refs(&form("different"));
+    let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let p = b.post(&app.url("/admin/setup"), &f).await;
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("The two passwords differ"));
+    let f = form("a long admin password");
+    let f: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let p = b.post(&app.url("/admin/setup"), &f).await;
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/t/admin")),
+        "{}",
+        p.body
+    );
+    // Signed in as the new administrator.
+    let dash = b.get(&app.url("/admin")).await;
+    assert_eq!(dash.status, 200, "{}", dash.body);
+    assert!(dash.body.contains("root@example.com"));
+    let u = app
+        .store
+        .get_user_by_email("root@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(u.is_admin);
+    // Single use; and no new link once an admin exists.
+    assert_eq!(Browser::new().get(&link).await.status, 404);
+    assert!(
+        authgate_server::admin::setup::announce(app.state())
+            .await
+            .is_none()
+    );
+    audit_event(&app, "admin.setup", |e| {
+        e["event"] == "admin.setup.completed"
+    })
+    .await;
+    app.shutdown().await;
+}

@@ -456,6 +456,20 @@ async fn persist(
     };
     result.map_err(StoreFailure)?;
     state.registry.invalidate_client(client_id);
+    crate::telemetry::audit_detail(
+        state,
+        if stored.is_some() {
+            "client.metadata_document_changed"
+        } else {
+            "client.metadata_document_first_seen"
+        },
+        None,
+        Some(client_id),
+        None,
+        None,
+        "success",
+        serde_json::json!({"client_name": c.metadata.client_name}),
+    );
     Ok(c)
 }
 

@@ -30,6 +30,7 @@ use crate::http::error::{ApiError, StoreFailure, no_store_json};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
 use authgate_core::redirect_uri::is_loopback_redirect;
 use authgate_core::{ErrorCode, OAuthError, secret};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -53,11 +54,43 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
     }
 }
 
-/// Per-process registration state (rate limiter, initial token hashes).
+/// Per-process registration state (rate limiter, initial token hashes,
+/// the count of live dynamic clients).
 pub struct RegistrationGuard {
     pub limiter: RateLimiter,
     initial_tokens: Vec<String>,
     trusted_proxies: Vec<IpAddr>,
+    live: LiveCount,
+}
+
+/// How long a counted number of live dynamic clients is trusted.
+const LIVE_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The number of live dynamic clients, counted in the store at most every
+/// [`LIVE_COUNT_TTL`] and incremented here on each registration in between
+/// (counting is a scan of the dynamic clients: too slow for every
+/// registration). Between counts it can only over-estimate in this process
+/// (reaping and deletions lower the real number), and at the cap it counts
+/// again before refusing, so the cap refuses only when the store agrees.
+/// Other processes sharing the store are seen at the next count.
+#[derive(Default)]
+struct LiveCount(std::sync::Mutex<Option<(i64, std::time::Instant)>>);
+
+impl LiveCount {
+    /// The cached count if it is fresh.
+    fn fresh(&self) -> Option<i64> {
+        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.filter(|(_, at)| at.elapsed() < LIVE_COUNT_TTL)
+            .map(|(n, _)| n)
+    }
+    fn set(&self, n: i64) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, std::time::Instant::now()));
+    }
+    fn add_one(&self) {
+        if let Some((n, _)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            *n += 1;
+        }
+    }
 }
 
 impl RegistrationGuard {
@@ -70,6 +103,7 @@ impl RegistrationGuard {
                 .iter()
                 .filter_map(|p| p.parse().ok())
                 .collect(),
+            live: LiveCount::default(),
         }
     }
 }
@@ -97,7 +131,21 @@ fn too_many(wait: std::time::Duration) -> Response {
     r
 }
 
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+/// The body as a JSON object (a body over the size limit, or unreadable,
+/// is `invalid_client_metadata` too, never a bare 413).
+fn json_object(
+    body: &Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, OAuthError> {
+    let body = body.as_ref().map_err(|e| {
+        OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "the request body is too large"
+            } else {
+                "the request body could not be read"
+            },
+        )
+    })?;
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => Ok(o),
         _ => Err(OAuthError::new(
@@ -248,15 +296,17 @@ pub async fn register(
     State(state): State<SharedState>,
     PeerAddress(peer): PeerAddress,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Response {
     let guard = &state.client_services.registration;
-    if let Some(ip) = limits::client_address(peer, &headers, &guard.trusted_proxies)
+    let addr = limits::client_address(peer, &headers, &guard.trusted_proxies);
+    if let Some(ip) = addr
         && let Err(wait) = guard.limiter.check(limits::AddressKey::of(ip))
     {
         metrics::counter!("authgate_registrations_total", "outcome" => "rate_limited").increment(1);
         return too_many(wait);
     }
+    let addr = addr.map(|a| a.to_string());
     let cfg = &state.settings.raw.dynamic_registration;
     if !cfg.enabled {
         return ApiError::from(OAuthError::new(
@@ -272,19 +322,56 @@ pub async fn register(
             "registration needs a valid initial access token (Authorization: Bearer)",
         );
     }
-    match register_inner(&state, &headers, &body).await {
+    match register_inner(&state, &headers, &body, addr.as_deref()).await {
         Ok(r) => r,
         Err(e) => {
             metrics::counter!("authgate_registrations_total", "outcome" => "refused").increment(1);
+            if e.code != ErrorCode::ServerError {
+                audit(
+                    &state,
+                    "client.registration_refused",
+                    None,
+                    addr.as_deref(),
+                    "failure",
+                    json!({"error": e.code.as_str(), "error_description": e.description}),
+                );
+            }
             ApiError::from(e).into_response()
         }
     }
 }
 
+/// An audit event about a dynamically registered client.
+fn audit(
+    state: &AppState,
+    event: &str,
+    c: Option<&Client>,
+    addr: Option<&str>,
+    outcome: &str,
+    mut detail: Value,
+) {
+    if let (Some(c), Some(d)) = (c, detail.as_object_mut()) {
+        d.insert("client_name".into(), json!(c.metadata.client_name));
+        d.insert("software_id".into(), json!(c.metadata.software_id));
+        d.insert("registration_count".into(), json!(c.registration_count));
+    }
+    crate::telemetry::audit_detail(
+        state,
+        event,
+        None,
+        c.map(|c| c.client_id.as_str()),
+        None,
+        addr,
+        outcome,
+        detail,
+    );
+}
+
 async fn register_inner(
     state: &AppState,
     headers: &HeaderMap,
-    body: &[u8],
+    body: &Result<axum::body::Bytes, BytesRejection>,
+    addr: Option<&str>,
 ) -> Result<Response, OAuthError> {
     check_content_type(headers)?;
     let obj = json_object(body)?;
@@ -320,15 +407,32 @@ async fn register_inner(
         state.registry.invalidate_client(&existing.client_id);
         metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated").increment(1);
         tracing::info!(client_id = %existing.client_id, count = existing.registration_count, "client re-registered");
+        audit(
+            state,
+            "client.re_registered",
+            Some(&existing),
+            addr,
+            "success",
+            json!({}),
+        );
         let body = client_information(state, &existing, None, Some(&access_token));
         return Ok(no_store_json(StatusCode::CREATED, &body));
     }
 
-    let live = store
-        .count_clients(ClientKind::Dynamic)
-        .await
-        .map_err(StoreFailure)?;
-    if live >= state.settings.raw.dynamic_registration.max_clients {
+    let max = state.settings.raw.dynamic_registration.max_clients;
+    let counted = &state.client_services.registration.live;
+    let live = match counted.fresh() {
+        Some(n) if n < max => n,
+        _ => {
+            let n = store
+                .count_clients(ClientKind::Dynamic)
+                .await
+                .map_err(StoreFailure)?;
+            counted.set(n);
+            n
+        }
+    };
+    if live >= max {
         tracing::warn!(live, "dynamic client cap reached; registration refused");
         return Err(OAuthError::new(
             ErrorCode::TemporarilyUnavailable,
@@ -351,8 +455,17 @@ async fn register_inner(
         last_used_at: None,
     };
     store.insert_client(&c).await.map_err(StoreFailure)?;
+    counted.add_one();
     metrics::counter!("authgate_registrations_total", "outcome" => "created").increment(1);
     tracing::info!(client_id = %c.client_id, software_id = ?c.metadata.software_id, "client registered");
+    audit(
+        state,
+        "client.registered",
+        Some(&c),
+        addr,
+        "success",
+        json!({}),
+    );
     let body = client_information(state, &c, secret_plain.as_deref(), Some(&access_token));
     Ok(no_store_json(StatusCode::CREATED, &body))
 }
@@ -407,7 +520,7 @@ pub async fn update(
     State(state): State<SharedState>,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Response {
     let c = match authorized_client(&state, &headers, &client_id).await {
         Ok(c) => c,
@@ -423,7 +536,7 @@ async fn update_inner(
     state: &AppState,
     headers: &HeaderMap,
     mut c: Client,
-    body: &[u8],
+    body: &Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     check_content_type(headers)?;
     let obj = json_object(body)?;
@@ -458,6 +571,14 @@ async fn update_inner(
     c.registration_fingerprint = Some(fp);
     state.store.update_client(&c).await.map_err(StoreFailure)?;
     state.registry.invalidate_client(&c.client_id);
+    audit(
+        state,
+        "client.registration_updated",
+        Some(&c),
+        None,
+        "success",
+        json!({}),
+    );
     let body = client_information(state, &c, secret_plain.as_deref(), None);
     Ok(no_store_json(StatusCode::OK, &body))
 }
@@ -485,6 +606,14 @@ pub async fn delete(
         return ApiError::from(e).into_response();
     }
     state.registry.invalidate_client(&c.client_id);
+    audit(
+        &state,
+        "client.registration_deleted",
+        Some(&c),
+        None,
+        "success",
+        json!({}),
+    );
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -506,6 +635,16 @@ pub async fn reap_unused_clients(state: &AppState) -> Result<u64, authgate_store
         .await?;
     if n > 0 {
         tracing::info!(reaped = n, "deleted unused dynamically registered clients");
+        crate::telemetry::audit_detail(
+            state,
+            "clients.reaped",
+            None,
+            None,
+            None,
+            None,
+            "success",
+            json!({"count": n, "unused_for_secs": ttl}),
+        );
     }
     Ok(n)
 }

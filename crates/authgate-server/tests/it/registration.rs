@@ -797,3 +797,20 @@ async fn refused_when_no_resource_allows_dynamic_registration() {
     assert!(meta.get("registration_endpoint").is_none(), "{meta}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_an_oauth_error() {
+    let app = TestApp::start().await;
+    let mut body = typescript_sdk_body(1);
+    body["padding"] = json!("x".repeat(200 * 1024));
+    let (s, v, _) = register(&app, &body).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"], "invalid_client_metadata");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too large")
+    );
+    app.shutdown().await;
+}

@@ -210,4 +210,16 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
+
+    async fn get_refresh_token_with_grant(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<
+        Option<(
+            authgate_core::model::RefreshToken,
+            Option<authgate_core::model::Grant>,
+        )>,
+    > {
+        refresh::get_with_grant(self, token_hash).await
+    }
 }

@@ -4,7 +4,7 @@ use crate::SqliteStore;
 use crate::codec::{col, db_err, json_col, to_json};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{RefreshToken, RotationOutcome};
+use authgate_core::model::{Grant, RefreshToken, RotationOutcome};
 use authgate_store::{RefreshTokenStore, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnection;
@@ -30,6 +30,49 @@ fn from_row(row: &SqliteRow) -> StoreResult<RefreshToken> {
         successor_hash: col(row, "successor_hash")?,
         revoked_at: col(row, "revoked_at")?,
     })
+}
+
+/// A refresh token joined with its grant (one read for the refresh grant).
+pub(crate) async fn get_with_grant(
+    store: &SqliteStore,
+    token_hash: &str,
+) -> StoreResult<Option<(RefreshToken, Option<Grant>)>> {
+    let row = sqlx::query(
+        "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.issued_at, r.expires_at, \
+                r.rotated_at, r.successor_hash, r.revoked_at, \
+                g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, \
+                g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
+                g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
+                g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
+                g.revoked_at AS g_revoked_at \
+         FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
+         WHERE r.token_hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(&store.reader)
+    .await
+    .map_err(db_err("refresh token"))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let token = from_row(&row)?;
+    let gid: Option<String> = col(&row, "g_id")?;
+    let grant = match gid {
+        None => None,
+        Some(id) => Some(Grant {
+            id,
+            client_id: col(&row, "g_client_id")?,
+            user_id: col(&row, "g_user_id")?,
+            resource_id: col(&row, "g_resource_id")?,
+            scopes: json_col(&row, "g_scopes")?,
+            auth_time: col(&row, "g_auth_time")?,
+            created_at: col(&row, "g_created_at")?,
+            last_used_at: col(&row, "g_last_used_at")?,
+            expires_at: col(&row, "g_expires_at")?,
+            revoked_at: col(&row, "g_revoked_at")?,
+        }),
+    };
+    Ok(Some((token, grant)))
 }
 
 async fn insert<'e, E>(exec: E, t: &RefreshToken) -> StoreResult<()>

@@ -214,4 +214,17 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// Backend name for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+
+    /// A refresh token and the grant it names (`None` if the grant is gone),
+    /// in one read where the backend can (the refresh grant's hot path).
+    async fn get_refresh_token_with_grant(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<(RefreshToken, Option<Grant>)>> {
+        let Some(t) = self.get_refresh_token(token_hash).await? else {
+            return Ok(None);
+        };
+        let g = self.get_grant(&t.grant_id).await?;
+        Ok(Some((t, g)))
+    }
 }

@@ -240,6 +240,38 @@ pub async fn grants(store: Arc<dyn Store>) {
         None,
         "revoke_grant must leave other grants' tokens alone"
     );
+    // The joined read returns exactly what the two reads return.
+    let joined = ok(
+        store
+            .get_refresh_token_with_grant(&t_other.token_hash)
+            .await,
+        "get_refresh_token_with_grant",
+    );
+    let separate = (
+        ok(
+            store.get_refresh_token(&t_other.token_hash).await,
+            "get_refresh_token",
+        ),
+        ok(store.get_grant(&g2.id).await, "get_grant"),
+    );
+    assert!(separate.0.is_some() && separate.1.is_some());
+    assert_eq!(joined, separate.0.map(|t| (t, separate.1)));
+    assert_eq!(
+        ok(
+            store.get_refresh_token_with_grant(&t1.token_hash).await,
+            "get_refresh_token_with_grant"
+        )
+        .and_then(|(t, g)| Some((t.revoked_at, g?.revoked_at))),
+        Some((Some(NOW), Some(NOW))),
+        "the joined read sees a revoked token and grant"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token_with_grant(&unique("rt")).await,
+            "get_refresh_token_with_grant"
+        ),
+        None
+    );
     assert!(
         !ok(store.revoke_grant(&unique("g"), NOW).await, "revoke_grant"),
         "revoke_grant of an unknown grant returns false"

@@ -37,6 +37,9 @@ pub struct SigningKey {
     inner: Inner,
     rng: SystemRandom,
     public_jwk: serde_json::Value,
+    /// `base64url({alg, kid, typ})` for the two typs authgate issues, encoded
+    /// once per key: (`at+jwt`, `JWT`).
+    headers: [(&'static str, String); 2],
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -116,12 +119,20 @@ impl SigningKey {
                        "kid":kid,"alg":"EdDSA","use":"sig"})
             }
         };
+        let headers = [
+            (
+                crate::claims::ACCESS_TOKEN_TYP,
+                encode_header(alg, &kid, crate::claims::ACCESS_TOKEN_TYP),
+            ),
+            ("JWT", encode_header(alg, &kid, "JWT")),
+        ];
         Ok(Self {
             kid,
             alg,
             inner,
             rng: SystemRandom::new(),
             public_jwk,
+            headers,
         })
     }
 
@@ -137,9 +148,11 @@ impl SigningKey {
 
     /// Signs `claims` as a compact JWS with header `{alg, kid, typ}`.
     pub fn sign_jwt<C: Serialize>(&self, typ: &str, claims: &C) -> String {
-        let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
         let mut out = String::with_capacity(512);
-        URL_SAFE_NO_PAD.encode_string(header.to_string().as_bytes(), &mut out);
+        match self.headers.iter().find(|(t, _)| *t == typ) {
+            Some((_, h)) => out.push_str(h),
+            None => out.push_str(&encode_header(self.alg, &self.kid, typ)),
+        }
         out.push('.');
         // Serializing our own claim structs cannot fail.
         let body = serde_json::to_vec(claims).expect("claims serialize");
@@ -187,6 +200,12 @@ impl SigningKey {
             key: signature::ParsedPublicKey::new(alg, bytes).expect("own public key parses"),
         }
     }
+}
+
+/// `base64url` of the JWS header `{alg, kid, typ}` (keys in that order).
+fn encode_header(alg: SigningAlg, kid: &str, typ: &str) -> String {
+    let header = json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
+    URL_SAFE_NO_PAD.encode(header.to_string().as_bytes())
 }
 
 /// A public key that verifies tokens authgate signed.

@@ -25,8 +25,9 @@ pub async fn grant(
         return Err(invalid());
     }
     let parent_hash = secret::hash(presented);
-    let token = store
-        .get_refresh_token(&parent_hash)
+    // The token and its grant in one read.
+    let (token, grant) = store
+        .get_refresh_token_with_grant(&parent_hash)
         .await
         .map_err(StoreFailure)?
         .ok_or_else(invalid)?;
@@ -35,11 +36,7 @@ pub async fn grant(
             "the refresh token was issued to another client",
         ));
     }
-    let grant = store
-        .get_grant(&token.grant_id)
-        .await
-        .map_err(StoreFailure)?
-        .ok_or_else(invalid)?;
+    let grant = grant.ok_or_else(invalid)?;
 
     // Scope may narrow, never widen (RFC 6749 §6).
     let requested = scope::parse(requested_scope.unwrap_or(""))?;

@@ -15,7 +15,9 @@ use askama::Template;
 use authgate_core::model::{Session, User};
 use authgate_core::secret;
 use authgate_core::token_request::Params;
-use authgate_store::StoreError;
+use authgate_core::clock::UnixTime;
+use authgate_core::random::Random;
+use authgate_store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -60,20 +62,41 @@ pub async fn create_link(
     user_id: Option<&str>,
     ttl: i64,
 ) -> Result<OneTimeLink, StoreError> {
-    let raw = secret::generate(state.rng.as_ref());
-    let now = state.clock.now();
+    create_link_in(
+        state.store.as_ref(),
+        &state.settings.issuer,
+        state.rng.as_ref(),
+        state.clock.now(),
+        purpose,
+        user_id,
+        ttl,
+    )
+    .await
+}
+
+/// [`create_link`] on a store directly (the CLI, offline).
+pub async fn create_link_in(
+    store: &dyn Store,
+    issuer: &str,
+    rng: &dyn Random,
+    now: UnixTime,
+    purpose: Purpose,
+    user_id: Option<&str>,
+    ttl: i64,
+) -> Result<OneTimeLink, StoreError> {
+    let raw = secret::generate(rng);
     let rec = Session {
         id_hash: record_key(&raw),
         user_id: None,
-        csrf_token: secret::generate(state.rng.as_ref()),
+        csrf_token: secret::generate(rng),
         auth_time: None,
         created_at: now,
         expires_at: now + ttl,
         data: json!({"one_time_link": purpose.as_str(), "user_id": user_id}),
     };
-    state.store.insert_session(&rec).await?;
+    store.insert_session(&rec).await?;
     Ok(OneTimeLink {
-        url: format!("{}{}?token={raw}", state.settings.issuer, purpose.path()),
+        url: format!("{issuer}{}?token={raw}", purpose.path()),
         expires_at: now + ttl,
     })
 }
@@ -112,8 +135,12 @@ async fn take(state: &AppState, raw: &str, purpose: Purpose) -> Result<Option<Va
 }
 
 pub async fn has_admin(state: &AppState) -> Result<bool, StoreError> {
-    Ok(state
-        .store
+    store_has_admin(state.store.as_ref()).await
+}
+
+/// Whether an enabled administrator exists.
+pub async fn store_has_admin(store: &dyn Store) -> Result<bool, StoreError> {
+    Ok(store
         .list_users()
         .await?
         .iter()

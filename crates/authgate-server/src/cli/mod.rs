@@ -1,9 +1,12 @@
 //! The `authgate` command line: `serve`, and management commands that work
 //! directly on the configured store (the same database `serve` uses).
 
+mod admin;
+mod api_client;
 mod client;
 mod keys;
 pub mod output;
+mod remote;
 mod resource;
 mod seed;
 mod user;
@@ -32,6 +35,15 @@ pub struct Cli {
     /// Log as JSON lines.
     #[arg(long, global = true)]
     log_json: bool,
+    /// Manage a running server through its admin API instead of the local
+    /// store: its issuer URL. Credentials: AUTHGATE_ADMIN_CLIENT_ID and
+    /// AUTHGATE_ADMIN_CLIENT_SECRET, or --credentials.
+    #[arg(long, global = true, env = "AUTHGATE_SERVER")]
+    server: Option<String>,
+    /// File with the admin client's credentials for --server (JSON with
+    /// client_id and client_secret, or `key = value` lines).
+    #[arg(long, global = true)]
+    credentials: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace).
     #[arg(long, global = true)]
     log_level: Option<String>,
@@ -59,6 +71,12 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCmd),
+    /// Administrators and admin operations (first admin, secrets, password
+    /// links, grants, key retirement, connection check).
+    #[command(subcommand)]
+    Admin(admin::AdminCmd),
+    /// Show the audit log, newest first.
+    Audit(admin::AuditArgs),
     /// (Benchmarks) print fresh refresh tokens for a client, one per line.
     #[command(hide = true)]
     BenchSeedRefresh(seed::SeedArgs),
@@ -100,7 +118,8 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(dispatch(cli.command, settings));
+    let remote = (cli.server.clone(), cli.credentials.clone());
+    let result = rt.block_on(dispatch(cli.command, settings, remote));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -110,7 +129,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn dispatch(cmd: Command, settings: Settings) -> Result<(), CliError> {
+async fn dispatch(
+    cmd: Command,
+    settings: Settings,
+    (server, creds): (Option<String>, Option<PathBuf>),
+) -> Result<(), CliError> {
+    let (server, creds) = (server.as_deref(), creds.as_deref());
+    if let Some(s) = server
+        && matches!(
+            cmd,
+            Command::Resource(_) | Command::Client(_) | Command::User(_) | Command::Keys(_)
+        )
+    {
+        let r = api_client::Remote::connect(s, &api_client::Credentials::load(creds)?).await?;
+        return match cmd {
+            Command::Resource(c) => remote::resource(&r, c).await,
+            Command::Client(c) => remote::client(&r, c).await,
+            Command::User(c) => remote::user(&r, c).await,
+            Command::Keys(c) => remote::keys(&r, c).await,
+            _ => Ok(()),
+        };
+    }
     match cmd {
         Command::Serve { .. } => crate::serve::run(settings)
             .await
@@ -119,6 +158,8 @@ async fn dispatch(cmd: Command, settings: Settings) -> Result<(), CliError> {
         Command::Client(c) => client::run(c, &settings).await,
         Command::User(c) => user::run(c, &settings).await,
         Command::Keys(c) => keys::run(c, &settings).await,
+        Command::Admin(c) => admin::run(c, &settings, server, creds).await,
+        Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
         Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
     }
 }

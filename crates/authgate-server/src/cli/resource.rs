@@ -52,7 +52,10 @@ pub enum ResourceCmd {
     Remove { id: String },
 }
 
-fn parse_scopes(scopes: &[String], implies: &[String]) -> Result<Vec<ScopeDef>, CliError> {
+pub(super) fn parse_scopes(
+    scopes: &[String],
+    implies: &[String],
+) -> Result<Vec<ScopeDef>, CliError> {
     let mut defs: Vec<ScopeDef> = scopes
         .iter()
         .map(|s| {

@@ -41,7 +41,7 @@ pub fn valid_email(e: &str) -> bool {
         })
 }
 
-fn read_password() -> Result<String, CliError> {
+pub(super) fn read_password() -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("Password: ");

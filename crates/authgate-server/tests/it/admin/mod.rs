@@ -3,6 +3,7 @@
 
 mod api;
 mod audit;
+mod cli;
 mod dashboard;
 
 use crate::browser::{Browser, PASSWORD};

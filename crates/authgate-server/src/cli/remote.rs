@@ -1,0 +1,348 @@
+//! The `resource`, `client`, `user` and `keys` subcommands with `--server`:
+//! the same commands and output, through a running server's admin API.
+
+use super::api_client::{Remote, seg};
+use super::client::ClientCmd;
+use super::keys::KeysCmd;
+use super::resource::ResourceCmd;
+use super::user::UserCmd;
+use super::{CliError, output};
+use serde_json::{Value, json};
+
+fn s(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn words(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| x["name"].as_str().unwrap_or("").to_owned())
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
+    match cmd {
+        ResourceCmd::Add {
+            id,
+            name,
+            uri,
+            scopes,
+            implies,
+            default_scopes,
+            access_token_ttl,
+            no_dynamic_registration,
+            no_client_id_metadata_documents,
+            documentation_uri,
+        } => {
+            let defs = super::resource::parse_scopes(&scopes, &implies)?;
+            let body = json!({
+                "id": id,
+                "name": name,
+                "uri": uri,
+                "scopes": defs,
+                "default_scopes": default_scopes,
+                "access_token_ttl_secs": access_token_ttl,
+                "allow_dynamic_registration": !no_dynamic_registration,
+                "allow_client_id_metadata_documents": !no_client_id_metadata_documents,
+                "documentation_uri": documentation_uri,
+            });
+            // Add, or replace one with the same id (as on the local store).
+            let exists = r
+                .call("GET", &format!("/resources/{}", seg(&id)), None)
+                .await
+                .is_ok();
+            if exists {
+                r.call("PUT", &format!("/resources/{}", seg(&id)), Some(body))
+                    .await?;
+            } else {
+                r.call("POST", "/resources", Some(body)).await?;
+            }
+            let m = r
+                .call("GET", &format!("/resources/{}/metadata", seg(&id)), None)
+                .await?;
+            println!(
+                "MCP server {id:?} registered. It must serve this at {}:",
+                s(&m, "metadata_url")
+            );
+            println!("{}", output::json(&m["metadata"]));
+        }
+        ResourceCmd::List { json } => {
+            let list = r.list_all("/resources").await?;
+            if json {
+                println!("{}", output::json(&Value::Array(list)));
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|x| vec![s(x, "id"), s(x, "name"), s(x, "uri"), words(&x["scopes"])])
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(&["ID", "NAME", "URL (aud)", "SCOPES"], &rows)
+                );
+            }
+        }
+        ResourceCmd::Show { id } => {
+            let m = r
+                .call("GET", &format!("/resources/{}/metadata", seg(&id)), None)
+                .await?;
+            println!("{}", output::json(&m["metadata"]));
+            eprintln!("Serve it at {}", s(&m, "metadata_url"));
+            eprintln!(
+                "Answer 401 with: WWW-Authenticate: {}",
+                s(&m, "www_authenticate")
+            );
+        }
+        ResourceCmd::Remove { id } => {
+            let v = r
+                .call("DELETE", &format!("/resources/{}", seg(&id)), None)
+                .await?;
+            println!(
+                "MCP server {id:?} removed: {} grant(s) revoked, {} consent(s) removed",
+                s(&v, "grants_revoked"),
+                s(&v, "consents_removed")
+            );
+        }
+    }
+    Ok(())
+}
+
+pub async fn client(r: &Remote, cmd: ClientCmd) -> Result<(), CliError> {
+    match cmd {
+        ClientCmd::Add {
+            id,
+            name,
+            confidential,
+            resources,
+            scopes,
+            redirect_uris,
+            grant_types,
+        } => {
+            let v = r
+                .call(
+                    "POST",
+                    "/clients",
+                    Some(json!({
+                        "client_id": id,
+                        "client_name": name,
+                        "confidential": confidential,
+                        "resources": resources,
+                        "scopes": (!scopes.is_empty()).then_some(scopes),
+                        "redirect_uris": redirect_uris,
+                        "grant_types": grant_types,
+                    })),
+                )
+                .await?;
+            println!("client_id:     {}", s(&v["client"], "client_id"));
+            if let Some(secret) = v["client_secret"].as_str() {
+                println!("client_secret: {secret}");
+                println!("(the secret is shown only now; authgate keeps only its hash)");
+            }
+        }
+        ClientCmd::List { json } => {
+            let list = r.list_all("/clients").await?;
+            if json {
+                println!("{}", output::json(&Value::Array(list)));
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            s(c, "client_id"),
+                            s(c, "kind"),
+                            s(c, "source"),
+                            s(c, "display_name"),
+                            output::time(c["created_at"].as_i64()),
+                            output::time(c["last_used_at"].as_i64()),
+                            if c["blocked"] == true {
+                                "blocked".into()
+                            } else {
+                                String::new()
+                            },
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(
+                        &[
+                            "CLIENT ID",
+                            "KIND",
+                            "SOURCE",
+                            "NAME",
+                            "CREATED",
+                            "LAST USED",
+                            ""
+                        ],
+                        &rows
+                    )
+                );
+            }
+        }
+        ClientCmd::Show { id } => {
+            let v = r
+                .call("GET", &format!("/clients/{}", seg(&id)), None)
+                .await?;
+            println!("{}", output::json(&v));
+        }
+        ClientCmd::Remove { id } => {
+            let v = r
+                .call("DELETE", &format!("/clients/{}", seg(&id)), None)
+                .await?;
+            println!(
+                "client {id:?} removed: {} grant(s) revoked, {} consent(s) removed",
+                s(&v, "grants_revoked"),
+                s(&v, "consents_removed")
+            );
+        }
+        ClientCmd::Block { id } => {
+            r.call("POST", &format!("/clients/{}/block", seg(&id)), None)
+                .await?;
+            println!("client {id:?} blocked");
+        }
+        ClientCmd::Unblock { id } => {
+            r.call("POST", &format!("/clients/{}/unblock", seg(&id)), None)
+                .await?;
+            println!("client {id:?} unblocked");
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(CliError(
+                "this client command works on the local store only; drop --server".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn user_by_email(r: &Remote, email: &str) -> Result<Value, CliError> {
+    let email = email.trim().to_lowercase();
+    r.list_all("/users")
+        .await?
+        .into_iter()
+        .find(|u| u["email"] == email.as_str())
+        .ok_or_else(|| CliError(format!("no user {email:?}")))
+}
+
+pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
+    match cmd {
+        UserCmd::Add { email, name, admin } => {
+            let pw = super::user::read_password()?;
+            let v = r
+                .call(
+                    "POST",
+                    "/users",
+                    Some(json!({"email": email, "name": name, "is_admin": admin, "password": pw})),
+                )
+                .await?;
+            println!(
+                "user {} added (id {})",
+                s(&v["user"], "email"),
+                s(&v["user"], "id")
+            );
+        }
+        UserCmd::List { json } => {
+            let list = r.list_all("/users").await?;
+            if json {
+                println!("{}", output::json(&Value::Array(list)));
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            s(u, "email"),
+                            s(u, "name"),
+                            if u["is_admin"] == true {
+                                "admin".into()
+                            } else {
+                                String::new()
+                            },
+                            if u["disabled"] == true {
+                                "disabled".into()
+                            } else {
+                                "active".into()
+                            },
+                            output::time(u["created_at"].as_i64()),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(&["EMAIL", "NAME", "ROLE", "STATUS", "CREATED"], &rows)
+                );
+            }
+        }
+        UserCmd::Disable { email } => {
+            let u = user_by_email(r, &email).await?;
+            r.call(
+                "POST",
+                &format!("/users/{}/disable", seg(&s(&u, "id"))),
+                None,
+            )
+            .await?;
+            println!("user {} disabled", s(&u, "email"));
+        }
+        UserCmd::Enable { email } => {
+            let u = user_by_email(r, &email).await?;
+            r.call(
+                "POST",
+                &format!("/users/{}/enable", seg(&s(&u, "id"))),
+                None,
+            )
+            .await?;
+            println!("user {} enabled", s(&u, "email"));
+        }
+    }
+    Ok(())
+}
+
+pub async fn keys(r: &Remote, cmd: KeysCmd) -> Result<(), CliError> {
+    match cmd {
+        KeysCmd::List { json } => {
+            let v = r.call("GET", "/keys", None).await?;
+            if json {
+                println!("{}", output::json(&v["items"]));
+            } else {
+                let rows: Vec<Vec<String>> = v["items"]
+                    .as_array()
+                    .map(|a| a.as_slice())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            s(k, "kid"),
+                            s(k, "alg"),
+                            s(k, "state"),
+                            output::time(k["created_at"].as_i64()),
+                            output::time(k["remove_after"].as_i64()),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(&["KID", "ALG", "STATE", "CREATED", "LEAVES JWKS"], &rows)
+                );
+            }
+        }
+        KeysCmd::Rotate => {
+            let v = r.call("POST", "/keys/rotate", None).await?;
+            println!(
+                "new signing key {} ({}) is active",
+                s(&v, "kid"),
+                s(&v, "alg")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! The `authgate` binary: first administrator offline, the setup link, and
+//! the management commands against a running server's admin API.
+
+use super::*;
+use std::process::Stdio;
+use tokio::io::AsyncWriteExt;
+
+const BIN: &str = env!("CARGO_BIN_EXE_authgate");
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Out {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AUTHGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn authgate");
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(stdin.unwrap_or("").as_bytes()).await.unwrap();
+        drop(i);
+    }
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("authgate finished in time")
+    .expect("output");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn admin_create_and_setup_link_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database_url = {db:?}\ndata_dir = {:?}\nissuer = \"http://127.0.0.1:9\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    // No administrator yet: a setup link.
+    let out = run(&["--config", c, "admin", "setup-link"], &[], None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .trim()
+            .starts_with("http://127.0.0.1:9/admin/setup?token="),
+        "{}",
+        out.stdout
+    );
+    // A short password is refused; then the admin is created.
+    let out = run(
+        &[
+            "--config",
+            c,
+            "admin",
+            "create",
+            "--email",
+            "Root@Example.com",
+        ],
+        &[],
+        Some("short\n"),
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    let out = run(
+        &[
+            "--config",
+            c,
+            "admin",
+            "create",
+            "--email",
+            "Root@Example.com",
+            "--name",
+            "Root",
+        ],
+        &[],
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("administrator root@example.com created")
+    );
+    let out = run(
+        &[
+            "--config",
+            c,
+            "admin",
+            "create",
+            "--email",
+            "root@example.com",
+        ],
+        &[],
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("already an administrator"),
+        "{}",
+        out.stderr
+    );
+    // Now there is one: no setup link.
+    let out = run(&["--config", c, "admin", "setup-link"], &[], None).await;
+    assert_ne!(out.code, 0);
+    // The audit log shows it (local store).
+    let out = run(&["--config", c, "audit", "--json"], &[], None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["items"][0]["event"], "admin.user.created");
+    assert_eq!(v["items"][0]["actor"], "cli");
+    // Local admin operations run on the store too.
+    let out = run(
+        &["--config", c, "admin", "password-link", "root@example.com"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("http://127.0.0.1:9/password?token="));
+}
+
+#[tokio::test]
+async fn management_commands_through_the_admin_api() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    let base = app.base.clone();
+    let env = [
+        ("AUTHGATE_ADMIN_CLIENT_ID", "ops"),
+        ("AUTHGATE_ADMIN_CLIENT_SECRET", OPS_SECRET),
+    ];
+    let remote = |args: &[&str]| {
+        let mut v = vec!["--server", base.as_str()];
+        v.extend_from_slice(args);
+        v.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let call = |args: Vec<String>, stdin: Option<&'static str>| async move {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs, &env, stdin).await
+    };
+    // Without credentials: a clear error.
+    let out = run(
+        &remote(&["resource", "list"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &[],
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("AUTHGATE_ADMIN_CLIENT_ID"),
+        "{}",
+        out.stderr
+    );
+    // Lists, as JSON and as a table.
+    let out = call(remote(&["resource", "list", "--json"]), None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|r| r["id"] == "weather"));
+    let out = call(remote(&["resource", "list"]), None).await;
+    assert!(out.stdout.starts_with("ID"), "{}", out.stdout);
+    assert!(out.stdout.contains(WEATHER_URI));
+    // Add an MCP server; its metadata comes back.
+    let out = call(
+        remote(&[
+            "resource",
+            "add",
+            "--id",
+            "fc",
+            "--name",
+            "Forecasts",
+            "--uri",
+            "https://fc.example.com/mcp",
+            "--scope",
+            "fc:read=Read",
+            "--scope",
+            "fc:write=Write",
+            "--implies",
+            "fc:write>fc:read",
+            "--default-scope",
+            "fc:read",
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("\"resource\": \"https://fc.example.com/mcp\""),
+        "{}",
+        out.stdout
+    );
+    let r = app.store.get_resource("fc").await.unwrap().unwrap();
+    assert_eq!(r.scopes[1].implies, vec!["fc:read"]);
+    // Validation errors name the field.
+    let out = call(
+        remote(&[
+            "resource",
+            "add",
+            "--id",
+            "bad",
+            "--name",
+            "x",
+            "--uri",
+            "http://x.example",
+        ]),
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("uri:"), "{}", out.stderr);
+    // A client; its secret works.
+    let out = call(
+        remote(&[
+            "client",
+            "add",
+            "--id",
+            "cli-made",
+            "--confidential",
+            "--resource",
+            "weather",
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let secret = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let (s, body, _) = app
+        .token_form(
+            Some(("cli-made", &secret)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let out = call(
+        remote(&["admin", "rotate-secret", "cli-made", "--json"]),
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_ne!(v["client_secret"], secret.as_str());
+    for args in [
+        vec!["client", "block", "cli-made"],
+        vec!["client", "unblock", "cli-made"],
+    ] {
+        let out = call(remote(&args), None).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = call(remote(&["client", "list"]), None).await;
+    assert!(out.stdout.contains("cli-made") && out.stdout.contains("LAST USED"));
+    // A person, disabled and enabled by email.
+    let out = call(
+        remote(&["user", "add", "--email", "eve@example.com"]),
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for args in [
+        vec!["user", "disable", "eve@example.com"],
+        vec!["user", "enable", "eve@example.com"],
+    ] {
+        let out = call(remote(&args), None).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = call(
+        remote(&["admin", "grants", "eve@example.com", "--json"]),
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Keys and the audit log.
+    let out = call(remote(&["keys", "rotate"]), None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = call(remote(&["keys", "list", "--json"]), None).await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    audit_event(&app, "key.rotated", |e| e["event"] == "key.rotated").await;
+    let out = call(remote(&["audit", "--q", "admin.client", "--json"]), None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"].as_str().unwrap().starts_with("admin.client"))
+    );
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "client:ops")
+    );
+    // Remove; local-only commands say so.
+    let out = call(remote(&["resource", "remove", "fc"]), None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(app.store.get_resource("fc").await.unwrap().is_none());
+    let out = call(remote(&["admin", "setup-link"]), None).await;
+    assert_ne!(out.code, 0);
+    app.shutdown().await;
+}

@@ -120,12 +120,12 @@ async fn purge(state: &AppState) {
         s.purge_codes(now).await,
         s.purge_access_token_revocations(now).await,
         s.purge_sessions(now).await,
-        s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
-            .await,
         keys::purge_removed(s, now)
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
         crate::endpoints::register::reap_unused_clients(state).await,
+        s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
+            .await,
     ];
     for r in results {
         if let Err(e) = r {

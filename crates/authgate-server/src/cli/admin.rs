@@ -527,3 +527,93 @@ pub async fn audit(
     }
     Ok(())
 }
+
+/// The audit event of a local management command that changes something
+/// (the API records its own): event, client, resource, detail.
+pub(super) fn local_event(
+    cmd: &super::Command,
+) -> Option<(&'static str, Option<String>, Option<String>, Value)> {
+    use super::Command as C;
+    use super::client::ClientCmd as Cl;
+    use super::keys::KeysCmd as K;
+    use super::resource::ResourceCmd as R;
+    use super::user::UserCmd as U;
+    Some(match cmd {
+        C::Resource(R::Add { id, uri, .. }) => (
+            "admin.resource.created",
+            None,
+            Some(id.clone()),
+            json!({ "uri": uri }),
+        ),
+        C::Resource(R::Remove { id }) => (
+            "admin.resource.deleted",
+            None,
+            Some(id.clone()),
+            Value::Null,
+        ),
+        C::Client(Cl::Add { id, .. }) => {
+            ("admin.client.created", Some(id.clone()), None, Value::Null)
+        }
+        C::Client(Cl::Remove { id }) => {
+            ("admin.client.deleted", Some(id.clone()), None, Value::Null)
+        }
+        C::Client(Cl::Block { id }) => {
+            ("admin.client.blocked", Some(id.clone()), None, Value::Null)
+        }
+        C::Client(Cl::Unblock { id }) => (
+            "admin.client.unblocked",
+            Some(id.clone()),
+            None,
+            Value::Null,
+        ),
+        C::Client(Cl::List { .. } | Cl::Show { .. }) => return None,
+        C::Client(other) => (
+            "admin.client.changed",
+            None,
+            None,
+            json!({ "command": format!("{other:?}") }),
+        ),
+        C::User(U::Add { email, admin, .. }) => (
+            "admin.user.created",
+            None,
+            None,
+            json!({ "email": email.trim().to_lowercase(), "is_admin": admin }),
+        ),
+        C::User(U::Disable { email }) => (
+            "admin.user.disabled",
+            None,
+            None,
+            json!({ "email": email.trim().to_lowercase() }),
+        ),
+        C::User(U::Enable { email }) => (
+            "admin.user.enabled",
+            None,
+            None,
+            json!({ "email": email.trim().to_lowercase() }),
+        ),
+        C::Keys(K::Rotate) => ("key.rotated", None, None, Value::Null),
+        _ => return None,
+    })
+}
+
+/// Appends a local command's audit event (actor `cli`).
+pub(super) async fn record_local(
+    settings: &Settings,
+    (event, client_id, resource_id, detail): (&'static str, Option<String>, Option<String>, Value),
+) -> Result<(), CliError> {
+    let store = open_store(settings).await?;
+    store
+        .append_audit_events(&[AuditEvent {
+            id: 0,
+            at: now(),
+            event: event.into(),
+            actor: Some("cli".into()),
+            client_id,
+            resource_id,
+            address: None,
+            outcome: "ok".into(),
+            detail,
+        }])
+        .await?;
+    Ok(())
+}

@@ -150,8 +150,9 @@ async fn dispatch(
             _ => Ok(()),
         };
     }
-    match cmd {
-        Command::Serve { .. } => crate::serve::run(settings)
+    let event = admin::local_event(&cmd);
+    let result = match cmd {
+        Command::Serve { .. } => crate::serve::run(settings.clone())
             .await
             .map_err(|e| CliError(e.to_string())),
         Command::Resource(c) => resource::run(c, &settings).await,
@@ -161,7 +162,11 @@ async fn dispatch(
         Command::Admin(c) => admin::run(c, &settings, server, creds).await,
         Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
         Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
+    };
+    if let (Ok(()), Some(ev)) = (&result, event) {
+        admin::record_local(&settings, ev).await?;
     }
+    result
 }
 
 /// A command failure, printed as `authgate: <message>`.

@@ -2,6 +2,7 @@
 //! the management commands against a running server's admin API.
 
 use super::*;
+use serde_json::json;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 
@@ -144,6 +145,53 @@ async fn admin_create_and_setup_link_offline() {
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("http://127.0.0.1:9/password?token="));
+    // Local changes are audited too.
+    let out = run(&["--config", c, "keys", "rotate"], &[], None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "--id",
+            "local-made",
+            "--confidential",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &["--config", c, "audit", "--json", "--limit", "5"],
+        &[],
+        None,
+    )
+    .await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let events: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].clone(),
+                e["actor"].clone(),
+                e["client_id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events[0],
+        (
+            json!("admin.client.created"),
+            json!("cli"),
+            json!("local-made")
+        )
+    );
+    assert!(events.iter().any(|e| e.0 == "key.rotated"), "{events:?}");
+    assert!(!out.stdout.contains("client_secret"));
 }
 
 #[tokio::test]

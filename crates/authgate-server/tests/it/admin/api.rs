@@ -47,6 +47,7 @@ async fn every_route_needs_a_token_with_the_admin_scope() {
             "{challenge}"
         );
         assert!(!challenge.contains("error="), "{challenge}");
+        assert_eq!(h["cache-control"], "no-store");
         // A token for another resource: 401 invalid_token.
         let (s, v, h) = a.call_with(Some(&weather), method, &p, body.clone()).await;
         assert_eq!(s, 401, "{method} {p}: {v}");

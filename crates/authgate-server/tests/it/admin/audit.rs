@@ -246,29 +246,65 @@ async fn admin_changes_and_key_rotation() {
     a.app.shutdown().await;
 }
 
-/// Dynamic registration events are emitted by the registration endpoint
-/// (src/endpoints/register.rs); un-ignore once it records them.
+/// Dynamic registration, its RFC 7592 update and deletion (recorded by
+/// the registration endpoint).
 #[tokio::test]
-#[ignore = "the registration endpoint does not record audit events yet"]
-async fn dynamic_registration_is_audited() {
+async fn dynamic_registration_update_and_deletion_are_audited() {
     let app = TestApp::start_with(admin_config(), "").await;
+    let body = json!({
+        "client_name": "Some MCP host",
+        "redirect_uris": ["http://127.0.0.1:33333/callback"],
+        "token_endpoint_auth_method": "none"
+    });
     let resp = app
         .http
         .post(app.url("/register"))
-        .json(&json!({
-            "client_name": "Some MCP host",
-            "redirect_uris": ["http://127.0.0.1:33333/callback"],
-            "token_endpoint_auth_method": "none"
-        }))
+        .json(&body)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
     let v: Value = resp.json().await.unwrap();
     let id = v["client_id"].as_str().unwrap().to_string();
-    let e = audit_event(&app, &id, |e| e["client_id"] == id.as_str()).await;
+    let rat = v["registration_access_token"].as_str().unwrap().to_string();
+    let uri = v["registration_client_uri"].as_str().unwrap().to_string();
+    let e = audit_event(&app, &id, |e| has(e, "client.registered")).await;
     complete(&e);
-    assert!(e["event"].as_str().unwrap().contains("regist"), "{e}");
+    let mut update = body.clone();
+    update["client_id"] = json!(id);
+    update["client_name"] = json!("Renamed host");
+    let resp = app
+        .http
+        .put(&uri)
+        .bearer_auth(&rat)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let e = audit_event(&app, &id, |e| has(e, "client.registration_updated")).await;
+    complete(&e);
+    let resp = app
+        .http
+        .delete(&uri)
+        .bearer_auth(&rat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let e = audit_event(&app, &id, |e| has(e, "client.registration_deleted")).await;
+    complete(&e);
+    let all = serde_json::to_string(&app.store.list_audit_events(None, None, 1000).await.unwrap())
+        .unwrap();
+    assert!(
+        !all.contains(&rat),
+        "the registration access token is not recorded"
+    );
     app.shutdown().await;
 }
 

@@ -96,7 +96,11 @@ fn spawn_background(
         let reload = Duration::from_secs(state.settings.raw.key_reload_interval_secs);
         let mut key_tick = tokio::time::interval(reload);
         let mut usage_tick = tokio::time::interval(Duration::from_secs(10));
-        let mut purge_tick = tokio::time::interval(Duration::from_secs(3600));
+        // The first purge runs an hour after start, not at start: a restart
+        // loop must not turn into a purge loop, and tests that arrange old
+        // rows are not raced by it.
+        let hour = Duration::from_secs(3600);
+        let mut purge_tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
         loop {
             tokio::select! {
                 _ = key_tick.tick() => {

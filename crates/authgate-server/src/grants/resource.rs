@@ -46,8 +46,10 @@ async fn resolve_unchecked(
                     .resources(store)
                     .await
                     .map_err(StoreFailure)?;
-                if all.len() == 1 {
-                    return Ok(all[0].clone());
+                // The built-in admin API is never a default.
+                let mut open = all.iter().filter(|r| !crate::admin::is_builtin(&r.id));
+                if let (Some(only), None) = (open.next(), open.next()) {
+                    return Ok(only.clone());
                 }
             }
             Err(OAuthError::invalid_target(

@@ -117,7 +117,9 @@ fn spawn_background(
     })
 }
 
-async fn purge(state: &AppState) {
+/// The periodic clean-up (expired codes, sessions, revocations, retired
+/// keys, unused dynamic clients, old audit events).
+pub async fn purge(state: &AppState) {
     let now = state.clock.now();
     let s = state.store.as_ref();
     let results = [

@@ -4,14 +4,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, StatusCode, Uri};
+use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// Where a scenario sends its requests: one URL, split once.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub addr: SocketAddr,
     pub host: HeaderValue,
@@ -61,11 +61,24 @@ impl Endpoint {
             .uri(self.path.clone())
             .header(http::header::HOST, self.host.clone())
     }
+
+    /// The same server at another path (`/x?y`); `None` if it is not a path.
+    pub fn at(&self, path_and_query: &str) -> Option<Endpoint> {
+        if !path_and_query.starts_with('/') || path_and_query.starts_with("//") {
+            return None;
+        }
+        Some(Endpoint {
+            addr: self.addr,
+            host: self.host.clone(),
+            path: path_and_query.parse().ok()?,
+        })
+    }
 }
 
 /// A reply, read in full.
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
@@ -126,14 +139,13 @@ impl Conn {
         };
         let exchange = async {
             let response = sender.send_request(request).await.map_err(|_| "io")?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|_| "io")?
-                .to_bytes();
-            Ok::<_, &'static str>(Reply { status, body })
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|_| "io")?.to_bytes();
+            Ok::<_, &'static str>(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
         };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
@@ -167,5 +179,10 @@ mod tests {
         assert_eq!(e.path, "/.well-known/x?a=b");
         assert_eq!(e.host, "127.0.0.1:18080");
         assert_eq!(e.addr.port(), 18080);
+        let login = e.at("/login?r=abc").unwrap();
+        assert_eq!(login.path, "/login?r=abc");
+        assert_eq!(login.host, "127.0.0.1:18080");
+        assert!(e.at("http://evil.example/x").is_none());
+        assert!(e.at("//evil.example/x").is_none());
     }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -13,7 +14,8 @@ use http::{HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::Full;
 use serde::Deserialize;
 
-use crate::conn::Endpoint;
+use crate::authcode::AuthCode;
+use crate::conn::{Conn, Endpoint};
 
 pub type Check = Result<(), &'static str>;
 
@@ -405,26 +407,40 @@ pub enum Flow {
     Register(Register),
     Introspect(Introspect),
     Get(Get),
+    /// Several requests per exchange: the whole authorization code flow.
+    AuthCode(Box<AuthCode>),
 }
 
 impl Flow {
-    pub fn request(&mut self) -> Request<Full<Bytes>> {
-        match self {
+    /// One unit of work on the worker's connection, checked: one request and
+    /// its answer, or (authorization code) one whole flow.
+    pub async fn exchange(&mut self, conn: &mut Conn, timeout: Duration) -> Check {
+        let request = match self {
             Flow::ClientCredentials(f) => f.request(),
             Flow::Refresh(f) => f.request(),
             Flow::Register(f) => f.request(),
             Flow::Introspect(f) => f.request(),
             Flow::Get(f) => f.request(),
-        }
-    }
-
-    pub fn check(&mut self, status: StatusCode, body: &[u8]) -> Check {
+            Flow::AuthCode(f) => return f.run(conn, timeout).await,
+        };
+        let reply = match conn.send(request, timeout).await {
+            Ok(reply) => reply,
+            Err(kind) => {
+                if let Flow::Refresh(chain) = self {
+                    // The rotation may or may not have happened server-side.
+                    chain.broken = true;
+                }
+                return Err(kind);
+            }
+        };
+        let (status, body) = (reply.status, &reply.body);
         match self {
             Flow::ClientCredentials(f) => f.check(status, body),
             Flow::Refresh(f) => f.check(status, body),
             Flow::Register(f) => f.check(status, body),
             Flow::Introspect(_) => Introspect::check(status, body),
             Flow::Get(f) => f.check(status, body),
+            Flow::AuthCode(_) => unreachable!("an authorization code flow runs whole, above"),
         }
     }
 

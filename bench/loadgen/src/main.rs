@@ -4,6 +4,7 @@
 //! time (`--warmup` + `--duration`) and by count (`--max-requests`), checks
 //! every answer, and prints one JSON line. Only loopback targets are accepted.
 
+mod authcode;
 mod conn;
 mod engine;
 mod flows;
@@ -13,11 +14,13 @@ mod report;
 use std::hash::RandomState;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
+use authcode::{AuthCode, AuthCodeSetup};
 use conn::{Conn, Endpoint};
 use flows::{
     ClientCredentials, Flow, Get, Introspect, JwtExpectation, RefreshChain, Register, TokenResponse,
@@ -63,6 +66,39 @@ enum Command {
         /// Skip replaying each chain's last rotated token at the end.
         #[arg(long)]
         no_replay_check: bool,
+    },
+    /// The whole authorization code flow with PKCE (S256) as a browser and a
+    /// public MCP client run it: authorize, sign in, consent, token. Each
+    /// flow starts with an empty cookie jar, so it signs in. One "request"
+    /// in the output line is one whole flow; its latency is the flow's.
+    Authcode {
+        /// `--url` is the authorization endpoint.
+        #[command(flatten)]
+        load: LoadArgs,
+        /// The token endpoint the code is redeemed at.
+        #[arg(long)]
+        token_url: String,
+        /// The issuer: the expected `iss` on the redirect; pages live under it.
+        #[arg(long)]
+        issuer: String,
+        /// A public client (`token_endpoint_auth_method` none).
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, default_value = "http://127.0.0.1:19998/callback")]
+        redirect_uri: String,
+        /// RFC 8707 resource indicator; also the expected `aud`.
+        #[arg(long)]
+        resource: String,
+        #[arg(long)]
+        scope: String,
+        /// Expected JWS `alg` of the access tokens.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// The person who signs in.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
     },
     /// RFC 7591 dynamic client registration: POST a JSON body.
     Register {
@@ -260,6 +296,16 @@ fn load_flows(
         .collect()
 }
 
+/// 32 bytes from the kernel: the secret behind PKCE verifiers and states.
+fn random_seed() -> Result<[u8; 32], String> {
+    use std::io::Read;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    Ok(seed)
+}
+
 fn epoch_us() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -363,6 +409,51 @@ fn real_main() -> Result<ExitCode, String> {
                 )))
             })?;
             run_load("refresh", &load, flows, !no_replay_check)?
+        }
+        Command::Authcode {
+            load,
+            token_url,
+            issuer,
+            client_id,
+            redirect_uri,
+            resource,
+            scope,
+            alg,
+            email,
+            password,
+        } => {
+            let authorize = Endpoint::parse(&load.url)?;
+            let token = Endpoint::parse(&token_url)?;
+            let issuer_endpoint = Endpoint::parse(&issuer)?;
+            if issuer_endpoint.addr != authorize.addr || token.addr != authorize.addr {
+                return Err("--url, --token-url and --issuer must be the same server".into());
+            }
+            let setup = Arc::new(AuthCodeSetup {
+                authorize,
+                token,
+                base_path: issuer_endpoint.path.path().trim_end_matches('/').to_owned(),
+                issuer,
+                client_id,
+                redirect_uri,
+                jwt: JwtExpectation {
+                    alg,
+                    audience: resource.clone(),
+                    scope: Some(scope.clone()),
+                },
+                resource,
+                scope,
+                email,
+                password,
+            });
+            let seed = random_seed()?;
+            let flows = load_flows(&load, |worker| {
+                Ok(Flow::AuthCode(Box::new(AuthCode::new(
+                    setup.clone(),
+                    seed,
+                    worker,
+                ))))
+            })?;
+            run_load("authcode", &load, flows, false)?
         }
         Command::Register { load, redirect_uri } => {
             let endpoint = Endpoint::parse(&load.url)?;

@@ -279,6 +279,19 @@ pub struct RefreshToken {
     pub revoked_at: Option<UnixTime>,
 }
 
+/// Everything the refresh grant reads before it rotates, in one read where
+/// the backend can: the token, its grant (`None` if the grant is gone) and
+/// whether the grant's person may still use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenContext {
+    pub token: RefreshToken,
+    pub grant: Option<Grant>,
+    /// True when the grant has no person (a client's own grant) or names a
+    /// person who exists and is not disabled; false otherwise (also when
+    /// the grant is gone).
+    pub subject_active: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationOutcome {
     /// This call rotated the token; the successor is stored.

@@ -86,6 +86,11 @@ impl Registry {
         uri: &str,
     ) -> StoreResult<Option<Arc<Resource>>> {
         let list = self.resources(store).await?;
+        // Clients nearly always send the registered URL as it is: compare
+        // strings first and parse URLs only for the tolerant match.
+        if let Some(r) = list.iter().find(|r| r.uri == uri) {
+            return Ok(Some(r.clone()));
+        }
         Ok(list
             .iter()
             .find(|r| resource_uri::matches(uri, &r.uri))

@@ -177,4 +177,11 @@ impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    async fn get_refresh_token_context(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<authgate_core::model::RefreshTokenContext>> {
+        refresh::get_context(self, token_hash).await
+    }
 }

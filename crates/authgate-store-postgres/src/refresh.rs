@@ -4,7 +4,7 @@ use crate::PostgresStore;
 use crate::codec::{col, db_err};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{RefreshToken, RotationOutcome};
+use authgate_core::model::{Grant, RefreshToken, RefreshTokenContext, RotationOutcome};
 use authgate_store::{RefreshTokenStore, StoreResult};
 use sqlx::postgres::PgRow;
 
@@ -27,6 +27,58 @@ fn from_row(row: &PgRow) -> StoreResult<RefreshToken> {
         successor_hash: col(row, "successor_hash")?,
         revoked_at: col(row, "revoked_at")?,
     })
+}
+
+/// A refresh token joined with its grant and the grant's person (one round
+/// trip for the refresh grant).
+pub(crate) async fn get_context(
+    store: &PostgresStore,
+    token_hash: &str,
+) -> StoreResult<Option<RefreshTokenContext>> {
+    let row = sqlx::query(
+        "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.issued_at, r.expires_at, \
+                r.rotated_at, r.successor_hash, r.revoked_at, \
+                g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, \
+                g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
+                g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
+                g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
+                g.revoked_at AS g_revoked_at, \
+                CASE WHEN g.id IS NULL THEN false \
+                     WHEN g.user_id IS NULL THEN true \
+                     ELSE coalesce(NOT u.disabled, false) END AS subject_active \
+         FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
+              LEFT JOIN users u ON u.id = g.user_id \
+         WHERE r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&store.pool)
+    .await
+    .map_err(db_err("refresh token"))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let token = from_row(&row)?;
+    let gid: Option<String> = col(&row, "g_id")?;
+    let grant = match gid {
+        None => None,
+        Some(id) => Some(Grant {
+            id,
+            client_id: col(&row, "g_client_id")?,
+            user_id: col(&row, "g_user_id")?,
+            resource_id: col(&row, "g_resource_id")?,
+            scopes: col(&row, "g_scopes")?,
+            auth_time: col(&row, "g_auth_time")?,
+            created_at: col(&row, "g_created_at")?,
+            last_used_at: col(&row, "g_last_used_at")?,
+            expires_at: col(&row, "g_expires_at")?,
+            revoked_at: col(&row, "g_revoked_at")?,
+        }),
+    };
+    Ok(Some(RefreshTokenContext {
+        token,
+        grant,
+        subject_active: col(&row, "subject_active")?,
+    }))
 }
 
 /// Rotation in one statement (one round trip, its own transaction):

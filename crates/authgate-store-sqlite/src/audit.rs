@@ -28,29 +28,35 @@ impl AuditStore for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err("audit event"))?;
+        // The whole batch is one statement (one round trip to the writer
+        // connection's thread, one implicit transaction): the events travel
+        // as one JSON array of rows that `json_each` unpacks in order, so
+        // ids follow the slice order.
+        let mut rows = Vec::with_capacity(events.len());
         for e in events {
-            sqlx::query(
-                "INSERT INTO audit_events (at, event, actor, client_id, resource_id, address, \
-                 outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(e.at)
-            .bind(&e.event)
-            .bind(&e.actor)
-            .bind(&e.client_id)
-            .bind(&e.resource_id)
-            .bind(&e.address)
-            .bind(&e.outcome)
-            .bind(to_json(&e.detail)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("audit event"))?;
+            rows.push(serde_json::json!([
+                e.at,
+                e.event,
+                e.actor,
+                e.client_id,
+                e.resource_id,
+                e.address,
+                e.outcome,
+                to_json(&e.detail)?,
+            ]));
         }
-        tx.commit().await.map_err(db_err("audit event"))
+        sqlx::query(
+            "INSERT INTO audit_events (at, event, actor, client_id, resource_id, address, \
+             outcome, detail) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+                    value ->> 5, value ->> 6, value ->> 7 \
+             FROM json_each(?) ORDER BY key",
+        )
+        .bind(to_json(&rows)?)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err("audit event"))?;
+        Ok(())
     }
 
     async fn list_audit_events(

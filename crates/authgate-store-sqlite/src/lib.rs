@@ -14,7 +14,8 @@
 //! Performance: sqlx runs each SQLite connection on its own thread, and every
 //! command is a cross-thread round trip that costs more than SQLite's own work
 //! for these small statements; the hot paths (`rotate_refresh_token`,
-//! `redeem_code`) are therefore one command each.
+//! `redeem_code`) are therefore one command each, and concurrent rotations
+//! share one command and one transaction (group commit, see `rotation`).
 //!
 //! Lists and JSON documents are stored as JSON text, booleans as 0/1 and times
 //! as unix seconds.
@@ -46,6 +47,7 @@ mod keys;
 mod refresh;
 mod resources;
 mod revocations;
+mod rotation;
 mod sessions;
 mod users;
 
@@ -71,6 +73,8 @@ pub struct SqliteStore {
     _keeper: Option<Mutex<SqliteConnection>>,
     /// Counts recorded nonces, to sweep expired ones now and then.
     nonce_uses: AtomicU64,
+    /// Refresh-token rotations, committed in groups (see `rotation`).
+    pub(crate) rotator: rotation::Rotator,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -120,7 +124,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Room for the batched rotation statements (one per batch size)
+            // beside everything else, so none is re-prepared.
+            .statement_cache_capacity(256);
 
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -140,6 +147,7 @@ impl SqliteStore {
             .await
             .map_err(backend("opening SQLite database for reads"))?;
         Ok(Self {
+            rotator: rotation::Rotator::start(writer.clone()),
             writer,
             reader,
             _keeper: None,
@@ -171,6 +179,7 @@ impl SqliteStore {
             .map_err(backend("opening in-memory SQLite database"))?;
         migrate(&pool).await?;
         Ok(Self {
+            rotator: rotation::Rotator::start(pool.clone()),
             writer: pool.clone(),
             reader: pool,
             _keeper: Some(Mutex::new(keeper)),
@@ -211,15 +220,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn get_refresh_token_with_grant(
+    async fn get_refresh_token_context(
         &self,
         token_hash: &str,
-    ) -> StoreResult<
-        Option<(
-            authgate_core::model::RefreshToken,
-            Option<authgate_core::model::Grant>,
-        )>,
-    > {
-        refresh::get_with_grant(self, token_hash).await
+    ) -> StoreResult<Option<authgate_core::model::RefreshTokenContext>> {
+        refresh::get_context(self, token_hash).await
     }
 }

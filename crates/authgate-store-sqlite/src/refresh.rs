@@ -2,12 +2,11 @@
 
 use crate::SqliteStore;
 use crate::codec::{col, db_err, json_col, to_json};
+use crate::rotation::Rotation;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{Grant, RefreshToken, RotationOutcome};
+use authgate_core::model::{Grant, RefreshToken, RefreshTokenContext, RotationOutcome};
 use authgate_store::{RefreshTokenStore, StoreResult};
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Executor, Sqlite};
 
@@ -32,11 +31,12 @@ fn from_row(row: &SqliteRow) -> StoreResult<RefreshToken> {
     })
 }
 
-/// A refresh token joined with its grant (one read for the refresh grant).
-pub(crate) async fn get_with_grant(
+/// A refresh token joined with its grant and the grant's person (one read
+/// for the refresh grant).
+pub(crate) async fn get_context(
     store: &SqliteStore,
     token_hash: &str,
-) -> StoreResult<Option<(RefreshToken, Option<Grant>)>> {
+) -> StoreResult<Option<RefreshTokenContext>> {
     let row = sqlx::query(
         "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.issued_at, r.expires_at, \
                 r.rotated_at, r.successor_hash, r.revoked_at, \
@@ -44,8 +44,13 @@ pub(crate) async fn get_with_grant(
                 g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
                 g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
                 g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
-                g.revoked_at AS g_revoked_at \
+                g.revoked_at AS g_revoked_at, \
+                CASE WHEN g.id IS NULL THEN 0 \
+                     WHEN g.user_id IS NULL THEN 1 \
+                     WHEN u.id IS NOT NULL AND u.disabled = 0 THEN 1 \
+                     ELSE 0 END AS subject_active \
          FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
+              LEFT JOIN users u ON u.id = g.user_id \
          WHERE r.token_hash = ?",
     )
     .bind(token_hash)
@@ -72,7 +77,12 @@ pub(crate) async fn get_with_grant(
             revoked_at: col(&row, "g_revoked_at")?,
         }),
     };
-    Ok(Some((token, grant)))
+    let subject_active: bool = col(&row, "subject_active")?;
+    Ok(Some(RefreshTokenContext {
+        token,
+        grant,
+        subject_active,
+    }))
 }
 
 async fn insert<'e, E>(exec: E, t: &RefreshToken) -> StoreResult<()>
@@ -97,52 +107,6 @@ where
     .await
     .map_err(db_err("refresh token"))?;
     Ok(())
-}
-
-/// Rotation as one command to the writer connection's worker thread (each
-/// command costs a cross-thread round trip, which dominates SQLite's own
-/// work here): take the write lock (`BEGIN IMMEDIATE`: another process
-/// writing the file makes us wait on the busy timeout, not fail half-way),
-/// claim the parent (only an unrotated, unrevoked row matches), insert the
-/// successor only if the claim changed a row, commit. Run through
-/// [`WriterGuard`].
-const ROTATE: &str = "\
-BEGIN IMMEDIATE;
-UPDATE refresh_tokens SET rotated_at = ?1, successor_hash = ?2
- WHERE token_hash = ?3 AND rotated_at IS NULL AND revoked_at IS NULL;
-INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, issued_at, expires_at,
-                            rotated_at, successor_hash, revoked_at)
-SELECT ?2, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 WHERE changes() = 1
-RETURNING token_hash;
-COMMIT;";
-
-/// The writer connection while a raw `BEGIN … COMMIT` runs on it. Unless
-/// [`done`](Self::done) is called (the command failed or the future was
-/// dropped half-way) the connection is closed instead of returned to the
-/// pool: closing rolls back whatever transaction was left open.
-struct WriterGuard {
-    conn: PoolConnection<Sqlite>,
-    done: bool,
-}
-
-impl WriterGuard {
-    fn new(conn: PoolConnection<Sqlite>) -> Self {
-        Self { conn, done: false }
-    }
-    fn conn(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
-    }
-    fn done(&mut self) {
-        self.done = true;
-    }
-}
-
-impl Drop for WriterGuard {
-    fn drop(&mut self) {
-        if !self.done {
-            self.conn.close_on_drop();
-        }
-    }
 }
 
 #[async_trait]
@@ -172,36 +136,17 @@ impl RefreshTokenStore for SqliteStore {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<RotationOutcome> {
-        // The whole rotation is one command to the writer connection's
-        // worker thread: BEGIN IMMEDIATE, claim the parent, insert the
-        // successor if the claim changed a row, COMMIT.
-        let s = successor;
-        let scopes = to_json(&s.scopes)?;
-        let mut conn = WriterGuard::new(
-            self.writer
-                .acquire()
-                .await
-                .map_err(db_err("refresh token"))?,
-        );
-        let inserted = sqlx::query(ROTATE)
-            .bind(now)
-            .bind(&s.token_hash)
-            .bind(parent_hash)
-            .bind(&s.grant_id)
-            .bind(&s.client_id)
-            .bind(scopes)
-            .bind(s.issued_at)
-            .bind(s.expires_at)
-            .bind(s.rotated_at)
-            .bind(&s.successor_hash)
-            .bind(s.revoked_at)
-            .fetch_all(conn.conn())
-            .await
-            .map_err(db_err("refresh token"))?;
-        conn.done();
-        // Give the writer back before reading: in memory it is the reader too.
-        drop(conn);
-        if !inserted.is_empty() {
+        // Queued for the writer task, which commits concurrent rotations
+        // together (see `rotation`).
+        let won = self
+            .rotator
+            .rotate(Rotation {
+                parent_hash: parent_hash.to_owned(),
+                successor: successor.clone(),
+                now,
+            })
+            .await?;
+        if won {
             return Ok(RotationOutcome::Rotated);
         }
         // A rotated token never becomes unrotated, so reading after is safe.

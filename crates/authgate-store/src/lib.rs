@@ -215,16 +215,26 @@ pub trait Store:
     /// Backend name for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
 
-    /// A refresh token and the grant it names (`None` if the grant is gone),
-    /// in one read where the backend can (the refresh grant's hot path).
-    async fn get_refresh_token_with_grant(
+    /// A refresh token, the grant it names and whether the grant's person
+    /// is active, in one read where the backend can (the refresh grant's
+    /// hot path). The default reads them one by one.
+    async fn get_refresh_token_context(
         &self,
         token_hash: &str,
-    ) -> StoreResult<Option<(RefreshToken, Option<Grant>)>> {
-        let Some(t) = self.get_refresh_token(token_hash).await? else {
+    ) -> StoreResult<Option<RefreshTokenContext>> {
+        let Some(token) = self.get_refresh_token(token_hash).await? else {
             return Ok(None);
         };
-        let g = self.get_grant(&t.grant_id).await?;
-        Ok(Some((t, g)))
+        let grant = self.get_grant(&token.grant_id).await?;
+        let subject_active = match grant.as_ref().map(|g| g.user_id.as_deref()) {
+            None => false,
+            Some(None) => true,
+            Some(Some(uid)) => self.get_user(uid).await?.is_some_and(|u| !u.disabled),
+        };
+        Ok(Some(RefreshTokenContext {
+            token,
+            grant,
+            subject_active,
+        }))
     }
 }

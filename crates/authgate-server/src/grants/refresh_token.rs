@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::client_auth::AuthenticatedClient;
 use crate::http::error::StoreFailure;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
-use authgate_core::model::{RefreshToken, RotationOutcome};
+use authgate_core::model::{RefreshToken, RefreshTokenContext, RotationOutcome};
 use authgate_core::refresh::{self, RefreshDecision};
 use authgate_core::{OAuthError, resource_uri, scope, secret};
 
@@ -25,9 +25,13 @@ pub async fn grant(
         return Err(invalid());
     }
     let parent_hash = secret::hash(presented);
-    // The token and its grant in one read.
-    let (token, grant) = store
-        .get_refresh_token_with_grant(&parent_hash)
+    // The token, its grant and whether its person is active, in one read.
+    let RefreshTokenContext {
+        token,
+        grant,
+        subject_active,
+    } = store
+        .get_refresh_token_context(&parent_hash)
         .await
         .map_err(StoreFailure)?
         .ok_or_else(invalid)?;
@@ -60,15 +64,8 @@ pub async fn grant(
             ));
         }
     }
-    if let Some(uid) = &grant.user_id {
-        let active = store
-            .get_user(uid)
-            .await
-            .map_err(StoreFailure)?
-            .is_some_and(|u| !u.disabled);
-        if !active {
-            return Err(OAuthError::invalid_grant("the user account is not active"));
-        }
+    if !subject_active {
+        return Err(OAuthError::invalid_grant("the user account is not active"));
     }
 
     let key = state.kek.refresh_successor_key();

@@ -240,13 +240,17 @@ pub async fn grants(store: Arc<dyn Store>) {
         None,
         "revoke_grant must leave other grants' tokens alone"
     );
-    // The joined read returns exactly what the two reads return.
-    let joined = ok(
-        store
-            .get_refresh_token_with_grant(&t_other.token_hash)
-            .await,
-        "get_refresh_token_with_grant",
-    );
+    // The joined read returns exactly what the separate reads return; the
+    // grant's person (not stored yet) is not active.
+    let ctx = |h: String| {
+        let store = store.clone();
+        async move {
+            ok(
+                store.get_refresh_token_context(&h).await,
+                "get_refresh_token_context",
+            )
+        }
+    };
     let separate = (
         ok(
             store.get_refresh_token(&t_other.token_hash).await,
@@ -255,23 +259,57 @@ pub async fn grants(store: Arc<dyn Store>) {
         ok(store.get_grant(&g2.id).await, "get_grant"),
     );
     assert!(separate.0.is_some() && separate.1.is_some());
-    assert_eq!(joined, separate.0.map(|t| (t, separate.1)));
     assert_eq!(
-        ok(
-            store.get_refresh_token_with_grant(&t1.token_hash).await,
-            "get_refresh_token_with_grant"
-        )
-        .and_then(|(t, g)| Some((t.revoked_at, g?.revoked_at))),
+        ctx(t_other.token_hash.clone()).await,
+        Some(RefreshTokenContext {
+            token: separate.0.clone().unwrap(),
+            grant: separate.1.clone(),
+            subject_active: false,
+        }),
+        "a grant whose person does not exist is not active"
+    );
+    // The person exists: active; disabled: not active.
+    let mut person = super::catalog::user(&user, &format!("{user}@example.com"), NOW);
+    ok(store.insert_user(&person).await, "insert_user");
+    assert_eq!(
+        ctx(t_other.token_hash.clone())
+            .await
+            .map(|c| c.subject_active),
+        Some(true),
+        "a grant whose person exists and is enabled is active"
+    );
+    person.disabled = true;
+    ok(store.update_user(&person).await, "update_user");
+    assert_eq!(
+        ctx(t_other.token_hash.clone())
+            .await
+            .map(|c| c.subject_active),
+        Some(false),
+        "a disabled person's grant is not active"
+    );
+    // A client's own grant (no person) is active.
+    let g_client = grant(&unique("g"), &cid, None, &res, NOW - 20);
+    ok(store.insert_grant(&g_client).await, "insert_grant");
+    let t_client = refresh(&unique("rt"), &g_client, NOW - 20);
+    ok(
+        store.insert_refresh_token(&t_client).await,
+        "insert_refresh_token",
+    );
+    assert_eq!(
+        ctx(t_client.token_hash.clone())
+            .await
+            .map(|c| c.subject_active),
+        Some(true),
+        "a grant without a person is active"
+    );
+    assert_eq!(
+        ctx(t1.token_hash.clone())
+            .await
+            .map(|c| (c.token.revoked_at, c.grant.and_then(|g| g.revoked_at))),
         Some((Some(NOW), Some(NOW))),
         "the joined read sees a revoked token and grant"
     );
-    assert_eq!(
-        ok(
-            store.get_refresh_token_with_grant(&unique("rt")).await,
-            "get_refresh_token_with_grant"
-        ),
-        None
-    );
+    assert_eq!(ctx(unique("rt")).await, None);
     assert!(
         !ok(store.revoke_grant(&unique("g"), NOW).await, "revoke_grant"),
         "revoke_grant of an unknown grant returns false"
@@ -385,6 +423,63 @@ pub async fn grants(store: Arc<dyn Store>) {
     );
 
     revocation_races_rotation(&store, &cid).await;
+    concurrent_rotations_all_land(&store, &cid).await;
+}
+
+/// Rotations of different tokens at the same moment (a backend may commit
+/// them together) each succeed, and every successor is stored, readable at
+/// once and rotatable in turn.
+async fn concurrent_rotations_all_land(store: &Arc<dyn Store>, cid: &str) {
+    let g = grant(&unique("g"), cid, None, "weather", NOW);
+    ok(store.insert_grant(&g).await, "insert_grant");
+    let mut current: Vec<RefreshToken> = (0..RACERS)
+        .map(|_| refresh(&unique("rt"), &g, NOW))
+        .collect();
+    for t in &current {
+        ok(store.insert_refresh_token(t).await, "insert_refresh_token");
+    }
+    for round in 0..4 {
+        let next: Vec<RefreshToken> = (0..RACERS)
+            .map(|_| refresh(&unique("rt"), &g, NOW + 1 + round))
+            .collect();
+        let results = race(|i| {
+            let store = store.clone();
+            let parent = current[i].token_hash.clone();
+            let succ = next[i].clone();
+            async move {
+                store
+                    .rotate_refresh_token(&parent, &succ, NOW + 1 + round)
+                    .await
+            }
+        })
+        .await;
+        for (i, r) in results.into_iter().enumerate() {
+            assert_eq!(
+                ok(r, "rotate_refresh_token (concurrent, different tokens)"),
+                RotationOutcome::Rotated,
+                "round {round}: rotation {i} of {RACERS} different tokens at once"
+            );
+            let stored = ok(
+                store.get_refresh_token(&next[i].token_hash).await,
+                "get_refresh_token",
+            );
+            assert_eq!(
+                stored.as_ref(),
+                Some(&next[i]),
+                "round {round}: successor {i} is stored and readable"
+            );
+            let parent = ok(
+                store.get_refresh_token(&current[i].token_hash).await,
+                "get_refresh_token",
+            );
+            assert_eq!(
+                parent.and_then(|p| p.successor_hash),
+                Some(next[i].token_hash.clone()),
+                "round {round}: parent {i} names its successor"
+            );
+        }
+        current = next;
+    }
 }
 
 /// Rotations racing `revoke_grant` never leave a live refresh token in the

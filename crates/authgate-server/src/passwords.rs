@@ -1,30 +1,142 @@
 //! Password hashing with Argon2id. Hashing runs on the blocking pool behind
 //! a semaphore, so a flood of sign-ins cannot take every core from the
 //! token endpoint.
+//!
+//! Each check needs 19 MiB of Argon2 memory. Allocating and freeing that per
+//! check leaves the freed buffers in the allocator's per-thread arenas, so a
+//! burst of sign-ins used to raise the resident size by hundreds of MiB for
+//! good. [`PasswordChecker`] instead keeps one block buffer per permit
+//! (allocated on first use, then reused), which bounds the memory to about
+//! `password_hash_concurrency` × 19 MiB.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordVerifier;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use authgate_core::random::Random;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 /// OWASP-recommended Argon2id parameters (19 MiB, 2 passes, 1 lane).
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("static Argon2 params are valid")
+}
+
 fn argon() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("static Argon2 params are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
 }
 
+/// A hash of a random password nobody knows (generated once, the password
+/// discarded), with the same parameters as [`argon()`]. It is verified
+/// against when the account does not exist, only so that unknown accounts
+/// take as long as known ones; [`PasswordChecker::verify`] returns false for
+/// unknown accounts whatever this check says. Being public costs nothing:
+/// the salt and hash protect no account. A constant (rather than hashing at
+/// start-up) saves tens of milliseconds of start-up time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ajtXo2BOuj3hzNhLTh+ULQ$KbilxC8kn/l6s6M4Gi1Go8YVlRU//W/UUZeqvn6fyig";
+
+/// A zeroed Argon2 block buffer big enough for [`argon()`].
+fn new_blocks() -> Vec<Block> {
+    vec![Block::default(); params().block_count()]
+}
+
+/// Hashes with a fresh salt into a PHC string (`$argon2id$v=19$m=19456,…`).
 pub fn hash_password(password: &str, rng: &dyn Random) -> String {
-    let mut salt = [0u8; 16];
-    rng.fill(&mut salt);
-    argon()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .expect("Argon2 hashing with valid params and salt")
-        .to_string()
+    hash_password_with_memory(password, rng, &mut new_blocks())
 }
 
+/// Verifies `password` against a PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    argon().verify_password(password.as_bytes(), phc).is_ok()
+    verify_password_with_memory(password, phc, &mut new_blocks())
+}
+
+/// [`hash_password`] using `blocks` as Argon2's memory (it must hold at
+/// least `params().block_count()` blocks). The PHC string is the one
+/// `PasswordHasher::hash_password_with_salt` produces.
+fn hash_password_with_memory(password: &str, rng: &dyn Random, blocks: &mut [Block]) -> String {
+    let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
+    rng.fill(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    // Fails only for a buffer that is too small or a password over 4 GiB
+    // (requests are capped far below that).
+    argon()
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
+        .expect("Argon2 hashing with valid params, salt and memory");
+    PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).expect("static Argon2 params encode"),
+        salt: Some(Salt::new(&salt).expect("a 16-byte salt is valid")),
+        hash: Some(Output::new(&out).expect("a 32-byte output is valid")),
+    }
+    .to_string()
+}
+
+/// [`verify_password`] using `blocks` as Argon2's memory when the stored
+/// hash is Argon2id v19 and its memory cost fits; anything else (older
+/// versions, other variants, larger costs) takes argon2's own allocating
+/// path.
+fn verify_password_with_memory(password: &str, phc: &str, blocks: &mut [Block]) -> bool {
+    let Ok(stored) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+        return false;
+    };
+    // Takes the output length from the stored hash as well.
+    let Ok(stored_params) = Params::try_from(&stored) else {
+        return false;
+    };
+    let pooled = stored.algorithm == ARGON2ID_IDENT
+        && stored.version == Some(Version::V0x13.into())
+        && stored_params.block_count() <= blocks.len();
+    if !pooled {
+        return argon()
+            .verify_password(password.as_bytes(), &stored)
+            .is_ok();
+    }
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    let computed = Argon2::new(Algorithm::Argon2id, Version::V0x13, stored_params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks);
+    computed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
+}
+
+/// Argon2 block buffers reused across checks, at most one per permit.
+struct BlockPool {
+    free: Mutex<Vec<Vec<Block>>>,
+    capacity: usize,
+}
+
+impl BlockPool {
+    fn new(capacity: usize) -> Self {
+        Self {
+            free: Mutex::new(Vec::with_capacity(capacity)),
+            capacity,
+        }
+    }
+
+    /// Runs `f` with a buffer from the pool (a new one the first times).
+    /// Call it on the blocking pool: it may allocate and fill 19 MiB.
+    fn with_blocks<T>(&self, f: impl FnOnce(&mut [Block]) -> T) -> T {
+        let taken = self.lock().pop();
+        let mut blocks = taken.unwrap_or_else(new_blocks);
+        let result = f(&mut blocks);
+        let mut free = self.lock();
+        if free.len() < self.capacity {
+            free.push(blocks);
+        }
+        result
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        // A panic while holding the lock leaves the list itself intact.
+        self.free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Password rules shown to people: long enough, not absurdly long.
@@ -43,16 +155,16 @@ pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
 #[derive(Clone)]
 pub struct PasswordChecker {
     permits: Arc<Semaphore>,
-    /// A real hash to verify against when the account does not exist, so
-    /// unknown accounts take as long as known ones.
-    dummy_hash: Arc<String>,
+    /// One Argon2 memory buffer per permit, so the memory stays bounded.
+    blocks: Arc<BlockPool>,
 }
 
 impl PasswordChecker {
-    pub fn new(concurrency: usize, rng: &dyn Random) -> Self {
+    pub fn new(concurrency: usize) -> Self {
+        let permits = concurrency.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy_hash: Arc::new(hash_password("authgate-dummy-password", rng)),
+            permits: Arc::new(Semaphore::new(permits)),
+            blocks: Arc::new(BlockPool::new(permits)),
         }
     }
 
@@ -63,33 +175,247 @@ impl PasswordChecker {
             return false;
         };
         let known = phc.is_some();
-        let hash = phc.unwrap_or_else(|| (*self.dummy_hash).clone());
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let blocks = self.blocks.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            let hash = phc.as_deref().unwrap_or(DUMMY_HASH);
+            blocks.with_blocks(|b| verify_password_with_memory(&password, hash, b))
+        })
+        .await
+        .unwrap_or(false);
         ok && known
     }
 
     pub async fn hash(&self, password: String, rng: Arc<dyn Random>) -> String {
         let _permit = self.permits.acquire().await;
-        tokio::task::spawn_blocking(move || hash_password(&password, rng.as_ref()))
-            .await
-            .unwrap_or_default()
+        let blocks = self.blocks.clone();
+        tokio::task::spawn_blocking(move || {
+            blocks.with_blocks(|b| hash_password_with_memory(&password, rng.as_ref(), b))
+        })
+        .await
+        .unwrap_or_default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
     use authgate_core::random::OsRandom;
+
+    /// What `hash_password` did before the pooled memory: argon2's own
+    /// allocating path.
+    fn old_hash(password: &str, rng: &dyn Random) -> String {
+        let mut salt = [0u8; 16];
+        rng.fill(&mut salt);
+        argon()
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
+    fn old_verify(password: &str, phc: &str) -> bool {
+        argon().verify_password(password.as_bytes(), phc).is_ok()
+    }
 
     #[test]
     fn hash_and_verify() {
         let r = OsRandom::new();
         let h = hash_password("correct horse", &r);
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
         assert!(!verify_password("x", "not a phc string"));
+        assert!(!verify_password("x", ""));
+        assert!(!verify_password(
+            "x",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ"
+        ));
+    }
+
+    #[test]
+    fn pooled_hashes_are_compatible_with_the_allocating_path() {
+        let r = OsRandom::new();
+        let mut blocks = new_blocks();
+        // Old hash, new verification (with a reused, dirty buffer).
+        let old = old_hash("correct horse", &r);
+        assert!(verify_password_with_memory(
+            "correct horse",
+            &old,
+            &mut blocks
+        ));
+        assert!(!verify_password_with_memory(
+            "wrong horse",
+            &old,
+            &mut blocks
+        ));
+        assert!(verify_password_with_memory(
+            "correct horse",
+            &old,
+            &mut blocks
+        ));
+        // New hash, old verification.
+        let new = hash_password_with_memory("correct horse", &r, &mut blocks);
+        assert!(old_verify("correct horse", &new));
+        assert!(!old_verify("wrong horse", &new));
+        // Same salt, same bytes: the PHC strings are identical.
+        struct Fixed;
+        impl Random for Fixed {
+            fn fill(&self, dest: &mut [u8]) {
+                dest.fill(7);
+            }
+        }
+        assert_eq!(
+            hash_password_with_memory("pw", &Fixed, &mut blocks),
+            old_hash("pw", &Fixed)
+        );
+    }
+
+    #[test]
+    fn other_parameters_verify_pooled_or_through_the_allocating_path() {
+        let r = OsRandom::new();
+        let mut blocks = new_blocks();
+        let mut salt = [0u8; 16];
+        r.fill(&mut salt);
+        let variants = [
+            // More memory than the pooled buffer holds.
+            Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(32 * 1024, 1, 1, None).unwrap(),
+            ),
+            // Another variant, an older version.
+            Argon2::new(Algorithm::Argon2i, Version::V0x13, params()),
+            Argon2::new(Algorithm::Argon2id, Version::V0x10, params()),
+            // Pooled, but with other costs, two lanes and a longer output.
+            Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(8 * 1024, 1, 2, Some(64)).unwrap(),
+            ),
+        ];
+        for a in variants {
+            let h = a
+                .hash_password_with_salt(b"correct horse", &salt)
+                .unwrap()
+                .to_string();
+            assert!(
+                verify_password_with_memory("correct horse", &h, &mut blocks),
+                "{h}"
+            );
+            assert!(
+                !verify_password_with_memory("wrong horse", &h, &mut blocks),
+                "{h}"
+            );
+        }
+        // Without a buffer everything takes the allocating path.
+        let h = hash_password("correct horse", &r);
+        assert!(verify_password_with_memory("correct horse", &h, &mut []));
+        assert!(!verify_password_with_memory("wrong horse", &h, &mut []));
+    }
+
+    #[test]
+    fn dummy_hash_has_the_current_parameters() {
+        let h = PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(h.algorithm, ARGON2ID_IDENT);
+        assert_eq!(h.version, Some(Version::V0x13.into()));
+        let p = Params::try_from(&h).unwrap();
+        let ours = params();
+        assert_eq!(
+            (p.m_cost(), p.t_cost(), p.p_cost()),
+            (ours.m_cost(), ours.t_cost(), ours.p_cost())
+        );
+        assert_eq!(h.salt.unwrap().len(), argon2::RECOMMENDED_SALT_LEN);
+        assert_eq!(h.hash.unwrap().len(), Params::DEFAULT_OUTPUT_LEN);
+        assert_eq!(h.params, ParamsString::try_from(&ours).unwrap());
+    }
+
+    #[tokio::test]
+    async fn checker_verifies_hashes_and_refuses_unknown_accounts() {
+        let checker = PasswordChecker::new(2);
+        let rng: Arc<dyn Random> = Arc::new(OsRandom::new());
+        let h = checker.hash("correct horse".into(), rng).await;
+        assert!(old_verify("correct horse", &h));
+        assert!(
+            checker
+                .verify("correct horse".into(), Some(h.clone()))
+                .await
+        );
+        assert!(!checker.verify("wrong horse".into(), Some(h)).await);
+        assert!(!checker.verify("correct horse".into(), None).await);
+        assert!(checker.blocks.lock().len() <= 2);
+    }
+
+    fn vm_rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Resident size after a burst of checks: 50 one after another, then 16
+    /// at once. Prints numbers, asserts nothing. Run with
+    /// `cargo test -p authgate-server --lib passwords::tests::rss_after_sign_in_burst -- --ignored --nocapture`;
+    /// `AUTHGATE_RSS_PERMITS=n` sets the permits (default 1), and
+    /// `AUTHGATE_RSS_OLD=1` checks with argon2's allocating path instead, for
+    /// comparison.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore]
+    async fn rss_after_sign_in_burst() {
+        let permits: usize = std::env::var("AUTHGATE_RSS_PERMITS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let old = std::env::var_os("AUTHGATE_RSS_OLD").is_some();
+        let phc = Arc::new(old_hash("correct horse", &OsRandom::new()));
+        let checker = PasswordChecker::new(permits);
+        let verify = {
+            let checker = checker.clone();
+            let phc = phc.clone();
+            move |pw: &'static str| {
+                let checker = checker.clone();
+                let phc = phc.clone();
+                async move {
+                    if old {
+                        let _p = checker.permits.acquire().await;
+                        tokio::task::spawn_blocking(move || old_verify(pw, &phc))
+                            .await
+                            .unwrap_or(false)
+                    } else {
+                        checker.verify(pw.into(), Some((*phc).clone())).await
+                    }
+                }
+            }
+        };
+        let idle = vm_rss_kib();
+        for i in 0..50 {
+            let pw = if i % 2 == 0 { "correct horse" } else { "wrong" };
+            assert_eq!(verify(pw).await, i % 2 == 0);
+        }
+        let after_sequential = vm_rss_kib();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            set.spawn(verify("correct horse"));
+        }
+        while let Some(ok) = set.join_next().await {
+            assert!(ok.unwrap());
+        }
+        let after_concurrent = vm_rss_kib();
+        let mib = |k: u64| k as f64 / 1024.0;
+        println!(
+            "path={} permits={permits}: idle {:.1} MiB, after 50 sequential {:.1} MiB (+{:.1}), \
+             after 16 concurrent {:.1} MiB (+{:.1}); expected bound idle + {permits} x 19 MiB = {:.1} MiB",
+            if old { "allocating" } else { "pooled" },
+            mib(idle),
+            mib(after_sequential),
+            mib(after_sequential.saturating_sub(idle)),
+            mib(after_concurrent),
+            mib(after_concurrent.saturating_sub(idle)),
+            mib(idle) + 19.0 * permits as f64,
+        );
     }
 }

@@ -60,7 +60,7 @@ pub async fn build_state(
         settings.raw.login_max_failures_per_address,
         settings.raw.login_lockout_secs,
     );
-    let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency, rng.as_ref());
+    let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency);
     let client_services = crate::clients::ClientServices::new(&settings)?;
     let state = Arc::new(AppState {
         settings: Arc::new(settings),

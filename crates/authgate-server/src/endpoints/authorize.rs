@@ -17,7 +17,6 @@ use authgate_core::{ErrorCode, OAuthError, redirect_uri, resource_uri, scope, se
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
 
 pub async fn authorize_get(
     State(state): State<SharedState>,
@@ -166,7 +165,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, Stri
         issuer: &issuer,
     };
     match validate(state, &client, &raw, &redirect).await {
-        Ok(req) => proceed(state, headers, &client, req).await,
+        Ok(req) => proceed(state, headers, req).await,
         Err(e) if e.code == ErrorCode::ServerError => pages::error_page(
             state,
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -284,12 +283,7 @@ async fn validate(
 
 /// With a valid request: sign in if needed, consent if needed, else issue
 /// the code right away.
-async fn proceed(
-    state: &AppState,
-    headers: &HeaderMap,
-    client: &Arc<Client>,
-    req: AuthorizationRequest,
-) -> Response {
+async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationRequest) -> Response {
     let now = state.clock.now();
     let issuer = state.settings.issuer.clone();
     let ret = Return {
@@ -323,22 +317,15 @@ async fn proceed(
         ));
     }
     if !must_login && let Some(user) = &signed_in_user {
-        let consent = match state
-            .store
-            .get_consent(&user.id, &client.client_id, &req.resource_id)
-            .await
-        {
-            Ok(c) => c,
+        match consent_remembered(state, &user.id, &req).await {
+            Ok(true) => {
+                return match issue_code(state, &req, &user.id, auth_time.unwrap_or(now)).await {
+                    Ok(code) => ret.code(&code),
+                    Err(e) => server_error(e),
+                };
+            }
+            Ok(false) => {}
             Err(e) => return server_error(e),
-        };
-        let covered = consent
-            .as_ref()
-            .is_some_and(|c| authorize::new_scopes(&req.scopes, &c.scopes).is_empty());
-        if covered && !req.prompt.consent {
-            return match issue_code(state, &req, &user.id, auth_time.unwrap_or(now)).await {
-                Ok(code) => ret.code(&code),
-                Err(e) => server_error(e),
-            };
         }
         if req.prompt.none {
             return ret.error(&OAuthError::new(
@@ -363,6 +350,25 @@ async fn proceed(
         session::set_cookie(state, &mut resp, &raw_cookie);
     }
     resp
+}
+
+/// Whether the consent page can be skipped: the person already allowed
+/// this client every requested scope for this resource, and the client did
+/// not ask for the page (`prompt=consent`). The one rule for both a
+/// signed-in browser at /authorize and a browser that has just signed in.
+pub async fn consent_remembered(
+    state: &AppState,
+    user_id: &str,
+    req: &AuthorizationRequest,
+) -> Result<bool, authgate_store::StoreError> {
+    if req.prompt.consent {
+        return Ok(false);
+    }
+    let consent = state
+        .store
+        .get_consent(user_id, &req.client_id, &req.resource_id)
+        .await?;
+    Ok(consent.is_some_and(|c| authorize::new_scopes(&req.scopes, &c.scopes).is_empty()))
 }
 
 /// Creates a single-use code bound to everything the token request must match.

@@ -1,17 +1,19 @@
 //! The consent page: who is asking, for which MCP server, for what; Allow
 //! issues the code, Deny returns `access_denied`. A pending request is
-//! single-use.
+//! single-use. The page is skipped when the person already allowed the
+//! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
 use crate::app::{AppState, SharedState};
 use crate::clients;
-use crate::endpoints::authorize::{Return, issue_code};
+use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
-use authgate_core::authorize::new_scopes;
+use authgate_core::authorize::{AuthorizationRequest, new_scopes};
 use authgate_core::model::{Consent, Session};
 use authgate_core::token_request::Params;
 use authgate_core::{ErrorCode, OAuthError};
+use authgate_store::StoreError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -53,6 +55,35 @@ fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
         "The server could not complete the request.",
         "Try again in a moment.",
     )
+}
+
+/// Where a pending request goes once the person has signed in (`sess` is
+/// the renewed, signed-in session): straight back to the client with a code
+/// when remembered consent covers it (the rule /authorize applies to a
+/// browser already signed in), else to this page.
+pub async fn after_sign_in(
+    state: &AppState,
+    mut sess: Session,
+    rid: &str,
+    req: AuthorizationRequest,
+    user_id: &str,
+) -> Result<Response, StoreError> {
+    if !consent_remembered(state, user_id, &req).await? {
+        let base = state.settings.issuer_path();
+        return Ok(pages::see_other(&format!("{base}/consent?r={rid}")));
+    }
+    // Single use, as when the consent page is answered.
+    session::remove_pending(&mut sess, rid);
+    state.store.update_session(&sess).await?;
+    let now = state.clock.now();
+    let code = issue_code(state, &req, user_id, sess.auth_time.unwrap_or(now)).await?;
+    let issuer = state.settings.issuer.clone();
+    let ret = Return {
+        redirect_uri: &req.redirect_uri,
+        state: req.state.as_deref(),
+        issuer: &issuer,
+    };
+    Ok(ret.code(&code))
 }
 
 /// The signed-in session, or a redirect to sign in.

@@ -2,7 +2,9 @@
 //!
 //! Failures say the same thing whether the account exists or not, take the
 //! same time (a dummy Argon2 check for unknown accounts), and are throttled
-//! per account and per client address.
+//! per account and per client address. After sign-in, a pending
+//! authorization request goes on to the consent page, or straight back to
+//! the client when consent was already given.
 
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
@@ -218,15 +220,17 @@ pub async fn login_submit(
         "ok",
         serde_json::Value::Null,
     );
-    let base = state.settings.issuer_path();
-    let next = if session::pending(&new_sess, &rid, now).is_some() {
-        format!("{base}/consent?r={rid}")
+    let mut resp = if let Some(req) = session::pending(&new_sess, &rid, now) {
+        match crate::endpoints::consent::after_sign_in(&state, new_sess, &rid, req, &user.id).await
+        {
+            Ok(resp) => resp,
+            Err(e) => return store_failure(&state, e),
+        }
     } else if let Some(to) = crate::admin::dashboard::after_login(&state, &new_sess) {
-        to
+        pages::see_other(&to)
     } else {
-        format!("{base}/account")
+        pages::see_other(&format!("{}/account", state.settings.issuer_path()))
     };
-    let mut resp = pages::see_other(&next);
     session::set_cookie(&state, &mut resp, &raw);
     resp
 }

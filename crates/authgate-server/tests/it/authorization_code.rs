@@ -381,6 +381,125 @@ async fn consent_is_remembered_and_asked_again_for_new_scopes() {
     app.shutdown().await;
 }
 
+/// Follows /authorize to the sign-in page in `b` and signs in; returns the
+/// answer to the sign-in form and the pending request's id.
+async fn sign_in_fresh(
+    app: &TestApp,
+    b: &Browser,
+    email: &str,
+    extra: &[(&str, &str)],
+) -> (Page, String) {
+    let p = b.get(&authorize_url(app, extra)).await;
+    let loc = p.location.clone().unwrap();
+    assert!(loc.contains("/login?r="), "{loc}");
+    let login = b.get(&abs(app, &loc)).await;
+    assert_eq!(login.status, 200);
+    let rid = login.hidden("r");
+    let p = b
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &login.hidden("csrf")),
+                ("r", &rid),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    (p, rid)
+}
+
+#[tokio::test]
+async fn remembered_consent_skips_the_page_after_a_fresh_sign_in() {
+    let app = TestApp::start().await;
+    add_user(&app, "ada@example.com").await;
+    let first = authorize_through(&app, &Browser::new(), "ada@example.com", &[]).await;
+    assert!(first.query().contains_key("code"));
+
+    // A new browser (empty cookie jar) signs in: straight back with a code.
+    let b = Browser::new();
+    let (p, rid) = sign_in_fresh(&app, &b, "ada@example.com", &[]).await;
+    let set_cookie = p.headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let loc = p.location.clone().unwrap();
+    assert!(loc.starts_with(REDIRECT), "no consent page expected: {loc}");
+    let q = p.query();
+    assert_eq!(q["state"], "st-123");
+    assert_eq!(q["iss"], app.base);
+    let (s, tok) = exchange(&app, &q["code"], VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(tok["scope"], "weather:read");
+    // The pending request was used up.
+    let page = b.get(&app.url(&format!("/consent?r={rid}"))).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    // And the browser is signed in.
+    let p = b.get(&authorize_url(&app, &[])).await;
+    assert!(p.location.unwrap().starts_with(REDIRECT));
+
+    // prompt=consent still shows the page after a fresh sign-in.
+    let b = Browser::new();
+    let (p, _) = sign_in_fresh(&app, &b, "ada@example.com", &[("prompt", "consent")]).await;
+    let loc = p.location.unwrap();
+    assert!(loc.contains("/consent?r="), "{loc}");
+    let consent = b.get(&abs(&app, &loc)).await;
+    assert_eq!(consent.status, 200);
+    assert!(consent.body.contains(">Allow</button>"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn fresh_sign_in_asks_consent_only_for_new_scopes() {
+    let app = TestApp::start().await;
+    add_user(&app, "ada@example.com").await;
+    authorize_through(&app, &Browser::new(), "ada@example.com", &[]).await;
+
+    let b = Browser::new();
+    let (p, _) = sign_in_fresh(
+        &app,
+        &b,
+        "ada@example.com",
+        &[("scope", "weather:read weather:write")],
+    )
+    .await;
+    let loc = p.location.unwrap();
+    assert!(loc.contains("/consent?r="), "{loc}");
+    let consent = b.get(&abs(&app, &loc)).await;
+    assert_eq!(consent.status, 200);
+    let (new_part, granted_part) = consent
+        .body
+        .split_once("Already allowed")
+        .expect("the already allowed scope is listed");
+    assert!(new_part.contains("<strong>weather:write</strong>"));
+    assert!(!new_part.contains("<strong>weather:read</strong>"));
+    assert!(granted_part.contains("<strong>weather:read</strong>"));
+    let p = b
+        .post(
+            &app.url("/consent"),
+            &[
+                ("csrf", &consent.hidden("csrf")),
+                ("r", &consent.hidden("r")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    let (s, tok) = exchange(&app, &p.query()["code"], VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(tok["scope"], "weather:read weather:write");
+
+    // Now both are remembered: another fresh sign-in skips the page.
+    let b = Browser::new();
+    let (p, _) = sign_in_fresh(
+        &app,
+        &b,
+        "ada@example.com",
+        &[("scope", "weather:read weather:write")],
+    )
+    .await;
+    assert!(p.location.unwrap().starts_with(REDIRECT));
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn refresh_reuse_after_grace_revokes_the_family_and_parallel_refreshes_agree() {
     let mut cfg = default_config();

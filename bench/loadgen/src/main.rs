@@ -97,7 +97,9 @@ enum Command {
         /// The person who signs in.
         #[arg(long)]
         email: String,
-        #[arg(long)]
+        /// Their password, from the environment (a command line is visible
+        /// to every user of the machine).
+        #[arg(long, env = "LOADGEN_PASSWORD", hide_env_values = true)]
         password: String,
     },
     /// RFC 7591 dynamic client registration: POST a JSON body.

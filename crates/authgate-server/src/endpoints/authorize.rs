@@ -9,11 +9,10 @@
 
 use crate::app::{AppState, SharedState};
 use crate::clients;
-use crate::http::error::StoreFailure;
 use crate::pages::{self, session};
 use authgate_core::authorize::{self, AuthorizationRequest, PageError, RawParams};
 use authgate_core::model::{AuthorizationCode, Client};
-use authgate_core::{ErrorCode, OAuthError, redirect_uri, resource_uri, scope, secret};
+use authgate_core::{ErrorCode, OAuthError, redirect_uri, scope, secret};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -215,51 +214,7 @@ async fn validate(
             "this client may not use the authorization code flow",
         ));
     }
-    let store = state.store.as_ref();
-    let resource = match v.resource.as_slice() {
-        [] => if client.resources.len() == 1 {
-            state
-                .registry
-                .resource_by_id(store, &client.resources[0])
-                .await
-                .map_err(StoreFailure)?
-        } else {
-            let all = state
-                .registry
-                .resources(store)
-                .await
-                .map_err(StoreFailure)?;
-            // The built-in admin API is never a default.
-            let mut open = all.iter().filter(|r| !crate::admin::is_builtin(&r.id));
-            match (open.next(), open.next()) {
-                (Some(only), None) => Some(only.clone()),
-                _ => None,
-            }
-        }
-        .ok_or_else(|| OAuthError::invalid_target("the resource parameter is required"))?,
-        [one] => {
-            if resource_uri::comparable(one).is_none() {
-                return Err(OAuthError::invalid_target(
-                    "resource must be an absolute URL without fragment",
-                ));
-            }
-            state
-                .registry
-                .resource_by_uri(store, one)
-                .await
-                .map_err(StoreFailure)?
-                .ok_or_else(|| {
-                    OAuthError::invalid_target("this MCP server is not registered here")
-                })?
-        }
-        _ => return Err(OAuthError::invalid_target("request one resource at a time")),
-    };
-    if !client.resources.is_empty() && !client.resources.contains(&resource.id) {
-        return Err(OAuthError::invalid_target(
-            "this client may not access this MCP server",
-        ));
-    }
-    clients::check_allowed_for_resource(client, &resource)?;
+    let resource = crate::grants::resource::resolve(state, client, &v.resource).await?;
     let scopes = scope::negotiate_tolerant(
         &v.requested_scopes,
         &resource.scopes,

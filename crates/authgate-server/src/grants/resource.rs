@@ -3,15 +3,17 @@
 
 use crate::app::AppState;
 use crate::http::error::StoreFailure;
-use authgate_core::OAuthError;
 use authgate_core::model::{Client, Resource};
+use authgate_core::{OAuthError, resource_uri};
 use std::sync::Arc;
 
-/// Resolves the requested resource: exactly one `resource` (tolerant match
-/// against the registered URL), or none when the client has a single
-/// resource it may use. Several values are refused: a token has one
-/// audience. The resource's switches for dynamic and metadata document
-/// clients apply (`clients::check_allowed_for_resource`).
+/// Resolves the requested resource, for /authorize and /token alike:
+/// exactly one `resource` (tolerant match against the registered URL), or
+/// none when the client has a single resource it may use, or may use any
+/// and only one (besides the built-in admin API) is registered. Several
+/// values are refused: a token has one audience. The resource's switches
+/// for dynamic and metadata document clients apply
+/// (`clients::check_allowed_for_resource`).
 pub async fn resolve(
     state: &AppState,
     client: &Client,
@@ -57,6 +59,11 @@ async fn resolve_unchecked(
             ))
         }
         [one] => {
+            if resource_uri::comparable(one).is_none() {
+                return Err(OAuthError::invalid_target(
+                    "resource must be an absolute URL without fragment",
+                ));
+            }
             let r = state
                 .registry
                 .resource_by_uri(store, one)

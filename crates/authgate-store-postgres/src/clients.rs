@@ -136,11 +136,15 @@ impl ClientStore for PostgresStore {
     }
 
     async fn find_client_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Client>> {
+        // The fingerprint index first (a materialized CTE is a planner
+        // fence): on a table without statistics, the planner otherwise may
+        // walk the `created_at` index for ORDER BY … LIMIT 1 and filter
+        // every client on the way when none matches.
         sqlx::query(concat!(
-            "SELECT ",
+            "WITH m AS MATERIALIZED (SELECT ",
             cols!(),
-            " FROM clients WHERE registration_fingerprint = $1 AND kind = 'dynamic' \
-             ORDER BY created_at, client_id LIMIT 1"
+            " FROM clients WHERE registration_fingerprint = $1) \
+             SELECT * FROM m WHERE kind = 'dynamic' ORDER BY created_at, client_id LIMIT 1"
         ))
         .bind(fingerprint)
         .fetch_optional(&self.pool)

@@ -152,10 +152,14 @@ impl ClientStore for SqliteStore {
     }
 
     async fn find_client_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Client>> {
+        // `+kind` keeps the planner off the `kind` index: without table
+        // statistics it preferred it and scanned every dynamic client per
+        // registration (registration slowed as clients accumulated); the
+        // fingerprint index finds the one or two candidates.
         sqlx::query(concat!(
             "SELECT ",
             cols!(),
-            " FROM clients WHERE registration_fingerprint = ? AND kind = 'dynamic' \
+            " FROM clients WHERE registration_fingerprint = ? AND +kind = 'dynamic' \
              ORDER BY created_at, client_id LIMIT 1"
         ))
         .bind(fingerprint)

@@ -116,6 +116,14 @@ export function runCommand(cmd, args, { input, env = {}, timeoutMs = WAIT_MS } =
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command may exit without reading all of its stdin (openssl never reads
+    // it); the write then fails with EPIPE. That is not the command's result,
+    // which its exit code and stderr report, so the stream error is dropped
+    // here instead of surfacing as an uncaught exception in whichever test
+    // happens to be running.
+    child.stdin.on('error', (e) => {
+      if (e.code !== 'EPIPE') reject(e);
+    });
     child.stdin.end(input ?? '');
   });
 }

@@ -136,10 +136,27 @@ impl PostgresStore {
     }
 }
 
+/// A pooled connection idle for longer than this is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it hands out by default: one more
+        // round trip to the server for every query, which was most of a
+        // busy pool's waiting. A connection that was just in use is known to
+        // be alive; only one that sat idle (where a restart or a firewall
+        // may have dropped it) is checked first.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// `CREATE SCHEMA IF NOT EXISTS`, serialized by an advisory lock: two of

@@ -125,13 +125,17 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            // Room for the batched rotation statements (one per batch size)
+            // Room for the batched rotation statements (seven batch sizes)
             // beside everything else, so none is re-prepared.
             .statement_cache_capacity(256);
 
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // sqlx pings each connection it hands out by default; for a
+            // local file that is only a round trip to the connection's
+            // thread and back (two thread wake-ups) before every query.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)
@@ -142,6 +146,7 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers())
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.create_if_missing(false))
             .await
@@ -171,6 +176,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(None)
             .max_lifetime(None)

@@ -1,6 +1,9 @@
-//! Refresh-rotation throughput on a SQLite file. Ignored by default (it is a
-//! measurement, not a check); run with
-//! `cargo test --release -p authgate-store-sqlite --test throughput -- --ignored --nocapture`.
+//! Refresh-rotation throughput of the store alone, on a SQLite file (or in
+//! memory with `BENCH_MEMORY=1`), without HTTP: a measurement, so a bench
+//! target rather than a test. Run with
+//! `cargo bench -p authgate-store-sqlite --bench rotation`.
+//! The end-to-end refresh scenario (HTTP, every rotation checked) is in
+//! `bench/run`.
 
 use authgate_core::model::*;
 use authgate_store::{ClientStore, GrantStore, RefreshTokenStore};
@@ -24,8 +27,15 @@ fn token(hash: String, grant_id: &str) -> RefreshToken {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "measurement; run explicitly"]
+fn main() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(refresh_rotations_per_second());
+}
+
 async fn refresh_rotations_per_second() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(if std::env::var("BENCH_MEMORY").is_ok() {

@@ -93,6 +93,9 @@ pub async fn grant(
         }
         _ => return Err(OAuthError::invalid_target("request one resource")),
     }
+    // Checked at /authorize; again here in case the MCP server's switches or
+    // the client changed while the code was out.
+    crate::clients::check_allowed_for_resource(c, &res)?;
     let user = store
         .get_user(&code.user_id)
         .await

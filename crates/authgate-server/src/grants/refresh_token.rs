@@ -67,6 +67,10 @@ pub async fn grant(
     if !subject_active {
         return Err(OAuthError::invalid_grant("the user account is not active"));
     }
+    // The MCP server's switches hold for tokens already out there too: once
+    // it stops accepting dynamic or metadata document clients (or the
+    // client is blocked, or loses the resource), their refreshes stop.
+    crate::clients::check_allowed_for_resource(c, &res)?;
 
     let key = state.kek.refresh_successor_key();
     let successor_plain = refresh::successor(key, presented);

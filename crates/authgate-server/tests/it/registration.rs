@@ -799,6 +799,85 @@ async fn refused_when_no_resource_allows_dynamic_registration() {
 }
 
 #[tokio::test]
+async fn turning_dynamic_clients_off_stops_their_codes_and_refreshes() {
+    let app = TestApp::start().await;
+    browser::add_user(&app, "ada@example.com").await;
+    let (s, reg, _) = register(&app, &typescript_sdk_body(44002)).await;
+    assert_eq!(s, 201, "{reg}");
+    let id = reg["client_id"].as_str().unwrap().to_string();
+    let redirect = "http://localhost:44002/callback";
+    let exchange = |code: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            app.token_form(
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", &id),
+                    ("code", &code),
+                    ("code_verifier", VERIFIER),
+                    ("redirect_uri", redirect),
+                    ("resource", WEATHER_URI),
+                ],
+            )
+            .await
+        }
+    };
+    let (s, tok, _) = exchange(authorize_code(&app, &id, redirect, "ada@example.com").await).await;
+    assert_eq!(s, 200, "{tok}");
+    let refresh = tok["refresh_token"].as_str().unwrap().to_string();
+    // A code issued while the switch was on, redeemed after it went off.
+    let code = authorize_code(&app, &id, redirect, "ada@example.com").await;
+
+    let mut weather = app.store.get_resource("weather").await.unwrap().unwrap();
+    weather.allow_dynamic_registration = false;
+    app.store.upsert_resource(&weather).await.unwrap();
+    app.state().registry.invalidate_resources();
+
+    let (s, v, _) = app
+        .token_form(
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &id),
+                ("refresh_token", &refresh),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{v}"
+    );
+    let (s, v, _) = exchange(code).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{v}"
+    );
+
+    // On again: the refresh token (not rotated by the refused attempt) works.
+    weather.allow_dynamic_registration = true;
+    app.store.upsert_resource(&weather).await.unwrap();
+    app.state().registry.invalidate_resources();
+    let (s, v, _) = app
+        .token_form(
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", &id),
+                ("refresh_token", &refresh),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn oversized_bodies_get_an_oauth_error() {
     let app = TestApp::start().await;
     let mut body = typescript_sdk_body(1);

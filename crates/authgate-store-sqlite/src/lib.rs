@@ -42,6 +42,7 @@ mod clients;
 mod codec;
 mod codes;
 mod consents;
+mod context_reads;
 mod grants;
 mod keys;
 mod refresh;
@@ -75,6 +76,8 @@ pub struct SqliteStore {
     nonce_uses: AtomicU64,
     /// Refresh-token rotations, committed in groups (see `rotation`).
     pub(crate) rotator: rotation::Rotator,
+    /// The batching task in front of refresh-context reads.
+    pub(crate) context_reads: context_reads::ContextReads,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -153,6 +156,7 @@ impl SqliteStore {
             .map_err(backend("opening SQLite database for reads"))?;
         Ok(Self {
             rotator: rotation::Rotator::start(writer.clone()),
+            context_reads: context_reads::ContextReads::start(reader.clone()),
             writer,
             reader,
             _keeper: None,
@@ -186,6 +190,7 @@ impl SqliteStore {
         migrate(&pool).await?;
         Ok(Self {
             rotator: rotation::Rotator::start(pool.clone()),
+            context_reads: context_reads::ContextReads::start(pool.clone()),
             writer: pool.clone(),
             reader: pool,
             _keeper: Some(Mutex::new(keeper)),
@@ -230,6 +235,6 @@ impl Store for SqliteStore {
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<authgate_core::model::RefreshTokenContext>> {
-        refresh::get_context(self, token_hash).await
+        context_reads::get(self, token_hash).await
     }
 }

@@ -32,57 +32,47 @@ fn from_row(row: &SqliteRow) -> StoreResult<RefreshToken> {
 }
 
 /// A refresh token joined with its grant and the grant's person (one read
-/// for the refresh grant).
-pub(crate) async fn get_context(
-    store: &SqliteStore,
-    token_hash: &str,
-) -> StoreResult<Option<RefreshTokenContext>> {
-    let row = sqlx::query(
-        "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.issued_at, r.expires_at, \
-                r.rotated_at, r.successor_hash, r.revoked_at, \
-                g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, \
-                g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
-                g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
-                g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
-                g.revoked_at AS g_revoked_at, \
-                CASE WHEN g.id IS NULL THEN 0 \
-                     WHEN g.user_id IS NULL THEN 1 \
-                     WHEN u.id IS NOT NULL AND u.disabled = 0 THEN 1 \
-                     ELSE 0 END AS subject_active \
-         FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
-              LEFT JOIN users u ON u.id = g.user_id \
-         WHERE r.token_hash = ?",
-    )
-    .bind(token_hash)
-    .fetch_optional(&store.reader)
-    .await
-    .map_err(db_err("refresh token"))?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let token = from_row(&row)?;
-    let gid: Option<String> = col(&row, "g_id")?;
+/// for the refresh grant), without its WHERE clause; see
+/// [`context_from_row`].
+pub(crate) const CONTEXT_SELECT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.issued_at, r.expires_at, \
+            r.rotated_at, r.successor_hash, r.revoked_at, \
+            g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, \
+            g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
+            g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
+            g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
+            g.revoked_at AS g_revoked_at, \
+            CASE WHEN g.id IS NULL THEN 0 \
+                 WHEN g.user_id IS NULL THEN 1 \
+                 WHEN u.id IS NOT NULL AND u.disabled = 0 THEN 1 \
+                 ELSE 0 END AS subject_active \
+     FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
+          LEFT JOIN users u ON u.id = g.user_id";
+
+/// Decodes a row of [`CONTEXT_SELECT`].
+pub(crate) fn context_from_row(row: &SqliteRow) -> StoreResult<RefreshTokenContext> {
+    let token = from_row(row)?;
+    let gid: Option<String> = col(row, "g_id")?;
     let grant = match gid {
         None => None,
         Some(id) => Some(Grant {
             id,
-            client_id: col(&row, "g_client_id")?,
-            user_id: col(&row, "g_user_id")?,
-            resource_id: col(&row, "g_resource_id")?,
-            scopes: json_col(&row, "g_scopes")?,
-            auth_time: col(&row, "g_auth_time")?,
-            created_at: col(&row, "g_created_at")?,
-            last_used_at: col(&row, "g_last_used_at")?,
-            expires_at: col(&row, "g_expires_at")?,
-            revoked_at: col(&row, "g_revoked_at")?,
+            client_id: col(row, "g_client_id")?,
+            user_id: col(row, "g_user_id")?,
+            resource_id: col(row, "g_resource_id")?,
+            scopes: json_col(row, "g_scopes")?,
+            auth_time: col(row, "g_auth_time")?,
+            created_at: col(row, "g_created_at")?,
+            last_used_at: col(row, "g_last_used_at")?,
+            expires_at: col(row, "g_expires_at")?,
+            revoked_at: col(row, "g_revoked_at")?,
         }),
     };
-    let subject_active: bool = col(&row, "subject_active")?;
-    Ok(Some(RefreshTokenContext {
+    let subject_active: bool = col(row, "subject_active")?;
+    Ok(RefreshTokenContext {
         token,
         grant,
         subject_active,
-    }))
+    })
 }
 
 async fn insert<'e, E>(exec: E, t: &RefreshToken) -> StoreResult<()>

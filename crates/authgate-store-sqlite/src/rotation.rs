@@ -114,7 +114,7 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// The batch sizes that exist: 1, 2, 4, … [`MAX_BATCH`].
-fn padded_len(n: usize) -> usize {
+pub(crate) fn padded_len(n: usize) -> usize {
     n.next_power_of_two().min(MAX_BATCH)
 }
 

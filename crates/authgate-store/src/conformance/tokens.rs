@@ -424,6 +424,59 @@ pub async fn grants(store: Arc<dyn Store>) {
 
     revocation_races_rotation(&store, &cid).await;
     concurrent_rotations_all_land(&store, &cid).await;
+    concurrent_context_reads_get_their_own(&store, &cid).await;
+}
+
+/// Context reads at the same moment (a backend may answer them together)
+/// each get their own token's context: two grants, one with a person who is
+/// disabled, repeated tokens, and hashes that match nothing.
+async fn concurrent_context_reads_get_their_own(store: &Arc<dyn Store>, cid: &str) {
+    let user = unique("u");
+    let mut person = super::catalog::user(&user, &format!("{user}@example.com"), NOW);
+    person.disabled = true;
+    ok(store.insert_user(&person).await, "insert_user");
+    let grants = [
+        grant(&unique("g"), cid, None, "weather", NOW),
+        grant(&unique("g"), cid, Some(&user), "weather", NOW),
+    ];
+    let mut tokens = Vec::new();
+    for (i, g) in grants.iter().enumerate() {
+        ok(store.insert_grant(g).await, "insert_grant");
+        for _ in 0..3 {
+            let t = refresh(&unique("rt"), g, NOW + i as i64);
+            ok(store.insert_refresh_token(&t).await, "insert_refresh_token");
+            tokens.push(t);
+        }
+    }
+    // Racer i asks for token i % 8: six tokens (some twice), two unknowns.
+    let asked = |i: usize| match i % 8 {
+        k @ 0..=5 => Some(tokens[k].clone()),
+        _ => None,
+    };
+    let results = race(|i| {
+        let store = store.clone();
+        let hash = asked(i).map_or_else(|| unique("missing"), |t| t.token_hash);
+        async move { store.get_refresh_token_context(&hash).await }
+    })
+    .await;
+    for (i, r) in results.into_iter().enumerate() {
+        let got = ok(r, "get_refresh_token_context (concurrent)");
+        match asked(i) {
+            None => assert_eq!(got, None, "racer {i}: an unknown hash has no context"),
+            Some(t) => {
+                let got =
+                    got.unwrap_or_else(|| panic!("racer {i}: token {} not found", t.token_hash));
+                assert_eq!(got.token, t, "racer {i}: its own token");
+                let g = &grants[usize::from(i % 8 >= 3)];
+                assert_eq!(got.grant.as_ref(), Some(g), "racer {i}: its token's grant");
+                assert_eq!(
+                    got.subject_active,
+                    g.user_id.is_none(),
+                    "racer {i}: a client's own grant is active; the disabled person's is not"
+                );
+            }
+        }
+    }
 }
 
 /// Rotations of different tokens at the same moment (a backend may commit

@@ -830,22 +830,34 @@ async fn turning_dynamic_clients_off_stops_their_codes_and_refreshes() {
     // A code issued while the switch was on, redeemed after it went off.
     let code = authorize_code(&app, &id, redirect, "ada@example.com").await;
 
-    let mut weather = app.store.get_resource("weather").await.unwrap().unwrap();
-    weather.allow_dynamic_registration = false;
-    app.store.upsert_resource(&weather).await.unwrap();
-    app.state().registry.invalidate_resources();
+    let refresh_once = {
+        let (app, id, refresh) = (&app, id.as_str(), refresh.as_str());
+        move || async move {
+            app.token_form(
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", id),
+                    ("refresh_token", refresh),
+                    ("resource", WEATHER_URI),
+                ],
+            )
+            .await
+        }
+    };
+    let weather = app.store.get_resource("weather").await.unwrap().unwrap();
+    let set_switch = |on: bool| {
+        let mut r = weather.clone();
+        r.allow_dynamic_registration = on;
+        let app = &app;
+        async move {
+            app.store.upsert_resource(&r).await.unwrap();
+            app.state().registry.invalidate_resources();
+        }
+    };
 
-    let (s, v, _) = app
-        .token_form(
-            None,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", &id),
-                ("refresh_token", &refresh),
-                ("resource", WEATHER_URI),
-            ],
-        )
-        .await;
+    set_switch(false).await;
+    let (s, v, _) = refresh_once().await;
     assert_eq!(
         (s, v["error"].as_str()),
         (400, Some("unauthorized_client")),
@@ -859,20 +871,8 @@ async fn turning_dynamic_clients_off_stops_their_codes_and_refreshes() {
     );
 
     // On again: the refresh token (not rotated by the refused attempt) works.
-    weather.allow_dynamic_registration = true;
-    app.store.upsert_resource(&weather).await.unwrap();
-    app.state().registry.invalidate_resources();
-    let (s, v, _) = app
-        .token_form(
-            None,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", &id),
-                ("refresh_token", &refresh),
-                ("resource", WEATHER_URI),
-            ],
-        )
-        .await;
+    set_switch(true).await;
+    let (s, v, _) = refresh_once().await;
     assert_eq!(s, 200, "{v}");
     app.shutdown().await;
 }

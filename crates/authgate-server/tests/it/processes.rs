@@ -330,13 +330,16 @@ async fn two_instances_share_postgres() {
         );
         std::fs::write(cfg, t).unwrap();
     }
+    // B starts once A has created the first signing key. Started together on
+    // an empty database, each would create its own and could not verify the
+    // other's tokens until the periodic key reload (a known start-up race).
     let a = spawn(dir.path(), &["serve", "--config", cfg_a.to_str().unwrap()]);
-    let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
     let (base_a, base_b) = (
         format!("http://127.0.0.1:{pa}"),
         format!("http://127.0.0.1:{pb}"),
     );
     wait_ready(&base_a).await;
+    let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
     wait_ready(&base_b).await;
 
     // Issued by A, introspected at B; revoked at B, inactive at A.

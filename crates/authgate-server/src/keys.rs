@@ -111,8 +111,11 @@ impl KeyManager {
     ) -> Result<Self, KeyManagerError> {
         let mut records = store.list_signing_keys().await?;
         if records.is_empty() {
+            // Another instance on the same database may be creating the
+            // first key right now: only one key is inserted, and whichever
+            // won is what every instance reads back.
             let rec = new_key_record(&kek, alg, clock.now(), rng)?;
-            store.insert_signing_key(&rec.0).await?;
+            store.insert_first_signing_key(&rec.0).await?;
             records = store.list_signing_keys().await?;
         }
         let set = build_set(&kek, &records, clock.now())?;

@@ -23,13 +23,17 @@ fn from_row(row: &PgRow) -> StoreResult<SigningKeyRecord> {
     })
 }
 
-#[async_trait]
-impl SigningKeyStore for PostgresStore {
-    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_key_sealed, public_jwk, created_at, \
-             retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+/// `INSERT INTO signing_keys (…columns…) <source>`, where `source` is a
+/// `VALUES` or `SELECT` with the seven columns' placeholders in order.
+/// Returns the number of rows inserted.
+async fn insert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    source: &'static str,
+    k: &SigningKeyRecord,
+) -> StoreResult<u64> {
+    const COLUMNS: &str = "INSERT INTO signing_keys (kid, alg, private_key_sealed, public_jwk, \
+                           created_at, retired_at, remove_after) ";
+    sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS}{source}")))
         .bind(&k.kid)
         .bind(k.alg.as_str())
         .bind(&k.private_key_sealed)
@@ -37,10 +41,36 @@ impl SigningKeyStore for PostgresStore {
         .bind(k.created_at)
         .bind(k.retired_at)
         .bind(k.remove_after)
-        .execute(&self.pool)
+        .execute(db)
         .await
-        .map_err(db_err("signing key"))?;
+        .map(|done| done.rows_affected())
+        .map_err(db_err("signing key"))
+}
+
+#[async_trait]
+impl SigningKeyStore for PostgresStore {
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
+        insert(&self.pool, "VALUES ($1, $2, $3, $4, $5, $6, $7)", k).await?;
         Ok(())
+    }
+
+    async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        // READ COMMITTED lets two `INSERT … WHERE NOT EXISTS` both see an
+        // empty table; a table lock that conflicts with itself serializes
+        // them, and the second one's statement then sees the first's row.
+        let mut tx = self.pool.begin().await.map_err(db_err("signing key"))?;
+        sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("signing key"))?;
+        let rows = insert(
+            &mut *tx,
+            "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            k,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err("signing key"))?;
+        Ok(rows == 1)
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -109,6 +109,18 @@ async fn instances_starting_together_migrate_once() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_starting_together_create_one_first_key() {
+    in_fresh_schema(|schema| async move {
+        let mut instances: Vec<Arc<dyn Store>> = vec![];
+        for _ in 0..4 {
+            instances.push(Arc::new(connect(&schema).await));
+        }
+        conformance::first_signing_key_once(instances).await;
+    })
+    .await;
+}
+
 fn client(id: &str) -> Client {
     Client {
         client_id: id.to_owned(),

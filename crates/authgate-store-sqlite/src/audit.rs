@@ -7,6 +7,7 @@ use authgate_core::clock::UnixTime;
 use authgate_core::model::AuditEvent;
 use authgate_store::{AuditStore, StoreResult};
 use sqlx::sqlite::SqliteRow;
+use std::sync::OnceLock;
 
 fn from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
     Ok(AuditEvent {
@@ -22,40 +23,69 @@ fn from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
     })
 }
 
+/// Most rows in one INSERT statement (8 bound values a row).
+const MAX_STATEMENT_ROWS: usize = 64;
+
+/// Rows for the next statement: the largest power of two that fits, so a
+/// batch of any size uses only the few statement shapes `insert_sql` makes.
+fn statement_rows(remaining: usize) -> usize {
+    let below = 1usize << (usize::BITS - 1 - remaining.leading_zeros());
+    below.min(MAX_STATEMENT_ROWS)
+}
+
+/// `INSERT … VALUES (…), (…)` for `rows` rows (a power of two up to
+/// `MAX_STATEMENT_ROWS`), built once per shape.
+fn insert_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (0..=MAX_STATEMENT_ROWS.trailing_zeros())
+            .map(|shift| {
+                let row = "(?, ?, ?, ?, ?, ?, ?, ?)";
+                let values = vec![row; 1 << shift].join(", ");
+                format!(
+                    "INSERT INTO audit_events (at, event, actor, client_id, resource_id, \
+                     address, outcome, detail) VALUES {values}"
+                )
+            })
+            .collect()
+    });
+    &all[rows.trailing_zeros() as usize]
+}
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }
-        // The whole batch is one statement (one round trip to the writer
-        // connection's thread, one implicit transaction): the events travel
-        // as one JSON array of rows that `json_each` unpacks in order, so
-        // ids follow the slice order.
-        let mut rows = Vec::with_capacity(events.len());
-        for e in events {
-            rows.push(serde_json::json!([
-                e.at,
-                e.event,
-                e.actor,
-                e.client_id,
-                e.resource_id,
-                e.address,
-                e.outcome,
-                to_json(&e.detail)?,
-            ]));
+        // One transaction for the whole batch (each database page written
+        // once), as multi-row INSERTs of 64, 32, …, 1 rows: at most seven
+        // distinct statements, each prepared once and cached by sqlx.
+        // Binding columns directly costs a fraction of what the earlier
+        // `json_each` unpacking of one JSON array did (a twelfth of the
+        // server's CPU under token load went to building, parsing and
+        // re-extracting that JSON).
+        let mut tx = self.writer.begin().await.map_err(db_err("audit event"))?;
+        let mut rest = events;
+        while !rest.is_empty() {
+            let rows = statement_rows(rest.len());
+            let (chunk, tail) = rest.split_at(rows);
+            let mut q = sqlx::query(insert_sql(rows));
+            for e in chunk {
+                q = q
+                    .bind(e.at)
+                    .bind(&e.event)
+                    .bind(&e.actor)
+                    .bind(&e.client_id)
+                    .bind(&e.resource_id)
+                    .bind(&e.address)
+                    .bind(&e.outcome)
+                    .bind(to_json(&e.detail)?);
+            }
+            q.execute(&mut *tx).await.map_err(db_err("audit event"))?;
+            rest = tail;
         }
-        sqlx::query(
-            "INSERT INTO audit_events (at, event, actor, client_id, resource_id, address, \
-             outcome, detail) \
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-                    value ->> 5, value ->> 6, value ->> 7 \
-             FROM json_each(?) ORDER BY key",
-        )
-        .bind(to_json(&rows)?)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err("audit event"))?;
+        tx.commit().await.map_err(db_err("audit event"))?;
         Ok(())
     }
 
@@ -96,5 +126,31 @@ impl AuditStore for SqliteStore {
             .await
             .map_err(db_err("audit event"))?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_few_statement_shapes() {
+        let split = |mut n: usize| {
+            let mut out = Vec::new();
+            while n > 0 {
+                let r = statement_rows(n);
+                out.push(r);
+                n -= r;
+            }
+            out
+        };
+        assert_eq!(split(1), [1]);
+        assert_eq!(split(7), [4, 2, 1]);
+        assert_eq!(split(64), [64]);
+        assert_eq!(split(200), [64, 64, 64, 8]);
+        for rows in [1, 2, 4, 8, 16, 32, 64] {
+            let sql = insert_sql(rows);
+            assert_eq!(sql.matches('?').count(), rows * 8, "{sql}");
+        }
     }
 }

@@ -22,13 +22,17 @@ fn from_row(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
     })
 }
 
-#[async_trait]
-impl SigningKeyStore for SqliteStore {
-    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, private_key_sealed, public_jwk, created_at, \
-             retired_at, remove_after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
+/// `INSERT INTO signing_keys (…columns…) <source>`, where `source` is a
+/// `VALUES` or `SELECT` with the seven columns' placeholders in order.
+/// Returns the number of rows inserted.
+async fn insert(
+    writer: &sqlx::SqlitePool,
+    source: &'static str,
+    k: &SigningKeyRecord,
+) -> StoreResult<u64> {
+    const COLUMNS: &str = "INSERT INTO signing_keys (kid, alg, private_key_sealed, public_jwk, \
+                           created_at, retired_at, remove_after) ";
+    sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS}{source}")))
         .bind(&k.kid)
         .bind(k.alg.as_str())
         .bind(&k.private_key_sealed)
@@ -36,10 +40,29 @@ impl SigningKeyStore for SqliteStore {
         .bind(k.created_at)
         .bind(k.retired_at)
         .bind(k.remove_after)
-        .execute(&self.writer)
+        .execute(writer)
         .await
-        .map_err(db_err("signing key"))?;
+        .map(|done| done.rows_affected())
+        .map_err(db_err("signing key"))
+}
+
+#[async_trait]
+impl SigningKeyStore for SqliteStore {
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
+        insert(&self.writer, "VALUES (?, ?, ?, ?, ?, ?, ?)", k).await?;
         Ok(())
+    }
+
+    async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        // One writer connection: the check and the insert are one statement
+        // that no other write can interleave with.
+        let rows = insert(
+            &self.writer,
+            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            k,
+        )
+        .await?;
+        Ok(rows == 1)
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -32,6 +32,19 @@ async fn conformance_twice_on_one_file() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_signing_key_is_created_once() {
+    // Two stores on one file stand in for two processes sharing it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("keys.db");
+    let path = path.to_str().expect("utf-8 temp path");
+    let a = SqliteStore::open(path).await.expect("open SQLite file");
+    let b = SqliteStore::open(path)
+        .await
+        .expect("open SQLite file again");
+    conformance::first_signing_key_once(vec![Arc::new(a), Arc::new(b)]).await;
+}
+
 /// Rotations abandoned half-way (a client hung up) must not leave the writer
 /// connection inside an open transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

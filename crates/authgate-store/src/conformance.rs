@@ -34,7 +34,7 @@ mod sessions;
 mod tokens;
 
 pub use audit::audit;
-pub use catalog::{clients, resources, signing_keys, users};
+pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use tokens::{codes, grants, refresh_tokens};
 

@@ -69,6 +69,11 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
+    /// Inserts `k` only when there is no signing key at all, atomically;
+    /// returns whether it was inserted. Instances starting together on an
+    /// empty database each try to create the first key: exactly one wins,
+    /// so they all sign with, and publish, the same key.
+    async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool>;
     /// Every key, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     /// Marks every key other than `keep_kid` that is not yet retired as

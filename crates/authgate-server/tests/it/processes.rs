@@ -330,17 +330,29 @@ async fn two_instances_share_postgres() {
         );
         std::fs::write(cfg, t).unwrap();
     }
-    // B starts once A has created the first signing key. Started together on
-    // an empty database, each would create its own and could not verify the
-    // other's tokens until the periodic key reload (a known start-up race).
+    // Both start together on the empty database: they race to migrate,
+    // provision and create the first signing key, and must end up with one
+    // key between them (each verifies the other's tokens at once, not only
+    // after the periodic key reload).
     let a = spawn(dir.path(), &["serve", "--config", cfg_a.to_str().unwrap()]);
+    let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
     let (base_a, base_b) = (
         format!("http://127.0.0.1:{pa}"),
         format!("http://127.0.0.1:{pb}"),
     );
     wait_ready(&base_a).await;
-    let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
     wait_ready(&base_b).await;
+    let jwks = |base: String| async move {
+        reqwest::get(format!("{base}/jwks.json"))
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let (ja, jb) = (jwks(base_a.clone()).await, jwks(base_b.clone()).await);
+    assert_eq!(ja["keys"].as_array().map(Vec::len), Some(1), "{ja}");
+    assert_eq!(ja, jb, "both instances publish the same single key");
 
     // Issued by A, introspected at B; revoked at B, inactive at A.
     let t = cc_token(&base_a).await;

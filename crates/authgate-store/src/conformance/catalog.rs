@@ -567,6 +567,14 @@ pub async fn signing_keys(store: Arc<dyn Store>) {
         store.insert_signing_key(&a).await,
         "insert_signing_key with an existing kid",
     );
+    let late = key(&format!("{run}-late"), SigningAlg::ES256, NOW);
+    assert!(
+        !ok(
+            store.insert_first_signing_key(&late).await,
+            "insert_first_signing_key"
+        ),
+        "insert_first_signing_key inserts nothing when keys exist"
+    );
     let ours = |v: Vec<SigningKeyRecord>| only_ours(v, &[&k1, &k2, &k3], |k| &k.kid);
     assert_eq!(
         ours(ok(store.list_signing_keys().await, "list_signing_keys")),
@@ -600,4 +608,62 @@ pub async fn signing_keys(store: Arc<dyn Store>) {
         ours(ok(store.list_signing_keys().await, "list_signing_keys")),
         vec![c, b]
     );
+}
+
+/// Instances starting together on one *empty* database (not part of
+/// [`super::run_all`], which runs on databases that already have keys): of
+/// racing `insert_first_signing_key` calls spread over `instances`, exactly
+/// one inserts, and every instance then lists that one key.
+pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
+    assert!(
+        !instances.is_empty(),
+        "first_signing_key_once needs a store"
+    );
+    assert!(
+        ok(instances[0].list_signing_keys().await, "list_signing_keys").is_empty(),
+        "first_signing_key_once needs a database without signing keys"
+    );
+    let run = unique("first");
+    let mut tasks = vec![];
+    for i in 0..super::RACERS {
+        let store = instances[i % instances.len()].clone();
+        let rec = SigningKeyRecord {
+            kid: format!("{run}-{i}"),
+            alg: SigningAlg::ES256,
+            private_key_sealed: vec![i as u8],
+            public_jwk: json!({"kty": "EC", "kid": format!("{run}-{i}")}),
+            created_at: NOW,
+            retired_at: None,
+            remove_after: None,
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .insert_first_signing_key(&rec)
+                .await
+                .map(|won| (won, rec.kid))
+        }));
+    }
+    let mut winners = vec![];
+    for t in tasks {
+        let (won, kid) = ok(t.await.expect("racer task"), "insert_first_signing_key");
+        if won {
+            winners.push(kid);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "insert_first_signing_key: exactly one of {} racers inserts, got {winners:?}",
+        super::RACERS
+    );
+    for store in &instances {
+        let kids: Vec<String> = ok(store.list_signing_keys().await, "list_signing_keys")
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(
+            kids, winners,
+            "every instance lists the one first key and nothing else"
+        );
+    }
 }

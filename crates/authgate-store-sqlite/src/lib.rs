@@ -11,6 +11,9 @@
 //! timeout rather than failing half-way. Reads use a separate pool of
 //! connections (one per core, 2 to 8) that WAL lets run alongside the writer.
 //!
+//! WAL checkpoints run every 250 ms on a connection of their own instead of
+//! inside the writer's commits (see `checkpoint`).
+//!
 //! Performance: sqlx runs each SQLite connection on its own thread, and every
 //! command is a cross-thread round trip that costs more than SQLite's own work
 //! for these small statements; the hot paths (`rotate_refresh_token`,
@@ -38,6 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 mod audit;
+mod checkpoint;
 mod clients;
 mod codec;
 mod codes;
@@ -78,6 +82,8 @@ pub struct SqliteStore {
     pub(crate) rotator: rotation::Rotator,
     /// The batching task in front of refresh-context reads.
     pub(crate) context_reads: context_reads::ContextReads,
+    /// WAL checkpoints off the writer's path (database files only).
+    checkpointer: Mutex<Option<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -128,6 +134,10 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             .pragma("temp_store", "memory")
+            // Most checkpoint work runs on a connection of its own; the
+            // writer's own (automatic) checkpoint finishes what is left and
+            // lets the WAL start over (see `checkpoint`).
+            .pragma("wal_autocheckpoint", checkpoint::WRITER_CHECKPOINT_PAGES)
             // Room for the batched rotation statements (seven batch sizes)
             // beside everything else, so none is re-prepared.
             .statement_cache_capacity(256);
@@ -151,9 +161,10 @@ impl SqliteStore {
             .min_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.create_if_missing(false))
+            .connect_with(options.clone().create_if_missing(false))
             .await
             .map_err(backend("opening SQLite database for reads"))?;
+        let checkpointer = checkpoint::Checkpointer::start(options.create_if_missing(false));
         Ok(Self {
             rotator: rotation::Rotator::start(writer.clone()),
             context_reads: context_reads::ContextReads::start(reader.clone()),
@@ -161,6 +172,7 @@ impl SqliteStore {
             reader,
             _keeper: None,
             nonce_uses: AtomicU64::new(0),
+            checkpointer: Mutex::new(checkpointer),
         })
     }
 
@@ -195,6 +207,7 @@ impl SqliteStore {
             reader: pool,
             _keeper: Some(Mutex::new(keeper)),
             nonce_uses: AtomicU64::new(0),
+            checkpointer: Mutex::new(None),
         })
     }
 
@@ -205,6 +218,10 @@ impl SqliteStore {
 
     /// Closes the pools, waiting for queries in flight.
     pub async fn close(&self) {
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some(c) = checkpointer {
+            c.stop().await;
+        }
         self.writer.close().await;
         self.reader.close().await;
     }

@@ -241,3 +241,62 @@ async fn corrupt_rows_are_backend_errors() {
         Err(StoreError::Backend(_))
     ));
 }
+
+/// Committed rows reach the database file itself shortly after the commit:
+/// the background checkpointer copies them out of the WAL, long before the
+/// writer's own automatic checkpoint (thousands of pages) would. Closing
+/// the store stops it and removes the WAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wal_is_checkpointed_in_the_background() {
+    use authgate_core::model::AuditEvent;
+    use authgate_store::AuditStore;
+    use sqlx::{ConnectOptions, Connection};
+    use std::str::FromStr;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("wal.db");
+    let store = SqliteStore::open(path.to_str().expect("path"))
+        .await
+        .expect("open");
+    let events: Vec<AuditEvent> = (0..50)
+        .map(|i| AuditEvent {
+            id: 0,
+            at: conformance::NOW + i,
+            event: "test.event".into(),
+            actor: None,
+            client_id: None,
+            resource_id: None,
+            address: None,
+            outcome: "ok".into(),
+            detail: serde_json::json!({"i": i}),
+        })
+        .collect();
+    store.append_audit_events(&events).await.expect("append");
+
+    // `immutable=1` reads the database file and ignores the WAL.
+    let file_only = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(
+        "sqlite://{}?immutable=1",
+        path.display()
+    ))
+    .expect("options");
+    let mut in_file = 0i64;
+    for _ in 0..50 {
+        let mut conn = file_only.connect().await.expect("read-only connection");
+        // Until the first checkpoint even the tables are only in the WAL.
+        in_file =
+            sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE event = 'test.event'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap_or(0);
+        conn.close().await.expect("close");
+        if in_file == 50 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_file, 50, "the rows reached the database file within 5 s");
+
+    store.close().await;
+    let wal = dir.path().join("wal.db-wal");
+    assert!(!wal.exists(), "closing the store removes the WAL");
+}

@@ -43,7 +43,7 @@ pub(crate) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the task on the current tokio runtime, if there is one.
-    /// `options` are the store's (with automatic checkpoints off).
+    /// `options` are the store's connection options.
     pub(crate) fn start(options: SqliteConnectOptions) -> Option<Self> {
         let rt = tokio::runtime::Handle::try_current().ok()?;
         let (stop, stopped) = oneshot::channel();

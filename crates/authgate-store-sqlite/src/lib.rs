@@ -11,7 +11,7 @@
 //! timeout rather than failing half-way. Reads use a separate pool of
 //! connections (one per core, 2 to 8) that WAL lets run alongside the writer.
 //!
-//! WAL checkpoints run every 250 ms on a connection of their own instead of
+//! WAL checkpoints run mostly (every 100 ms) on a connection of their own, not
 //! inside the writer's commits (see `checkpoint`).
 //!
 //! Performance: sqlx runs each SQLite connection on its own thread, and every

@@ -29,6 +29,8 @@ pub struct AppState {
     pub audit: AuditSink,
     pub login_throttle_account: crate::throttle::Throttle,
     pub login_throttle_address: crate::throttle::Throttle,
+    /// The rendered metadata documents.
+    pub discovery: endpoints::discovery::DiscoveryCache,
 }
 
 pub type SharedState = Arc<AppState>;

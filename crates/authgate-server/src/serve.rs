@@ -83,6 +83,7 @@ pub async fn build_state(
             window_secs: settings_login.2,
             lockout_secs: settings_login.2,
         }),
+        discovery: Default::default(),
     });
     Ok((state, audit_task))
 }
@@ -249,6 +250,9 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// How often histogram samples are folded into their summaries.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 async fn start_metrics(addr: SocketAddr) -> Result<(), StartError> {
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -256,6 +260,18 @@ async fn start_metrics(addr: SocketAddr) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| StartError::Bind { addr, source: e })?;
+    // `install_recorder` leaves upkeep to us: until it runs (or someone
+    // scrapes), every histogram sample (one per token) stays in memory, so a
+    // server nobody scrapes would grow without bound.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_UPKEEP);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {

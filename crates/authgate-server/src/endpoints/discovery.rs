@@ -1,14 +1,18 @@
-//! RFC 8414 authorization server metadata and OIDC discovery. Both are
-//! rendered once at start-up: `issuer` is byte for byte the configured one.
+//! RFC 8414 authorization server metadata and OIDC discovery: `issuer` is
+//! byte for byte the configured one. Each document is rendered to bytes
+//! once per resource list (see [`DiscoveryCache`]).
 
 use crate::app::SharedState;
 use crate::config::Settings;
 use crate::http::error::ApiError;
+use authgate_core::model::Resource;
 use authgate_core::token_request::GRANT_TYPES_SUPPORTED;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use bytes::Bytes;
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 
 pub fn as_metadata(settings: &Settings, scopes_supported: &[String]) -> Value {
     let i = &settings.issuer;
@@ -75,42 +79,82 @@ pub fn oidc_metadata(settings: &Settings, scopes_supported: &[String]) -> Value 
 }
 
 /// Every scope any registered MCP server defines, plus the OIDC ones.
-async fn scopes_supported(state: &SharedState) -> Result<Vec<String>, ApiError> {
-    let resources = state.registry.resources(state.store.as_ref()).await?;
+fn scopes_supported(resources: &[Arc<Resource>]) -> Vec<String> {
     let mut out: Vec<String> = authgate_core::scope::OIDC_SCOPES
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for r in resources.iter() {
+    for r in resources {
         for d in &r.scopes {
             if !out.contains(&d.name) {
                 out.push(d.name.clone());
             }
         }
     }
-    Ok(out)
+    out
 }
 
-fn respond(body: Value) -> impl IntoResponse {
+type ResourceList = Arc<Vec<Arc<Resource>>>;
+
+/// The rendered documents, each kept with the resource list it was rendered
+/// from. The registry hands out a new list when it reloads (every couple of
+/// seconds under traffic, at once after an admin change), and only then is
+/// a document rendered again: every MCP client fetches this metadata when it
+/// connects, and a burst of them should cost a copy each, not a JSON build.
+#[derive(Default)]
+pub struct DiscoveryCache {
+    oauth: Mutex<Option<(ResourceList, Bytes)>>,
+    openid: Mutex<Option<(ResourceList, Bytes)>>,
+}
+
+/// The document in `slot` if it was rendered from `resources`, else a fresh
+/// rendering (kept for the next request).
+fn rendered(
+    slot: &Mutex<Option<(ResourceList, Bytes)>>,
+    resources: &ResourceList,
+    render: impl FnOnce() -> Value,
+) -> Bytes {
+    if let Ok(g) = slot.lock()
+        && let Some((from, body)) = g.as_ref()
+        && Arc::ptr_eq(from, resources)
+    {
+        return body.clone();
+    }
+    // A Value always serializes.
+    let body = Bytes::from(serde_json::to_vec(&render()).unwrap_or_default());
+    if let Ok(mut g) = slot.lock() {
+        *g = Some((resources.clone(), body.clone()));
+    }
+    body
+}
+
+fn respond(body: Bytes) -> impl IntoResponse {
     (
         [
+            (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "public, max-age=300"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        axum::Json(body),
+        body,
     )
 }
 
 pub async fn authorization_server(
     State(state): State<SharedState>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let scopes = scopes_supported(&state).await?;
-    Ok(respond(as_metadata(&state.settings, &scopes)))
+    let resources = state.registry.resources(state.store.as_ref()).await?;
+    let body = rendered(&state.discovery.oauth, &resources, || {
+        as_metadata(&state.settings, &scopes_supported(&resources))
+    });
+    Ok(respond(body))
 }
 
 pub async fn openid_configuration(
     State(state): State<SharedState>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let scopes = scopes_supported(&state).await?;
-    Ok(respond(oidc_metadata(&state.settings, &scopes)))
+    let resources = state.registry.resources(state.store.as_ref()).await?;
+    let body = rendered(&state.discovery.openid, &resources, || {
+        oidc_metadata(&state.settings, &scopes_supported(&resources))
+    });
+    Ok(respond(body))
 }

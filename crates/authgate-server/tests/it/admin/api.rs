@@ -741,3 +741,54 @@ async fn audit_log_search_and_paging() {
     }
     a.app.shutdown().await;
 }
+
+/// The discovery documents are rendered once per resource list: a resource
+/// added or removed through the admin API shows in `scopes_supported` on the
+/// next request, not a cached copy.
+#[tokio::test]
+async fn server_metadata_follows_resource_changes() {
+    let a = Admin::start().await;
+    let docs = [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ];
+    let scopes = |a: &Admin, path: &'static str| {
+        let url = a.app.url(path);
+        let http = a.app.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], "application/json");
+            let v: Value = r.json().await.unwrap();
+            v["scopes_supported"].as_array().unwrap().clone()
+        }
+    };
+    for d in docs {
+        let s = scopes(&a, d).await;
+        assert!(s.iter().any(|x| x == "weather:read"), "{d}: {s:?}");
+        assert!(!s.iter().any(|x| x == "fc:read"), "{d}: {s:?}");
+        // Twice: the second answer comes from the rendered copy.
+        assert_eq!(scopes(&a, d).await, s);
+    }
+    let (s, v) = a
+        .call(
+            "POST",
+            "/resources",
+            Some(weather_input("forecasts", "https://fc.example.com/mcp")),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    for d in docs {
+        let s = scopes(&a, d).await;
+        for want in ["fc:read", "fc:write", "weather:read", "openid"] {
+            assert!(s.iter().any(|x| x == want), "{d} lacks {want}: {s:?}");
+        }
+    }
+    let (s, v) = a.call("DELETE", "/resources/forecasts", None).await;
+    assert_eq!(s, 200, "{v}");
+    for d in docs {
+        let s = scopes(&a, d).await;
+        assert!(!s.iter().any(|x| x == "fc:read"), "{d}: {s:?}");
+    }
+    a.app.shutdown().await;
+}

@@ -9,7 +9,8 @@
 //! `cargo bench -p authgate-resource --bench validation -- --quick`
 //! prints criterion's timings, then validations/s and the ratio
 //! signature-path / raw (target ≥ 0.9) and the cached rate (target
-//! ≥ 1,000,000/s).
+//! ≥ 1,000,000/s), and those numbers again as one `BENCH_JSON {…}` line,
+//! which `bench/run` puts in its report.
 
 use authgate_resource::testing::TestAuthorizationServer;
 use authgate_resource::{Claims, ValidationError, Validator};
@@ -181,4 +182,15 @@ fn main() {
         "SDK signature path:         {sig:>12.0} /s  ({ratio:.3}x raw, median of interleaved rounds)"
     );
     println!("SDK cached path:            {cached:>12.0} /s");
+    // The same numbers as one line for bench/run's report.
+    println!(
+        "BENCH_JSON {}",
+        serde_json::json!({
+            "kind": "validation",
+            "raw_per_s": raw,
+            "signature_per_s": sig,
+            "signature_ratio": ratio,
+            "cached_per_s": cached,
+        })
+    );
 }

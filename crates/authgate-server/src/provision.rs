@@ -215,7 +215,11 @@ pub fn resource_from_config(
     }
 }
 
-fn client_from_config(
+/// The stored client for a declared one: the auth method follows from
+/// whether it has a secret, the grant types from whether it has redirect
+/// URIs; `existing` keeps its blocked flag and timestamps. `authgate client
+/// add` builds its clients here too.
+pub(crate) fn client_from_config(
     c: &ClientConfig,
     secret: Option<&str>,
     existing: Option<&Client>,

@@ -2,7 +2,7 @@
 
 use super::{CliError, now, open_store, output};
 use crate::config::{ClientConfig, Settings};
-use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
 use clap::Subcommand;
@@ -99,61 +99,25 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
         } => {
             let secret_plain = confidential.then(|| secret::generate(&OsRandom::new()));
             let cc = ClientConfig {
-                client_id: id.clone(),
-                client_name: name.clone(),
+                client_id: id,
+                client_name: name,
                 client_secret: secret_plain.clone(),
                 client_secret_file: None,
                 token_endpoint_auth_method: None,
-                redirect_uris: redirect_uris.clone(),
-                grant_types: grant_types.clone(),
-                resources: resources.clone(),
-                scopes: (!scopes.is_empty()).then(|| scopes.clone()),
+                redirect_uris,
+                grant_types,
+                resources,
+                scopes: (!scopes.is_empty()).then_some(scopes),
             };
             crate::provision::validate_client_config(&cc, &[])
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
-            for r in &resources {
+            for r in &cc.resources {
                 if store.get_resource(r).await?.is_none() {
                     return Err(CliError(format!("--resource {r:?}: no such MCP server")));
                 }
             }
-            let grant_types = if grant_types.is_empty() {
-                if redirect_uris.is_empty() {
-                    vec!["client_credentials".to_string()]
-                } else {
-                    vec!["authorization_code".into(), "refresh_token".into()]
-                }
-            } else {
-                grant_types
-            };
-            let c = Client {
-                client_id: id,
-                kind: ClientKind::PreRegistered,
-                metadata: ClientMetadata {
-                    redirect_uris: redirect_uris.clone(),
-                    client_name: name,
-                    grant_types,
-                    response_types: if redirect_uris.is_empty() {
-                        vec![]
-                    } else {
-                        vec!["code".into()]
-                    },
-                    token_endpoint_auth_method: if confidential {
-                        TokenEndpointAuthMethod::ClientSecretBasic
-                    } else {
-                        TokenEndpointAuthMethod::None
-                    },
-                    ..ClientMetadata::default()
-                },
-                secret_hash: secret_plain.as_deref().map(secret::hash),
-                registration_access_token_hash: None,
-                resources,
-                allowed_scopes: cc.scopes,
-                blocked: false,
-                registration_fingerprint: None,
-                registration_count: 1,
-                created_at: now(),
-                last_used_at: None,
-            };
+            // The same defaults as a client declared in the config file.
+            let c = crate::provision::client_from_config(&cc, secret_plain.as_deref(), None, now());
             store.insert_client(&c).await?;
             println!("client_id:     {}", c.client_id);
             if let Some(s) = secret_plain {

@@ -163,6 +163,7 @@ async fn admin_create_and_setup_link_offline() {
     )
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("client_secret: "), "{}", out.stdout);
     let out = run(
         &["--config", c, "audit", "--json", "--limit", "5"],
         &[],
@@ -192,6 +193,53 @@ async fn admin_create_and_setup_link_offline() {
     );
     assert!(events.iter().any(|e| e.0 == "key.rotated"), "{events:?}");
     assert!(!out.stdout.contains("client_secret"));
+
+    // What `client add` stored: the defaults a client declared in the
+    // config file gets (auth method from whether it has a secret, grant
+    // types from whether it has redirect URIs).
+    let out = run(
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "--id",
+            "local-public",
+            "--redirect-uri",
+            "http://127.0.0.1:7777/cb",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("client_secret"), "{}", out.stdout);
+    let out = run(&["--config", c, "client", "list", "--json"], &[], None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let listed = |id: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["client_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed: {v}"))
+    };
+    let confidential = listed("local-made");
+    assert_eq!(
+        confidential["token_endpoint_auth_method"],
+        "client_secret_basic"
+    );
+    assert_eq!(confidential["grant_types"], json!(["client_credentials"]));
+    assert_eq!(confidential["kind"], "pre_registered");
+    assert_eq!(confidential["source"], "administrator");
+    let public = listed("local-public");
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+    assert_eq!(
+        public["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(public["redirect_uris"], json!(["http://127.0.0.1:7777/cb"]));
 }
 
 #[tokio::test]

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 const TTL: Duration = Duration::from_secs(2);
 const MAX_CLIENTS: usize = 10_000;
 
-/// All resources, as loaded at an instant.
-type ResourceList = Arc<Vec<Arc<Resource>>>;
+/// All resources, as loaded at an instant: a new `Arc` each time they are
+/// reloaded (the discovery cache relies on that).
+pub type ResourceList = Arc<Vec<Arc<Resource>>>;
 /// A client lookup (including "no such client") as of an instant.
 type ClientEntry = (Instant, Option<Arc<Client>>);
 
@@ -45,14 +46,14 @@ impl Registry {
         }
     }
 
-    pub async fn resources(&self, store: &dyn Store) -> StoreResult<Arc<Vec<Arc<Resource>>>> {
+    pub async fn resources(&self, store: &dyn Store) -> StoreResult<ResourceList> {
         if let Ok(g) = self.resources.read()
             && let Some((at, list)) = g.as_ref()
             && at.elapsed() < TTL
         {
             return Ok(list.clone());
         }
-        let list: Arc<Vec<Arc<Resource>>> = Arc::new(
+        let list: ResourceList = Arc::new(
             store
                 .list_resources()
                 .await?

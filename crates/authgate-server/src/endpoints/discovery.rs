@@ -5,6 +5,7 @@
 use crate::app::SharedState;
 use crate::config::Settings;
 use crate::http::error::ApiError;
+use crate::registry::ResourceList;
 use authgate_core::model::Resource;
 use authgate_core::token_request::GRANT_TYPES_SUPPORTED;
 use axum::extract::State;
@@ -93,8 +94,6 @@ fn scopes_supported(resources: &[Arc<Resource>]) -> Vec<String> {
     }
     out
 }
-
-type ResourceList = Arc<Vec<Arc<Resource>>>;
 
 /// The rendered documents, each kept with the resource list it was rendered
 /// from. The registry hands out a new list when it reloads (every couple of

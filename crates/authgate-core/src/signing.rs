@@ -5,6 +5,7 @@
 //! issuing a token costs one JSON serialization, one base64 pass and one
 //! signature.
 
+use crate::es256_raw::Es256Key;
 use crate::model::SigningAlg;
 use crate::random::Random;
 use aws_lc_rs::encoding::AsDer;
@@ -25,7 +26,11 @@ pub enum KeyError {
 }
 
 enum Inner {
-    Ec(EcdsaKeyPair),
+    /// The aws-lc-rs pair gives the public key; `raw` signs (see `es256_raw`).
+    Ec {
+        pair: EcdsaKeyPair,
+        raw: Es256Key,
+    },
     Rsa(RsaKeyPair),
     Ed(Ed25519KeyPair),
 }
@@ -88,10 +93,11 @@ impl SigningKey {
 
     pub fn from_pkcs8(kid: String, alg: SigningAlg, der: &[u8]) -> Result<Self, KeyError> {
         let inner = match alg {
-            SigningAlg::ES256 => Inner::Ec(
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            SigningAlg::ES256 => Inner::Ec {
+                pair: EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
                     .map_err(|_| KeyError::Parse("ES256"))?,
-            ),
+                raw: Es256Key::from_pkcs8(der).ok_or(KeyError::Parse("ES256"))?,
+            },
             SigningAlg::RS256 => {
                 Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("RS256"))?)
             }
@@ -101,7 +107,7 @@ impl SigningKey {
         };
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let public_jwk = match &inner {
-            Inner::Ec(k) => {
+            Inner::Ec { pair: k, .. } => {
                 // Uncompressed point: 0x04 || X(32) || Y(32).
                 let p = k.public_key().as_ref();
                 json!({"kty":"EC","crv":"P-256","x":b64(&p[1..33]),"y":b64(&p[33..65]),
@@ -157,34 +163,37 @@ impl SigningKey {
         // Serializing our own claim structs cannot fail.
         let body = serde_json::to_vec(claims).expect("claims serialize");
         URL_SAFE_NO_PAD.encode_string(&body, &mut out);
-        let sig = self.sign_bytes(out.as_bytes());
         out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
-        out
-    }
-
-    fn sign_bytes(&self, msg: &[u8]) -> Vec<u8> {
+        let signed = out.len() - 1;
         match &self.inner {
-            Inner::Ec(k) => k
-                .sign(&self.rng, msg)
-                .expect("ECDSA sign")
-                .as_ref()
-                .to_vec(),
-            Inner::Ed(k) => k.sign(msg).as_ref().to_vec(),
+            Inner::Ec { raw, .. } => {
+                let sig = raw.sign(&out.as_bytes()[..signed]);
+                URL_SAFE_NO_PAD.encode_string(sig, &mut out);
+            }
+            Inner::Ed(k) => {
+                let sig = k.sign(&out.as_bytes()[..signed]);
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut out);
+            }
             Inner::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &self.rng, msg, &mut sig)
-                    .expect("RSA sign");
-                sig
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    &out.as_bytes()[..signed],
+                    &mut sig,
+                )
+                .expect("RSA sign");
+                URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
             }
         }
+        out
     }
 
     /// The verifying half of this key.
     pub fn verifying_key(&self) -> VerifyingKey {
         let (alg, bytes): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) =
             match &self.inner {
-                Inner::Ec(k) => (
+                Inner::Ec { pair: k, .. } => (
                     &signature::ECDSA_P256_SHA256_FIXED,
                     k.public_key().as_ref().to_vec(),
                 ),

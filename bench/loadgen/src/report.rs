@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
+mod microbench;
+
 const SCENARIOS: &[(&str, &str)] = &[
     (
         "cc",
@@ -359,7 +361,8 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         ratios(&mut out, &rows);
     }
 
-    render_validation(&mut out, &meta);
+    microbench::render_validation(&mut out, &meta);
+    microbench::render_signing(&mut out, &lines, &meta);
 
     let notes: Vec<&str> = meta
         .iter()
@@ -621,33 +624,6 @@ fn render_goals(out: &mut String, lines: &[Value], meta: &[Value]) {
         let _ = writeln!(out, "| {} | {} | {} | {met} |", g.what, g.measured, g.goal);
     }
     let _ = writeln!(out);
-}
-
-/// The SDK's token-validation micro-benchmark, when the run included it.
-fn render_validation(out: &mut String, meta: &[Value]) {
-    let Some(v) = meta.iter().find(|m| label(m, "kind") == "validation") else {
-        return;
-    };
-    let _ = writeln!(
-        out,
-        "## Token validation in the SDK (authgate-resource, one core)\n\n\
-         `cargo bench -p authgate-resource --bench validation -- --quick`: the same ES256 token \
-         verified by aws-lc-rs alone (pre-parsed key, pre-decoded signature), by \
-         `Validator::validate` with its cache off (split, header, key lookup, base64, signature, \
-         claims, checks), and by `Validator::validate` once the token is cached. The first two \
-         alternate in batches; their ratio is the median of the per-batch ratios.\n"
-    );
-    let _ = writeln!(
-        out,
-        "| path | validations/s | against raw |\n|---|---:|---:|\n\
-         | raw aws-lc-rs ES256 verify | {} | 1.00× |\n\
-         | SDK, signature path | {} | {} |\n\
-         | SDK, cached path | {} | — |\n",
-        fmt(num(v, &["raw_per_s"]), 0),
-        fmt(num(v, &["signature_per_s"]), 0),
-        fmt_ratio(num(v, &["signature_ratio"])),
-        fmt(num(v, &["cached_per_s"]), 0),
-    );
 }
 
 #[cfg(test)]

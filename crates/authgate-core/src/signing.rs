@@ -26,10 +26,12 @@ pub enum KeyError {
 }
 
 enum Inner {
-    /// The aws-lc-rs pair gives the public key; `raw` signs (see `es256_raw`).
+    /// `raw` signs (see `es256_raw`); `public` is the uncompressed point
+    /// (0x04 || X || Y), taken once from aws-lc-rs's parse of the same key,
+    /// so the private key is held only once.
     Ec {
-        pair: EcdsaKeyPair,
         raw: Es256Key,
+        public: Box<[u8]>,
     },
     Rsa(RsaKeyPair),
     Ed(Ed25519KeyPair),
@@ -93,11 +95,17 @@ impl SigningKey {
 
     pub fn from_pkcs8(kid: String, alg: SigningAlg, der: &[u8]) -> Result<Self, KeyError> {
         let inner = match alg {
-            SigningAlg::ES256 => Inner::Ec {
-                pair: EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                    .map_err(|_| KeyError::Parse("ES256"))?,
-                raw: Es256Key::from_pkcs8(der).ok_or(KeyError::Parse("ES256"))?,
-            },
+            SigningAlg::ES256 => {
+                // aws-lc-rs's parse also checks that the public key in the
+                // document matches the private one.
+                let pair =
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                        .map_err(|_| KeyError::Parse("ES256"))?;
+                Inner::Ec {
+                    raw: Es256Key::from_pkcs8(der).ok_or(KeyError::Parse("ES256"))?,
+                    public: pair.public_key().as_ref().into(),
+                }
+            }
             SigningAlg::RS256 => {
                 Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("RS256"))?)
             }
@@ -107,9 +115,8 @@ impl SigningKey {
         };
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let public_jwk = match &inner {
-            Inner::Ec { pair: k, .. } => {
+            Inner::Ec { public: p, .. } => {
                 // Uncompressed point: 0x04 || X(32) || Y(32).
-                let p = k.public_key().as_ref();
                 json!({"kty":"EC","crv":"P-256","x":b64(&p[1..33]),"y":b64(&p[33..65]),
                        "kid":kid,"alg":"ES256","use":"sig"})
             }
@@ -193,10 +200,7 @@ impl SigningKey {
     pub fn verifying_key(&self) -> VerifyingKey {
         let (alg, bytes): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) =
             match &self.inner {
-                Inner::Ec { pair: k, .. } => (
-                    &signature::ECDSA_P256_SHA256_FIXED,
-                    k.public_key().as_ref().to_vec(),
-                ),
+                Inner::Ec { public, .. } => (&signature::ECDSA_P256_SHA256_FIXED, public.to_vec()),
                 Inner::Ed(k) => (&signature::ED25519, k.public_key().as_ref().to_vec()),
                 Inner::Rsa(k) => (
                     &signature::RSA_PKCS1_2048_8192_SHA256,

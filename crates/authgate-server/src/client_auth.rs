@@ -5,13 +5,13 @@
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::form;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, TokenEndpointAuthMethod};
 use authgate_core::secret;
 use authgate_core::token_request::BodyClientAuth;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
-use percent_encoding::percent_decode_str;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -42,22 +42,16 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
             "unsupported Authorization scheme; use Basic client credentials",
         ));
     }
+    let malformed = || OAuthError::invalid_client("malformed Basic credentials");
     let raw = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
-        .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
-    let raw = String::from_utf8(raw)
-        .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))?;
-    let (id, sec) = raw
-        .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    let dec = |s: &str| {
-        percent_decode_str(&s.replace('+', " "))
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .map_err(|_| OAuthError::invalid_client("malformed Basic credentials"))
-    };
-    Ok(Some((dec(id)?, dec(sec)?)))
+        .map_err(|_| malformed())?;
+    let colon = raw.iter().position(|b| *b == b':').ok_or_else(malformed)?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64 (so a
+    // ':' inside either is escaped and the first one separates them).
+    let id = form::decode(&raw[..colon]).map_err(|_| malformed())?;
+    let sec = form::decode(&raw[colon + 1..]).map_err(|_| malformed())?;
+    Ok(Some((id, sec)))
 }
 
 pub fn used_basic(headers: &HeaderMap) -> bool {
@@ -378,4 +372,59 @@ async fn private_key_jwt(
         client,
         method: TokenEndpointAuthMethod::PrivateKeyJwt,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn creds(authorization: &str) -> Result<Option<(String, String)>, OAuthError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(authorization).unwrap(),
+        );
+        basic_credentials(&headers)
+    }
+
+    fn basic(raw: &[u8]) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_after_base64() {
+        assert_eq!(basic_credentials(&HeaderMap::new()).unwrap(), None);
+        let (id, sec) = creds(&basic(b"svc:s3cret")).unwrap().unwrap();
+        assert_eq!((id.as_str(), sec.as_str()), ("svc", "s3cret"));
+        // RFC 6749 §2.3.1: an escaped ':' belongs to the id; '+' is a space;
+        // the first raw ':' separates, later ones belong to the secret.
+        let (id, sec) = creds(&basic(b"a%3Ab+c:x:y%2B%C3%A9")).unwrap().unwrap();
+        assert_eq!((id.as_str(), sec.as_str()), ("a:b c", "x:y+\u{e9}"));
+        let (id, sec) = creds(&format!("bAsIc  {} ", &basic(b"id:")[6..]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((id.as_str(), sec.as_str()), ("id", ""));
+    }
+
+    #[test]
+    fn malformed_basic_credentials_are_invalid_client() {
+        for bad in [
+            basic(b"no-colon"),
+            basic(b"id%zz:secret"),
+            basic(b"id:secret%"),
+            basic(b"id:%FF"),
+            basic(b"id:\xff"),
+            basic(b"id:a%00b"),
+            "Basic !!!".to_owned(),
+            "Bearer abc".to_owned(),
+            "Basic".to_owned(),
+        ] {
+            let err = creds(&bad).expect_err(&bad);
+            assert_eq!(err.code, authgate_core::ErrorCode::InvalidClient, "{bad}");
+        }
+    }
 }

@@ -7,7 +7,6 @@ use super::error::ApiError;
 use authgate_core::OAuthError;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
-use percent_encoding::percent_decode;
 
 #[derive(Debug, Clone, Default)]
 pub struct FormPairs(pub Vec<(String, String)>);
@@ -51,8 +50,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
             Some(i) => (&part[..i], &part[i + 1..]),
             None => (part, &[][..]),
         };
-        let k = decode(k)?;
-        let v = decode(v)?;
+        let k = decode(k).map_err(Malformed::in_body)?;
+        let v = decode(v).map_err(Malformed::in_body)?;
         if out.len() >= 256 {
             return Err(OAuthError::invalid_request("too many parameters"));
         }
@@ -61,37 +60,67 @@ pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     Ok(out)
 }
 
-fn decode(raw: &[u8]) -> Result<String, OAuthError> {
-    let plus: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    // Reject malformed escapes ("%zz", a lone "%") rather than passing them on.
-    let mut i = 0;
-    while i < plus.len() {
-        if plus[i] == b'%' {
-            let ok = plus.len() > i + 2
-                && plus[i + 1].is_ascii_hexdigit()
-                && plus[i + 2].is_ascii_hexdigit();
-            if !ok {
-                return Err(OAuthError::invalid_request(
-                    "malformed percent-encoding in the body",
-                ));
-            }
-            i += 3;
-        } else {
-            i += 1;
+/// Why a form-urlencoded component was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// A `%` not followed by two hex digits.
+    Escape,
+    /// The decoded bytes are not UTF-8.
+    Utf8,
+    /// The decoded text contains NUL, which no parameter may carry.
+    Nul,
+}
+
+impl Malformed {
+    fn in_body(self) -> OAuthError {
+        OAuthError::invalid_request(match self {
+            Malformed::Escape => "malformed percent-encoding in the body",
+            Malformed::Utf8 => "the request body is not valid UTF-8",
+            Malformed::Nul => "the request body contains a NUL character",
+        })
+    }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a
+/// space, `%XX` a byte). Broken escapes ("%zz", a lone "%") are refused
+/// rather than passed on, and so are non-UTF-8 results and NUL. One pass,
+/// one allocation: every token request decodes a handful of these.
+pub fn decode(raw: &[u8]) -> Result<String, Malformed> {
+    let bytes = if raw.iter().any(|b| matches!(b, b'%' | b'+')) {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = tail;
+            out.push(match b {
+                b'+' => b' ',
+                b'%' => match rest {
+                    [hi, lo, tail @ ..] => {
+                        let byte = (hex_value(*hi)? << 4) | hex_value(*lo)?;
+                        rest = tail;
+                        byte
+                    }
+                    _ => return Err(Malformed::Escape),
+                },
+                other => other,
+            });
         }
+        out
+    } else {
+        raw.to_vec()
+    };
+    if bytes.contains(&0) {
+        return Err(Malformed::Nul);
     }
-    let s = percent_decode(&plus)
-        .decode_utf8()
-        .map_err(|_| OAuthError::invalid_request("the request body is not valid UTF-8"))?;
-    if s.chars().any(|c| c == '\0') {
-        return Err(OAuthError::invalid_request(
-            "the request body contains a NUL character",
-        ));
+    String::from_utf8(bytes).map_err(|_| Malformed::Utf8)
+}
+
+fn hex_value(digit: u8) -> Result<u8, Malformed> {
+    match digit {
+        b'0'..=b'9' => Ok(digit - b'0'),
+        b'a'..=b'f' => Ok(digit - b'a' + 10),
+        b'A'..=b'F' => Ok(digit - b'A' + 10),
+        _ => Err(Malformed::Escape),
     }
-    Ok(s.into_owned())
 }
 
 #[cfg(test)]
@@ -112,5 +141,26 @@ mod tests {
         assert!(parse(b"a=%e").is_err());
         assert!(parse(b"a=%ff%fe").is_err());
         assert!(parse(b"a=%00").is_err());
+        assert!(parse(b"a=%").is_err());
+        assert!(parse(b"a=%4").is_err());
+        assert!(parse(b"a=b%").is_err());
+        assert!(parse(b"a=\xff").is_err());
+        assert!(parse(b"a\0=b").is_err());
+    }
+
+    #[test]
+    fn decodes_escapes_plus_and_utf8() {
+        assert_eq!(decode(b"plain-Text_.~").unwrap(), "plain-Text_.~");
+        assert_eq!(decode(b"").unwrap(), "");
+        assert_eq!(decode(b"a+b%2Bc%2b").unwrap(), "a b+c+");
+        assert_eq!(decode(b"%C3%A9t%c3%a9").unwrap(), "\u{e9}t\u{e9}");
+        assert_eq!(decode(b"%41%7a%7E").unwrap(), "Az~");
+        assert_eq!(decode(b"%%41"), Err(Malformed::Escape));
+        assert_eq!(decode(b"%g1"), Err(Malformed::Escape));
+        assert_eq!(decode(b"%1g"), Err(Malformed::Escape));
+        assert_eq!(decode(b"%C3"), Err(Malformed::Utf8));
+        assert_eq!(decode(b"\xC3\xA9").unwrap(), "\u{e9}");
+        assert_eq!(decode(b"a%00b"), Err(Malformed::Nul));
+        assert_eq!(decode(b"a\0b"), Err(Malformed::Nul));
     }
 }

@@ -91,3 +91,99 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
+
+impl TokenResponse {
+    /// The JSON body, byte for byte what the derived `Serialize` writes.
+    /// Written by hand because it is on every token request: the tokens are
+    /// most of the bytes and are base64url and `.`, which JSON never escapes,
+    /// so one check and one copy replace serde_json's per-byte escaping, and
+    /// the buffer is sized once.
+    pub fn to_json(&self) -> Vec<u8> {
+        use std::io::Write as _;
+        let tokens = self.access_token.len()
+            + self.refresh_token.as_ref().map_or(0, String::len)
+            + self.id_token.as_ref().map_or(0, String::len);
+        let mut out = Vec::with_capacity(tokens + self.scope.len() + 128);
+        out.extend_from_slice(b"{\"access_token\":");
+        push_json_str(&mut out, &self.access_token);
+        out.extend_from_slice(b",\"token_type\":");
+        push_json_str(&mut out, self.token_type);
+        // Writing to a Vec cannot fail.
+        let _ = write!(out, ",\"expires_in\":{}", self.expires_in);
+        out.extend_from_slice(b",\"scope\":");
+        push_json_str(&mut out, &self.scope);
+        if let Some(refresh_token) = &self.refresh_token {
+            out.extend_from_slice(b",\"refresh_token\":");
+            push_json_str(&mut out, refresh_token);
+        }
+        if let Some(id_token) = &self.id_token {
+            out.extend_from_slice(b",\"id_token\":");
+            push_json_str(&mut out, id_token);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// A JSON string. serde_json escapes only control characters, `"` and `\\`;
+/// text without them is copied between quotes as it is. The check has no
+/// early exit so that it vectorizes.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    let plain = s
+        .bytes()
+        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serializing a str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenResponse;
+
+    fn response(token: &str, scope: &str) -> TokenResponse {
+        TokenResponse {
+            access_token: token.to_owned(),
+            token_type: "Bearer",
+            expires_in: 3600,
+            scope: scope.to_owned(),
+            refresh_token: None,
+            id_token: None,
+        }
+    }
+
+    #[test]
+    fn hand_written_token_json_matches_serde() {
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_";
+        let mut cases = vec![
+            response(jwt, "mcp:read mcp:write"),
+            response(jwt, ""),
+            response("", "a\"b\\c\u{1}\n\u{7f}\u{e9}\u{1F600}"),
+            response("t\"ok\\en\u{0}", "s"),
+        ];
+        let mut full = response(jwt, "openid profile");
+        full.expires_in = -5;
+        full.refresh_token = Some("rt_AbC-_".to_owned());
+        full.id_token = Some(format!("{jwt}\u{2028}"));
+        cases.push(full);
+        let mut refresh_only = response(jwt, "x");
+        refresh_only.expires_in = i64::MAX;
+        refresh_only.refresh_token = Some("r\"".to_owned());
+        cases.push(refresh_only);
+        for case in cases {
+            let ours = case.to_json();
+            assert_eq!(
+                String::from_utf8(ours.clone()).unwrap(),
+                serde_json::to_string(&case).unwrap()
+            );
+            let back: serde_json::Value = serde_json::from_slice(&ours).unwrap();
+            assert_eq!(back["access_token"], case.access_token.as_str());
+            assert_eq!(back["scope"], case.scope.as_str());
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use crate::app::SharedState;
 use crate::client_auth;
 use crate::grants;
-use crate::http::error::{ApiError, no_store_json};
+use crate::http::error::{ApiError, no_store_json_bytes};
 use crate::http::form::FormPairs;
 use authgate_core::token_request::{self, Grant};
 use axum::extract::State;
@@ -67,5 +67,5 @@ pub async fn token(
     crate::telemetry::audit_detail(&state, "token.issued", id, id, None, None, "ok", detail);
     metrics::histogram!("authgate_token_request_seconds", "grant_type" => grant_type)
         .record(started.elapsed().as_secs_f64());
-    Ok(no_store_json(StatusCode::OK, &resp))
+    Ok(no_store_json_bytes(StatusCode::OK, resp.to_json()))
 }

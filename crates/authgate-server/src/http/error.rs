@@ -83,6 +83,22 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// JSON already written out (the token endpoint's success body), with
+/// `Cache-Control: no-store`.
+pub fn no_store_json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(axum::body::Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    // What axum::Json sets, so both paths answer alike.
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
 /// JSON with `Cache-Control: no-store` (token, introspection, registration).
 pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();

@@ -62,10 +62,12 @@ impl AuditSink {
                         }
                     }
                 }
-                if let Err(e) = store.append_audit_events(&batch).await {
-                    tracing::error!(error = %e, lost = batch.len(), "could not write audit events");
+                // The store takes the batch by value (no string copies).
+                let events = std::mem::replace(&mut batch, Vec::with_capacity(AUDIT_BATCH));
+                let lost = events.len();
+                if let Err(e) = store.append_audit_events(events).await {
+                    tracing::error!(error = %e, lost, "could not write audit events");
                 }
-                batch.clear();
             }
         });
         (Self { tx }, task)
@@ -141,8 +143,67 @@ pub fn audit_detail(
         resource_id: resource_id.map(str::to_owned),
         address: address
             .map(str::to_owned)
-            .or_else(|| CLIENT_ADDR.try_with(|a| a.to_string()).ok()),
+            .or_else(|| CLIENT_ADDR.try_with(|a| ip_text(*a)).ok()),
         outcome: outcome.to_owned(),
         detail,
     });
+}
+
+/// An address as `Display` writes it. IPv4, nearly every event's, is
+/// written by hand: `Display` for `Ipv4Addr` formats through a padded
+/// buffer, which was a fifth of building an audit event.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut out = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_text;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn ip_text_matches_display() {
+        // Every octet value in every position, plus the edges.
+        for n in 0..=255u8 {
+            for ip in [
+                Ipv4Addr::new(n, 0, 9, 255),
+                Ipv4Addr::new(10, n, 100, 1),
+                Ipv4Addr::new(99, 199, n, 0),
+                Ipv4Addr::new(1, 20, 250, n),
+            ] {
+                assert_eq!(ip_text(IpAddr::V4(ip)), ip.to_string());
+            }
+        }
+        for ip in [
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::BROADCAST,
+            Ipv4Addr::LOCALHOST,
+        ] {
+            assert_eq!(ip_text(IpAddr::V4(ip)), ip.to_string());
+        }
+        for ip in [
+            Ipv6Addr::LOCALHOST,
+            Ipv6Addr::UNSPECIFIED,
+            "2001:db8::8a2e:370:7334".parse().unwrap(),
+            "::ffff:192.0.2.1".parse().unwrap(),
+        ] {
+            assert_eq!(ip_text(IpAddr::V6(ip)), ip.to_string());
+        }
+    }
 }

@@ -25,7 +25,7 @@ fn from_row(row: &PgRow) -> StoreResult<AuditEvent> {
 
 #[async_trait]
 impl AuditStore for PostgresStore {
-    async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
+    async fn append_audit_events(&self, events: Vec<AuditEvent>) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }

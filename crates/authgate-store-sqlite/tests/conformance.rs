@@ -271,7 +271,7 @@ async fn wal_is_checkpointed_in_the_background() {
             detail: serde_json::json!({"i": i}),
         })
         .collect();
-    store.append_audit_events(&events).await.expect("append");
+    store.append_audit_events(events).await.expect("append");
 
     // `immutable=1` reads the database file and ignores the WAL.
     let file_only = sqlx::sqlite::SqliteConnectOptions::from_str(&format!(

@@ -183,8 +183,11 @@ pub trait NonceStore: Send + Sync {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Appends events (batched by the caller off the request path).
-    async fn append_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Appends events (batched by the caller off the request path). Takes
+    /// them by value so a store can hand their strings to the driver
+    /// without copying them (on SQLite that halves an audit row's
+    /// allocations).
+    async fn append_audit_events(&self, events: Vec<AuditEvent>) -> StoreResult<()>;
     /// Newest first; `query` matches event, actor, client or resource
     /// (substring); `before_id` pages backwards.
     async fn list_audit_events(

@@ -378,7 +378,7 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
     };
     store.insert_user(&u).await?;
     store
-        .append_audit_events(&[AuditEvent {
+        .append_audit_events(vec![AuditEvent {
             id: 0,
             at: now(),
             event: "admin.user.created".into(),
@@ -603,7 +603,7 @@ pub(super) async fn record_local(
 ) -> Result<(), CliError> {
     let store = open_store(settings).await?;
     store
-        .append_audit_events(&[AuditEvent {
+        .append_audit_events(vec![AuditEvent {
             id: 0,
             at: now(),
             event: event.into(),

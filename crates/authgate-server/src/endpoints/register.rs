@@ -615,8 +615,7 @@ pub async fn delete(
         json!({}),
     );
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::http::error::forbid_caching(r.headers_mut());
     r
 }
 

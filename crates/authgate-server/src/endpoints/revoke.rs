@@ -11,7 +11,7 @@ use authgate_core::OAuthError;
 use authgate_core::secret;
 use authgate_core::token_request::Params;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub async fn revoke(
@@ -63,7 +63,6 @@ pub async fn revoke(
         }
     }
     let mut resp = StatusCode::OK.into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::http::error::forbid_caching(resp.headers_mut());
     Ok(resp)
 }

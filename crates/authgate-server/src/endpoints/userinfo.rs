@@ -66,7 +66,6 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
         body["name"] = n.clone().into();
     }
     let mut r = axum::Json(body).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::http::error::forbid_caching(r.headers_mut());
     r
 }

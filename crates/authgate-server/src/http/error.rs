@@ -105,8 +105,9 @@ pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> Respon
 }
 
 /// RFC 6749 §5.1: answers that carry tokens or credentials (and their
-/// errors) must not be cached.
-fn forbid_caching(h: &mut axum::http::HeaderMap) {
+/// errors) must not be cached; so must pages and answers about a signed-in
+/// user. `Pragma` for HTTP/1.0 caches, as RFC 6749 §5.1 shows.
+pub fn forbid_caching(h: &mut axum::http::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }

@@ -43,8 +43,7 @@ pub fn secure(mut resp: Response, state: &AppState) -> Response {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    crate::http::error::forbid_caching(h);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -120,8 +119,7 @@ pub fn see_other(location: &str) -> Response {
         Ok(v) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             r.headers_mut().insert(header::LOCATION, v);
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            crate::http::error::forbid_caching(r.headers_mut());
             r
         }
         Err(_) => (StatusCode::BAD_REQUEST, "bad redirect").into_response(),

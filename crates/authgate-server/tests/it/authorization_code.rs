@@ -50,6 +50,7 @@ async fn full_flow_sign_in_consent_code_token_refresh() {
             .contains("frame-ancestors 'none'")
     );
     assert_eq!(login.headers["cache-control"], "no-store");
+    assert_eq!(login.headers["pragma"], "no-cache");
     let cookie = login
         .headers
         .get("set-cookie")
@@ -125,17 +126,17 @@ async fn full_flow_sign_in_consent_code_token_refresh() {
     assert_eq!(id["aud"], "public");
     assert_eq!(id["email"], "ada@example.com");
     assert_eq!(id["at_hash"], authgate_core::signing::at_hash(at));
-    // userinfo
-    let ui: Value = app
+    // userinfo: personal data, never cached.
+    let r = app
         .http
         .get(app.url("/userinfo"))
         .bearer_auth(at)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
+    let ui: Value = r.json().await.unwrap();
     assert_eq!(ui["email"], "ada@example.com");
     assert_eq!(ui["sub"], claims["sub"]);
 

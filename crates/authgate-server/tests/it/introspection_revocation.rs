@@ -145,6 +145,7 @@ async fn revocation_makes_introspection_inactive() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
     assert_eq!(introspect(&app, &token).await.1["active"], false);
     assert_eq!(
         introspect(&app, &other).await.1["active"],

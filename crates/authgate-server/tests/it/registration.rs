@@ -533,6 +533,8 @@ async fn configuration_endpoint_reads_updates_deletes_with_its_token() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
     assert!(app.store.get_client(&id).await.unwrap().is_none());
     let r = app.http.get(&uri).bearer_auth(&rat).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);

@@ -31,7 +31,7 @@ fn same(got: &AuditEvent, want: &AuditEvent) -> bool {
 /// Audit log: append, newest first, query filter, paging, purge.
 pub async fn audit(store: Arc<dyn Store>) {
     ok(
-        store.append_audit_events(&[]).await,
+        store.append_audit_events(Vec::new()).await,
         "append_audit_events(empty)",
     );
     let m = unique("mark");
@@ -51,12 +51,14 @@ pub async fn audit(store: Arc<dyn Store>) {
     let mut e5 = event(NOW + 2, &unique("other"));
     e5.detail = serde_json::Value::Null;
     ok(
-        store.append_audit_events(&[e1.clone(), e2.clone()]).await,
+        store
+            .append_audit_events(vec![e1.clone(), e2.clone()])
+            .await,
         "append_audit_events",
     );
     ok(
         store
-            .append_audit_events(&[e3.clone(), e4.clone(), e5.clone()])
+            .append_audit_events(vec![e3.clone(), e4.clone(), e5.clone()])
             .await,
         "append_audit_events",
     );
@@ -127,7 +129,7 @@ pub async fn audit(store: Arc<dyn Store>) {
     let fresh = event(cutoff + 1, &format!("fresh.{m2}"));
     ok(
         store
-            .append_audit_events(&[old.clone(), fresh.clone()])
+            .append_audit_events(vec![old.clone(), fresh.clone()])
             .await,
         "append_audit_events",
     );

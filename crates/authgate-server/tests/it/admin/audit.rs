@@ -403,7 +403,7 @@ async fn retention_purges_old_events() {
         detail: Value::Null,
     };
     store
-        .append_audit_events(&[
+        .append_audit_events(vec![
             ev(now - 31 * 86400, "old.event"),
             ev(now - 29 * 86400, "recent.event"),
         ])

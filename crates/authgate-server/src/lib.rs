@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit_coalesce;
 pub mod cimd;
 pub mod cli;
 pub mod client_auth;

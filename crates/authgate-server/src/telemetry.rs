@@ -1,8 +1,10 @@
 //! Logs, metrics and the audit trail.
 //!
 //! Audit events are queued and written in batches by a background task so
-//! that no request waits on an audit insert. Nothing secret goes in: no
-//! tokens, codes, secrets or passwords — only ids and outcomes.
+//! that no request waits on an audit insert; identical events in a batch
+//! are written as one row that counts them (`audit_coalesce`). Nothing
+//! secret goes in: no tokens, codes, secrets or passwords — only ids and
+//! outcomes.
 
 use crate::app::AppState;
 use authgate_core::model::AuditEvent;
@@ -62,9 +64,12 @@ impl AuditSink {
                         }
                     }
                 }
-                // The store takes the batch by value (no string copies).
+                // Identical events become one row with their number (see
+                // audit_coalesce). The store takes the batch by value (no
+                // string copies).
                 let events = std::mem::replace(&mut batch, Vec::with_capacity(AUDIT_BATCH));
                 let lost = events.len();
+                let events = crate::audit_coalesce::coalesce(events);
                 if let Err(e) = store.append_audit_events(events).await {
                     tracing::error!(error = %e, lost, "could not write audit events");
                 }

@@ -473,6 +473,8 @@ pub struct AuditView {
     pub resource_id: Option<String>,
     pub address: Option<String>,
     pub outcome: String,
+    /// Event-specific facts. `occurrences` (when present): how many
+    /// identical events, in the same second, this entry stands for.
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }

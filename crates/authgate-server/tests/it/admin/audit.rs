@@ -430,3 +430,62 @@ async fn retention_purges_old_events() {
         "audit_retention_days"
     );
 }
+
+/// A burst of identical events (the same client fetching tokens) is stored
+/// as few rows whose `occurrences` add up to the number of events.
+#[tokio::test]
+async fn a_burst_of_identical_events_is_stored_once_with_its_number() {
+    const TOKENS: u64 = 40;
+    let app = TestApp::start().await;
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..TOKENS {
+        let (http, url) = (app.http.clone(), app.url("/token"));
+        burst.spawn(async move {
+            http.post(url)
+                .basic_auth("svc", Some(SVC_SECRET))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "weather:read"),
+                    ("resource", WEATHER_URI),
+                ])
+                .send()
+                .await
+                .expect("token request")
+                .status()
+        });
+    }
+    while let Some(status) = burst.join_next().await {
+        assert_eq!(status.expect("task"), 200);
+    }
+    let count = |e: &AuditEvent| {
+        e.detail
+            .get("occurrences")
+            .map_or(Some(1), serde_json::Value::as_u64)
+    };
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = app
+            .store
+            .list_audit_events(Some("token.issued"), None, 200)
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.client_id.as_deref() == Some("svc"))
+            .collect::<Vec<_>>();
+        if rows.iter().map(|e| count(e).unwrap_or(0)).sum::<u64>() >= TOKENS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let total: u64 = rows.iter().map(|e| count(e).expect("a number")).sum();
+    assert_eq!(total, TOKENS, "every token counted once: {rows:?}");
+    // The burst takes a second or two and a few 50 ms batches; far fewer
+    // rows than tokens either way.
+    assert!(rows.len() < 20, "{} rows for {TOKENS} tokens", rows.len());
+    assert!(rows.iter().any(|e| count(e) > Some(1)), "{rows:?}");
+    for e in &rows {
+        assert_eq!(e.detail["grant_type"], "client_credentials");
+        assert_eq!(e.address.as_deref(), Some("127.0.0.1"));
+    }
+    app.shutdown().await;
+}

@@ -65,9 +65,10 @@ impl AuditSink {
                     }
                 }
                 // Identical events become one row with their number (see
-                // audit_coalesce). The store takes the batch by value (no
+                // audit_coalesce), which builds a new vector, so the batch
+                // is handed over whole; the store takes it by value (no
                 // string copies).
-                let events = std::mem::replace(&mut batch, Vec::with_capacity(AUDIT_BATCH));
+                let events = std::mem::take(&mut batch);
                 let lost = events.len();
                 let events = crate::audit_coalesce::coalesce(events);
                 if let Err(e) = store.append_audit_events(events).await {

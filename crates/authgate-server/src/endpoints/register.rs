@@ -615,7 +615,7 @@ pub async fn delete(
         json!({}),
     );
     let mut r = StatusCode::NO_CONTENT.into_response();
-    crate::http::error::forbid_caching(r.headers_mut());
+    crate::http::forbid_caching(r.headers_mut());
     r
 }
 

@@ -63,6 +63,6 @@ pub async fn revoke(
         }
     }
     let mut resp = StatusCode::OK.into_response();
-    crate::http::error::forbid_caching(resp.headers_mut());
+    crate::http::forbid_caching(resp.headers_mut());
     Ok(resp)
 }

@@ -66,6 +66,6 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
         body["name"] = n.clone().into();
     }
     let mut r = axum::Json(body).into_response();
-    crate::http::error::forbid_caching(r.headers_mut());
+    crate::http::forbid_caching(r.headers_mut());
     r
 }

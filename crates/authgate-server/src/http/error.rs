@@ -69,7 +69,7 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
-        forbid_caching(h);
+        super::forbid_caching(h);
         if self.error.code == ErrorCode::InvalidClient {
             let v = if self.used_basic_auth {
                 r#"Basic realm="authgate", charset="UTF-8""#
@@ -93,21 +93,13 @@ pub fn no_store_json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    forbid_caching(h);
+    super::forbid_caching(h);
     resp
 }
 
 /// JSON with `Cache-Control: no-store` (token, introspection, registration).
 pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
-    forbid_caching(resp.headers_mut());
+    super::forbid_caching(resp.headers_mut());
     resp
-}
-
-/// RFC 6749 §5.1: answers that carry tokens or credentials (and their
-/// errors) must not be cached; so must pages and answers about a signed-in
-/// user. `Pragma` for HTTP/1.0 caches, as RFC 6749 §5.1 shows.
-pub fn forbid_caching(h: &mut axum::http::HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }

@@ -43,7 +43,7 @@ pub fn secure(mut resp: Response, state: &AppState) -> Response {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    crate::http::error::forbid_caching(h);
+    crate::http::forbid_caching(h);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -119,7 +119,7 @@ pub fn see_other(location: &str) -> Response {
         Ok(v) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             r.headers_mut().insert(header::LOCATION, v);
-            crate::http::error::forbid_caching(r.headers_mut());
+            crate::http::forbid_caching(r.headers_mut());
             r
         }
         Err(_) => (StatusCode::BAD_REQUEST, "bad redirect").into_response(),

@@ -95,7 +95,7 @@ pub fn router(base: &str) -> Router<SharedState> {
 async fn no_store(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        crate::http::forbid_caching(h);
     }
     resp
 }

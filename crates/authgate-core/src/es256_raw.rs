@@ -10,16 +10,21 @@
 //! itself. Here the key is held as an AWS-LC `EC_KEY` and signed directly:
 //! same library, same constant-time code, same nonce generation.
 //!
-//! This is the only `unsafe` in authgate-core. Every pointer is checked for
-//! NULL and owned by exactly one `Es256Key`; the key is never mutated after
-//! construction.
+//! Signatures are made from nonces prepared in batches (`es256_presign`),
+//! with `ECDSA_do_sign` as the fallback.
+//!
+//! This file and `es256_presign` hold the only `unsafe` in authgate-core.
+//! Every pointer is checked for NULL and owned by exactly one `Es256Key`; the
+//! key is never mutated after construction.
 
+use crate::es256_presign::Presigner;
 use aws_lc_sys as ffi;
 use std::ptr::NonNull;
 
 /// A P-256 private key held by AWS-LC.
 pub(crate) struct Es256Key {
     key: NonNull<ffi::EC_KEY>,
+    presigner: Presigner,
 }
 
 // SAFETY: the EC_KEY is owned by this value, never mutated after
@@ -48,21 +53,43 @@ impl Es256Key {
             let trailing = ffi::CBS_len(cbs.as_ptr()) != 0;
             let ec = ffi::EVP_PKEY_get1_EC_KEY(pkey);
             ffi::EVP_PKEY_free(pkey);
-            let key = Self {
-                key: NonNull::new(ec)?,
-            };
-            let group = ffi::EC_KEY_get0_group(key.key.as_ptr());
+            let ec = OwnedEcKey(NonNull::new(ec)?);
+            let group = ffi::EC_KEY_get0_group(ec.0.as_ptr());
             let p256 = !group.is_null()
                 && ffi::EC_GROUP_get_curve_name(group) == ffi::NID_X9_62_prime256v1;
-            let has_private = !ffi::EC_KEY_get0_private_key(key.key.as_ptr()).is_null();
-            (p256 && has_private && !trailing).then_some(key)
+            let private = ffi::EC_KEY_get0_private_key(ec.0.as_ptr());
+            if !p256 || private.is_null() || trailing {
+                return None;
+            }
+            let mut d = [0u8; 32];
+            let ok = ffi::BN_bn2bin_padded(d.as_mut_ptr(), d.len(), private) == 1;
+            // The group is P-256's static one, which the key references and
+            // which outlives it (see `Presigner::new`).
+            let presigner = if ok { Presigner::new(group, &d) } else { None };
+            // The private key's bytes are not left behind on the stack.
+            for byte in d.iter_mut() {
+                std::ptr::write_volatile(byte, 0);
+            }
+            Some(Self {
+                presigner: presigner?,
+                key: ec.into_inner(),
+            })
         }
     }
 
     /// Signs `msg` (hashed here with SHA-256): the JWS `r || s` form, 64 bytes.
     pub(crate) fn sign(&self, msg: &[u8]) -> [u8; 64] {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, msg);
-        let digest = digest.as_ref();
+        let digest: &[u8; 32] = digest.as_ref().try_into().expect("SHA-256 is 32 bytes");
+        if let Some(signature) = self.presigner.sign_digest(digest) {
+            return signature;
+        }
+        self.sign_one(digest)
+    }
+
+    /// AWS-LC's own one-at-a-time signer: the fallback, and the reference the
+    /// tests compare with.
+    pub(crate) fn sign_one(&self, digest: &[u8; 32]) -> [u8; 64] {
         let mut out = [0u8; 64];
         // SAFETY: `digest` and `out` are live buffers of the lengths passed.
         // ECDSA_do_sign returns an owned ECDSA_SIG or NULL; its r and s are
@@ -94,6 +121,25 @@ impl Drop for Es256Key {
         // SAFETY: we own this reference (from EVP_PKEY_get1_EC_KEY) and drop
         // it once; EC_KEY_free also clears the private scalar.
         unsafe { ffi::EC_KEY_free(self.key.as_ptr()) }
+    }
+}
+
+/// An EC_KEY reference freed on drop unless handed over to an `Es256Key`:
+/// keeps the early returns in `from_pkcs8` from leaking it.
+struct OwnedEcKey(NonNull<ffi::EC_KEY>);
+
+impl OwnedEcKey {
+    fn into_inner(self) -> NonNull<ffi::EC_KEY> {
+        let key = self.0;
+        std::mem::forget(self);
+        key
+    }
+}
+
+impl Drop for OwnedEcKey {
+    fn drop(&mut self) {
+        // SAFETY: an owned reference, freed once.
+        unsafe { ffi::EC_KEY_free(self.0.as_ptr()) }
     }
 }
 
@@ -161,6 +207,122 @@ mod tests {
                 public.verify(msg.as_bytes(), &sig).unwrap();
             }
         }
+    }
+
+    /// AWS-LC's own signer with a chosen nonce: `r || s`.
+    fn aws_lc_with_nonce(raw: &Es256Key, digest: &[u8; 32], nonce: &[u8; 32]) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        // SAFETY: live buffers of the lengths passed; the ECDSA_SIG is freed
+        // after r and s are copied out.
+        unsafe {
+            let sig = ffi::ECDSA_sign_with_nonce_and_leak_private_key_for_testing(
+                digest.as_ptr(),
+                32,
+                raw.key.as_ptr(),
+                nonce.as_ptr(),
+                32,
+            );
+            assert!(!sig.is_null());
+            let (mut r, mut s) = (std::ptr::null(), std::ptr::null());
+            ffi::ECDSA_SIG_get0(sig, &mut r, &mut s);
+            assert_eq!(ffi::BN_bn2bin_padded(out.as_mut_ptr(), 32, r), 1);
+            assert_eq!(ffi::BN_bn2bin_padded(out.as_mut_ptr().add(32), 32, s), 1);
+            ffi::ECDSA_SIG_free(sig);
+        }
+        out
+    }
+
+    fn random_32() -> [u8; 32] {
+        let mut b = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn batch_prepared_signatures_equal_aws_lc_own_for_the_same_nonce() {
+        let (der, public) = key_and_verifier();
+        let raw = Es256Key::from_pkcs8(&der).unwrap();
+        // A batch of 7 nonces (odd, so the inversion tree is uneven), each
+        // used for a different message.
+        let nonce_bytes: Vec<[u8; 32]> = (0..7)
+            .map(|i| {
+                let mut n = random_32();
+                n[0] &= 0x7f; // below the order
+                if i == 3 {
+                    n = [0; 32];
+                    n[31] = 1; // k = 1: r is the generator's x
+                }
+                n
+            })
+            .collect();
+        let mut nonces: Vec<_> = nonce_bytes
+            .iter()
+            .map(|n| raw.presigner.nonce_from_bytes(n).unwrap())
+            .collect();
+        let prepared = raw.presigner.prepare(&mut nonces).unwrap();
+        assert_eq!(prepared.len(), 7);
+        for (i, (presig, nonce)) in prepared.iter().zip(&nonce_bytes).enumerate() {
+            let msg = format!("header.payload-{i}");
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, msg.as_bytes());
+            let digest: &[u8; 32] = digest.as_ref().try_into().unwrap();
+            let ours = raw.presigner.finish(presig, digest).unwrap();
+            assert_eq!(ours, aws_lc_with_nonce(&raw, digest, nonce), "nonce {i}");
+            public.verify(msg.as_bytes(), &ours).unwrap();
+        }
+        // A digest at or above the order is reduced as AWS-LC reduces it.
+        let high = [0xffu8; 32];
+        let ours = raw.presigner.finish(&prepared[0], &high).unwrap();
+        assert_eq!(ours, aws_lc_with_nonce(&raw, &high, &nonce_bytes[0]));
+    }
+
+    #[test]
+    fn nonces_are_never_reused_across_batches_and_threads() {
+        let (der, public) = key_and_verifier();
+        let raw = std::sync::Arc::new(Es256Key::from_pkcs8(&der).unwrap());
+        // Several batches on each of 4 threads, racing to refill.
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let raw = raw.clone();
+                std::thread::spawn(move || {
+                    (0..300)
+                        .map(|n| {
+                            let msg = format!("{t}.{n}");
+                            (msg.clone(), raw.sign(msg.as_bytes()))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut rs = std::collections::HashSet::new();
+        for h in handles {
+            for (msg, sig) in h.join().unwrap() {
+                public.verify(msg.as_bytes(), &sig).unwrap();
+                // The same r twice means the same nonce twice.
+                assert!(rs.insert(sig[..32].to_vec()), "a nonce was used twice");
+            }
+        }
+        assert_eq!(rs.len(), 1200);
+        assert!(raw.presigner.pooled() <= 64);
+    }
+
+    #[test]
+    fn one_batch_serves_thirty_two_signatures() {
+        let (der, public) = key_and_verifier();
+        let raw = Es256Key::from_pkcs8(&der).unwrap();
+        assert_eq!(raw.presigner.pooled(), 0);
+        public.verify(b"a", &raw.sign(b"a")).unwrap();
+        assert_eq!(raw.presigner.pooled(), 31);
+        for _ in 0..31 {
+            raw.sign(b"b");
+        }
+        assert_eq!(raw.presigner.pooled(), 0);
+        public.verify(b"c", &raw.sign(b"c")).unwrap();
+        assert_eq!(raw.presigner.pooled(), 31);
+        // The one-at-a-time fallback signs too.
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"d");
+        public
+            .verify(b"d", &raw.sign_one(digest.as_ref().try_into().unwrap()))
+            .unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod clock;
 pub mod crypto_box;
 pub mod error;
+mod es256_presign;
 mod es256_raw;
 pub mod model;
 pub mod pkce;

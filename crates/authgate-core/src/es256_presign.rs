@@ -1,0 +1,380 @@
+//! ES256 nonces prepared in batches, so one inversion serves 32 signatures.
+//!
+//! An ECDSA signature is `r = x(k·G) mod n` and `s = k⁻¹·(z + r·d) mod n`,
+//! for a fresh random nonce `k`, the message digest `z` and the private key
+//! `d`. `r` and `k⁻¹` depend on the nonce alone, not on the message, so they
+//! can be made ahead of time. Making them one at a time, as `ECDSA_do_sign`
+//! does, costs a constant-time inversion of `k` (a Fermat exponentiation,
+//! ~256 squarings modulo `n`): a third of a P-256 signature's CPU here
+//! (perf on the signing micro-benchmark: `ecp_nistz256_ord_sqr_montx`).
+//! Inverting 32 nonces together (Montgomery's trick: one inversion and
+//! 3·31 multiplications) makes that third nearly free.
+//!
+//! Every arithmetic step is AWS-LC's own constant-time code, the same
+//! functions and the same order of operations as its `ecdsa_sign_impl`
+//! (`crypto/fipsmodule/ecdsa/ecdsa.c`); nonces come from its DRBG through
+//! `ec_random_nonzero_scalar`, with the private key mixed in as additional
+//! data as `ECDSA_do_sign` does. A test checks that, for the same nonce, the
+//! signature here is byte for byte the one AWS-LC's own signer makes.
+//!
+//! These functions are AWS-LC internals: exported by its static library but
+//! not declared in its public headers, so they are declared here by hand,
+//! and their symbol names carry the aws-lc-sys version prefix
+//! (`aws_lc_0_47_0_`). Bumping aws-lc-sys therefore fails to link here
+//! instead of calling a function that may have changed: compare
+//! `ecdsa_sign_impl`, `EC_SCALAR` and `EC_JACOBIAN` of the new version with
+//! this file, then change the prefix in `aws_lc_internal!` below.
+//!
+//! Each prepared pair is used for exactly one signature: it is taken out of a
+//! mutex-guarded stack, its slot zeroed, and it is zeroed when dropped
+//! (`k⁻¹` together with one signature gives the private key). authgate never
+//! forks a process that signs, so no two processes share a stack.
+
+use aws_lc_sys as ffi;
+use std::os::raw::c_int;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Nonces prepared per batch. 32 makes the one inversion cost under half a
+/// multiplication per signature; the request that prepares a batch waits
+/// for 32 base-point multiplications (~0.2 ms here).
+const BATCH: usize = 32;
+/// Prepared pairs kept per key: at most two batches, so the stack never
+/// reallocates (a reallocation would leave copies of secrets behind).
+const POOL_CAPACITY: usize = 2 * BATCH;
+
+/// `EC_MAX_WORDS` in AWS-LC's `ec/internal.h`: (66 bytes + 7) / 8.
+const EC_MAX_WORDS: usize = 9;
+/// Words of a P-256 scalar or field element.
+const P256_WORDS: usize = 4;
+const P256_BYTES: usize = 32;
+
+/// AWS-LC's `EC_SCALAR`: little-endian words; P-256 uses the first four.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar {
+    words: [u64; EC_MAX_WORDS],
+}
+
+/// AWS-LC's `EC_FELEM`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Felem {
+    words: [u64; EC_MAX_WORDS],
+}
+
+/// AWS-LC's `EC_JACOBIAN`: (X/Z², Y/Z³).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Jacobian {
+    x: Felem,
+    y: Felem,
+    z: Felem,
+}
+
+impl Scalar {
+    const ZERO: Scalar = Scalar {
+        words: [0; EC_MAX_WORDS],
+    };
+
+    fn wipe(&mut self) {
+        for word in self.words.iter_mut() {
+            // SAFETY: a valid, aligned &mut u64. Volatile so the zeroing of a
+            // secret that is never read again is not optimized away.
+            unsafe { std::ptr::write_volatile(word, 0) };
+        }
+    }
+}
+
+fn wipe_all(scalars: &mut [Scalar]) {
+    scalars.iter_mut().for_each(Scalar::wipe);
+}
+
+macro_rules! aws_lc_internal {
+    ($( fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?; )*) => {
+        unsafe extern "C" {
+            $(
+                #[link_name = concat!("aws_lc_0_47_0_", stringify!($name))]
+                fn $name($($arg: $ty),*) $(-> $ret)?;
+            )*
+        }
+    };
+}
+
+// Signatures copied from aws-lc-sys 0.47.0, aws-lc/crypto/fipsmodule/ec/internal.h.
+aws_lc_internal! {
+    fn ec_random_nonzero_scalar(group: *const ffi::EC_GROUP, out: *mut Scalar, additional_data: *const u8) -> c_int;
+    fn ec_point_mul_scalar_base(group: *const ffi::EC_GROUP, r: *mut Jacobian, scalar: *const Scalar) -> c_int;
+    fn ec_get_x_coordinate_as_scalar(group: *const ffi::EC_GROUP, out: *mut Scalar, p: *const Jacobian) -> c_int;
+    fn ec_scalar_is_zero(group: *const ffi::EC_GROUP, a: *const Scalar) -> c_int;
+    fn ec_scalar_add(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar, b: *const Scalar);
+    fn ec_scalar_to_montgomery(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar);
+    fn ec_scalar_mul_montgomery(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar, b: *const Scalar);
+    fn ec_scalar_inv0_montgomery(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar);
+    fn ec_scalar_reduce(group: *const ffi::EC_GROUP, out: *mut Scalar, words: *const u64, num: usize);
+    fn ec_scalar_from_bytes(group: *const ffi::EC_GROUP, out: *mut Scalar, input: *const u8, len: usize) -> c_int;
+    fn ec_scalar_to_bytes(group: *const ffi::EC_GROUP, out: *mut u8, out_len: *mut usize, input: *const Scalar);
+}
+
+/// A nonce's share of one signature: `r` and `k⁻¹·R` (the Montgomery form of
+/// `k⁻¹`, as `ecdsa_sign_impl` holds it).
+pub(crate) struct Presig {
+    r: Scalar,
+    kinv_mont: Scalar,
+}
+
+impl Presig {
+    const ZERO: Presig = Presig {
+        r: Scalar::ZERO,
+        kinv_mont: Scalar::ZERO,
+    };
+}
+
+impl Drop for Presig {
+    fn drop(&mut self) {
+        self.r.wipe();
+        self.kinv_mont.wipe();
+    }
+}
+
+/// The P-256 group and private scalar of one key, plus its prepared nonces.
+pub(crate) struct Presigner {
+    group: *const ffi::EC_GROUP,
+    /// The private key `d`, not in Montgomery form.
+    d: Scalar,
+    pool: Mutex<Vec<Presig>>,
+    /// Makes each nonce's additional data distinct.
+    drawn: AtomicU64,
+}
+
+// SAFETY: `group` points to AWS-LC's static, immutable P-256 group (returned
+// by EC_KEY_get0_group for a named curve), which AWS-LC shares between
+// threads itself; every other field is owned data or behind a Mutex/atomic.
+unsafe impl Send for Presigner {}
+unsafe impl Sync for Presigner {}
+
+impl Presigner {
+    /// `group` must be P-256's and outlive the value; `private_key` is the
+    /// 32-byte big-endian private scalar. `None` if it is not below the order.
+    ///
+    /// # Safety
+    /// `group` must be a valid pointer to AWS-LC's P-256 `EC_GROUP` that lives
+    /// as long as the returned value.
+    pub(crate) unsafe fn new(group: *const ffi::EC_GROUP, private_key: &[u8; 32]) -> Option<Self> {
+        let mut d = Scalar::ZERO;
+        // SAFETY: valid group (caller), live output and input of the lengths passed.
+        let ok = unsafe { ec_scalar_from_bytes(group, &mut d, private_key.as_ptr(), P256_BYTES) };
+        // SAFETY: as above.
+        if ok != 1 || unsafe { ec_scalar_is_zero(group, &d) } == 1 {
+            d.wipe();
+            return None;
+        }
+        Some(Presigner {
+            group,
+            d,
+            pool: Mutex::new(Vec::with_capacity(POOL_CAPACITY)),
+            drawn: AtomicU64::new(0),
+        })
+    }
+
+    /// Signs a SHA-256 digest: `r || s`, 64 bytes. `None` only if AWS-LC's
+    /// random generator failed or `s` came out zero (probability 2⁻²⁵⁶); the
+    /// caller then signs with `ECDSA_do_sign`.
+    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Option<[u8; 64]> {
+        let presig = match self.take() {
+            Some(presig) => presig,
+            None => self.refill()?,
+        };
+        self.finish(&presig, digest)
+    }
+
+    /// One prepared pair, its slot in the stack zeroed.
+    fn take(&self) -> Option<Presig> {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = pool.last_mut()?;
+        let presig = std::mem::replace(slot, Presig::ZERO);
+        pool.pop();
+        Some(presig)
+    }
+
+    /// Prepares a batch; keeps one for the caller and stacks the rest.
+    fn refill(&self) -> Option<Presig> {
+        let mut batch = self.prepare_random()?;
+        let mine = std::mem::replace(&mut batch[0], Presig::ZERO);
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in batch.iter_mut().skip(1) {
+            if pool.len() == POOL_CAPACITY {
+                break;
+            }
+            pool.push(std::mem::replace(slot, Presig::ZERO));
+        }
+        // `batch` drops here, zeroing whatever was not stacked.
+        Some(mine)
+    }
+
+    /// Draws `BATCH` nonces from AWS-LC's DRBG and prepares them.
+    fn prepare_random(&self) -> Option<Vec<Presig>> {
+        let mut nonces = [Scalar::ZERO; BATCH];
+        let mut ok = true;
+        for nonce in nonces.iter_mut() {
+            ok &= self.draw_nonce(nonce);
+        }
+        let prepared = if ok { self.prepare(&mut nonces) } else { None };
+        wipe_all(&mut nonces);
+        prepared
+    }
+
+    /// As `ECDSA_do_sign`, the DRBG's additional data is a SHA-512 of the
+    /// private key and something unique to this draw (there, the digest; here,
+    /// a counter, since the message is not known yet): a hardening against a
+    /// weak entropy source.
+    fn draw_nonce(&self, out: &mut Scalar) -> bool {
+        let n = self.drawn.fetch_add(1, Ordering::Relaxed);
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA512);
+        ctx.update(words_as_bytes(&self.d.words[..P256_WORDS]));
+        ctx.update(&n.to_le_bytes());
+        let additional = ctx.finish();
+        // SAFETY: valid group; `out` is live; AWS-LC reads 32 bytes of the
+        // 64-byte digest.
+        unsafe { ec_random_nonzero_scalar(self.group, out, additional.as_ref().as_ptr()) == 1 }
+    }
+
+    /// `r` and `k⁻¹` for each nonce (all non-zero and below the order). A
+    /// nonce whose `r` is zero (probability 2⁻²⁵⁶) is skipped, as
+    /// `ecdsa_sign_impl` retries it. `None` if a point multiplication fails.
+    pub(crate) fn prepare(&self, nonces: &mut [Scalar]) -> Option<Vec<Presig>> {
+        let g = self.group;
+        let mut out = Vec::with_capacity(nonces.len());
+        // k in Montgomery form, and running products of those.
+        let mut mont = vec![Scalar::ZERO; nonces.len()];
+        let mut prefix = vec![Scalar::ZERO; nonces.len()];
+        let mut acc = Scalar::ZERO;
+        let mut tmp = Scalar::ZERO;
+        let mut failed = false;
+        for k in nonces.iter() {
+            let mut point = Jacobian {
+                x: Felem {
+                    words: [0; EC_MAX_WORDS],
+                },
+                y: Felem {
+                    words: [0; EC_MAX_WORDS],
+                },
+                z: Felem {
+                    words: [0; EC_MAX_WORDS],
+                },
+            };
+            let mut r = Scalar::ZERO;
+            // SAFETY: valid group, live outputs and inputs (here and below).
+            unsafe {
+                if ec_point_mul_scalar_base(g, &mut point, k) != 1
+                    || ec_get_x_coordinate_as_scalar(g, &mut r, &point) != 1
+                {
+                    failed = true;
+                    break;
+                }
+                if ec_scalar_is_zero(g, &r) == 1 {
+                    continue;
+                }
+                let i = out.len();
+                ec_scalar_to_montgomery(g, &mut mont[i], k);
+                if i == 0 {
+                    prefix[0] = mont[0];
+                } else {
+                    ec_scalar_mul_montgomery(g, &mut prefix[i], &prefix[i - 1], &mont[i]);
+                }
+            }
+            out.push(Presig {
+                r,
+                kinv_mont: Scalar::ZERO,
+            });
+        }
+        let n = out.len();
+        if !failed && n > 0 {
+            // SAFETY: as above; `acc` and `tmp` are distinct from the inputs.
+            unsafe {
+                // acc = (k_0 ⋯ k_{n-1})⁻¹, in Montgomery form.
+                ec_scalar_inv0_montgomery(g, &mut acc, &prefix[n - 1]);
+                for i in (1..n).rev() {
+                    // k_i⁻¹ = (k_0 ⋯ k_i)⁻¹ · (k_0 ⋯ k_{i-1})
+                    ec_scalar_mul_montgomery(g, &mut out[i].kinv_mont, &acc, &prefix[i - 1]);
+                    // acc = (k_0 ⋯ k_{i-1})⁻¹
+                    ec_scalar_mul_montgomery(g, &mut tmp, &acc, &mont[i]);
+                    acc = tmp;
+                }
+            }
+            out[0].kinv_mont = acc;
+        }
+        wipe_all(&mut mont);
+        wipe_all(&mut prefix);
+        acc.wipe();
+        tmp.wipe();
+        (!failed).then_some(out)
+    }
+
+    /// `s = k⁻¹·(z + r·d)`, in `ecdsa_sign_impl`'s order of operations.
+    pub(crate) fn finish(&self, presig: &Presig, digest: &[u8; 32]) -> Option<[u8; 64]> {
+        let g = self.group;
+        // z: the digest as little-endian words, reduced below the order (a
+        // 256-bit digest needs no truncation for P-256).
+        let mut z_words = [0u64; P256_WORDS];
+        for (i, word) in z_words.iter_mut().enumerate() {
+            let end = P256_BYTES - 8 * i;
+            *word = u64::from_be_bytes(digest[end - 8..end].try_into().expect("8 bytes"));
+        }
+        let (mut r_mont, mut rd, mut z, mut sum, mut s) = (
+            Scalar::ZERO,
+            Scalar::ZERO,
+            Scalar::ZERO,
+            Scalar::ZERO,
+            Scalar::ZERO,
+        );
+        let mut out = [0u8; 64];
+        // SAFETY: valid group; every pointer is a distinct live local or field.
+        let s_is_zero = unsafe {
+            ec_scalar_reduce(g, &mut z, z_words.as_ptr(), P256_WORDS);
+            // r·d: one factor in Montgomery form gives a plain product.
+            ec_scalar_to_montgomery(g, &mut r_mont, &presig.r);
+            ec_scalar_mul_montgomery(g, &mut rd, &self.d, &r_mont);
+            ec_scalar_add(g, &mut sum, &rd, &z);
+            // (z + r·d) · k⁻¹R · R⁻¹ = (z + r·d) · k⁻¹
+            ec_scalar_mul_montgomery(g, &mut s, &sum, &presig.kinv_mont);
+            let zero = ec_scalar_is_zero(g, &s) == 1;
+            let mut len = 0usize;
+            ec_scalar_to_bytes(g, out.as_mut_ptr(), &mut len, &presig.r);
+            debug_assert_eq!(len, P256_BYTES);
+            ec_scalar_to_bytes(g, out.as_mut_ptr().add(P256_BYTES), &mut len, &s);
+            zero
+        };
+        rd.wipe();
+        sum.wipe();
+        (!s_is_zero).then_some(out)
+    }
+
+    /// A nonce from its 32-byte big-endian form (tests only: production
+    /// nonces come from the DRBG).
+    #[cfg(test)]
+    pub(crate) fn nonce_from_bytes(&self, bytes: &[u8; 32]) -> Option<Scalar> {
+        let mut k = Scalar::ZERO;
+        // SAFETY: valid group, live buffers of the lengths passed.
+        let ok = unsafe { ec_scalar_from_bytes(self.group, &mut k, bytes.as_ptr(), P256_BYTES) };
+        (ok == 1).then_some(k)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn pooled(&self) -> usize {
+        self.pool.lock().unwrap().len()
+    }
+}
+
+impl Drop for Presigner {
+    fn drop(&mut self) {
+        self.d.wipe();
+        // The pool's Presigs zero themselves as the Vec drops them.
+    }
+}
+
+fn words_as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: u64 has no padding and stricter alignment than u8; the slice
+    // covers exactly the words' bytes.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), std::mem::size_of_val(words)) }
+}

@@ -48,6 +48,14 @@ const EC_MAX_WORDS: usize = 9;
 /// Words of a P-256 scalar or field element.
 const P256_WORDS: usize = 4;
 const P256_BYTES: usize = 32;
+/// p - 2 for P-256's field prime p = 2²⁵⁶ - 2²²⁴ + 2¹⁹² + 2⁹⁶ - 1, as
+/// little-endian words: the exponent that inverts by Fermat's little theorem.
+const P256_P_MINUS_2: [u64; P256_WORDS] = [
+    0xffff_ffff_ffff_fffd,
+    0x0000_0000_ffff_ffff,
+    0x0000_0000_0000_0000,
+    0xffff_ffff_0000_0001,
+];
 
 /// AWS-LC's `EC_SCALAR`: little-endian words; P-256 uses the first four.
 #[repr(C)]
@@ -72,6 +80,20 @@ struct Jacobian {
     z: Felem,
 }
 
+impl Felem {
+    const ZERO: Felem = Felem {
+        words: [0; EC_MAX_WORDS],
+    };
+}
+
+impl Jacobian {
+    const ZERO: Jacobian = Jacobian {
+        x: Felem::ZERO,
+        y: Felem::ZERO,
+        z: Felem::ZERO,
+    };
+}
+
 impl Scalar {
     const ZERO: Scalar = Scalar {
         words: [0; EC_MAX_WORDS],
@@ -92,6 +114,7 @@ fn wipe_all(scalars: &mut [Scalar]) {
 
 macro_rules! aws_lc_internal {
     ($( fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?; )*) => {
+        #[allow(non_snake_case)]
         unsafe extern "C" {
             $(
                 #[link_name = concat!("aws_lc_0_47_0_", stringify!($name))]
@@ -105,7 +128,11 @@ macro_rules! aws_lc_internal {
 aws_lc_internal! {
     fn ec_random_nonzero_scalar(group: *const ffi::EC_GROUP, out: *mut Scalar, additional_data: *const u8) -> c_int;
     fn ec_point_mul_scalar_base(group: *const ffi::EC_GROUP, r: *mut Jacobian, scalar: *const Scalar) -> c_int;
-    fn ec_get_x_coordinate_as_scalar(group: *const ffi::EC_GROUP, out: *mut Scalar, p: *const Jacobian) -> c_int;
+    fn ec_GFp_mont_felem_mul(group: *const ffi::EC_GROUP, r: *mut Felem, a: *const Felem, b: *const Felem);
+    fn ec_GFp_mont_felem_sqr(group: *const ffi::EC_GROUP, r: *mut Felem, a: *const Felem);
+    fn ec_GFp_mont_felem_exp(group: *const ffi::EC_GROUP, out: *mut Felem, a: *const Felem, exp: *const u64, num_exp: usize);
+    fn ec_felem_non_zero_mask(group: *const ffi::EC_GROUP, a: *const Felem) -> u64;
+    fn ec_felem_to_bytes(group: *const ffi::EC_GROUP, out: *mut u8, out_len: *mut usize, input: *const Felem);
     fn ec_scalar_is_zero(group: *const ffi::EC_GROUP, a: *const Scalar) -> c_int;
     fn ec_scalar_add(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar, b: *const Scalar);
     fn ec_scalar_to_montgomery(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar);
@@ -200,6 +227,9 @@ impl Presigner {
     /// Prepares a batch; keeps one for the caller and stacks the rest.
     fn refill(&self) -> Option<Presig> {
         let mut batch = self.prepare_random()?;
+        if batch.is_empty() {
+            return None;
+        }
         let mine = std::mem::replace(&mut batch[0], Presig::ZERO);
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         for slot in batch.iter_mut().skip(1) {
@@ -219,7 +249,7 @@ impl Presigner {
         for nonce in nonces.iter_mut() {
             ok &= self.draw_nonce(nonce);
         }
-        let prepared = if ok { self.prepare(&mut nonces) } else { None };
+        let prepared = if ok { self.prepare(&nonces) } else { None };
         wipe_all(&mut nonces);
         prepared
     }
@@ -242,73 +272,134 @@ impl Presigner {
     /// `r` and `k⁻¹` for each nonce (all non-zero and below the order). A
     /// nonce whose `r` is zero (probability 2⁻²⁵⁶) is skipped, as
     /// `ecdsa_sign_impl` retries it. `None` if a point multiplication fails.
-    pub(crate) fn prepare(&self, nonces: &mut [Scalar]) -> Option<Vec<Presig>> {
+    pub(crate) fn prepare(&self, nonces: &[Scalar]) -> Option<Vec<Presig>> {
+        let mut points = Vec::with_capacity(nonces.len());
+        for k in nonces {
+            let mut point = Jacobian::ZERO;
+            // SAFETY: valid group, live output and input.
+            if unsafe { ec_point_mul_scalar_base(self.group, &mut point, k) } != 1 {
+                return None;
+            }
+            points.push(point);
+        }
+        let rs = self.x_coordinates(&points)?;
+        let kept: Vec<(Scalar, &Scalar)> = rs
+            .into_iter()
+            .zip(nonces)
+            // SAFETY: valid group, live input.
+            .filter(|(r, _)| unsafe { ec_scalar_is_zero(self.group, r) } != 1)
+            .collect();
+        let mut inverses = self.inverses_mont(kept.iter().map(|(_, k)| *k));
+        let prepared = kept
+            .iter()
+            .zip(inverses.iter())
+            .map(|((r, _), kinv_mont)| Presig {
+                r: *r,
+                kinv_mont: *kinv_mont,
+            })
+            .collect();
+        wipe_all(&mut inverses);
+        Some(prepared)
+    }
+
+    /// `x mod n` of each point, as `ec_get_x_coordinate_as_scalar` computes
+    /// it, with one field inversion for them all: x = X/Z², and the Z² are
+    /// inverted together by Montgomery's trick. The field elements are in
+    /// AWS-LC's Montgomery form for P-256 (R = 2²⁵⁶), which the point
+    /// functions and the `ec_GFp_mont_felem_*` functions share (AWS-LC's own
+    /// P-256 method uses both).
+    fn x_coordinates(&self, points: &[Jacobian]) -> Option<Vec<Scalar>> {
         let g = self.group;
-        let mut out = Vec::with_capacity(nonces.len());
-        // k in Montgomery form, and running products of those.
-        let mut mont = vec![Scalar::ZERO; nonces.len()];
-        let mut prefix = vec![Scalar::ZERO; nonces.len()];
-        let mut acc = Scalar::ZERO;
-        let mut tmp = Scalar::ZERO;
-        let mut failed = false;
-        for k in nonces.iter() {
-            let mut point = Jacobian {
-                x: Felem {
-                    words: [0; EC_MAX_WORDS],
-                },
-                y: Felem {
-                    words: [0; EC_MAX_WORDS],
-                },
-                z: Felem {
-                    words: [0; EC_MAX_WORDS],
-                },
-            };
-            let mut r = Scalar::ZERO;
-            // SAFETY: valid group, live outputs and inputs (here and below).
-            unsafe {
-                if ec_point_mul_scalar_base(g, &mut point, k) != 1
-                    || ec_get_x_coordinate_as_scalar(g, &mut r, &point) != 1
-                {
-                    failed = true;
-                    break;
-                }
-                if ec_scalar_is_zero(g, &r) == 1 {
-                    continue;
-                }
-                let i = out.len();
-                ec_scalar_to_montgomery(g, &mut mont[i], k);
+        let n = points.len();
+        if n == 0 {
+            return Some(Vec::new());
+        }
+        let mut z2 = vec![Felem::ZERO; n];
+        let mut prefix = vec![Felem::ZERO; n];
+        let (mut acc, mut tmp, mut z2_inv, mut x) =
+            (Felem::ZERO, Felem::ZERO, Felem::ZERO, Felem::ZERO);
+        let mut out = vec![Scalar::ZERO; n];
+        let mut ok = true;
+        // SAFETY: valid group; every pointer is a live, distinct value.
+        unsafe {
+            for (i, point) in points.iter().enumerate() {
+                ec_GFp_mont_felem_sqr(g, &mut z2[i], &point.z);
                 if i == 0 {
-                    prefix[0] = mont[0];
+                    prefix[0] = z2[0];
                 } else {
-                    ec_scalar_mul_montgomery(g, &mut prefix[i], &prefix[i - 1], &mont[i]);
+                    ec_GFp_mont_felem_mul(g, &mut prefix[i], &prefix[i - 1], &z2[i]);
                 }
             }
-            out.push(Presig {
-                r,
-                kinv_mont: Scalar::ZERO,
-            });
+            // acc = (Z_0² ⋯ Z_{n-1}²)⁻¹ by Fermat (exponent p - 2, public),
+            // constant time in the base.
+            ec_GFp_mont_felem_exp(
+                g,
+                &mut acc,
+                &prefix[n - 1],
+                P256_P_MINUS_2.as_ptr(),
+                P256_WORDS,
+            );
+            // A zero Z (the point at infinity; impossible for 0 < k < n)
+            // would zero every inverse: refuse the batch instead.
+            ok &= ec_felem_non_zero_mask(g, &acc) != 0;
+            for i in (0..n).rev() {
+                if i > 0 {
+                    ec_GFp_mont_felem_mul(g, &mut z2_inv, &acc, &prefix[i - 1]);
+                    ec_GFp_mont_felem_mul(g, &mut tmp, &acc, &z2[i]);
+                    acc = tmp;
+                } else {
+                    z2_inv = acc;
+                }
+                ec_GFp_mont_felem_mul(g, &mut x, &points[i].x, &z2_inv);
+                let mut bytes = [0u8; P256_BYTES];
+                let mut len = 0usize;
+                ec_felem_to_bytes(g, bytes.as_mut_ptr(), &mut len, &x);
+                ok &= len == P256_BYTES;
+                // x < p < 2n: one reduction modulo n.
+                let words = be_words(&bytes);
+                ec_scalar_reduce(g, &mut out[i], words.as_ptr(), P256_WORDS);
+            }
         }
-        let n = out.len();
-        if !failed && n > 0 {
-            // SAFETY: as above; `acc` and `tmp` are distinct from the inputs.
+        (ok).then_some(out)
+    }
+
+    /// `k⁻¹·R` (Montgomery form of `k⁻¹`) for each nonce, with one
+    /// constant-time inversion for them all (Montgomery's trick).
+    fn inverses_mont<'a>(&self, nonces: impl ExactSizeIterator<Item = &'a Scalar>) -> Vec<Scalar> {
+        let g = self.group;
+        let n = nonces.len();
+        let mut mont = vec![Scalar::ZERO; n];
+        let mut prefix = vec![Scalar::ZERO; n];
+        let mut out = vec![Scalar::ZERO; n];
+        let (mut acc, mut tmp) = (Scalar::ZERO, Scalar::ZERO);
+        if n > 0 {
+            // SAFETY: valid group; every pointer is a live, distinct value.
             unsafe {
+                for (i, k) in nonces.enumerate() {
+                    ec_scalar_to_montgomery(g, &mut mont[i], k);
+                    if i == 0 {
+                        prefix[0] = mont[0];
+                    } else {
+                        ec_scalar_mul_montgomery(g, &mut prefix[i], &prefix[i - 1], &mont[i]);
+                    }
+                }
                 // acc = (k_0 ⋯ k_{n-1})⁻¹, in Montgomery form.
                 ec_scalar_inv0_montgomery(g, &mut acc, &prefix[n - 1]);
                 for i in (1..n).rev() {
                     // k_i⁻¹ = (k_0 ⋯ k_i)⁻¹ · (k_0 ⋯ k_{i-1})
-                    ec_scalar_mul_montgomery(g, &mut out[i].kinv_mont, &acc, &prefix[i - 1]);
+                    ec_scalar_mul_montgomery(g, &mut out[i], &acc, &prefix[i - 1]);
                     // acc = (k_0 ⋯ k_{i-1})⁻¹
                     ec_scalar_mul_montgomery(g, &mut tmp, &acc, &mont[i]);
                     acc = tmp;
                 }
             }
-            out[0].kinv_mont = acc;
+            out[0] = acc;
         }
         wipe_all(&mut mont);
         wipe_all(&mut prefix);
         acc.wipe();
         tmp.wipe();
-        (!failed).then_some(out)
+        out
     }
 
     /// `s = k⁻¹·(z + r·d)`, in `ecdsa_sign_impl`'s order of operations.
@@ -316,11 +407,7 @@ impl Presigner {
         let g = self.group;
         // z: the digest as little-endian words, reduced below the order (a
         // 256-bit digest needs no truncation for P-256).
-        let mut z_words = [0u64; P256_WORDS];
-        for (i, word) in z_words.iter_mut().enumerate() {
-            let end = P256_BYTES - 8 * i;
-            *word = u64::from_be_bytes(digest[end - 8..end].try_into().expect("8 bytes"));
-        }
+        let z_words = be_words(digest);
         let (mut r_mont, mut rd, mut z, mut sum, mut s) = (
             Scalar::ZERO,
             Scalar::ZERO,
@@ -371,6 +458,16 @@ impl Drop for Presigner {
         self.d.wipe();
         // The pool's Presigs zero themselves as the Vec drops them.
     }
+}
+
+/// 32 big-endian bytes as four little-endian words (AWS-LC's order).
+fn be_words(bytes: &[u8; P256_BYTES]) -> [u64; P256_WORDS] {
+    let mut words = [0u64; P256_WORDS];
+    for (i, word) in words.iter_mut().enumerate() {
+        let end = P256_BYTES - 8 * i;
+        *word = u64::from_be_bytes(bytes[end - 8..end].try_into().expect("8 bytes"));
+    }
+    words
 }
 
 fn words_as_bytes(words: &[u64]) -> &[u8] {

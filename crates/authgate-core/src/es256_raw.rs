@@ -242,9 +242,9 @@ mod tests {
     fn batch_prepared_signatures_equal_aws_lc_own_for_the_same_nonce() {
         let (der, public) = key_and_verifier();
         let raw = Es256Key::from_pkcs8(&der).unwrap();
-        // A batch of 7 nonces (odd, so the inversion tree is uneven), each
+        // A batch of 33 nonces (more than a production batch), each
         // used for a different message.
-        let nonce_bytes: Vec<[u8; 32]> = (0..7)
+        let nonce_bytes: Vec<[u8; 32]> = (0..33)
             .map(|i| {
                 let mut n = random_32();
                 n[0] &= 0x7f; // below the order
@@ -255,12 +255,12 @@ mod tests {
                 n
             })
             .collect();
-        let mut nonces: Vec<_> = nonce_bytes
+        let nonces: Vec<_> = nonce_bytes
             .iter()
             .map(|n| raw.presigner.nonce_from_bytes(n).unwrap())
             .collect();
-        let prepared = raw.presigner.prepare(&mut nonces).unwrap();
-        assert_eq!(prepared.len(), 7);
+        let prepared = raw.presigner.prepare(&nonces).unwrap();
+        assert_eq!(prepared.len(), 33);
         for (i, (presig, nonce)) in prepared.iter().zip(&nonce_bytes).enumerate() {
             let msg = format!("header.payload-{i}");
             let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, msg.as_bytes());

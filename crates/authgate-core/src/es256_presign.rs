@@ -98,18 +98,76 @@ impl Scalar {
     const ZERO: Scalar = Scalar {
         words: [0; EC_MAX_WORDS],
     };
+}
 
+fn wipe_all<T: Words>(values: &mut [T]) {
+    values.iter_mut().for_each(T::wipe);
+}
+
+/// AWS-LC's `EC_SCALAR` and `EC_FELEM`: words that may hold secrets.
+trait Words: Copy {
+    const ZERO: Self;
+    fn wipe(&mut self);
+}
+
+impl Words for Scalar {
+    const ZERO: Scalar = Scalar::ZERO;
     fn wipe(&mut self) {
-        for word in self.words.iter_mut() {
-            // SAFETY: a valid, aligned &mut u64. Volatile so the zeroing of a
-            // secret that is never read again is not optimized away.
-            unsafe { std::ptr::write_volatile(word, 0) };
-        }
+        wipe_words(&mut self.words);
     }
 }
 
-fn wipe_all(scalars: &mut [Scalar]) {
-    scalars.iter_mut().for_each(Scalar::wipe);
+impl Words for Felem {
+    const ZERO: Felem = Felem::ZERO;
+    fn wipe(&mut self) {
+        wipe_words(&mut self.words);
+    }
+}
+
+fn wipe_words(words: &mut [u64]) {
+    for word in words.iter_mut() {
+        // SAFETY: a valid, aligned &mut u64. Volatile so the zeroing of a
+        // secret that is never read again is not optimized away.
+        unsafe { std::ptr::write_volatile(word, 0) };
+    }
+}
+
+/// Montgomery's trick: the inverse of every value for one inversion and
+/// 3(n-1) multiplications. `mul(r, a, b)` and `invert(r, a)` are AWS-LC's
+/// constant-time functions for the values' domain, and nothing here
+/// branches on a value. A zero value makes every result zero.
+fn batch_invert<T: Words>(
+    values: &[T],
+    mul: impl Fn(&mut T, &T, &T),
+    invert: impl Fn(&mut T, &T),
+) -> Vec<T> {
+    let n = values.len();
+    let mut out = vec![T::ZERO; n];
+    if n == 0 {
+        return out;
+    }
+    // prefix[i] = v_0 ⋯ v_i
+    let mut prefix = vec![T::ZERO; n];
+    prefix[0] = values[0];
+    for i in 1..n {
+        let (done, rest) = prefix.split_at_mut(i);
+        mul(&mut rest[0], &done[i - 1], &values[i]);
+    }
+    let (mut acc, mut tmp) = (T::ZERO, T::ZERO);
+    // acc = (v_0 ⋯ v_{n-1})⁻¹
+    invert(&mut acc, &prefix[n - 1]);
+    for i in (1..n).rev() {
+        // v_i⁻¹ = (v_0 ⋯ v_i)⁻¹ · (v_0 ⋯ v_{i-1})
+        mul(&mut out[i], &acc, &prefix[i - 1]);
+        // acc = (v_0 ⋯ v_{i-1})⁻¹
+        mul(&mut tmp, &acc, &values[i]);
+        acc = tmp;
+    }
+    out[0] = acc;
+    wipe_all(&mut prefix);
+    acc.wipe();
+    tmp.wipe();
+    out
 }
 
 macro_rules! aws_lc_internal {
@@ -131,7 +189,6 @@ aws_lc_internal! {
     fn ec_GFp_mont_felem_mul(group: *const ffi::EC_GROUP, r: *mut Felem, a: *const Felem, b: *const Felem);
     fn ec_GFp_mont_felem_sqr(group: *const ffi::EC_GROUP, r: *mut Felem, a: *const Felem);
     fn ec_GFp_mont_felem_exp(group: *const ffi::EC_GROUP, out: *mut Felem, a: *const Felem, exp: *const u64, num_exp: usize);
-    fn ec_felem_non_zero_mask(group: *const ffi::EC_GROUP, a: *const Felem) -> u64;
     fn ec_felem_to_bytes(group: *const ffi::EC_GROUP, out: *mut u8, out_len: *mut usize, input: *const Felem);
     fn ec_scalar_is_zero(group: *const ffi::EC_GROUP, a: *const Scalar) -> c_int;
     fn ec_scalar_add(group: *const ffi::EC_GROUP, r: *mut Scalar, a: *const Scalar, b: *const Scalar);
@@ -282,7 +339,7 @@ impl Presigner {
             }
             points.push(point);
         }
-        let rs = self.x_coordinates(&points)?;
+        let rs = self.x_coordinates(&points);
         let kept: Vec<(Scalar, &Scalar)> = rs
             .into_iter()
             .zip(nonces)
@@ -303,103 +360,74 @@ impl Presigner {
     }
 
     /// `x mod n` of each point, as `ec_get_x_coordinate_as_scalar` computes
-    /// it, with one field inversion for them all: x = X/Z², and the Z² are
-    /// inverted together by Montgomery's trick. The field elements are in
-    /// AWS-LC's Montgomery form for P-256 (R = 2²⁵⁶), which the point
-    /// functions and the `ec_GFp_mont_felem_*` functions share (AWS-LC's own
-    /// P-256 method uses both).
-    fn x_coordinates(&self, points: &[Jacobian]) -> Option<Vec<Scalar>> {
+    /// it, with one field inversion for them all: x = X/Z², with the Z²
+    /// inverted together. The field elements are in AWS-LC's Montgomery form
+    /// for P-256 (R = 2²⁵⁶), which its point functions and its
+    /// `ec_GFp_mont_felem_*` functions share (its own P-256 method uses both).
+    /// A zero Z (the point at infinity, impossible for 0 < k < n) would zero
+    /// every inverse, hence every x, and `prepare` drops a zero `r`.
+    fn x_coordinates(&self, points: &[Jacobian]) -> Vec<Scalar> {
         let g = self.group;
-        let n = points.len();
-        if n == 0 {
-            return Some(Vec::new());
-        }
-        let mut z2 = vec![Felem::ZERO; n];
-        let mut prefix = vec![Felem::ZERO; n];
-        let (mut acc, mut tmp, mut z2_inv, mut x) =
-            (Felem::ZERO, Felem::ZERO, Felem::ZERO, Felem::ZERO);
-        let mut out = vec![Scalar::ZERO; n];
-        let mut ok = true;
-        // SAFETY: valid group; every pointer is a live, distinct value.
-        unsafe {
-            for (i, point) in points.iter().enumerate() {
-                ec_GFp_mont_felem_sqr(g, &mut z2[i], &point.z);
-                if i == 0 {
-                    prefix[0] = z2[0];
-                } else {
-                    ec_GFp_mont_felem_mul(g, &mut prefix[i], &prefix[i - 1], &z2[i]);
-                }
-            }
-            // acc = (Z_0² ⋯ Z_{n-1}²)⁻¹ by Fermat (exponent p - 2, public),
-            // constant time in the base.
-            ec_GFp_mont_felem_exp(
-                g,
-                &mut acc,
-                &prefix[n - 1],
-                P256_P_MINUS_2.as_ptr(),
-                P256_WORDS,
-            );
-            // A zero Z (the point at infinity; impossible for 0 < k < n)
-            // would zero every inverse: refuse the batch instead.
-            ok &= ec_felem_non_zero_mask(g, &acc) != 0;
-            for i in (0..n).rev() {
-                if i > 0 {
-                    ec_GFp_mont_felem_mul(g, &mut z2_inv, &acc, &prefix[i - 1]);
-                    ec_GFp_mont_felem_mul(g, &mut tmp, &acc, &z2[i]);
-                    acc = tmp;
-                } else {
-                    z2_inv = acc;
-                }
-                ec_GFp_mont_felem_mul(g, &mut x, &points[i].x, &z2_inv);
+        let mut z2: Vec<Felem> = points
+            .iter()
+            .map(|point| {
+                let mut sq = Felem::ZERO;
+                // SAFETY: valid group, live distinct values.
+                unsafe { ec_GFp_mont_felem_sqr(g, &mut sq, &point.z) };
+                sq
+            })
+            .collect();
+        let mut z2_inv = batch_invert(
+            &z2,
+            // SAFETY (both closures): valid group, live distinct values.
+            |r, a, b| unsafe { ec_GFp_mont_felem_mul(g, r, a, b) },
+            // Fermat: a^(p-2), constant time in a (the exponent is public).
+            |r, a| unsafe { ec_GFp_mont_felem_exp(g, r, a, P256_P_MINUS_2.as_ptr(), P256_WORDS) },
+        );
+        let xs = points
+            .iter()
+            .zip(&z2_inv)
+            .map(|(point, inv)| {
+                let (mut x, mut r) = (Felem::ZERO, Scalar::ZERO);
                 let mut bytes = [0u8; P256_BYTES];
                 let mut len = 0usize;
-                ec_felem_to_bytes(g, bytes.as_mut_ptr(), &mut len, &x);
-                ok &= len == P256_BYTES;
-                // x < p < 2n: one reduction modulo n.
-                let words = be_words(&bytes);
-                ec_scalar_reduce(g, &mut out[i], words.as_ptr(), P256_WORDS);
-            }
-        }
-        (ok).then_some(out)
+                // SAFETY: valid group, live distinct values, a 32-byte buffer
+                // for P-256's 32-byte field elements.
+                unsafe {
+                    ec_GFp_mont_felem_mul(g, &mut x, &point.x, inv);
+                    ec_felem_to_bytes(g, bytes.as_mut_ptr(), &mut len, &x);
+                    debug_assert_eq!(len, P256_BYTES);
+                    // x < p < 2n: reduced modulo n.
+                    ec_scalar_reduce(g, &mut r, be_words(&bytes).as_ptr(), P256_WORDS);
+                }
+                r
+            })
+            .collect();
+        wipe_all(&mut z2);
+        wipe_all(&mut z2_inv);
+        xs
     }
 
-    /// `k⁻¹·R` (Montgomery form of `k⁻¹`) for each nonce, with one
-    /// constant-time inversion for them all (Montgomery's trick).
-    fn inverses_mont<'a>(&self, nonces: impl ExactSizeIterator<Item = &'a Scalar>) -> Vec<Scalar> {
+    /// `k⁻¹·R` (the Montgomery form of `k⁻¹`) for each nonce, with one
+    /// constant-time inversion for them all.
+    fn inverses_mont<'a>(&self, nonces: impl Iterator<Item = &'a Scalar>) -> Vec<Scalar> {
         let g = self.group;
-        let n = nonces.len();
-        let mut mont = vec![Scalar::ZERO; n];
-        let mut prefix = vec![Scalar::ZERO; n];
-        let mut out = vec![Scalar::ZERO; n];
-        let (mut acc, mut tmp) = (Scalar::ZERO, Scalar::ZERO);
-        if n > 0 {
-            // SAFETY: valid group; every pointer is a live, distinct value.
-            unsafe {
-                for (i, k) in nonces.enumerate() {
-                    ec_scalar_to_montgomery(g, &mut mont[i], k);
-                    if i == 0 {
-                        prefix[0] = mont[0];
-                    } else {
-                        ec_scalar_mul_montgomery(g, &mut prefix[i], &prefix[i - 1], &mont[i]);
-                    }
-                }
-                // acc = (k_0 ⋯ k_{n-1})⁻¹, in Montgomery form.
-                ec_scalar_inv0_montgomery(g, &mut acc, &prefix[n - 1]);
-                for i in (1..n).rev() {
-                    // k_i⁻¹ = (k_0 ⋯ k_i)⁻¹ · (k_0 ⋯ k_{i-1})
-                    ec_scalar_mul_montgomery(g, &mut out[i], &acc, &prefix[i - 1]);
-                    // acc = (k_0 ⋯ k_{i-1})⁻¹
-                    ec_scalar_mul_montgomery(g, &mut tmp, &acc, &mont[i]);
-                    acc = tmp;
-                }
-            }
-            out[0] = acc;
-        }
+        let mut mont: Vec<Scalar> = nonces
+            .map(|k| {
+                let mut m = Scalar::ZERO;
+                // SAFETY: valid group, live distinct values.
+                unsafe { ec_scalar_to_montgomery(g, &mut m, k) };
+                m
+            })
+            .collect();
+        let inverses = batch_invert(
+            &mont,
+            // SAFETY (both closures): valid group, live distinct values.
+            |r, a, b| unsafe { ec_scalar_mul_montgomery(g, r, a, b) },
+            |r, a| unsafe { ec_scalar_inv0_montgomery(g, r, a) },
+        );
         wipe_all(&mut mont);
-        wipe_all(&mut prefix);
-        acc.wipe();
-        tmp.wipe();
-        out
+        inverses
     }
 
     /// `s = k⁻¹·(z + r·d)`, in `ecdsa_sign_impl`'s order of operations.

@@ -5,7 +5,9 @@
 //!   signature through the safe API, nothing else.
 //! * `sign_jwt`: `SigningKey::sign_jwt` of the same claims — the whole
 //!   token as the token endpoint makes it: claims to JSON, base64url,
-//!   SHA-256, ECDSA through AWS-LC's C API (`es256_raw`), base64url.
+//!   SHA-256, ECDSA through AWS-LC (`es256_raw`, with nonces prepared 32
+//!   at a time by `es256_presign`, so each signature carries a 32nd of a
+//!   batch's preparation), base64url.
 //!
 //! `cargo bench -p authgate-core --bench signing -- --quick` prints
 //! criterion's timings, then both rates and their ratio, and the same

@@ -89,8 +89,9 @@ pub(super) fn render_signing(out: &mut String, lines: &[Value], meta: &[Value]) 
         "## Token signing, and what a token costs (authgate-core, one core)\n\n\
          `cargo bench -p authgate-core --bench signing -- --quick`: one ES256 signature of an \
          access token's signing input through aws-lc-rs's safe API, and authgate's `sign_jwt` \
-         making the whole token (claims to JSON, base64url, SHA-256, ECDSA through AWS-LC's C \
-         API). They alternate in batches; the ratio is the median of the per-batch ratios.\n"
+         making the whole token (claims to JSON, base64url, SHA-256, ECDSA through AWS-LC with \
+         nonces prepared 32 at a time, so a 32nd of a batch's preparation included). They \
+         alternate in batches; the ratio is the median of the per-batch ratios.\n"
     );
     let _ = writeln!(
         out,

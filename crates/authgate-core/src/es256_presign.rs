@@ -8,7 +8,8 @@
 //! ~256 squarings modulo `n`): a third of a P-256 signature's CPU here
 //! (perf on the signing micro-benchmark: `ecp_nistz256_ord_sqr_montx`).
 //! Inverting 32 nonces together (Montgomery's trick: one inversion and
-//! 3·31 multiplications) makes that third nearly free.
+//! 3·31 multiplications) makes that third nearly free. The field inversion
+//! that turns each `k·G` into its x coordinate is shared the same way.
 //!
 //! Every arithmetic step is AWS-LC's own constant-time code, the same
 //! functions and the same order of operations as its `ecdsa_sign_impl`
@@ -21,9 +22,10 @@
 //! not declared in its public headers, so they are declared here by hand,
 //! and their symbol names carry the aws-lc-sys version prefix
 //! (`aws_lc_0_47_0_`). Bumping aws-lc-sys therefore fails to link here
-//! instead of calling a function that may have changed: compare
-//! `ecdsa_sign_impl`, `EC_SCALAR` and `EC_JACOBIAN` of the new version with
-//! this file, then change the prefix in `aws_lc_internal!` below.
+//! instead of calling a function that may have changed (the workspace
+//! Cargo.toml pins it exactly): compare `ecdsa_sign_impl`, `EC_SCALAR`,
+//! `EC_FELEM`, `EC_JACOBIAN` and the functions declared below with the new
+//! version, then change the prefix in `aws_lc_internal!`.
 //!
 //! Each prepared pair is used for exactly one signature: it is taken out of a
 //! mutex-guarded stack, its slot zeroed, and it is zeroed when dropped

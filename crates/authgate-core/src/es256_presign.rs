@@ -36,6 +36,7 @@ use aws_lc_sys as ffi;
 use std::os::raw::c_int;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use zeroize::{DefaultIsZeroes, Zeroize};
 
 /// Nonces prepared per batch. 32 makes the one inversion cost under half a
 /// multiplication per signature; the request that prepares a batch waits
@@ -60,102 +61,54 @@ const P256_P_MINUS_2: [u64; P256_WORDS] = [
 ];
 
 /// AWS-LC's `EC_SCALAR`: little-endian words; P-256 uses the first four.
+/// `Default` is zero, which lets `zeroize` wipe it and slices of it.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub(crate) struct Scalar {
     words: [u64; EC_MAX_WORDS],
 }
 
 /// AWS-LC's `EC_FELEM`.
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Felem {
     words: [u64; EC_MAX_WORDS],
 }
 
 /// AWS-LC's `EC_JACOBIAN`: (X/Z², Y/Z³).
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Jacobian {
     x: Felem,
     y: Felem,
     z: Felem,
 }
 
-impl Felem {
-    const ZERO: Felem = Felem {
-        words: [0; EC_MAX_WORDS],
-    };
-}
-
-impl Jacobian {
-    const ZERO: Jacobian = Jacobian {
-        x: Felem::ZERO,
-        y: Felem::ZERO,
-        z: Felem::ZERO,
-    };
-}
-
-impl Scalar {
-    const ZERO: Scalar = Scalar {
-        words: [0; EC_MAX_WORDS],
-    };
-}
-
-fn wipe_all<T: Words>(values: &mut [T]) {
-    values.iter_mut().for_each(T::wipe);
-}
-
-/// AWS-LC's `EC_SCALAR` and `EC_FELEM`: words that may hold secrets.
-trait Words: Copy {
-    const ZERO: Self;
-    fn wipe(&mut self);
-}
-
-impl Words for Scalar {
-    const ZERO: Scalar = Scalar::ZERO;
-    fn wipe(&mut self) {
-        wipe_words(&mut self.words);
-    }
-}
-
-impl Words for Felem {
-    const ZERO: Felem = Felem::ZERO;
-    fn wipe(&mut self) {
-        wipe_words(&mut self.words);
-    }
-}
-
-fn wipe_words(words: &mut [u64]) {
-    for word in words.iter_mut() {
-        // SAFETY: a valid, aligned &mut u64. Volatile so the zeroing of a
-        // secret that is never read again is not optimized away.
-        unsafe { std::ptr::write_volatile(word, 0) };
-    }
-}
+impl DefaultIsZeroes for Scalar {}
+impl DefaultIsZeroes for Felem {}
 
 /// Montgomery's trick: the inverse of every value for one inversion and
 /// 3(n-1) multiplications. `mul(r, a, b)` and `invert(r, a)` are AWS-LC's
 /// constant-time functions for the values' domain, and nothing here
 /// branches on a value. A zero value makes every result zero.
-fn batch_invert<T: Words>(
+fn batch_invert<T: DefaultIsZeroes>(
     values: &[T],
     mul: impl Fn(&mut T, &T, &T),
     invert: impl Fn(&mut T, &T),
 ) -> Vec<T> {
     let n = values.len();
-    let mut out = vec![T::ZERO; n];
+    let mut out = vec![T::default(); n];
     if n == 0 {
         return out;
     }
     // prefix[i] = v_0 ⋯ v_i
-    let mut prefix = vec![T::ZERO; n];
+    let mut prefix = vec![T::default(); n];
     prefix[0] = values[0];
     for i in 1..n {
         let (done, rest) = prefix.split_at_mut(i);
         mul(&mut rest[0], &done[i - 1], &values[i]);
     }
-    let (mut acc, mut tmp) = (T::ZERO, T::ZERO);
+    let (mut acc, mut tmp) = (T::default(), T::default());
     // acc = (v_0 ⋯ v_{n-1})⁻¹
     invert(&mut acc, &prefix[n - 1]);
     for i in (1..n).rev() {
@@ -166,9 +119,9 @@ fn batch_invert<T: Words>(
         acc = tmp;
     }
     out[0] = acc;
-    wipe_all(&mut prefix);
-    acc.wipe();
-    tmp.wipe();
+    prefix.zeroize();
+    acc.zeroize();
+    tmp.zeroize();
     out
 }
 
@@ -204,22 +157,16 @@ aws_lc_internal! {
 
 /// A nonce's share of one signature: `r` and `k⁻¹·R` (the Montgomery form of
 /// `k⁻¹`, as `ecdsa_sign_impl` holds it).
+#[derive(Default)]
 pub(crate) struct Presig {
     r: Scalar,
     kinv_mont: Scalar,
 }
 
-impl Presig {
-    const ZERO: Presig = Presig {
-        r: Scalar::ZERO,
-        kinv_mont: Scalar::ZERO,
-    };
-}
-
 impl Drop for Presig {
     fn drop(&mut self) {
-        self.r.wipe();
-        self.kinv_mont.wipe();
+        self.r.zeroize();
+        self.kinv_mont.zeroize();
     }
 }
 
@@ -234,29 +181,43 @@ pub(crate) struct Presigner {
 }
 
 // SAFETY: `group` points to AWS-LC's static, immutable P-256 group (returned
-// by EC_KEY_get0_group for a named curve), which AWS-LC shares between
-// threads itself; every other field is owned data or behind a Mutex/atomic.
+// by EC_KEY_get0_group for a named curve, which `Es256Key` keeps alive), which
+// AWS-LC shares between threads itself; every other field is owned data or behind a Mutex/atomic.
 unsafe impl Send for Presigner {}
 unsafe impl Sync for Presigner {}
 
 impl Presigner {
-    /// `group` must be P-256's and outlive the value; `private_key` is the
-    /// 32-byte big-endian private scalar. `None` if it is not below the order.
+    /// The presigner for a P-256 `EC_KEY` with a private key: its group and
+    /// private scalar. `None` for another curve, a public-only key, or a
+    /// scalar that is zero or not below the order.
     ///
     /// # Safety
-    /// `group` must be a valid pointer to AWS-LC's P-256 `EC_GROUP` that lives
-    /// as long as the returned value.
-    pub(crate) unsafe fn new(group: *const ffi::EC_GROUP, private_key: &[u8; 32]) -> Option<Self> {
-        let mut d = Scalar::ZERO;
-        // SAFETY: valid group (caller), live output and input of the lengths passed.
-        let ok = unsafe { ec_scalar_from_bytes(group, &mut d, private_key.as_ptr(), P256_BYTES) };
-        // SAFETY: as above.
-        if ok != 1 || unsafe { ec_scalar_is_zero(group, &d) } == 1 {
-            d.wipe();
+    /// `key` must be a valid `EC_KEY` that outlives the returned value (its
+    /// group, which the value keeps a pointer to, lives as long as it does).
+    pub(crate) unsafe fn for_key(key: *const ffi::EC_KEY) -> Option<Self> {
+        let mut bytes = [0u8; P256_BYTES];
+        let mut d = Scalar::default();
+        // SAFETY: `key` is valid (caller); the getters return borrowed
+        // pointers (checked for NULL) into it; the buffers are live and of the
+        // lengths passed.
+        let ok = unsafe {
+            let group = ffi::EC_KEY_get0_group(key);
+            let private = ffi::EC_KEY_get0_private_key(key);
+            !group.is_null()
+                && ffi::EC_GROUP_get_curve_name(group) == ffi::NID_X9_62_prime256v1
+                && !private.is_null()
+                && ffi::BN_bn2bin_padded(bytes.as_mut_ptr(), P256_BYTES, private) == 1
+                && ec_scalar_from_bytes(group, &mut d, bytes.as_ptr(), P256_BYTES) == 1
+                && ec_scalar_is_zero(group, &d) != 1
+        };
+        bytes.zeroize();
+        if !ok {
+            d.zeroize();
             return None;
         }
         Some(Presigner {
-            group,
+            // SAFETY: as above; non-NULL, checked in `ok`.
+            group: unsafe { ffi::EC_KEY_get0_group(key) },
             d,
             pool: Mutex::new(Vec::with_capacity(POOL_CAPACITY)),
             drawn: AtomicU64::new(0),
@@ -274,11 +235,12 @@ impl Presigner {
         self.finish(&presig, digest)
     }
 
-    /// One prepared pair, its slot in the stack zeroed.
+    /// One prepared pair; `take` leaves a zeroed one in its slot before it
+    /// is popped.
     fn take(&self) -> Option<Presig> {
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         let slot = pool.last_mut()?;
-        let presig = std::mem::replace(slot, Presig::ZERO);
+        let presig = std::mem::take(slot);
         pool.pop();
         Some(presig)
     }
@@ -289,13 +251,13 @@ impl Presigner {
         if batch.is_empty() {
             return None;
         }
-        let mine = std::mem::replace(&mut batch[0], Presig::ZERO);
+        let mine = std::mem::take(&mut batch[0]);
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         for slot in batch.iter_mut().skip(1) {
             if pool.len() == POOL_CAPACITY {
                 break;
             }
-            pool.push(std::mem::replace(slot, Presig::ZERO));
+            pool.push(std::mem::take(slot));
         }
         // `batch` drops here, zeroing whatever was not stacked.
         Some(mine)
@@ -303,13 +265,13 @@ impl Presigner {
 
     /// Draws `BATCH` nonces from AWS-LC's DRBG and prepares them.
     fn prepare_random(&self) -> Option<Vec<Presig>> {
-        let mut nonces = [Scalar::ZERO; BATCH];
+        let mut nonces = [Scalar::default(); BATCH];
         let mut ok = true;
         for nonce in nonces.iter_mut() {
             ok &= self.draw_nonce(nonce);
         }
         let prepared = if ok { self.prepare(&nonces) } else { None };
-        wipe_all(&mut nonces);
+        nonces.zeroize();
         prepared
     }
 
@@ -334,7 +296,7 @@ impl Presigner {
     pub(crate) fn prepare(&self, nonces: &[Scalar]) -> Option<Vec<Presig>> {
         let mut points = Vec::with_capacity(nonces.len());
         for k in nonces {
-            let mut point = Jacobian::ZERO;
+            let mut point = Jacobian::default();
             // SAFETY: valid group, live output and input.
             if unsafe { ec_point_mul_scalar_base(self.group, &mut point, k) } != 1 {
                 return None;
@@ -357,7 +319,7 @@ impl Presigner {
                 kinv_mont: *kinv_mont,
             })
             .collect();
-        wipe_all(&mut inverses);
+        inverses.zeroize();
         Some(prepared)
     }
 
@@ -373,7 +335,7 @@ impl Presigner {
         let mut z2: Vec<Felem> = points
             .iter()
             .map(|point| {
-                let mut sq = Felem::ZERO;
+                let mut sq = Felem::default();
                 // SAFETY: valid group, live distinct values.
                 unsafe { ec_GFp_mont_felem_sqr(g, &mut sq, &point.z) };
                 sq
@@ -390,7 +352,7 @@ impl Presigner {
             .iter()
             .zip(&z2_inv)
             .map(|(point, inv)| {
-                let (mut x, mut r) = (Felem::ZERO, Scalar::ZERO);
+                let (mut x, mut r) = (Felem::default(), Scalar::default());
                 let mut bytes = [0u8; P256_BYTES];
                 let mut len = 0usize;
                 // SAFETY: valid group, live distinct values, a 32-byte buffer
@@ -405,8 +367,8 @@ impl Presigner {
                 r
             })
             .collect();
-        wipe_all(&mut z2);
-        wipe_all(&mut z2_inv);
+        z2.zeroize();
+        z2_inv.zeroize();
         xs
     }
 
@@ -416,7 +378,7 @@ impl Presigner {
         let g = self.group;
         let mut mont: Vec<Scalar> = nonces
             .map(|k| {
-                let mut m = Scalar::ZERO;
+                let mut m = Scalar::default();
                 // SAFETY: valid group, live distinct values.
                 unsafe { ec_scalar_to_montgomery(g, &mut m, k) };
                 m
@@ -428,7 +390,7 @@ impl Presigner {
             |r, a, b| unsafe { ec_scalar_mul_montgomery(g, r, a, b) },
             |r, a| unsafe { ec_scalar_inv0_montgomery(g, r, a) },
         );
-        wipe_all(&mut mont);
+        mont.zeroize();
         inverses
     }
 
@@ -439,11 +401,11 @@ impl Presigner {
         // 256-bit digest needs no truncation for P-256).
         let z_words = be_words(digest);
         let (mut r_mont, mut rd, mut z, mut sum, mut s) = (
-            Scalar::ZERO,
-            Scalar::ZERO,
-            Scalar::ZERO,
-            Scalar::ZERO,
-            Scalar::ZERO,
+            Scalar::default(),
+            Scalar::default(),
+            Scalar::default(),
+            Scalar::default(),
+            Scalar::default(),
         );
         let mut out = [0u8; 64];
         // SAFETY: valid group; every pointer is a distinct live local or field.
@@ -462,8 +424,8 @@ impl Presigner {
             ec_scalar_to_bytes(g, out.as_mut_ptr().add(P256_BYTES), &mut len, &s);
             zero
         };
-        rd.wipe();
-        sum.wipe();
+        rd.zeroize();
+        sum.zeroize();
         (!s_is_zero).then_some(out)
     }
 
@@ -471,7 +433,7 @@ impl Presigner {
     /// nonces come from the DRBG).
     #[cfg(test)]
     pub(crate) fn nonce_from_bytes(&self, bytes: &[u8; 32]) -> Option<Scalar> {
-        let mut k = Scalar::ZERO;
+        let mut k = Scalar::default();
         // SAFETY: valid group, live buffers of the lengths passed.
         let ok = unsafe { ec_scalar_from_bytes(self.group, &mut k, bytes.as_ptr(), P256_BYTES) };
         (ok == 1).then_some(k)
@@ -485,7 +447,7 @@ impl Presigner {
 
 impl Drop for Presigner {
     fn drop(&mut self) {
-        self.d.wipe();
+        self.d.zeroize();
         // The pool's Presigs zero themselves as the Vec drops them.
     }
 }

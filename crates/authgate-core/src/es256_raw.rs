@@ -23,8 +23,9 @@ use std::ptr::NonNull;
 
 /// A P-256 private key held by AWS-LC.
 pub(crate) struct Es256Key {
-    key: NonNull<ffi::EC_KEY>,
+    // Declared first so it drops first: it points into `key`'s group.
     presigner: Presigner,
+    key: OwnedEcKey,
 }
 
 // SAFETY: the EC_KEY is owned by this value, never mutated after
@@ -53,27 +54,14 @@ impl Es256Key {
             let trailing = ffi::CBS_len(cbs.as_ptr()) != 0;
             let ec = ffi::EVP_PKEY_get1_EC_KEY(pkey);
             ffi::EVP_PKEY_free(pkey);
-            let ec = OwnedEcKey(NonNull::new(ec)?);
-            let group = ffi::EC_KEY_get0_group(ec.0.as_ptr());
-            let p256 = !group.is_null()
-                && ffi::EC_GROUP_get_curve_name(group) == ffi::NID_X9_62_prime256v1;
-            let private = ffi::EC_KEY_get0_private_key(ec.0.as_ptr());
-            if !p256 || private.is_null() || trailing {
+            let key = OwnedEcKey(NonNull::new(ec)?);
+            if trailing {
                 return None;
             }
-            let mut d = [0u8; 32];
-            let ok = ffi::BN_bn2bin_padded(d.as_mut_ptr(), d.len(), private) == 1;
-            // The group is P-256's static one, which the key references and
-            // which outlives it (see `Presigner::new`).
-            let presigner = if ok { Presigner::new(group, &d) } else { None };
-            // The private key's bytes are not left behind on the stack.
-            for byte in d.iter_mut() {
-                std::ptr::write_volatile(byte, 0);
-            }
-            Some(Self {
-                presigner: presigner?,
-                key: ec.into_inner(),
-            })
+            // Checks the curve and the private key; holds a pointer to the
+            // key's group, which `key` keeps alive.
+            let presigner = Presigner::for_key(key.0.as_ptr())?;
+            Some(Self { key, presigner })
         }
     }
 
@@ -96,7 +84,7 @@ impl Es256Key {
         // borrowed only until ECDSA_SIG_free, which runs after both are
         // written out.
         let ok = unsafe {
-            let sig = ffi::ECDSA_do_sign(digest.as_ptr(), digest.len(), self.key.as_ptr());
+            let sig = ffi::ECDSA_do_sign(digest.as_ptr(), digest.len(), self.key.0.as_ptr());
             if sig.is_null() {
                 false
             } else {
@@ -116,25 +104,9 @@ impl Es256Key {
     }
 }
 
-impl Drop for Es256Key {
-    fn drop(&mut self) {
-        // SAFETY: we own this reference (from EVP_PKEY_get1_EC_KEY) and drop
-        // it once; EC_KEY_free also clears the private scalar.
-        unsafe { ffi::EC_KEY_free(self.key.as_ptr()) }
-    }
-}
-
-/// An EC_KEY reference freed on drop unless handed over to an `Es256Key`:
-/// keeps the early returns in `from_pkcs8` from leaking it.
+/// An owned EC_KEY reference (from EVP_PKEY_get1_EC_KEY), freed once on
+/// drop; EC_KEY_free also clears the private scalar.
 struct OwnedEcKey(NonNull<ffi::EC_KEY>);
-
-impl OwnedEcKey {
-    fn into_inner(self) -> NonNull<ffi::EC_KEY> {
-        let key = self.0;
-        std::mem::forget(self);
-        key
-    }
-}
 
 impl Drop for OwnedEcKey {
     fn drop(&mut self) {
@@ -218,7 +190,7 @@ mod tests {
             let sig = ffi::ECDSA_sign_with_nonce_and_leak_private_key_for_testing(
                 digest.as_ptr(),
                 32,
-                raw.key.as_ptr(),
+                raw.key.0.as_ptr(),
                 nonce.as_ptr(),
                 32,
             );

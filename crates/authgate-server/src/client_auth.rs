@@ -190,9 +190,26 @@ fn numeric(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> O
     v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
 }
 
+/// Whether an assertion's `aud` is exactly `issuer`: the string itself, or
+/// an array holding only it. Anything else is refused — other values beside
+/// the issuer (an assertion made for another server could be replayed here,
+/// the 2025 audience-injection disclosure) and the token endpoint URL
+/// (draft-ietf-oauth-rfc7523bis: the audience is the issuer identifier
+/// alone). A one-element array is the same single audience (RFC 7519 §4.1.3
+/// allows either form) and common in JWT libraries, so it is kept.
+fn audience_is_exactly(aud: Option<&serde_json::Value>, issuer: &str) -> bool {
+    match aud {
+        Some(serde_json::Value::String(a)) => a == issuer,
+        Some(serde_json::Value::Array(list)) => {
+            matches!(list.as_slice(), [serde_json::Value::String(a)] if a == issuer)
+        }
+        _ => false,
+    }
+}
+
 /// RFC 7523 client authentication: the assertion is a JWT signed with one
 /// of the client's keys (algorithm pinned by the key), `iss` = `sub` =
-/// client_id, `aud` naming this server (issuer or token endpoint), `exp`
+/// client_id, `aud` exactly this server's issuer, `exp`
 /// required and at most five minutes ahead, `jti` single-use.
 async fn private_key_jwt(
     state: &AppState,
@@ -329,19 +346,10 @@ async fn private_key_jwt(
         ));
     }
     let issuer = state.settings.issuer.as_str();
-    let token_endpoint = format!("{issuer}/token");
-    let names_us = |a: &str| a == issuer || a == token_endpoint;
-    let aud_ok = match claims.get("aud") {
-        Some(serde_json::Value::String(a)) => names_us(a),
-        Some(serde_json::Value::Array(list)) => {
-            list.iter().filter_map(|v| v.as_str()).any(names_us)
-        }
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(OAuthError::invalid_client(
-            "client assertion aud must name this server (its issuer or token endpoint)",
-        ));
+    if !audience_is_exactly(claims.get("aud"), issuer) {
+        return Err(OAuthError::invalid_client(format!(
+            "client assertion aud must be the issuer {issuer} (one value, not the token endpoint)"
+        )));
     }
     let jti = claims
         .get("jti")

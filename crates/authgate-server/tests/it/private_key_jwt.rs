@@ -150,14 +150,14 @@ async fn valid_assertions_work_at_token_and_introspection() {
     let signer = Signer::ec("k1");
     let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
 
-    let (s, tok) = cc_token(&app, &signer.sign(&claims(&id, &app.url("/token"), 60))).await;
+    let (s, tok) = cc_token(&app, &signer.sign(&claims(&id, &app.base, 60))).await;
     assert_eq!(s, 200, "{tok}");
     let at = tok["access_token"].as_str().unwrap();
     assert_eq!(decode_segment(at, 1)["client_id"], id.as_str());
 
-    // The issuer as audience (in a list) works too, at /introspect.
-    let mut c = claims(&id, "https://elsewhere.example", 60);
-    c["aud"] = json!(["https://elsewhere.example", app.base]);
+    // The issuer as the only member of a list works too, at /introspect.
+    let mut c = claims(&id, &app.base, 60);
+    c["aud"] = json!([app.base]);
     let r = app
         .http
         .post(app.url("/introspect"))
@@ -189,12 +189,49 @@ async fn valid_assertions_work_at_token_and_introspection() {
     app.shutdown().await;
 }
 
+/// The audience must be exactly the issuer: an assertion listing other
+/// audiences beside it (audience injection: one made for another server
+/// could be replayed here) or naming the token endpoint is refused, and
+/// the error says what is expected.
+#[tokio::test]
+async fn assertion_audience_must_be_exactly_the_issuer() {
+    let app = TestApp::start().await;
+    let signer = Signer::ec("k1");
+    let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
+    let expected = format!("aud must be the issuer {}", app.base);
+    let with_aud = |aud: Value| {
+        let mut c = claims(&id, &app.base, 60);
+        c["aud"] = aud;
+        signer.sign(&c)
+    };
+    for aud in [
+        json!([app.base, "https://other.example"]),
+        json!(["https://other.example", app.base]),
+        json!([app.base, app.base]),
+        json!(app.url("/token")),
+        json!([app.url("/token")]),
+        json!(format!("{}/", app.base)),
+        json!([]),
+        json!(null),
+        json!(7),
+    ] {
+        let (s, b) = cc_token(&app, &with_aud(aud.clone())).await;
+        assert_eq!(s, 401, "{aud}: {b}");
+        refused(s, &b, &expected);
+    }
+    let (s, b) = cc_token(&app, &with_aud(json!(app.base))).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = cc_token(&app, &with_aud(json!([app.base]))).await;
+    assert_eq!(s, 200, "{b}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn bad_assertions_are_refused() {
     let app = TestApp::start().await;
     let signer = Signer::ec("k1");
     let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
-    let token_url = app.url("/token");
+    let issuer = app.base.clone();
 
     let (s, b) = cc_token(
         &app,
@@ -202,33 +239,33 @@ async fn bad_assertions_are_refused() {
     )
     .await;
     refused(s, &b, "aud");
-    let (s, b) = cc_token(&app, &signer.sign(&claims(&id, &token_url, -120))).await;
+    let (s, b) = cc_token(&app, &signer.sign(&claims(&id, &issuer, -120))).await;
     refused(s, &b, "expired");
-    let (s, b) = cc_token(&app, &signer.sign(&claims(&id, &token_url, 3600))).await;
+    let (s, b) = cc_token(&app, &signer.sign(&claims(&id, &issuer, 3600))).await;
     refused(s, &b, "too far in the future");
-    let mut no_exp = claims(&id, &token_url, 60);
+    let mut no_exp = claims(&id, &issuer, 60);
     no_exp.as_object_mut().unwrap().remove("exp");
     let (s, b) = cc_token(&app, &signer.sign(&no_exp)).await;
     refused(s, &b, "exp");
-    let mut no_jti = claims(&id, &token_url, 60);
+    let mut no_jti = claims(&id, &issuer, 60);
     no_jti.as_object_mut().unwrap().remove("jti");
     let (s, b) = cc_token(&app, &signer.sign(&no_jti)).await;
     refused(s, &b, "jti");
-    let mut wrong_iss = claims(&id, &token_url, 60);
+    let mut wrong_iss = claims(&id, &issuer, 60);
     wrong_iss["iss"] = json!("someone-else");
     let (s, b) = cc_token(&app, &signer.sign(&wrong_iss)).await;
     refused(s, &b, "iss");
 
     // Another key with the same kid: the signature does not verify.
     let impostor = Signer::ec("k1");
-    let (s, b) = cc_token(&app, &impostor.sign(&claims(&id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &impostor.sign(&claims(&id, &issuer, 60))).await;
     refused(s, &b, "signature");
     // A key type the client did not register (algorithm pinned to the JWK).
     let ed = Signer::ed("k1");
-    let (s, b) = cc_token(&app, &ed.sign(&claims(&id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &ed.sign(&claims(&id, &issuer, 60))).await;
     refused(s, &b, "signature");
     // alg none / HS256 never.
-    let c = claims(&id, &token_url, 60);
+    let c = claims(&id, &issuer, 60);
     let none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(json!({"alg": "none"}).to_string()),
@@ -240,7 +277,7 @@ async fn bad_assertions_are_refused() {
     refused(s, &b, "well-formed");
 
     // Replay: the same assertion works once.
-    let once = signer.sign(&claims(&id, &token_url, 60));
+    let once = signer.sign(&claims(&id, &issuer, 60));
     let (s, b) = cc_token(&app, &once).await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = cc_token(&app, &once).await;
@@ -255,7 +292,7 @@ async fn bad_assertions_are_refused() {
                 ("client_assertion_type", "urn:example:other"),
                 (
                     "client_assertion",
-                    &signer.sign(&claims(&id, &token_url, 60)),
+                    &signer.sign(&claims(&id, &issuer, 60)),
                 ),
                 ("resource", WEATHER_URI),
             ],
@@ -272,18 +309,18 @@ async fn keys_from_jwks_uri_are_fetched_and_rotated() {
     let first = Signer::ed("one");
     docs.set_jwks(json!({"keys": [first.jwk()]}));
     let id = register_pkjwt(&app, json!(docs.url("/jwks.json"))).await;
-    let token_url = app.url("/token");
+    let issuer = app.base.clone();
 
-    let (s, b) = cc_token(&app, &first.sign(&claims(&id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &first.sign(&claims(&id, &issuer, 60))).await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = cc_token(&app, &first.sign(&claims(&id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &first.sign(&claims(&id, &issuer, 60))).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(docs.hits("/jwks.json"), 1, "the key set is cached");
 
     // A key the cached set does not know, signed by an unpublished key:
     // refused, with at most one refetch.
     let rogue = Signer::ec("two");
-    let (s, b) = cc_token(&app, &rogue.sign(&claims(&id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &rogue.sign(&claims(&id, &issuer, 60))).await;
     refused(s, &b, "signature");
     assert_eq!(docs.hits("/jwks.json"), 1, "refetch at most once a minute");
     app.shutdown().await;
@@ -329,9 +366,9 @@ async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
     let (s, reg, _) = register(&app, &body).await;
     assert_eq!(s, 201, "{reg}");
     let id = reg["client_id"].as_str().unwrap();
-    let token_url = app.url("/token");
+    let issuer = app.base.clone();
 
-    let (s, b) = cc_token(&app, &signer.sign(&claims(id, &token_url, 60))).await;
+    let (s, b) = cc_token(&app, &signer.sign(&claims(id, &issuer, 60))).await;
     assert_eq!(s, 400, "{b}");
     assert_eq!(b["error"], "unauthorized_client");
 
@@ -343,7 +380,7 @@ async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
                 ("client_assertion_type", JWT_BEARER),
                 (
                     "client_assertion",
-                    &signer.sign(&claims(id, &token_url, 60)),
+                    &signer.sign(&claims(id, &issuer, 60)),
                 ),
                 ("resource", NOTES_URI),
             ],

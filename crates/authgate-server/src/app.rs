@@ -27,8 +27,7 @@ pub struct AppState {
     pub client_services: crate::clients::ClientServices,
     pub passwords: PasswordChecker,
     pub audit: AuditSink,
-    pub login_throttle_account: crate::throttle::Throttle,
-    pub login_throttle_address: crate::throttle::Throttle,
+    pub login_throttle: crate::throttle::SignInThrottle,
     /// The rendered metadata documents.
     pub discovery: endpoints::discovery::DiscoveryCache,
 }
@@ -121,7 +120,10 @@ pub fn router(state: SharedState) -> Router {
     }
     r.merge(crate::admin::router(&state.settings))
         .fallback(endpoints::not_found)
-        .layer(axum::middleware::from_fn(crate::telemetry::client_address))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::telemetry::client_address,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

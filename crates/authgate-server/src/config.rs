@@ -11,10 +11,14 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// Default issuer and listen address: loopback only, so a zero-config
-/// start never exposes anything to the network.
+/// Default listen address: loopback only, so a zero-config start never
+/// exposes anything to the network. The default issuer is derived from the
+/// listen address (`http://<listen>`), so `--listen 127.0.0.1:9000` alone
+/// gives a server whose links point at itself.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_ISSUER: &str = "http://127.0.0.1:8080";
+/// Accepted `log_level` values.
+pub const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authgate.db";
 pub const DEFAULT_DATA_DIR: &str = "authgate-data";
 
@@ -22,7 +26,9 @@ pub const DEFAULT_DATA_DIR: &str = "authgate-data";
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The issuer identifier, byte for byte as clients and MCP servers use it.
-    pub issuer: String,
+    /// Unset: `http://<listen>` when `listen` is a loopback address (refused
+    /// otherwise: only the operator knows the public URL).
+    pub issuer: Option<String>,
     pub listen: String,
     pub database_url: Option<String>,
     pub database_url_file: Option<PathBuf>,
@@ -58,12 +64,19 @@ pub struct Config {
     /// How many Argon2 password checks may run at once (bounds CPU so a
     /// sign-in flood cannot starve the token endpoint).
     pub password_hash_concurrency: usize,
-    /// Failed sign-ins per account (the email typed) before a lockout.
+    /// Failed sign-ins for one account from one client address (IPv4
+    /// address or IPv6 /64) before that pair is locked out. Other addresses
+    /// can still sign in to the account (they are only slowed down once
+    /// the account sees many failures overall, see `throttle`).
     pub login_max_failures_per_account: u32,
-    /// Failed sign-ins per client address before a lockout.
+    /// Failed sign-ins per client address (any accounts) before a lockout.
     pub login_max_failures_per_address: u32,
     /// Length of the failure window and of a lockout, in seconds.
     pub login_lockout_secs: i64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For`
+    /// is believed for the client address: sign-in throttling, registration
+    /// limits and the audit log.
+    pub trusted_proxies: Vec<String>,
     /// Days audit events are kept (purged by the periodic job).
     pub audit_retention_days: i64,
     /// Let the admin connection check fetch MCP servers on loopback and
@@ -84,7 +97,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            issuer: DEFAULT_ISSUER.into(),
+            issuer: None,
             listen: DEFAULT_LISTEN.into(),
             database_url: None,
             database_url_file: None,
@@ -109,6 +122,7 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_lockout_secs: 900,
+            trusted_proxies: vec![],
             audit_retention_days: 90,
             admin_connection_check_allow_private: false,
             resources: vec![],
@@ -210,6 +224,7 @@ const ENV_KEYS: &[&str] = &[
     "login_max_failures_per_account",
     "login_max_failures_per_address",
     "login_lockout_secs",
+    "trusted_proxies",
     "audit_retention_days",
     "admin_connection_check_allow_private",
 ];
@@ -238,6 +253,11 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     pub database_url: String,
     pub signing_alg: SigningAlg,
+    /// `trusted_proxies`, parsed.
+    pub trusted_proxies: Vec<crate::http::client_address::ProxyRange>,
+    /// Configurations that start but are probably wrong; `serve` logs each
+    /// as a warning.
+    pub warnings: Vec<String>,
 }
 
 pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
@@ -274,13 +294,33 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
 }
 
 pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
-    let issuer = validate_issuer(&raw.issuer)?;
     let listen: SocketAddr = raw.listen.parse().map_err(|_| {
         ConfigError::new(
             "listen",
             format!("{:?} is not an address like 127.0.0.1:8080", raw.listen),
         )
     })?;
+    let issuer = match &raw.issuer {
+        Some(i) => validate_issuer(i)?,
+        None => issuer_from_listen(listen)?,
+    };
+    let mut warnings = Vec::new();
+    if let Some(w) = issuer_listen_mismatch(&issuer, listen) {
+        warnings.push(w);
+    }
+    let level = raw.log_level.trim().to_ascii_lowercase();
+    if !LOG_LEVELS.contains(&level.as_str()) {
+        return Err(ConfigError::new(
+            "log_level",
+            format!(
+                "{:?} is not one of {} (AUTHGATE_LOG takes a full filter)",
+                raw.log_level,
+                LOG_LEVELS.join(", ")
+            ),
+        ));
+    }
+    let trusted_proxies =
+        crate::http::client_address::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()
@@ -361,11 +401,19 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "must be between 1 and 64",
         ));
     }
-    if raw.login_max_failures_per_account == 0 || raw.login_max_failures_per_address == 0 {
-        return Err(ConfigError::new(
+    for (key, v) in [
+        (
             "login_max_failures_per_account",
-            "must be at least 1",
-        ));
+            raw.login_max_failures_per_account,
+        ),
+        (
+            "login_max_failures_per_address",
+            raw.login_max_failures_per_address,
+        ),
+    ] {
+        if !(1..=100_000).contains(&v) {
+            return Err(ConfigError::new(key, "must be between 1 and 100000"));
+        }
     }
     if !(1..=86400).contains(&raw.login_lockout_secs) {
         return Err(ConfigError::new(
@@ -407,7 +455,46 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         metrics_listen,
         database_url,
         signing_alg,
+        trusted_proxies,
+        warnings,
         raw,
+    })
+}
+
+/// The issuer when none is configured: the listen address itself, which is
+/// right only when clients reach the server there, i.e. on loopback. On
+/// any other address (0.0.0.0 in a container, a LAN address) the URL
+/// clients use is unknowable here, and a guessed issuer would make every
+/// link and token name the wrong server: refuse and ask for it.
+fn issuer_from_listen(listen: SocketAddr) -> Result<String, ConfigError> {
+    if listen.ip().is_loopback() {
+        return Ok(format!("http://{listen}"));
+    }
+    Err(ConfigError::new(
+        "issuer",
+        format!(
+            "not set, and listen ({listen}) is not a loopback address, so the URL clients \
+             use cannot be guessed; set issuer (e.g. issuer = \"https://auth.example.com\")"
+        ),
+    ))
+}
+
+/// A loopback issuer on another port than the one listened on usually
+/// means the printed links point at whatever else runs there. Not refused:
+/// a proxy or port forward may sit in front on purpose.
+fn issuer_listen_mismatch(issuer: &str, listen: SocketAddr) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    if !url.host_str().is_some_and(resource_uri::is_loopback_host) {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    (port != listen.port()).then(|| {
+        format!(
+            "issuer {issuer} is on loopback port {port} but the server listens on {listen}: \
+             links and discovery point at port {port}; unless a proxy forwards it here, set \
+             issuer to http://127.0.0.1:{} or remove it",
+            listen.port()
+        )
     })
 }
 
@@ -486,12 +573,95 @@ mod tests {
         let s = validate(Config::default()).unwrap();
         assert_eq!(s.issuer, DEFAULT_ISSUER);
         assert_eq!(s.issuer_path(), "");
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn issuer_defaults_to_the_listen_address() {
+        let c = Config {
+            listen: "127.0.0.1:9000".into(),
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap().issuer, "http://127.0.0.1:9000");
+        let c = Config {
+            listen: "[::1]:9001".into(),
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap().issuer, "http://[::1]:9001");
+        for listen in ["0.0.0.0:8080", "[::]:8080", "192.168.1.5:8080"] {
+            let c = Config {
+                listen: listen.into(),
+                ..Config::default()
+            };
+            let e = validate(c).unwrap_err();
+            assert_eq!(e.key, "issuer", "{listen}");
+            assert!(e.reason.contains("set issuer"), "{}", e.reason);
+        }
+        // Set explicitly, any listen address is fine.
+        let c = Config {
+            listen: "0.0.0.0:8443".into(),
+            issuer: Some("https://auth.example.com".into()),
+            ..Config::default()
+        };
+        let s = validate(c).unwrap();
+        assert_eq!(s.issuer, "https://auth.example.com");
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn loopback_issuer_on_another_port_warns() {
+        let c = Config {
+            listen: "127.0.0.1:9000".into(),
+            issuer: Some("http://127.0.0.1:8080".into()),
+            ..Config::default()
+        };
+        let s = validate(c).unwrap();
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("port 8080"), "{:?}", s.warnings);
+        let c = Config {
+            listen: "127.0.0.1:9000".into(),
+            issuer: Some("http://localhost:9000/t".into()),
+            ..Config::default()
+        };
+        assert!(validate(c).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn log_level_must_be_a_level() {
+        for bad in ["loud", "", "info,sqlx=debug", "verbose"] {
+            let c = Config {
+                log_level: bad.into(),
+                ..Config::default()
+            };
+            assert_eq!(validate(c).unwrap_err().key, "log_level", "{bad}");
+        }
+        for ok in LOG_LEVELS.iter().chain(&["WARN", "Debug"]) {
+            let c = Config {
+                log_level: (*ok).into(),
+                ..Config::default()
+            };
+            assert!(validate(c).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_checked_and_moved() {
+        let c = Config {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "not-an-ip".into()],
+            ..Config::default()
+        };
+        assert_eq!(validate(c).unwrap_err().key, "trusted_proxies[1]");
+        let mut c = Config::default();
+        c.dynamic_registration.trusted_proxies = vec!["10.0.0.1".into()];
+        let e = validate(c).unwrap_err();
+        assert_eq!(e.key, "dynamic_registration.trusted_proxies");
+        assert!(e.reason.contains("top-level"), "{}", e.reason);
     }
 
     #[test]
     fn non_loopback_http_issuer_refused() {
         let c = Config {
-            issuer: "http://auth.example.com".into(),
+            issuer: Some("http://auth.example.com".into()),
             ..Config::default()
         };
         let e = validate(c).unwrap_err();
@@ -501,7 +671,7 @@ mod tests {
     #[test]
     fn issuer_with_path() {
         let c = Config {
-            issuer: "https://auth.example.com/t/".into(),
+            issuer: Some("https://auth.example.com/t/".into()),
             ..Config::default()
         };
         let s = validate(c).unwrap();

@@ -55,11 +55,11 @@ pub async fn build_state(
     )
     .await?;
     let (audit, audit_task) = AuditSink::start(store.clone());
-    let settings_login = (
-        settings.raw.login_max_failures_per_account,
-        settings.raw.login_max_failures_per_address,
-        settings.raw.login_lockout_secs,
-    );
+    let login_limits = crate::throttle::Limits {
+        per_account_address: settings.raw.login_max_failures_per_account,
+        per_address: settings.raw.login_max_failures_per_address,
+        lockout_secs: settings.raw.login_lockout_secs,
+    };
     let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency);
     let client_services = crate::clients::ClientServices::new(&settings)?;
     let state = Arc::new(AppState {
@@ -73,16 +73,7 @@ pub async fn build_state(
         client_services,
         passwords,
         audit,
-        login_throttle_account: crate::throttle::Throttle::new(crate::throttle::Limits {
-            max_failures: settings_login.0,
-            window_secs: settings_login.2,
-            lockout_secs: settings_login.2,
-        }),
-        login_throttle_address: crate::throttle::Throttle::new(crate::throttle::Limits {
-            max_failures: settings_login.1,
-            window_secs: settings_login.2,
-            lockout_secs: settings_login.2,
-        }),
+        login_throttle: crate::throttle::SignInThrottle::new(login_limits),
         discovery: Default::default(),
     });
     Ok((state, audit_task))

@@ -92,10 +92,14 @@ tokio::task_local! {
     static CLIENT_ADDR: std::net::IpAddr;
 }
 
-/// Middleware: makes the request's client address available to audit
-/// events recorded while handling it (those given no address explicitly).
+/// Middleware: works out the request's client address once, by the one
+/// rule in `http::client_address` (`X-Forwarded-For` only from trusted
+/// proxies), puts it in the request's extensions for limiters and makes it
+/// the address of audit events recorded while handling the request (those
+/// given no address explicitly).
 pub async fn client_address(
-    req: axum::extract::Request,
+    axum::extract::State(state): axum::extract::State<crate::app::SharedState>,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let peer = req
@@ -103,7 +107,16 @@ pub async fn client_address(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     match peer {
-        Some(ip) => CLIENT_ADDR.scope(ip, next.run(req)).await,
+        Some(ip) => {
+            let addr = crate::http::client_address::client_address(
+                ip,
+                req.headers(),
+                &state.settings.trusted_proxies,
+            );
+            req.extensions_mut()
+                .insert(crate::http::client_address::ClientAddress(addr));
+            CLIENT_ADDR.scope(addr, next.run(req)).await
+        }
         None => next.run(req).await,
     }
 }

@@ -1,17 +1,61 @@
-//! Sign-in throttling: failures are counted per account (by the email
-//! typed, whether or not it exists — so lockout reveals nothing) and per
-//! client address. Past a limit the key is locked for a while; the lock
-//! expires by itself. Kept in memory per instance.
+//! Sign-in throttling. Accounts are named by the email typed, whether or
+//! not it exists (so throttling reveals nothing); addresses by the one
+//! client-address rule ([`AddressKey`]: IPv4 address, IPv6 /64). Three
+//! counters, so that an attacker can neither guess freely nor lock a person
+//! out of their own account:
+//!
+//! - per address (any accounts): past `per_address` failures the address is
+//!   locked out — one source spraying many accounts stops;
+//! - per account *and* address: past `per_account_address` failures that
+//!   pair is locked out — guessing one account from one place stops, while
+//!   the real person, signing in from their own address, is not affected;
+//! - per account (all addresses): past [`SLOWDOWN_AFTER`] times the pair
+//!   limit, each further attempt must wait an exponentially growing delay
+//!   (capped at [`MAX_DELAY_SECS`]) after the last failure — a botnet
+//!   guessing one account from many addresses is bounded to about one guess
+//!   a minute, and the person is only made to wait, never locked out.
+//!
+//! Every lock and delay expires by itself. Kept in memory per instance.
 
+use crate::http::client_address::AddressKey;
 use authgate_core::clock::UnixTime;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
+
+/// The account-wide slow-down starts after this many times the per
+/// account-and-address limit of failures, from all addresses together.
+pub const SLOWDOWN_AFTER: u32 = 4;
+/// The longest account-wide delay between attempts.
+pub const MAX_DELAY_SECS: i64 = 60;
+/// Keys kept per counter before expired ones are dropped.
+const MAX_KEYS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub max_failures: u32,
-    pub window_secs: i64,
+    /// Failures for one account from one address before that pair locks.
+    pub per_account_address: u32,
+    /// Failures from one address (any accounts) before it locks.
+    pub per_address: u32,
+    /// Length of the failure window and of a lockout, in seconds.
     pub lockout_secs: i64,
+}
+
+/// Why an attempt is refused before the password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// This address, or this account from this address, is locked out.
+    Locked { secs: i64 },
+    /// The account has seen many failures from many places: wait a little.
+    SlowedDown { secs: i64 },
+}
+
+impl Refusal {
+    pub fn secs(&self) -> i64 {
+        match *self {
+            Refusal::Locked { secs } | Refusal::SlowedDown { secs } => secs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,44 +65,45 @@ struct Entry {
     locked_until: UnixTime,
 }
 
-pub struct Throttle {
-    limits: Limits,
-    entries: Mutex<HashMap<String, Entry>>,
+/// Failure counters with a lockout, one per key.
+struct Lockouts<K> {
+    max_failures: u32,
+    window_secs: i64,
+    lockout_secs: i64,
+    entries: Mutex<HashMap<K, Entry>>,
 }
 
-const MAX_KEYS: usize = 100_000;
-
-impl Throttle {
-    pub fn new(limits: Limits) -> Self {
+impl<K: Hash + Eq> Lockouts<K> {
+    fn new(max_failures: u32, window_secs: i64, lockout_secs: i64) -> Self {
         Self {
-            limits,
+            max_failures,
+            window_secs,
+            lockout_secs,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Seconds until `key` may try again, if it is locked.
-    pub fn locked_for(&self, key: &str, now: UnixTime) -> Option<i64> {
-        let g = self.entries.lock().ok()?;
+    fn locked_for(&self, key: &K, now: UnixTime) -> Option<i64> {
+        let g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let e = g.get(key)?;
         (e.locked_until > now).then(|| e.locked_until - now)
     }
 
-    /// Records a failure; returns true when this failure locked the key.
-    pub fn fail(&self, key: &str, now: UnixTime) -> bool {
-        let Ok(mut g) = self.entries.lock() else {
-            return false;
-        };
+    /// Records a failure; true when this failure locked the key.
+    fn fail(&self, key: K, now: UnixTime) -> bool {
+        let mut g = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if g.len() >= MAX_KEYS {
-            g.retain(|_, e| e.locked_until > now || now - e.window_start < self.limits.window_secs);
+            let window = self.window_secs;
+            g.retain(|_, e| e.locked_until > now || now - e.window_start < window);
         }
-        let e = g.entry(key.to_owned()).or_default();
-        if now - e.window_start >= self.limits.window_secs {
+        let e = g.entry(key).or_default();
+        if now - e.window_start >= self.window_secs {
             e.failures = 0;
             e.window_start = now;
         }
         e.failures += 1;
-        if e.failures >= self.limits.max_failures {
-            e.locked_until = now + self.limits.lockout_secs;
+        if e.failures >= self.max_failures {
+            e.locked_until = now + self.lockout_secs;
             e.failures = 0;
             e.window_start = now;
             return true;
@@ -66,10 +111,101 @@ impl Throttle {
         false
     }
 
-    pub fn succeed(&self, key: &str) {
-        if let Ok(mut g) = self.entries.lock() {
-            g.remove(key);
+    fn clear(&self, key: &K) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+/// Account-wide failures: a count that decays after a quiet window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slow {
+    failures: u32,
+    last_failure: UnixTime,
+}
+
+pub struct SignInThrottle {
+    limits: Limits,
+    by_address: Lockouts<AddressKey>,
+    by_account_address: Lockouts<(String, AddressKey)>,
+    by_account: Mutex<HashMap<String, Slow>>,
+}
+
+impl SignInThrottle {
+    pub fn new(limits: Limits) -> Self {
+        let l = limits;
+        Self {
+            limits,
+            by_address: Lockouts::new(l.per_address, l.lockout_secs, l.lockout_secs),
+            by_account_address: Lockouts::new(l.per_account_address, l.lockout_secs, l.lockout_secs),
+            by_account: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn slowdown_after(&self) -> u32 {
+        self.limits
+            .per_account_address
+            .saturating_mul(SLOWDOWN_AFTER)
+    }
+
+    /// The account-wide delay after `failures` failures.
+    fn delay(&self, failures: u32) -> i64 {
+        if failures < self.slowdown_after() {
+            return 0;
+        }
+        let over = failures - self.slowdown_after();
+        (1i64 << over.min(6)).min(MAX_DELAY_SECS)
+    }
+
+    /// Whether `account` may try from `address` now.
+    pub fn check(&self, account: &str, address: AddressKey, now: UnixTime) -> Result<(), Refusal> {
+        let locked = self.by_address.locked_for(&address, now).or_else(|| {
+            self.by_account_address
+                .locked_for(&(account.to_owned(), address), now)
+        });
+        if let Some(secs) = locked {
+            return Err(Refusal::Locked { secs });
+        }
+        let g = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = g.get(account) {
+            let ready = s.last_failure + self.delay(s.failures);
+            if ready > now {
+                return Err(Refusal::SlowedDown { secs: ready - now });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt; true when it locked the address or the
+    /// account from this address.
+    pub fn fail(&self, account: &str, address: AddressKey, now: UnixTime) -> bool {
+        let a = self.by_address.fail(address, now);
+        let b = self
+            .by_account_address
+            .fail((account.to_owned(), address), now);
+        let mut g = self.by_account.lock().unwrap_or_else(|p| p.into_inner());
+        let window = self.limits.lockout_secs;
+        if g.len() >= MAX_KEYS {
+            g.retain(|_, s| now - s.last_failure < window);
+        }
+        let s = g.entry(account.to_owned()).or_default();
+        if now - s.last_failure >= window {
+            s.failures = 0;
+        }
+        s.failures = s.failures.saturating_add(1);
+        s.last_failure = now;
+        a || b
+    }
+
+    /// A successful sign-in forgets this pair's failures only: the
+    /// address's count stays (it may be spraying other accounts and own one
+    /// of them), and so does the account-wide count (it decays by itself;
+    /// the person is at most slowed down by it).
+    pub fn succeed(&self, account: &str, address: AddressKey) {
+        self.by_account_address
+            .clear(&(account.to_owned(), address));
     }
 }
 
@@ -77,23 +213,94 @@ impl Throttle {
 mod tests {
     use super::*;
 
-    #[test]
-    fn locks_after_limit_and_expires() {
-        let t = Throttle::new(Limits {
-            max_failures: 3,
-            window_secs: 60,
+    fn key(s: &str) -> AddressKey {
+        AddressKey::of(s.parse().unwrap())
+    }
+
+    fn throttle() -> SignInThrottle {
+        SignInThrottle::new(Limits {
+            per_account_address: 3,
+            per_address: 10,
             lockout_secs: 100,
-        });
-        assert!(!t.fail("a", 0));
-        assert!(!t.fail("a", 1));
-        assert!(t.fail("a", 2));
-        assert_eq!(t.locked_for("a", 2), Some(100));
-        assert_eq!(t.locked_for("a", 101), Some(1));
-        assert_eq!(t.locked_for("a", 102), None);
-        assert_eq!(t.locked_for("b", 2), None);
+        })
+    }
+
+    #[test]
+    fn pair_locks_after_limit_and_expires() {
+        let t = throttle();
+        let a = key("10.0.0.1");
+        assert!(!t.fail("alice", a, 0));
+        assert!(!t.fail("alice", a, 1));
+        assert!(t.fail("alice", a, 2));
+        assert_eq!(t.check("alice", a, 2), Err(Refusal::Locked { secs: 100 }));
+        assert_eq!(t.check("alice", a, 101), Err(Refusal::Locked { secs: 1 }));
+        assert_eq!(t.check("alice", a, 102), Ok(()));
+        // Another account from the same address, and the same account from
+        // another address, are not locked.
+        assert_eq!(t.check("bob", a, 2), Ok(()));
+        assert_eq!(t.check("alice", key("10.0.0.2"), 2), Ok(()));
         // Failures outside the window do not add up.
-        assert!(!t.fail("c", 0));
-        assert!(!t.fail("c", 61));
-        assert!(!t.fail("c", 62));
+        let c = key("10.0.0.3");
+        assert!(!t.fail("carol", c, 0));
+        assert!(!t.fail("carol", c, 101));
+        assert!(!t.fail("carol", c, 102));
+    }
+
+    #[test]
+    fn spraying_from_one_address_locks_the_address() {
+        let t = throttle();
+        let a = key("2001:db8::1");
+        for i in 0..9 {
+            assert!(!t.fail(&format!("user{i}"), a, 5));
+        }
+        assert!(t.fail("user9", a, 5));
+        // The whole /64 is one address.
+        assert!(matches!(
+            t.check("someone-else", key("2001:db8::ffff"), 6),
+            Err(Refusal::Locked { .. })
+        ));
+        assert_eq!(t.check("someone-else", key("2001:db8:0:1::1"), 6), Ok(()));
+    }
+
+    #[test]
+    fn many_addresses_slow_an_account_down_without_locking_it() {
+        let t = throttle();
+        // 12 = 4 x 3 failures from 12 addresses: no pair or address locks.
+        for i in 0..12 {
+            assert!(!t.fail("alice", key(&format!("10.0.1.{i}")), 50));
+        }
+        let home = key("192.0.2.7");
+        assert_eq!(t.check("alice", home, 50), Err(Refusal::SlowedDown { secs: 1 }));
+        assert_eq!(t.check("alice", home, 51), Ok(()));
+        t.fail("alice", key("10.0.2.1"), 51);
+        assert_eq!(t.check("alice", home, 51), Err(Refusal::SlowedDown { secs: 2 }));
+        for i in 0..20 {
+            t.fail("alice", key(&format!("10.0.3.{i}")), 60);
+        }
+        // The delay is capped, and expires.
+        assert_eq!(
+            t.check("alice", home, 60),
+            Err(Refusal::SlowedDown {
+                secs: MAX_DELAY_SECS
+            })
+        );
+        assert_eq!(t.check("alice", home, 60 + MAX_DELAY_SECS), Ok(()));
+        // Other accounts are not slowed.
+        assert_eq!(t.check("bob", home, 60), Ok(()));
+        // After a quiet window the count starts again.
+        t.fail("alice", key("10.0.4.1"), 500);
+        assert_eq!(t.check("alice", home, 500), Ok(()));
+    }
+
+    #[test]
+    fn success_clears_the_pair() {
+        let t = throttle();
+        let a = key("10.0.0.1");
+        t.fail("alice", a, 0);
+        t.fail("alice", a, 0);
+        t.succeed("alice", a);
+        assert!(!t.fail("alice", a, 0));
+        assert!(!t.fail("alice", a, 0));
+        assert!(t.fail("alice", a, 0));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Failures say the same thing whether the account exists or not, take the
 //! same time (a dummy Argon2 check for unknown accounts), and are throttled
-//! per account and per client address. After sign-in, a pending
+//! (`throttle`: per client address, per account and address, and an
+//! account-wide slow-down) by the one client-address rule. After sign-in, a pending
 //! authorization request goes on to the consent page, or straight back to
 //! the client when consent was already given.
 
@@ -11,11 +12,12 @@ use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
 use authgate_core::token_request::Params;
-use axum::extract::{ConnectInfo, Query, State};
+use crate::http::client_address::ClientAddress;
+use crate::throttle::Refusal;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -83,7 +85,7 @@ pub async fn login_page(
 
 pub async fn login_submit(
     State(state): State<SharedState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     headers: HeaderMap,
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Response {
@@ -127,8 +129,7 @@ pub async fn login_submit(
         );
     }
     let now = state.clock.now();
-    let addr_key = format!("ip:{}", peer.ip());
-    let acct_key = format!("acct:{email}");
+    let addr_key = client.key();
     let show = |error: String| {
         let state = state.clone();
         let sess = sess.clone();
@@ -146,27 +147,22 @@ pub async fn login_submit(
             pages::render(&state, StatusCode::UNAUTHORIZED, &page)
         }
     };
-    let locked = state
-        .login_throttle_address
-        .locked_for(&addr_key, now)
-        .or_else(|| state.login_throttle_account.locked_for(&acct_key, now));
-    if let Some(secs) = locked {
+    if let Err(refusal) = state.login_throttle.check(&email, addr_key, now) {
+        let event = match refusal {
+            Refusal::Locked { .. } => "sign_in.locked_out",
+            Refusal::SlowedDown { .. } => "sign_in.slowed_down",
+        };
         crate::telemetry::audit_detail(
             &state,
-            "sign_in.locked_out",
+            event,
             Some(&email),
             None,
             None,
-            Some(&peer.ip().to_string()),
+            None,
             "refused",
             serde_json::Value::Null,
         );
-        let mins = (secs + 59) / 60;
-        return show(format!(
-            "Too many failed attempts. Try again in {mins} minute{}.",
-            if mins == 1 { "" } else { "s" }
-        ))
-        .await;
+        return show(wait_message(refusal)).await;
     }
     if email.is_empty() || password.is_empty() || password.len() > 1024 || email.len() > 254 {
         return show(GENERIC_FAILURE.into()).await;
@@ -179,33 +175,32 @@ pub async fn login_submit(
     let ok = state.passwords.verify(password, hash).await;
     let user = user.filter(|u| ok && !u.disabled);
     let Some(user) = user else {
-        let a = state.login_throttle_account.fail(&acct_key, now);
-        let b = state.login_throttle_address.fail(&addr_key, now);
+        let locked = state.login_throttle.fail(&email, addr_key, now);
         crate::telemetry::audit_detail(
             &state,
             "sign_in.failed",
             Some(&email),
             None,
             None,
-            Some(&peer.ip().to_string()),
+            None,
             "refused",
             serde_json::Value::Null,
         );
-        if a || b {
+        if locked {
             crate::telemetry::audit_detail(
                 &state,
                 "sign_in.lockout",
                 Some(&email),
                 None,
                 None,
-                Some(&peer.ip().to_string()),
+                None,
                 "locked",
                 serde_json::Value::Null,
             );
         }
         return show(GENERIC_FAILURE.into()).await;
     };
-    state.login_throttle_account.succeed(&acct_key);
+    state.login_throttle.succeed(&email, addr_key);
     let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
         Ok(x) => x,
         Err(e) => return store_failure(&state, e),
@@ -216,7 +211,7 @@ pub async fn login_submit(
         Some(&user.id),
         None,
         None,
-        Some(&peer.ip().to_string()),
+        None,
         "ok",
         serde_json::Value::Null,
     );
@@ -233,6 +228,21 @@ pub async fn login_submit(
     };
     session::set_cookie(&state, &mut resp, &raw);
     resp
+}
+
+/// What a refused attempt is told: how long to wait, nothing about why
+/// beyond "too many failed attempts" (the same for unknown accounts).
+fn wait_message(r: Refusal) -> String {
+    let secs = r.secs().max(1);
+    let (n, unit) = if secs < 60 {
+        (secs, "second")
+    } else {
+        ((secs + 59) / 60, "minute")
+    };
+    format!(
+        "Too many failed attempts. Try again in {n} {unit}{}.",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 pub async fn logout(

@@ -31,35 +31,18 @@ use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuth
 use authgate_core::redirect_uri::is_loopback_redirect;
 use authgate_core::{ErrorCode, OAuthError, secret};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use crate::http::client_address::ClientAddress;
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use std::net::{IpAddr, SocketAddr};
-
-/// The peer address, when the server was started with connect info.
-pub struct PeerAddress(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
 
 /// Per-process registration state (rate limiter, initial token hashes,
 /// the count of live dynamic clients).
 pub struct RegistrationGuard {
     pub limiter: RateLimiter,
     initial_tokens: Vec<String>,
-    trusted_proxies: Vec<IpAddr>,
     live: LiveCount,
 }
 
@@ -98,11 +81,6 @@ impl RegistrationGuard {
         Self {
             limiter: RateLimiter::new(c.rate_limit_per_minute, c.rate_limit_burst),
             initial_tokens: limits::initial_token_hashes(c),
-            trusted_proxies: c
-                .trusted_proxies
-                .iter()
-                .filter_map(|p| p.parse().ok())
-                .collect(),
             live: LiveCount::default(),
         }
     }
@@ -294,19 +272,16 @@ async fn any_resource_allows_registration(state: &AppState) -> Result<bool, OAut
 /// `POST /register`.
 pub async fn register(
     State(state): State<SharedState>,
-    PeerAddress(peer): PeerAddress,
+    client: ClientAddress,
     headers: HeaderMap,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Response {
     let guard = &state.client_services.registration;
-    let addr = limits::client_address(peer, &headers, &guard.trusted_proxies);
-    if let Some(ip) = addr
-        && let Err(wait) = guard.limiter.check(limits::AddressKey::of(ip))
-    {
+    if let Err(wait) = guard.limiter.check(client.key()) {
         metrics::counter!("authgate_registrations_total", "outcome" => "rate_limited").increment(1);
         return too_many(wait);
     }
-    let addr = addr.map(|a| a.to_string());
+    let addr = Some(client.0.to_string());
     let cfg = &state.settings.raw.dynamic_registration;
     if !cfg.enabled {
         return ApiError::from(OAuthError::new(

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by endpoints and pages: error mapping, form
 //! parsing, cache headers.
 
+pub mod client_address;
 pub mod error;
 pub mod form;
 

@@ -47,6 +47,20 @@ impl Browser {
         }
     }
 
+    /// A browser behind a proxy that sends `X-Forwarded-For: <xff>`.
+    pub fn forwarded_for(xff: &str) -> Self {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(h)
+                .build()
+                .unwrap(),
+        }
+    }
+
     pub async fn get(&self, url: &str) -> Page {
         Self::page(self.http.get(url).send().await.unwrap()).await
     }

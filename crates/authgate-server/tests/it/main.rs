@@ -16,3 +16,4 @@ mod malformed;
 mod private_key_jwt;
 mod processes;
 mod registration;
+mod sign_in_throttle;

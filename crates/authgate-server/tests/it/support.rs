@@ -115,7 +115,7 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        cfg.issuer = format!("http://{addr}{issuer_path}");
+        cfg.issuer = Some(format!("http://{addr}{issuer_path}"));
         cfg.listen = addr.to_string();
         cfg.data_dir = dir.path().join("data");
         cfg.database_url = Some(format!(

@@ -9,10 +9,9 @@ use super::Failure;
 use crate::admin::ops::{Actor, AdminError};
 use crate::admin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use crate::app::{AppState, SharedState};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use std::net::SocketAddr;
 
 /// The authenticated caller of an admin API request.
 #[derive(Debug, Clone)]
@@ -69,10 +68,11 @@ impl FromRequestParts<SharedState> for Caller {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let address = Some(
+            crate::http::client_address::ClientAddress::from_parts(parts)
+                .0
+                .to_string(),
+        );
         let unauthorized = |description: &'static str| {
             reject(
                 state,

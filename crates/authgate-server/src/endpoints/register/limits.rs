@@ -1,14 +1,14 @@
 //! Abuse resistance for dynamic client registration that does not lock out
 //! people behind shared egress: the `[dynamic_registration]` config, a
-//! generous per-address token bucket, the caller's address (optionally from
-//! `X-Forwarded-For` set by a trusted proxy) and initial access tokens.
+//! generous per-address token bucket (keyed by the one client-address rule
+//! in `http::client_address`) and initial access tokens.
 
 use crate::config::ConfigError;
+pub use crate::http::client_address::AddressKey;
 use authgate_core::secret;
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,9 @@ pub struct RegistrationConfig {
     /// When not empty, registration requires `Authorization: Bearer <one
     /// of these>`. An entry is the token itself or `sha256:<hex>` of it.
     pub initial_access_tokens: Vec<String>,
-    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed for
-    /// rate limiting.
+    /// Moved to the top-level `trusted_proxies` (one client-address rule
+    /// for every limiter); kept only to refuse it with a message saying so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
 }
 
@@ -89,64 +90,14 @@ pub fn validate_config(c: &RegistrationConfig) -> Result<(), ConfigError> {
             ));
         }
     }
-    for (i, p) in c.trusted_proxies.iter().enumerate() {
-        if p.parse::<IpAddr>().is_err() {
-            return Err(ConfigError::new(
-                key(&format!("trusted_proxies[{i}]")),
-                format!("{p:?} is not an IP address"),
-            ));
-        }
+    if !c.trusted_proxies.is_empty() {
+        return Err(ConfigError::new(
+            key("trusted_proxies"),
+            "has moved to the top-level key trusted_proxies (it now applies to sign-in \
+             throttling and the audit log too); move the list there",
+        ));
     }
     Ok(())
-}
-
-/// The key a caller is rate limited by: an IPv4 address, or the /64 of an
-/// IPv6 address (one host usually owns a whole /64).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AddressKey(IpAddr);
-
-impl AddressKey {
-    pub fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(_) => Self(ip),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self(IpAddr::V4(v4)),
-                None => {
-                    let bits = u128::from(v6) & (u128::MAX << 64);
-                    Self(IpAddr::V6(Ipv6Addr::from(bits)))
-                }
-            },
-        }
-    }
-}
-
-/// Where a request comes from: the peer, or for a trusted proxy the
-/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_address(
-    peer: Option<IpAddr>,
-    headers: &HeaderMap,
-    trusted: &[IpAddr],
-) -> Option<IpAddr> {
-    let peer = peer?;
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let mut chain: Vec<IpAddr> = Vec::new();
-    for v in headers.get_all("x-forwarded-for") {
-        let Ok(s) = v.to_str() else { continue };
-        for part in s.split(',') {
-            if let Ok(ip) = part.trim().parse::<IpAddr>() {
-                chain.push(ip);
-            }
-        }
-    }
-    Some(
-        chain
-            .into_iter()
-            .rev()
-            .find(|ip| !trusted.contains(ip))
-            .unwrap_or(peer),
-    )
 }
 
 /// A token bucket per address.
@@ -234,30 +185,6 @@ mod tests {
         assert!(wait <= Duration::from_secs(1), "{wait:?}");
         let other = AddressKey::of("10.0.0.2".parse().unwrap());
         assert!(l.check(other).is_ok());
-    }
-
-    #[test]
-    fn ipv6_keys_by_prefix() {
-        let a = AddressKey::of("2001:db8:1:2::1".parse().unwrap());
-        let b = AddressKey::of("2001:db8:1:2::ffff".parse().unwrap());
-        let c = AddressKey::of("2001:db8:1:3::1".parse().unwrap());
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        let m = AddressKey::of("::ffff:10.0.0.1".parse().unwrap());
-        assert_eq!(m, AddressKey::of("10.0.0.1".parse().unwrap()));
-    }
-
-    #[test]
-    fn forwarded_for_only_from_trusted_proxies() {
-        let proxy: IpAddr = "10.0.0.9".parse().unwrap();
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8".parse().unwrap());
-        assert_eq!(
-            client_address(Some(proxy), &h, &[proxy]),
-            Some("5.6.7.8".parse().unwrap())
-        );
-        let other: IpAddr = "10.0.0.8".parse().unwrap();
-        assert_eq!(client_address(Some(other), &h, &[proxy]), Some(other));
     }
 
     #[test]

@@ -378,7 +378,7 @@ async fn retention_purges_old_events() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut cfg = admin_config();
-    cfg.issuer = format!("http://{addr}");
+    cfg.issuer = Some(format!("http://{addr}"));
     cfg.listen = addr.to_string();
     cfg.data_dir = dir.path().join("data");
     cfg.database_url = Some(format!("sqlite://{}", dir.path().join("a.db").display()));

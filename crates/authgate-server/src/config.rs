@@ -443,6 +443,18 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         crate::provision::validate_resource_config(r)
             .map_err(|(k, reason)| ConfigError::new(format!("resources[{i}].{k}"), reason))?;
     }
+    let uris: Vec<(&str, &str)> = raw
+        .resources
+        .iter()
+        .map(|r| (r.id.as_str(), r.uri.as_str()))
+        .collect();
+    if let Some((a, b)) = crate::registry::duplicate_uri(&uris) {
+        let i = raw.resources.iter().rposition(|r| r.id == b).unwrap_or(0);
+        return Err(ConfigError::new(
+            format!("resources[{i}].uri"),
+            format!("{b:?} has the same URL as {a:?}; each MCP server needs its own URL"),
+        ));
+    }
     for (i, c) in raw.clients.iter().enumerate() {
         crate::provision::validate_client_config(c, &raw.resources)
             .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;

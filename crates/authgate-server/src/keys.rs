@@ -44,7 +44,12 @@ pub enum KeyManagerError {
 }
 
 /// Loads the KEK from config, or from/into the generated key file.
-pub fn load_kek(settings: &Settings) -> Result<Kek, ConfigError> {
+/// `sealed_keys` is how many signing keys the store already holds: when
+/// there are any, a missing key file means the data directory was lost,
+/// and a fresh KEK could never open them — so none is generated (it would
+/// be left behind as a useless file that hides the real problem) and the
+/// error says what to restore.
+pub fn load_kek(settings: &Settings, sealed_keys: usize) -> Result<Kek, ConfigError> {
     let decode = |key: &str, s: &str| -> Result<Kek, ConfigError> {
         let s = s.trim();
         let bytes = base64::engine::general_purpose::STANDARD
@@ -66,6 +71,18 @@ pub fn load_kek(settings: &Settings) -> Result<Kek, ConfigError> {
     if path.exists() {
         let s = crate::config::read_secret_file("key_encryption_key_file", &path)?;
         return decode("key_encryption_key_file", &s);
+    }
+    if sealed_keys > 0 {
+        return Err(ConfigError::new(
+            "key_encryption_key_file",
+            format!(
+                "{} does not exist, but the database holds {sealed_keys} signing key(s) sealed \
+                 with a key-encryption key. Restore that file from the backup made with the \
+                 database (or point key_encryption_key_file at it). No new key was generated: \
+                 it could not open the existing keys.",
+                path.display()
+            ),
+        ));
     }
     generate_kek_file(&path)?;
     let s = crate::config::read_secret_file("key_encryption_key_file", &path)?;

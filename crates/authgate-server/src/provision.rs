@@ -284,9 +284,19 @@ pub enum ProvisionError {
 /// Writes declared resources and clients; rows that already match are
 /// left untouched so restarts do not churn the store.
 pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(), ProvisionError> {
-    for r in &cfg.resources {
+    for (i, r) in cfg.resources.iter().enumerate() {
         let existing = store.get_resource(&r.id).await?;
         let mut want = resource_from_config(r, existing.as_ref(), now);
+        if let Some(other) = crate::registry::uri_taken_by(store, &want.uri, &r.id).await? {
+            return Err(crate::config::ConfigError::new(
+                format!("resources[{i}].uri"),
+                format!(
+                    "MCP server {other:?} is already registered with this URL; two MCP servers \
+                     with one URL would make tokens' audience ambiguous (remove or change {other:?})"
+                ),
+            )
+            .into());
+        }
         if let Some(e) = &existing {
             want.updated_at = e.updated_at;
             if *e == want {

@@ -14,6 +14,56 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn duplicate_uris_under_the_tolerant_match() {
+        let d = super::duplicate_uri(&[
+            ("a", "https://mcp.example.com/mcp"),
+            ("b", "https://other.example.com/mcp"),
+            ("c", "HTTPS://MCP.example.com:443/mcp/"),
+        ]);
+        assert_eq!(d, Some(("a", "c")));
+        assert_eq!(
+            super::duplicate_uri(&[
+                ("a", "https://mcp.example.com/mcp"),
+                ("b", "https://mcp.example.com/mcp2"),
+            ]),
+            None
+        );
+    }
+}
+
+/// The one rule for resource URLs: no two MCP servers may have URLs that
+/// are equal under the tolerant match a client's `resource` is compared
+/// with (otherwise `/authorize` and `/token` could not tell which server a
+/// token is for). Returns the id of the other MCP server that already has
+/// `uri`, ignoring `own_id` itself. Every path that creates or changes a
+/// resource (config provisioning, CLI, admin API and dashboard) asks here.
+pub async fn uri_taken_by(
+    store: &dyn Store,
+    uri: &str,
+    own_id: &str,
+) -> StoreResult<Option<String>> {
+    Ok(store
+        .list_resources()
+        .await?
+        .into_iter()
+        .find(|r| r.id != own_id && resource_uri::matches(uri, &r.uri))
+        .map(|r| r.id))
+}
+
+/// The first pair of `(id, uri)` entries whose URLs are equal under the
+/// tolerant match (for checking a config file before anything is stored).
+pub fn duplicate_uri<'a>(entries: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
+    entries.iter().enumerate().find_map(|(i, (a, ua))| {
+        entries[i + 1..]
+            .iter()
+            .find(|(_, ub)| resource_uri::matches(ua, ub))
+            .map(|(b, _)| (*a, *b))
+    })
+}
+
 const TTL: Duration = Duration::from_secs(2);
 const MAX_CLIENTS: usize = 10_000;
 
@@ -23,8 +73,27 @@ pub type ResourceList = Arc<Vec<Arc<Resource>>>;
 /// A client lookup (including "no such client") as of an instant.
 type ClientEntry = (Instant, Option<Arc<Client>>);
 
+/// Ids of resources whose URL equals another's under the tolerant match.
+type Clashing = Arc<std::collections::HashSet<String>>;
+
+fn clashing_ids(list: &[Arc<Resource>]) -> Clashing {
+    let mut by_key: HashMap<String, Vec<&str>> = HashMap::new();
+    for r in list {
+        let key = resource_uri::comparable(&r.uri).unwrap_or_else(|| r.uri.clone());
+        by_key.entry(key).or_default().push(&r.id);
+    }
+    Arc::new(
+        by_key
+            .into_values()
+            .filter(|ids| ids.len() > 1)
+            .flatten()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
 pub struct Registry {
-    resources: RwLock<Option<(Instant, ResourceList)>>,
+    resources: RwLock<Option<(Instant, ResourceList, Clashing)>>,
     clients: RwLock<HashMap<String, ClientEntry>>,
     used: Mutex<HashMap<String, UnixTime>>,
     grants_used: Mutex<HashMap<String, UnixTime>>,
@@ -47,11 +116,16 @@ impl Registry {
     }
 
     pub async fn resources(&self, store: &dyn Store) -> StoreResult<ResourceList> {
+        Ok(self.snapshot(store).await?.0)
+    }
+
+    /// The resources and the ids of those whose URL clashes with another's.
+    async fn snapshot(&self, store: &dyn Store) -> StoreResult<(ResourceList, Clashing)> {
         if let Ok(g) = self.resources.read()
-            && let Some((at, list)) = g.as_ref()
+            && let Some((at, list, clashing)) = g.as_ref()
             && at.elapsed() < TTL
         {
-            return Ok(list.clone());
+            return Ok((list.clone(), clashing.clone()));
         }
         let list: ResourceList = Arc::new(
             store
@@ -61,10 +135,11 @@ impl Registry {
                 .map(Arc::new)
                 .collect(),
         );
+        let clashing = clashing_ids(&list);
         if let Ok(mut g) = self.resources.write() {
-            *g = Some((Instant::now(), list.clone()));
+            *g = Some((Instant::now(), list.clone(), clashing.clone()));
         }
-        Ok(list)
+        Ok((list, clashing))
     }
 
     pub async fn resource_by_id(
@@ -80,22 +155,32 @@ impl Registry {
             .cloned())
     }
 
-    /// The registered resource a presented indicator names (tolerant compare).
+    /// The registered resource a presented indicator names (tolerant
+    /// compare). A resource whose URL clashes with another's (a store that
+    /// had duplicates before they were refused) is never named: picking one
+    /// would issue a token for an audience nobody chose.
     pub async fn resource_by_uri(
         &self,
         store: &dyn Store,
         uri: &str,
     ) -> StoreResult<Option<Arc<Resource>>> {
-        let list = self.resources(store).await?;
+        let (list, clashing) = self.snapshot(store).await?;
         // Clients nearly always send the registered URL as it is: compare
         // strings first and parse URLs only for the tolerant match.
-        if let Some(r) = list.iter().find(|r| r.uri == uri) {
-            return Ok(Some(r.clone()));
+        let found = match list.iter().find(|r| r.uri == uri) {
+            Some(r) => Some(r),
+            None => list.iter().find(|r| resource_uri::matches(uri, &r.uri)),
+        };
+        match found {
+            Some(r) if clashing.contains(&r.id) => {
+                tracing::error!(
+                    resource = %r.id,
+                    "several MCP servers are registered with this URL; refusing it until an administrator changes or removes the duplicates"
+                );
+                Ok(None)
+            }
+            other => Ok(other.cloned()),
         }
-        Ok(list
-            .iter()
-            .find(|r| resource_uri::matches(uri, &r.uri))
-            .cloned())
     }
 
     pub async fn client(

@@ -43,7 +43,10 @@ pub async fn build_state(
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Random>,
 ) -> Result<(SharedState, tokio::task::JoinHandle<()>), StartError> {
-    let kek = Arc::new(keys::load_kek(&settings)?);
+    // Sealed keys are looked for before a key-encryption key is generated:
+    // a lost data directory must stop start-up, not get a useless new key.
+    let sealed = store.list_signing_keys().await?.len();
+    let kek = Arc::new(keys::load_kek(&settings, sealed)?);
     crate::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
     crate::admin::ensure_admin_resource(store.as_ref(), &settings, clock.now()).await?;
     let keys = KeyManager::start(
@@ -201,6 +204,9 @@ pub async fn start(
 
 /// `authgate serve`: runs until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> Result<(), StartError> {
+    for w in &settings.warnings {
+        tracing::warn!("{w}");
+    }
     let store = crate::store_open::open(&settings.database_url).await?;
     if let Some(m) = settings.metrics_listen {
         start_metrics(m).await?;

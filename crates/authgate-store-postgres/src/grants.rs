@@ -133,6 +133,29 @@ impl GrantStore for PostgresStore {
         Ok(revoked.len() as u64)
     }
 
+    async fn revoke_grants_for_user(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(db_err("grant"))?;
+        let revoked: Vec<String> = sqlx::query_scalar(
+            "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err("grant"))?;
+        if !revoked.is_empty() {
+            sqlx::query(REVOKE_TOKENS)
+                .bind(now)
+                .bind(&revoked)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err("refresh token"))?;
+        }
+        tx.commit().await.map_err(db_err("grant"))?;
+        Ok(revoked.len() as u64)
+    }
+
     async fn list_grants_for_user(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
         sqlx::query(concat!(
             "SELECT ",

@@ -83,6 +83,15 @@ impl SessionStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn delete_sessions_for_user(&self, user_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("session"))?;
+        Ok(done.rows_affected())
+    }
+
     async fn purge_sessions(&self, before: UnixTime) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(before)

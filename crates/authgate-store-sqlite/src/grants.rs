@@ -139,6 +139,36 @@ impl GrantStore for SqliteStore {
         Ok(revoked.len() as u64)
     }
 
+    async fn revoke_grants_for_user(&self, user_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err("grant"))?;
+        let revoked: Vec<String> = sqlx::query_scalar(
+            "UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err("grant"))?;
+        for id in &revoked {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = ? \
+                 WHERE grant_id = ? AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("refresh token"))?;
+        }
+        tx.commit().await.map_err(db_err("grant"))?;
+        Ok(revoked.len() as u64)
+    }
+
     async fn list_grants_for_user(&self, user_id: &str) -> StoreResult<Vec<Grant>> {
         sqlx::query(concat!(
             "SELECT ",

@@ -113,6 +113,9 @@ pub trait GrantStore: Send + Sync {
         resource_id: &str,
         now: UnixTime,
     ) -> StoreResult<u64>;
+    /// Revokes every live grant of a user, and their refresh tokens (after
+    /// a password reset). Returns how many grants.
+    async fn revoke_grants_for_user(&self, user_id: &str, now: UnixTime) -> StoreResult<u64>;
     /// Live (unrevoked) grants of a user, newest first.
     async fn list_grants_for_user(&self, user_id: &str) -> StoreResult<Vec<Grant>>;
 }
@@ -171,6 +174,9 @@ pub trait SessionStore: Send + Sync {
     async fn get_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<Session>>;
     async fn update_session(&self, s: &Session) -> StoreResult<bool>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Deletes every session signed in as `user_id` (after a password
+    /// reset). Returns how many.
+    async fn delete_sessions_for_user(&self, user_id: &str) -> StoreResult<u64>;
     async fn purge_sessions(&self, before: UnixTime) -> StoreResult<u64>;
 }
 

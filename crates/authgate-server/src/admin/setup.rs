@@ -505,6 +505,13 @@ async fn password_submit(
     if let Err(e) = state.store.update_user(&user).await {
         return failure(&state, e);
     }
+    let (sessions, grants) =
+        match crate::admin::ops::end_everything_after_password_change(&state, &user.id)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return failure(&state, e),
+        };
     crate::telemetry::audit_detail(
         &state,
         "user.password_set",
@@ -513,7 +520,12 @@ async fn password_submit(
         None,
         None, // the request's client address
         "ok",
-        json!({"email": user.email, "via": "one-time link"}),
+        json!({
+            "email": user.email,
+            "via": "one-time link",
+            "sessions_ended": sessions,
+            "grants_revoked": grants,
+        }),
     );
     pages::see_other(&format!(
         "{}/login?password_set=1",

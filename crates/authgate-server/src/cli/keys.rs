@@ -58,7 +58,9 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
             }
         }
         KeysCmd::Rotate => {
-            let kek = crate::keys::load_kek(settings).map_err(|e| CliError(e.to_string()))?;
+            let sealed = store.list_signing_keys().await?.len();
+            let kek =
+                crate::keys::load_kek(settings, sealed).map_err(|e| CliError(e.to_string()))?;
             // Keep a retired key published for the longest token lifetime.
             let longest = store
                 .list_resources()

@@ -320,6 +320,43 @@ pub async fn sessions(store: Arc<dyn Store>) {
         Some(&s1),
         "purge_sessions keeps live sessions"
     );
+
+    // delete_sessions_for_user: all of one person's sessions, nobody else's.
+    let person = unique("u");
+    let mut mine = Vec::new();
+    for _ in 0..2 {
+        let mut s = session(&unique("sid"), NOW + 3600);
+        s.user_id = Some(person.clone());
+        ok(store.insert_session(&s).await, "insert_session");
+        mine.push(s);
+    }
+    let other = session(&unique("sid"), NOW + 3600);
+    let mut anonymous = session(&unique("sid"), NOW + 3600);
+    anonymous.user_id = None;
+    for s in [&other, &anonymous] {
+        ok(store.insert_session(s).await, "insert_session");
+    }
+    assert_eq!(
+        ok(
+            store.delete_sessions_for_user(&person).await,
+            "delete_sessions_for_user"
+        ),
+        2
+    );
+    for s in &mine {
+        assert_eq!(
+            ok(store.get_session(&s.id_hash, NOW).await, "get_session"),
+            None,
+            "delete_sessions_for_user deletes the person's sessions"
+        );
+    }
+    for s in [&other, &anonymous] {
+        assert_eq!(
+            ok(store.get_session(&s.id_hash, NOW).await, "get_session").as_ref(),
+            Some(s),
+            "delete_sessions_for_user leaves other sessions alone"
+        );
+    }
 }
 
 /// Nonces: single use until expiry, reusable after, single winner under a race.

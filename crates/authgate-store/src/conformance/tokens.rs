@@ -422,6 +422,56 @@ pub async fn grants(store: Arc<dyn Store>) {
         }
     );
 
+    // revoke_grants_for_user: every live grant of that user, with their
+    // refresh tokens; other users untouched.
+    let t_res2 = refresh(&unique("rt"), &g_res2, NOW - 10);
+    ok(
+        store.insert_refresh_token(&t_res2).await,
+        "insert_refresh_token",
+    );
+    assert_eq!(
+        ok(
+            store.revoke_grants_for_user(&user, NOW + 3).await,
+            "revoke_grants_for_user"
+        ),
+        2,
+        "revoke_grants_for_user counts the live grants it revoked (g_res2, g_client2)"
+    );
+    assert!(
+        ok(
+            store.list_grants_for_user(&user).await,
+            "list_grants_for_user"
+        )
+        .is_empty(),
+        "revoke_grants_for_user leaves the user no live grant"
+    );
+    assert_eq!(
+        ok(
+            store.get_refresh_token(&t_res2.token_hash).await,
+            "get_refresh_token"
+        )
+        .and_then(|t| t.revoked_at),
+        Some(NOW + 3),
+        "revoke_grants_for_user revokes the grants' refresh tokens"
+    );
+    assert_eq!(
+        ok(store.get_grant(&g2.id).await, "get_grant").and_then(|g| g.revoked_at),
+        Some(NOW + 1),
+        "an already revoked grant keeps its revoked_at"
+    );
+    assert_eq!(
+        ok(store.get_grant(&g_user2.id).await, "get_grant").and_then(|g| g.revoked_at),
+        None,
+        "revoke_grants_for_user leaves other users' grants alone"
+    );
+    assert_eq!(
+        ok(
+            store.revoke_grants_for_user(&user, NOW + 4).await,
+            "revoke_grants_for_user"
+        ),
+        0
+    );
+
     revocation_races_rotation(&store, &cid).await;
     concurrent_rotations_all_land(&store, &cid).await;
     concurrent_context_reads_get_their_own(&store, &cid).await;

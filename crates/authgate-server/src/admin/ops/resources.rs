@@ -76,13 +76,12 @@ async fn validate_resource(
     }
     let uri = resource_uri::canonicalize(&cfg.uri)
         .map_err(|e| AdminError::invalid("uri", e.to_string()))?;
-    for other in state.store.list_resources().await? {
-        if Some(other.id.as_str()) != existing_id && resource_uri::matches(&uri, &other.uri) {
-            return Err(AdminError::conflict(
-                "uri",
-                format!("MCP server {:?} already has this URL", other.id),
-            ));
-        }
+    let own_id = existing_id.unwrap_or(&cfg.id);
+    if let Some(other) = crate::registry::uri_taken_by(state.store.as_ref(), &uri, own_id).await? {
+        return Err(AdminError::conflict(
+            "uri",
+            format!("MCP server {other:?} already has this URL"),
+        ));
     }
     Ok(())
 }

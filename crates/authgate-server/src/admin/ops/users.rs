@@ -171,6 +171,24 @@ pub async fn password_link(state: &AppState, actor: &Actor, id: &str) -> AdminRe
     Ok(link)
 }
 
+/// What a password change (or reset) ends: every session signed in as the
+/// person and every grant they gave, with its refresh tokens — whoever knew
+/// or guessed the old password keeps nothing it opened. Access tokens
+/// already issued live out their short lifetime. Returns (sessions,
+/// grants) ended. Called after the new password is stored, so no session
+/// opened with the old password can appear after it.
+pub async fn end_everything_after_password_change(
+    state: &AppState,
+    user_id: &str,
+) -> Result<(u64, u64), StoreError> {
+    let grants = state
+        .store
+        .revoke_grants_for_user(user_id, state.clock.now())
+        .await?;
+    let sessions = state.store.delete_sessions_for_user(user_id).await?;
+    Ok((sessions, grants))
+}
+
 /// The apps a person allowed: consents and live grants by (client, resource).
 pub async fn user_apps(state: &AppState, user_id: &str) -> AdminResult<Vec<AppView>> {
     get_user(state, user_id).await?;

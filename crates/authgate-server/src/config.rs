@@ -79,6 +79,10 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// Days audit events are kept (purged by the periodic job).
     pub audit_retention_days: i64,
+    /// Sensitive dashboard actions (signing keys, administrators, client
+    /// secrets, password links) ask for the password again when the
+    /// session's last password sign-in is older than this.
+    pub admin_reauthenticate_after_secs: i64,
     /// Let the admin connection check fetch MCP servers on loopback and
     /// private addresses (off: only public addresses, like CIMD fetches).
     pub admin_connection_check_allow_private: bool,
@@ -124,6 +128,7 @@ impl Default for Config {
             login_lockout_secs: 900,
             trusted_proxies: vec![],
             audit_retention_days: 90,
+            admin_reauthenticate_after_secs: 300,
             admin_connection_check_allow_private: false,
             resources: vec![],
             clients: vec![],
@@ -226,6 +231,7 @@ const ENV_KEYS: &[&str] = &[
     "login_lockout_secs",
     "trusted_proxies",
     "audit_retention_days",
+    "admin_reauthenticate_after_secs",
     "admin_connection_check_allow_private",
 ];
 
@@ -381,6 +387,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         ("refresh_grace_secs", raw.refresh_grace_secs, 0, 300),
         ("id_token_ttl_secs", raw.id_token_ttl_secs, 60, 86400),
         ("session_ttl_secs", raw.session_ttl_secs, 60, 30 * 86400),
+        (
+            "admin_reauthenticate_after_secs",
+            raw.admin_reauthenticate_after_secs,
+            30,
+            86400,
+        ),
     ] {
         if !(min..=max).contains(&v) {
             return Err(ConfigError::new(

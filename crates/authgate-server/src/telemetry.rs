@@ -121,6 +121,12 @@ pub async fn client_address(
     }
 }
 
+/// The client address of the request being handled (by the one rule in
+/// `http::client_address`), when there is one.
+pub fn current_client_address() -> Option<std::net::IpAddr> {
+    CLIENT_ADDR.try_with(|a| *a).ok()
+}
+
 /// Records an audit event with the common fields.
 pub fn audit(
     state: &AppState,

@@ -232,7 +232,7 @@ pub async fn login_submit(
 
 /// What a refused attempt is told: how long to wait, nothing about why
 /// beyond "too many failed attempts" (the same for unknown accounts).
-fn wait_message(r: Refusal) -> String {
+pub fn wait_message(r: Refusal) -> String {
     let secs = r.secs().max(1);
     let (n, unit) = if secs < 60 {
         (secs, "second")

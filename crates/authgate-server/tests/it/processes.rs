@@ -121,6 +121,11 @@ async fn bad_configuration_names_the_key() {
         (&["serve", "--listen", "not-an-address"], "listen"),
         (&["serve", "--database-url", "mysql://x"], "database_url"),
         (&["serve", "--config", "/nonexistent.toml"], "--config"),
+        // A level that is not one would silence all logging.
+        (&["serve", "--log-level", "loud"], "log_level"),
+        // No issuer and a non-loopback listen address: the public URL is
+        // unknowable, so it must be given.
+        (&["serve", "--listen", "0.0.0.0:18080"], "issuer"),
     ];
     for (args, key) in cases {
         let out = Command::new(BIN)
@@ -512,4 +517,149 @@ async fn tls_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("client_credentials"));
+}
+
+fn authgate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AUTHGATE_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run authgate")
+}
+
+/// Without `issuer`, the issuer is the loopback listen address, so the
+/// discovery document and printed links point at this server.
+#[tokio::test]
+async fn issuer_defaults_to_the_listen_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _p = spawn(dir.path(), &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let m: Value = reqwest::get(format!("{base}/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["issuer"], base.as_str());
+}
+
+/// A loopback issuer on another port than the listen port starts (a proxy
+/// may forward it) but warns that links point elsewhere.
+#[tokio::test]
+async fn loopback_issuer_on_another_port_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let _p = Proc(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--issuer",
+                "http://127.0.0.1:8080",
+            ])
+            .current_dir(dir.path())
+            .env_remove("AUTHGATE_CONFIG")
+            .env_remove("AUTHGATE_LOG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("port 8080") && log.contains("listens on"),
+        "{log}"
+    );
+}
+
+/// A lost data directory (the key-encryption key gone, sealed signing keys
+/// still in the database) stops start-up with a message saying what to
+/// restore, and leaves no freshly generated, useless key behind.
+#[tokio::test]
+async fn lost_key_encryption_key_stops_start_up_without_generating_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    {
+        let _p = spawn(dir.path(), &["serve", "--listen", &listen]);
+        wait_ready(&format!("http://{listen}")).await;
+    }
+    let kek = dir.path().join("authgate-data/kek");
+    assert!(kek.exists());
+    std::fs::remove_dir_all(dir.path().join("authgate-data")).unwrap();
+    let out = authgate(dir.path(), &["serve", "--listen", &listen]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("authgate-data/kek") && err.contains("Restore") && err.contains("signing key"),
+        "{err}"
+    );
+    assert!(!kek.exists(), "no new key-encryption key was written");
+    // The CLI's key rotation refuses the same way.
+    let out = authgate(dir.path(), &["keys", "rotate"]);
+    assert!(!out.status.success());
+    assert!(!kek.exists());
+}
+
+/// Two MCP servers may not share a URL (equal under the tolerant match
+/// clients' `resource` is compared with): not in one config file, not via
+/// the CLI, not between the config file and what is already stored.
+#[tokio::test]
+async fn duplicate_resource_urls_are_refused_on_every_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = authgate(
+        d,
+        &["resource", "add", "--id", "a", "--name", "A", "--uri", "https://mcp.example.com/mcp"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = authgate(
+        d,
+        &["resource", "add", "--id", "b", "--name", "B", "--uri", "HTTPS://MCP.example.com:443/mcp/"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already has this URL") && err.contains("\"a\""), "{err}");
+    // Re-adding `a` itself (an update) is fine.
+    let out = authgate(
+        d,
+        &["resource", "add", "--id", "a", "--name", "A2", "--uri", "https://mcp.example.com/mcp/"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let cfg = d.join("dup.toml");
+    std::fs::write(
+        &cfg,
+        "[[resources]]\nid = \"x\"\nname = \"X\"\nuri = \"https://other.example.com/mcp\"\n\
+         [[resources]]\nid = \"y\"\nname = \"Y\"\nuri = \"https://other.example.com/mcp/\"\n",
+    )
+    .unwrap();
+    let out = authgate(d, &["--config", cfg.to_str().unwrap(), "serve"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("resources[1].uri"), "{err}");
+
+    let port = free_port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\n[[resources]]\nid = \"z\"\nname = \"Z\"\n\
+             uri = \"https://mcp.example.com/mcp\"\n"
+        ),
+    )
+    .unwrap();
+    let out = authgate(d, &["--config", cfg.to_str().unwrap(), "serve"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("resources[0].uri") && err.contains("\"a\""),
+        "{err}"
+    );
 }

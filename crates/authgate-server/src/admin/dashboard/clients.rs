@@ -191,6 +191,23 @@ pub async fn create(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let base = state.settings.issuer_path();
+    let f = if f.checked("confidential") {
+        match super::require_recent_password(
+            &state,
+            f,
+            "Registering a client with a secret",
+            &format!("{base}/admin/clients"),
+            &format!("{base}/admin/clients"),
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(r) => return r,
+        }
+    } else {
+        f
+    };
     let v = AddValues {
         client_name: f.get("client_name").trim().to_owned(),
         client_id: f.get("client_id").trim().to_owned(),
@@ -260,6 +277,19 @@ pub async fn rotate(
     form: Form,
 ) -> Response {
     let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let base = state.settings.issuer_path();
+    let f = match super::require_recent_password(
+        &state,
+        f,
+        "Making a new client secret",
+        &format!("{base}/admin/clients/secret"),
+        &format!("{base}/admin/clients"),
+    )
+    .await
+    {
         Ok(f) => f,
         Err(r) => return r,
     };

@@ -87,6 +87,19 @@ pub async fn rotate(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let base = state.settings.issuer_path();
+    let f = match super::require_recent_password(
+        &state,
+        f,
+        "Rotating the signing key",
+        &format!("{base}/admin/keys/rotate"),
+        &format!("{base}/admin/keys"),
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     match ops::rotate_key(&state, &f.admin.actor).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/keys?notice=rotated",
@@ -103,6 +116,19 @@ pub async fn retire(
     form: Form,
 ) -> Response {
     let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let base = state.settings.issuer_path();
+    let f = match super::require_recent_password(
+        &state,
+        f,
+        "Retiring a signing key",
+        &format!("{base}/admin/keys/retire"),
+        &format!("{base}/admin/keys"),
+    )
+    .await
+    {
         Ok(f) => f,
         Err(r) => return r,
     };

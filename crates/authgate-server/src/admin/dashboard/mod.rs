@@ -7,6 +7,8 @@
 mod audit;
 mod clients;
 mod keys;
+mod reauth;
+use reauth::require_recent_password;
 mod servers;
 mod users;
 
@@ -232,7 +234,13 @@ pub async fn require_admin(
     Ok(AdminSession {
         actor: Actor {
             name: user.email.clone(),
-            address: Some(peer.0.ip().to_string()),
+            // The client address by the one rule (a trusted proxy's
+            // X-Forwarded-For), as the middleware worked it out.
+            address: Some(
+                crate::telemetry::current_client_address()
+                    .unwrap_or(peer.0.ip())
+                    .to_string(),
+            ),
         },
         session,
         user,

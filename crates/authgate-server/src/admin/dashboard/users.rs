@@ -115,6 +115,23 @@ pub async fn create(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let base = state.settings.issuer_path();
+    let f = if f.checked("is_admin") {
+        match super::require_recent_password(
+            &state,
+            f,
+            "Adding an administrator",
+            &format!("{base}/admin/users"),
+            &format!("{base}/admin/users"),
+        )
+        .await
+        {
+            Ok(f) => f,
+            Err(r) => return r,
+        }
+    } else {
+        f
+    };
     let v = AddValues {
         email: f.get("email").trim().to_owned(),
         name: f.get("name").trim().to_owned(),
@@ -260,6 +277,24 @@ async fn set_disabled(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let base = state.settings.issuer_path();
+    let verb = if disabled { "disable" } else { "enable" };
+    let f = match super::require_recent_password(
+        state,
+        f,
+        if disabled {
+            "Disabling a person (administrators too)"
+        } else {
+            "Enabling a person (administrators too)"
+        },
+        &format!("{base}/admin/users/{}/{verb}", super::seg(&id)),
+        &format!("{base}/admin/users/{}", super::seg(&id)),
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     match ops::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/users/{}?notice={}",
@@ -299,6 +334,19 @@ pub async fn password_link(
     form: Form,
 ) -> Response {
     let f = match submitted(&state, &headers, &peer, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let base = state.settings.issuer_path();
+    let f = match super::require_recent_password(
+        &state,
+        f,
+        "Making a password link (it lets whoever opens it set the password)",
+        &format!("{base}/admin/users/{}/password-link", super::seg(&id)),
+        &format!("{base}/admin/users/{}", super::seg(&id)),
+    )
+    .await
+    {
         Ok(f) => f,
         Err(r) => return r,
     };

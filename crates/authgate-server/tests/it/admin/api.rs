@@ -792,3 +792,61 @@ async fn server_metadata_follows_resource_changes() {
     }
     a.app.shutdown().await;
 }
+
+/// A password reset ends what the old password opened: the person's
+/// sessions are signed out and their grants (refresh tokens) revoked.
+#[tokio::test]
+async fn password_reset_signs_out_sessions_and_revokes_grants() {
+    let a = Admin::start().await;
+    let ada = add_user(&a.app, "ada@example.com").await;
+    let b = Browser::new();
+    let p = authorize_through(&a.app, &b, "ada@example.com", &[]).await;
+    let (s, tokens) = exchange(&a.app, &p.query()["code"], crate::browser::VERIFIER).await;
+    assert_eq!(s, 200, "{tokens}");
+    let rt = tokens["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(b.get(&a.app.url("/account")).await.status, 200);
+    // An unrelated person's session and grant stay.
+    add_user(&a.app, "bob@example.com").await;
+    let bob = Browser::new();
+    let p = authorize_through(&a.app, &bob, "bob@example.com", &[]).await;
+    let (_, bob_tokens) = exchange(&a.app, &p.query()["code"], crate::browser::VERIFIER).await;
+    let bob_rt = bob_tokens["refresh_token"].as_str().unwrap().to_string();
+
+    let (s, v) = a
+        .call("POST", &format!("/users/{}/password-link", ada.id), None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let link = v["url"].as_str().unwrap().to_string();
+    let other = Browser::new();
+    let page = other.get(&link).await;
+    let p = other
+        .post(
+            &a.app.url("/password"),
+            &[
+                ("csrf", &page.hidden("csrf")),
+                ("token", &page.hidden("token")),
+                ("password", "a brand new password"),
+                ("password2", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+
+    let (s, body) = refresh(&a.app, &rt, None).await;
+    assert_eq!(
+        (s, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let p = b.get(&a.app.url("/account")).await;
+    assert!(
+        p.location.as_deref().is_some_and(|l| l.ends_with("/login")),
+        "the old session is signed out: {} {:?}",
+        p.status,
+        p.location
+    );
+    let (s, body) = refresh(&a.app, &bob_rt, None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(bob.get(&a.app.url("/account")).await.status, 200);
+    a.app.shutdown().await;
+}

@@ -139,7 +139,11 @@ impl SignInThrottle {
         Self {
             limits,
             by_address: Lockouts::new(l.per_address, l.lockout_secs, l.lockout_secs),
-            by_account_address: Lockouts::new(l.per_account_address, l.lockout_secs, l.lockout_secs),
+            by_account_address: Lockouts::new(
+                l.per_account_address,
+                l.lockout_secs,
+                l.lockout_secs,
+            ),
             by_account: Mutex::new(HashMap::new()),
         }
     }
@@ -270,10 +274,16 @@ mod tests {
             assert!(!t.fail("alice", key(&format!("10.0.1.{i}")), 50));
         }
         let home = key("192.0.2.7");
-        assert_eq!(t.check("alice", home, 50), Err(Refusal::SlowedDown { secs: 1 }));
+        assert_eq!(
+            t.check("alice", home, 50),
+            Err(Refusal::SlowedDown { secs: 1 })
+        );
         assert_eq!(t.check("alice", home, 51), Ok(()));
         t.fail("alice", key("10.0.2.1"), 51);
-        assert_eq!(t.check("alice", home, 51), Err(Refusal::SlowedDown { secs: 2 }));
+        assert_eq!(
+            t.check("alice", home, 51),
+            Err(Refusal::SlowedDown { secs: 2 })
+        );
         for i in 0..20 {
             t.fail("alice", key(&format!("10.0.3.{i}")), 60);
         }

@@ -506,9 +506,7 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match crate::admin::ops::end_everything_after_password_change(&state, &user.id)
-            .await
-        {
+        match crate::admin::ops::end_everything_after_password_change(&state, &user.id).await {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

@@ -112,7 +112,8 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
             let uri = authgate_core::resource_uri::canonicalize(&rc.uri)
                 .map_err(|e| CliError(format!("uri: {e}")))?;
-            if let Some(other) = crate::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await? {
+            if let Some(other) = crate::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await?
+            {
                 return Err(CliError(format!(
                     "uri: MCP server {other:?} already has this URL (two MCP servers with one URL \
                      would make tokens' audience ambiguous); change or remove {other:?} first"

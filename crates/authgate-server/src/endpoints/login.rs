@@ -8,12 +8,12 @@
 //! the client when consent was already given.
 
 use crate::app::{AppState, SharedState};
+use crate::http::client_address::ClientAddress;
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
+use crate::throttle::Refusal;
 use askama::Template;
 use authgate_core::token_request::Params;
-use crate::http::client_address::ClientAddress;
-use crate::throttle::Refusal;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;

@@ -26,14 +26,13 @@ pub use limits::{RateLimiter, RegistrationConfig, validate_config};
 
 use crate::app::{AppState, SharedState};
 use crate::client_metadata::{self, Origin, Rules};
+use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
 use authgate_core::redirect_uri::is_loopback_redirect;
 use authgate_core::{ErrorCode, OAuthError, secret};
 use axum::extract::rejection::BytesRejection;
-use crate::http::client_address::ClientAddress;
 use axum::extract::{Path, State};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};

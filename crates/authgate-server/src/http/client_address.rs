@@ -45,7 +45,9 @@ impl ProxyRange {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, canonical(ip)) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
@@ -213,8 +215,14 @@ mod tests {
         let c = AddressKey::of(ip("2001:db8:1:3::1"));
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(AddressKey::of(ip("::ffff:10.0.0.1")), AddressKey::of(ip("10.0.0.1")));
-        assert_ne!(AddressKey::of(ip("10.0.0.1")), AddressKey::of(ip("10.0.0.2")));
+        assert_eq!(
+            AddressKey::of(ip("::ffff:10.0.0.1")),
+            AddressKey::of(ip("10.0.0.1"))
+        );
+        assert_ne!(
+            AddressKey::of(ip("10.0.0.1")),
+            AddressKey::of(ip("10.0.0.2"))
+        );
         assert_eq!(a.to_string(), "2001:db8:1:2::/64");
     }
 
@@ -242,7 +250,10 @@ mod tests {
         assert_eq!(client_address(ip("10.0.0.9"), &h, &proxies), ip("7.7.7.7"));
         // Ports and IPv6 brackets are tolerated; mapped addresses canonical.
         let h = xff("[2001:db8::1]:443");
-        assert_eq!(client_address(ip("10.0.0.9"), &h, &proxies), ip("2001:db8::1"));
+        assert_eq!(
+            client_address(ip("10.0.0.9"), &h, &proxies),
+            ip("2001:db8::1")
+        );
         let h = xff("1.2.3.4:55");
         assert_eq!(
             client_address(ip("::ffff:10.0.0.9"), &h, &proxies),
@@ -263,7 +274,11 @@ mod tests {
         assert!(r.contains(ip("192.168.4.5")));
         assert!(r.contains(ip("::ffff:192.168.4.5")));
         assert!(!r.contains(ip("192.169.0.1")));
-        assert!(ProxyRange::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(
+            ProxyRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
         let v6 = ProxyRange::parse("fd00::/8").unwrap();
         assert!(v6.contains(ip("fd12::1")));
         assert!(!v6.contains(ip("fe80::1")));

@@ -290,10 +290,7 @@ async fn bad_assertions_are_refused() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_assertion_type", "urn:example:other"),
-                (
-                    "client_assertion",
-                    &signer.sign(&claims(&id, &issuer, 60)),
-                ),
+                ("client_assertion", &signer.sign(&claims(&id, &issuer, 60))),
                 ("resource", WEATHER_URI),
             ],
         )
@@ -378,10 +375,7 @@ async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
             &[
                 ("grant_type", "client_credentials"),
                 ("client_assertion_type", JWT_BEARER),
-                (
-                    "client_assertion",
-                    &signer.sign(&claims(id, &issuer, 60)),
-                ),
+                ("client_assertion", &signer.sign(&claims(id, &issuer, 60))),
                 ("resource", NOTES_URI),
             ],
         )

@@ -535,7 +535,10 @@ fn authgate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 async fn issuer_defaults_to_the_listen_address() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _p = spawn(dir.path(), &["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let _p = spawn(
+        dir.path(),
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+    );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
     let m: Value = reqwest::get(format!("{base}/.well-known/oauth-authorization-server"))
@@ -617,22 +620,60 @@ async fn duplicate_resource_urls_are_refused_on_every_path() {
     let d = dir.path();
     let out = authgate(
         d,
-        &["resource", "add", "--id", "a", "--name", "A", "--uri", "https://mcp.example.com/mcp"],
+        &[
+            "resource",
+            "add",
+            "--id",
+            "a",
+            "--name",
+            "A",
+            "--uri",
+            "https://mcp.example.com/mcp",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = authgate(
         d,
-        &["resource", "add", "--id", "b", "--name", "B", "--uri", "HTTPS://MCP.example.com:443/mcp/"],
+        &[
+            "resource",
+            "add",
+            "--id",
+            "b",
+            "--name",
+            "B",
+            "--uri",
+            "HTTPS://MCP.example.com:443/mcp/",
+        ],
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("already has this URL") && err.contains("\"a\""), "{err}");
+    assert!(
+        err.contains("already has this URL") && err.contains("\"a\""),
+        "{err}"
+    );
     // Re-adding `a` itself (an update) is fine.
     let out = authgate(
         d,
-        &["resource", "add", "--id", "a", "--name", "A2", "--uri", "https://mcp.example.com/mcp/"],
+        &[
+            "resource",
+            "add",
+            "--id",
+            "a",
+            "--name",
+            "A2",
+            "--uri",
+            "https://mcp.example.com/mcp/",
+        ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let cfg = d.join("dup.toml");
     std::fs::write(

@@ -70,7 +70,9 @@ async fn forwarded_for_is_ignored_without_trusted_proxies() {
         sign_in(&app, &b, &format!("u{i}@example.com"), "guess").await;
     }
     let b = Browser::forwarded_for("198.51.100.7");
-    assert!(locked(&sign_in(&app, &b, "ada@example.com", PASSWORD).await));
+    assert!(locked(
+        &sign_in(&app, &b, "ada@example.com", PASSWORD).await
+    ));
     app.shutdown().await;
 }
 

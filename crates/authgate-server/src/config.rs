@@ -314,12 +314,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     if let Some(w) = issuer_listen_mismatch(&issuer, listen) {
         warnings.push(w);
     }
-    let level = raw.log_level.trim().to_ascii_lowercase();
-    if !LOG_LEVELS.contains(&level.as_str()) {
+    if !log_level_ok(&raw.log_level) {
         return Err(ConfigError::new(
             "log_level",
             format!(
-                "{:?} is not one of {} (AUTHGATE_LOG takes a full filter)",
+                "{:?} is not one of {} (or a list like \"info,authgate=debug\"; \
+                 AUTHGATE_LOG takes any filter)",
                 raw.log_level,
                 LOG_LEVELS.join(", ")
             ),
@@ -483,6 +483,24 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         warnings,
         raw,
     })
+}
+
+/// A level, or comma-separated items each a level or `target=level`. A
+/// bare word that is not a level is refused: the log filter would read it
+/// as a target name and silence everything else (`--log-level loud`).
+fn log_level_ok(s: &str) -> bool {
+    let level = |l: &str| LOG_LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    !s.trim().is_empty()
+        && s.split(',').all(|item| match item.split_once('=') {
+            None => level(item),
+            Some((target, l)) => {
+                let t = target.trim();
+                !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+                    && level(l)
+            }
+        })
 }
 
 /// The issuer when none is configured: the listen address itself, which is
@@ -652,14 +670,27 @@ mod tests {
 
     #[test]
     fn log_level_must_be_a_level() {
-        for bad in ["loud", "", "info,sqlx=debug", "verbose"] {
+        for bad in [
+            "loud",
+            "",
+            "verbose",
+            "info,loud",
+            "authgate=loud",
+            "=debug",
+            "info,",
+        ] {
             let c = Config {
                 log_level: bad.into(),
                 ..Config::default()
             };
             assert_eq!(validate(c).unwrap_err().key, "log_level", "{bad}");
         }
-        for ok in LOG_LEVELS.iter().chain(&["WARN", "Debug"]) {
+        for ok in LOG_LEVELS.iter().chain(&[
+            "WARN",
+            "Debug",
+            "info,authgate=debug",
+            "authgate_server=trace",
+        ]) {
             let c = Config {
                 log_level: (*ok).into(),
                 ..Config::default()

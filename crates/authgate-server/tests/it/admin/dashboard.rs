@@ -650,3 +650,114 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
     .await;
     app.shutdown().await;
 }
+
+/// Sensitive dashboard actions ask for the password again when the
+/// session's sign-in is older than `admin_reauthenticate_after_secs`, carry
+/// the form through, and go on once it is given; a wrong password does
+/// nothing.
+#[tokio::test]
+async fn sensitive_actions_ask_for_the_password_again_on_an_old_session() {
+    let app = TestApp::start_with(admin_config(), "").await;
+    add_admin(&app, "grace@example.com").await;
+    let b = Browser::new();
+    let login = b.get(&app.url("/login")).await;
+    let p = b
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &login.hidden("csrf")),
+                ("r", ""),
+                ("email", "grace@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    // Age the session's sign-in by an hour.
+    let raw = p
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').next()?.split_once('=').map(|x| x.1.to_owned()))
+        .expect("a session cookie");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let hash = authgate_core::secret::hash(&raw);
+    let mut s = app.store.get_session(&hash, now).await.unwrap().unwrap();
+    s.auth_time = Some(now - 3600);
+    app.store.update_session(&s).await.unwrap();
+
+    let keys = || async { app.store.list_signing_keys().await.unwrap().len() };
+    let before = keys().await;
+    let csrf = b.get(&app.url("/admin/keys")).await.hidden("csrf");
+    let rotate = |extra: Option<&'static str>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        if let Some(pw) = extra {
+            form.push(("reauth_password", pw.to_string()));
+        }
+        let b = &b;
+        let url = app.url("/admin/keys/rotate");
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post(&url, &form).await
+        }
+    };
+    let p = rotate(None).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("Confirm it is you") && p.body.contains("name=\"reauth_password\""),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains("action=\"/admin/keys/rotate\""),
+        "{}",
+        p.body
+    );
+    assert_eq!(keys().await, before, "nothing rotated yet");
+    let p = rotate(Some("wrong password")).await;
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert!(p.body.contains("The password is not correct."));
+    assert_eq!(keys().await, before, "a wrong password rotates nothing");
+    let p = rotate(Some(PASSWORD)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.location.unwrap().contains("notice=rotated"));
+    assert_eq!(keys().await, before + 1);
+    // The sign-in is fresh again: the next sensitive action just happens.
+    let p = rotate(None).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(keys().await, before + 2);
+    // A form's own fields are carried through the password page: a client
+    // secret made after re-authenticating is for the client named.
+    s = app.store.get_session(&hash, now).await.unwrap().unwrap();
+    s.auth_time = Some(now - 3600);
+    app.store.update_session(&s).await.unwrap();
+    let p = b
+        .post(
+            &app.url("/admin/clients/secret"),
+            &[("csrf", &csrf), ("client_id", "svc")],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("name=\"client_id\" value=\"svc\""),
+        "{}",
+        p.body
+    );
+    let p = b
+        .post(
+            &app.url("/admin/clients/secret"),
+            &[
+                ("csrf", &csrf),
+                ("client_id", "svc"),
+                ("reauth_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("New secret for svc"), "{}", p.body);
+    app.shutdown().await;
+}

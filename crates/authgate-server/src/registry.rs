@@ -14,26 +14,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn duplicate_uris_under_the_tolerant_match() {
-        let d = super::duplicate_uri(&[
-            ("a", "https://mcp.example.com/mcp"),
-            ("b", "https://other.example.com/mcp"),
-            ("c", "HTTPS://MCP.example.com:443/mcp/"),
-        ]);
-        assert_eq!(d, Some(("a", "c")));
-        assert_eq!(
-            super::duplicate_uri(&[
-                ("a", "https://mcp.example.com/mcp"),
-                ("b", "https://mcp.example.com/mcp2"),
-            ]),
-            None
-        );
-    }
-}
-
 /// The one rule for resource URLs: no two MCP servers may have URLs that
 /// are equal under the tolerant match a client's `resource` is compared
 /// with (otherwise `/authorize` and `/token` could not tell which server a
@@ -254,5 +234,25 @@ impl Registry {
                 tracing::warn!(error = %e, "could not record client use");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn duplicate_uris_under_the_tolerant_match() {
+        let d = super::duplicate_uri(&[
+            ("a", "https://mcp.example.com/mcp"),
+            ("b", "https://other.example.com/mcp"),
+            ("c", "HTTPS://MCP.example.com:443/mcp/"),
+        ]);
+        assert_eq!(d, Some(("a", "c")));
+        assert_eq!(
+            super::duplicate_uri(&[
+                ("a", "https://mcp.example.com/mcp"),
+                ("b", "https://mcp.example.com/mcp2"),
+            ]),
+            None
+        );
     }
 }

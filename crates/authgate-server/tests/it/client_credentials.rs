@@ -248,3 +248,34 @@ async fn blocked_client_is_refused() {
     assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
     app.shutdown().await;
 }
+
+/// A store that already holds two MCP servers with one URL (written before
+/// duplicates were refused) names neither: a token for that URL is refused
+/// rather than issued for whichever the lookup met first.
+#[tokio::test]
+async fn a_resource_url_registered_twice_is_refused_not_guessed() {
+    let app = TestApp::start().await;
+    let s = app.svc_token("weather:read").await;
+    assert!(!s.is_empty());
+    let mut twin = app.store.get_resource("weather").await.unwrap().unwrap();
+    twin.id = "weather-twin".into();
+    twin.uri = format!("{WEATHER_URI}/");
+    app.store.upsert_resource(&twin).await.unwrap();
+    app.state().registry.invalidate_resources();
+    let (status, body, _) = app
+        .token_form(
+            Some(("svc", SVC_SECRET)),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "weather:read"),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
+    app.shutdown().await;
+}

@@ -55,6 +55,25 @@ async fn behind_a_trusted_proxy_one_clients_failures_do_not_lock_out_another() {
     let ada = Browser::forwarded_for("198.51.100.7");
     let p = sign_in(&app, &ada, "ada@example.com", PASSWORD).await;
     assert_eq!(p.status, 303, "{}", p.body);
+    // The audit log records the same client address the limiter used.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events = app.store.list_audit_events(None, None, 100).await.unwrap();
+        let address = |name: &str| {
+            events
+                .iter()
+                .find(|e| e.event == name)
+                .and_then(|e| e.address.clone())
+        };
+        if let (Some(failed), Some(ok)) = (address("sign_in.failed"), address("sign_in.succeeded"))
+        {
+            assert_eq!(failed, "203.0.113.5");
+            assert_eq!(ok, "198.51.100.7");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no audit events");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     app.shutdown().await;
 }
 

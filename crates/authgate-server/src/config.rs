@@ -66,6 +66,9 @@ pub struct Config {
     pub login_lockout_secs: i64,
     /// Days audit events are kept (purged by the periodic job).
     pub audit_retention_days: i64,
+    /// Audit events queued for the writer; beyond it routine events are
+    /// dropped (counted) and security events wait (never dropped).
+    pub audit_queue_capacity: usize,
     /// Let the admin connection check fetch MCP servers on loopback and
     /// private addresses (off: only public addresses, like CIMD fetches).
     pub admin_connection_check_allow_private: bool,
@@ -79,6 +82,9 @@ pub struct Config {
     /// `[dynamic_registration]`: RFC 7591 registration and its limits.
     #[serde(default)]
     pub dynamic_registration: crate::endpoints::register::RegistrationConfig,
+    /// `[http]`: listener timeouts and connection limit.
+    #[serde(default)]
+    pub http: crate::listener::HttpConfig,
 }
 
 impl Default for Config {
@@ -110,11 +116,13 @@ impl Default for Config {
             login_max_failures_per_address: 50,
             login_lockout_secs: 900,
             audit_retention_days: 90,
+            audit_queue_capacity: 10_000,
             admin_connection_check_allow_private: false,
             resources: vec![],
             clients: vec![],
             cimd: Default::default(),
             dynamic_registration: Default::default(),
+            http: Default::default(),
         }
     }
 }
@@ -211,6 +219,7 @@ const ENV_KEYS: &[&str] = &[
     "login_max_failures_per_address",
     "login_lockout_secs",
     "audit_retention_days",
+    "audit_queue_capacity",
     "admin_connection_check_allow_private",
 ];
 
@@ -379,6 +388,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "must be between 1 and 36500",
         ));
     }
+    if !(16..=1_000_000).contains(&raw.audit_queue_capacity) {
+        return Err(ConfigError::new(
+            "audit_queue_capacity",
+            "must be between 16 and 1000000",
+        ));
+    }
     if raw.key_reload_interval_secs == 0 {
         return Err(ConfigError::new(
             "key_reload_interval_secs",
@@ -401,6 +416,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     }
     crate::cimd::validate_config(&raw.cimd)?;
     crate::endpoints::register::validate_config(&raw.dynamic_registration)?;
+    crate::listener::validate_config(&raw.http)?;
     Ok(Settings {
         issuer,
         listen,

@@ -1,6 +1,6 @@
 //! Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document):
 //! a `client_id` that is an https URL names a JSON document describing the
-//! client. authgate fetches it (SSRF-guarded, see [`fetch`]), checks it,
+//! client. authgate fetches it (SSRF-guarded, see [`crate::outbound`]), checks it,
 //! caches it in memory per `Cache-Control` within configured bounds (never
 //! caching failures) and keeps a `metadata_document` client row so that
 //! `authgate client list` shows the client and an administrator can block
@@ -23,8 +23,6 @@
 //! blocked client row whose id is `https://<host>/` — a URL that can never be
 //! a metadata document client id (its path is `/`).
 
-pub mod fetch;
-pub mod ip;
 pub mod jwks;
 
 use crate::app::AppState;
@@ -43,6 +41,9 @@ use std::time::{Duration, Instant};
 
 /// Most cached documents.
 const MAX_CACHED_DOCUMENTS: usize = 10_000;
+/// At most this many document and client-JWKS fetches run at once; later
+/// ones wait (within their own time limit).
+pub const MAX_CONCURRENT_FETCHES: usize = 64;
 /// Longest client_id URL accepted.
 const MAX_CLIENT_ID_URL: usize = 2048;
 
@@ -78,6 +79,12 @@ pub struct CimdConfig {
     pub cache_max_secs: u64,
     /// Used when the answer has no `max-age`.
     pub cache_default_secs: u64,
+    /// Fetches at once to one host (documents and client JWKS): a host that
+    /// stalls holds only these, never the slots other hosts need.
+    pub max_fetches_per_host: usize,
+    /// How long a failed document or `jwks_uri` fetch (or a document or key
+    /// set that was refused) is answered from memory instead of fetched again.
+    pub negative_cache_secs: u64,
 }
 
 impl Default for CimdConfig {
@@ -94,6 +101,8 @@ impl Default for CimdConfig {
             cache_min_secs: 60,
             cache_max_secs: 24 * 3600,
             cache_default_secs: 300,
+            max_fetches_per_host: 4,
+            negative_cache_secs: 30,
         }
     }
 }
@@ -136,6 +145,13 @@ pub fn validate_config(c: &CimdConfig) -> Result<(), ConfigError> {
         ("cache_min_secs", c.cache_min_secs, 0, 7 * 86400),
         ("cache_max_secs", c.cache_max_secs, 0, 30 * 86400),
         ("cache_default_secs", c.cache_default_secs, 0, 30 * 86400),
+        (
+            "max_fetches_per_host",
+            c.max_fetches_per_host as u64,
+            1,
+            MAX_CONCURRENT_FETCHES as u64,
+        ),
+        ("negative_cache_secs", c.negative_cache_secs, 0, 3600),
     ] {
         if !(min..=max).contains(&v) {
             return Err(ConfigError::new(
@@ -254,13 +270,23 @@ pub fn cache_ttl(cfg: &CimdConfig, max_age: Option<u64>, no_cache: bool) -> Dura
     Duration::from_secs(secs)
 }
 
-/// Successfully fetched documents, by URL.
-#[derive(Default)]
+/// Successfully fetched documents, by URL; and, briefly, documents that
+/// were refused (the fetcher remembers failed fetches itself), so a broken
+/// document is not fetched again on every request that names it.
 pub struct DocumentCache {
     entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+    refused: crate::outbound::NegativeCache<String>,
 }
 
 impl DocumentCache {
+    /// `negative_ttl`: how long a refused document is remembered.
+    pub fn new(negative_ttl: Duration) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            refused: crate::outbound::NegativeCache::new(negative_ttl),
+        }
+    }
+
     fn get(&self, url: &str) -> Option<Arc<Client>> {
         let g = self.entries.read().ok()?;
         let (expires, c) = g.get(url)?;
@@ -288,6 +314,7 @@ impl DocumentCache {
         if let Ok(mut g) = self.entries.write() {
             g.remove(url);
         }
+        self.refused.forget(url);
     }
 }
 
@@ -355,6 +382,11 @@ pub async fn resolve(
             _ => cached,
         });
     }
+    if let Some(why) = services.documents.refused.get(client_id) {
+        metrics::counter!("authgate_cimd_fetches_total", "outcome" => "refused_cached")
+            .increment(1);
+        return Err(OAuthError::invalid_client(why));
+    }
     let fetched = services.fetcher.get_json(&url).await.map_err(|e| {
         metrics::counter!("authgate_cimd_fetches_total", "outcome" => "failed").increment(1);
         tracing::info!(client_id, error = %e, "client metadata document refused");
@@ -368,6 +400,10 @@ pub async fn resolve(
     .inspect_err(|e| {
         metrics::counter!("authgate_cimd_fetches_total", "outcome" => "invalid").increment(1);
         tracing::info!(client_id, error = %e.description, "client metadata document refused");
+        services
+            .documents
+            .refused
+            .put(client_id, e.description.clone());
     })?;
     metrics::counter!("authgate_cimd_fetches_total", "outcome" => "fetched").increment(1);
     let client = Arc::new(persist(state, client_id, metadata, stored.as_deref()).await?);

@@ -1,24 +1,31 @@
-//! The one way authgate fetches a URL a client gave it (client metadata
-//! documents, client JWKS): SSRF-guarded, no redirects, only a 200 JSON
-//! answer, size- and time-capped.
+//! The one outbound HTTP client: every URL authgate fetches (client
+//! metadata documents, client JWKS, the admin connection check) goes
+//! through a [`Fetcher`], so one address policy (SSRF, see
+//! [`super::policy`]), one set of limits and one cache of failures apply.
 //!
-//! The guard sits in the DNS resolver handed to reqwest, so the addresses
-//! the connector dials are exactly the ones that passed the check (no
-//! check-then-resolve-again gap for DNS rebinding to slip through). IP
-//! literals never reach a resolver, so they are checked before the request.
-//! Proxies from the environment are ignored: a proxy would make the checked
-//! address irrelevant.
+//! - The address check sits in the DNS resolver handed to reqwest, so the
+//!   addresses the connector dials are exactly the ones that passed the
+//!   check (no check-then-resolve-again gap for DNS rebinding to slip
+//!   through); every resolved address is checked. IP literals never reach a
+//!   resolver, so they are checked before the request.
+//! - Redirects are never followed; proxies from the environment are
+//!   ignored (a proxy would make the checked address irrelevant).
+//! - Bodies and time are capped.
+//! - At most `max_concurrent` fetches run at once, and at most `per_host`
+//!   to one host (host and port): a host that stalls can take only its own
+//!   slots, so lookups on other hosts are not starved.
+//! - [`Fetcher::get_json`] (documents, JWKS) remembers a failure for
+//!   `negative_cache` and answers the same error meanwhile, so a failing
+//!   `jwks_uri` or document is not fetched again on every request.
 
-use super::ip::AddressPolicy;
+use super::NegativeCache;
+use super::policy::AddressPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
-
-/// At most this many outbound fetches run at once; later ones wait (within
-/// their own time limit).
-const MAX_CONCURRENT_FETCHES: usize = 64;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
@@ -46,7 +53,7 @@ pub enum FetchError {
     Connect,
 }
 
-/// A successful fetch.
+/// A successful `get_json`.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Vec<u8>,
@@ -54,6 +61,16 @@ pub struct Fetched {
     pub max_age: Option<u64>,
     /// `no-store` / `no-cache` was given.
     pub no_cache: bool,
+}
+
+/// Any answer to [`Fetcher::request`].
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// At most `max_bytes`; `truncated` when there was more.
+    pub body: Vec<u8>,
+    pub truncated: bool,
 }
 
 /// The error type the resolver returns when every address is refused, so
@@ -97,34 +114,84 @@ impl Resolve for GuardedResolver {
 pub struct FetchLimits {
     pub max_bytes: usize,
     pub connect_timeout: Duration,
+    /// Whole fetch, waiting for a slot and the body included.
     pub timeout: Duration,
+    /// Fetches at once, all hosts.
+    pub max_concurrent: usize,
+    /// Fetches at once to one host (host and port).
+    pub per_host: usize,
+    /// How long a failed `get_json` is answered from memory (zero: never).
+    pub negative_cache: Duration,
 }
 
-pub struct GuardedFetcher {
+impl FetchLimits {
+    /// The limits of the admin connection check: 64 KiB, 5 s, no cache of
+    /// failures (an operator re-runs the check after fixing the server).
+    pub fn connection_check() -> Self {
+        Self {
+            max_bytes: 64 * 1024,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            max_concurrent: 16,
+            per_host: 4,
+            negative_cache: Duration::ZERO,
+        }
+    }
+}
+
+pub struct Fetcher {
     http: reqwest::Client,
     policy: AddressPolicy,
     limits: FetchLimits,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    failures: NegativeCache<FetchError>,
 }
 
-impl std::fmt::Debug for GuardedFetcher {
+impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GuardedFetcher")
+        f.debug_struct("Fetcher")
             .field("policy", &self.policy)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-impl GuardedFetcher {
-    pub fn new(policy: AddressPolicy, limits: FetchLimits) -> Result<Self, String> {
+/// Holds a host's slot; forgets the host's semaphore when nobody else
+/// uses it, so the map holds only hosts being fetched from.
+struct HostSlot<'a> {
+    fetcher: &'a Fetcher,
+    key: String,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for HostSlot<'_> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if let Ok(mut hosts) = self.fetcher.hosts.lock()
+            && hosts
+                .get(&self.key)
+                .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
+            hosts.remove(&self.key);
+        }
+    }
+}
+
+impl Fetcher {
+    /// `user_agent` names the caller (e.g. `authgate`).
+    pub fn new(
+        policy: AddressPolicy,
+        limits: FetchLimits,
+        user_agent: &str,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.timeout)
             .dns_resolver(Arc::new(GuardedResolver { policy }))
-            .user_agent(concat!("authgate/", env!("CARGO_PKG_VERSION")))
+            .user_agent(format!("{user_agent}/{}", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(2)
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -132,7 +199,9 @@ impl GuardedFetcher {
             http,
             policy,
             limits,
-            slots: Semaphore::new(MAX_CONCURRENT_FETCHES),
+            slots: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+            hosts: Mutex::new(HashMap::new()),
+            failures: NegativeCache::new(limits.negative_cache),
         })
     }
 
@@ -144,24 +213,64 @@ impl GuardedFetcher {
         self.policy
     }
 
-    /// Whether plain http is acceptable for this URL: only with the test
-    /// switch on, and only to a loopback host.
-    fn scheme_ok(&self, url: &url::Url) -> bool {
+    /// Whether plain http is acceptable for a document URL: only where the
+    /// policy allows loopback, and only to a loopback host.
+    fn document_scheme_ok(&self, url: &url::Url) -> bool {
         match url.scheme() {
             "https" => true,
-            "http" => {
-                self.policy.allow_loopback
-                    && url
-                        .host_str()
-                        .is_some_and(authgate_core::resource_uri::is_loopback_host)
-            }
+            "http" => url
+                .host_str()
+                .is_some_and(|h| self.policy.allows_plain_http_to(h)),
             _ => false,
         }
     }
 
-    /// GETs `url` and returns the body of a 200 JSON answer.
-    pub async fn get_json(&self, url: &url::Url) -> Result<Fetched, FetchError> {
-        if !self.scheme_ok(url) {
+    /// The host's slot, then a global one; waiting counts against the
+    /// caller's time limit.
+    async fn slots_for(
+        &self,
+        url: &url::Url,
+    ) -> Result<(HostSlot<'_>, OwnedSemaphorePermit), FetchError> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let host_sem = {
+            let mut hosts = self.hosts.lock().map_err(|_| FetchError::Connect)?;
+            hosts
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_host.max(1))))
+                .clone()
+        };
+        let mut host = HostSlot {
+            fetcher: self,
+            key,
+            permit: None,
+        };
+        host.permit = Some(
+            host_sem
+                .acquire_owned()
+                .await
+                .map_err(|_| FetchError::Connect)?,
+        );
+        let global = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| FetchError::Connect)?;
+        Ok((host, global))
+    }
+
+    /// Sends `req` (built from [`Fetcher::client`]) to `url` under the
+    /// address policy and the limits; any status is an answer.
+    pub async fn request(
+        &self,
+        url: &url::Url,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Answer, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme);
         }
         let ip = match url.host() {
@@ -177,12 +286,8 @@ impl GuardedFetcher {
         }
         let total = self.limits.timeout;
         let work = async {
-            let _slot = self
-                .slots
-                .acquire()
-                .await
-                .map_err(|_| FetchError::Connect)?;
-            self.fetch(url).await
+            let _slots = self.slots_for(url).await?;
+            self.send(req).await
         };
         match tokio::time::timeout(total, work).await {
             Ok(r) => r,
@@ -190,46 +295,24 @@ impl GuardedFetcher {
         }
     }
 
-    async fn fetch(&self, url: &url::Url) -> Result<Fetched, FetchError> {
-        let resp = self
-            .http
-            .get(url.as_str())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| self.classify(&e))?;
+    /// The underlying client, to build a request for [`Fetcher::request`].
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Answer, FetchError> {
+        let mut resp = req.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status().as_u16();
-        if (300..400).contains(&status) {
-            return Err(FetchError::Redirect(status));
-        }
-        if status != 200 {
-            return Err(FetchError::Status(status));
-        }
-        let headers = resp.headers();
-        let ct = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !is_json_media_type(ct) {
-            return Err(FetchError::NotJson);
-        }
-        let (max_age, no_cache) = cache_control(
-            headers
-                .get_all(reqwest::header::CACHE_CONTROL)
-                .iter()
-                .filter_map(|v| v.to_str().ok()),
-        );
+        let headers = resp.headers().clone();
         let max = self.limits.max_bytes;
-        if resp.content_length().is_some_and(|l| l > max as u64) {
-            return Err(FetchError::TooLarge(max));
-        }
-        let mut resp = resp;
         let mut body = Vec::new();
-        loop {
+        let mut truncated = resp.content_length().is_some_and(|l| l > max as u64);
+        while !truncated {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > max {
-                        return Err(FetchError::TooLarge(max));
+                        truncated = true;
+                        break;
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -237,8 +320,66 @@ impl GuardedFetcher {
                 Err(e) => return Err(self.classify(&e)),
             }
         }
-        Ok(Fetched {
+        Ok(Answer {
+            status,
+            headers,
             body,
+            truncated,
+        })
+    }
+
+    /// GETs a document URL a client gave (https; plain http only to a
+    /// loopback host where the policy allows loopback) and returns the
+    /// body of a 200 JSON answer. A failure is remembered for the
+    /// negative-cache time and answered again without a fetch.
+    pub async fn get_json(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+        if let Some(e) = self.failures.get(url.as_str()) {
+            metrics::counter!("authgate_outbound_fetches_total", "outcome" => "negative_cached")
+                .increment(1);
+            return Err(e);
+        }
+        let r = self.get_json_uncached(url).await;
+        match &r {
+            Ok(_) => self.failures.forget(url.as_str()),
+            Err(e) => self.failures.put(url.as_str(), e.clone()),
+        }
+        r
+    }
+
+    async fn get_json_uncached(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+        if !self.document_scheme_ok(url) {
+            return Err(FetchError::Scheme);
+        }
+        let req = self
+            .http
+            .get(url.as_str())
+            .header(reqwest::header::ACCEPT, "application/json");
+        let a = self.request(url, req).await?;
+        if (300..400).contains(&a.status) {
+            return Err(FetchError::Redirect(a.status));
+        }
+        if a.status != 200 {
+            return Err(FetchError::Status(a.status));
+        }
+        let ct = a
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json_media_type(ct) {
+            return Err(FetchError::NotJson);
+        }
+        if a.truncated {
+            return Err(FetchError::TooLarge(self.limits.max_bytes));
+        }
+        let (max_age, no_cache) = cache_control(
+            a.headers
+                .get_all(reqwest::header::CACHE_CONTROL)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        Ok(Fetched {
+            body: a.body,
             max_age,
             no_cache,
         })

@@ -9,7 +9,8 @@
 //!   handler. It covers the time until the response starts, so a long
 //!   response body (none in the authorization server today) is not cut.
 //! - `idle_timeout_secs`: a connection with no request in flight for this
-//!   long is closed (HTTP/1 and HTTP/2).
+//!   long is closed (HTTP/1 and HTTP/2). One that has not begun a request
+//!   at all is closed after `header_read_timeout_ms`.
 //! - `max_connections`: connections served at once. Beyond it the server
 //!   stops accepting until one ends: new connections wait in the kernel's
 //!   backlog (and time out there on the client's side) instead of each
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -156,6 +157,8 @@ type Activity = Arc<ConnActivity>;
 /// What a connection's idle watchdog looks at.
 struct ConnActivity {
     started: Instant,
+    /// A request has begun on this connection.
+    served_any: AtomicBool,
     in_flight: AtomicUsize,
     /// Milliseconds after `started` of the last request start or end.
     last_ms: AtomicU64,
@@ -180,6 +183,7 @@ struct InFlight(Activity);
 
 impl InFlight {
     fn begin(a: &Activity) -> Self {
+        a.served_any.store(true, Ordering::Relaxed);
         a.in_flight.fetch_add(1, Ordering::Relaxed);
         a.touch();
         Self(a.clone())
@@ -227,6 +231,7 @@ async fn serve_connection<I>(
 {
     let activity = Arc::new(ConnActivity {
         started: Instant::now(),
+        served_any: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
         last_ms: AtomicU64::new(0),
     });
@@ -237,7 +242,12 @@ async fn serve_connection<I>(
     let conn = builder.serve_connection_with_upgrades(io, svc);
     tokio::pin!(conn);
     let idle_limit = Duration::from_secs(limits.idle_timeout_secs);
-    let mut tick = tokio::time::interval(idle_limit.min(Duration::from_secs(1)));
+    // Until its first request a connection gets the header timeout: a
+    // connection that sends nothing at all is a request whose headers never
+    // come (and, before hyper has seen a byte, its own header timer has not
+    // started).
+    let first_limit = Duration::from_millis(limits.header_read_timeout_ms).min(idle_limit);
+    let mut tick = tokio::time::interval((first_limit / 2).min(Duration::from_secs(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut closing = *stop.borrow();
     if closing {
@@ -251,7 +261,12 @@ async fn serve_connection<I>(
                 conn.as_mut().graceful_shutdown();
             }
             _ = tick.tick(), if !closing => {
-                if activity.idle_for().is_some_and(|d| d >= idle_limit) {
+                let limit = if activity.served_any.load(Ordering::Relaxed) {
+                    idle_limit
+                } else {
+                    first_limit
+                };
+                if activity.idle_for().is_some_and(|d| d >= limit) {
                     closing = true;
                     conn.as_mut().graceful_shutdown();
                 }

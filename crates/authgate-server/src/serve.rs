@@ -123,7 +123,7 @@ fn spawn_background(
 }
 
 /// The periodic clean-up (expired codes, sessions, revocations, retired
-/// keys, unused dynamic clients, old audit events).
+/// keys, unused dynamic and metadata document clients, old audit events).
 pub async fn purge(state: &AppState) {
     let now = state.clock.now();
     let s = state.store.as_ref();
@@ -135,6 +135,7 @@ pub async fn purge(state: &AppState) {
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
         crate::endpoints::register::reap_unused_clients(state).await,
+        crate::cimd::reap_unused_clients(state).await,
         s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
             .await,
     ];

@@ -341,6 +341,9 @@ pub async fn issue_code(
     user_id: &str,
     auth_time: i64,
 ) -> Result<String, authgate_store::StoreError> {
+    // A metadata document client has now proved itself (a person approved
+    // it): only now is its row stored.
+    crate::cimd::remember(state, &req.client_id).await;
     let code = secret::generate(state.rng.as_ref());
     let now = state.clock.now();
     state

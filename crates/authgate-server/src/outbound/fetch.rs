@@ -446,6 +446,154 @@ fn cache_control<'a>(values: impl Iterator<Item = &'a str>) -> (Option<u64>, boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn limits(per_host: usize, max_concurrent: usize, negative: Duration) -> FetchLimits {
+        FetchLimits {
+            max_bytes: 64 * 1024,
+            connect_timeout: Duration::from_millis(500),
+            timeout: Duration::from_millis(1500),
+            max_concurrent,
+            per_host,
+            negative_cache: negative,
+        }
+    }
+
+    fn loopback() -> AddressPolicy {
+        AddressPolicy {
+            allow_loopback: true,
+            allow_private: false,
+        }
+    }
+
+    /// A host that accepts connections and never answers.
+    async fn stalling_host() -> std::net::SocketAddr {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                held.push(s);
+            }
+        });
+        addr
+    }
+
+    /// A host answering every request with `status` and a JSON body;
+    /// counts requests.
+    async fn answering_host(status: u16) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let body = "{}";
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        (addr, hits)
+    }
+
+    #[tokio::test]
+    async fn a_stalling_host_does_not_starve_lookups_on_other_hosts() {
+        let f = Arc::new(Fetcher::new(loopback(), limits(2, 4, Duration::ZERO), "test").unwrap());
+        let stall = stalling_host().await;
+        let (good, _) = answering_host(200).await;
+        // Far more stalled fetches than global slots, all on one host.
+        let mut stalled = Vec::new();
+        for i in 0..20 {
+            let f = f.clone();
+            let u = url::Url::parse(&format!("http://{stall}/doc{i}.json")).unwrap();
+            stalled.push(tokio::spawn(async move { f.get_json(&u).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let u = url::Url::parse(&format!("http://{good}/ok.json")).unwrap();
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            f.get_json(&u).await.expect("the good host answers");
+            assert!(
+                started.elapsed() < Duration::from_millis(500),
+                "a good lookup waited {:?} behind a stalling host",
+                started.elapsed()
+            );
+        }
+        for t in stalled {
+            assert!(matches!(t.await.unwrap(), Err(FetchError::Timeout(_))));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_not_repeated_within_the_negative_cache_time() {
+        let f = Fetcher::new(loopback(), limits(2, 4, Duration::from_millis(400)), "test").unwrap();
+        let (bad, hits) = answering_host(500).await;
+        let u = url::Url::parse(&format!("http://{bad}/jwks.json")).unwrap();
+        for _ in 0..5 {
+            assert_eq!(f.get_json(&u).await.unwrap_err(), FetchError::Status(500));
+        }
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "fetched again within the TTL"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(f.get_json(&u).await.unwrap_err(), FetchError::Status(500));
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            2,
+            "not fetched again after the TTL"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_address_policy_applies_to_literals_and_resolved_names() {
+        let strict = Fetcher::new(
+            AddressPolicy::default(),
+            limits(2, 4, Duration::ZERO),
+            "test",
+        )
+        .unwrap();
+        let (addr, hits) = answering_host(200).await;
+        for u in [
+            format!("http://{addr}/x.json"),
+            format!("https://{addr}/x.json"),
+            format!("https://localhost:{}/x.json", addr.port()),
+            "https://169.254.169.254/latest/meta-data".to_string(),
+            "https://[::ffff:10.0.0.1]/x.json".to_string(),
+        ] {
+            let u = url::Url::parse(&u).unwrap();
+            let e = strict.get_json(&u).await.unwrap_err();
+            assert!(
+                matches!(e, FetchError::SpecialUseAddress | FetchError::Scheme),
+                "{u}: {e:?}"
+            );
+        }
+        // The admin check's request path: any scheme but the same policy.
+        let u = url::Url::parse(&format!("http://{addr}/mcp")).unwrap();
+        let req = strict.client().get(u.as_str());
+        assert_eq!(
+            strict.request(&u, req).await.unwrap_err(),
+            FetchError::SpecialUseAddress
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
 
     #[test]
     fn json_media_types() {

@@ -63,6 +63,24 @@ async fn half_sent_headers_are_cut_after_the_header_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_silent_connection_is_cut_after_the_header_read_timeout() {
+    let app = TestApp::start_with(
+        limits(HttpConfig {
+            header_read_timeout_ms: 300,
+            ..HttpConfig::default()
+        }),
+        "",
+    )
+    .await;
+    let mut s = TcpStream::connect(host_port(&app)).await.unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(closed, "a connection that sent nothing stayed open");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let app = TestApp::start_with(
         limits(HttpConfig {
@@ -74,9 +92,13 @@ async fn an_idle_keep_alive_connection_is_closed() {
     )
     .await;
     let mut s = TcpStream::connect(host_port(&app)).await.unwrap();
-    // A silent connection: no request ever starts.
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // The answer comes, then the kept-alive connection idles and is closed.
     let started = Instant::now();
-    let (_, closed) = read_until_closed(&mut s, Duration::from_secs(6)).await;
+    let (text, closed) = read_until_closed(&mut s, Duration::from_secs(6)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(closed, "an idle connection stayed open");
     assert!(started.elapsed() < Duration::from_secs(4));
     app.shutdown().await;

@@ -14,6 +14,7 @@ mod http_limits;
 mod introspection_revocation;
 mod keys;
 mod malformed;
+mod no_writes;
 mod private_key_jwt;
 mod processes;
 mod registration;

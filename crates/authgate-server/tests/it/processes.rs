@@ -566,7 +566,13 @@ async fn the_setup_link_is_in_a_private_file_not_in_the_log() {
         assert_eq!(mode, 0o600, "setup-link mode {mode:o}");
     }
     let token = link.split("token=").nth(1).unwrap();
-    let logged = std::fs::read_to_string(&log_path).unwrap();
+    // The log line follows the file; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut logged = std::fs::read_to_string(&log_path).unwrap();
+    while !logged.contains("setup-link") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        logged = std::fs::read_to_string(&log_path).unwrap();
+    }
     assert!(
         !logged.contains(token),
         "the setup token is in the log:\n{logged}"

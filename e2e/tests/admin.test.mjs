@@ -8,6 +8,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { USER, WAIT_MS } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { planWeather, startWeather } from '../lib/weather.mjs';
@@ -18,16 +19,26 @@ import { pkce, randomState, authorizationUrl, postForm } from '../lib/oauth.mjs'
 const ADMIN = { email: 'grace@example.com', name: 'Grace', password: 'an admin password for e2e' };
 const APP = { id: 'e2e-admin-app', name: 'E2E Notes App' };
 
-/** Waits for the setup link authgate prints at start (stderr, in the process log). */
-async function setupLinkFromLog(proc) {
+/**
+ * Waits for the setup link authgate writes at start to `<data_dir>/setup-link`
+ * (mode 0600; the log only names the file, the link is a secret).
+ */
+async function setupLinkFromFile(ag) {
+  const file = path.join(ag.dir, 'data', 'setup-link');
   const deadline = Date.now() + WAIT_MS;
   while (Date.now() < deadline) {
-    const log = fs.readFileSync(proc.logFile, 'utf8');
-    const m = log.match(/(http:\/\/127\.0\.0\.1:\d+\/admin\/setup\?token=[A-Za-z0-9_-]{43})/);
-    if (m) return m[1];
+    if (fs.existsSync(file)) {
+      const mode = fs.statSync(file).mode & 0o777;
+      assert.equal(mode, 0o600, `setup-link mode ${mode.toString(8)}`);
+      const m = fs.readFileSync(file, 'utf8').match(/(http:\/\/127\.0\.0\.1:\d+\/admin\/setup\?token=[A-Za-z0-9_-]{43})/);
+      if (m) {
+        assert.ok(!fs.readFileSync(ag.proc.logFile, 'utf8').includes(m[1].split('token=')[1]), 'the setup token is in the log');
+        return m[1];
+      }
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no setup link in the authgate log:\n${proc.logTail()}`);
+  throw new Error(`no setup link in ${file}:\n${ag.proc.logTail()}`);
 }
 
 describe('admin dashboard in a real browser (issue 6)', () => {
@@ -67,7 +78,7 @@ describe('admin dashboard in a real browser (issue 6)', () => {
   });
 
   it('first run: the one-time setup link creates the first administrator', async () => {
-    const link = await setupLinkFromLog(ag.proc);
+    const link = await setupLinkFromFile(ag);
     await page.goto(link);
     await page.getByLabel('Email', { exact: true }).fill(ADMIN.email);
     await page.getByLabel('Name', { exact: true }).fill(ADMIN.name);

@@ -17,6 +17,9 @@ pub struct Kek {
     key: LessSafeKey,
     /// Subkey for deterministic refresh-token successors.
     refresh_successor_key: Vec<u8>,
+    /// Subkey that signs browser pre-session cookies (the state of a
+    /// visitor who has not signed in, kept in the browser, not the store).
+    cookie_key: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for Kek {
@@ -35,9 +38,11 @@ impl Kek {
         // Domain-separated subkey so the AEAD key is never used as an HMAC key.
         let hk = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes);
         let sub = aws_lc_rs::hmac::sign(&hk, b"authgate refresh-token successor v1");
+        let cookie = aws_lc_rs::hmac::sign(&hk, b"authgate pre-session cookie v1");
         Ok(Self {
             key: LessSafeKey::new(unbound),
             refresh_successor_key: sub.as_ref().to_vec(),
+            cookie_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, cookie.as_ref()),
         })
     }
 
@@ -75,6 +80,18 @@ impl Kek {
     pub fn refresh_successor_key(&self) -> &[u8] {
         &self.refresh_successor_key
     }
+
+    /// HMAC-SHA256 of `msg` under the pre-session cookie subkey.
+    pub fn sign_cookie(&self, msg: &[u8]) -> Vec<u8> {
+        aws_lc_rs::hmac::sign(&self.cookie_key, msg)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Whether `tag` is [`Kek::sign_cookie`] of `msg` (constant time).
+    pub fn verify_cookie(&self, msg: &[u8], tag: &[u8]) -> bool {
+        aws_lc_rs::hmac::verify(&self.cookie_key, msg, tag).is_ok()
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +112,23 @@ mod tests {
         let other = Kek::from_bytes(&[8u8; 32]).unwrap();
         assert!(other.open(&s, b"kid1").is_err());
         assert!(Kek::from_bytes(&[1u8; 31]).is_err());
+    }
+
+    #[test]
+    fn cookie_tags_verify_only_unchanged_under_the_same_key() {
+        let k = Kek::from_bytes(&[7u8; 32]).unwrap();
+        let tag = k.sign_cookie(b"payload");
+        assert_eq!(tag.len(), 32);
+        assert!(k.verify_cookie(b"payload", &tag));
+        assert!(!k.verify_cookie(b"payload!", &tag));
+        assert!(!k.verify_cookie(b"payload", &tag[..31]));
+        let other = Kek::from_bytes(&[8u8; 32]).unwrap();
+        assert!(!other.verify_cookie(b"payload", &tag));
+        // A subkey of its own: not the refresh successor key.
+        assert_ne!(tag, {
+            let hk =
+                aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, k.refresh_successor_key());
+            aws_lc_rs::hmac::sign(&hk, b"payload").as_ref().to_vec()
+        });
     }
 }

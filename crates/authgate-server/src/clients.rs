@@ -7,21 +7,23 @@
 //! an administrator pre-registered stays a pre-registered client.
 
 use crate::app::AppState;
-use crate::cimd::fetch::{FetchLimits, GuardedFetcher};
-use crate::cimd::ip::AddressPolicy;
 use crate::cimd::{self, DocumentCache, jwks::JwksCache};
 use crate::config::{ConfigError, Settings};
 use crate::endpoints::register::RegistrationGuard;
 use crate::http::error::StoreFailure;
+use crate::outbound::{AddressPolicy, FetchLimits, Fetcher};
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, Resource};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Process-wide state of client registration: the SSRF-guarded fetcher,
-/// the document and client-JWKS caches, and the registration rate limiter.
+/// the document and client-JWKS caches, and the registration rate limiter;
+/// and the fetcher of the admin connection check (the same fetcher and
+/// address policy, with the private-network switch when configured).
 pub struct ClientServices {
-    pub fetcher: GuardedFetcher,
+    pub fetcher: Fetcher,
+    pub connection_check: Fetcher,
     pub documents: DocumentCache,
     pub jwks: JwksCache,
     pub registration: RegistrationGuard,
@@ -30,21 +32,36 @@ pub struct ClientServices {
 impl ClientServices {
     pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
         let c = &settings.raw.cimd;
-        let fetcher = GuardedFetcher::new(
+        let fetcher = Fetcher::new(
             AddressPolicy {
                 allow_loopback: c.allow_loopback,
+                allow_private: false,
             },
             FetchLimits {
                 max_bytes: c.max_document_bytes,
                 connect_timeout: Duration::from_millis(c.connect_timeout_ms),
                 timeout: Duration::from_millis(c.timeout_ms),
+                max_concurrent: cimd::MAX_CONCURRENT_FETCHES,
+                per_host: c.max_fetches_per_host,
+                negative_cache: Duration::from_secs(c.negative_cache_secs),
             },
+            "authgate",
         )
         .map_err(|e| ConfigError::new("cimd", e))?;
+        let connection_check = Fetcher::new(
+            AddressPolicy {
+                allow_loopback: false,
+                allow_private: settings.raw.admin_connection_check_allow_private,
+            },
+            FetchLimits::connection_check(),
+            "authgate-connection-check",
+        )
+        .map_err(|e| ConfigError::new("admin_connection_check_allow_private", e))?;
         Ok(Self {
             fetcher,
-            documents: DocumentCache::default(),
-            jwks: JwksCache::default(),
+            connection_check,
+            documents: DocumentCache::new(Duration::from_secs(c.negative_cache_secs)),
+            jwks: JwksCache::new(Duration::from_secs(c.negative_cache_secs)),
             registration: RegistrationGuard::new(&settings.raw.dynamic_registration),
         })
     }

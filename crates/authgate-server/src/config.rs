@@ -83,6 +83,9 @@ pub struct Config {
     /// secrets, password links) ask for the password again when the
     /// session's last password sign-in is older than this.
     pub admin_reauthenticate_after_secs: i64,
+    /// Audit events queued for the writer; beyond it routine events are
+    /// dropped (counted) and security events wait (never dropped).
+    pub audit_queue_capacity: usize,
     /// Let the admin connection check fetch MCP servers on loopback and
     /// private addresses (off: only public addresses, like CIMD fetches).
     pub admin_connection_check_allow_private: bool,
@@ -96,6 +99,9 @@ pub struct Config {
     /// `[dynamic_registration]`: RFC 7591 registration and its limits.
     #[serde(default)]
     pub dynamic_registration: crate::endpoints::register::RegistrationConfig,
+    /// `[http]`: listener timeouts and connection limit.
+    #[serde(default)]
+    pub http: crate::listener::HttpConfig,
 }
 
 impl Default for Config {
@@ -129,11 +135,13 @@ impl Default for Config {
             trusted_proxies: vec![],
             audit_retention_days: 90,
             admin_reauthenticate_after_secs: 300,
+            audit_queue_capacity: 10_000,
             admin_connection_check_allow_private: false,
             resources: vec![],
             clients: vec![],
             cimd: Default::default(),
             dynamic_registration: Default::default(),
+            http: Default::default(),
         }
     }
 }
@@ -232,6 +240,7 @@ const ENV_KEYS: &[&str] = &[
     "trusted_proxies",
     "audit_retention_days",
     "admin_reauthenticate_after_secs",
+    "audit_queue_capacity",
     "admin_connection_check_allow_private",
 ];
 
@@ -439,6 +448,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "must be between 1 and 36500",
         ));
     }
+    if !(16..=1_000_000).contains(&raw.audit_queue_capacity) {
+        return Err(ConfigError::new(
+            "audit_queue_capacity",
+            "must be between 16 and 1000000",
+        ));
+    }
     if raw.key_reload_interval_secs == 0 {
         return Err(ConfigError::new(
             "key_reload_interval_secs",
@@ -473,6 +488,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     }
     crate::cimd::validate_config(&raw.cimd)?;
     crate::endpoints::register::validate_config(&raw.dynamic_registration)?;
+    crate::listener::validate_config(&raw.http)?;
     Ok(Settings {
         issuer,
         listen,

@@ -17,6 +17,8 @@ pub mod grants;
 pub mod http;
 pub mod issue;
 pub mod keys;
+pub mod listener;
+pub mod outbound;
 pub mod pages;
 pub mod passwords;
 pub mod provision;

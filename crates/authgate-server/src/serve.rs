@@ -57,7 +57,11 @@ pub async fn build_state(
         rng.as_ref(),
     )
     .await?;
-    let (audit, audit_task) = AuditSink::start(store.clone());
+    let (audit, audit_task) = AuditSink::start(
+        store.clone(),
+        settings.raw.audit_queue_capacity,
+        crate::telemetry::SECURITY_WAIT,
+    );
     let login_limits = crate::throttle::Limits {
         per_account_address: settings.raw.login_max_failures_per_account,
         per_address: settings.raw.login_max_failures_per_address,
@@ -113,7 +117,7 @@ fn spawn_background(
 }
 
 /// The periodic clean-up (expired codes, sessions, revocations, retired
-/// keys, unused dynamic clients, old audit events).
+/// keys, unused dynamic and metadata document clients, old audit events).
 pub async fn purge(state: &AppState) {
     let now = state.clock.now();
     let s = state.store.as_ref();
@@ -125,6 +129,7 @@ pub async fn purge(state: &AppState) {
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
         crate::endpoints::register::reap_unused_clients(state).await,
+        crate::cimd::reap_unused_clients(state).await,
         s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
             .await,
     ];
@@ -174,25 +179,15 @@ pub async fn start(
     })?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(state.clone(), stop_rx.clone());
-    let app = crate::app::router(state.clone());
-    let mut rx = stop_rx.clone();
-    let server = tokio::spawn(async move {
-        let signal = async move {
-            let _ = rx.changed().await;
-        };
-        match tls {
-            None => {
-                let svc = app.into_make_service_with_connect_info::<SocketAddr>();
-                if let Err(e) = axum::serve(listener, svc)
-                    .with_graceful_shutdown(signal)
-                    .await
-                {
-                    tracing::error!(error = %e, "server error");
-                }
-            }
-            Some(acceptor) => serve_tls(listener, acceptor, app, signal).await,
-        }
-    });
+    let http = state.settings.raw.http.clone();
+    let app = crate::listener::with_request_timeout(crate::app::router(state.clone()), &http);
+    let server = tokio::spawn(crate::listener::serve(
+        listener,
+        tls,
+        app,
+        http,
+        stop_rx.clone(),
+    ));
     Ok(Running {
         addr,
         state,
@@ -310,37 +305,4 @@ pub fn tls_acceptor(settings: &Settings) -> Result<Option<tokio_rustls::TlsAccep
     let mut cfg = cfg;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg))))
-}
-
-async fn serve_tls(
-    listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
-    app: axum::Router,
-    signal: impl std::future::Future<Output = ()>,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::server::graceful::GracefulShutdown;
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(signal);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
-                let svc = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let Ok(tls) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
-                    let Ok(tls) = tls else { return };
-                    let svc = hyper_util::service::TowerToHyperService::new(svc);
-                    let builder = Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                });
-            }
-            _ = &mut signal => break,
-        }
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
 }

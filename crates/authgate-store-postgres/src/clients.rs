@@ -174,4 +174,16 @@ impl ClientStore for PostgresStore {
         .map_err(db_err("client"))?;
         Ok(done.rows_affected())
     }
+
+    async fn reap_metadata_document_clients(&self, unused_since: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM clients WHERE kind = 'metadata_document' AND blocked = false \
+             AND coalesce(last_used_at, created_at) < $1",
+        )
+        .bind(unused_since)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("client"))?;
+        Ok(done.rows_affected())
+    }
 }

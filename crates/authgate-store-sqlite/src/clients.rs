@@ -190,4 +190,16 @@ impl ClientStore for SqliteStore {
         .map_err(db_err("client"))?;
         Ok(done.rows_affected())
     }
+
+    async fn reap_metadata_document_clients(&self, unused_since: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM clients WHERE kind = 'metadata_document' AND blocked = 0 \
+             AND coalesce(last_used_at, created_at) < ?",
+        )
+        .bind(unused_since)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err("client"))?;
+        Ok(done.rows_affected())
+    }
 }

@@ -53,6 +53,10 @@ pub trait ClientStore: Send + Sync {
     /// Deletes dynamic clients never used since `unused_since` (by
     /// last_used_at, or created_at when never used). Returns how many.
     async fn reap_dynamic_clients(&self, unused_since: UnixTime) -> StoreResult<u64>;
+    /// Deletes metadata document clients never used since `unused_since`
+    /// (as [`ClientStore::reap_dynamic_clients`]); blocked ones stay (a
+    /// block, of a client or a whole host, must outlive disuse).
+    async fn reap_metadata_document_clients(&self, unused_since: UnixTime) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -2,200 +2,55 @@
 //! path-inserted metadata URL, server-side, and reports point by point what
 //! an MCP client will see. Plus the copy-ready snippets for the MCP server.
 //!
-//! Fetches are SSRF-guarded like client metadata documents: only public
+//! Fetches go through the one outbound fetcher and its address policy
+//! (`crate::outbound`), like client metadata documents: only public
 //! unicast addresses (checked in the resolver, so the address dialled is
 //! the address checked), no redirects, no proxies, small bodies, short
-//! timeouts. `admin_connection_check_allow_private = true` lifts the
-//! address rule for MCP servers on loopback or private networks.
+//! timeouts. `admin_connection_check_allow_private = true` also allows
+//! loopback and private networks (RFC 1918, CGNAT, unique-local) for MCP
+//! servers there; link-local (cloud metadata) and other special-use
+//! addresses stay refused.
 
 use super::types::{CheckPoint, CheckReport, Snippets};
 use crate::app::AppState;
+use crate::outbound::{Answer, FetchError, Fetcher};
 use authgate_core::model::Resource;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 
-const MAX_BODY: usize = 64 * 1024;
-const TIMEOUT: Duration = Duration::from_secs(5);
+// ------------------------------------------------------------- fetching
 
-// ------------------------------------------------------------- SSRF guard
+const PRIVATE_HINT: &str = "its address is private or special-use, which the check does not connect to (set admin_connection_check_allow_private = true for servers on private networks)";
 
-fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
-    let mask = if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
-    };
-    (u32::from(ip) & mask) == (u32::from(Ipv4Addr::from(net)) & mask)
-}
-
-fn public_v4(ip: Ipv4Addr) -> bool {
-    const SPECIAL: &[([u8; 4], u32)] = &[
-        ([0, 0, 0, 0], 8),
-        ([10, 0, 0, 0], 8),
-        ([100, 64, 0, 0], 10),
-        ([127, 0, 0, 0], 8),
-        ([169, 254, 0, 0], 16),
-        ([172, 16, 0, 0], 12),
-        ([192, 0, 0, 0], 24),
-        ([192, 0, 2, 0], 24),
-        ([192, 88, 99, 0], 24),
-        ([192, 168, 0, 0], 16),
-        ([198, 18, 0, 0], 15),
-        ([198, 51, 100, 0], 24),
-        ([203, 0, 113, 0], 24),
-        ([224, 0, 0, 0], 4),
-        ([240, 0, 0, 0], 4),
-    ];
-    !SPECIAL.iter().any(|(n, p)| in_v4(ip, *n, *p))
-}
-
-fn public_v6(ip: Ipv6Addr) -> bool {
-    let s = ip.segments();
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return public_v4(v4);
-    }
-    // NAT64 well-known prefix 64:ff9b::/96 embeds an IPv4 address.
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let o = ip.octets();
-        return public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
-    }
-    let special = ip.is_unspecified()
-        || ip.is_loopback()
-        || s[0] & 0xfe00 == 0xfc00 // unique local
-        || s[0] & 0xffc0 == 0xfe80 // link-local
-        || s[0] & 0xff00 == 0xff00 // multicast
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] == 0x2001 && s[1] < 0x0200) // IETF special (Teredo, benchmarking…)
-        || s[0] == 0x2002 // 6to4
-        || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard
-        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 1) // NAT64 local-use
-        || s[..6] == [0, 0, 0, 0, 0, 0]; // IPv4-compatible
-    !special
-}
-
-/// Whether the check may connect to `ip`.
-pub fn permitted(ip: IpAddr, allow_private: bool) -> bool {
-    allow_private
-        || match ip {
-            IpAddr::V4(v4) => public_v4(v4),
-            IpAddr::V6(v6) => public_v6(v6),
+/// What a failed fetch tells the operator.
+fn describe_error(e: &FetchError) -> String {
+    match e {
+        FetchError::SpecialUseAddress => PRIVATE_HINT.into(),
+        FetchError::Timeout(ms) => format!("no answer within {} s", ms / 1000),
+        FetchError::Connect => {
+            "the connection failed (is the server running and reachable from authgate?)".into()
         }
-}
-
-#[derive(Debug)]
-struct Refused;
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("every address of the host is private or special-use")
+        FetchError::Scheme => "only http(s) URLs are checked".into(),
+        other => other.to_string(),
     }
 }
 
-impl std::error::Error for Refused {}
-
-struct GuardedResolver {
-    allow_private: bool,
+/// The check's requests go through the one outbound fetcher (its address
+/// policy, limits and timeouts; see `crate::outbound`).
+struct Guarded<'a> {
+    fetcher: &'a Fetcher,
 }
 
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow = self.allow_private;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| permitted(a.ip(), allow))
-                .collect();
-            if addrs.is_empty() {
-                return Err(Box::new(Refused) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-struct Fetched {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-fn describe_error(e: &reqwest::Error) -> String {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        if s.downcast_ref::<Refused>().is_some() {
-            return "its address is private or special-use, which the check does not connect to (set admin_connection_check_allow_private = true for servers on private networks)".into();
-        }
-        src = s.source();
-    }
-    if e.is_timeout() {
-        format!("no answer within {} s", TIMEOUT.as_secs())
-    } else if e.is_connect() {
-        "the connection failed (is the server running and reachable from authgate?)".into()
-    } else {
-        "the request failed".into()
-    }
-}
-
-struct Guarded {
-    http: reqwest::Client,
-    allow_private: bool,
-}
-
-impl Guarded {
-    fn new(allow_private: bool) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(TIMEOUT)
-            .timeout(TIMEOUT)
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .user_agent(concat!(
-                "authgate-connection-check/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self {
-            http,
-            allow_private,
-        })
+impl Guarded<'_> {
+    fn http(&self) -> &reqwest::Client {
+        self.fetcher.client()
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Fetched, String> {
+    async fn send(&self, req: reqwest::RequestBuilder, url: &str) -> Result<Answer, String> {
         let u = url::Url::parse(url).map_err(|_| "not a URL".to_string())?;
-        if !matches!(u.scheme(), "http" | "https") {
-            return Err("only http(s) URLs are checked".into());
-        }
-        let literal = match u.host() {
-            Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
-            Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
-            Some(url::Host::Domain(_)) => None,
-            None => return Err("the URL has no host".into()),
-        };
-        if let Some(ip) = literal
-            && !permitted(ip, self.allow_private)
-        {
-            return Err("its address is private or special-use, which the check does not connect to (set admin_connection_check_allow_private = true for servers on private networks)".into());
-        }
-        let mut resp = req.send().await.map_err(|e| describe_error(&e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut body = Vec::new();
-        while let Ok(Some(chunk)) = resp.chunk().await {
-            if body.len() + chunk.len() > MAX_BODY {
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Fetched {
-            status,
-            headers,
-            body,
-        })
+        self.fetcher
+            .request(&u, req)
+            .await
+            .map_err(|e| describe_error(&e))
     }
 }
 
@@ -316,12 +171,8 @@ pub async fn run(state: &AppState, r: &Resource) -> CheckReport {
         ok: pts.0.iter().all(|p| p.ok),
         points: pts.0,
     };
-    let g = match Guarded::new(state.settings.raw.admin_connection_check_allow_private) {
-        Ok(g) => g,
-        Err(e) => {
-            pts.add("reach", L_REACH, false, e);
-            return report(pts);
-        }
+    let g = Guarded {
+        fetcher: &state.client_services.connection_check,
     };
     // 1. What a client's first request meets: MCP `initialize`, no token.
     let init = serde_json::json!({
@@ -330,7 +181,7 @@ pub async fn run(state: &AppState, r: &Resource) -> CheckReport {
                    "clientInfo": {"name": "authgate-connection-check", "version": env!("CARGO_PKG_VERSION")}}
     });
     let req = g
-        .http
+        .http()
         .post(&r.uri)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
@@ -450,7 +301,7 @@ pub async fn run(state: &AppState, r: &Resource) -> CheckReport {
     }
     // 2. Protected resource metadata at the path-inserted URL.
     let req = g
-        .http
+        .http()
         .get(&metadata_url)
         .header("accept", "application/json");
     let doc = match g.send(req, &metadata_url).await {
@@ -698,26 +549,35 @@ mod tests {
     }
 
     #[test]
-    fn address_guard() {
+    fn address_guard_is_the_outbound_policy() {
+        use crate::outbound::AddressPolicy;
+        let strict = AddressPolicy::default();
+        let private = AddressPolicy {
+            allow_loopback: false,
+            allow_private: true,
+        };
         for ip in [
             "127.0.0.1",
             "10.1.2.3",
-            "169.254.169.254",
             "192.168.1.1",
             "100.64.0.1",
             "::1",
             "fd00:ec2::254",
-            "fe80::1",
             "::ffff:127.0.0.1",
-            "64:ff9b::a00:1",
-            "0.0.0.0",
         ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert!(!permitted(ip, false), "{ip}");
-            assert!(permitted(ip, true), "{ip}");
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert!(!strict.permits(ip), "{ip}");
+            assert!(private.permits(ip), "{ip}");
+        }
+        // Never, not even for servers on private networks: cloud metadata,
+        // link-local, unspecified, NAT64 of a private address.
+        for ip in ["169.254.169.254", "fe80::1", "0.0.0.0", "64:ff9b::a00:1"] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert!(!strict.permits(ip), "{ip}");
+            assert!(!private.permits(ip), "{ip}");
         }
         for ip in ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(permitted(ip.parse().unwrap(), false), "{ip}");
+            assert!(strict.permits(ip.parse().unwrap()), "{ip}");
         }
     }
 }

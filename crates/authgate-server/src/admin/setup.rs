@@ -146,8 +146,19 @@ pub async fn store_has_admin(store: &dyn Store) -> Result<bool, StoreError> {
         .any(|u| u.is_admin && !u.disabled))
 }
 
+/// The file in the data directory that holds the first-run setup link.
+pub const SETUP_LINK_FILE: &str = "setup-link";
+
+/// Where the first-run setup link is written.
+pub fn setup_link_path(state: &AppState) -> std::path::PathBuf {
+    state.settings.raw.data_dir.join(SETUP_LINK_FILE)
+}
+
 /// First run: when there is no administrator, creates a setup link and
-/// prints it (stderr and the log). Returns the link.
+/// hands it to the operator. The link creates an administrator, so it is a
+/// secret: it goes to `<data_dir>/setup-link` (mode 0600) and, when stderr
+/// is a terminal, to the terminal; the log (often shipped elsewhere) only
+/// says where the file is. Returns the link.
 pub async fn announce(state: &AppState) -> Option<String> {
     match has_admin(state).await {
         Ok(true) => return None,
@@ -157,19 +168,69 @@ pub async fn announce(state: &AppState) -> Option<String> {
             return None;
         }
     }
-    match create_link(state, Purpose::AdminSetup, None, SETUP_LINK_TTL).await {
-        Ok(link) => {
-            eprintln!(
-                "\nNo administrator yet. Create the first admin account within {} minutes at:\n\n  {}\n\n(single use; or run `authgate admin create --email you@example.com` offline)\n",
-                SETUP_LINK_TTL / 60,
-                link.url
-            );
-            tracing::warn!(setup_link = %link.url, "no administrator yet: open the one-time setup link");
-            Some(link.url)
-        }
+    let link = match create_link(state, Purpose::AdminSetup, None, SETUP_LINK_TTL).await {
+        Ok(link) => link,
         Err(e) => {
             tracing::error!(error = %e, "could not create the setup link");
-            None
+            return None;
+        }
+    };
+    let path = setup_link_path(state);
+    match write_secret_file(&path, &format!("{}\n", link.url)) {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            "no administrator yet: the one-time setup link (valid {} minutes) is in this file",
+            SETUP_LINK_TTL / 60
+        ),
+        Err(e) => tracing::error!(
+            path = %path.display(),
+            error = %e,
+            "no administrator yet, and the setup link file could not be written; run `authgate admin setup-link` or `authgate admin create`"
+        ),
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "\nNo administrator yet. Create the first admin account within {} minutes at:\n\n  {}\n\n(single use; or run `authgate admin create --email you@example.com` offline)\n",
+            SETUP_LINK_TTL / 60,
+            link.url
+        );
+    }
+    Some(link.url)
+}
+
+/// Writes `contents` to a new file readable by its owner only. A file left
+/// at `path` (an older link) is removed first; the new one is created
+/// exclusively, so a link planted at the path (a symlink to elsewhere) is
+/// never followed.
+fn write_secret_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+/// Setup is done: the link is spent, so its file goes.
+fn remove_setup_link_file(state: &AppState) {
+    let path = setup_link_path(state);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "setup complete; removed the setup link file")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove the setup link file")
         }
     }
 }
@@ -402,6 +463,7 @@ async fn setup_submit(
         "ok",
         json!({"user_id": user.id}),
     );
+    remove_setup_link_file(&state);
     // Signed in as the new administrator.
     let (_, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
         Ok(x) => x,

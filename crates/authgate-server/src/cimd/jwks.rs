@@ -4,7 +4,7 @@
 //! verify: EC P-256 → ES256, Ed25519 → EdDSA, RSA → RS256 or PS256 (one of
 //! them when the JWK names its `alg`). Nothing else — no `none`, no HMAC.
 
-use super::fetch::{FetchError, GuardedFetcher};
+use crate::outbound::{FetchError, Fetcher, NegativeCache};
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -215,10 +215,12 @@ struct Entry {
     keys: Arc<KeySet>,
 }
 
-/// Cache of fetched `jwks_uri` documents. Failures are never cached.
-#[derive(Default)]
+/// Cache of fetched `jwks_uri` documents. Failures are remembered briefly
+/// (fetch failures by the fetcher, unusable key sets here), so a broken
+/// `jwks_uri` is not fetched again on every token request.
 pub struct JwksCache {
     entries: RwLock<HashMap<String, Entry>>,
+    invalid: NegativeCache<String>,
 }
 
 /// Why keys from a `jwks_uri` are unavailable.
@@ -231,11 +233,19 @@ pub enum JwksError {
 }
 
 impl JwksCache {
+    /// `negative_ttl`: how long an unusable key set is remembered.
+    pub fn new(negative_ttl: Duration) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            invalid: NegativeCache::new(negative_ttl),
+        }
+    }
+
     /// The keys at `uri`. A cached set is used while fresh, unless `kid` is
     /// not in it and the last fetch is over a minute old (key rotation).
     pub async fn keys(
         &self,
-        fetcher: &GuardedFetcher,
+        fetcher: &Fetcher,
         uri: &url::Url,
         kid: Option<&str>,
         ttl: impl Fn(Option<u64>, bool) -> Duration,
@@ -249,10 +259,20 @@ impl JwksCache {
                 return Ok(e.keys.clone());
             }
         }
+        if let Some(why) = self.invalid.get(uri.as_str()) {
+            return Err(JwksError::Invalid(why));
+        }
         let fetched = fetcher.get_json(uri).await?;
-        let v: Value = serde_json::from_slice(&fetched.body)
-            .map_err(|_| JwksError::Invalid("it is not valid JSON".into()))?;
-        let keys = Arc::new(parse(&v).map_err(JwksError::Invalid)?);
+        let parsed = serde_json::from_slice::<Value>(&fetched.body)
+            .map_err(|_| "it is not valid JSON".to_string())
+            .and_then(|v| parse(&v));
+        let keys = match parsed {
+            Ok(k) => Arc::new(k),
+            Err(why) => {
+                self.invalid.put(uri.as_str(), why.clone());
+                return Err(JwksError::Invalid(why));
+            }
+        };
         let now = Instant::now();
         let expires = now + ttl(fetched.max_age, fetched.no_cache);
         if let Ok(mut g) = self.entries.write() {

@@ -1,10 +1,13 @@
 //! Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document):
 //! a `client_id` that is an https URL names a JSON document describing the
-//! client. authgate fetches it (SSRF-guarded, see [`fetch`]), checks it,
-//! caches it in memory per `Cache-Control` within configured bounds (never
-//! caching failures) and keeps a `metadata_document` client row so that
-//! `authgate client list` shows the client and an administrator can block
-//! it.
+//! client. authgate fetches it (SSRF-guarded, see [`crate::outbound`]), checks it,
+//! caches it in memory per `Cache-Control` within configured bounds (and a
+//! failure or refusal for `negative_cache_secs`). Once the client has
+//! proved something — a person approved it and a code is issued — a
+//! `metadata_document` client row is kept so that `authgate client list`
+//! shows the client and an administrator can block it; a URL merely named
+//! in a request writes nothing. Rows are capped (`max_clients`) and reaped
+//! when unused (`unused_client_ttl_secs`), like dynamic clients.
 //!
 //! URL rules (draft §3): https; a host; a path other than `/`; no fragment;
 //! no user information; no dot segments (encoded ones included). A query is
@@ -23,8 +26,6 @@
 //! blocked client row whose id is `https://<host>/` — a URL that can never be
 //! a metadata document client id (its path is `/`).
 
-pub mod fetch;
-pub mod ip;
 pub mod jwks;
 
 use crate::app::AppState;
@@ -43,6 +44,9 @@ use std::time::{Duration, Instant};
 
 /// Most cached documents.
 const MAX_CACHED_DOCUMENTS: usize = 10_000;
+/// At most this many document and client-JWKS fetches run at once; later
+/// ones wait (within their own time limit).
+pub const MAX_CONCURRENT_FETCHES: usize = 64;
 /// Longest client_id URL accepted.
 const MAX_CLIENT_ID_URL: usize = 2048;
 
@@ -78,6 +82,18 @@ pub struct CimdConfig {
     pub cache_max_secs: u64,
     /// Used when the answer has no `max-age`.
     pub cache_default_secs: u64,
+    /// Fetches at once to one host (documents and client JWKS): a host that
+    /// stalls holds only these, never the slots other hosts need.
+    pub max_fetches_per_host: usize,
+    /// How long a failed document or `jwks_uri` fetch (or a document or key
+    /// set that was refused) is answered from memory instead of fetched again.
+    pub negative_cache_secs: u64,
+    /// Most stored metadata document clients; beyond it clients not yet
+    /// stored are refused at /authorize (`invalid_client`, naming this key).
+    pub max_clients: i64,
+    /// Stored metadata document clients not used for this long are deleted
+    /// (checked hourly; blocked ones stay).
+    pub unused_client_ttl_secs: i64,
 }
 
 impl Default for CimdConfig {
@@ -94,6 +110,10 @@ impl Default for CimdConfig {
             cache_min_secs: 60,
             cache_max_secs: 24 * 3600,
             cache_default_secs: 300,
+            max_fetches_per_host: 4,
+            negative_cache_secs: 30,
+            max_clients: 10_000,
+            unused_client_ttl_secs: 30 * 86400,
         }
     }
 }
@@ -136,6 +156,20 @@ pub fn validate_config(c: &CimdConfig) -> Result<(), ConfigError> {
         ("cache_min_secs", c.cache_min_secs, 0, 7 * 86400),
         ("cache_max_secs", c.cache_max_secs, 0, 30 * 86400),
         ("cache_default_secs", c.cache_default_secs, 0, 30 * 86400),
+        (
+            "max_fetches_per_host",
+            c.max_fetches_per_host as u64,
+            1,
+            MAX_CONCURRENT_FETCHES as u64,
+        ),
+        ("negative_cache_secs", c.negative_cache_secs, 0, 3600),
+        ("max_clients", c.max_clients.max(0) as u64, 1, 10_000_000),
+        (
+            "unused_client_ttl_secs",
+            c.unused_client_ttl_secs.max(0) as u64,
+            3600,
+            3650 * 86400,
+        ),
     ] {
         if !(min..=max).contains(&v) {
             return Err(ConfigError::new(
@@ -254,13 +288,37 @@ pub fn cache_ttl(cfg: &CimdConfig, max_age: Option<u64>, no_cache: bool) -> Dura
     Duration::from_secs(secs)
 }
 
-/// Successfully fetched documents, by URL.
-#[derive(Default)]
+/// Successfully fetched documents, by URL; and, briefly, documents that
+/// were refused (the fetcher remembers failed fetches itself), so a broken
+/// document is not fetched again on every request that names it.
 pub struct DocumentCache {
     entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+    refused: crate::outbound::NegativeCache<String>,
+    /// The number of stored metadata document clients and when it was
+    /// counted (the cap check trusts it for [`STORED_COUNT_TTL`]).
+    stored: std::sync::Mutex<Option<(i64, Instant)>>,
 }
 
+/// How long a count of stored metadata document clients is trusted.
+const STORED_COUNT_TTL: Duration = Duration::from_secs(10);
+
 impl DocumentCache {
+    /// `negative_ttl`: how long a refused document is remembered.
+    pub fn new(negative_ttl: Duration) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            refused: crate::outbound::NegativeCache::new(negative_ttl),
+            stored: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The last checked version of a document, fresh or not (a client that
+    /// proved itself is stored from it).
+    fn get_even_stale(&self, url: &str) -> Option<Arc<Client>> {
+        let g = self.entries.read().ok()?;
+        g.get(url).map(|(_, c)| c.clone())
+    }
+
     fn get(&self, url: &str) -> Option<Arc<Client>> {
         let g = self.entries.read().ok()?;
         let (expires, c) = g.get(url)?;
@@ -288,6 +346,7 @@ impl DocumentCache {
         if let Ok(mut g) = self.entries.write() {
             g.remove(url);
         }
+        self.refused.forget(url);
     }
 }
 
@@ -355,6 +414,11 @@ pub async fn resolve(
             _ => cached,
         });
     }
+    if let Some(why) = services.documents.refused.get(client_id) {
+        metrics::counter!("authgate_cimd_fetches_total", "outcome" => "refused_cached")
+            .increment(1);
+        return Err(OAuthError::invalid_client(why));
+    }
     let fetched = services.fetcher.get_json(&url).await.map_err(|e| {
         metrics::counter!("authgate_cimd_fetches_total", "outcome" => "failed").increment(1);
         tracing::info!(client_id, error = %e, "client metadata document refused");
@@ -368,9 +432,22 @@ pub async fn resolve(
     .inspect_err(|e| {
         metrics::counter!("authgate_cimd_fetches_total", "outcome" => "invalid").increment(1);
         tracing::info!(client_id, error = %e.description, "client metadata document refused");
+        services
+            .documents
+            .refused
+            .put(client_id, e.description.clone());
     })?;
     metrics::counter!("authgate_cimd_fetches_total", "outcome" => "fetched").increment(1);
-    let client = Arc::new(persist(state, client_id, metadata, stored.as_deref()).await?);
+    // A client already stored (it proved itself before) follows its
+    // document; a new one stays in memory until it proves something (see
+    // `remember`): a URL named in a request writes nothing.
+    let client = match stored.as_deref() {
+        Some(s) => Arc::new(persist(state, client_id, metadata, Some(s)).await?),
+        None => {
+            check_capacity(state).await?;
+            Arc::new(document_client(state, client_id, metadata, None))
+        }
+    };
     let ttl = cache_ttl(&state.settings.raw.cimd, fetched.max_age, fetched.no_cache);
     services.documents.put(client_id, ttl, client.clone());
     Ok(client)
@@ -413,14 +490,14 @@ pub fn check_document(
     .map_err(|e| refused(e.description))
 }
 
-/// Inserts or updates the client row for a fetched document, keeping what
-/// the store knows (created, last used, blocked).
-async fn persist(
+/// The client a checked document describes, keeping what the store knows
+/// (created, last used, blocked).
+fn document_client(
     state: &AppState,
     client_id: &str,
     metadata: ClientMetadata,
     stored: Option<&Client>,
-) -> Result<Client, OAuthError> {
+) -> Client {
     let now = state.clock.now();
     let mut c = Client {
         client_id: client_id.to_owned(),
@@ -441,9 +518,93 @@ async fn persist(
         c.last_used_at = s.last_used_at;
         c.blocked = s.blocked;
         c.registration_count = s.registration_count;
-        if *s == c {
-            return Ok(c);
+    }
+    c
+}
+
+/// Refuses a client not yet stored when the store holds `cimd.max_clients`
+/// metadata document clients already.
+async fn check_capacity(state: &AppState) -> Result<(), OAuthError> {
+    let max = state.settings.raw.cimd.max_clients;
+    let cache = &state.client_services.documents.stored;
+    let fresh = cache
+        .lock()
+        .ok()
+        .and_then(|g| *g)
+        .filter(|(n, at)| at.elapsed() < STORED_COUNT_TTL && *n < max)
+        .map(|(n, _)| n);
+    let n = match fresh {
+        Some(n) => n,
+        None => {
+            let n = state
+                .store
+                .count_clients(ClientKind::MetadataDocument)
+                .await
+                .map_err(StoreFailure)?;
+            if let Ok(mut g) = cache.lock() {
+                *g = Some((n, Instant::now()));
+            }
+            n
         }
+    };
+    if n >= max {
+        tracing::warn!(
+            stored = n,
+            "metadata document client cap (cimd.max_clients) reached; new client refused"
+        );
+        return Err(OAuthError::invalid_client(
+            "this server holds as many client ID metadata document clients as it may (cimd.max_clients); try again later or ask the operator",
+        ));
+    }
+    Ok(())
+}
+
+/// A metadata document client proved itself (a person approved it and a
+/// code is being issued to it): store its row, so it is listed, can be
+/// blocked, and keeps working at the token endpoint while its document host
+/// is down. Nothing to do for other clients or one already stored. A
+/// failure here does not stop the code: the client is then resolved from
+/// its document at the token endpoint, as before it was stored.
+pub async fn remember(state: &AppState, client_id: &str) {
+    if !is_document_url(client_id, &state.settings.raw.cimd) {
+        return;
+    }
+    match state.registry.client(state.store.as_ref(), client_id).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return,
+        Err(e) => {
+            tracing::warn!(client_id, error = %e, "could not look up a metadata document client");
+            return;
+        }
+    }
+    let Some(c) = state.client_services.documents.get_even_stale(client_id) else {
+        return;
+    };
+    if c.kind != ClientKind::MetadataDocument {
+        return;
+    }
+    if let Err(e) = persist(state, client_id, c.metadata.clone(), None).await {
+        tracing::warn!(client_id, error = %e.description, "could not store a metadata document client");
+        return;
+    }
+    if let Ok(mut g) = state.client_services.documents.stored.lock()
+        && let Some((n, _)) = g.as_mut()
+    {
+        *n += 1;
+    }
+}
+
+/// Inserts or updates the client row for a fetched document, keeping what
+/// the store knows (created, last used, blocked).
+async fn persist(
+    state: &AppState,
+    client_id: &str,
+    metadata: ClientMetadata,
+    stored: Option<&Client>,
+) -> Result<Client, OAuthError> {
+    let c = document_client(state, client_id, metadata, stored);
+    if stored.is_some_and(|s| *s == c) {
+        return Ok(c);
     }
     let store = state.store.as_ref();
     let result = if stored.is_some() {
@@ -471,6 +632,34 @@ async fn persist(
         serde_json::json!({"client_name": c.metadata.client_name}),
     );
     Ok(c)
+}
+
+/// Deletes stored metadata document clients unused for
+/// `cimd.unused_client_ttl_secs` (the periodic purge; blocked ones stay).
+pub async fn reap_unused_clients(state: &AppState) -> Result<u64, StoreError> {
+    state.registry.flush_usage(state.store.as_ref()).await;
+    let ttl = state.settings.raw.cimd.unused_client_ttl_secs;
+    let n = state
+        .store
+        .reap_metadata_document_clients(state.clock.now().saturating_sub(ttl))
+        .await?;
+    if n > 0 {
+        tracing::info!(reaped = n, "deleted unused metadata document clients");
+        if let Ok(mut g) = state.client_services.documents.stored.lock() {
+            *g = None;
+        }
+        crate::telemetry::audit_detail(
+            state,
+            "clients.reaped",
+            None,
+            None,
+            None,
+            None,
+            "success",
+            serde_json::json!({"count": n, "kind": "metadata_document", "unused_for_secs": ttl}),
+        );
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -291,9 +291,15 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
     }
     let rid = secret::generate_id(state.rng.as_ref());
     session::add_pending(&mut sess, &rid, &req, now);
-    if let Err(e) = state.store.update_session(&sess).await {
-        return server_error(e);
-    }
+    // A visitor's pending request rides in their pre-session cookie; only a
+    // signed-in browser's session is in the store.
+    let new_cookie = match session::save(state, &sess).await {
+        Ok(c) => c,
+        Err(session::SaveError::Store(e)) => return server_error(e),
+        Err(e @ session::SaveError::TooLarge) => {
+            return ret.error(&OAuthError::invalid_request(e.to_string()));
+        }
+    };
     let base = state.settings.issuer_path();
     let next = if must_login {
         format!("{base}/login?r={rid}")
@@ -301,7 +307,9 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
         format!("{base}/consent?r={rid}")
     };
     let mut resp = pages::see_other(&next);
-    if is_new {
+    if let Some(c) = new_cookie {
+        session::set_cookie(state, &mut resp, &c);
+    } else if is_new {
         session::set_cookie(state, &mut resp, &raw_cookie);
     }
     resp
@@ -333,6 +341,9 @@ pub async fn issue_code(
     user_id: &str,
     auth_time: i64,
 ) -> Result<String, authgate_store::StoreError> {
+    // A metadata document client has now proved itself (a person approved
+    // it): only now is its row stored.
+    crate::cimd::remember(state, &req.client_id).await;
     let code = secret::generate(state.rng.as_ref());
     let now = state.clock.now();
     state

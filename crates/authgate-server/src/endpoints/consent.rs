@@ -269,6 +269,9 @@ pub async fn consent_submit(
             );
         }
     }
+    // The person approved the client: a metadata document client has
+    // proved itself and is stored now (the consent row refers to it).
+    crate::cimd::remember(&state, &req.client_id).await;
     let existing = match state
         .store
         .get_consent(&user.id, &req.client_id, &req.resource_id)

@@ -137,7 +137,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if crate::cimd::fetch::is_json_media_type(ct) {
+    if crate::outbound::fetch::is_json_media_type(ct) {
         Ok(())
     } else {
         Err(OAuthError::new(

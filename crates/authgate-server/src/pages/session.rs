@@ -1,7 +1,16 @@
-//! Browser sessions: a random id in a cookie, the session itself in the
-//! store (by the id's hash), so several instances share sessions.
+//! Browser sessions.
+//!
+//! A visitor who has not signed in has a *pre-session*: its CSRF token and
+//! pending authorization requests travel in the cookie itself, signed with
+//! a subkey of the key-encryption key (HMAC-SHA256, so any instance sharing
+//! the KEK accepts it), with an expiry inside. Nothing is written to the
+//! store for a visitor: a flood of cookie-less `GET /login` costs no row.
+//! The store gets a session only at sign-in (a random id in the cookie, the
+//! session by the id's hash, so several instances share it); the id is new
+//! at sign-in (no fixation) and the pre-session's data moves into it.
+//!
 //! Cookies are `HttpOnly`, `SameSite=Lax`, and `Secure` with the `__Host-`
-//! prefix when the issuer is https. The id is renewed at sign-in.
+//! prefix when the issuer is https.
 
 use crate::app::AppState;
 use authgate_core::authorize::AuthorizationRequest;
@@ -10,6 +19,8 @@ use authgate_core::secret;
 use authgate_store::StoreError;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -17,6 +28,16 @@ use subtle::ConstantTimeEq;
 const MAX_PENDING: usize = 10;
 /// A pending request must be finished within this time.
 pub const PENDING_TTL: i64 = 600;
+/// How long a pre-session lasts (a sign-in form left open this long must
+/// be reloaded).
+pub const PRE_SESSION_TTL: i64 = 3600;
+/// Largest pre-session cookie value: browsers keep cookies up to 4096
+/// bytes (name and attributes included). Oldest pending requests are let
+/// go to stay under it.
+const MAX_PRE_SESSION_COOKIE: usize = 3800;
+/// Marks a pre-session cookie value (a stored session's is 43 characters
+/// of base64url, which never contain a dot).
+const PRE_SESSION_PREFIX: &str = "p1.";
 
 pub fn cookie_name(state: &AppState) -> &'static str {
     if state.settings.is_https() {
@@ -36,10 +57,56 @@ fn cookie_value(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 43)
+        .filter(|v| v.len() == 43 || (v.starts_with(PRE_SESSION_PREFIX) && v.len() <= 4096))
 }
 
-/// The browser's live session, if any.
+/// Whether `s` is a pre-session (lives in the cookie, not the store).
+pub fn is_pre_session(s: &Session) -> bool {
+    s.id_hash.is_empty()
+}
+
+/// The signed cookie value that carries a pre-session.
+fn seal_pre_session(state: &AppState, s: &Session) -> String {
+    let payload = json!({
+        "csrf": s.csrf_token,
+        "iat": s.created_at,
+        "exp": s.expires_at,
+        "data": s.data,
+    });
+    let body = URL_SAFE_NO_PAD.encode(payload.to_string());
+    let tag = state
+        .kek
+        .sign_cookie(format!("{PRE_SESSION_PREFIX}{body}").as_bytes());
+    format!("{PRE_SESSION_PREFIX}{body}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// The pre-session in a cookie value, when its signature holds and it has
+/// not expired.
+fn open_pre_session(state: &AppState, raw: &str) -> Option<Session> {
+    let (signed, tag) = raw.rsplit_once('.')?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    if !state.kek.verify_cookie(signed.as_bytes(), &tag) {
+        return None;
+    }
+    let body = signed.strip_prefix(PRE_SESSION_PREFIX)?;
+    let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    let exp = payload.get("exp")?.as_i64()?;
+    if exp <= state.clock.now() {
+        return None;
+    }
+    Some(Session {
+        id_hash: String::new(),
+        user_id: None,
+        csrf_token: payload.get("csrf")?.as_str()?.to_owned(),
+        auth_time: None,
+        created_at: payload.get("iat")?.as_i64()?,
+        expires_at: exp,
+        data: payload.get("data").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// The browser's live session (signed in or pre-session), if any, and the
+/// raw cookie value.
 pub async fn load(
     state: &AppState,
     headers: &HeaderMap,
@@ -47,6 +114,9 @@ pub async fn load(
     let Some(raw) = cookie_value(state, headers) else {
         return Ok(None);
     };
+    if raw.starts_with(PRE_SESSION_PREFIX) {
+        return Ok(open_pre_session(state, &raw).map(|s| (s, raw)));
+    }
     let s = state
         .store
         .get_session(&secret::hash(&raw), state.clock.now())
@@ -54,20 +124,19 @@ pub async fn load(
     Ok(s.map(|s| (s, raw)))
 }
 
-/// Creates a fresh anonymous session. Returns it and the raw cookie value.
+/// A fresh pre-session (nothing stored). Returns it and its cookie value.
 pub async fn create(state: &AppState, data: Value) -> Result<(Session, String), StoreError> {
-    let raw = secret::generate(state.rng.as_ref());
     let now = state.clock.now();
     let s = Session {
-        id_hash: secret::hash(&raw),
+        id_hash: String::new(),
         user_id: None,
         csrf_token: secret::generate(state.rng.as_ref()),
         auth_time: None,
         created_at: now,
-        expires_at: now + state.settings.raw.session_ttl_secs,
+        expires_at: now + PRE_SESSION_TTL,
         data,
     };
-    state.store.insert_session(&s).await?;
+    let raw = seal_pre_session(state, &s);
     Ok((s, raw))
 }
 
@@ -84,17 +153,81 @@ pub async fn load_or_create(
     }
 }
 
-/// Sign-in: a new session id (defeats fixation) carrying the old data.
+/// Keeps a changed session: a stored one is updated (`None`); a
+/// pre-session becomes a new cookie value the response must set
+/// (`Some`). Pending requests beyond what a cookie holds are let go,
+/// oldest first; `Err` only when the newest alone is too large.
+pub async fn save(state: &AppState, s: &Session) -> Result<Option<String>, SaveError> {
+    if !is_pre_session(s) {
+        state.store.update_session(s).await?;
+        return Ok(None);
+    }
+    let mut s = s.clone();
+    loop {
+        let raw = seal_pre_session(state, &s);
+        if raw.len() <= MAX_PRE_SESSION_COOKIE {
+            return Ok(Some(raw));
+        }
+        if !drop_oldest_pending(&mut s) {
+            return Err(SaveError::TooLarge);
+        }
+    }
+}
+
+/// Why [`save`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A pre-session cannot carry the request (a very long `state` or
+    /// client id): the browser would drop the cookie.
+    #[error("the authorization request is too large to keep for this browser")]
+    TooLarge,
+}
+
+/// Drops the oldest pending request but one (the newest stays, so the
+/// request being started survives). `false` when only one is left.
+fn drop_oldest_pending(s: &mut Session) -> bool {
+    let Some(mut map) = s.data.get("pending").and_then(|p| p.as_object().cloned()) else {
+        return false;
+    };
+    if map.len() <= 1 {
+        return false;
+    }
+    let oldest = map
+        .iter()
+        .min_by_key(|(_, v)| v.get("created_at").and_then(Value::as_i64).unwrap_or(0))
+        .map(|(k, _)| k.clone());
+    if let Some(k) = oldest {
+        map.remove(&k);
+    }
+    set_pending_map(s, map);
+    true
+}
+
+/// Sign-in: the first stored session, with a new id (defeats fixation),
+/// carrying the old session's data. A stored session being replaced (a
+/// second sign-in) is deleted.
 pub async fn renew_for_user(
     state: &AppState,
     old: &Session,
     user_id: &str,
 ) -> Result<(Session, String), StoreError> {
-    let (mut s, raw) = create(state, old.data.clone()).await?;
-    s.user_id = Some(user_id.to_owned());
-    s.auth_time = Some(state.clock.now());
-    state.store.update_session(&s).await?;
-    state.store.delete_session(&old.id_hash).await?;
+    let raw = secret::generate(state.rng.as_ref());
+    let now = state.clock.now();
+    let s = Session {
+        id_hash: secret::hash(&raw),
+        user_id: Some(user_id.to_owned()),
+        csrf_token: secret::generate(state.rng.as_ref()),
+        auth_time: Some(now),
+        created_at: now,
+        expires_at: now + state.settings.raw.session_ttl_secs,
+        data: old.data.clone(),
+    };
+    state.store.insert_session(&s).await?;
+    if !is_pre_session(old) {
+        state.store.delete_session(&old.id_hash).await?;
+    }
     Ok((s, raw))
 }
 
@@ -104,10 +237,14 @@ pub fn set_cookie(state: &AppState, resp: &mut Response, raw: &str) {
     } else {
         ""
     };
-    let v = format!(
-        "{}={raw}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        cookie_name(state),
+    let max_age = if raw.starts_with(PRE_SESSION_PREFIX) {
+        PRE_SESSION_TTL
+    } else {
         state.settings.raw.session_ttl_secs
+    };
+    let v = format!(
+        "{}={raw}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        cookie_name(state),
     );
     if let Ok(v) = HeaderValue::from_str(&v) {
         resp.headers_mut().append(header::SET_COOKIE, v);

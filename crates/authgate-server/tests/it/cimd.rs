@@ -220,7 +220,11 @@ async fn document_is_fetched_cached_and_stored() {
     }
     assert_eq!(docs.hits("/good.json"), 1);
 
-    // Stored as a metadata document client, visible to `client list`.
+    // Named in requests only: nothing stored (no write before proof).
+    assert!(app.store.get_client(&id).await.unwrap().is_none());
+    // Once it proves itself (a code is issued to it) it is stored as a
+    // metadata document client, visible to `client list`.
+    authgate_server::cimd::remember(app.state(), &id).await;
     let row = app.store.get_client(&id).await.unwrap().expect("row");
     assert_eq!(row.kind, ClientKind::MetadataDocument);
     assert_eq!(row.metadata.redirect_uris, vec![REDIRECT.to_string()]);
@@ -287,11 +291,15 @@ async fn bad_documents_are_refused_with_a_reason() {
     )
     .await;
 
-    // Failures are not cached: the next attempt fetches again and succeeds.
+    // A failure is remembered for cimd.negative_cache_secs: the next
+    // attempt is answered without fetching again (a failing document is
+    // not fetched on every request naming it).
     refused(&app, &docs.url("/flaky.json"), "HTTP 500").await;
-    let (s, body, _) = authorize(&app, &docs.url("/flaky.json")).await;
-    assert_eq!(s, 303, "{body}");
-    assert_eq!(docs.hits("/flaky.json"), 2);
+    refused(&app, &docs.url("/flaky.json"), "HTTP 500").await;
+    assert_eq!(docs.hits("/flaky.json"), 1);
+    // So is a refused document.
+    refused(&app, &docs.url("/secret.json"), "client_secret").await;
+    assert_eq!(docs.hits("/secret.json"), 1);
 
     // A refused document leaves no client row behind.
     assert!(
@@ -477,6 +485,8 @@ async fn metadata_document_client_completes_an_authorization() {
         .get(&browser::abs(&app, p.location.as_deref().unwrap()))
         .await;
     assert_eq!(consent.status, 200, "{}", consent.body);
+    // Not stored before the person approves it.
+    assert!(app.store.get_client(&id).await.unwrap().is_none());
     assert!(
         consent.body.contains("metadata document at 127.0.0.1"),
         "{}",
@@ -495,6 +505,12 @@ async fn metadata_document_client_completes_an_authorization() {
         .await;
     let q = p.query();
     let code = q.get("code").expect("code");
+    let row = app.store.get_client(&id).await.unwrap();
+    assert_eq!(
+        row.map(|r| r.kind),
+        Some(ClientKind::MetadataDocument),
+        "stored once a code was issued"
+    );
     let (s, body, _) = app
         .token_form(
             None,
@@ -526,5 +542,55 @@ async fn metadata_document_client_completes_an_authorization() {
         .await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(docs.hits("/good.json"), hits);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn stored_metadata_document_clients_are_capped() {
+    let docs = DocServer::start().await;
+    let mut cfg = loopback_config();
+    cfg.cimd.max_clients = 1;
+    let app = TestApp::start_with(cfg, "").await;
+    let first = docs.url("/good.json");
+    let (s, body, _) = authorize(&app, &first).await;
+    assert_eq!(s, 303, "{body}");
+    authgate_server::cimd::remember(app.state(), &first).await;
+    assert!(app.store.get_client(&first).await.unwrap().is_some());
+    // Full: a new document client is refused, naming the key …
+    refused(&app, &docs.url("/good2.json"), "cimd.max_clients").await;
+    // … and nothing was stored for it.
+    assert!(
+        app.store
+            .get_client(&docs.url("/good2.json"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The stored one keeps working.
+    let (s, body, _) = authorize(&app, &first).await;
+    assert_eq!(s, 303, "{body}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn unused_metadata_document_clients_are_reaped_blocked_ones_kept() {
+    let docs = DocServer::start().await;
+    let app = TestApp::start_with(loopback_config(), "").await;
+    let unused = docs.url("/good.json");
+    let blocked = docs.url("/good2.json");
+    for id in [&unused, &blocked] {
+        let (s, body, _) = authorize(&app, id).await;
+        assert_eq!(s, 303, "{body}");
+        authgate_server::cimd::remember(app.state(), id).await;
+        // Created and last used long ago.
+        let mut row = app.store.get_client(id).await.unwrap().expect("row");
+        row.created_at = 0;
+        row.last_used_at = None;
+        row.blocked = *id == blocked;
+        app.store.update_client(&row).await.unwrap();
+    }
+    authgate_server::serve::purge(app.state()).await;
+    assert!(app.store.get_client(&unused).await.unwrap().is_none());
+    assert!(app.store.get_client(&blocked).await.unwrap().is_some());
     app.shutdown().await;
 }

@@ -704,3 +704,73 @@ async fn duplicate_resource_urls_are_refused_on_every_path() {
         "{err}"
     );
 }
+
+/// The first-run setup link creates an administrator: it goes to a 0600
+/// file in the data directory, never to the log (stderr is not a terminal
+/// here, so it is not printed either); the log names the file.
+#[tokio::test]
+async fn the_setup_link_is_in_a_private_file_not_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let cfg = write_config(dir.path(), port, &db);
+    let log_path = dir.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = Proc(
+        Command::new(BIN)
+            .args([
+                "--config",
+                cfg.to_str().unwrap(),
+                "--log-level",
+                "info",
+                "serve",
+            ])
+            .current_dir(dir.path())
+            .env_remove("AUTHGATE_CONFIG")
+            .env_remove("AUTHGATE_LOG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn authgate"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let file = dir.path().join("authgate-data").join("setup-link");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let link = loop {
+        if let Ok(s) = std::fs::read_to_string(&file)
+            && s.ends_with('\n')
+        {
+            break s.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "no {}", file.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        link.starts_with(&format!("{base}/admin/setup?token=")),
+        "{link}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "setup-link mode {mode:o}");
+    }
+    let token = link.split("token=").nth(1).unwrap();
+    // The log line follows the file; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut logged = std::fs::read_to_string(&log_path).unwrap();
+    while !logged.contains("setup-link") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        logged = std::fs::read_to_string(&log_path).unwrap();
+    }
+    assert!(
+        !logged.contains(token),
+        "the setup token is in the log:\n{logged}"
+    );
+    assert!(
+        logged.contains("setup-link"),
+        "the log does not say where the link is:\n{logged}"
+    );
+    drop(child);
+}

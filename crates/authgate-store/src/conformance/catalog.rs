@@ -362,6 +362,10 @@ async fn reap(store: &Arc<dyn Store>, run: &str) {
     let created_recently = bare_client(&format!("{run}-r4"), ClientKind::Dynamic, NOW - 10);
     let pre_old = bare_client(&format!("{run}-r5"), ClientKind::PreRegistered, old);
     let md_old = bare_client(&format!("{run}-r6"), ClientKind::MetadataDocument, old);
+    let mut md_blocked = bare_client(&format!("{run}-r7"), ClientKind::MetadataDocument, old);
+    md_blocked.blocked = true;
+    let mut md_recent = bare_client(&format!("{run}-r8"), ClientKind::MetadataDocument, old);
+    md_recent.last_used_at = Some(NOW - 10);
     for c in [
         &never_used,
         &used_long_ago,
@@ -369,6 +373,8 @@ async fn reap(store: &Arc<dyn Store>, run: &str) {
         &created_recently,
         &pre_old,
         &md_old,
+        &md_blocked,
+        &md_recent,
     ] {
         ok(store.insert_client(c).await, "insert_client");
     }
@@ -403,6 +409,8 @@ async fn reap(store: &Arc<dyn Store>, run: &str) {
         (&created_recently, true),
         (&pre_old, true),
         (&md_old, true),
+        (&md_blocked, true),
+        (&md_recent, true),
     ] {
         let got = ok(store.get_client(&c.client_id).await, "get_client");
         assert_eq!(
@@ -413,6 +421,35 @@ async fn reap(store: &Arc<dyn Store>, run: &str) {
             c.kind,
             c.created_at,
             c.last_used_at,
+            got.is_some()
+        );
+    }
+
+    // Metadata document clients: unused ones go, blocked and used ones stay,
+    // other kinds are untouched.
+    let reaped = ok(
+        store.reap_metadata_document_clients(cutoff).await,
+        "reap_metadata_document_clients",
+    );
+    assert!(
+        reaped >= 1,
+        "reap_metadata_document_clients removes unused metadata document clients"
+    );
+    for (c, kept) in [
+        (&md_old, false),
+        (&md_blocked, true),
+        (&md_recent, true),
+        (&pre_old, true),
+        (&used_recently, true),
+    ] {
+        let got = ok(store.get_client(&c.client_id).await, "get_client");
+        assert_eq!(
+            got.is_some(),
+            kept,
+            "after reap_metadata_document_clients: {} (kind {:?}, blocked {}) kept={}",
+            c.client_id,
+            c.kind,
+            c.blocked,
             got.is_some()
         );
     }

@@ -210,11 +210,15 @@ pub async fn require_admin(
         if let Some(o) = s.data.as_object_mut() {
             o.insert("after_login".into(), Value::String(here.to_owned()));
         }
-        if let Err(e) = state.store.update_session(&s).await {
-            return Err(failure(state, e));
-        }
+        // A visitor's "come back here" rides in their pre-session cookie.
+        let new_cookie = match session::save(state, &s).await {
+            Ok(c) => c,
+            Err(e) => return Err(failure(state, e)),
+        };
         let mut resp = pages::see_other(&format!("{base}/login"));
-        if is_new {
+        if let Some(c) = new_cookie {
+            session::set_cookie(state, &mut resp, &c);
+        } else if is_new {
             session::set_cookie(state, &mut resp, &raw);
         }
         return Err(resp);

@@ -590,6 +590,15 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
         .await
         .expect("no admin yet: a link");
     assert!(link.starts_with(&app.url("/admin/setup?token=")), "{link}");
+    // The link is in a file only its owner reads, removed once used.
+    let file = app.state().settings.raw.data_dir.join("setup-link");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), link);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     let b = Browser::new();
     // A wrong token does not work.
     assert_eq!(
@@ -637,6 +646,7 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
         .unwrap()
         .unwrap();
     assert!(u.is_admin);
+    assert!(!file.exists(), "the setup link file outlived the setup");
     // Single use; and no new link once an admin exists.
     assert_eq!(Browser::new().get(&link).await.status, 404);
     assert!(

@@ -390,7 +390,9 @@ async fn metadata_document_machine_clients_need_the_switch_and_keep_their_scope(
         "/worker.json",
         json!({
             "client_name": "Doc worker",
-            "grant_types": ["client_credentials"],
+            // Metadata documents always carry redirect URIs.
+            "redirect_uris": [crate::browser::REDIRECT],
+            "grant_types": ["authorization_code", "client_credentials"],
             "token_endpoint_auth_method": "private_key_jwt",
             "jwks": {"keys": [signer.jwk()]},
             "scope": "weather:read",

@@ -119,6 +119,7 @@ pub async fn resources(store: Arc<dyn Store>) {
     rb.documentation_uri = None;
     rb.allow_dynamic_registration = false;
     rb.allow_client_id_metadata_documents = true;
+    rb.allow_dynamic_client_credentials = true;
     let rc = resource(&c, NOW - 20);
     for r in [&ra, &rb, &rc] {
         ok(store.upsert_resource(r).await, "upsert_resource");

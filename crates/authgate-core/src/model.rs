@@ -151,7 +151,8 @@ pub struct Client {
     /// no such list (empty): the resources' switches decide for them.
     pub resources: Vec<String>,
     /// Scopes the client may be granted; `None` means any the resource
-    /// defines. The ceiling of every grant (see `scope::ceiling`).
+    /// defines. An administrator's ceiling on every grant (see
+    /// `authgate_server::clients::scope_ceiling`).
     pub allowed_scopes: Option<Vec<String>>,
     pub blocked: bool,
     /// Dynamic registration de-duplication key (hash of the metadata).

@@ -193,6 +193,26 @@ pub fn check_allowed_for_resource(
     }
 }
 
+/// The scope ceiling that applies to a grant (`scope::negotiate`,
+/// `scope::check_ceiling`): for machine tokens the scope the client
+/// registered (`Client::scope_ceiling`: RFC 7591 `scope` of a dynamic or
+/// metadata document client, `allowed_scopes` of a pre-registered one).
+/// For tokens a person delegates, an administrator's `allowed_scopes`
+/// still caps, but a dynamic or metadata document client's self-declared
+/// `scope` does not: the MCP SDKs register the scope of the first
+/// challenge and later step up (403 `insufficient_scope` → /authorize for
+/// the union) without re-registering, and there the person's consent to
+/// every new scope is the gate. (Measured: the e2e step-up flows of the
+/// MCP TypeScript SDK v1 and v2 fail with `invalid_scope` otherwise.)
+pub fn scope_ceiling(client: &Client, token_for: TokenFor) -> Option<Vec<String>> {
+    match (client.kind, token_for) {
+        (ClientKind::Dynamic | ClientKind::MetadataDocument, TokenFor::Person) => {
+            client.allowed_scopes.clone()
+        }
+        _ => client.scope_ceiling(),
+    }
+}
+
 /// The refusal for a pre-registered client an administrator granted no
 /// MCP server: it says what to configure.
 pub fn not_configured() -> OAuthError {

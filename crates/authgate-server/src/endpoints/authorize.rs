@@ -225,7 +225,7 @@ async fn validate(
         &v.requested_scopes,
         &resource.scopes,
         &resource.default_scopes,
-        client.scope_ceiling().as_deref(),
+        crate::clients::scope_ceiling(client, crate::clients::TokenFor::Person).as_deref(),
         scope::UnknownScopes::Drop,
     )?;
     Ok(AuthorizationRequest {

@@ -78,7 +78,8 @@ pub async fn grant(
     } else {
         &requested
     };
-    scope::check_ceiling(effective, &res.scopes, c.scope_ceiling().as_deref())?;
+    let ceiling = crate::clients::scope_ceiling(c, crate::clients::TokenFor::Person);
+    scope::check_ceiling(effective, &res.scopes, ceiling.as_deref())?;
 
     let key = state.kek.refresh_successor_key();
     let successor_plain = refresh::successor(key, presented);

@@ -236,25 +236,23 @@ async fn the_registered_scope_caps_machine_tokens() {
 }
 
 #[tokio::test]
-async fn the_registered_scope_caps_what_a_person_can_grant() {
-    let app = TestApp::start_with(config(), "").await;
+async fn an_administrators_scopes_cap_what_a_person_can_grant() {
+    let mut cfg = config();
+    let mut narrow = confidential(
+        "narrow",
+        &["weather"],
+        &["authorization_code", "refresh_token"],
+    );
+    narrow.scopes = Some(vec!["weather:read".into()]);
+    cfg.clients.push(narrow);
+    let app = TestApp::start_with(cfg, "").await;
     add_user(&app, "ada@example.com").await;
-    let (s, reg, _) = register(
-        &app,
-        &json!({
-            "client_name": "Narrow",
-            "redirect_uris": [REDIRECT],
-            "token_endpoint_auth_method": "none",
-            "scope": "weather:read",
-        }),
-    )
-    .await;
-    assert_eq!(s, 201, "{reg}");
-    let id = reg["client_id"].as_str().unwrap();
+    // Asking beyond the ceiling is invalid_scope (it used to be dropped
+    // silently).
     let p = Browser::new()
         .get(&browser::authorize_url(
             &app,
-            &[("client_id", id), ("scope", "weather:write")],
+            &[("client_id", "narrow"), ("scope", "weather:write")],
         ))
         .await;
     assert_eq!(p.status, 303, "{}", p.body);
@@ -262,13 +260,12 @@ async fn the_registered_scope_caps_what_a_person_can_grant() {
     assert_eq!(q.get("error").map(String::as_str), Some("invalid_scope"));
     assert!(!q.contains_key("code"));
     // Within the ceiling it works, and a refresh cannot widen it.
-    let code = authorize_code(&app, id, REDIRECT, "ada@example.com").await;
+    let code = authorize_code(&app, "narrow", REDIRECT, "ada@example.com").await;
     let (s, b, _) = app
         .token_form(
-            None,
+            Some(("narrow", SVC_SECRET)),
             &[
                 ("grant_type", "authorization_code"),
-                ("client_id", id),
                 ("code", &code),
                 ("code_verifier", VERIFIER),
                 ("redirect_uri", REDIRECT),
@@ -280,10 +277,9 @@ async fn the_registered_scope_caps_what_a_person_can_grant() {
     let rt = b["refresh_token"].as_str().unwrap();
     let (s, b, _) = app
         .token_form(
-            None,
+            Some(("narrow", SVC_SECRET)),
             &[
                 ("grant_type", "refresh_token"),
-                ("client_id", id),
                 ("refresh_token", rt),
                 ("scope", "weather:write"),
             ],

@@ -58,6 +58,8 @@ describe('admin dashboard in a real browser (issue 6)', () => {
           token_endpoint_auth_method: 'none',
           redirect_uris: [cb.redirectUri],
           grant_types: ['authorization_code', 'refresh_token'],
+          // Every MCP server (weather is added through the dashboard later).
+          resources: ['*'],
         },
       ],
       // The sample MCP server is on loopback: let the check reach it.

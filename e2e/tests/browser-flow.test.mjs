@@ -35,6 +35,7 @@ describe('authorization code flow in a real browser (issue 3)', () => {
           token_endpoint_auth_method: 'none',
           redirect_uris: [cb.redirectUri],
           grant_types: ['authorization_code', 'refresh_token'],
+          resources: ['weather'],
         },
         {
           client_id: INTROSPECTOR.id,
@@ -42,6 +43,8 @@ describe('authorization code flow in a real browser (issue 3)', () => {
           client_secret: INTROSPECTOR.secret,
           token_endpoint_auth_method: 'client_secret_basic',
           grant_types: ['client_credentials'],
+          // Listing weather makes it weather's resource server at /introspect.
+          resources: ['weather'],
         },
       ],
     });

@@ -20,6 +20,11 @@ pub struct Resource {
     pub refresh_token_absolute_ttl_secs: i64,
     pub allow_dynamic_registration: bool,
     pub allow_client_id_metadata_documents: bool,
+    /// Whether dynamically registered and metadata document clients may use
+    /// the client_credentials grant for this server. Off unless the operator
+    /// opts in: such a client is anonymous, so a machine token for it would
+    /// be a token for anyone (issue 17).
+    pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -139,10 +144,15 @@ pub struct Client {
     pub secret_hash: Option<String>,
     /// SHA-256 of the RFC 7592 registration access token.
     pub registration_access_token_hash: Option<String>,
-    /// Resource ids this client may obtain tokens for. Empty means any
-    /// resource that accepts this kind of client.
+    /// What an administrator granted a pre-registered client: the resource
+    /// ids it may obtain tokens for. Empty grants nothing; [`ANY_RESOURCE`]
+    /// (`"*"`) grants every resource except the built-in admin API, which
+    /// must be listed by its id. Dynamic and metadata document clients have
+    /// no such list (empty): the resources' switches decide for them.
     pub resources: Vec<String>,
-    /// Scopes the client may be granted; `None` means any the resource defines.
+    /// Scopes the client may be granted; `None` means any the resource
+    /// defines. An administrator's ceiling on every grant (see
+    /// `authgate_server::clients::scope_ceiling`).
     pub allowed_scopes: Option<Vec<String>>,
     pub blocked: bool,
     /// Dynamic registration de-duplication key (hash of the metadata).
@@ -152,7 +162,41 @@ pub struct Client {
     pub last_used_at: Option<UnixTime>,
 }
 
+/// The entry of [`Client::resources`] that means "every resource but the
+/// admin API". Never a valid resource id, so it cannot collide with one.
+pub const ANY_RESOURCE: &str = "*";
+
 impl Client {
+    /// Whether an administrator listed `resource_id` for this client by
+    /// its id (not through [`ANY_RESOURCE`]).
+    pub fn lists_resource(&self, resource_id: &str) -> bool {
+        self.resources.iter().any(|r| r == resource_id)
+    }
+
+    /// Whether an administrator granted this client every resource
+    /// (except the admin API) with [`ANY_RESOURCE`].
+    pub fn has_any_resource(&self) -> bool {
+        self.lists_resource(ANY_RESOURCE)
+    }
+
+    /// The scope this client registered as its ceiling: `allowed_scopes`
+    /// for a pre-registered client, the RFC 7591 `scope` metadata for a
+    /// dynamic or metadata document client (`None`: no ceiling of its own).
+    pub fn scope_ceiling(&self) -> Option<Vec<String>> {
+        match self.kind {
+            ClientKind::PreRegistered => self.allowed_scopes.clone(),
+            ClientKind::Dynamic | ClientKind::MetadataDocument => match &self.allowed_scopes {
+                Some(a) => Some(a.clone()),
+                None => self.metadata.scope.as_deref().map(|s| {
+                    s.split(' ')
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                }),
+            },
+        }
+    }
+
     pub fn display_name(&self) -> &str {
         self.metadata
             .client_name

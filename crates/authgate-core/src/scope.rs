@@ -70,58 +70,95 @@ pub fn satisfies(granted: &[String], required: &[String], defs: &[ScopeDef]) -> 
     required.iter().all(|r| e.contains(r))
 }
 
-/// Negotiation at /authorize (tolerant): scopes the resource does not define
-/// and the client may not have are dropped rather than fatal; OIDC scopes
-/// pass through; when nothing usable is asked, the resource's defaults.
-pub fn negotiate_tolerant(
+/// The client's ceiling (issue 17): the scopes it registered (RFC 7591
+/// `scope` for dynamic and metadata document clients, `allowed_scopes` for
+/// pre-registered ones) cap every grant. A scope is within the ceiling
+/// when the ceiling, with implications, covers it (a client that
+/// registered `weather:write` may ask for `weather:read`). OpenID Connect
+/// scopes are about the person at authgate, not about an MCP server, and
+/// are not capped. `None`: the client registered no ceiling.
+pub fn within_ceiling(s: &str, ceiling: Option<&BTreeSet<String>>) -> bool {
+    OIDC_SCOPES.contains(&s) || ceiling.is_none_or(|c| c.contains(s))
+}
+
+/// The ceiling as the set of scopes it covers (implications followed).
+pub fn ceiling_set(ceiling: Option<&[String]>, defs: &[ScopeDef]) -> Option<BTreeSet<String>> {
+    ceiling.map(|c| expand(c, defs))
+}
+
+/// Refuses, with `invalid_scope`, any of `scopes` beyond the client's
+/// ceiling. Used where scopes were decided earlier (a code, a refresh
+/// token): the client's registration may have narrowed since.
+pub fn check_ceiling(
+    scopes: &[String],
+    defs: &[ScopeDef],
+    ceiling: Option<&[String]>,
+) -> Result<(), OAuthError> {
+    let cap = ceiling_set(ceiling, defs);
+    match scopes.iter().find(|s| !within_ceiling(s, cap.as_ref())) {
+        Some(s) => Err(beyond_ceiling(s)),
+        None => Ok(()),
+    }
+}
+
+fn beyond_ceiling(s: &str) -> OAuthError {
+    OAuthError::invalid_scope(format!(
+        "scope {s:?} is beyond the scope this client registered"
+    ))
+}
+
+/// What to do with a requested scope the resource does not define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownScopes {
+    /// Drop it (at /authorize: MCP clients pass along scopes from several
+    /// servers' challenges; RFC 6749 §3.3 lets the server ignore them).
+    Drop,
+    /// Refuse with `invalid_scope` (client credentials: a machine client
+    /// should learn at once that it asked for something that is not there).
+    Refuse,
+}
+
+/// Scope negotiation for every grant that picks scopes (/authorize,
+/// client credentials). A scope beyond the client's ceiling is always
+/// `invalid_scope`: the stricter of the choices RFC 6749 §3.3 allows, so a
+/// client learns it asked for more than it registered instead of silently
+/// holding less than it thinks. Unknown scopes follow `unknown`; OIDC
+/// scopes pass through. When no resource scope is asked, the resource's
+/// defaults that lie within the ceiling.
+pub fn negotiate(
     requested: &[String],
     defs: &[ScopeDef],
     defaults: &[String],
-    client_allowed: Option<&[String]>,
-) -> Vec<String> {
-    let allowed = |s: &String| {
-        OIDC_SCOPES.contains(&s.as_str())
-            || (defs.iter().any(|d| &d.name == s)
-                && client_allowed.is_none_or(|a| a.iter().any(|x| x == s)))
-    };
-    let mut out: Vec<String> = requested.iter().filter(|s| allowed(s)).cloned().collect();
+    ceiling: Option<&[String]>,
+    unknown: UnknownScopes,
+) -> Result<Vec<String>, OAuthError> {
+    let cap = ceiling_set(ceiling, defs);
+    let mut out: Vec<String> = Vec::new();
+    for s in requested {
+        let oidc = OIDC_SCOPES.contains(&s.as_str());
+        if !oidc && !defs.iter().any(|d| &d.name == s) {
+            match unknown {
+                UnknownScopes::Drop => continue,
+                UnknownScopes::Refuse => {
+                    return Err(OAuthError::invalid_scope(format!(
+                        "scope {s:?} is not defined by this resource"
+                    )));
+                }
+            }
+        }
+        if !within_ceiling(s, cap.as_ref()) {
+            return Err(beyond_ceiling(s));
+        }
+        out.push(s.clone());
+    }
     if !out.iter().any(|s| !OIDC_SCOPES.contains(&s.as_str())) {
         for d in defaults {
-            if client_allowed.is_none_or(|a| a.iter().any(|x| x == d)) && !out.contains(d) {
+            if within_ceiling(d, cap.as_ref()) && !out.contains(d) {
                 out.push(d.clone());
             }
         }
     }
-    out
-}
-
-/// Negotiation for machine clients (client credentials): every requested
-/// scope must be defined by the resource and allowed to the client, else
-/// `invalid_scope`. Nothing asked means the resource's defaults that the
-/// client may have.
-pub fn negotiate_strict(
-    requested: &[String],
-    defs: &[ScopeDef],
-    defaults: &[String],
-    client_allowed: Option<&[String]>,
-) -> Result<Vec<String>, OAuthError> {
-    let may = |s: &str| client_allowed.is_none_or(|a| a.iter().any(|x| x == s));
-    if requested.is_empty() {
-        return Ok(defaults.iter().filter(|d| may(d)).cloned().collect());
-    }
-    for s in requested {
-        if !defs.iter().any(|d| &d.name == s) {
-            return Err(OAuthError::invalid_scope(format!(
-                "scope {s:?} is not defined by this resource"
-            )));
-        }
-        if !may(s) {
-            return Err(OAuthError::invalid_scope(format!(
-                "client may not request scope {s:?}"
-            )));
-        }
-    }
-    Ok(requested.to_vec())
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -174,32 +211,60 @@ mod tests {
     }
 
     #[test]
-    fn tolerant_drops_unknown_and_uses_defaults() {
+    fn authorize_drops_unknown_and_uses_defaults() {
         let d = defs();
-        let got = negotiate_tolerant(&v(&["openid", "bogus"]), &d, &v(&["weather:read"]), None);
-        assert_eq!(got, v(&["openid", "weather:read"]));
-        let got = negotiate_tolerant(&v(&["weather:write"]), &d, &v(&["weather:read"]), None);
-        assert_eq!(got, v(&["weather:write"]));
-        let allowed = v(&["weather:read"]);
-        let got = negotiate_tolerant(&v(&["weather:write"]), &d, &v(&[]), Some(&allowed));
-        assert!(got.is_empty());
+        let read = v(&["weather:read"]);
+        let got = negotiate(
+            &v(&["openid", "bogus"]),
+            &d,
+            &read,
+            None,
+            UnknownScopes::Drop,
+        );
+        assert_eq!(got.unwrap(), v(&["openid", "weather:read"]));
+        let got = negotiate(&v(&["weather:write"]), &d, &read, None, UnknownScopes::Drop);
+        assert_eq!(got.unwrap(), v(&["weather:write"]));
     }
 
     #[test]
-    fn strict_refuses_unknown_or_disallowed() {
+    fn beyond_the_ceiling_is_refused_everywhere() {
         let d = defs();
-        assert!(negotiate_strict(&v(&["nope"]), &d, &[], None).is_err());
-        let allowed = v(&["weather:read"]);
-        assert!(negotiate_strict(&v(&["weather:write"]), &d, &[], Some(&allowed)).is_err());
-        assert_eq!(
-            negotiate_strict(
-                &[],
-                &d,
-                &v(&["weather:read", "weather:write"]),
-                Some(&allowed)
-            )
-            .unwrap(),
-            v(&["weather:read"])
+        let read = v(&["weather:read"]);
+        for unknown in [UnknownScopes::Drop, UnknownScopes::Refuse] {
+            let e = negotiate(&v(&["weather:write"]), &d, &[], Some(&read), unknown).unwrap_err();
+            assert_eq!(e.code, crate::error::ErrorCode::InvalidScope);
+        }
+        assert!(check_ceiling(&v(&["weather:write"]), &d, Some(&read)).is_err());
+        // OIDC scopes are not capped; implied scopes are within.
+        let write = v(&["weather:write"]);
+        assert!(check_ceiling(&v(&["openid", "weather:read"]), &d, Some(&write)).is_ok());
+    }
+
+    #[test]
+    fn defaults_are_cut_to_the_ceiling() {
+        let d = defs();
+        let read = v(&["weather:read"]);
+        let got = negotiate(
+            &[],
+            &d,
+            &v(&["weather:read", "weather:write"]),
+            Some(&read),
+            UnknownScopes::Refuse,
         );
+        assert_eq!(got.unwrap(), read);
+        let got = negotiate(
+            &v(&["openid"]),
+            &d,
+            &v(&["weather:write"]),
+            Some(&read),
+            UnknownScopes::Drop,
+        );
+        assert_eq!(got.unwrap(), v(&["openid"]));
+    }
+
+    #[test]
+    fn machine_clients_are_refused_unknown_scopes() {
+        let d = defs();
+        assert!(negotiate(&v(&["nope"]), &d, &[], None, UnknownScopes::Refuse).is_err());
     }
 }

@@ -36,6 +36,9 @@ pub enum InvalidReason {
     Claims,
     /// The introspection endpoint said the token is not active.
     Inactive,
+    /// The introspection endpoint said the token is active but not an
+    /// access token (e.g. `token_type` `refresh_token`).
+    NotAccessToken,
 }
 
 impl InvalidReason {
@@ -57,6 +60,7 @@ impl InvalidReason {
             Self::IssuedInFuture => "The access token was issued in the future",
             Self::Claims => "The access token claims are invalid",
             Self::Inactive => "The access token is not active",
+            Self::NotAccessToken => "The token is not an access token",
         }
     }
 }
@@ -177,6 +181,7 @@ mod tests {
             InvalidReason::IssuedInFuture,
             InvalidReason::Claims,
             InvalidReason::Inactive,
+            InvalidReason::NotAccessToken,
         ];
         let mut errs: Vec<ValidationError> = all.iter().map(|r| (*r).into()).collect();
         errs.extend([

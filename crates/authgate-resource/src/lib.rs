@@ -12,7 +12,12 @@
 //!   caps. Keys are parsed once; an unknown `kid` refetches the JWKS at most
 //!   once per interval, by one task; known keys keep working when the
 //!   authorization server is down. A verified-token cache makes repeat
-//!   validations cost a hash lookup. Opaque tokens: RFC 7662 introspection.
+//!   validations cost a hash lookup. Opaque tokens: RFC 7662 introspection,
+//!   where an answer whose `token_type` is present and not an access token
+//!   type (`Bearer`, `DPoP`, `access_token`, the RFC 8693 access token URN)
+//!   is refused: a refresh token is never accepted. An answer without
+//!   `token_type` is accepted (RFC 7662 makes it optional; authgate always
+//!   sends it).
 //! * **Challenges** ([`AuthLayer`], [`require_scopes`], [`ToolScopes`]): 401
 //!   with `WWW-Authenticate: Bearer resource_metadata="…", scope="…"` on
 //!   every method (plus `error="invalid_token"` when a token was

@@ -401,7 +401,9 @@ async fn introspect(
     match claims {
         Some(Value::Object(mut c)) if !revoked => {
             c.insert("active".into(), Value::Bool(true));
-            c.insert("token_type".into(), "Bearer".into());
+            // A `token_type` among the signed claims is answered as given
+            // (to stand in for a server answering about a refresh token).
+            c.entry("token_type").or_insert_with(|| "Bearer".into());
             (StatusCode::OK, Json(Value::Object(c)))
         }
         _ => (StatusCode::OK, Json(json!({"active": false}))),

@@ -148,7 +148,9 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Validates every token by RFC 7662 introspection instead of locally,
+    /// Validates every token by RFC 7662 introspection instead of locally
+    /// (an active answer whose `token_type` is present and not an access
+    /// token type, e.g. `refresh_token`, is refused),
     /// authenticating with `client_secret_basic`. Results are cached for
     /// [`introspection_cache_ttl`](Self::introspection_cache_ttl) at most.
     pub fn introspection(
@@ -447,11 +449,63 @@ impl Validator {
         if raw.active != Some(true) {
             return Err(InvalidReason::Inactive.into());
         }
+        if !is_access_token_type(raw.extra.get("token_type")) {
+            return Err(InvalidReason::NotAccessToken.into());
+        }
         let claims = self.check_claims(raw, now, true)?;
         let until = claims
             .exp
             .saturating_add(inner.leeway)
             .min(now.saturating_add(i.ttl));
         Ok((claims, until))
+    }
+}
+
+/// Whether an introspection answer's `token_type` allows the token to be
+/// used as an access token. A resource server must never accept a refresh
+/// token (issue 17): authgate answers `refresh_token` for one. RFC 7662
+/// makes `token_type` optional and means by it the OAuth token type of
+/// RFC 6749 §7.1 (`Bearer`, `DPoP`); some servers send the RFC 8693 type
+/// identifiers instead. So: absent is accepted (authgate always sends it;
+/// another server may not, and `active` plus the audience check still
+/// hold), an access token type is accepted, anything else — a refresh
+/// token, an id token, a non-string — is refused.
+fn is_access_token_type(v: Option<&serde_json::Value>) -> bool {
+    match v {
+        None | Some(serde_json::Value::Null) => true,
+        Some(serde_json::Value::String(t)) => {
+            t.eq_ignore_ascii_case("bearer")
+                || t.eq_ignore_ascii_case("dpop")
+                || t == "access_token"
+                || t == "urn:ietf:params:oauth:token-type:access_token"
+        }
+        Some(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod token_type_tests {
+    use super::is_access_token_type;
+    use serde_json::json;
+
+    #[test]
+    fn only_access_token_types_pass() {
+        for ok in [
+            json!("Bearer"),
+            json!("bearer"),
+            json!("DPoP"),
+            json!("access_token"),
+        ] {
+            assert!(is_access_token_type(Some(&ok)), "{ok}");
+        }
+        assert!(is_access_token_type(None));
+        for bad in [
+            json!("refresh_token"),
+            json!("urn:ietf:params:oauth:token-type:refresh_token"),
+            json!("N_A"),
+            json!(1),
+        ] {
+            assert!(!is_access_token_type(Some(&bad)), "{bad}");
+        }
     }
 }

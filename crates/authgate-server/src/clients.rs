@@ -123,35 +123,121 @@ pub async fn resolve_for_token_endpoint(
     }
 }
 
-/// Whether `client` may be used with the MCP server `resource`: not
-/// blocked, allowed by the client's own resource list, and — for dynamic
-/// and metadata document clients — by the resource's switches
-/// (`allow_dynamic_registration`, `allow_client_id_metadata_documents`).
-pub fn check_allowed_for_resource(client: &Client, resource: &Resource) -> Result<(), OAuthError> {
+/// Whom a token would act for: decides whether the grant is a machine
+/// token (`client_credentials`, the client itself) or one a person
+/// delegated (authorization code and its refreshes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFor {
+    /// A person signed in and consented (authorization code, refresh).
+    Person,
+    /// The client itself (`client_credentials`).
+    Client,
+}
+
+/// The one rule on who may get a token for which MCP server, used by
+/// /authorize and by /token for every grant (refreshes included, so a
+/// changed rule stops tokens already out there at their next refresh):
+///
+/// - a blocked client gets nothing;
+/// - the built-in admin API only for a pre-registered client that lists it
+///   by its id — never through `"*"`, never for a dynamic or metadata
+///   document client (issue 17: "no resource list" used to mean "any",
+///   admin API included);
+/// - a pre-registered client only what an administrator listed for it,
+///   by id or with `"*"` (every MCP server but the admin API); with no
+///   list at all it gets `invalid_target` saying what to configure;
+/// - dynamic and metadata document clients have no administrator's list:
+///   the MCP server's switches decide (`allow_dynamic_registration`,
+///   `allow_client_id_metadata_documents`), and for machine tokens also
+///   `allow_dynamic_client_credentials` (off by default: such a client is
+///   anonymous, so its machine token would be anybody's).
+pub fn check_allowed_for_resource(
+    client: &Client,
+    resource: &Resource,
+    token_for: TokenFor,
+) -> Result<(), OAuthError> {
     if client.blocked {
         return Err(OAuthError::invalid_client("this client is blocked"));
     }
+    if crate::admin::is_builtin(&resource.id) {
+        if client.kind == ClientKind::PreRegistered && client.lists_resource(&resource.id) {
+            return Ok(());
+        }
+        return Err(OAuthError::invalid_target(format!(
+            "the admin API is reachable only by a pre-registered client an administrator \
+             granted it by id (resources = [\"{}\"])",
+            resource.id
+        )));
+    }
     match client.kind {
-        ClientKind::Dynamic if !resource.allow_dynamic_registration => {
-            return Err(OAuthError::unauthorized_client(format!(
-                "{} does not accept dynamically registered clients",
-                resource.name
-            )));
+        ClientKind::PreRegistered => {
+            if client.resources.is_empty() {
+                return Err(not_configured());
+            }
+            if !client.has_any_resource() && !client.lists_resource(&resource.id) {
+                return Err(OAuthError::invalid_target(
+                    "the client may not obtain tokens for this resource",
+                ));
+            }
+            Ok(())
         }
-        ClientKind::MetadataDocument if !resource.allow_client_id_metadata_documents => {
-            return Err(OAuthError::unauthorized_client(format!(
-                "{} does not accept clients identified by a metadata document",
-                resource.name
-            )));
+        ClientKind::Dynamic | ClientKind::MetadataDocument => {
+            let (accepted, what) = if client.kind == ClientKind::Dynamic {
+                (
+                    resource.allow_dynamic_registration,
+                    "dynamically registered clients",
+                )
+            } else {
+                (
+                    resource.allow_client_id_metadata_documents,
+                    "clients identified by a metadata document",
+                )
+            };
+            if !accepted {
+                return Err(OAuthError::unauthorized_client(format!(
+                    "{} does not accept {what}",
+                    resource.name
+                )));
+            }
+            if token_for == TokenFor::Client && !resource.allow_dynamic_client_credentials {
+                return Err(OAuthError::unauthorized_client(format!(
+                    "{} does not give {what} the client_credentials grant",
+                    resource.name
+                )));
+            }
+            Ok(())
         }
-        _ => {}
     }
-    if !client.resources.is_empty() && !client.resources.iter().any(|r| r == &resource.id) {
-        return Err(OAuthError::invalid_target(
-            "the client may not obtain tokens for this resource",
-        ));
+}
+
+/// The scope ceiling that applies to a grant (`scope::negotiate`,
+/// `scope::check_ceiling`): for machine tokens the scope the client
+/// registered (`Client::scope_ceiling`: RFC 7591 `scope` of a dynamic or
+/// metadata document client, `allowed_scopes` of a pre-registered one).
+/// For tokens a person delegates, an administrator's `allowed_scopes`
+/// still caps, but a dynamic or metadata document client's self-declared
+/// `scope` does not: the MCP SDKs register the scope of the first
+/// challenge and later step up (403 `insufficient_scope` → /authorize for
+/// the union) without re-registering, and there the person's consent to
+/// every new scope is the gate. (Measured: the e2e step-up flows of the
+/// MCP TypeScript SDK v1 and v2 fail with `invalid_scope` otherwise.)
+pub fn scope_ceiling(client: &Client, token_for: TokenFor) -> Option<Vec<String>> {
+    match (client.kind, token_for) {
+        (ClientKind::Dynamic | ClientKind::MetadataDocument, TokenFor::Person) => {
+            client.allowed_scopes.clone()
+        }
+        _ => client.scope_ceiling(),
     }
-    Ok(())
+}
+
+/// The refusal for a pre-registered client an administrator granted no
+/// MCP server: it says what to configure.
+pub fn not_configured() -> OAuthError {
+    OAuthError::invalid_target(
+        "no MCP server is granted to this client: an administrator must list the resources \
+         it may use (config `resources = [\"<id>\"]`, or `[\"*\"]` for every MCP server but \
+         the admin API; `authgate client add --resource <id>|'*'`)",
+    )
 }
 
 /// How the consent page describes who is asking.

@@ -164,6 +164,10 @@ pub struct ResourceConfig {
     pub allow_dynamic_registration: bool,
     #[serde(default = "yes")]
     pub allow_client_id_metadata_documents: bool,
+    /// Give dynamic and metadata document clients the client_credentials
+    /// grant for this server (off: such clients are anonymous).
+    #[serde(default)]
+    pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
 }
 
@@ -185,7 +189,8 @@ pub struct ClientConfig {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub grant_types: Vec<String>,
-    /// Resource ids the client may get tokens for (empty: any).
+    /// Resource ids the client may get tokens for; `"*"` for every MCP
+    /// server but the admin API (which must be listed by id). Empty: none.
     #[serde(default)]
     pub resources: Vec<String>,
     /// Scopes the client may be granted (absent: any the resource defines).

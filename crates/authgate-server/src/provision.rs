@@ -3,7 +3,9 @@
 
 use crate::config::{ClientConfig, Config, ResourceConfig};
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{Client, ClientKind, ClientMetadata, Resource, TokenEndpointAuthMethod};
+use authgate_core::model::{
+    ANY_RESOURCE, Client, ClientKind, ClientMetadata, Resource, TokenEndpointAuthMethod,
+};
 use authgate_core::{resource_uri, scope, secret};
 use authgate_store::{Store, StoreError};
 
@@ -172,6 +174,17 @@ pub fn validate_client_config(
         }
     }
     for r in &c.resources {
+        if r == ANY_RESOURCE {
+            continue;
+        }
+        if !valid_id(r) {
+            return Err((
+                "resources",
+                format!(
+                    "{r:?} is not a resource id (or \"*\" for every MCP server but the admin API)"
+                ),
+            ));
+        }
         if !resources.iter().any(|x| &x.id == r) && !crate::admin::is_builtin(r) {
             // It may exist in the store already; only catch obvious typos
             // when the config declares resources.
@@ -209,6 +222,7 @@ pub fn resource_from_config(
             .unwrap_or(Resource::DEFAULT_REFRESH_ABSOLUTE_TTL),
         allow_dynamic_registration: r.allow_dynamic_registration,
         allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
+        allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
         documentation_uri: r.documentation_uri.clone(),
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: now,

@@ -59,6 +59,7 @@ mod tests {
             refresh_token_absolute_ttl_secs: 1,
             allow_dynamic_registration: true,
             allow_client_id_metadata_documents: true,
+            allow_dynamic_client_credentials: false,
             documentation_uri: None,
             created_at: 0,
             updated_at: 0,

@@ -13,6 +13,7 @@ macro_rules! cols {
         "id, name, uri, scopes, default_scopes, access_token_ttl_secs, \
          refresh_token_idle_ttl_secs, refresh_token_absolute_ttl_secs, \
          allow_dynamic_registration, allow_client_id_metadata_documents, \
+         allow_dynamic_client_credentials, \
          documentation_uri, created_at, updated_at"
     };
 }
@@ -29,6 +30,7 @@ fn from_row(row: &PgRow) -> StoreResult<Resource> {
         refresh_token_absolute_ttl_secs: col(row, "refresh_token_absolute_ttl_secs")?,
         allow_dynamic_registration: col(row, "allow_dynamic_registration")?,
         allow_client_id_metadata_documents: col(row, "allow_client_id_metadata_documents")?,
+        allow_dynamic_client_credentials: col(row, "allow_dynamic_client_credentials")?,
         documentation_uri: col(row, "documentation_uri")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -41,7 +43,7 @@ impl ResourceStore for PostgresStore {
         sqlx::query(concat!(
             "INSERT INTO resources (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, uri = EXCLUDED.uri, \
              scopes = EXCLUDED.scopes, default_scopes = EXCLUDED.default_scopes, \
              access_token_ttl_secs = EXCLUDED.access_token_ttl_secs, \
@@ -49,6 +51,7 @@ impl ResourceStore for PostgresStore {
              refresh_token_absolute_ttl_secs = EXCLUDED.refresh_token_absolute_ttl_secs, \
              allow_dynamic_registration = EXCLUDED.allow_dynamic_registration, \
              allow_client_id_metadata_documents = EXCLUDED.allow_client_id_metadata_documents, \
+             allow_dynamic_client_credentials = EXCLUDED.allow_dynamic_client_credentials, \
              documentation_uri = EXCLUDED.documentation_uri, \
              created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at"
         ))
@@ -62,6 +65,7 @@ impl ResourceStore for PostgresStore {
         .bind(r.refresh_token_absolute_ttl_secs)
         .bind(r.allow_dynamic_registration)
         .bind(r.allow_client_id_metadata_documents)
+        .bind(r.allow_dynamic_client_credentials)
         .bind(&r.documentation_uri)
         .bind(r.created_at)
         .bind(r.updated_at)

@@ -12,6 +12,7 @@ macro_rules! cols {
         "id, name, uri, scopes, default_scopes, access_token_ttl_secs, \
          refresh_token_idle_ttl_secs, refresh_token_absolute_ttl_secs, \
          allow_dynamic_registration, allow_client_id_metadata_documents, \
+         allow_dynamic_client_credentials, \
          documentation_uri, created_at, updated_at"
     };
 }
@@ -28,6 +29,7 @@ fn from_row(row: &SqliteRow) -> StoreResult<Resource> {
         refresh_token_absolute_ttl_secs: col(row, "refresh_token_absolute_ttl_secs")?,
         allow_dynamic_registration: col(row, "allow_dynamic_registration")?,
         allow_client_id_metadata_documents: col(row, "allow_client_id_metadata_documents")?,
+        allow_dynamic_client_credentials: col(row, "allow_dynamic_client_credentials")?,
         documentation_uri: col(row, "documentation_uri")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
@@ -40,7 +42,7 @@ impl ResourceStore for SqliteStore {
         sqlx::query(concat!(
             "INSERT INTO resources (",
             cols!(),
-            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, uri = excluded.uri, \
              scopes = excluded.scopes, default_scopes = excluded.default_scopes, \
              access_token_ttl_secs = excluded.access_token_ttl_secs, \
@@ -48,6 +50,7 @@ impl ResourceStore for SqliteStore {
              refresh_token_absolute_ttl_secs = excluded.refresh_token_absolute_ttl_secs, \
              allow_dynamic_registration = excluded.allow_dynamic_registration, \
              allow_client_id_metadata_documents = excluded.allow_client_id_metadata_documents, \
+             allow_dynamic_client_credentials = excluded.allow_dynamic_client_credentials, \
              documentation_uri = excluded.documentation_uri, \
              created_at = excluded.created_at, updated_at = excluded.updated_at"
         ))
@@ -61,6 +64,7 @@ impl ResourceStore for SqliteStore {
         .bind(r.refresh_token_absolute_ttl_secs)
         .bind(r.allow_dynamic_registration)
         .bind(r.allow_client_id_metadata_documents)
+        .bind(r.allow_dynamic_client_credentials)
         .bind(&r.documentation_uri)
         .bind(r.created_at)
         .bind(r.updated_at)

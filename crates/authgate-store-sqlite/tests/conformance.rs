@@ -159,6 +159,7 @@ async fn open_accepts_urls_and_paths_and_persists() {
             refresh_token_absolute_ttl_secs: 60,
             allow_dynamic_registration: true,
             allow_client_id_metadata_documents: true,
+            allow_dynamic_client_credentials: false,
             documentation_uri: None,
             created_at: 1,
             updated_at: 1,

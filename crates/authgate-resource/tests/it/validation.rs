@@ -350,6 +350,25 @@ async fn introspection_mode() {
         invalid(R::Inactive)
     );
 
+    // Issue 17: an active answer about anything but an access token (a
+    // refresh token introspected by mistake or on purpose) is refused.
+    for kind in [
+        "refresh_token",
+        "urn:ietf:params:oauth:token-type:refresh_token",
+    ] {
+        let refresh = auth.sign(&{
+            let mut c = auth.claims(RESOURCE, &["weather:read"]);
+            c["jti"] = json!(format!("refresh-{kind}"));
+            c["token_type"] = json!(kind);
+            c
+        });
+        assert_eq!(
+            v.validate(&refresh).await.unwrap_err(),
+            invalid(R::NotAccessToken),
+            "{kind}"
+        );
+    }
+
     let wrong_secret = builder(&auth)
         .introspection(INTROSPECTION_CLIENT.0, "wrong")
         .build()

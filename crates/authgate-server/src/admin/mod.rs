@@ -53,6 +53,7 @@ fn admin_resource(settings: &Settings, existing: Option<&Resource>, now: UnixTim
         refresh_token_absolute_ttl_secs: 8 * 3600,
         allow_dynamic_registration: false,
         allow_client_id_metadata_documents: false,
+        allow_dynamic_client_credentials: false,
         documentation_uri: None,
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: existing.map(|e| e.updated_at).unwrap_or(now),

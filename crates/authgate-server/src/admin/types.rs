@@ -81,6 +81,10 @@ pub struct ResourceInput {
     /// Accept clients identified by a metadata document URL. Default true.
     #[serde(default = "yes")]
     pub allow_client_id_metadata_documents: bool,
+    /// Give dynamic and metadata document clients the client_credentials
+    /// grant (machine tokens for anonymous clients). Default false.
+    #[serde(default)]
+    pub allow_dynamic_client_credentials: bool,
     #[serde(default)]
     pub documentation_uri: Option<String>,
 }
@@ -98,6 +102,7 @@ pub struct ResourceView {
     pub refresh_token_absolute_ttl_secs: i64,
     pub allow_dynamic_registration: bool,
     pub allow_client_id_metadata_documents: bool,
+    pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
     /// The built-in admin API resource (cannot be changed or deleted).
     pub builtin: bool,
@@ -120,6 +125,7 @@ impl From<&Resource> for ResourceView {
             refresh_token_absolute_ttl_secs: r.refresh_token_absolute_ttl_secs,
             allow_dynamic_registration: r.allow_dynamic_registration,
             allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
+            allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
             documentation_uri: r.documentation_uri.clone(),
             builtin: super::is_builtin(&r.id),
             metadata_url: crate::resource_metadata::metadata_url(r),
@@ -217,7 +223,9 @@ pub struct ClientInput {
     /// `authorization_code` and `refresh_token`.
     #[serde(default)]
     pub grant_types: Vec<String>,
-    /// MCP server ids the client may get tokens for (empty: any that accepts it).
+    /// MCP server ids the client may get tokens for; `"*"` for every MCP
+    /// server but the admin API (`authgate-admin` must be listed by id).
+    /// Empty: none (its token requests get `invalid_target`).
     #[serde(default)]
     pub resources: Vec<String>,
     /// Scopes the client may be granted (absent: any the server defines).

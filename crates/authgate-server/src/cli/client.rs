@@ -2,7 +2,7 @@
 
 use super::{CliError, now, open_store, output};
 use crate::config::{ClientConfig, Settings};
-use authgate_core::model::{Client, ClientKind, ClientMetadata};
+use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, ClientMetadata};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
 use clap::Subcommand;
@@ -18,7 +18,9 @@ pub enum ClientCmd {
         /// Give the client a secret (client_secret_basic).
         #[arg(long)]
         confidential: bool,
-        /// Resource id the client may get tokens for (repeatable; none = any).
+        /// Resource id the client may get tokens for (repeatable); '*' for
+        /// every MCP server but the admin API (`authgate-admin` must be
+        /// named). Without any, the client gets no tokens.
         #[arg(long = "resource")]
         resources: Vec<String>,
         /// Scope the client may be granted (repeatable; none = any).
@@ -111,7 +113,7 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
             };
             crate::provision::validate_client_config(&cc, &[])
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
-            for r in &cc.resources {
+            for r in cc.resources.iter().filter(|r| *r != ANY_RESOURCE) {
                 if store.get_resource(r).await?.is_none() {
                     return Err(CliError(format!("--resource {r:?}: no such MCP server")));
                 }
@@ -123,6 +125,12 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
             if let Some(s) = secret_plain {
                 println!("client_secret: {s}");
                 println!("(the secret is shown only now; authgate keeps only its hash)");
+            }
+            if c.resources.is_empty() {
+                eprintln!(
+                    "note: no --resource given: this client gets no tokens \
+                     (re-add it with --resource <id>, or --resource '*' for every MCP server)"
+                );
             }
         }
         ClientCmd::List { json } => {

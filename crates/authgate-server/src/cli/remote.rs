@@ -44,6 +44,7 @@ pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
             access_token_ttl,
             no_dynamic_registration,
             no_client_id_metadata_documents,
+            allow_dynamic_client_credentials,
             documentation_uri,
         } => {
             let defs = super::resource::parse_scopes(&scopes, &implies)?;
@@ -56,6 +57,7 @@ pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
                 "access_token_ttl_secs": access_token_ttl,
                 "allow_dynamic_registration": !no_dynamic_registration,
                 "allow_client_id_metadata_documents": !no_client_id_metadata_documents,
+                "allow_dynamic_client_credentials": allow_dynamic_client_credentials,
                 "documentation_uri": documentation_uri,
             });
             // Add, or replace one with the same id (as on the local store).

@@ -37,6 +37,11 @@ pub enum ResourceCmd {
         /// Refuse client ID metadata document clients for this server.
         #[arg(long)]
         no_client_id_metadata_documents: bool,
+        /// Give dynamically registered and metadata document clients the
+        /// client_credentials grant for this server (off by default: such
+        /// clients are anonymous).
+        #[arg(long)]
+        allow_dynamic_client_credentials: bool,
         /// Documentation URL published in the resource metadata.
         #[arg(long)]
         documentation_uri: Option<String>,
@@ -93,6 +98,7 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             access_token_ttl,
             no_dynamic_registration,
             no_client_id_metadata_documents,
+            allow_dynamic_client_credentials,
             documentation_uri,
         } => {
             let rc = ResourceConfig {
@@ -106,6 +112,7 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
                 refresh_token_absolute_ttl_secs: None,
                 allow_dynamic_registration: !no_dynamic_registration,
                 allow_client_id_metadata_documents: !no_client_id_metadata_documents,
+                allow_dynamic_client_credentials,
                 documentation_uri,
             };
             provision::validate_resource_config(&rc)

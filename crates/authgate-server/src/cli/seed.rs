@@ -22,7 +22,11 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
         .get_client(&a.client)
         .await?
         .ok_or_else(|| CliError(format!("no client {:?}", a.client)))?;
-    let resource_id = match client.resources.first() {
+    let resource_id = match client
+        .resources
+        .iter()
+        .find(|r| *r != authgate_core::model::ANY_RESOURCE)
+    {
         Some(r) => r.clone(),
         None => store
             .list_resources()

@@ -214,13 +214,20 @@ async fn validate(
             "this client may not use the authorization code flow",
         ));
     }
-    let resource = crate::grants::resource::resolve(state, client, &v.resource).await?;
-    let scopes = scope::negotiate_tolerant(
+    let resource = crate::grants::resource::resolve(
+        state,
+        client,
+        &v.resource,
+        crate::clients::TokenFor::Person,
+    )
+    .await?;
+    let scopes = scope::negotiate(
         &v.requested_scopes,
         &resource.scopes,
         &resource.default_scopes,
-        client.allowed_scopes.as_deref(),
-    );
+        crate::clients::scope_ceiling(client, crate::clients::TokenFor::Person).as_deref(),
+        scope::UnknownScopes::Drop,
+    )?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri: redirect.to_owned(),

@@ -79,13 +79,18 @@ pub fn oidc_metadata(settings: &Settings, scopes_supported: &[String]) -> Value 
     v
 }
 
-/// Every scope any registered MCP server defines, plus the OIDC ones.
+/// Every scope any registered MCP server defines, plus the OIDC ones. The
+/// built-in admin API's scope is left out: only clients an administrator
+/// set up can use it, and they know it; advertising it only invites probes.
 fn scopes_supported(resources: &[Arc<Resource>]) -> Vec<String> {
     let mut out: Vec<String> = authgate_core::scope::OIDC_SCOPES
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for r in resources {
+    for r in resources
+        .iter()
+        .filter(|r| !crate::admin::is_builtin(&r.id))
+    {
         for d in &r.scopes {
             if !out.contains(&d.name) {
                 out.push(d.name.clone());

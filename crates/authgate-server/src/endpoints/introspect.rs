@@ -1,5 +1,21 @@
 //! Token introspection (RFC 7662) for authenticated confidential clients:
 //! resource servers use it for revocation-aware checks.
+//!
+//! Who learns what (RFC 7662 §2.2 leaves it to the server; issue 17):
+//!
+//! - an access token is answered to the client it was issued to, and to
+//!   the resource servers of its audience: pre-registered confidential
+//!   clients an administrator listed that MCP server for *by id* (`"*"`
+//!   does not count; an MCP server that introspects gets its own client
+//!   with `resources = ["<its id>"]`);
+//! - a refresh token is answered only to the client it was issued to: a
+//!   resource server never accepts one, so it has no business asking;
+//! - everyone else, including any dynamically registered client, gets
+//!   `{"active": false}`, exactly as for an unknown token, so a probe
+//!   learns nothing.
+//!
+//! `token_type` says which kind it was: `Bearer` for an access token,
+//! `refresh_token` for a refresh token.
 
 use crate::app::{AppState, SharedState};
 use crate::client_auth;
@@ -7,6 +23,7 @@ use crate::http::error::{ApiError, StoreFailure, no_store_json};
 use crate::http::form::FormPairs;
 use authgate_core::OAuthError;
 use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
+use authgate_core::model::{Client, ClientKind};
 use authgate_core::secret;
 use authgate_core::signing::verify_jwt;
 use authgate_core::token_request::{BodyClientAuth, Params};
@@ -33,7 +50,7 @@ pub async fn introspect(
     let token = p.required("token").map_err(wrap)?;
     // token_type_hint is only a hint (RFC 7662 §2.1); both kinds are tried.
     let _ = p.single("token_type_hint").map_err(wrap)?;
-    let body = introspect_token(&state, token).await?;
+    let body = introspect_token(&state, &client.client, token).await?;
     Ok(no_store_json(StatusCode::OK, &body))
 }
 
@@ -88,12 +105,47 @@ pub async fn active_access_token(
     Ok(Some(claims))
 }
 
-async fn introspect_token(state: &AppState, token: &str) -> Result<Value, ApiError> {
+/// Whether `asker` may learn about an access token for `aud` issued to
+/// `token_client`: its own token, or it is a resource server of `aud`.
+async fn may_introspect_access_token(
+    state: &AppState,
+    asker: &Client,
+    token_client: &str,
+    aud: &str,
+) -> Result<bool, ApiError> {
+    if asker.client_id == token_client {
+        return Ok(true);
+    }
+    if asker.kind != ClientKind::PreRegistered
+        || !asker.metadata.token_endpoint_auth_method.is_confidential()
+    {
+        return Ok(false);
+    }
+    let resource = state
+        .registry
+        .resource_by_uri(state.store.as_ref(), aud)
+        .await
+        .map_err(StoreFailure)
+        .map_err(OAuthError::from)?;
+    Ok(resource.is_some_and(|r| asker.lists_resource(&r.id)))
+}
+
+async fn introspect_token(
+    state: &AppState,
+    asker: &Client,
+    token: &str,
+) -> Result<Value, ApiError> {
     if token.len() > 16 * 1024 {
         return Ok(inactive());
     }
     if token.matches('.').count() == 2 {
-        return Ok(match active_access_token(state, token).await? {
+        let claims = match active_access_token(state, token).await? {
+            Some(c) if may_introspect_access_token(state, asker, &c.client_id, &c.aud).await? => {
+                Some(c)
+            }
+            _ => None,
+        };
+        return Ok(match claims {
             Some(c) => json!({
                 "active": true,
                 "token_type": "Bearer",
@@ -115,6 +167,10 @@ async fn introspect_token(state: &AppState, token: &str) -> Result<Value, ApiErr
     let Some(rt) = store.get_refresh_token(&secret::hash(token)).await? else {
         return Ok(inactive());
     };
+    // Only the client holding a refresh token may ask about it.
+    if rt.client_id != asker.client_id {
+        return Ok(inactive());
+    }
     if rt.revoked_at.is_some() || rt.rotated_at.is_some() || rt.expires_at <= now {
         return Ok(inactive());
     }

@@ -147,8 +147,12 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
     }
 }
 
-/// Validates registration metadata, including the name rule.
-fn validate(state: &AppState, obj: &Map<String, Value>) -> Result<ClientMetadata, OAuthError> {
+/// Validates registration metadata, including the name rule and the
+/// client_credentials rule.
+async fn validate(
+    state: &AppState,
+    obj: &Map<String, Value>,
+) -> Result<ClientMetadata, OAuthError> {
     let m = client_metadata::validate(
         obj,
         Rules {
@@ -166,7 +170,35 @@ fn validate(state: &AppState, obj: &Map<String, Value>) -> Result<ClientMetadata
             ),
         ));
     }
+    check_client_credentials(state, &m).await?;
     Ok(m)
+}
+
+/// A dynamically registered client gets `client_credentials` only for an
+/// MCP server that accepts dynamic clients and opted in with
+/// `allow_dynamic_client_credentials` (checked again at every token
+/// request, `clients::check_allowed_for_resource`). When no server does,
+/// registration refuses the grant type at once, so the client learns now
+/// rather than at its first token request that it will never work.
+async fn check_client_credentials(state: &AppState, m: &ClientMetadata) -> Result<(), OAuthError> {
+    if !m.grant_types.iter().any(|g| g == "client_credentials") {
+        return Ok(());
+    }
+    let any = state
+        .registry
+        .resources(state.store.as_ref())
+        .await
+        .map_err(StoreFailure)?
+        .iter()
+        .any(|r| r.allow_dynamic_registration && r.allow_dynamic_client_credentials);
+    if any {
+        return Ok(());
+    }
+    Err(OAuthError::new(
+        ErrorCode::InvalidClientMetadata,
+        "grant_types: no MCP server here gives dynamically registered clients the \
+         client_credentials grant",
+    ))
 }
 
 /// JSON with object keys sorted, for hashing.
@@ -349,7 +381,7 @@ async fn register_inner(
 ) -> Result<Response, OAuthError> {
     check_content_type(headers)?;
     let obj = json_object(body)?;
-    let metadata = validate(state, &obj)?;
+    let metadata = validate(state, &obj).await?;
     if !any_resource_allows_registration(state).await? {
         return Err(OAuthError::new(
             ErrorCode::AccessDenied,
@@ -523,7 +555,7 @@ async fn update_inner(
             ));
         }
     }
-    let metadata = validate(state, &obj)?;
+    let metadata = validate(state, &obj).await?;
     let fp = fingerprint(&metadata);
     if c.registration_count > 1 && c.registration_fingerprint.as_deref() != Some(fp.as_str()) {
         return Err(OAuthError::new(

@@ -95,7 +95,11 @@ pub async fn grant(
     }
     // Checked at /authorize; again here in case the MCP server's switches or
     // the client changed while the code was out.
-    crate::clients::check_allowed_for_resource(c, &res)?;
+    crate::clients::check_allowed_for_resource(c, &res, crate::clients::TokenFor::Person)?;
+    // The scope consented to at /authorize was already within the client's
+    // ceiling; its registration may have narrowed while the code was out.
+    let ceiling = crate::clients::scope_ceiling(c, crate::clients::TokenFor::Person);
+    scope::check_ceiling(&code.scopes, &res.scopes, ceiling.as_deref())?;
     let user = store
         .get_user(&code.user_id)
         .await

@@ -1,7 +1,11 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4) for confidential clients.
+//! Who may have it for which MCP server is `clients::check_allowed_for_resource`
+//! (dynamic and metadata document clients only where the server opts in);
+//! the client's registered scope caps what it gets (`scope::negotiate`).
 
 use crate::app::AppState;
 use crate::client_auth::AuthenticatedClient;
+use crate::clients::TokenFor;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
 use authgate_core::{OAuthError, scope};
 
@@ -28,14 +32,24 @@ pub async fn grant(
             "this client is not allowed the client_credentials grant",
         ));
     }
-    let res = super::resource::resolve(state, c, resource).await?;
+    let res = super::resource::resolve(state, c, resource, TokenFor::Client).await?;
     let requested = scope::parse(requested_scope.unwrap_or(""))?;
-    let scopes = scope::negotiate_strict(
+    let scopes = scope::negotiate(
         &requested,
         &res.scopes,
         &res.default_scopes,
-        c.allowed_scopes.as_deref(),
+        crate::clients::scope_ceiling(c, TokenFor::Client).as_deref(),
+        scope::UnknownScopes::Refuse,
     )?;
+    // A machine token carries no identity: OpenID Connect scopes mean nothing here.
+    if let Some(s) = scopes
+        .iter()
+        .find(|s| scope::OIDC_SCOPES.contains(&s.as_str()))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {s:?} needs a person; client_credentials cannot grant it"
+        )));
+    }
     let at = issue::access_token(
         state,
         AccessTokenSpec {

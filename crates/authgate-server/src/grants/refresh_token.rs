@@ -70,7 +70,16 @@ pub async fn grant(
     // The MCP server's switches hold for tokens already out there too: once
     // it stops accepting dynamic or metadata document clients (or the
     // client is blocked, or loses the resource), their refreshes stop.
-    crate::clients::check_allowed_for_resource(c, &res)?;
+    crate::clients::check_allowed_for_resource(c, &res, crate::clients::TokenFor::Person)?;
+    // Within the client's registered ceiling too (it may have narrowed
+    // since the grant); checked before rotating so a refusal costs nothing.
+    let effective = if requested.is_empty() {
+        &token.scopes
+    } else {
+        &requested
+    };
+    let ceiling = crate::clients::scope_ceiling(c, crate::clients::TokenFor::Person);
+    scope::check_ceiling(effective, &res.scopes, ceiling.as_deref())?;
 
     let key = state.kek.refresh_successor_key();
     let successor_plain = refresh::successor(key, presented);

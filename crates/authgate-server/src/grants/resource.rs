@@ -2,25 +2,27 @@
 //! `resource` parameters and what the client may use.
 
 use crate::app::AppState;
+use crate::clients::TokenFor;
 use crate::http::error::StoreFailure;
-use authgate_core::model::{Client, Resource};
+use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, Resource};
 use authgate_core::{OAuthError, resource_uri};
 use std::sync::Arc;
 
 /// Resolves the requested resource, for /authorize and /token alike:
 /// exactly one `resource` (tolerant match against the registered URL), or
-/// none when the client has a single resource it may use, or may use any
-/// and only one (besides the built-in admin API) is registered. Several
-/// values are refused: a token has one audience. The resource's switches
-/// for dynamic and metadata document clients apply
-/// (`clients::check_allowed_for_resource`).
+/// none when the client was granted a single resource by id, or may use
+/// any (`"*"`, or a dynamic/metadata document client) and only one
+/// (besides the built-in admin API) is registered. Several values are
+/// refused: a token has one audience. Whether the client may have it is
+/// decided by `clients::check_allowed_for_resource`.
 pub async fn resolve(
     state: &AppState,
     client: &Client,
     requested: &[String],
+    token_for: TokenFor,
 ) -> Result<Arc<Resource>, OAuthError> {
     let r = resolve_unchecked(state, client, requested).await?;
-    crate::clients::check_allowed_for_resource(client, &r)?;
+    crate::clients::check_allowed_for_resource(client, &r, token_for)?;
     Ok(r)
 }
 
@@ -32,17 +34,22 @@ async fn resolve_unchecked(
     let store = state.store.as_ref();
     match requested {
         [] => {
-            if client.resources.len() == 1 {
+            if client.kind == ClientKind::PreRegistered && client.resources.is_empty() {
+                return Err(crate::clients::not_configured());
+            }
+            if let [only] = client.resources.as_slice()
+                && only != ANY_RESOURCE
+            {
                 return state
                     .registry
-                    .resource_by_id(store, &client.resources[0])
+                    .resource_by_id(store, only)
                     .await
                     .map_err(StoreFailure)?
                     .ok_or_else(|| {
                         OAuthError::invalid_target("the client's resource no longer exists")
                     });
             }
-            if client.resources.is_empty() {
+            if client.resources.is_empty() || client.has_any_resource() {
                 let all = state
                     .registry
                     .resources(store)
@@ -80,11 +87,6 @@ async fn resolve_unchecked(
                     ));
                 }
             };
-            if !client.resources.is_empty() && !client.resources.iter().any(|id| id == &r.id) {
-                return Err(OAuthError::invalid_target(
-                    "the client may not obtain tokens for this resource",
-                ));
-            }
             Ok(r)
         }
         _ => Err(OAuthError::invalid_target(

@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod authorization_code;
+mod authz;
 mod browser;
 mod cimd;
 mod client_credentials;

@@ -86,6 +86,15 @@ impl Signer {
     }
 }
 
+/// Every MCP server gives dynamic and metadata document clients machine
+/// tokens (off by default since issue 17).
+fn dynamic_cc(mut cfg: authgate_server::config::Config) -> authgate_server::config::Config {
+    for r in &mut cfg.resources {
+        r.allow_dynamic_client_credentials = true;
+    }
+    cfg
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -146,7 +155,7 @@ fn refused(s: u16, body: &Value, needle: &str) {
 
 #[tokio::test]
 async fn valid_assertions_work_at_token_and_introspection() {
-    let app = TestApp::start().await;
+    let app = TestApp::start_with(dynamic_cc(default_config()), "").await;
     let signer = Signer::ec("k1");
     let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
 
@@ -228,7 +237,7 @@ async fn assertion_audience_must_be_exactly_the_issuer() {
 
 #[tokio::test]
 async fn bad_assertions_are_refused() {
-    let app = TestApp::start().await;
+    let app = TestApp::start_with(dynamic_cc(default_config()), "").await;
     let signer = Signer::ec("k1");
     let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
     let issuer = app.base.clone();
@@ -302,7 +311,7 @@ async fn bad_assertions_are_refused() {
 #[tokio::test]
 async fn keys_from_jwks_uri_are_fetched_and_rotated() {
     let docs = DocServer::start().await;
-    let app = TestApp::start_with(loopback_config(), "").await;
+    let app = TestApp::start_with(dynamic_cc(loopback_config()), "").await;
     let first = Signer::ed("one");
     docs.set_jwks(json!({"keys": [first.jwk()]}));
     let id = register_pkjwt(&app, json!(docs.url("/jwks.json"))).await;
@@ -350,7 +359,7 @@ async fn discovery_lists_private_key_jwt() {
 
 #[tokio::test]
 async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
-    let mut cfg = default_config();
+    let mut cfg = dynamic_cc(default_config());
     cfg.resources[0].allow_dynamic_registration = false; // weather
     let app = TestApp::start_with(cfg, "").await;
     let signer = Signer::ec("k1");
@@ -381,5 +390,60 @@ async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
         )
         .await;
     assert_eq!(s, 200, "{b}");
+    app.shutdown().await;
+}
+
+async fn doc_cc(app: &TestApp, signer: &Signer, id: &str, scope: &str) -> (u16, Value) {
+    let assertion = signer.sign(&claims(id, &app.url("/token"), 60));
+    let (s, b, _) = app
+        .token_form(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &assertion),
+                ("scope", scope),
+                ("resource", WEATHER_URI),
+            ],
+        )
+        .await;
+    (s, b)
+}
+
+/// Issue 17: a client ID metadata document with `private_key_jwt` and
+/// `client_credentials` gets no machine token unless the MCP server opts
+/// in, and then no more than the `scope` its document registers.
+#[tokio::test]
+async fn metadata_document_machine_clients_need_the_switch_and_keep_their_scope() {
+    let docs = DocServer::start().await;
+    let signer = Signer::ec("k1");
+    docs.set_document(
+        "/worker.json",
+        json!({
+            "client_name": "Doc worker",
+            // Metadata documents always carry redirect URIs.
+            "redirect_uris": [crate::browser::REDIRECT],
+            "grant_types": ["authorization_code", "client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [signer.jwk()]},
+            "scope": "weather:read",
+        }),
+    );
+    let id = docs.url("/worker.json");
+    // Off by default.
+    let app = TestApp::start_with(loopback_config(), "").await;
+    let (s, b) = doc_cc(&app, &signer, &id, "weather:read").await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"], "unauthorized_client", "{b}");
+    app.shutdown().await;
+
+    // Opted in: within the document's scope only.
+    let app = TestApp::start_with(dynamic_cc(loopback_config()), "").await;
+    let (s, b) = doc_cc(&app, &signer, &id, "weather:write").await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["error"], "invalid_scope", "{b}");
+    let (s, b) = doc_cc(&app, &signer, &id, "weather:read").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["scope"], "weather:read");
     app.shutdown().await;
 }

@@ -47,6 +47,7 @@ pub fn default_config() -> Config {
                 refresh_token_absolute_ttl_secs: None,
                 allow_dynamic_registration: true,
                 allow_client_id_metadata_documents: true,
+                allow_dynamic_client_credentials: false,
                 documentation_uri: None,
             },
             ResourceConfig {
@@ -60,6 +61,7 @@ pub fn default_config() -> Config {
                 refresh_token_absolute_ttl_secs: None,
                 allow_dynamic_registration: true,
                 allow_client_id_metadata_documents: true,
+                allow_dynamic_client_credentials: false,
                 documentation_uri: None,
             },
         ],
@@ -94,7 +96,9 @@ pub fn default_config() -> Config {
                 token_endpoint_auth_method: Some("none".into()),
                 redirect_uris: vec!["http://127.0.0.1/callback".into()],
                 grant_types: vec![],
-                resources: vec![],
+                // Issue 17: no list means no resource; "*" is every MCP
+                // server but the admin API.
+                resources: vec!["*".into()],
                 scopes: None,
             },
         ],

@@ -30,6 +30,7 @@ pub(crate) fn resource(id: &str, created_at: i64) -> Resource {
         refresh_token_absolute_ttl_secs: 30 * 86_400,
         allow_dynamic_registration: true,
         allow_client_id_metadata_documents: false,
+        allow_dynamic_client_credentials: false,
         documentation_uri: Some("https://docs.example.com/weather".into()),
         created_at,
         updated_at: created_at + 1,
@@ -118,6 +119,7 @@ pub async fn resources(store: Arc<dyn Store>) {
     rb.documentation_uri = None;
     rb.allow_dynamic_registration = false;
     rb.allow_client_id_metadata_documents = true;
+    rb.allow_dynamic_client_credentials = true;
     let rc = resource(&c, NOW - 20);
     for r in [&ra, &rb, &rc] {
         ok(store.upsert_resource(r).await, "upsert_resource");

@@ -9,7 +9,7 @@ use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
-use authgate_core::model::TokenEndpointAuthMethod;
+use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, TokenEndpointAuthMethod};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -57,12 +57,35 @@ struct ListPage {
     a: AdminCtx,
     rows: Vec<Row>,
     servers: Vec<ServerChoice>,
+    /// The "every MCP server" box (`"*"`) was checked.
+    any_checked: bool,
     v: AddValues,
     /// (client id, secret) to show once.
     secret: Option<(String, String)>,
     notice: Option<String>,
     error: Option<String>,
     error_field: String,
+}
+
+/// What the list shows in the MCP servers column.
+fn resources_label(c: &Client) -> String {
+    if c.kind != ClientKind::PreRegistered && c.resources.is_empty() {
+        return "those accepting its kind".into();
+    }
+    if c.resources.is_empty() {
+        return "none".into();
+    }
+    c.resources
+        .iter()
+        .map(|r| {
+            if r == ANY_RESOURCE {
+                "every MCP server (not the admin API)"
+            } else {
+                r.as_str()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -107,13 +130,10 @@ async fn page(
                 TokenEndpointAuthMethod::ClientSecretBasic
                     | TokenEndpointAuthMethod::ClientSecretPost
             ),
-            resources: if c.resources.is_empty() {
-                "any".into()
-            } else {
-                c.resources.join(", ")
-            },
+            resources: resources_label(c),
         })
         .collect();
+    let any_checked = chosen.iter().any(|r| r == ANY_RESOURCE);
     let servers = resources
         .iter()
         .map(|r| ServerChoice {
@@ -134,6 +154,7 @@ async fn page(
             a: admin.ctx(state, "clients"),
             rows,
             servers,
+            any_checked,
             v,
             secret,
             notice,

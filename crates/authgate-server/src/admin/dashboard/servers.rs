@@ -107,6 +107,8 @@ pub struct FormValues {
     pub scopes: Vec<ScopeRow>,
     pub dcr: bool,
     pub cimd: bool,
+    /// `allow_dynamic_client_credentials`.
+    pub dyn_cc: bool,
     pub access_ttl: String,
     pub refresh_idle_ttl: String,
     pub refresh_absolute_ttl: String,
@@ -122,6 +124,7 @@ impl FormValues {
             scopes: vec![],
             dcr: true,
             cimd: true,
+            dyn_cc: false,
             access_ttl: Resource::DEFAULT_ACCESS_TOKEN_TTL.to_string(),
             refresh_idle_ttl: Resource::DEFAULT_REFRESH_IDLE_TTL.to_string(),
             refresh_absolute_ttl: Resource::DEFAULT_REFRESH_ABSOLUTE_TTL.to_string(),
@@ -148,6 +151,7 @@ impl FormValues {
                 .collect(),
             dcr: r.allow_dynamic_registration,
             cimd: r.allow_client_id_metadata_documents,
+            dyn_cc: r.allow_dynamic_client_credentials,
             access_ttl: r.access_token_ttl_secs.to_string(),
             refresh_idle_ttl: r.refresh_token_idle_ttl_secs.to_string(),
             refresh_absolute_ttl: r.refresh_token_absolute_ttl_secs.to_string(),
@@ -185,6 +189,7 @@ impl FormValues {
             scopes,
             dcr: f.checked("allow_dynamic_registration"),
             cimd: f.checked("allow_client_id_metadata_documents"),
+            dyn_cc: f.checked("allow_dynamic_client_credentials"),
             access_ttl: f.get("access_token_ttl_secs").trim().to_owned(),
             refresh_idle_ttl: f.get("refresh_token_idle_ttl_secs").trim().to_owned(),
             refresh_absolute_ttl: f.get("refresh_token_absolute_ttl_secs").trim().to_owned(),
@@ -257,6 +262,7 @@ impl FormValues {
             )?,
             allow_dynamic_registration: self.dcr,
             allow_client_id_metadata_documents: self.cimd,
+            allow_dynamic_client_credentials: self.dyn_cc,
             documentation_uri: (!self.documentation_uri.is_empty())
                 .then(|| self.documentation_uri.clone()),
         })

@@ -6,7 +6,9 @@ use crate::admin::types::*;
 use crate::app::AppState;
 use crate::config::ClientConfig;
 use crate::provision;
-use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::model::{
+    ANY_RESOURCE, Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod,
+};
 use authgate_core::{scope, secret};
 use authgate_store::StoreError;
 use serde_json::{Value, json};
@@ -93,7 +95,7 @@ pub async fn create_client(
             "client_credentials needs a confidential client",
         ));
     }
-    for r in &resources {
+    for r in resources.iter().filter(|r| *r != ANY_RESOURCE) {
         if store.get_resource(r).await?.is_none() {
             return Err(AdminError::invalid(
                 "resources",

@@ -52,6 +52,7 @@ fn to_config(id: String, input: ResourceInput) -> ResourceConfig {
         refresh_token_absolute_ttl_secs: input.refresh_token_absolute_ttl_secs,
         allow_dynamic_registration: input.allow_dynamic_registration,
         allow_client_id_metadata_documents: input.allow_client_id_metadata_documents,
+        allow_dynamic_client_credentials: input.allow_dynamic_client_credentials,
         documentation_uri: input
             .documentation_uri
             .map(|s| s.trim().to_owned())

@@ -204,7 +204,7 @@ async fn valid_assertions_work_at_token_and_introspection() {
 /// the error says what is expected.
 #[tokio::test]
 async fn assertion_audience_must_be_exactly_the_issuer() {
-    let app = TestApp::start().await;
+    let app = TestApp::start_with(dynamic_cc(default_config()), "").await;
     let signer = Signer::ec("k1");
     let id = register_pkjwt(&app, json!({"keys": [signer.jwk()]})).await;
     let expected = format!("aud must be the issuer {}", app.base);
@@ -394,7 +394,7 @@ async fn token_endpoint_respects_the_resource_switch_for_dynamic_clients() {
 }
 
 async fn doc_cc(app: &TestApp, signer: &Signer, id: &str, scope: &str) -> (u16, Value) {
-    let assertion = signer.sign(&claims(id, &app.url("/token"), 60));
+    let assertion = signer.sign(&claims(id, &app.base, 60));
     let (s, b, _) = app
         .token_form(
             None,

@@ -24,6 +24,15 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A secret to be stored (session id, code, link) could not be generated
+/// because the random generator failed: nothing is written, and the request
+/// fails like any backend failure (logged, `server_error`), never a panic.
+impl From<authgate_core::random::RandomError> for StoreError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]

@@ -289,7 +289,10 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
             ));
         }
     }
-    let rid = secret::generate_id(state.rng.as_ref());
+    let rid = match secret::generate_id(state.rng.as_ref()) {
+        Ok(rid) => rid,
+        Err(e) => return server_error(e.into()),
+    };
     session::add_pending(&mut sess, &rid, &req, now);
     if let Err(e) = state.store.update_session(&sess).await {
         return server_error(e);
@@ -333,7 +336,7 @@ pub async fn issue_code(
     user_id: &str,
     auth_time: i64,
 ) -> Result<String, authgate_store::StoreError> {
-    let code = secret::generate(state.rng.as_ref());
+    let code = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
     state
         .store
@@ -347,7 +350,7 @@ pub async fn issue_code(
             user_id: user_id.to_owned(),
             auth_time,
             nonce: req.nonce.clone(),
-            grant_id: secret::generate_id(state.rng.as_ref()),
+            grant_id: secret::generate_id(state.rng.as_ref())?,
             expires_at: now + state.settings.raw.authorization_code_ttl_secs,
             consumed_at: None,
         })

@@ -56,12 +56,12 @@ pub async fn load(
 
 /// Creates a fresh anonymous session. Returns it and the raw cookie value.
 pub async fn create(state: &AppState, data: Value) -> Result<(Session, String), StoreError> {
-    let raw = secret::generate(state.rng.as_ref());
+    let raw = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
     let s = Session {
         id_hash: secret::hash(&raw),
         user_id: None,
-        csrf_token: secret::generate(state.rng.as_ref()),
+        csrf_token: secret::generate(state.rng.as_ref())?,
         auth_time: None,
         created_at: now,
         expires_at: now + state.settings.raw.session_ttl_secs,

@@ -10,6 +10,7 @@ mod browser;
 mod cimd;
 mod client_credentials;
 mod discovery;
+mod id_tokens;
 mod introspection_revocation;
 mod keys;
 mod malformed;

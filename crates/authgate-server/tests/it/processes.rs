@@ -258,7 +258,7 @@ async fn survives_kill_9() {
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    unsafe_kill9(&mut p);
+    kill9(&mut p);
     let _ = loader.await;
     let _p2 = spawn(dir.path(), &["serve", "--config", cfg_s]);
     wait_ready(&base).await;
@@ -277,7 +277,7 @@ async fn survives_kill_9() {
     assert!(String::from_utf8_lossy(&users.stdout).contains("ada@example.com"));
 }
 
-fn unsafe_kill9(p: &mut Proc) {
+fn kill9(p: &mut Proc) {
     // Child::kill sends SIGKILL on Unix.
     p.0.kill().unwrap();
     p.0.wait().unwrap();

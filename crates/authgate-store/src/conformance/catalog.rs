@@ -58,6 +58,8 @@ pub(crate) fn full_client(id: &str, kind: ClientKind, created_at: i64) -> Client
             jwks_uri: Some("https://app.example.com/jwks".into()),
             tos_uri: Some("https://app.example.com/tos".into()),
             policy_uri: Some("https://app.example.com/policy".into()),
+            // Persisted in the metadata JSON: no column, no migration.
+            id_token_signed_response_alg: Some(SigningAlg::EdDSA),
         },
         secret_hash: Some("c2VjcmV0LWhhc2g".into()),
         registration_access_token_hash: Some("cmF0LWhhc2g".into()),

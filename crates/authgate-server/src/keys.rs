@@ -141,25 +141,18 @@ impl KeyManager {
     ) -> Result<Self, KeyManagerError> {
         let now = clock.now();
         let mut records = store.list_signing_keys().await?;
-        if records.is_empty() {
-            // Another instance on the same database may be creating the
-            // first key right now: only one key is inserted, and whichever
-            // won is what every instance reads back.
-            let rec = new_key_record(&kek, alg, now, rng)?;
-            store.insert_first_signing_key(&rec.0).await?;
-            records = store.list_signing_keys().await?;
-        }
-        // The ID-token keys (on a new database, or one from before ID
-        // tokens had their own keys), or a changed `signing_alg`: add what
-        // is missing. (Instances starting
-        // together here may each add one; every instance then picks the
-        // same newest key at its next reload, and all stay published.)
+        // The first key of each algorithm (on a new database, one from
+        // before ID tokens had their own keys, or after `signing_alg`
+        // changed). Other instances on the same database may be creating
+        // it right now: only one key per algorithm is inserted, and
+        // whichever won is what every instance reads back.
         let mut added = false;
         for needed in signing_algs(alg) {
             if current_record(&records, now, needed).is_none() {
                 let (rec, _) = new_key_record(&kek, needed, now, rng)?;
-                store.insert_signing_key(&rec).await?;
-                tracing::info!(kid = %rec.kid, alg = needed.as_str(), "generated a signing key");
+                if store.insert_first_signing_key(&rec).await? {
+                    tracing::info!(kid = %rec.kid, alg = needed.as_str(), "generated a signing key");
+                }
                 added = true;
             }
         }

@@ -78,10 +78,12 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
-    /// Inserts `k` only when there is no signing key at all, atomically;
-    /// returns whether it was inserted. Instances starting together on an
-    /// empty database each try to create the first key: exactly one wins,
-    /// so they all sign with, and publish, the same key.
+    /// Inserts `k` only when there is no unretired signing key of `k.alg`,
+    /// atomically; returns whether it was inserted. Instances starting
+    /// together each try to create the first key of every algorithm they
+    /// sign with (on an empty database, or one that lacks an algorithm):
+    /// exactly one wins per algorithm, so they all sign with, and publish,
+    /// the same keys.
     async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool>;
     /// Every key, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -5,9 +5,8 @@
 //!   signature through the safe API, nothing else.
 //! * `sign_jwt`: `SigningKey::sign_jwt` of the same claims — the whole
 //!   token as the token endpoint makes it: claims to JSON, base64url,
-//!   SHA-256, ECDSA through AWS-LC (`es256_raw`, with nonces prepared 32
-//!   at a time by `es256_presign`, so each signature carries a 32nd of a
-//!   batch's preparation), base64url.
+//!   SHA-256 and ECDSA through the same aws-lc-rs `EcdsaKeyPair::sign`
+//!   (a key parsed once), base64url.
 //!
 //! `cargo bench -p authgate-core --bench signing -- --quick` prints
 //! criterion's timings, then both rates and their ratio, and the same
@@ -54,7 +53,7 @@ fn main() {
     .expect("same key through aws-lc-rs");
     let rng = SystemRandom::new();
     let claims = claims();
-    let token = key.sign_jwt(ACCESS_TOKEN_TYP, &claims);
+    let token = key.sign_jwt(ACCESS_TOKEN_TYP, &claims).expect("sign");
     let (signing_input, _) = token.rsplit_once('.').expect("JWS");
     let signing_input = signing_input.as_bytes().to_vec();
     // The token verifies with the key's own public half.

@@ -10,6 +10,10 @@ pub enum CryptoBoxError {
     BadKeyLength,
     #[error("sealed data could not be opened (wrong key-encryption key or corrupted data)")]
     Open,
+    /// No nonce could be drawn (the random generator failed) or the cipher
+    /// refused: nothing was sealed.
+    #[error("data could not be sealed (random number generator or cipher failure)")]
+    Seal,
 }
 
 /// The key-encryption key. Its bytes never leave this type.
@@ -46,21 +50,27 @@ impl Kek {
         })
     }
 
-    pub fn seal(&self, rng: &dyn Random, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+    pub fn seal(
+        &self,
+        rng: &dyn Random,
+        plaintext: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, CryptoBoxError> {
+        // A nonce that is not fresh would break AES-GCM, so a failed draw
+        // seals nothing.
         let mut nonce = [0u8; NONCE_LEN];
-        rng.fill(&mut nonce);
+        rng.fill(&mut nonce).map_err(|_| CryptoBoxError::Seal)?;
         let mut buf = plaintext.to_vec();
-        // Sealing with a valid key and fresh nonce cannot fail.
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context),
                 &mut buf,
             )
-            .expect("AES-GCM seal");
+            .map_err(|_| CryptoBoxError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        out
+        Ok(out)
     }
 
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoBoxError> {
@@ -103,7 +113,7 @@ mod tests {
     fn roundtrip_and_tamper() {
         let r = OsRandom::new();
         let k = Kek::from_bytes(&[7u8; 32]).unwrap();
-        let s = k.seal(&r, b"secret", b"kid1");
+        let s = k.seal(&r, b"secret", b"kid1").unwrap();
         assert_eq!(k.open(&s, b"kid1").unwrap(), b"secret");
         assert!(k.open(&s, b"kid2").is_err());
         let mut t = s.clone();
@@ -130,5 +140,20 @@ mod tests {
                 aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, k.refresh_successor_key());
             aws_lc_rs::hmac::sign(&hk, b"payload").as_ref().to_vec()
         });
+    }
+
+    #[test]
+    fn a_failing_generator_seals_nothing() {
+        struct Broken;
+        impl Random for Broken {
+            fn fill(&self, _: &mut [u8]) -> Result<(), crate::random::RandomError> {
+                Err(crate::random::RandomError)
+            }
+        }
+        let k = Kek::from_bytes(&[7u8; 32]).unwrap();
+        assert_eq!(
+            k.seal(&Broken, b"secret", b"kid1"),
+            Err(CryptoBoxError::Seal)
+        );
     }
 }

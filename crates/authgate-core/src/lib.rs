@@ -8,8 +8,6 @@ pub mod claims;
 pub mod clock;
 pub mod crypto_box;
 pub mod error;
-mod es256_presign;
-mod es256_raw;
 pub mod model;
 pub mod pkce;
 pub mod random;

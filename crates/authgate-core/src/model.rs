@@ -133,6 +133,10 @@ pub struct ClientMetadata {
     pub tos_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_uri: Option<String>,
+    /// OIDC Dynamic Client Registration §2: how this client's ID tokens are
+    /// signed; `None` means RS256, the OIDC default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

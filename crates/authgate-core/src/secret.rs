@@ -3,23 +3,23 @@
 //! and stored only as a SHA-256 hash. A fast hash is right here because the
 //! input has full entropy; passwords use Argon2id elsewhere.
 
-use crate::random::Random;
+use crate::random::{Random, RandomError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 /// A fresh opaque secret: 32 random bytes, base64url without padding.
-pub fn generate(rng: &dyn Random) -> String {
+pub fn generate(rng: &dyn Random) -> Result<String, RandomError> {
     let mut buf = [0u8; 32];
-    rng.fill(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
+    rng.fill(&mut buf)?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// A short random identifier (128 bits), for ids that are not secrets.
-pub fn generate_id(rng: &dyn Random) -> String {
+pub fn generate_id(rng: &dyn Random) -> Result<String, RandomError> {
     let mut buf = [0u8; 16];
-    rng.fill(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
+    rng.fill(&mut buf)?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
 /// The at-rest form of a high-entropy secret: hex SHA-256.
@@ -49,14 +49,30 @@ mod tests {
     #[test]
     fn generated_secrets_are_distinct_and_urlsafe() {
         let r = OsRandom::new();
-        let a = generate(&r);
-        let b = generate(&r);
+        let a = generate(&r).unwrap();
+        let b = generate(&r).unwrap();
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert!(
             a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
+    }
+
+    /// A generator that always fails.
+    struct Broken;
+    impl Random for Broken {
+        fn fill(&self, _: &mut [u8]) -> Result<(), RandomError> {
+            Err(RandomError)
+        }
+    }
+
+    #[test]
+    fn a_failing_generator_is_an_error_not_a_panic() {
+        assert_eq!(generate(&Broken), Err(RandomError));
+        assert_eq!(generate_id(&Broken), Err(RandomError));
+        let e = crate::OAuthError::from(RandomError);
+        assert_eq!(e.code, crate::ErrorCode::ServerError);
     }
 
     #[test]

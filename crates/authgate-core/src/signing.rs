@@ -1,11 +1,18 @@
 //! JWT signing with keys parsed once (ES256 default, RS256, EdDSA) and
 //! verification of authgate's own tokens (for introspection).
 //!
+//! Every signature goes through aws-lc-rs's public signers
+//! (`EcdsaKeyPair` with `ECDSA_P256_SHA256_FIXED_SIGNING`, `RsaKeyPair`,
+//! `Ed25519KeyPair`), each parsed once when the key is loaded. ECDSA nonces
+//! are drawn by AWS-LC at the moment of signing, with the message and the
+//! private key mixed in, so a restored VM snapshot, a cloned machine or a
+//! forked process never replays one (a repeated nonce gives away the key).
+//!
 //! Tokens are assembled by hand: the header is pre-encoded per key, so
 //! issuing a token costs one JSON serialization, one base64 pass and one
 //! signature.
 
-use crate::es256_raw::Es256Key;
+use crate::error::OAuthError;
 use crate::model::SigningAlg;
 use crate::random::Random;
 use aws_lc_rs::encoding::AsDer;
@@ -17,6 +24,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+/// The algorithms authgate signs ID tokens with, the OIDC default (RS256)
+/// first. The server keeps a key for each at all times, so a client's
+/// registered `id_token_signed_response_alg` stays valid whatever
+/// `signing_alg` the operator picks for access tokens later.
+pub const ID_TOKEN_ALGS: [SigningAlg; 3] =
+    [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+
+/// The ID-token algorithm of a client that registered none (OIDC Core §2).
+pub const DEFAULT_ID_TOKEN_ALG: SigningAlg = SigningAlg::RS256;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("could not generate a key")]
@@ -25,14 +42,23 @@ pub enum KeyError {
     Parse(&'static str),
 }
 
+/// A token could not be signed (the signer or its random generator failed,
+/// or the claims did not serialize). Nothing is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the token could not be signed")]
+pub struct SignError;
+
+/// A request whose token cannot be signed is refused with `server_error`,
+/// and the operator gets one error line.
+impl From<SignError> for OAuthError {
+    fn from(e: SignError) -> Self {
+        tracing::error!(error = %e, "token signing failure; request refused");
+        OAuthError::server_error("the server could not complete the request; try again")
+    }
+}
+
 enum Inner {
-    /// `raw` signs (see `es256_raw`); `public` is the uncompressed point
-    /// (0x04 || X || Y), taken once from aws-lc-rs's parse of the same key,
-    /// so the private key is held only once.
-    Ec {
-        raw: Es256Key,
-        public: Box<[u8]>,
-    },
+    Ec(EcdsaKeyPair),
     Rsa(RsaKeyPair),
     Ed(Ed25519KeyPair),
 }
@@ -42,8 +68,11 @@ pub struct SigningKey {
     kid: String,
     alg: SigningAlg,
     inner: Inner,
+    /// aws-lc-rs's signers take a generator for *ring* compatibility and
+    /// draw from AWS-LC's own; one handle is kept rather than made per call.
     rng: SystemRandom,
     public_jwk: serde_json::Value,
+    verifying: VerifyingKey,
     /// `base64url({alg, kid, typ})` for the two typs authgate issues, encoded
     /// once per key: (`at+jwt`, `JWT`).
     headers: [(&'static str, String); 2],
@@ -88,24 +117,19 @@ impl SigningKey {
                     .to_vec()
             }
         };
-        let kid = crate::secret::generate_id(rng);
+        let kid = crate::secret::generate_id(rng).map_err(|_| KeyError::Generate)?;
         let key = Self::from_pkcs8(kid, alg, &pkcs8)?;
         Ok(GeneratedKey { key, pkcs8 })
     }
 
     pub fn from_pkcs8(kid: String, alg: SigningAlg, der: &[u8]) -> Result<Self, KeyError> {
+        // aws-lc-rs's parsers also check that the public key in the
+        // document matches the private one.
         let inner = match alg {
-            SigningAlg::ES256 => {
-                // aws-lc-rs's parse also checks that the public key in the
-                // document matches the private one.
-                let pair =
-                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                        .map_err(|_| KeyError::Parse("ES256"))?;
-                Inner::Ec {
-                    raw: Es256Key::from_pkcs8(der).ok_or(KeyError::Parse("ES256"))?,
-                    public: pair.public_key().as_ref().into(),
-                }
-            }
+            SigningAlg::ES256 => Inner::Ec(
+                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|_| KeyError::Parse("ES256"))?,
+            ),
             SigningAlg::RS256 => {
                 Inner::Rsa(RsaKeyPair::from_pkcs8(der).map_err(|_| KeyError::Parse("RS256"))?)
             }
@@ -114,23 +138,47 @@ impl SigningKey {
             }
         };
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-        let public_jwk = match &inner {
-            Inner::Ec { public: p, .. } => {
+        let (public_jwk, verify_alg, public): (
+            _,
+            &'static dyn signature::VerificationAlgorithm,
+            Vec<u8>,
+        ) = match &inner {
+            Inner::Ec(k) => {
                 // Uncompressed point: 0x04 || X(32) || Y(32).
-                json!({"kty":"EC","crv":"P-256","x":b64(&p[1..33]),"y":b64(&p[33..65]),
-                       "kid":kid,"alg":"ES256","use":"sig"})
+                let p = k.public_key().as_ref();
+                if p.len() != 65 {
+                    return Err(KeyError::Parse("ES256"));
+                }
+                (
+                    json!({"kty":"EC","crv":"P-256","x":b64(&p[1..33]),"y":b64(&p[33..65]),
+                           "kid":kid,"alg":"ES256","use":"sig"}),
+                    &signature::ECDSA_P256_SHA256_FIXED,
+                    p.to_vec(),
+                )
             }
             Inner::Rsa(k) => {
                 let pk = k.public_key();
-                json!({"kty":"RSA",
-                       "n":b64(pk.modulus().big_endian_without_leading_zero()),
-                       "e":b64(pk.exponent().big_endian_without_leading_zero()),
-                       "kid":kid,"alg":"RS256","use":"sig"})
+                (
+                    json!({"kty":"RSA",
+                           "n":b64(pk.modulus().big_endian_without_leading_zero()),
+                           "e":b64(pk.exponent().big_endian_without_leading_zero()),
+                           "kid":kid,"alg":"RS256","use":"sig"}),
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    pk.as_ref().to_vec(),
+                )
             }
-            Inner::Ed(k) => {
+            Inner::Ed(k) => (
                 json!({"kty":"OKP","crv":"Ed25519","x":b64(k.public_key().as_ref()),
-                       "kid":kid,"alg":"EdDSA","use":"sig"})
-            }
+                       "kid":kid,"alg":"EdDSA","use":"sig"}),
+                &signature::ED25519,
+                k.public_key().as_ref().to_vec(),
+            ),
+        };
+        let verifying = VerifyingKey {
+            kid: kid.clone(),
+            alg,
+            key: signature::ParsedPublicKey::new(verify_alg, public)
+                .map_err(|_| KeyError::Parse(alg.as_str()))?,
         };
         let headers = [
             (
@@ -145,6 +193,7 @@ impl SigningKey {
             inner,
             rng: SystemRandom::new(),
             public_jwk,
+            verifying,
             headers,
         })
     }
@@ -160,25 +209,25 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact JWS with header `{alg, kid, typ}`.
-    pub fn sign_jwt<C: Serialize>(&self, typ: &str, claims: &C) -> String {
+    pub fn sign_jwt<C: Serialize>(&self, typ: &str, claims: &C) -> Result<String, SignError> {
         let mut out = String::with_capacity(512);
         match self.headers.iter().find(|(t, _)| *t == typ) {
             Some((_, h)) => out.push_str(h),
             None => out.push_str(&encode_header(self.alg, &self.kid, typ)),
         }
         out.push('.');
-        // Serializing our own claim structs cannot fail.
-        let body = serde_json::to_vec(claims).expect("claims serialize");
+        let body = serde_json::to_vec(claims).map_err(|_| SignError)?;
         URL_SAFE_NO_PAD.encode_string(&body, &mut out);
-        out.push('.');
-        let signed = out.len() - 1;
+        let signing_input = out.as_bytes();
         match &self.inner {
-            Inner::Ec { raw, .. } => {
-                let sig = raw.sign(&out.as_bytes()[..signed]);
-                URL_SAFE_NO_PAD.encode_string(sig, &mut out);
+            Inner::Ec(k) => {
+                let sig = k.sign(&self.rng, signing_input).map_err(|_| SignError)?;
+                out.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut out);
             }
             Inner::Ed(k) => {
-                let sig = k.sign(&out.as_bytes()[..signed]);
+                let sig = k.sign(signing_input);
+                out.push('.');
                 URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut out);
             }
             Inner::Rsa(k) => {
@@ -186,32 +235,20 @@ impl SigningKey {
                 k.sign(
                     &signature::RSA_PKCS1_SHA256,
                     &self.rng,
-                    &out.as_bytes()[..signed],
+                    signing_input,
                     &mut sig,
                 )
-                .expect("RSA sign");
+                .map_err(|_| SignError)?;
+                out.push('.');
                 URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
             }
         }
-        out
+        Ok(out)
     }
 
     /// The verifying half of this key.
     pub fn verifying_key(&self) -> VerifyingKey {
-        let (alg, bytes): (&'static dyn signature::VerificationAlgorithm, Vec<u8>) =
-            match &self.inner {
-                Inner::Ec { public, .. } => (&signature::ECDSA_P256_SHA256_FIXED, public.to_vec()),
-                Inner::Ed(k) => (&signature::ED25519, k.public_key().as_ref().to_vec()),
-                Inner::Rsa(k) => (
-                    &signature::RSA_PKCS1_2048_8192_SHA256,
-                    k.public_key().as_ref().to_vec(),
-                ),
-            };
-        VerifyingKey {
-            kid: self.kid.clone(),
-            alg: self.alg,
-            key: signature::ParsedPublicKey::new(alg, bytes).expect("own public key parses"),
-        }
+        self.verifying.clone()
     }
 }
 
@@ -302,10 +339,17 @@ pub fn verify_jwt<C: DeserializeOwned>(
     serde_json::from_slice(&payload).map_err(|_| VerifyError::Claims)
 }
 
-/// OIDC `at_hash`: left half of SHA-256 of the access token, base64url.
-pub fn at_hash(access_token: &str) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+/// OIDC `at_hash` for an ID token signed with `alg`: the left half of the
+/// access token's hash under the hash of `alg` (OIDC Core §3.1.3.6):
+/// SHA-256 for RS256 and ES256, SHA-512 for EdDSA with Ed25519.
+pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
+    let hash = match alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => &aws_lc_rs::digest::SHA256,
+        SigningAlg::EdDSA => &aws_lc_rs::digest::SHA512,
+    };
+    let d = aws_lc_rs::digest::digest(hash, access_token.as_bytes());
+    let d = d.as_ref();
+    URL_SAFE_NO_PAD.encode(&d[..d.len() / 2])
 }
 
 #[cfg(test)]
@@ -336,7 +380,7 @@ mod tests {
             let g = SigningKey::generate(alg, &r).unwrap();
             let again = SigningKey::from_pkcs8(g.key.kid().into(), alg, &g.pkcs8).unwrap();
             assert_eq!(again.public_jwk(), g.key.public_jwk());
-            let t = g.key.sign_jwt("at+jwt", &claims());
+            let t = g.key.sign_jwt("at+jwt", &claims()).unwrap();
             let vk = [g.key.verifying_key()];
             let c: AccessTokenClaims = verify_jwt(&t, "at+jwt", &vk).unwrap();
             assert_eq!(c, claims());
@@ -349,6 +393,41 @@ mod tests {
             bad.push(if t.ends_with('A') { 'B' } else { 'A' });
             assert!(verify_jwt::<AccessTokenClaims>(&bad, "at+jwt", &vk).is_err());
         }
+    }
+
+    #[test]
+    fn es256_nonces_are_fresh_for_every_signature() {
+        // The same claims signed twice: a repeated nonce would show as a
+        // repeated r (the first half of the signature) and give away the key.
+        let g = SigningKey::generate(SigningAlg::ES256, &OsRandom::new()).unwrap();
+        let vk = [g.key.verifying_key()];
+        let mut rs = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let t = g.key.sign_jwt("at+jwt", &claims()).unwrap();
+            let _: AccessTokenClaims = verify_jwt(&t, "at+jwt", &vk).unwrap();
+            let sig = URL_SAFE_NO_PAD
+                .decode(t.rsplit('.').next().unwrap())
+                .unwrap();
+            assert_eq!(sig.len(), 64, "JWS r || s");
+            assert!(rs.insert(sig[..32].to_vec()), "a nonce was used twice");
+        }
+    }
+
+    #[test]
+    fn at_hash_follows_the_id_token_alg() {
+        // OIDC Core §3.1.3.8's example access token and at_hash (RS256).
+        assert_eq!(
+            at_hash(
+                SigningAlg::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(
+            at_hash(SigningAlg::ES256, "x"),
+            at_hash(SigningAlg::RS256, "x")
+        );
+        assert_eq!(at_hash(SigningAlg::EdDSA, "x").len(), 43);
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //!   keep a secret, RFC 8252 §8.5), else `client_secret_basic` (RFC 7591).
 
 use crate::cimd::jwks;
-use authgate_core::model::{ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::model::{ClientMetadata, SigningAlg, TokenEndpointAuthMethod};
 use authgate_core::redirect_uri::{self, RedirectUriError};
+use authgate_core::signing::ID_TOKEN_ALGS;
 use authgate_core::{ErrorCode, OAuthError, scope};
 use serde_json::{Map, Value};
 
@@ -300,6 +301,8 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
         ));
     }
 
+    let id_token_signed_response_alg = id_token_alg(obj)?;
+
     Ok(ClientMetadata {
         redirect_uris,
         client_name,
@@ -317,7 +320,30 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
         jwks_uri,
         tos_uri,
         policy_uri,
+        id_token_signed_response_alg,
     })
+}
+
+/// `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2):
+/// one of the algorithms authgate keeps an ID-token key for. Anything else,
+/// `none` and HMAC included, is refused here rather than answered later
+/// with an ID token the client cannot verify.
+fn id_token_alg(obj: &Map<String, Value>) -> Result<Option<SigningAlg>, OAuthError> {
+    const FIELD: &str = "id_token_signed_response_alg";
+    let Some(s) = opt_str(obj, FIELD)? else {
+        return Ok(None);
+    };
+    match SigningAlg::parse(s).filter(|a| ID_TOKEN_ALGS.contains(a)) {
+        Some(a) => Ok(Some(a)),
+        None => Err(bad(
+            FIELD,
+            format!(
+                "{:?} is not supported (supported: {})",
+                s.chars().take(64).collect::<String>(),
+                ID_TOKEN_ALGS.map(SigningAlg::as_str).join(", ")
+            ),
+        )),
+    }
 }
 
 fn dedup(v: &mut Vec<String>) {
@@ -381,6 +407,44 @@ mod tests {
         assert!(
             e.description.starts_with("redirect_uris") || e.description.starts_with("grant_types")
         );
+    }
+
+    #[test]
+    fn id_token_signed_response_alg_is_one_authgate_signs_with() {
+        let cb = "https://a.example/cb";
+        assert_eq!(
+            reg(json!({"redirect_uris": [cb]}))
+                .unwrap()
+                .id_token_signed_response_alg,
+            None
+        );
+        for (alg, want) in [
+            ("RS256", SigningAlg::RS256),
+            ("ES256", SigningAlg::ES256),
+            ("EdDSA", SigningAlg::EdDSA),
+        ] {
+            let m =
+                reg(json!({"redirect_uris": [cb], "id_token_signed_response_alg": alg})).unwrap();
+            assert_eq!(m.id_token_signed_response_alg, Some(want));
+            // Echoed as registered.
+            assert_eq!(to_json(&m)["id_token_signed_response_alg"], alg);
+        }
+        for alg in [
+            json!("none"),
+            json!("HS256"),
+            json!("rs256"),
+            json!("PS256"),
+            json!(7),
+        ] {
+            let e = reg(json!({"redirect_uris": [cb], "id_token_signed_response_alg": alg}))
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{alg}");
+            assert!(
+                e.description.starts_with("id_token_signed_response_alg"),
+                "{}",
+                e.description
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,16 @@
-//! Minting tokens: RFC 9068 access tokens and OIDC ID tokens, signed with
-//! the active key (parsed once; see `keys`).
+//! Minting tokens: RFC 9068 access tokens signed with the `signing_alg`
+//! key, and OIDC ID tokens signed with the algorithm the client registered
+//! (`id_token_signed_response_alg`, RS256 by default); keys are parsed once
+//! (see `keys`).
+//!
+//! Both fail, never panic, when the random generator or the signer does:
+//! the request gets `server_error` and the log one error line.
 
 use crate::app::AppState;
+use authgate_core::OAuthError;
 use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, IdTokenClaims};
-use authgate_core::model::{Resource, User};
+use authgate_core::model::{Resource, SigningAlg, User};
+use authgate_core::signing::DEFAULT_ID_TOKEN_ALG;
 use authgate_core::{scope, secret};
 use serde::Serialize;
 
@@ -22,7 +29,10 @@ pub struct IssuedAccessToken {
     pub claims: AccessTokenClaims,
 }
 
-pub fn access_token(state: &AppState, spec: AccessTokenSpec<'_>) -> IssuedAccessToken {
+pub fn access_token(
+    state: &AppState,
+    spec: AccessTokenSpec<'_>,
+) -> Result<IssuedAccessToken, OAuthError> {
     let now = state.clock.now();
     let ttl = spec.resource.access_token_ttl_secs;
     let claims = AccessTokenClaims {
@@ -33,21 +43,23 @@ pub fn access_token(state: &AppState, spec: AccessTokenSpec<'_>) -> IssuedAccess
         scope: scope::join(spec.scopes),
         iat: now,
         exp: now + ttl,
-        jti: secret::generate_id(state.rng.as_ref()),
+        jti: secret::generate_id(state.rng.as_ref())?,
         auth_time: spec.auth_time,
         gid: spec.grant_id.map(str::to_owned),
     };
     let keys = state.keys.current();
-    let token = keys.active.sign_jwt(ACCESS_TOKEN_TYP, &claims);
-    IssuedAccessToken {
+    let token = keys.active.sign_jwt(ACCESS_TOKEN_TYP, &claims)?;
+    Ok(IssuedAccessToken {
         token,
         expires_in: ttl,
         claims,
-    }
+    })
 }
 
 pub struct IdTokenSpec<'a> {
     pub client_id: &'a str,
+    /// The client's `id_token_signed_response_alg`; `None` means RS256.
+    pub alg: Option<SigningAlg>,
     pub user: &'a User,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
@@ -55,7 +67,8 @@ pub struct IdTokenSpec<'a> {
     pub scopes: &'a [String],
 }
 
-pub fn id_token(state: &AppState, spec: IdTokenSpec<'_>) -> String {
+pub fn id_token(state: &AppState, spec: IdTokenSpec<'_>) -> Result<String, OAuthError> {
+    let alg = spec.alg.unwrap_or(DEFAULT_ID_TOKEN_ALG);
     let now = state.clock.now();
     let has = |s: &str| spec.scopes.iter().any(|x| x == s);
     let claims = IdTokenClaims {
@@ -66,7 +79,7 @@ pub fn id_token(state: &AppState, spec: IdTokenSpec<'_>) -> String {
         exp: now + state.settings.raw.id_token_ttl_secs,
         auth_time: spec.auth_time,
         nonce: spec.nonce.map(str::to_owned),
-        at_hash: Some(authgate_core::signing::at_hash(spec.access_token)),
+        at_hash: Some(authgate_core::signing::at_hash(alg, spec.access_token)),
         email: has("email").then(|| spec.user.email.clone()),
         email_verified: has("email").then_some(false),
         name: if has("profile") {
@@ -76,7 +89,22 @@ pub fn id_token(state: &AppState, spec: IdTokenSpec<'_>) -> String {
         },
         azp: spec.client_id.to_owned(),
     };
-    state.keys.current().active.sign_jwt("JWT", &claims)
+    let keys = state.keys.current();
+    // Registration accepts only algorithms authgate keeps a key for, so
+    // this is only reached if the store lost one: refuse rather than sign
+    // with an algorithm the client would reject.
+    let Some(key) = keys.id_token_key(alg) else {
+        tracing::error!(
+            client_id = spec.client_id,
+            alg = alg.as_str(),
+            "no signing key for the client's id_token_signed_response_alg"
+        );
+        return Err(OAuthError::server_error(format!(
+            "the server has no {} key for ID tokens",
+            alg.as_str()
+        )));
+    };
+    Ok(key.sign_jwt("JWT", &claims)?)
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1).

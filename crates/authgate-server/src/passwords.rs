@@ -12,7 +12,7 @@
 use argon2::password_hash::PasswordVerifier;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
-use authgate_core::random::Random;
+use authgate_core::random::{Random, RandomError};
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
@@ -41,7 +41,8 @@ fn new_blocks() -> Vec<Block> {
 }
 
 /// Hashes with a fresh salt into a PHC string (`$argon2id$v=19$m=19456,…`).
-pub fn hash_password(password: &str, rng: &dyn Random) -> String {
+/// Fails only when no salt can be drawn.
+pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String, RandomError> {
     hash_password_with_memory(password, rng, &mut new_blocks())
 }
 
@@ -53,23 +54,27 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 /// [`hash_password`] using `blocks` as Argon2's memory (it must hold at
 /// least `params().block_count()` blocks). The PHC string is the one
 /// `PasswordHasher::hash_password_with_salt` produces.
-fn hash_password_with_memory(password: &str, rng: &dyn Random, blocks: &mut [Block]) -> String {
+fn hash_password_with_memory(
+    password: &str,
+    rng: &dyn Random,
+    blocks: &mut [Block],
+) -> Result<String, RandomError> {
     let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
-    rng.fill(&mut salt);
+    rng.fill(&mut salt)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     // Fails only for a buffer that is too small or a password over 4 GiB
     // (requests are capped far below that).
     argon()
         .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
         .expect("Argon2 hashing with valid params, salt and memory");
-    PasswordHash {
+    Ok(PasswordHash {
         algorithm: ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(&params()).expect("static Argon2 params encode"),
         salt: Some(Salt::new(&salt).expect("a 16-byte salt is valid")),
         hash: Some(Output::new(&out).expect("a 32-byte output is valid")),
     }
-    .to_string()
+    .to_string())
 }
 
 /// [`verify_password`] using `blocks` as Argon2's memory when the stored
@@ -185,14 +190,22 @@ impl PasswordChecker {
         ok && known
     }
 
+    /// The PHC string, or `""` when hashing failed (callers refuse then).
     pub async fn hash(&self, password: String, rng: Arc<dyn Random>) -> String {
         let _permit = self.permits.acquire().await;
         let blocks = self.blocks.clone();
-        tokio::task::spawn_blocking(move || {
+        let hashed = tokio::task::spawn_blocking(move || {
             blocks.with_blocks(|b| hash_password_with_memory(&password, rng.as_ref(), b))
         })
-        .await
-        .unwrap_or_default()
+        .await;
+        match hashed {
+            Ok(Ok(phc)) => phc,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "password hashing failed: no salt");
+                String::new()
+            }
+            Err(_) => String::new(),
+        }
     }
 }
 
@@ -206,7 +219,7 @@ mod tests {
     /// allocating path.
     fn old_hash(password: &str, rng: &dyn Random) -> String {
         let mut salt = [0u8; 16];
-        rng.fill(&mut salt);
+        rng.fill(&mut salt).unwrap();
         argon()
             .hash_password_with_salt(password.as_bytes(), &salt)
             .unwrap()
@@ -220,7 +233,7 @@ mod tests {
     #[test]
     fn hash_and_verify() {
         let r = OsRandom::new();
-        let h = hash_password("correct horse", &r);
+        let h = hash_password("correct horse", &r).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
@@ -254,20 +267,29 @@ mod tests {
             &mut blocks
         ));
         // New hash, old verification.
-        let new = hash_password_with_memory("correct horse", &r, &mut blocks);
+        let new = hash_password_with_memory("correct horse", &r, &mut blocks).unwrap();
         assert!(old_verify("correct horse", &new));
         assert!(!old_verify("wrong horse", &new));
         // Same salt, same bytes: the PHC strings are identical.
         struct Fixed;
         impl Random for Fixed {
-            fn fill(&self, dest: &mut [u8]) {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
                 dest.fill(7);
+                Ok(())
             }
         }
         assert_eq!(
-            hash_password_with_memory("pw", &Fixed, &mut blocks),
+            hash_password_with_memory("pw", &Fixed, &mut blocks).unwrap(),
             old_hash("pw", &Fixed)
         );
+        // No salt, no hash (and no panic).
+        struct Broken;
+        impl Random for Broken {
+            fn fill(&self, _: &mut [u8]) -> Result<(), RandomError> {
+                Err(RandomError)
+            }
+        }
+        assert_eq!(hash_password("pw", &Broken), Err(RandomError));
     }
 
     #[test]
@@ -275,7 +297,7 @@ mod tests {
         let r = OsRandom::new();
         let mut blocks = new_blocks();
         let mut salt = [0u8; 16];
-        r.fill(&mut salt);
+        r.fill(&mut salt).unwrap();
         let variants = [
             // More memory than the pooled buffer holds.
             Argon2::new(
@@ -308,7 +330,7 @@ mod tests {
             );
         }
         // Without a buffer everything takes the allocating path.
-        let h = hash_password("correct horse", &r);
+        let h = hash_password("correct horse", &r).unwrap();
         assert!(verify_password_with_memory("correct horse", &h, &mut []));
         assert!(!verify_password_with_memory("wrong horse", &h, &mut []));
     }

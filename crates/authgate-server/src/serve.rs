@@ -169,9 +169,18 @@ pub async fn start(
     store: Arc<dyn Store>,
     listener: TcpListener,
 ) -> Result<Running, StartError> {
+    start_with_rng(settings, store, listener, Arc::new(OsRandom::new())).await
+}
+
+/// [`start`] with another random generator (tests inject a failing one).
+pub async fn start_with_rng(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    rng: Arc<dyn Random>,
+) -> Result<Running, StartError> {
     let tls = crate::serve::tls_acceptor(&settings)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rng: Arc<dyn Random> = Arc::new(OsRandom::new());
     let (state, audit_task) = build_state(settings, store, clock, rng).await?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind {
         addr: state.settings.listen,

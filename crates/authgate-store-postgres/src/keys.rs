@@ -55,8 +55,8 @@ impl SigningKeyStore for PostgresStore {
     }
 
     async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
-        // READ COMMITTED lets two `INSERT … WHERE NOT EXISTS` both see an
-        // empty table; a table lock that conflicts with itself serializes
+        // READ COMMITTED lets two `INSERT … WHERE NOT EXISTS` both see no
+        // key of the algorithm; a table lock that conflicts with itself serializes
         // them, and the second one's statement then sees the first's row.
         let mut tx = self.pool.begin().await.map_err(db_err("signing key"))?;
         sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
@@ -65,7 +65,8 @@ impl SigningKeyStore for PostgresStore {
             .map_err(db_err("signing key"))?;
         let rows = insert(
             &mut *tx,
-            "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS \
+             (SELECT 1 FROM signing_keys WHERE alg = $2 AND retired_at IS NULL)",
             k,
         )
         .await?;

@@ -55,10 +55,11 @@ impl SigningKeyStore for SqliteStore {
 
     async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
         // One writer connection: the check and the insert are one statement
-        // that no other write can interleave with.
+        // that no other write can interleave with. `?2` is the key's alg.
         let rows = insert(
             &self.writer,
-            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE NOT EXISTS \
+             (SELECT 1 FROM signing_keys WHERE alg = ?2 AND retired_at IS NULL)",
             k,
         )
         .await?;

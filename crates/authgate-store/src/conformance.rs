@@ -73,7 +73,9 @@ pub async fn ping(store: Arc<dyn Store>) {
 /// A fresh identifier: `prefix` plus 16 random hex digits.
 pub fn unique(prefix: &str) -> String {
     let mut b = [0u8; 8];
-    OsRandom::new().fill(&mut b);
+    OsRandom::new()
+        .fill(&mut b)
+        .expect("the conformance suite needs a working random generator");
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{prefix}-{hex}")
 }

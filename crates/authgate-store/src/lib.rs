@@ -24,6 +24,15 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A secret to be stored (session id, code, link) could not be generated
+/// because the random generator failed: nothing is written, and the request
+/// fails like any backend failure (logged, `server_error`), never a panic.
+impl From<authgate_core::random::RandomError> for StoreError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
@@ -73,10 +82,12 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()>;
-    /// Inserts `k` only when there is no signing key at all, atomically;
-    /// returns whether it was inserted. Instances starting together on an
-    /// empty database each try to create the first key: exactly one wins,
-    /// so they all sign with, and publish, the same key.
+    /// Inserts `k` only when there is no unretired signing key of `k.alg`,
+    /// atomically; returns whether it was inserted. Instances starting
+    /// together each try to create the first key of every algorithm they
+    /// sign with (on an empty database, or one that lacks an algorithm):
+    /// exactly one wins per algorithm, so they all sign with, and publish,
+    /// the same keys.
     async fn insert_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool>;
     /// Every key, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -83,11 +83,11 @@ pub async fn create_link_in(
     user_id: Option<&str>,
     ttl: i64,
 ) -> Result<OneTimeLink, StoreError> {
-    let raw = secret::generate(rng);
+    let raw = secret::generate(rng)?;
     let rec = Session {
         id_hash: record_key(&raw),
         user_id: None,
-        csrf_token: secret::generate(rng),
+        csrf_token: secret::generate(rng)?,
         auth_time: None,
         created_at: now,
         expires_at: now + ttl,
@@ -441,8 +441,12 @@ async fn setup_submit(
     if hash.is_empty() {
         return failure(&state, "password hashing failed");
     }
+    let id = match secret::generate_id(state.rng.as_ref()) {
+        Ok(id) => id,
+        Err(e) => return failure(&state, e),
+    };
     let user = User {
-        id: secret::generate_id(state.rng.as_ref()),
+        id,
         email: email.clone(),
         name: (!name.is_empty()).then_some(name.clone()),
         password_hash: hash,

@@ -430,8 +430,9 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    pub fn new(k: &SigningKeyRecord, active_kid: &str, now: i64) -> Self {
-        let state = if k.kid == active_kid {
+    /// `signs`: the key signs new access or ID tokens.
+    pub fn new(k: &SigningKeyRecord, signs: bool, now: i64) -> Self {
+        let state = if signs {
             "active"
         } else if k.remove_after.is_some_and(|t| t <= now) {
             "expired"

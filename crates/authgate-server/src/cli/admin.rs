@@ -368,10 +368,10 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
     let pw = super::user::read_password()?;
     let rng = OsRandom::new();
     let u = User {
-        id: authgate_core::secret::generate_id(&rng),
+        id: authgate_core::secret::generate_id(&rng)?,
         email: email.clone(),
         name,
-        password_hash: crate::passwords::hash_password(&pw, &rng),
+        password_hash: crate::passwords::hash_password(&pw, &rng)?,
         disabled: false,
         is_admin: true,
         created_at: now(),

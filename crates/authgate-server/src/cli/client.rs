@@ -99,7 +99,9 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
             redirect_uris,
             grant_types,
         } => {
-            let secret_plain = confidential.then(|| secret::generate(&OsRandom::new()));
+            let secret_plain = confidential
+                .then(|| secret::generate(&OsRandom::new()))
+                .transpose()?;
             let cc = ClientConfig {
                 client_id: id,
                 client_name: name,

@@ -179,6 +179,12 @@ impl std::fmt::Display for CliError {
     }
 }
 
+impl From<authgate_core::random::RandomError> for CliError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
 impl From<authgate_store::StoreError> for CliError {
     fn from(e: authgate_store::StoreError) -> Self {
         CliError(e.to_string())

@@ -44,7 +44,7 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
         Some(u) => u,
         None => {
             let u = User {
-                id: secret::generate_id(&rng),
+                id: secret::generate_id(&rng)?,
                 email: email.into(),
                 name: Some("Bench".into()),
                 password_hash: "!".into(),
@@ -59,7 +59,7 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
     let t = now();
     for _ in 0..a.count.min(100_000) {
         let g = Grant {
-            id: secret::generate_id(&rng),
+            id: secret::generate_id(&rng)?,
             client_id: client.client_id.clone(),
             user_id: Some(user.id.clone()),
             resource_id: resource.id.clone(),
@@ -71,7 +71,7 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
             revoked_at: None,
         };
         store.insert_grant(&g).await?;
-        let token = secret::generate(&rng);
+        let token = secret::generate(&rng)?;
         store
             .insert_refresh_token(&RefreshToken {
                 token_hash: secret::hash(&token),

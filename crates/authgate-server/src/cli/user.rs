@@ -70,10 +70,10 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
             let pw = read_password()?;
             let rng = OsRandom::new();
             let u = User {
-                id: authgate_core::secret::generate_id(&rng),
+                id: authgate_core::secret::generate_id(&rng)?,
                 email: email.clone(),
                 name,
-                password_hash: passwords::hash_password(&pw, &rng),
+                password_hash: passwords::hash_password(&pw, &rng)?,
                 disabled: false,
                 is_admin: admin,
                 created_at: now(),

@@ -296,7 +296,10 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
             ));
         }
     }
-    let rid = secret::generate_id(state.rng.as_ref());
+    let rid = match secret::generate_id(state.rng.as_ref()) {
+        Ok(rid) => rid,
+        Err(e) => return server_error(e.into()),
+    };
     session::add_pending(&mut sess, &rid, &req, now);
     // A visitor's pending request rides in their pre-session cookie; only a
     // signed-in browser's session is in the store.
@@ -351,7 +354,7 @@ pub async fn issue_code(
     // A metadata document client has now proved itself (a person approved
     // it): only now is its row stored.
     crate::cimd::remember(state, &req.client_id).await;
-    let code = secret::generate(state.rng.as_ref());
+    let code = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
     state
         .store
@@ -365,7 +368,7 @@ pub async fn issue_code(
             user_id: user_id.to_owned(),
             auth_time,
             nonce: req.nonce.clone(),
-            grant_id: secret::generate_id(state.rng.as_ref()),
+            grant_id: secret::generate_id(state.rng.as_ref())?,
             expires_at: now + state.settings.raw.authorization_code_ttl_secs,
             consumed_at: None,
         })

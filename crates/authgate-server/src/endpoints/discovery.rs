@@ -6,7 +6,8 @@ use crate::app::SharedState;
 use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::registry::ResourceList;
-use authgate_core::model::Resource;
+use authgate_core::model::{Resource, SigningAlg};
+use authgate_core::signing::ID_TOKEN_ALGS;
 use authgate_core::token_request::GRANT_TYPES_SUPPORTED;
 use axum::extract::State;
 use axum::http::header;
@@ -56,9 +57,12 @@ pub fn oidc_metadata(settings: &Settings, scopes_supported: &[String]) -> Value 
     let mut v = as_metadata(settings, scopes_supported);
     if let Some(o) = v.as_object_mut() {
         o.insert("subject_types_supported".into(), json!(["public"]));
+        // Every algorithm a client may register as
+        // `id_token_signed_response_alg`, RS256 (the OIDC default, which
+        // OIDC Discovery requires here) first.
         o.insert(
             "id_token_signing_alg_values_supported".into(),
-            json!([settings.signing_alg.as_str()]),
+            json!(ID_TOKEN_ALGS.map(SigningAlg::as_str)),
         );
         o.insert(
             "claims_supported".into(),

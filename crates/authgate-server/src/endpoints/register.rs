@@ -392,7 +392,7 @@ async fn register_inner(
     let now = state.clock.now();
     let rng = state.rng.as_ref();
     let fp = fingerprint(&metadata);
-    let access_token = secret::generate(rng);
+    let access_token = secret::generate(rng)?;
 
     if shares_nothing_secret(&metadata)
         && let Some(mut existing) = store
@@ -445,9 +445,11 @@ async fn register_inner(
             "this server has reached its limit of registered clients; try again later",
         ));
     }
-    let secret_plain = issues_secret(&metadata).then(|| secret::generate(rng));
+    let secret_plain = issues_secret(&metadata)
+        .then(|| secret::generate(rng))
+        .transpose()?;
     let c = Client {
-        client_id: secret::generate_id(rng),
+        client_id: secret::generate_id(rng)?,
         kind: ClientKind::Dynamic,
         metadata,
         secret_hash: secret_plain.as_deref().map(secret::hash),
@@ -566,7 +568,7 @@ async fn update_inner(
     let mut secret_plain = None;
     if issues_secret(&metadata) {
         if c.secret_hash.is_none() {
-            let s = secret::generate(state.rng.as_ref());
+            let s = secret::generate(state.rng.as_ref())?;
             c.secret_hash = Some(secret::hash(&s));
             secret_plain = Some(s);
         }

@@ -137,11 +137,11 @@ pub async fn grant(
             auth_time: Some(code.auth_time),
             grant_id: Some(&grant.id),
         },
-    );
+    )?;
     let allows_refresh = c.metadata.grant_types.is_empty()
         || c.metadata.grant_types.iter().any(|g| g == "refresh_token");
     let refresh_token = if allows_refresh {
-        let token = secret::generate(state.rng.as_ref());
+        let token = secret::generate(state.rng.as_ref())?;
         let record = authgate_core::model::RefreshToken {
             token_hash: secret::hash(&token),
             grant_id: grant.id.clone(),
@@ -165,19 +165,22 @@ pub async fn grant(
     } else {
         None
     };
-    let id_token = code.scopes.iter().any(|s| s == "openid").then(|| {
-        issue::id_token(
+    let id_token = if code.scopes.iter().any(|s| s == "openid") {
+        Some(issue::id_token(
             state,
             IdTokenSpec {
                 client_id: &c.client_id,
+                alg: c.metadata.id_token_signed_response_alg,
                 user: &user,
                 auth_time: code.auth_time,
                 nonce: code.nonce.as_deref(),
                 access_token: &at.token,
                 scopes: &code.scopes,
             },
-        )
-    });
+        )?)
+    } else {
+        None
+    };
     Ok(TokenResponse {
         access_token: at.token,
         token_type: "Bearer",

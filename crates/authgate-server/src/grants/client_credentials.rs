@@ -60,7 +60,7 @@ pub async fn grant(
             auth_time: None,
             grant_id: None,
         },
-    );
+    )?;
     Ok(TokenResponse {
         access_token: at.token,
         token_type: "Bearer",

@@ -161,7 +161,7 @@ pub async fn grant(
             auth_time: Some(grant.auth_time),
             grant_id: Some(&grant.id),
         },
-    );
+    )?;
     Ok(TokenResponse {
         access_token: at.token,
         token_type: "Bearer",

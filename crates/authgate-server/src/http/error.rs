@@ -30,6 +30,12 @@ impl From<OAuthError> for ApiError {
     }
 }
 
+impl From<authgate_core::random::RandomError> for ApiError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        OAuthError::from(e).into()
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         OAuthError::from(StoreFailure(e)).into()

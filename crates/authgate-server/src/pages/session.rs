@@ -130,7 +130,7 @@ pub async fn create(state: &AppState, data: Value) -> Result<(Session, String), 
     let s = Session {
         id_hash: String::new(),
         user_id: None,
-        csrf_token: secret::generate(state.rng.as_ref()),
+        csrf_token: secret::generate(state.rng.as_ref())?,
         auth_time: None,
         created_at: now,
         expires_at: now + PRE_SESSION_TTL,
@@ -213,12 +213,12 @@ pub async fn renew_for_user(
     old: &Session,
     user_id: &str,
 ) -> Result<(Session, String), StoreError> {
-    let raw = secret::generate(state.rng.as_ref());
+    let raw = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
     let s = Session {
         id_hash: secret::hash(&raw),
         user_id: Some(user_id.to_owned()),
-        csrf_token: secret::generate(state.rng.as_ref()),
+        csrf_token: secret::generate(state.rng.as_ref())?,
         auth_time: Some(now),
         created_at: now,
         expires_at: now + state.settings.raw.session_ttl_secs,

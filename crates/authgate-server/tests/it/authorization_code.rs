@@ -125,7 +125,10 @@ async fn full_flow_sign_in_consent_code_token_refresh() {
     assert_eq!(id["nonce"], "n-1");
     assert_eq!(id["aud"], "public");
     assert_eq!(id["email"], "ada@example.com");
-    assert_eq!(id["at_hash"], authgate_core::signing::at_hash(at));
+    assert_eq!(
+        id["at_hash"],
+        authgate_core::signing::at_hash(authgate_core::model::SigningAlg::RS256, at)
+    );
     // userinfo: personal data, never cached.
     let r = app
         .http

@@ -13,10 +13,11 @@ pub const REDIRECT: &str = "http://127.0.0.1:51234/callback";
 
 pub async fn add_user(app: &TestApp, email: &str) -> User {
     let u = User {
-        id: authgate_core::secret::generate_id(&OsRandom::new()),
+        id: authgate_core::secret::generate_id(&OsRandom::new()).unwrap(),
         email: email.into(),
         name: Some("Ada".into()),
-        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new()),
+        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new())
+            .unwrap(),
         disabled: false,
         is_admin: false,
         created_at: 0,

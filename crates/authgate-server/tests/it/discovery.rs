@@ -64,9 +64,11 @@ async fn metadata_has_every_required_field() {
     assert_eq!(s, 200);
     assert_eq!(o["issuer"], m["issuer"]);
     assert_eq!(o["subject_types_supported"], serde_json::json!(["public"]));
+    // RS256 (the OIDC default, required by OIDC Discovery) first; the
+    // access-token algorithm (ES256 here) is among them.
     assert_eq!(
         o["id_token_signing_alg_values_supported"],
-        serde_json::json!(["ES256"])
+        serde_json::json!(["RS256", "ES256", "EdDSA"])
     );
     app.shutdown().await;
 }
@@ -104,14 +106,28 @@ async fn jwks_publishes_public_keys_only() {
     let (s, j, h) = get_json(&app, &app.url("/jwks.json")).await;
     assert_eq!(s, 200);
     assert!(h["cache-control"].to_str().unwrap().contains("max-age"));
+    // The ES256 access-token key and the RS256 and EdDSA ID-token keys.
     let keys = j["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let k = &keys[0];
-    assert_eq!(k["kty"], "EC");
-    assert_eq!(k["alg"], "ES256");
-    assert_eq!(k["use"], "sig");
-    assert!(k["kid"].as_str().is_some());
-    assert!(k.get("d").is_none(), "private part must never be published");
+    assert_eq!(keys.len(), 3);
+    let mut algs: Vec<_> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    algs.sort();
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    for k in keys {
+        let kty = match k["alg"].as_str().unwrap() {
+            "ES256" => "EC",
+            "RS256" => "RSA",
+            _ => "OKP",
+        };
+        assert_eq!(k["kty"], kty);
+        assert_eq!(k["use"], "sig");
+        assert!(k["kid"].as_str().is_some());
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(
+                k.get(private).is_none(),
+                "private part must never be published"
+            );
+        }
+    }
     app.shutdown().await;
 }
 

@@ -67,11 +67,12 @@ async fn rotation_publishes_both_keys_and_old_tokens_stay_valid() {
             .unwrap();
         assert_eq!(r["active"], true);
     }
-    // After the publication window the retired key is removed.
+    // After the publication window the retired keys (the access-token key
+    // and the two ID-token keys of the other algorithms) are removed.
     let removed = authgate_server::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
         .await
         .unwrap();
-    assert_eq!(removed, 1);
+    assert_eq!(removed, 3);
     app.shutdown().await;
 }
 
@@ -79,17 +80,24 @@ async fn rotation_publishes_both_keys_and_old_tokens_stay_valid() {
 async fn keys_are_sealed_at_rest() {
     let app = TestApp::start().await;
     let recs = app.store.list_signing_keys().await.unwrap();
-    assert_eq!(recs.len(), 1);
-    let sealed = &recs[0].private_key_sealed;
-    // A PKCS#8 EC key starts with a DER SEQUENCE; sealed bytes must not.
-    assert!(!(sealed.len() > 2 && sealed[0] == 0x30 && sealed[2] == 0x02 && sealed[3] == 0x01));
+    // The access-token key and the ID-token keys, all sealed alike.
+    assert_eq!(recs.len(), 3);
     let kek = &app.state().kek;
-    let der = kek
-        .open(sealed, recs[0].kid.as_bytes())
-        .expect("opens with the KEK");
-    assert_eq!(der[0], 0x30);
     let wrong = authgate_core::crypto_box::Kek::from_bytes(&[9u8; 32]).unwrap();
-    assert!(wrong.open(sealed, recs[0].kid.as_bytes()).is_err());
+    for r in &recs {
+        let sealed = &r.private_key_sealed;
+        // A PKCS#8 key starts with a DER SEQUENCE; sealed bytes must not.
+        assert!(
+            !(sealed.len() > 4 && sealed[0] == 0x30 && (sealed[2] == 0x02 || sealed[4] == 0x02)),
+            "{:?}",
+            r.alg
+        );
+        let der = kek
+            .open(sealed, r.kid.as_bytes())
+            .expect("opens with the KEK");
+        assert_eq!(der[0], 0x30);
+        assert!(wrong.open(sealed, r.kid.as_bytes()).is_err());
+    }
     app.shutdown().await;
 }
 
@@ -110,7 +118,14 @@ async fn other_algorithms_can_be_chosen() {
             .json()
             .await
             .unwrap();
-        assert_eq!(j["keys"][0]["alg"], alg);
+        let kid = decode_segment(&t, 0)["kid"].clone();
+        let key = j["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .expect("the access token's key is published");
+        assert_eq!(key["alg"], alg);
         app.shutdown().await;
     }
 }

@@ -12,6 +12,7 @@ mod cimd;
 mod client_credentials;
 mod discovery;
 mod http_limits;
+mod id_tokens;
 mod introspection_revocation;
 mod keys;
 mod malformed;

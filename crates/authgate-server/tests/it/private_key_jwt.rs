@@ -109,7 +109,7 @@ fn claims(client_id: &str, aud: &str, exp_in: i64) -> Value {
         "aud": aud,
         "iat": now(),
         "exp": now() + exp_in,
-        "jti": authgate_core::secret::generate_id(&authgate_core::random::OsRandom::new()),
+        "jti": authgate_core::secret::generate_id(&authgate_core::random::OsRandom::new()).unwrap(),
     })
 }
 

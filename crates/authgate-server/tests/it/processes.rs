@@ -263,7 +263,7 @@ async fn survives_kill_9() {
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    unsafe_kill9(&mut p);
+    kill9(&mut p);
     let _ = loader.await;
     let _p2 = spawn(dir.path(), &["serve", "--config", cfg_s]);
     wait_ready(&base).await;
@@ -282,7 +282,7 @@ async fn survives_kill_9() {
     assert!(String::from_utf8_lossy(&users.stdout).contains("ada@example.com"));
 }
 
-fn unsafe_kill9(p: &mut Proc) {
+fn kill9(p: &mut Proc) {
     // Child::kill sends SIGKILL on Unix.
     p.0.kill().unwrap();
     p.0.wait().unwrap();
@@ -336,8 +336,8 @@ async fn two_instances_share_postgres() {
         std::fs::write(cfg, t).unwrap();
     }
     // Both start together on the empty database: they race to migrate,
-    // provision and create the first signing key, and must end up with one
-    // key between them (each verifies the other's tokens at once, not only
+    // provision and create the first signing keys, and must end up with one
+    // key per algorithm between them (each verifies the other's tokens at once, not only
     // after the periodic key reload).
     let a = spawn(dir.path(), &["serve", "--config", cfg_a.to_str().unwrap()]);
     let b = spawn(dir.path(), &["serve", "--config", cfg_b.to_str().unwrap()]);
@@ -356,8 +356,9 @@ async fn two_instances_share_postgres() {
             .unwrap()
     };
     let (ja, jb) = (jwks(base_a.clone()).await, jwks(base_b.clone()).await);
-    assert_eq!(ja["keys"].as_array().map(Vec::len), Some(1), "{ja}");
-    assert_eq!(ja, jb, "both instances publish the same single key");
+    // ES256 for access tokens; RS256 and EdDSA for ID tokens.
+    assert_eq!(ja["keys"].as_array().map(Vec::len), Some(3), "{ja}");
+    assert_eq!(ja, jb, "both instances publish the same keys");
 
     // Issued by A, introspected at B; revoked at B, inactive at A.
     let t = cc_token(&base_a).await;

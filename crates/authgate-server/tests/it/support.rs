@@ -1,5 +1,6 @@
 //! The `TestApp` builder shared by the integration tests.
 
+use authgate_core::random::{OsRandom, Random};
 use authgate_core::scope::ScopeDef;
 use authgate_server::config::{self, ClientConfig, Config, ResourceConfig};
 use authgate_server::serve::{self, Running};
@@ -113,7 +114,13 @@ impl TestApp {
 
     /// Starts with `cfg`; the issuer is the bound loopback address plus
     /// `issuer_path` (e.g. "/t").
-    pub async fn start_with(mut cfg: Config, issuer_path: &str) -> Self {
+    pub async fn start_with(cfg: Config, issuer_path: &str) -> Self {
+        Self::start_with_rng(cfg, issuer_path, Arc::new(OsRandom::new())).await
+    }
+
+    /// [`Self::start_with`] with the server's random generator replaced
+    /// (e.g. one that can be made to fail).
+    pub async fn start_with_rng(mut cfg: Config, issuer_path: &str, rng: Arc<dyn Random>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -131,7 +138,7 @@ impl TestApp {
         let store = authgate_server::store_open::open(&settings.database_url)
             .await
             .expect("open store");
-        let running = serve::start(settings, store.clone(), listener)
+        let running = serve::start_with_rng(settings, store.clone(), listener, rng)
             .await
             .expect("start");
         Self {

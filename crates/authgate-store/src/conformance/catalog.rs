@@ -59,6 +59,8 @@ pub(crate) fn full_client(id: &str, kind: ClientKind, created_at: i64) -> Client
             jwks_uri: Some("https://app.example.com/jwks".into()),
             tos_uri: Some("https://app.example.com/tos".into()),
             policy_uri: Some("https://app.example.com/policy".into()),
+            // Persisted in the metadata JSON: no column, no migration.
+            id_token_signed_response_alg: Some(SigningAlg::EdDSA),
         },
         secret_hash: Some("c2VjcmV0LWhhc2g".into()),
         registration_access_token_hash: Some("cmF0LWhhc2g".into()),
@@ -652,7 +654,7 @@ pub async fn signing_keys(store: Arc<dyn Store>) {
 /// Instances starting together on one *empty* database (not part of
 /// [`super::run_all`], which runs on databases that already have keys): of
 /// racing `insert_first_signing_key` calls spread over `instances`, exactly
-/// one inserts, and every instance then lists that one key.
+/// one inserts per algorithm, and every instance then lists those keys.
 pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
     assert!(
         !instances.is_empty(),
@@ -663,46 +665,56 @@ pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
         "first_signing_key_once needs a database without signing keys"
     );
     let run = unique("first");
-    let mut tasks = vec![];
-    for i in 0..super::RACERS {
-        let store = instances[i % instances.len()].clone();
-        let rec = SigningKeyRecord {
-            kid: format!("{run}-{i}"),
-            alg: SigningAlg::ES256,
-            private_key_sealed: vec![i as u8],
-            public_jwk: json!({"kty": "EC", "kid": format!("{run}-{i}")}),
-            created_at: NOW,
-            retired_at: None,
-            remove_after: None,
-        };
-        tasks.push(tokio::spawn(async move {
-            store
-                .insert_first_signing_key(&rec)
-                .await
-                .map(|won| (won, rec.kid))
-        }));
-    }
     let mut winners = vec![];
-    for t in tasks {
-        let (won, kid) = ok(t.await.expect("racer task"), "insert_first_signing_key");
-        if won {
-            winners.push(kid);
+    // The first key of all, then the first of a second algorithm while the
+    // first exists (a database from before that algorithm was used).
+    for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+        let mut tasks = vec![];
+        for i in 0..super::RACERS {
+            let store = instances[i % instances.len()].clone();
+            let kid = format!("{run}-{}-{i}", alg.as_str());
+            let rec = SigningKeyRecord {
+                kid: kid.clone(),
+                alg,
+                private_key_sealed: vec![i as u8],
+                public_jwk: json!({"kty": "EC", "kid": kid}),
+                created_at: NOW,
+                retired_at: None,
+                remove_after: None,
+            };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .insert_first_signing_key(&rec)
+                    .await
+                    .map(|won| (won, rec.kid))
+            }));
         }
+        let mut won = vec![];
+        for t in tasks {
+            let (w, kid) = ok(t.await.expect("racer task"), "insert_first_signing_key");
+            if w {
+                won.push(kid);
+            }
+        }
+        assert_eq!(
+            won.len(),
+            1,
+            "insert_first_signing_key: exactly one of {} {} racers inserts, got {won:?}",
+            super::RACERS,
+            alg.as_str()
+        );
+        winners.extend(won);
     }
-    assert_eq!(
-        winners.len(),
-        1,
-        "insert_first_signing_key: exactly one of {} racers inserts, got {winners:?}",
-        super::RACERS
-    );
+    winners.sort();
     for store in &instances {
-        let kids: Vec<String> = ok(store.list_signing_keys().await, "list_signing_keys")
+        let mut kids: Vec<String> = ok(store.list_signing_keys().await, "list_signing_keys")
             .into_iter()
             .map(|k| k.kid)
             .collect();
+        kids.sort();
         assert_eq!(
             kids, winners,
-            "every instance lists the one first key and nothing else"
+            "every instance lists the one first key of each algorithm and nothing else"
         );
     }
 }

@@ -34,7 +34,7 @@ pub async fn create_client(
         .filter(|s| !s.is_empty())
     {
         Some(id) => id.to_owned(),
-        None => secret::generate_id(state.rng.as_ref()),
+        None => secret::generate_id(state.rng.as_ref())?,
     };
     let name = input
         .client_name
@@ -59,7 +59,8 @@ pub async fn create_client(
     let scopes = input.scopes.map(clean);
     let secret_plain = input
         .confidential
-        .then(|| secret::generate(state.rng.as_ref()));
+        .then(|| secret::generate(state.rng.as_ref()))
+        .transpose()?;
     let grant_types = {
         let g = clean(input.grant_types);
         if !g.is_empty() {
@@ -182,7 +183,7 @@ pub async fn rotate_client_secret(
             ),
         ));
     }
-    let s = secret::generate(state.rng.as_ref());
+    let s = secret::generate(state.rng.as_ref())?;
     c.secret_hash = Some(secret::hash(&s));
     if !state.store.update_client(&c).await? {
         return Err(AdminError::NotFound(format!("no client {id:?}")));

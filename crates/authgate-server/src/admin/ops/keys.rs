@@ -7,14 +7,14 @@ use authgate_core::model::Resource;
 use serde_json::json;
 
 pub async fn list_keys(state: &AppState) -> AdminResult<Vec<KeyView>> {
-    let active = state.keys.current().active.kid().to_owned();
+    let keys = state.keys.current();
     let now = state.clock.now();
     Ok(state
         .store
         .list_signing_keys()
         .await?
         .iter()
-        .map(|k| KeyView::new(k, &active, now))
+        .map(|k| KeyView::new(k, keys.signs(&k.kid), now))
         .collect())
 }
 
@@ -65,7 +65,7 @@ pub async fn retire_key(state: &AppState, actor: &Actor, kid: &str) -> AdminResu
     {
         return Err(AdminError::NotFound(format!("no signing key {kid:?}")));
     }
-    if state.keys.current().active.kid() == kid {
+    if state.keys.current().signs(kid) {
         return Err(AdminError::conflict(
             "kid",
             "this key signs new tokens; rotate first, then retire it",

@@ -57,6 +57,12 @@ impl AdminError {
     }
 }
 
+impl From<authgate_core::random::RandomError> for AdminError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         Self::Store(e)

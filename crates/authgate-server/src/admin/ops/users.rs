@@ -67,7 +67,7 @@ pub async fn create_user(
     }
     let needs_link = password_hash == "!";
     let u = User {
-        id: secret::generate_id(state.rng.as_ref()),
+        id: secret::generate_id(state.rng.as_ref())?,
         email: email.clone(),
         name,
         password_hash,

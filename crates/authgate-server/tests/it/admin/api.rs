@@ -644,8 +644,13 @@ async fn keys_list_rotate_retire() {
     let a = Admin::start().await;
     let (s, v) = a.call("GET", "/keys", None).await;
     assert_eq!(s, 200);
-    let first = v["items"][0]["kid"].as_str().unwrap().to_string();
-    assert_eq!(v["items"][0]["state"], "active");
+    // The ES256 access-token key and the RS256 and EdDSA ID-token keys:
+    // all three sign, so all are active.
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|k| k["state"] == "active"), "{v}");
+    let access = items.iter().find(|k| k["alg"] == "ES256").unwrap();
+    let first = access["kid"].as_str().unwrap().to_string();
     let (s, v) = a.call("POST", &format!("/keys/{first}/retire"), None).await;
     assert_eq!((s, v["field"].as_str()), (409, Some("kid")), "{v}");
     let (s, v) = a.call("POST", "/keys/rotate", None).await;
@@ -665,7 +670,8 @@ async fn keys_list_rotate_retire() {
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    // Three new keys (one per algorithm) and the three old ones.
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 6);
     let (_, v) = a.call("GET", "/keys", None).await;
     let state_of = |kid: &str| {
         v["items"]
@@ -693,7 +699,7 @@ async fn keys_list_rotate_retire() {
         .json()
         .await
         .unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 5);
     let (s, _) = a.call("GET", "/keys", None).await;
     assert_eq!(s, 401, "a token signed by a retired key no longer verifies");
     let (s, _) = a.call("POST", "/keys/nokey/retire", None).await;

@@ -406,7 +406,8 @@ async fn management_commands_through_the_admin_api() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = call(remote(&["keys", "list", "--json"]), None).await;
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 2);
+    // Three keys (access token, RS256 and EdDSA ID tokens), each rotated.
+    assert_eq!(v.as_array().unwrap().len(), 6);
     audit_event(&app, "key.rotated", |e| e["event"] == "key.rotated").await;
     let out = call(remote(&["audit", "--q", "admin.client", "--json"]), None).await;
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -569,7 +569,8 @@ async fn keys_page_rotates() {
     let app = TestApp::start_with(admin_config(), "").await;
     let b = admin_browser(&app).await;
     let page = b.get(&app.url("/admin/keys")).await;
-    assert_eq!(page.body.matches("data-state=").count(), 1);
+    // The access-token key and the RS256 and EdDSA ID-token keys.
+    assert_eq!(page.body.matches("data-state=").count(), 3);
     let p = b
         .post(
             &app.url("/admin/keys/rotate"),

@@ -103,10 +103,11 @@ impl Admin {
 
 pub async fn add_admin(app: &TestApp, email: &str) -> User {
     let u = User {
-        id: authgate_core::secret::generate_id(&OsRandom::new()),
+        id: authgate_core::secret::generate_id(&OsRandom::new()).unwrap(),
         email: email.into(),
         name: Some("Grace".into()),
-        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new()),
+        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new())
+            .unwrap(),
         disabled: false,
         is_admin: true,
         created_at: 0,

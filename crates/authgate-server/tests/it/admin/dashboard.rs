@@ -736,11 +736,12 @@ async fn sensitive_actions_ask_for_the_password_again_on_an_old_session() {
     let p = rotate(Some(PASSWORD)).await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(p.location.unwrap().contains("notice=rotated"));
-    assert_eq!(keys().await, before + 1);
+    // A rotation replaces every signing key (one per algorithm).
+    assert_eq!(keys().await, before * 2);
     // The sign-in is fresh again: the next sensitive action just happens.
     let p = rotate(None).await;
     assert_eq!(p.status, 303, "{}", p.body);
-    assert_eq!(keys().await, before + 2);
+    assert_eq!(keys().await, before * 3);
     // A form's own fields are carried through the password page: a client
     // secret made after re-authenticating is for the client named.
     s = app.store.get_session(&hash, now).await.unwrap().unwrap();

@@ -38,6 +38,7 @@ describe('openid-client 6 (strict) against authgate', () => {
           token_endpoint_auth_method: 'none',
           redirect_uris: [cb.redirectUri],
           grant_types: ['authorization_code', 'refresh_token'],
+          resources: ['weather'],
         },
       ],
       extra: { refresh_grace_secs: GRACE_SECS },

@@ -230,6 +230,20 @@ pub fn scope_ceiling(client: &Client, token_for: TokenFor) -> Option<Vec<String>
     }
 }
 
+/// The ceiling of a machine token (`client_credentials`) for `resource`.
+/// An anonymous (dynamic or metadata document) client that registered no
+/// `scope` is capped at the resource's default scopes, never "any": with
+/// no person to consent, only what a client declared, or the least the
+/// MCP server hands out by default, may be granted.
+pub fn machine_scope_ceiling(client: &Client, resource: &Resource) -> Option<Vec<String>> {
+    match (client.kind, scope_ceiling(client, TokenFor::Client)) {
+        (ClientKind::Dynamic | ClientKind::MetadataDocument, None) => {
+            Some(resource.default_scopes.clone())
+        }
+        (_, ceiling) => ceiling,
+    }
+}
+
 /// The refusal for a pre-registered client an administrator granted no
 /// MCP server: it says what to configure.
 pub fn not_configured() -> OAuthError {

@@ -562,7 +562,7 @@ mod tests {
             "192.168.1.1",
             "100.64.0.1",
             "::1",
-            "fd00:ec2::254",
+            "fd00:ec2::1",
             "::ffff:127.0.0.1",
         ] {
             let ip: std::net::IpAddr = ip.parse().unwrap();
@@ -571,7 +571,14 @@ mod tests {
         }
         // Never, not even for servers on private networks: cloud metadata,
         // link-local, unspecified, NAT64 of a private address.
-        for ip in ["169.254.169.254", "fe80::1", "0.0.0.0", "64:ff9b::a00:1"] {
+        for ip in [
+            "169.254.169.254",
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "fe80::1",
+            "0.0.0.0",
+            "64:ff9b::a00:1",
+        ] {
             let ip: std::net::IpAddr = ip.parse().unwrap();
             assert!(!strict.permits(ip), "{ip}");
             assert!(!private.permits(ip), "{ip}");

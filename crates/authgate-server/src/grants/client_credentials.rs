@@ -38,7 +38,7 @@ pub async fn grant(
         &requested,
         &res.scopes,
         &res.default_scopes,
-        crate::clients::scope_ceiling(c, TokenFor::Client).as_deref(),
+        crate::clients::machine_scope_ceiling(c, &res).as_deref(),
         scope::UnknownScopes::Refuse,
     )?;
     // A machine token carries no identity: OpenID Connect scopes mean nothing here.

@@ -5,8 +5,8 @@
 //! By default public unicast only. Everything RFC 6890 (and its successors)
 //! lists as special-use is refused — loopback, private, link-local (cloud
 //! metadata 169.254.169.254 included), CGNAT, multicast, unspecified,
-//! broadcast, documentation, benchmarking, reserved, unique-local
-//! (fd00:ec2::254 included), NAT64 local-use, Teredo, 6to4, IPv4-compatible
+//! broadcast, documentation, benchmarking, reserved, unique-local,
+//! NAT64 local-use, Teredo, 6to4, IPv4-compatible
 //! — and IPv4 addresses inside IPv6 (mapped, NAT64 well-known prefix) are
 //! judged by the embedded address. Two switches widen it:
 //!
@@ -15,7 +15,8 @@
 //!   operator's own network): loopback plus private networks (10/8,
 //!   172.16/12, 192.168/16, CGNAT 100.64/10, unique-local fc00::/7).
 //!
-//! Link-local (cloud metadata), multicast, unspecified, broadcast and the
+//! Link-local and the cloud metadata addresses inside private ranges
+//! (fd00:ec2::254, 100.100.100.200), multicast, unspecified, broadcast and the
 //! reserved and documentation ranges stay refused under every switch.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -75,6 +76,12 @@ fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
 fn classify_v4(ip: Ipv4Addr) -> Class {
     if in_v4(ip, [127, 0, 0, 0], 8) {
         return Class::Loopback;
+    }
+    // Cloud metadata services inside otherwise private ranges (Alibaba
+    // Cloud's 100.100.100.200 sits in CGNAT space): refused under every
+    // switch, like 169.254.169.254.
+    if ip == Ipv4Addr::new(100, 100, 100, 200) {
+        return Class::SpecialUse;
     }
     const PRIVATE: &[([u8; 4], u32)] = &[
         ([10, 0, 0, 0], 8),     // private
@@ -137,6 +144,11 @@ fn classify_v6(ip: Ipv6Addr) -> Class {
             _ => Class::SpecialUse,
         };
     }
+    // AWS's IPv6 instance metadata service, inside unique-local space:
+    // refused under every switch, like its IPv4 169.254.169.254.
+    if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
+        return Class::SpecialUse;
+    }
     // Unique-local fc00::/7.
     if in_v6(ip, [0xfc00, 0, 0, 0, 0, 0, 0, 0], 7) {
         return Class::Private;
@@ -189,6 +201,7 @@ mod tests {
         ("0.1.2.3", Class::SpecialUse),
         ("10.1.2.3", Class::Private),
         ("100.64.0.1", Class::Private),
+        ("100.100.100.200", Class::SpecialUse), // Alibaba Cloud metadata
         ("100.127.255.254", Class::Private),
         ("127.0.0.1", Class::Loopback),
         ("127.8.9.10", Class::Loopback),
@@ -228,7 +241,8 @@ mod tests {
         ("64:ff9b::808:808", Class::Public),
         ("64:ff9b:1::1", Class::SpecialUse),
         ("fc00::1", Class::Private),
-        ("fd00:ec2::254", Class::Private),
+        ("fd00:ec2::254", Class::SpecialUse), // AWS metadata (IPv6)
+        ("fd00:ec2::253", Class::Private),
         ("fe80::1", Class::SpecialUse),
         ("fec0::1", Class::SpecialUse),
         ("ff02::1", Class::SpecialUse),

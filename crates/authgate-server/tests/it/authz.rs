@@ -235,6 +235,33 @@ async fn the_registered_scope_caps_machine_tokens() {
     app.shutdown().await;
 }
 
+/// A machine client that registered no `scope` has no "any" ceiling: it
+/// gets at most the MCP server's default scopes.
+#[tokio::test]
+async fn a_machine_client_without_a_registered_scope_gets_only_the_defaults() {
+    let app = TestApp::start_with(dynamic_cc_config(), "").await;
+    let mut body = dcr_machine_body("");
+    body.as_object_mut().unwrap().remove("scope");
+    let (s, reg, _) = register(&app, &body).await;
+    assert_eq!(s, 201, "{reg}");
+    let (id, secret) = (
+        reg["client_id"].as_str().unwrap(),
+        reg["client_secret"].as_str().unwrap(),
+    );
+    let (s, b) = cc(
+        &app,
+        id,
+        secret,
+        &[("resource", WEATHER_URI), ("scope", "weather:write")],
+    )
+    .await;
+    refused(s, &b, "invalid_scope");
+    let (s, b) = cc(&app, id, secret, &[("resource", WEATHER_URI)]).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["scope"], "weather:read");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_administrators_scopes_cap_what_a_person_can_grant() {
     let mut cfg = config();

@@ -117,6 +117,30 @@ impl FromRequestParts<SharedState> for Caller {
                 "the access token lacks the authgate:admin scope",
             ));
         }
+        // The client must still be one the admin API may be used by (the
+        // one rule, `clients::check_allowed_for_resource`): a token issued
+        // before the client was blocked, deleted, or lost `authgate-admin`
+        // from its list (or by an older build) stops working at once.
+        let store = state.store.as_ref();
+        let client = state.registry.client(store, &claims.client_id).await?;
+        let admin = state
+            .registry
+            .resource_by_id(store, crate::admin::ADMIN_RESOURCE_ID)
+            .await?;
+        let token_for = if claims.gid.is_some() {
+            crate::clients::TokenFor::Person
+        } else {
+            crate::clients::TokenFor::Client
+        };
+        match (&client, &admin) {
+            (Some(c), Some(r))
+                if crate::clients::check_allowed_for_resource(c, r, token_for).is_ok() => {}
+            _ => {
+                return Err(unauthorized(
+                    "the client of this token is blocked, deleted or no longer allowed the admin API",
+                ));
+            }
+        }
         let name = if claims.gid.is_some() {
             // Delegated by a person: they must still be an administrator.
             match state.store.get_user(&claims.sub).await? {
@@ -131,18 +155,7 @@ impl FromRequestParts<SharedState> for Caller {
                 }
             }
         } else {
-            match state
-                .registry
-                .client(state.store.as_ref(), &claims.client_id)
-                .await?
-            {
-                Some(c) if !c.blocked => format!("client:{}", c.client_id),
-                _ => {
-                    return Err(unauthorized(
-                        "the client of this token is blocked or deleted",
-                    ));
-                }
-            }
+            format!("client:{}", claims.client_id)
         };
         Ok(Caller {
             actor: Actor { name, address },

@@ -80,6 +80,26 @@ async fn every_route_needs_a_token_with_the_admin_scope() {
     a.app.state().registry.invalidate_client("ops");
     let (s, v) = a.call("GET", "/resources", None).await;
     assert_eq!(s, 401, "{v}");
+    // Unblocked but no longer granted the admin API (its list now says
+    // only "every MCP server", which never includes it): the token it
+    // already holds stops working at once.
+    ops.blocked = false;
+    ops.resources = vec!["*".into()];
+    a.app.store.update_client(&ops).await.unwrap();
+    a.app.state().registry.invalidate_client("ops");
+    let (s, v) = a.call("GET", "/resources", None).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("no longer allowed the admin API")),
+        "{v}"
+    );
+    ops.resources = vec!["authgate-admin".into()];
+    a.app.store.update_client(&ops).await.unwrap();
+    a.app.state().registry.invalidate_client("ops");
+    let (s, v) = a.call("GET", "/resources", None).await;
+    assert_eq!(s, 200, "{v}");
     a.app.shutdown().await;
 }
 

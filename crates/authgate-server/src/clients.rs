@@ -244,6 +244,31 @@ pub fn machine_scope_ceiling(client: &Client, resource: &Resource) -> Option<Vec
     }
 }
 
+/// Logs and audits one purge of unused clients (`count` deleted, unused
+/// for `ttl` seconds): dynamic ones (`kind` None, the original detail) or
+/// metadata document ones (`kind` Some).
+pub fn record_reaped(state: &AppState, count: u64, ttl: i64, kind: Option<&'static str>) {
+    tracing::info!(
+        reaped = count,
+        kind = kind.unwrap_or("dynamic"),
+        "deleted unused clients"
+    );
+    let mut detail = serde_json::json!({"count": count, "unused_for_secs": ttl});
+    if let Some(k) = kind {
+        detail["kind"] = serde_json::json!(k);
+    }
+    crate::telemetry::audit_detail(
+        state,
+        "clients.reaped",
+        None,
+        None,
+        None,
+        None,
+        "success",
+        detail,
+    );
+}
+
 /// The refusal for a pre-registered client an administrator granted no
 /// MCP server: it says what to configure.
 pub fn not_configured() -> OAuthError {

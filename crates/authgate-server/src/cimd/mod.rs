@@ -644,20 +644,10 @@ pub async fn reap_unused_clients(state: &AppState) -> Result<u64, StoreError> {
         .reap_metadata_document_clients(state.clock.now().saturating_sub(ttl))
         .await?;
     if n > 0 {
-        tracing::info!(reaped = n, "deleted unused metadata document clients");
         if let Ok(mut g) = state.client_services.documents.stored.lock() {
             *g = None;
         }
-        crate::telemetry::audit_detail(
-            state,
-            "clients.reaped",
-            None,
-            None,
-            None,
-            None,
-            "success",
-            serde_json::json!({"count": n, "kind": "metadata_document", "unused_for_secs": ttl}),
-        );
+        crate::clients::record_reaped(state, n, ttl, Some("metadata_document"));
     }
     Ok(n)
 }

@@ -641,17 +641,7 @@ pub async fn reap_unused_clients(state: &AppState) -> Result<u64, authgate_store
         .reap_dynamic_clients(state.clock.now().saturating_sub(ttl))
         .await?;
     if n > 0 {
-        tracing::info!(reaped = n, "deleted unused dynamically registered clients");
-        crate::telemetry::audit_detail(
-            state,
-            "clients.reaped",
-            None,
-            None,
-            None,
-            None,
-            "success",
-            json!({"count": n, "unused_for_secs": ttl}),
-        );
+        crate::clients::record_reaped(state, n, ttl, None);
     }
     Ok(n)
 }

@@ -11,8 +11,8 @@
 //! servers there; link-local (cloud metadata) and other special-use
 //! addresses stay refused.
 
-use super::types::{CheckPoint, CheckReport, Snippets};
-use crate::app::AppState;
+use crate::manage::types::{CheckPoint, CheckReport, Snippets};
+use crate::Authority;
 use crate::outbound::{Answer, FetchError, Fetcher};
 use authgate_core::model::Resource;
 use serde_json::Value;
@@ -160,7 +160,7 @@ fn scope_problems(advertised: &[String], r: &Resource) -> Vec<String> {
 }
 
 /// Runs the connection check of `r`.
-pub async fn run(state: &AppState, r: &Resource) -> CheckReport {
+pub async fn run(state: &Authority, r: &Resource) -> CheckReport {
     let issuer = state.settings.issuer.clone();
     let metadata_url = crate::resource_metadata::metadata_url(r);
     let mut pts = Points(Vec::new());

@@ -3,14 +3,11 @@
 //! `private_key_jwt` (RFC 7523 §2.2, for clients with `jwks`/`jwks_uri`),
 //! or `none` (public clients, client_id only). One method per request.
 
-use crate::app::AppState;
-use crate::http::error::ApiError;
-use crate::http::form;
+use crate::Authority;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, TokenEndpointAuthMethod};
 use authgate_core::secret;
 use authgate_core::token_request::BodyClientAuth;
-use axum::http::{HeaderMap, header};
 use base64::Engine;
 use std::sync::Arc;
 
@@ -26,69 +23,39 @@ impl AuthenticatedClient {
     }
 }
 
-/// Credentials found in the Authorization header (client_secret_basic).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let v = v
-        .to_str()
-        .map_err(|_| OAuthError::invalid_client("malformed Authorization header"))?;
-    let Some((scheme, rest)) = v.split_once(' ') else {
-        return Err(OAuthError::invalid_client("malformed Authorization header"));
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_client(
-            "unsupported Authorization scheme; use Basic client credentials",
-        ));
-    }
-    let malformed = || OAuthError::invalid_client("malformed Basic credentials");
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(rest.trim())
-        .map_err(|_| malformed())?;
-    let colon = raw.iter().position(|b| *b == b':').ok_or_else(malformed)?;
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64 (so a
-    // ':' inside either is escaped and the first one separates them).
-    let id = form::decode(&raw[..colon]).map_err(|_| malformed())?;
-    let sec = form::decode(&raw[colon + 1..]).map_err(|_| malformed())?;
-    Ok(Some((id, sec)))
-}
-
-pub fn used_basic(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "))
+/// What a client presented: `client_secret_basic` credentials from the
+/// `Authorization` header (decoded by the HTTP layer) and the body's
+/// parameters.
+pub struct Credentials<'a> {
+    pub basic: Option<(String, String)>,
+    pub body: &'a BodyClientAuth,
 }
 
 /// Authenticates the client of a token-endpoint-style request.
 pub async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: &BodyClientAuth,
-) -> Result<AuthenticatedClient, ApiError> {
-    let basic = used_basic(headers);
-    let wrap = |e: OAuthError| ApiError::from(e).with_basic(basic);
-    let header_creds = basic_credentials(headers).map_err(wrap)?;
+    state: &Authority,
+    credentials: Credentials<'_>,
+) -> Result<AuthenticatedClient, OAuthError> {
+    let Credentials { basic: header_creds, body } = credentials;
     if body.client_assertion.is_some() || body.client_assertion_type.is_some() {
         if header_creds.is_some() || body.client_secret.is_some() {
-            return Err(wrap(OAuthError::invalid_request(
+            return Err(OAuthError::invalid_request(
                 "use only one client authentication method",
-            )));
+            ));
         }
-        return private_key_jwt(state, body).await.map_err(wrap);
+        return private_key_jwt(state, body).await;
     }
     let (client_id, presented_secret, method) = match (header_creds, &body.client_secret) {
         (Some(_), Some(_)) => {
-            return Err(wrap(OAuthError::invalid_request(
+            return Err(OAuthError::invalid_request(
                 "use only one client authentication method",
-            )));
+            ));
         }
         (Some((id, sec)), None) => {
             if body.client_id.as_ref().is_some_and(|b| b != &id) {
-                return Err(wrap(OAuthError::invalid_request(
+                return Err(OAuthError::invalid_request(
                     "client_id in the body differs from the Basic credentials",
-                )));
+                ));
             }
             (id, Some(sec), TokenEndpointAuthMethod::ClientSecretBasic)
         }
@@ -96,7 +63,7 @@ pub async fn authenticate(
             let id = body
                 .client_id
                 .clone()
-                .ok_or_else(|| wrap(OAuthError::invalid_client("client_id is required")))?;
+                .ok_or_else(|| OAuthError::invalid_client("client_id is required"))?;
             (
                 id,
                 Some(sec.clone()),
@@ -104,59 +71,54 @@ pub async fn authenticate(
             )
         }
         (None, None) => {
-            let id = body.client_id.clone().ok_or_else(|| {
-                wrap(OAuthError::invalid_client(
-                    "client authentication is required",
-                ))
-            })?;
+            let id = body
+                .client_id
+                .clone()
+                .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
             (id, None, TokenEndpointAuthMethod::None)
         }
     };
     if client_id.len() > 2048 {
-        return Err(wrap(OAuthError::invalid_client("unknown client")));
+        return Err(OAuthError::invalid_client("unknown client"));
     }
     let client = crate::clients::resolve_for_token_endpoint(state, &client_id)
         .await
-        .map_err(wrap)?
-        .ok_or_else(|| {
-            wrap(OAuthError::invalid_client(
-                "unknown client or wrong credentials",
-            ))
-        })?;
+        ?
+        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
     if client.blocked {
-        return Err(wrap(OAuthError::invalid_client("this client is blocked")));
+        return Err(OAuthError::invalid_client("this client is blocked"));
     }
     match (client.secret_hash.as_deref(), presented_secret) {
         (Some(hash), Some(sec)) => {
             if !secret::verify(&sec, hash) {
-                return Err(wrap(OAuthError::invalid_client(
+                return Err(OAuthError::invalid_client(
                     "unknown client or wrong credentials",
-                )));
+                ));
             }
         }
         (Some(_), None) => {
-            return Err(wrap(OAuthError::invalid_client(
+            return Err(OAuthError::invalid_client(
                 "this client must authenticate with its secret",
-            )));
+            ));
         }
         (None, Some(_)) => {
             // A public client presenting a secret: refuse rather than
             // pretend it authenticated.
-            return Err(wrap(OAuthError::invalid_client(
+            return Err(OAuthError::invalid_client(
                 "this client has no secret; authenticate with client_id only",
-            )));
+            ));
         }
         (None, None) => {
             if client.metadata.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
             {
-                return Err(wrap(OAuthError::invalid_client(
+                return Err(OAuthError::invalid_client(
                     "this client must authenticate with a private_key_jwt client assertion",
-                )));
+                ));
             }
             if client.metadata.token_endpoint_auth_method.is_confidential() {
-                return Err(wrap(OAuthError::invalid_client(
+                return Err(OAuthError::invalid_client(
                     "this client must authenticate",
-                )));
+                ));
             }
         }
     }
@@ -212,7 +174,7 @@ fn audience_is_exactly(aud: Option<&serde_json::Value>, issuer: &str) -> bool {
 /// client_id, `aud` exactly this server's issuer, `exp`
 /// required and at most five minutes ahead, `jti` single-use.
 async fn private_key_jwt(
-    state: &AppState,
+    state: &Authority,
     body: &BodyClientAuth,
 ) -> Result<AuthenticatedClient, OAuthError> {
     if body.client_assertion_type.as_deref() != Some(JWT_BEARER) {
@@ -367,7 +329,7 @@ async fn private_key_jwt(
             now,
         )
         .await
-        .map_err(crate::http::error::StoreFailure)?;
+        .map_err(crate::StoreFailure)?;
     if !fresh {
         return Err(OAuthError::invalid_client(
             "client assertion was already used (jti replayed)",
@@ -380,59 +342,4 @@ async fn private_key_jwt(
         client,
         method: TokenEndpointAuthMethod::PrivateKeyJwt,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn creds(authorization: &str) -> Result<Option<(String, String)>, OAuthError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(authorization).unwrap(),
-        );
-        basic_credentials(&headers)
-    }
-
-    fn basic(raw: &[u8]) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded_after_base64() {
-        assert_eq!(basic_credentials(&HeaderMap::new()).unwrap(), None);
-        let (id, sec) = creds(&basic(b"svc:s3cret")).unwrap().unwrap();
-        assert_eq!((id.as_str(), sec.as_str()), ("svc", "s3cret"));
-        // RFC 6749 §2.3.1: an escaped ':' belongs to the id; '+' is a space;
-        // the first raw ':' separates, later ones belong to the secret.
-        let (id, sec) = creds(&basic(b"a%3Ab+c:x:y%2B%C3%A9")).unwrap().unwrap();
-        assert_eq!((id.as_str(), sec.as_str()), ("a:b c", "x:y+\u{e9}"));
-        let (id, sec) = creds(&format!("bAsIc  {} ", &basic(b"id:")[6..]))
-            .unwrap()
-            .unwrap();
-        assert_eq!((id.as_str(), sec.as_str()), ("id", ""));
-    }
-
-    #[test]
-    fn malformed_basic_credentials_are_invalid_client() {
-        for bad in [
-            basic(b"no-colon"),
-            basic(b"id%zz:secret"),
-            basic(b"id:secret%"),
-            basic(b"id:%FF"),
-            basic(b"id:\xff"),
-            basic(b"id:a%00b"),
-            "Basic !!!".to_owned(),
-            "Bearer abc".to_owned(),
-            "Basic".to_owned(),
-        ] {
-            let err = creds(&bad).expect_err(&bad);
-            assert_eq!(err.code, authgate_core::ErrorCode::InvalidClient, "{bad}");
-        }
-    }
 }

@@ -6,11 +6,11 @@
 //! (CIMD) client: resolved by fetching the document (see `cimd`). A URL id
 //! an administrator pre-registered stays a pre-registered client.
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::cimd::{self, DocumentCache, jwks::JwksCache};
 use crate::config::{ConfigError, Settings};
-use crate::endpoints::register::RegistrationGuard;
-use crate::http::error::StoreFailure;
+use crate::registration::RegistrationGuard;
+use crate::StoreFailure;
 use crate::outbound::{AddressPolicy, FetchLimits, Fetcher};
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, Resource};
@@ -70,7 +70,7 @@ impl ClientServices {
 /// Looks a client up by id. `Ok(None)` means unknown. A blocked client, or
 /// a metadata document that cannot be used, is an `invalid_client` error
 /// whose description says why (fit for an error page).
-pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
+pub async fn resolve(state: &Authority, client_id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 2048 {
         return Ok(None);
     }
@@ -99,7 +99,7 @@ pub async fn resolve(state: &AppState, client_id: &str) -> Result<Option<Arc<Cli
 /// not break refreshes); host rules and blocks still apply. Blocked
 /// clients are returned (the caller refuses them).
 pub async fn resolve_for_token_endpoint(
-    state: &AppState,
+    state: &Authority,
     client_id: &str,
 ) -> Result<Option<Arc<Client>>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 2048 {
@@ -159,7 +159,7 @@ pub fn check_allowed_for_resource(
     if client.blocked {
         return Err(OAuthError::invalid_client("this client is blocked"));
     }
-    if crate::admin::is_builtin(&resource.id) {
+    if crate::builtin::is_builtin(&resource.id) {
         if client.kind == ClientKind::PreRegistered && client.lists_resource(&resource.id) {
             return Ok(());
         }
@@ -247,7 +247,7 @@ pub fn machine_scope_ceiling(client: &Client, resource: &Resource) -> Option<Vec
 /// Logs and audits one purge of unused clients (`count` deleted, unused
 /// for `ttl` seconds): dynamic ones (`kind` None, the original detail) or
 /// metadata document ones (`kind` Some).
-pub fn record_reaped(state: &AppState, count: u64, ttl: i64, kind: Option<&'static str>) {
+pub fn record_reaped(state: &Authority, count: u64, ttl: i64, kind: Option<&'static str>) {
     tracing::info!(
         reaped = count,
         kind = kind.unwrap_or("dynamic"),
@@ -257,7 +257,7 @@ pub fn record_reaped(state: &AppState, count: u64, ttl: i64, kind: Option<&'stat
     if let Some(k) = kind {
         detail["kind"] = serde_json::json!(k);
     }
-    crate::telemetry::audit_detail(
+    crate::audit::audit_detail(
         state,
         "clients.reaped",
         None,
@@ -301,7 +301,7 @@ fn squash(s: &str, keep_dots: bool) -> String {
         .collect()
 }
 
-fn trusted_domains(state: &AppState) -> impl Iterator<Item = &str> {
+fn trusted_domains(state: &Authority) -> impl Iterator<Item = &str> {
     state
         .settings
         .raw
@@ -314,7 +314,7 @@ fn trusted_domains(state: &AppState) -> impl Iterator<Item = &str> {
 /// The trusted host a client name spells out (ignoring case, spaces and
 /// punctuation other than dots), if any. Dynamic registrations with such a
 /// name are refused.
-pub fn name_names_trusted_host(state: &AppState, name: &str) -> Option<String> {
+pub fn name_names_trusted_host(state: &Authority, name: &str) -> Option<String> {
     let n = squash(name, true);
     trusted_domains(state)
         .find(|h| {
@@ -326,7 +326,7 @@ pub fn name_names_trusted_host(state: &AppState, name: &str) -> Option<String> {
 
 /// The trusted host whose leading label (e.g. "claude" of claude.ai) an
 /// unverified client's name contains.
-fn name_resembles_trusted_host(state: &AppState, name: &str) -> Option<String> {
+fn name_resembles_trusted_host(state: &Authority, name: &str) -> Option<String> {
     let n = squash(name, false);
     trusted_domains(state)
         .find(|h| {
@@ -345,7 +345,7 @@ fn with_warning(how: String, warning: &Option<String>) -> String {
     }
 }
 
-pub fn identity(state: &AppState, c: &Client) -> ClientIdentity {
+pub fn identity(state: &Authority, c: &Client) -> ClientIdentity {
     let warn = |c: &Client| {
         c.metadata
             .client_name

@@ -98,10 +98,10 @@ pub struct Config {
     pub cimd: crate::cimd::CimdConfig,
     /// `[dynamic_registration]`: RFC 7591 registration and its limits.
     #[serde(default)]
-    pub dynamic_registration: crate::endpoints::register::RegistrationConfig,
+    pub dynamic_registration: crate::registration::RegistrationConfig,
     /// `[http]`: listener timeouts and connection limit.
     #[serde(default)]
-    pub http: crate::listener::HttpConfig,
+    pub http: crate::listener_config::HttpConfig,
 }
 
 impl Default for Config {
@@ -274,7 +274,7 @@ pub struct Settings {
     pub database_url: String,
     pub signing_alg: SigningAlg,
     /// `trusted_proxies`, parsed.
-    pub trusted_proxies: Vec<crate::http::client_address::ProxyRange>,
+    pub trusted_proxies: Vec<crate::net::ProxyRange>,
     /// Configurations that start but are probably wrong; `serve` logs each
     /// as a warning.
     pub warnings: Vec<String>,
@@ -340,7 +340,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         ));
     }
     let trusted_proxies =
-        crate::http::client_address::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
+        crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()
@@ -492,8 +492,8 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;
     }
     crate::cimd::validate_config(&raw.cimd)?;
-    crate::endpoints::register::validate_config(&raw.dynamic_registration)?;
-    crate::listener::validate_config(&raw.http)?;
+    crate::registration::validate_config(&raw.dynamic_registration)?;
+    crate::listener_config::validate_config(&raw.http)?;
     Ok(Settings {
         issuer,
         listen,

@@ -6,7 +6,7 @@
 //! Both fail, never panic, when the random generator or the signer does:
 //! the request gets `server_error` and the log one error line.
 
-use crate::app::AppState;
+use crate::Authority;
 use authgate_core::OAuthError;
 use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, IdTokenClaims};
 use authgate_core::model::{Resource, SigningAlg, User};
@@ -30,7 +30,7 @@ pub struct IssuedAccessToken {
 }
 
 pub fn access_token(
-    state: &AppState,
+    state: &Authority,
     spec: AccessTokenSpec<'_>,
 ) -> Result<IssuedAccessToken, OAuthError> {
     let now = state.clock.now();
@@ -67,7 +67,7 @@ pub struct IdTokenSpec<'a> {
     pub scopes: &'a [String],
 }
 
-pub fn id_token(state: &AppState, spec: IdTokenSpec<'_>) -> Result<String, OAuthError> {
+pub fn id_token(state: &Authority, spec: IdTokenSpec<'_>) -> Result<String, OAuthError> {
     let alg = spec.alg.unwrap_or(DEFAULT_ID_TOKEN_ALG);
     let now = state.clock.now();
     let has = |s: &str| spec.scopes.iter().any(|x| x == s);

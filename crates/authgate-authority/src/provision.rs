@@ -185,7 +185,7 @@ pub fn validate_client_config(
                 ),
             ));
         }
-        if !resources.iter().any(|x| &x.id == r) && !crate::admin::is_builtin(r) {
+        if !resources.iter().any(|x| &x.id == r) && !crate::builtin::is_builtin(r) {
             // It may exist in the store already; only catch obvious typos
             // when the config declares resources.
             if !resources.is_empty() {

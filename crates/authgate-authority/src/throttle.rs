@@ -17,7 +17,7 @@
 //!
 //! Every lock and delay expires by itself. Kept in memory per instance.
 
-use crate::http::client_address::AddressKey;
+use crate::net::AddressKey;
 use authgate_core::clock::UnixTime;
 use std::collections::HashMap;
 use std::hash::Hash;

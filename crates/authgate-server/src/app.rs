@@ -1,36 +1,15 @@
 //! Application state and the router.
 
-use crate::config::Settings;
 use crate::endpoints;
-use crate::keys::KeyManager;
-use crate::passwords::PasswordChecker;
-use crate::registry::Registry;
-use crate::telemetry::AuditSink;
-use authgate_core::clock::Clock;
-use authgate_core::crypto_box::Kek;
-use authgate_core::random::Random;
-use authgate_store::Store;
+use authgate_authority::config::Settings;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use std::sync::Arc;
 
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Arc<dyn Store>,
-    pub keys: Arc<KeyManager>,
-    pub kek: Arc<Kek>,
-    pub clock: Arc<dyn Clock>,
-    pub rng: Arc<dyn Random>,
-    pub registry: Registry,
-    /// Client ID metadata documents, client JWKS, registration limits.
-    pub client_services: crate::clients::ClientServices,
-    pub passwords: PasswordChecker,
-    pub audit: AuditSink,
-    pub login_throttle: crate::throttle::SignInThrottle,
-    /// The rendered metadata documents.
-    pub discovery: endpoints::discovery::DiscoveryCache,
-}
+/// The application state every handler shares (see
+/// `authgate_authority::Authority`).
+pub type AppState = authgate_authority::Authority;
 
 pub type SharedState = Arc<AppState>;
 

@@ -17,11 +17,10 @@
 //!   costing a task and buffers. Together with the timeouts above a slot is
 //!   always given back within a bounded time unless a request is in flight.
 
-use crate::config::ConfigError;
+pub use authgate_authority::listener_config::{HttpConfig, validate_config};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -29,50 +28,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-
-/// `[http]`: connection and request limits of the listener.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub header_read_timeout_ms: u64,
-    pub request_timeout_ms: u64,
-    pub idle_timeout_secs: u64,
-    pub max_connections: usize,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout_ms: 10_000,
-            request_timeout_ms: 30_000,
-            idle_timeout_secs: 60,
-            max_connections: 1024,
-        }
-    }
-}
-
-/// Checks `[http]`; errors name the key.
-pub fn validate_config(c: &HttpConfig) -> Result<(), ConfigError> {
-    for (key, v, min, max) in [
-        (
-            "header_read_timeout_ms",
-            c.header_read_timeout_ms,
-            50,
-            300_000,
-        ),
-        ("request_timeout_ms", c.request_timeout_ms, 50, 600_000),
-        ("idle_timeout_secs", c.idle_timeout_secs, 1, 3600),
-        ("max_connections", c.max_connections as u64, 1, 1_000_000),
-    ] {
-        if !(min..=max).contains(&v) {
-            return Err(ConfigError::new(
-                format!("http.{key}"),
-                format!("must be between {min} and {max}"),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// The whole-request deadline, applied around the router: a request that
 /// is not answered in time (a body sent a byte every few seconds, a stalled

@@ -3,11 +3,11 @@
 //! SIGTERM/SIGINT.
 
 use crate::app::{AppState, SharedState};
-use crate::config::Settings;
-use crate::keys::{self, KeyManager};
-use crate::passwords::PasswordChecker;
-use crate::registry::Registry;
-use crate::telemetry::AuditSink;
+use authgate_authority::config::Settings;
+use authgate_authority::keys::{self, KeyManager};
+use authgate_authority::passwords::PasswordChecker;
+use authgate_authority::registry::Registry;
+use authgate_authority::audit::AuditSink;
 use authgate_core::clock::{Clock, SystemClock};
 use authgate_core::random::{OsRandom, Random};
 use authgate_store::Store;
@@ -20,11 +20,11 @@ use tokio::sync::watch;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] authgate_authority::config::ConfigError),
     #[error("cannot open the database: {0}")]
     Store(#[from] authgate_store::StoreError),
     #[error(transparent)]
-    Provision(#[from] crate::provision::ProvisionError),
+    Provision(#[from] authgate_authority::provision::ProvisionError),
     #[error(transparent)]
     Keys(#[from] keys::KeyManagerError),
     #[error("cannot listen on {addr}: {source}")]
@@ -47,8 +47,8 @@ pub async fn build_state(
     // a lost data directory must stop start-up, not get a useless new key.
     let sealed = store.list_signing_keys().await?.len();
     let kek = Arc::new(keys::load_kek(&settings, sealed)?);
-    crate::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
-    crate::admin::ensure_admin_resource(store.as_ref(), &settings, clock.now()).await?;
+    authgate_authority::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
+    authgate_authority::builtin::ensure_admin_resource(store.as_ref(), &settings, clock.now()).await?;
     let keys = KeyManager::start(
         store.as_ref(),
         kek.clone(),
@@ -60,15 +60,15 @@ pub async fn build_state(
     let (audit, audit_task) = AuditSink::start(
         store.clone(),
         settings.raw.audit_queue_capacity,
-        crate::telemetry::SECURITY_WAIT,
+        authgate_authority::audit::SECURITY_WAIT,
     );
-    let login_limits = crate::throttle::Limits {
+    let login_limits = authgate_authority::throttle::Limits {
         per_account_address: settings.raw.login_max_failures_per_account,
         per_address: settings.raw.login_max_failures_per_address,
         lockout_secs: settings.raw.login_lockout_secs,
     };
     let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency);
-    let client_services = crate::clients::ClientServices::new(&settings)?;
+    let client_services = authgate_authority::clients::ClientServices::new(&settings)?;
     let state = Arc::new(AppState {
         settings: Arc::new(settings),
         store,
@@ -80,7 +80,7 @@ pub async fn build_state(
         client_services,
         passwords,
         audit,
-        login_throttle: crate::throttle::SignInThrottle::new(login_limits),
+        login_throttle: authgate_authority::throttle::SignInThrottle::new(login_limits),
         discovery: Default::default(),
     });
     Ok((state, audit_task))
@@ -129,7 +129,7 @@ pub async fn purge(state: &AppState) {
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
         crate::endpoints::register::reap_unused_clients(state).await,
-        crate::cimd::reap_unused_clients(state).await,
+        authgate_authority::cimd::reap_unused_clients(state).await,
         s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
             .await,
     ];
@@ -211,7 +211,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
-    let store = crate::store_open::open(&settings.database_url).await?;
+    let store = authgate_authority::store_open::open(&settings.database_url).await?;
     if let Some(m) = settings.metrics_listen {
         start_metrics(m).await?;
     }
@@ -226,7 +226,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     let backend = store.backend();
     let running = start(settings, store, listener).await?;
     tracing::info!(%issuer, addr = %running.addr, store = backend, "authgate is listening");
-    crate::admin::setup::announce(&running.state).await;
+    authgate_authority::setup_links::announce(&running.state).await;
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;

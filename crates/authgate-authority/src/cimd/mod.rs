@@ -28,10 +28,10 @@
 
 pub mod jwks;
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::client_metadata::{self, Origin, Rules};
 use crate::config::ConfigError;
-use crate::http::error::StoreFailure;
+use crate::StoreFailure;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::resource_uri::is_loopback_host;
@@ -351,7 +351,7 @@ impl DocumentCache {
 }
 
 /// Config and runtime host rules; `Err` explains the refusal.
-async fn check_host(state: &AppState, host: &str) -> Result<(), OAuthError> {
+async fn check_host(state: &Authority, host: &str) -> Result<(), OAuthError> {
     let cfg = &state.settings.raw.cimd;
     if host_matches(host, &cfg.deny_hosts) {
         return Err(refused("its host is blocked on this server"));
@@ -371,7 +371,7 @@ async fn check_host(state: &AppState, host: &str) -> Result<(), OAuthError> {
 }
 
 /// The checks that do not need the network: enabled, URL rules, host rules.
-async fn precheck(state: &AppState, client_id: &str) -> Result<url::Url, OAuthError> {
+async fn precheck(state: &Authority, client_id: &str) -> Result<url::Url, OAuthError> {
     let cfg = &state.settings.raw.cimd;
     if !cfg.enabled {
         return Err(OAuthError::invalid_client(
@@ -388,7 +388,7 @@ async fn precheck(state: &AppState, client_id: &str) -> Result<url::Url, OAuthEr
 /// A metadata document client known from an earlier fetch (used at the
 /// token endpoint, where a client must not fail because its document host
 /// is briefly down). Host rules and blocks still apply.
-pub async fn check_stored(state: &AppState, c: &Client) -> Result<(), OAuthError> {
+pub async fn check_stored(state: &Authority, c: &Client) -> Result<(), OAuthError> {
     precheck(state, &c.client_id).await?;
     if c.blocked {
         return Err(OAuthError::invalid_client("this client is blocked"));
@@ -398,7 +398,7 @@ pub async fn check_stored(state: &AppState, c: &Client) -> Result<(), OAuthError
 
 /// Resolves a metadata document client: cached, or fetched and checked.
 pub async fn resolve(
-    state: &AppState,
+    state: &Authority,
     client_id: &str,
     stored: Option<Arc<Client>>,
 ) -> Result<Arc<Client>, OAuthError> {
@@ -493,7 +493,7 @@ pub fn check_document(
 /// The client a checked document describes, keeping what the store knows
 /// (created, last used, blocked).
 fn document_client(
-    state: &AppState,
+    state: &Authority,
     client_id: &str,
     metadata: ClientMetadata,
     stored: Option<&Client>,
@@ -524,7 +524,7 @@ fn document_client(
 
 /// Refuses a client not yet stored when the store holds `cimd.max_clients`
 /// metadata document clients already.
-async fn check_capacity(state: &AppState) -> Result<(), OAuthError> {
+async fn check_capacity(state: &Authority) -> Result<(), OAuthError> {
     let max = state.settings.raw.cimd.max_clients;
     let cache = &state.client_services.documents.stored;
     let fresh = cache
@@ -565,7 +565,7 @@ async fn check_capacity(state: &AppState) -> Result<(), OAuthError> {
 /// is down. Nothing to do for other clients or one already stored. A
 /// failure here does not stop the code: the client is then resolved from
 /// its document at the token endpoint, as before it was stored.
-pub async fn remember(state: &AppState, client_id: &str) {
+pub async fn remember(state: &Authority, client_id: &str) {
     if !is_document_url(client_id, &state.settings.raw.cimd) {
         return;
     }
@@ -597,7 +597,7 @@ pub async fn remember(state: &AppState, client_id: &str) {
 /// Inserts or updates the client row for a fetched document, keeping what
 /// the store knows (created, last used, blocked).
 async fn persist(
-    state: &AppState,
+    state: &Authority,
     client_id: &str,
     metadata: ClientMetadata,
     stored: Option<&Client>,
@@ -617,7 +617,7 @@ async fn persist(
     };
     result.map_err(StoreFailure)?;
     state.registry.invalidate_client(client_id);
-    crate::telemetry::audit_detail(
+    crate::audit::audit_detail(
         state,
         if stored.is_some() {
             "client.metadata_document_changed"
@@ -636,7 +636,7 @@ async fn persist(
 
 /// Deletes stored metadata document clients unused for
 /// `cimd.unused_client_ttl_secs` (the periodic purge; blocked ones stay).
-pub async fn reap_unused_clients(state: &AppState) -> Result<u64, StoreError> {
+pub async fn reap_unused_clients(state: &Authority) -> Result<u64, StoreError> {
     state.registry.flush_usage(state.store.as_ref()).await;
     let ttl = state.settings.raw.cimd.unused_client_ttl_secs;
     let n = state

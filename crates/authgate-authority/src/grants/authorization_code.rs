@@ -1,9 +1,9 @@
 //! `grant_type=authorization_code` (OAuth 2.1 §4.1.3) with PKCE S256.
 //! A code works once; a replayed code revokes every token issued from it.
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::client_auth::AuthenticatedClient;
-use crate::http::error::StoreFailure;
+use crate::StoreFailure;
 use crate::issue::{self, AccessTokenSpec, IdTokenSpec, TokenResponse};
 use authgate_core::model::{CodeRedemption, Grant};
 use authgate_core::{OAuthError, pkce, refresh, resource_uri, scope, secret};
@@ -16,7 +16,7 @@ pub struct Request<'a> {
 }
 
 pub async fn grant(
-    state: &AppState,
+    state: &Authority,
     client: &AuthenticatedClient,
     req: Request<'_>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -40,7 +40,7 @@ pub async fn grant(
                 .revoke_grant(&code.grant_id, now)
                 .await
                 .map_err(StoreFailure)?;
-            crate::telemetry::audit(
+            crate::audit::audit(
                 state,
                 "authorization_code.replayed",
                 Some(&code.user_id),

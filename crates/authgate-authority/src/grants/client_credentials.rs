@@ -3,14 +3,14 @@
 //! (dynamic and metadata document clients only where the server opts in);
 //! the client's registered scope caps what it gets (`scope::negotiate`).
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::client_auth::AuthenticatedClient;
 use crate::clients::TokenFor;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
 use authgate_core::{OAuthError, scope};
 
 pub async fn grant(
-    state: &AppState,
+    state: &Authority,
     client: &AuthenticatedClient,
     requested_scope: Option<&str>,
     resource: &[String],

@@ -2,16 +2,16 @@
 //! `authgate_core::refresh` for the grace-window rule that keeps parallel
 //! refreshes working while a late replay revokes the grant.
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::client_auth::AuthenticatedClient;
-use crate::http::error::StoreFailure;
+use crate::StoreFailure;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
 use authgate_core::model::{RefreshToken, RefreshTokenContext, RotationOutcome};
 use authgate_core::refresh::{self, RefreshDecision};
 use authgate_core::{OAuthError, resource_uri, scope, secret};
 
 pub async fn grant(
-    state: &AppState,
+    state: &Authority,
     client: &AuthenticatedClient,
     presented: &str,
     requested_scope: Option<&str>,
@@ -92,7 +92,7 @@ pub async fn grant(
                 .revoke_grant(&grant.id, now)
                 .await
                 .map_err(StoreFailure)?;
-            crate::telemetry::audit(
+            crate::audit::audit(
                 state,
                 "refresh_token.replayed",
                 grant.user_id.as_deref(),
@@ -176,7 +176,7 @@ pub async fn grant(
 /// only while it is itself unused: once the client moved on to the next
 /// token, the old one is simply stale.
 async fn check_successor_live(
-    state: &AppState,
+    state: &Authority,
     stored_successor_hash: &str,
     derived_hash: &str,
 ) -> Result<(), OAuthError> {

@@ -1,9 +1,9 @@
 //! Choosing the resource (MCP server) a token is for, from RFC 8707
 //! `resource` parameters and what the client may use.
 
-use crate::app::AppState;
+use crate::Authority;
 use crate::clients::TokenFor;
-use crate::http::error::StoreFailure;
+use crate::StoreFailure;
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, Resource};
 use authgate_core::{OAuthError, resource_uri};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// refused: a token has one audience. Whether the client may have it is
 /// decided by `clients::check_allowed_for_resource`.
 pub async fn resolve(
-    state: &AppState,
+    state: &Authority,
     client: &Client,
     requested: &[String],
     token_for: TokenFor,
@@ -27,7 +27,7 @@ pub async fn resolve(
 }
 
 async fn resolve_unchecked(
-    state: &AppState,
+    state: &Authority,
     client: &Client,
     requested: &[String],
 ) -> Result<Arc<Resource>, OAuthError> {
@@ -56,7 +56,7 @@ async fn resolve_unchecked(
                     .await
                     .map_err(StoreFailure)?;
                 // The built-in admin API is never a default.
-                let mut open = all.iter().filter(|r| !crate::admin::is_builtin(&r.id));
+                let mut open = all.iter().filter(|r| !crate::builtin::is_builtin(&r.id));
                 if let (Some(only), None) = (open.next(), open.next()) {
                     return Ok(only.clone());
                 }

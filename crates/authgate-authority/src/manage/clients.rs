@@ -2,8 +2,8 @@
 //! with their grants.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::admin::types::*;
-use crate::app::AppState;
+use crate::manage::types::*;
+use crate::Authority;
 use crate::config::ClientConfig;
 use crate::provision;
 use authgate_core::model::{
@@ -13,7 +13,7 @@ use authgate_core::{scope, secret};
 use authgate_store::StoreError;
 use serde_json::{Value, json};
 
-pub async fn get_client(state: &AppState, id: &str) -> AdminResult<Client> {
+pub async fn get_client(state: &Authority, id: &str) -> AdminResult<Client> {
     state
         .store
         .get_client(id)
@@ -22,7 +22,7 @@ pub async fn get_client(state: &AppState, id: &str) -> AdminResult<Client> {
 }
 
 pub async fn create_client(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     input: ClientInput,
 ) -> AdminResult<(Client, Option<String>)> {
@@ -166,7 +166,7 @@ pub async fn create_client(
 }
 
 pub async fn rotate_client_secret(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
 ) -> AdminResult<String> {
@@ -201,7 +201,7 @@ pub async fn rotate_client_secret(
 }
 
 pub async fn set_client_blocked(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
     blocked: bool,
@@ -231,7 +231,7 @@ pub async fn set_client_blocked(
 /// Grants and consents of a client (for the delete confirmation); with
 /// `execute`, revokes them.
 pub async fn client_impact(
-    state: &AppState,
+    state: &Authority,
     id: &str,
     execute: bool,
 ) -> AdminResult<ClientDeleted> {
@@ -271,7 +271,7 @@ pub async fn client_impact(
 }
 
 pub async fn delete_client(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
 ) -> AdminResult<ClientDeleted> {

@@ -1,12 +1,12 @@
 //! Signing keys (list, rotate, retire) and the audit log.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::admin::types::*;
-use crate::app::AppState;
+use crate::manage::types::*;
+use crate::Authority;
 use authgate_core::model::Resource;
 use serde_json::json;
 
-pub async fn list_keys(state: &AppState) -> AdminResult<Vec<KeyView>> {
+pub async fn list_keys(state: &Authority) -> AdminResult<Vec<KeyView>> {
     let keys = state.keys.current();
     let now = state.clock.now();
     Ok(state
@@ -18,7 +18,7 @@ pub async fn list_keys(state: &AppState) -> AdminResult<Vec<KeyView>> {
         .collect())
 }
 
-pub async fn rotate_key(state: &AppState, actor: &Actor) -> AdminResult<KeyRotated> {
+pub async fn rotate_key(state: &Authority, actor: &Actor) -> AdminResult<KeyRotated> {
     let store = state.store.as_ref();
     let now = state.clock.now();
     // Retired keys stay published for the longest token lifetime.
@@ -55,7 +55,7 @@ pub async fn rotate_key(state: &AppState, actor: &Actor) -> AdminResult<KeyRotat
     })
 }
 
-pub async fn retire_key(state: &AppState, actor: &Actor, kid: &str) -> AdminResult<KeyRetired> {
+pub async fn retire_key(state: &Authority, actor: &Actor, kid: &str) -> AdminResult<KeyRetired> {
     let store = state.store.as_ref();
     if !store
         .list_signing_keys()
@@ -85,7 +85,7 @@ pub async fn retire_key(state: &AppState, actor: &Actor, kid: &str) -> AdminResu
 }
 
 pub async fn audit_page(
-    state: &AppState,
+    state: &Authority,
     q: Option<&str>,
     before: Option<i64>,
     limit: i64,

@@ -2,7 +2,9 @@
 //! (errors name the field), write, invalidate caches, audit. Nothing here
 //! knows about HTTP.
 
-use crate::app::AppState;
+pub mod types;
+
+use crate::Authority;
 use authgate_store::StoreError;
 use serde_json::Value;
 
@@ -90,14 +92,14 @@ pub struct Actor {
 }
 
 fn record(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     event: &str,
     client_id: Option<&str>,
     resource_id: Option<&str>,
     detail: Value,
 ) {
-    crate::telemetry::audit_detail(
+    crate::audit::audit_detail(
         state,
         event,
         Some(&actor.name),

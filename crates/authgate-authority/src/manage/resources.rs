@@ -2,15 +2,15 @@
 //! revokes, and what each must publish.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::admin::types::*;
-use crate::app::AppState;
+use crate::manage::types::*;
+use crate::Authority;
 use crate::config::ResourceConfig;
 use crate::provision;
 use authgate_core::model::Resource;
 use authgate_core::resource_uri;
 use serde_json::json;
 
-pub async fn get_resource(state: &AppState, id: &str) -> AdminResult<Resource> {
+pub async fn get_resource(state: &Authority, id: &str) -> AdminResult<Resource> {
     state
         .store
         .get_resource(id)
@@ -61,7 +61,7 @@ fn to_config(id: String, input: ResourceInput) -> ResourceConfig {
 }
 
 async fn validate_resource(
-    state: &AppState,
+    state: &Authority,
     cfg: &ResourceConfig,
     existing_id: Option<&str>,
 ) -> AdminResult<()> {
@@ -88,7 +88,7 @@ async fn validate_resource(
 }
 
 pub async fn create_resource(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     input: ResourceInput,
 ) -> AdminResult<Resource> {
@@ -129,13 +129,13 @@ pub async fn create_resource(
 }
 
 pub async fn update_resource(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
     input: ResourceInput,
 ) -> AdminResult<Resource> {
     let existing = get_resource(state, id).await?;
-    if crate::admin::is_builtin(id) {
+    if crate::builtin::is_builtin(id) {
         return Err(AdminError::invalid(
             "id",
             "the admin API resource is built in and cannot be changed",
@@ -170,7 +170,7 @@ pub async fn update_resource(
 
 /// What deleting an MCP server revokes; with `execute`, revokes it.
 pub async fn resource_impact(
-    state: &AppState,
+    state: &Authority,
     id: &str,
     execute: bool,
 ) -> AdminResult<ResourceImpact> {
@@ -211,11 +211,11 @@ pub async fn resource_impact(
 }
 
 pub async fn delete_resource(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
 ) -> AdminResult<ResourceImpact> {
-    if crate::admin::is_builtin(id) {
+    if crate::builtin::is_builtin(id) {
         get_resource(state, id).await?;
         return Err(AdminError::invalid(
             "id",
@@ -240,13 +240,13 @@ pub async fn delete_resource(
     Ok(impact)
 }
 
-pub fn resource_metadata(state: &AppState, r: &Resource) -> ResourceMetadataView {
+pub fn resource_metadata(state: &Authority, r: &Resource) -> ResourceMetadataView {
     let metadata = crate::resource_metadata::metadata(&state.settings.issuer, r);
     ResourceMetadataView {
         resource_id: r.id.clone(),
         metadata_url: crate::resource_metadata::metadata_url(r),
         www_authenticate: crate::resource_metadata::www_authenticate(r),
-        snippets: crate::admin::check::snippets(&state.settings.issuer, r, &metadata),
+        snippets: crate::check::snippets(&state.settings.issuer, r, &metadata),
         metadata,
     }
 }

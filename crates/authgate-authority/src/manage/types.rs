@@ -127,7 +127,7 @@ impl From<&Resource> for ResourceView {
             allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
             allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
             documentation_uri: r.documentation_uri.clone(),
-            builtin: super::is_builtin(&r.id),
+            builtin: crate::builtin::is_builtin(&r.id),
             metadata_url: crate::resource_metadata::metadata_url(r),
             created_at: r.created_at,
             updated_at: r.updated_at,

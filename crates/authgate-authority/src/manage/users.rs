@@ -1,9 +1,9 @@
 //! People: add, disable or enable, password links, and what they allowed.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::admin::setup::{self, Purpose};
-use crate::admin::types::*;
-use crate::app::AppState;
+use crate::setup_links::{self as setup, Purpose};
+use crate::manage::types::*;
+use crate::Authority;
 use authgate_core::model::User;
 use authgate_core::secret;
 use authgate_store::StoreError;
@@ -21,7 +21,7 @@ pub fn valid_email(e: &str) -> bool {
         })
 }
 
-pub async fn get_user(state: &AppState, id: &str) -> AdminResult<User> {
+pub async fn get_user(state: &Authority, id: &str) -> AdminResult<User> {
     state
         .store
         .get_user(id)
@@ -33,7 +33,7 @@ pub async fn get_user(state: &AppState, id: &str) -> AdminResult<User> {
 pub const PASSWORD_LINK_TTL: i64 = 24 * 3600;
 
 pub async fn create_user(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     input: UserInput,
 ) -> AdminResult<(User, Option<OneTimeLink>)> {
@@ -110,7 +110,7 @@ pub async fn create_user(
 }
 
 pub async fn set_user_disabled(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     id: &str,
     disabled: bool,
@@ -151,7 +151,7 @@ pub async fn set_user_disabled(
     Ok(u)
 }
 
-pub async fn password_link(state: &AppState, actor: &Actor, id: &str) -> AdminResult<OneTimeLink> {
+pub async fn password_link(state: &Authority, actor: &Actor, id: &str) -> AdminResult<OneTimeLink> {
     let u = get_user(state, id).await?;
     let link = setup::create_link(
         state,
@@ -178,7 +178,7 @@ pub async fn password_link(state: &AppState, actor: &Actor, id: &str) -> AdminRe
 /// grants) ended. Called after the new password is stored, so no session
 /// opened with the old password can appear after it.
 pub async fn end_everything_after_password_change(
-    state: &AppState,
+    state: &Authority,
     user_id: &str,
 ) -> Result<(u64, u64), StoreError> {
     let grants = state
@@ -190,7 +190,7 @@ pub async fn end_everything_after_password_change(
 }
 
 /// The apps a person allowed: consents and live grants by (client, resource).
-pub async fn user_apps(state: &AppState, user_id: &str) -> AdminResult<Vec<AppView>> {
+pub async fn user_apps(state: &Authority, user_id: &str) -> AdminResult<Vec<AppView>> {
     get_user(state, user_id).await?;
     let store = state.store.as_ref();
     let consents = store.list_consents_for_user(user_id).await?;
@@ -242,7 +242,7 @@ pub async fn user_apps(state: &AppState, user_id: &str) -> AdminResult<Vec<AppVi
 }
 
 pub async fn revoke_app(
-    state: &AppState,
+    state: &Authority,
     actor: &Actor,
     user_id: &str,
     input: RevokeInput,

@@ -4,9 +4,8 @@
 //! in `http::client_address`) and initial access tokens.
 
 use crate::config::ConfigError;
-pub use crate::http::client_address::AddressKey;
+pub use crate::net::AddressKey;
 use authgate_core::secret;
-use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -153,15 +152,6 @@ pub fn initial_token_hashes(c: &RegistrationConfig) -> Vec<String> {
         .collect()
 }
 
-/// The bearer token of the request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim())
-        .filter(|t| !t.is_empty())
-}
 
 /// Whether `token` is one of the configured initial access tokens (every
 /// hash is compared, in constant time each).

@@ -1,85 +1,21 @@
 //! Administration: the JSON admin API (with its OpenAPI document), the
 //! server-rendered dashboard, first-run setup and one-time password links,
-//! and the connection check of an MCP server.
+//! (the connection check of an MCP server is `authgate_authority::check`).
 //!
 //! authgate protects its own API with its own tokens: a built-in resource
 //! (`authgate-admin`, `{issuer}/admin/api/v1`, scope `authgate:admin`) is
 //! provisioned at start-up, and a client credentials client allowed that
 //! scope gets tokens the API accepts. The dashboard is for signed-in people
-//! with `is_admin`. Both call the same operations ([`ops`]), which validate,
+//! with `is_admin`. Both call the same operations (`authgate_authority::manage`), which validate,
 //! write, invalidate caches and audit.
 
 pub mod api;
-pub mod check;
 pub mod dashboard;
-pub mod ops;
 pub mod setup;
-pub mod types;
 
 use crate::app::SharedState;
-use crate::config::Settings;
-use authgate_core::clock::UnixTime;
-use authgate_core::model::Resource;
-use authgate_core::scope::ScopeDef;
-use authgate_store::{Store, StoreResult};
+use authgate_authority::config::Settings;
 use axum::Router;
-
-/// Id of the built-in resource that is the admin API.
-pub const ADMIN_RESOURCE_ID: &str = "authgate-admin";
-/// The scope the admin API requires.
-pub const ADMIN_SCOPE: &str = "authgate:admin";
-/// Where the API lives, under the issuer path.
-pub const API_PREFIX: &str = "/admin/api/v1";
-
-/// The admin API's resource URL (the `aud` of its tokens).
-pub fn api_uri(settings: &Settings) -> String {
-    format!("{}{API_PREFIX}", settings.issuer)
-}
-
-/// The built-in resource as it should be for these settings.
-fn admin_resource(settings: &Settings, existing: Option<&Resource>, now: UnixTime) -> Resource {
-    Resource {
-        id: ADMIN_RESOURCE_ID.into(),
-        name: format!("{} admin API", settings.raw.instance_name),
-        uri: api_uri(settings),
-        scopes: vec![ScopeDef {
-            name: ADMIN_SCOPE.into(),
-            description: "Administer this authorization server: MCP servers, clients, people, signing keys and the audit log".into(),
-            implies: vec![],
-        }],
-        default_scopes: vec![],
-        access_token_ttl_secs: 900,
-        refresh_token_idle_ttl_secs: 3600,
-        refresh_token_absolute_ttl_secs: 8 * 3600,
-        allow_dynamic_registration: false,
-        allow_client_id_metadata_documents: false,
-        allow_dynamic_client_credentials: false,
-        documentation_uri: None,
-        created_at: existing.map(|e| e.created_at).unwrap_or(now),
-        updated_at: existing.map(|e| e.updated_at).unwrap_or(now),
-    }
-}
-
-/// Makes sure the built-in admin resource exists and matches the issuer
-/// (idempotent: an unchanged row is not rewritten).
-pub async fn ensure_admin_resource(
-    store: &dyn Store,
-    settings: &Settings,
-    now: UnixTime,
-) -> StoreResult<()> {
-    let existing = store.get_resource(ADMIN_RESOURCE_ID).await?;
-    let mut want = admin_resource(settings, existing.as_ref(), now);
-    if existing.as_ref() == Some(&want) {
-        return Ok(());
-    }
-    want.updated_at = now;
-    store.upsert_resource(&want).await
-}
-
-/// Whether `id` is the built-in admin resource (not editable or deletable).
-pub fn is_builtin(id: &str) -> bool {
-    id == ADMIN_RESOURCE_ID
-}
 
 /// Every admin route: the API, the dashboard, setup and password links.
 pub fn router(settings: &Settings) -> Router<SharedState> {

@@ -6,11 +6,11 @@
 
 use super::api_client::{Credentials, Remote, seg};
 use super::{CliError, now, open_store, output};
-use crate::admin::ops::{self, Actor, AdminError};
-use crate::admin::setup::{self, Purpose};
-use crate::admin::types::*;
+use authgate_authority::manage::{self, Actor, AdminError};
+use authgate_authority::setup_links::{self as setup, Purpose};
+use authgate_authority::manage::types::*;
 use crate::app::SharedState;
-use crate::config::Settings;
+use authgate_authority::config::Settings;
 use authgate_core::clock::{Clock, SystemClock};
 use authgate_core::model::{AuditEvent, User};
 use authgate_core::random::{OsRandom, Random};
@@ -245,7 +245,7 @@ impl Target {
                 let res = ops::get_resource(state, resource_id)
                     .await
                     .map_err(admin_err)?;
-                to_json(&crate::admin::check::run(state, &res).await)
+                to_json(&authgate_authority::check::run(state, &res).await)
             }
             (Target::Remote(r), AdminCmd::Check { resource_id, .. }) => {
                 r.call(
@@ -371,7 +371,7 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
         id: authgate_core::secret::generate_id(&rng)?,
         email: email.clone(),
         name,
-        password_hash: crate::passwords::hash_password(&pw, &rng)?,
+        password_hash: authgate_authority::passwords::hash_password(&pw, &rng)?,
         disabled: false,
         is_admin: true,
         created_at: now(),

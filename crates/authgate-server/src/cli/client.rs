@@ -1,7 +1,7 @@
 //! `authgate client add|list|show|remove|block|unblock|block-host|unblock-host`.
 
 use super::{CliError, now, open_store, output};
-use crate::config::{ClientConfig, Settings};
+use authgate_authority::config::{ClientConfig, Settings};
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, ClientMetadata};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
@@ -113,7 +113,7 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
                 resources,
                 scopes: (!scopes.is_empty()).then_some(scopes),
             };
-            crate::provision::validate_client_config(&cc, &[])
+            authgate_authority::provision::validate_client_config(&cc, &[])
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
             for r in cc.resources.iter().filter(|r| *r != ANY_RESOURCE) {
                 if store.get_resource(r).await?.is_none() {
@@ -121,7 +121,7 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
                 }
             }
             // The same defaults as a client declared in the config file.
-            let c = crate::provision::client_from_config(&cc, secret_plain.as_deref(), None, now());
+            let c = authgate_authority::provision::client_from_config(&cc, secret_plain.as_deref(), None, now());
             store.insert_client(&c).await?;
             println!("client_id:     {}", c.client_id);
             if let Some(s) = secret_plain {
@@ -208,7 +208,7 @@ async fn set_blocked(
 ) -> Result<(), CliError> {
     let Some(mut c) = store.get_client(id).await? else {
         // A metadata document URL not fetched yet can be blocked ahead.
-        if blocked && crate::cimd::parse_client_id_url(id, false).is_ok() {
+        if blocked && authgate_authority::cimd::parse_client_id_url(id, false).is_ok() {
             store.insert_client(&document_block_row(id)).await?;
             println!("client {id:?} blocked");
             return Ok(());
@@ -267,7 +267,7 @@ async fn block_host(
             "{host:?} is not a host name (give e.g. app.example.com, no scheme or path)"
         )));
     }
-    let id = crate::cimd::host_block_id(&host);
+    let id = authgate_authority::cimd::host_block_id(&host);
     if blocked {
         match store.get_client(&id).await? {
             Some(mut c) => {

@@ -1,7 +1,7 @@
 //! `authgate keys list|rotate`.
 
 use super::{CliError, now, open_store, output};
-use crate::config::Settings;
+use authgate_authority::config::Settings;
 use authgate_core::model::Resource;
 use authgate_core::random::OsRandom;
 use clap::Subcommand;
@@ -60,7 +60,7 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
         KeysCmd::Rotate => {
             let sealed = store.list_signing_keys().await?.len();
             let kek =
-                crate::keys::load_kek(settings, sealed).map_err(|e| CliError(e.to_string()))?;
+                authgate_authority::keys::load_kek(settings, sealed).map_err(|e| CliError(e.to_string()))?;
             // Keep a retired key published for the longest token lifetime.
             let longest = store
                 .list_resources()
@@ -71,7 +71,7 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
                 .unwrap_or(Resource::DEFAULT_ACCESS_TOKEN_TTL)
                 .max(settings.raw.id_token_ttl_secs)
                 + 300;
-            let kid = crate::keys::rotate(
+            let kid = authgate_authority::keys::rotate(
                 store.as_ref(),
                 &kek,
                 settings.signing_alg,

@@ -11,7 +11,7 @@ mod resource;
 mod seed;
 mod user;
 
-use crate::config::{self, Overrides, Settings};
+use authgate_authority::config::{self, Overrides, Settings};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -194,7 +194,7 @@ impl From<authgate_store::StoreError> for CliError {
 pub(crate) async fn open_store(
     settings: &Settings,
 ) -> Result<std::sync::Arc<dyn authgate_store::Store>, CliError> {
-    crate::store_open::open(&settings.database_url)
+    authgate_authority::store_open::open(&settings.database_url)
         .await
         .map_err(|e| CliError(format!("cannot open the database: {e}")))
 }

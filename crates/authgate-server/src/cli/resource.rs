@@ -1,8 +1,8 @@
 //! `authgate resource add|list|show|remove`.
 
 use super::{CliError, now, open_store, output};
-use crate::config::{ResourceConfig, Settings};
-use crate::provision;
+use authgate_authority::config::{ResourceConfig, Settings};
+use authgate_authority::provision;
 use authgate_core::scope::ScopeDef;
 use clap::Subcommand;
 
@@ -119,7 +119,7 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
             let uri = authgate_core::resource_uri::canonicalize(&rc.uri)
                 .map_err(|e| CliError(format!("uri: {e}")))?;
-            if let Some(other) = crate::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await?
+            if let Some(other) = authgate_authority::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await?
             {
                 return Err(CliError(format!(
                     "uri: MCP server {other:?} already has this URL (two MCP servers with one URL \
@@ -132,11 +132,11 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             println!(
                 "MCP server {:?} registered. It must serve this at {}:",
                 r.id,
-                crate::resource_metadata::metadata_url(&r)
+                authgate_authority::resource_metadata::metadata_url(&r)
             );
             println!(
                 "{}",
-                output::json(&crate::resource_metadata::metadata(&settings.issuer, &r))
+                output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
             );
         }
         ResourceCmd::List { json } => {
@@ -177,12 +177,12 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             // Exactly the JSON to serve: scripts can redirect this output.
             println!(
                 "{}",
-                output::json(&crate::resource_metadata::metadata(&settings.issuer, &r))
+                output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
             );
-            eprintln!("Serve it at {}", crate::resource_metadata::metadata_url(&r));
+            eprintln!("Serve it at {}", authgate_authority::resource_metadata::metadata_url(&r));
             eprintln!(
                 "Answer 401 with: WWW-Authenticate: {}",
-                crate::resource_metadata::www_authenticate(&r)
+                authgate_authority::resource_metadata::www_authenticate(&r)
             );
         }
         ResourceCmd::Remove { id } => {

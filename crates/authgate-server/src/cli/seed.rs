@@ -2,7 +2,7 @@
 //! the store (as the authorization code flow would), one per line.
 
 use super::{CliError, now, open_store};
-use crate::config::Settings;
+use authgate_authority::config::Settings;
 use authgate_core::model::{Grant, RefreshToken, User};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;

@@ -1,8 +1,8 @@
 //! `authgate user add|list|disable|enable`.
 
 use super::{CliError, now, open_store, output};
-use crate::config::Settings;
-use crate::passwords;
+use authgate_authority::config::Settings;
+use authgate_authority::passwords;
 use authgate_core::model::User;
 use authgate_core::random::OsRandom;
 use clap::Subcommand;

@@ -73,7 +73,7 @@ pub async fn account_page(
     };
     let mut apps = Vec::new();
     for c in consents {
-        let client_name = match crate::clients::resolve(&state, &c.client_id).await {
+        let client_name = match authgate_authority::clients::resolve(&state, &c.client_id).await {
             Ok(Some(cl)) => cl.display_name().to_owned(),
             _ => c.client_id.clone(),
         };
@@ -157,7 +157,7 @@ pub async fn revoke(
     {
         return failure(&state, e);
     }
-    crate::telemetry::audit(
+    authgate_authority::audit::audit(
         &state,
         "consent.revoked",
         Some(&uid),

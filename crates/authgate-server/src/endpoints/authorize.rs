@@ -8,7 +8,7 @@
 //! and consents.
 
 use crate::app::{AppState, SharedState};
-use crate::clients;
+use authgate_authority::clients;
 use crate::pages::{self, session};
 use authgate_core::authorize::{self, AuthorizationRequest, PageError, RawParams};
 use authgate_core::model::{AuthorizationCode, Client};
@@ -214,18 +214,18 @@ async fn validate(
             "this client may not use the authorization code flow",
         ));
     }
-    let resource = crate::grants::resource::resolve(
+    let resource = authgate_authority::grants::resource::resolve(
         state,
         client,
         &v.resource,
-        crate::clients::TokenFor::Person,
+        authgate_authority::clients::TokenFor::Person,
     )
     .await?;
     let scopes = scope::negotiate(
         &v.requested_scopes,
         &resource.scopes,
         &resource.default_scopes,
-        crate::clients::scope_ceiling(client, crate::clients::TokenFor::Person).as_deref(),
+        authgate_authority::clients::scope_ceiling(client, authgate_authority::clients::TokenFor::Person).as_deref(),
         scope::UnknownScopes::Drop,
     )?;
     Ok(AuthorizationRequest {
@@ -353,7 +353,7 @@ pub async fn issue_code(
 ) -> Result<String, authgate_store::StoreError> {
     // A metadata document client has now proved itself (a person approved
     // it): only now is its row stored.
-    crate::cimd::remember(state, &req.client_id).await;
+    authgate_authority::cimd::remember(state, &req.client_id).await;
     let code = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
     state
@@ -373,7 +373,7 @@ pub async fn issue_code(
             consumed_at: None,
         })
         .await?;
-    crate::telemetry::audit(
+    authgate_authority::audit::audit(
         state,
         "authorization_code.issued",
         Some(user_id),

@@ -4,7 +4,7 @@
 //! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
 use crate::app::{AppState, SharedState};
-use crate::clients;
+use authgate_authority::clients;
 use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
@@ -246,7 +246,7 @@ pub async fn consent_submit(
     match decision.as_str() {
         "allow" => {}
         "deny" => {
-            crate::telemetry::audit(
+            authgate_authority::audit::audit(
                 &state,
                 "consent.denied",
                 Some(&user.id),
@@ -271,7 +271,7 @@ pub async fn consent_submit(
     }
     // The person approved the client: a metadata document client has
     // proved itself and is stored now (the consent row refers to it).
-    crate::cimd::remember(&state, &req.client_id).await;
+    authgate_authority::cimd::remember(&state, &req.client_id).await;
     let existing = match state
         .store
         .get_consent(&user.id, &req.client_id, &req.resource_id)
@@ -300,7 +300,7 @@ pub async fn consent_submit(
     if let Err(e) = state.store.upsert_consent(&consent).await {
         return failure(&state, e);
     }
-    crate::telemetry::audit(
+    authgate_authority::audit::audit(
         &state,
         "consent.given",
         Some(&user.id),

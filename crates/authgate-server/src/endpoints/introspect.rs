@@ -1,24 +1,10 @@
 //! Token introspection (RFC 7662) for authenticated confidential clients:
-//! resource servers use it for revocation-aware checks.
-//!
-//! Who learns what (RFC 7662 §2.2 leaves it to the server; issue 17):
-//!
-//! - an access token is answered to the client it was issued to, and to
-//!   the resource servers of its audience: pre-registered confidential
-//!   clients an administrator listed that MCP server for *by id* (`"*"`
-//!   does not count; an MCP server that introspects gets its own client
-//!   with `resources = ["<its id>"]`);
-//! - a refresh token is answered only to the client it was issued to: a
-//!   resource server never accepts one, so it has no business asking;
-//! - everyone else, including any dynamically registered client, gets
-//!   `{"active": false}`, exactly as for an unknown token, so a probe
-//!   learns nothing.
-//!
-//! `token_type` says which kind it was: `Bearer` for an access token,
-//! `refresh_token` for a refresh token.
+//! resource servers use it for revocation-aware checks. Who learns what is
+//! `authgate_authority::introspection`.
 
+use authgate_authority::introspection;
 use crate::app::{AppState, SharedState};
-use crate::client_auth;
+use crate::http::client_auth;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
 use crate::http::form::FormPairs;
 use authgate_core::OAuthError;
@@ -50,7 +36,7 @@ pub async fn introspect(
     let token = p.required("token").map_err(wrap)?;
     // token_type_hint is only a hint (RFC 7662 §2.1); both kinds are tried.
     let _ = p.single("token_type_hint").map_err(wrap)?;
-    let body = introspect_token(&state, &client.client, token).await?;
+    let body = introspection::introspect_token(&state, &client.client, token).await?;
     Ok(no_store_json(StatusCode::OK, &body))
 }
 
@@ -63,137 +49,3 @@ pub fn body_client_auth(p: &Params<'_>) -> Result<BodyClientAuth, OAuthError> {
     })
 }
 
-fn inactive() -> Value {
-    json!({"active": false})
-}
-
-/// Verifies one of our access tokens: signature with a published key,
-/// `typ`, issuer, expiry, and that neither the token nor its grant was revoked.
-pub async fn active_access_token(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<AccessTokenClaims>, ApiError> {
-    let keys = state.keys.current();
-    let Ok(claims) = verify_jwt::<AccessTokenClaims>(token, ACCESS_TOKEN_TYP, &keys.verifying)
-    else {
-        return Ok(None);
-    };
-    let now = state.clock.now();
-    if claims.iss != state.settings.issuer || claims.exp <= now {
-        return Ok(None);
-    }
-    let store = state.store.as_ref();
-    if store
-        .is_access_token_revoked(&claims.jti)
-        .await
-        .map_err(StoreFailure)
-        .map_err(OAuthError::from)?
-    {
-        return Ok(None);
-    }
-    if let Some(gid) = &claims.gid {
-        let live = store
-            .get_grant(gid)
-            .await
-            .map_err(StoreFailure)
-            .map_err(OAuthError::from)?
-            .is_some_and(|g| g.revoked_at.is_none());
-        if !live {
-            return Ok(None);
-        }
-    }
-    Ok(Some(claims))
-}
-
-/// Whether `asker` may learn about an access token for `aud` issued to
-/// `token_client`: its own token, or it is a resource server of `aud`.
-async fn may_introspect_access_token(
-    state: &AppState,
-    asker: &Client,
-    token_client: &str,
-    aud: &str,
-) -> Result<bool, ApiError> {
-    if asker.client_id == token_client {
-        return Ok(true);
-    }
-    if asker.kind != ClientKind::PreRegistered
-        || !asker.metadata.token_endpoint_auth_method.is_confidential()
-    {
-        return Ok(false);
-    }
-    let resource = state
-        .registry
-        .resource_by_uri(state.store.as_ref(), aud)
-        .await
-        .map_err(StoreFailure)
-        .map_err(OAuthError::from)?;
-    Ok(resource.is_some_and(|r| asker.lists_resource(&r.id)))
-}
-
-async fn introspect_token(
-    state: &AppState,
-    asker: &Client,
-    token: &str,
-) -> Result<Value, ApiError> {
-    if token.len() > 16 * 1024 {
-        return Ok(inactive());
-    }
-    if token.matches('.').count() == 2 {
-        let claims = match active_access_token(state, token).await? {
-            Some(c) if may_introspect_access_token(state, asker, &c.client_id, &c.aud).await? => {
-                Some(c)
-            }
-            _ => None,
-        };
-        return Ok(match claims {
-            Some(c) => json!({
-                "active": true,
-                "token_type": "Bearer",
-                "iss": c.iss,
-                "sub": c.sub,
-                "aud": c.aud,
-                "client_id": c.client_id,
-                "scope": c.scope,
-                "iat": c.iat,
-                "exp": c.exp,
-                "jti": c.jti,
-            }),
-            None => inactive(),
-        });
-    }
-    // Otherwise it may be one of our refresh tokens.
-    let store = state.store.as_ref();
-    let now = state.clock.now();
-    let Some(rt) = store.get_refresh_token(&secret::hash(token)).await? else {
-        return Ok(inactive());
-    };
-    // Only the client holding a refresh token may ask about it.
-    if rt.client_id != asker.client_id {
-        return Ok(inactive());
-    }
-    if rt.revoked_at.is_some() || rt.rotated_at.is_some() || rt.expires_at <= now {
-        return Ok(inactive());
-    }
-    let Some(grant) = store.get_grant(&rt.grant_id).await? else {
-        return Ok(inactive());
-    };
-    if grant.revoked_at.is_some() || grant.expires_at <= now {
-        return Ok(inactive());
-    }
-    let aud = state
-        .registry
-        .resource_by_id(store, &grant.resource_id)
-        .await?
-        .map(|r| r.uri.clone());
-    Ok(json!({
-        "active": true,
-        "token_type": "refresh_token",
-        "iss": state.settings.issuer,
-        "sub": grant.user_id.as_deref().unwrap_or(&rt.client_id),
-        "aud": aud,
-        "client_id": rt.client_id,
-        "scope": rt.scopes.join(" "),
-        "iat": rt.issued_at,
-        "exp": rt.expires_at,
-    }))
-}

@@ -11,7 +11,8 @@ use crate::app::{AppState, SharedState};
 use crate::http::client_address::ClientAddress;
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
-use crate::throttle::Refusal;
+use authgate_authority::sign_in::{self, SignInError};
+use authgate_authority::throttle::Refusal;
 use askama::Template;
 use authgate_core::token_request::Params;
 use axum::extract::{Query, State};
@@ -49,7 +50,7 @@ async fn client_name(
     rid: &str,
 ) -> Option<String> {
     let req = session::pending(s, rid, state.clock.now())?;
-    let c = crate::clients::resolve(state, &req.client_id)
+    let c = authgate_authority::clients::resolve(state, &req.client_id)
         .await
         .ok()??;
     Some(c.display_name().to_owned())
@@ -147,74 +148,16 @@ pub async fn login_submit(
             pages::render(&state, StatusCode::UNAUTHORIZED, &page)
         }
     };
-    if let Err(refusal) = state.login_throttle.check(&email, addr_key, now) {
-        let event = match refusal {
-            Refusal::Locked { .. } => "sign_in.locked_out",
-            Refusal::SlowedDown { .. } => "sign_in.slowed_down",
-        };
-        crate::telemetry::audit_detail(
-            &state,
-            event,
-            Some(&email),
-            None,
-            None,
-            None,
-            "refused",
-            serde_json::Value::Null,
-        );
-        return show(wait_message(refusal)).await;
-    }
-    if email.is_empty() || password.is_empty() || password.len() > 1024 || email.len() > 254 {
-        return show(GENERIC_FAILURE.into()).await;
-    }
-    let user = match state.store.get_user_by_email(&email).await {
-        Ok(u) => u,
-        Err(e) => return store_failure(&state, e),
+    let user = match sign_in::authenticate_user(&state, &email, &password, addr_key).await {
+        Ok(user) => user,
+        Err(SignInError::Throttled(refusal)) => return show(wait_message(refusal)).await,
+        Err(SignInError::BadCredentials) => return show(GENERIC_FAILURE.into()).await,
+        Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = state.passwords.verify(password, hash).await;
-    let user = user.filter(|u| ok && !u.disabled);
-    let Some(user) = user else {
-        let locked = state.login_throttle.fail(&email, addr_key, now);
-        crate::telemetry::audit_detail(
-            &state,
-            "sign_in.failed",
-            Some(&email),
-            None,
-            None,
-            None,
-            "refused",
-            serde_json::Value::Null,
-        );
-        if locked {
-            crate::telemetry::audit_detail(
-                &state,
-                "sign_in.lockout",
-                Some(&email),
-                None,
-                None,
-                None,
-                "locked",
-                serde_json::Value::Null,
-            );
-        }
-        return show(GENERIC_FAILURE.into()).await;
-    };
-    state.login_throttle.succeed(&email, addr_key);
     let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
         Ok(x) => x,
         Err(e) => return store_failure(&state, e),
     };
-    crate::telemetry::audit_detail(
-        &state,
-        "sign_in.succeeded",
-        Some(&user.id),
-        None,
-        None,
-        None,
-        "ok",
-        serde_json::Value::Null,
-    );
     let mut resp = if let Some(req) = session::pending(&new_sess, &rid, now) {
         match crate::endpoints::consent::after_sign_in(&state, new_sess, &rid, req, &user.id).await
         {
@@ -273,7 +216,7 @@ pub async fn logout(
                 return store_failure(&state, e);
             }
             if let Some(u) = &s.user_id {
-                crate::telemetry::audit(&state, "sign_out", Some(u), None, None, "ok");
+                authgate_authority::audit::audit(&state, "sign_out", Some(u), None, None, "ok");
             }
         }
         Ok(None) => {}

@@ -20,12 +20,10 @@
 //! registered the same metadata must not be able to redirect everyone's
 //! authorizations); deleting it only drops one registration.
 
-mod limits;
-
-pub use limits::{RateLimiter, RegistrationConfig, validate_config};
+use authgate_authority::registration::{fingerprint, limits};
 
 use crate::app::{AppState, SharedState};
-use crate::client_metadata::{self, Origin, Rules};
+use authgate_authority::client_metadata::{self, Origin, Rules};
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
@@ -36,54 +34,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-
-/// Per-process registration state (rate limiter, initial token hashes,
-/// the count of live dynamic clients).
-pub struct RegistrationGuard {
-    pub limiter: RateLimiter,
-    initial_tokens: Vec<String>,
-    live: LiveCount,
-}
-
-/// How long a counted number of live dynamic clients is trusted.
-const LIVE_COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The number of live dynamic clients, counted in the store at most every
-/// [`LIVE_COUNT_TTL`] and incremented here on each registration in between
-/// (counting is a scan of the dynamic clients: too slow for every
-/// registration). Between counts it can only over-estimate in this process
-/// (reaping and deletions lower the real number), and at the cap it counts
-/// again before refusing, so the cap refuses only when the store agrees.
-/// Other processes sharing the store are seen at the next count.
-#[derive(Default)]
-struct LiveCount(std::sync::Mutex<Option<(i64, std::time::Instant)>>);
-
-impl LiveCount {
-    /// The cached count if it is fresh.
-    fn fresh(&self) -> Option<i64> {
-        let g = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        g.filter(|(_, at)| at.elapsed() < LIVE_COUNT_TTL)
-            .map(|(n, _)| n)
-    }
-    fn set(&self, n: i64) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, std::time::Instant::now()));
-    }
-    fn add_one(&self) {
-        if let Some((n, _)) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            *n += 1;
-        }
-    }
-}
-
-impl RegistrationGuard {
-    pub fn new(c: &RegistrationConfig) -> Self {
-        Self {
-            limiter: RateLimiter::new(c.rate_limit_per_minute, c.rate_limit_burst),
-            initial_tokens: limits::initial_token_hashes(c),
-            live: LiveCount::default(),
-        }
-    }
-}
 
 fn invalid_token(description: &str) -> Response {
     let mut r =
@@ -137,7 +87,7 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if crate::outbound::fetch::is_json_media_type(ct) {
+    if authgate_authority::outbound::fetch::is_json_media_type(ct) {
         Ok(())
     } else {
         Err(OAuthError::new(
@@ -161,7 +111,7 @@ async fn validate(
         },
     )?;
     if let Some(name) = &m.client_name
-        && let Some(host) = crate::clients::name_names_trusted_host(state, name)
+        && let Some(host) = authgate_authority::clients::name_names_trusted_host(state, name)
     {
         return Err(OAuthError::new(
             ErrorCode::InvalidClientMetadata,
@@ -199,51 +149,6 @@ async fn check_client_credentials(state: &AppState, m: &ClientMetadata) -> Resul
         "grant_types: no MCP server here gives dynamically registered clients the \
          client_credentials grant",
     ))
-}
-
-/// JSON with object keys sorted, for hashing.
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(o) => {
-            let mut keys: Vec<&String> = o.keys().collect();
-            keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&o[*k])))
-                .collect();
-            format!("{{{}}}", parts.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// The de-duplication key: a hash of the normalized metadata. Loopback
-/// redirect URIs lose their port (any port matches them anyway, RFC 8252
-/// §7.3), lists are sorted.
-pub fn fingerprint(m: &ClientMetadata) -> String {
-    let mut n = m.clone();
-    n.redirect_uris = m
-        .redirect_uris
-        .iter()
-        .map(|u| match url::Url::parse(u) {
-            Ok(mut parsed) if is_loopback_redirect(u) => {
-                let _ = parsed.set_port(None);
-                parsed.to_string()
-            }
-            _ => u.clone(),
-        })
-        .collect();
-    n.redirect_uris.sort();
-    n.redirect_uris.dedup();
-    n.grant_types.sort();
-    n.response_types.sort();
-    n.contacts.sort();
-    let v = serde_json::to_value(&n).unwrap_or(Value::Null);
-    format!("v1:{}", secret::hash(&canonical(&v)))
 }
 
 fn shares_nothing_secret(m: &ClientMetadata) -> bool {
@@ -322,7 +227,7 @@ pub async fn register(
         .into_response();
     }
     if !guard.initial_tokens.is_empty()
-        && !limits::initial_token_ok(limits::bearer(&headers), &guard.initial_tokens)
+        && !limits::initial_token_ok(bearer(&headers), &guard.initial_tokens)
     {
         return invalid_token(
             "registration needs a valid initial access token (Authorization: Bearer)",
@@ -361,7 +266,7 @@ fn audit(
         d.insert("software_id".into(), json!(c.metadata.software_id));
         d.insert("registration_count".into(), json!(c.registration_count));
     }
-    crate::telemetry::audit_detail(
+    authgate_authority::audit::audit_detail(
         state,
         event,
         None,
@@ -484,7 +389,7 @@ async fn authorized_client(
     headers: &HeaderMap,
     client_id: &str,
 ) -> Result<Client, Response> {
-    let Some(token) = limits::bearer(headers) else {
+    let Some(token) = bearer(headers) else {
         return Err(invalid_token("the registration access token is missing"));
     };
     let c = if client_id.len() > 256 {
@@ -627,68 +532,12 @@ pub async fn delete(
     r
 }
 
-/// Deletes dynamic clients not used within `unused_client_ttl_secs`
-/// (periodic job). Returns how many.
-pub async fn reap_unused_clients(state: &AppState) -> Result<u64, authgate_store::StoreError> {
-    state.registry.flush_usage(state.store.as_ref()).await;
-    let ttl = state
-        .settings
-        .raw
-        .dynamic_registration
-        .unused_client_ttl_secs;
-    let n = state
-        .store
-        .reap_dynamic_clients(state.clock.now().saturating_sub(ttl))
-        .await?;
-    if n > 0 {
-        crate::clients::record_reaped(state, n, ttl, None);
-    }
-    Ok(n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta(v: Value) -> ClientMetadata {
-        client_metadata::validate(
-            v.as_object().unwrap(),
-            Rules {
-                origin: Origin::Registration,
-                allow_loopback: false,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn fingerprint_ignores_loopback_port_and_order() {
-        let a = meta(
-            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "A", "token_endpoint_auth_method": "none"}),
-        );
-        let b = meta(
-            json!({"redirect_uris": ["https://a.example/x", "http://localhost:2222/cb"],
-            "client_name": "A", "token_endpoint_auth_method": "none"}),
-        );
-        let c = meta(
-            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "B", "token_endpoint_auth_method": "none"}),
-        );
-        let d = meta(
-            json!({"redirect_uris": ["http://localhost:1111/cb", "https://a.example/x"],
-            "client_name": "A", "token_endpoint_auth_method": "none", "software_id": "x"}),
-        );
-        assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&c));
-        assert_ne!(fingerprint(&a), fingerprint(&d));
-    }
-
-    #[test]
-    fn canonical_sorts_keys() {
-        assert_eq!(
-            canonical(&json!({"b": 1, "a": [true, {"d": null, "c": "x"}]})),
-            r#"{"a":[true,{"c":"x","d":null}],"b":1}"#
-        );
-    }
+/// The bearer token of the request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|t| !t.is_empty())
 }

@@ -3,7 +3,7 @@
 //! calling client.
 
 use crate::app::SharedState;
-use crate::client_auth;
+use crate::http::client_auth;
 use crate::endpoints::introspect::{active_access_token, body_client_auth};
 use crate::http::error::ApiError;
 use crate::http::form::FormPairs;
@@ -44,7 +44,7 @@ pub async fn revoke(
                 && &c.client_id == cid
             {
                 store.revoke_access_token(&c.jti, c.exp).await?;
-                crate::telemetry::audit(
+                authgate_authority::audit::audit(
                     &state,
                     "access_token.revoked",
                     None,
@@ -59,7 +59,7 @@ pub async fn revoke(
             // RFC 7009 §2.1: revoking a refresh token also invalidates the
             // access tokens of the same grant.
             store.revoke_grant(&rt.grant_id, now).await?;
-            crate::telemetry::audit(&state, "refresh_token.revoked", None, Some(cid), None, "ok");
+            authgate_authority::audit::audit(&state, "refresh_token.revoked", None, Some(cid), None, "ok");
         }
     }
     let mut resp = StatusCode::OK.into_response();

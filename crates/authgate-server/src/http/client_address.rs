@@ -11,86 +11,12 @@
 //! through, and believing either header from the same hop would let the
 //! client choose.
 
-use crate::config::ConfigError;
+pub use authgate_authority::net::{AddressKey, ProxyRange, parse_trusted};
+use authgate_authority::net::{canonical, trusted};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-/// A trusted proxy: one address or a CIDR range (`10.0.0.0/8`, `fd00::/8`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProxyRange {
-    net: IpAddr,
-    prefix: u8,
-}
-
-impl ProxyRange {
-    pub fn parse(s: &str) -> Option<Self> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let net = canonical(addr.parse::<IpAddr>().ok()?);
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => {
-                p.parse::<u8>().ok().filter(|p| *p <= max)?
-            }
-            Some(_) => return None,
-        };
-        Some(Self { net, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.net, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// `trusted_proxies` from the configuration, parsed.
-pub fn parse_trusted(key: &str, list: &[String]) -> Result<Vec<ProxyRange>, ConfigError> {
-    list.iter()
-        .enumerate()
-        .map(|(i, p)| {
-            ProxyRange::parse(p).ok_or_else(|| {
-                ConfigError::new(
-                    format!("{key}[{i}]"),
-                    format!("{p:?} is not an IP address or CIDR range (like 10.0.0.0/8)"),
-                )
-            })
-        })
-        .collect()
-}
-
-/// An IPv4-mapped IPv6 address is the IPv4 address it maps (a dual-stack
-/// listener reports IPv4 peers that way).
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
-fn trusted(list: &[ProxyRange], ip: IpAddr) -> bool {
-    list.iter().any(|r| r.contains(ip))
-}
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Where a request comes from: the socket peer, or, when the peer is a
 /// trusted proxy, the right-most `X-Forwarded-For` entry that is not a
@@ -129,33 +55,6 @@ fn parse_entry(s: &str) -> Option<IpAddr> {
         return Some(canonical(ip));
     }
     s.parse::<SocketAddr>().ok().map(|a| canonical(a.ip()))
-}
-
-/// The key a caller is counted under by every per-address limiter: an
-/// IPv4 address, or the /64 of an IPv6 address (one host or household is
-/// usually given a whole /64 and can pick any address in it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AddressKey(IpAddr);
-
-impl AddressKey {
-    pub fn of(ip: IpAddr) -> Self {
-        match canonical(ip) {
-            IpAddr::V6(v6) => {
-                let bits = u128::from(v6) & (u128::MAX << 64);
-                Self(IpAddr::V6(Ipv6Addr::from(bits)))
-            }
-            v4 => Self(v4),
-        }
-    }
-}
-
-impl std::fmt::Display for AddressKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            IpAddr::V4(a) => write!(f, "{a}"),
-            IpAddr::V6(a) => write!(f, "{a}/64"),
-        }
-    }
 }
 
 /// The request's client address, put into the request's extensions by the

@@ -3,6 +3,8 @@
 
 use authgate_core::{ErrorCode, OAuthError};
 use authgate_store::StoreError;
+
+pub use authgate_authority::StoreFailure;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -39,17 +41,6 @@ impl From<authgate_core::random::RandomError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         OAuthError::from(StoreFailure(e)).into()
-    }
-}
-
-/// Wraps a storage failure: logged in full, reported to the client only as
-/// `server_error`.
-pub struct StoreFailure(pub StoreError);
-
-impl From<StoreFailure> for OAuthError {
-    fn from(e: StoreFailure) -> Self {
-        tracing::error!(error = %e.0, "storage failure");
-        OAuthError::server_error("the server could not complete the request; try again")
     }
 }
 

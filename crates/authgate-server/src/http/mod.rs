@@ -2,6 +2,7 @@
 //! parsing, cache headers.
 
 pub mod client_address;
+pub mod client_auth;
 pub mod error;
 pub mod form;
 

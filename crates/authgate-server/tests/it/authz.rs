@@ -7,7 +7,7 @@
 use crate::browser::{self, Browser, REDIRECT, VERIFIER, add_user};
 use crate::registration::{authorize_code, register};
 use crate::support::*;
-use authgate_server::config::{ClientConfig, Config};
+use authgate_authority::config::{ClientConfig, Config};
 use serde_json::{Value, json};
 
 const ADMIN_SCOPE: &str = "authgate:admin";

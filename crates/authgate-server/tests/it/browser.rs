@@ -16,7 +16,7 @@ pub async fn add_user(app: &TestApp, email: &str) -> User {
         id: authgate_core::secret::generate_id(&OsRandom::new()).unwrap(),
         email: email.into(),
         name: Some("Ada".into()),
-        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new())
+        password_hash: authgate_authority::passwords::hash_password(PASSWORD, &OsRandom::new())
             .unwrap(),
         disabled: false,
         is_admin: false,

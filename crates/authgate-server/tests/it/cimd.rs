@@ -167,7 +167,7 @@ impl DocServer {
     }
 }
 
-pub fn loopback_config() -> authgate_server::config::Config {
+pub fn loopback_config() -> authgate_authority::config::Config {
     let mut cfg = default_config();
     cfg.cimd.allow_loopback = true;
     cfg.cimd.timeout_ms = 1000;
@@ -224,7 +224,7 @@ async fn document_is_fetched_cached_and_stored() {
     assert!(app.store.get_client(&id).await.unwrap().is_none());
     // Once it proves itself (a code is issued to it) it is stored as a
     // metadata document client, visible to `client list`.
-    authgate_server::cimd::remember(app.state(), &id).await;
+    authgate_authority::cimd::remember(app.state(), &id).await;
     let row = app.store.get_client(&id).await.unwrap().expect("row");
     assert_eq!(row.kind, ClientKind::MetadataDocument);
     assert_eq!(row.metadata.redirect_uris, vec![REDIRECT.to_string()]);
@@ -380,20 +380,20 @@ async fn trusted_hosts_are_verified_others_not() {
     let app = TestApp::start_with(cfg, "").await;
     let state = app.state();
 
-    let trusted = authgate_server::clients::resolve(state, &docs.localhost_url("/good.json"))
+    let trusted = authgate_authority::clients::resolve(state, &docs.localhost_url("/good.json"))
         .await
         .unwrap()
         .expect("client");
-    let id = authgate_server::clients::identity(state, &trusted);
+    let id = authgate_authority::clients::identity(state, &trusted);
     assert!(id.verified, "{id:?}");
     assert_eq!(id.host.as_deref(), Some("localhost"));
     assert!(id.how.contains("localhost"));
 
-    let other = authgate_server::clients::resolve(state, &docs.url("/good.json"))
+    let other = authgate_authority::clients::resolve(state, &docs.url("/good.json"))
         .await
         .unwrap()
         .expect("client");
-    let id = authgate_server::clients::identity(state, &other);
+    let id = authgate_authority::clients::identity(state, &other);
     assert!(!id.verified, "{id:?}");
     assert_eq!(id.host.as_deref(), Some("127.0.0.1"));
     app.shutdown().await;
@@ -411,7 +411,7 @@ async fn denied_allowed_and_runtime_blocked_hosts() {
     assert_eq!(s, 303);
     // `authgate client block-host 127.0.0.1` stores this row.
     let block = authgate_core::model::Client {
-        client_id: authgate_server::cimd::host_block_id("127.0.0.1"),
+        client_id: authgate_authority::cimd::host_block_id("127.0.0.1"),
         kind: ClientKind::MetadataDocument,
         metadata: Default::default(),
         secret_hash: None,
@@ -554,7 +554,7 @@ async fn stored_metadata_document_clients_are_capped() {
     let first = docs.url("/good.json");
     let (s, body, _) = authorize(&app, &first).await;
     assert_eq!(s, 303, "{body}");
-    authgate_server::cimd::remember(app.state(), &first).await;
+    authgate_authority::cimd::remember(app.state(), &first).await;
     assert!(app.store.get_client(&first).await.unwrap().is_some());
     // Full: a new document client is refused, naming the key …
     refused(&app, &docs.url("/good2.json"), "cimd.max_clients").await;
@@ -581,7 +581,7 @@ async fn unused_metadata_document_clients_are_reaped_blocked_ones_kept() {
     for id in [&unused, &blocked] {
         let (s, body, _) = authorize(&app, id).await;
         assert_eq!(s, 303, "{body}");
-        authgate_server::cimd::remember(app.state(), id).await;
+        authgate_authority::cimd::remember(app.state(), id).await;
         // Created and last used long ago.
         let mut row = app.store.get_client(id).await.unwrap().expect("row");
         row.created_at = 0;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn limits(http: HttpConfig) -> authgate_server::config::Config {
-    authgate_server::config::Config {
+fn limits(http: HttpConfig) -> authgate_authority::config::Config {
+    authgate_authority::config::Config {
         http,
         ..default_config()
     }

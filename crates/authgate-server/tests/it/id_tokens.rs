@@ -168,7 +168,7 @@ async fn rotation_replaces_the_id_token_key_and_keeps_the_old_one_published() {
         .to_owned();
 
     let st = app.state();
-    authgate_server::keys::rotate(
+    authgate_authority::keys::rotate(
         app.store.as_ref(),
         &st.kek,
         st.settings.signing_alg,
@@ -203,7 +203,7 @@ async fn rotation_replaces_the_id_token_key_and_keeps_the_old_one_published() {
     verify_id_token(&app, &old_id_token, "public").await;
 
     // After the publication window every old key leaves the JWKS.
-    let removed = authgate_server::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
+    let removed = authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
         .await
         .unwrap();
     assert_eq!(removed, 3);
@@ -222,7 +222,7 @@ async fn a_database_without_id_token_keys_gets_them_at_start() {
             app.store.delete_signing_key(&r.kid).await.unwrap();
         }
     }
-    let km = authgate_server::keys::KeyManager::start(
+    let km = authgate_authority::keys::KeyManager::start(
         app.store.as_ref(),
         st.kek.clone(),
         SigningAlg::ES256,

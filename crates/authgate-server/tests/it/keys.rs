@@ -12,7 +12,7 @@ async fn rotation_publishes_both_keys_and_old_tokens_stay_valid() {
         .to_string();
 
     let st = app.state();
-    let new_kid = authgate_server::keys::rotate(
+    let new_kid = authgate_authority::keys::rotate(
         app.store.as_ref(),
         &st.kek,
         st.settings.signing_alg,
@@ -69,7 +69,7 @@ async fn rotation_publishes_both_keys_and_old_tokens_stay_valid() {
     }
     // After the publication window the retired keys (the access-token key
     // and the two ID-token keys of the other algorithms) are removed.
-    let removed = authgate_server::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
+    let removed = authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
         .await
         .unwrap();
     assert_eq!(removed, 3);

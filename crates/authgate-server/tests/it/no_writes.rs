@@ -16,7 +16,7 @@ async fn count_and_clear_session_rows(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn cookie_less_visitors_write_no_session_rows() {
     let app = TestApp::start_with(admin_config(), "").await;
-    let link = authgate_server::admin::setup::announce(app.state())
+    let link = authgate_authority::setup_links::announce(app.state())
         .await
         .expect("no admin yet: a setup link");
     let paths = [

@@ -3,7 +3,7 @@
 //! replayed `jti`, another key, or a far-future `exp` are refused with 401
 //! `invalid_client`. Keys inline (`jwks`) or fetched (`jwks_uri`).
 
-use crate::cimd::{DocServer, loopback_config};
+use authgate_authority::cimd::{DocServer, loopback_config};
 use crate::registration::register;
 use crate::support::*;
 use aws_lc_rs::rand::SystemRandom;
@@ -88,7 +88,7 @@ impl Signer {
 
 /// Every MCP server gives dynamic and metadata document clients machine
 /// tokens (off by default since issue 17).
-fn dynamic_cc(mut cfg: authgate_server::config::Config) -> authgate_server::config::Config {
+fn dynamic_cc(mut cfg: authgate_authority::config::Config) -> authgate_authority::config::Config {
     for r in &mut cfg.resources {
         r.allow_dynamic_client_credentials = true;
     }

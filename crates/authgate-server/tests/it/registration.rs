@@ -395,7 +395,7 @@ async fn names_of_trusted_hosts_are_refused_and_lookalikes_flagged() {
         .await
         .unwrap()
         .unwrap();
-    let id = authgate_server::clients::identity(app.state(), &c);
+    let id = authgate_authority::clients::identity(app.state(), &c);
     assert!(!id.verified);
     assert!(id.name_warning.is_some());
     assert!(

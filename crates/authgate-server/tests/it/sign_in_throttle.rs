@@ -4,7 +4,7 @@
 
 use crate::browser::*;
 use crate::support::*;
-use authgate_server::config::Config;
+use authgate_authority::config::Config;
 
 /// A signed-out browser on the sign-in page; returns its CSRF token.
 async fn open_login(app: &TestApp, b: &Browser) -> String {
@@ -162,7 +162,7 @@ async fn guessing_one_account_from_many_addresses_is_slowed_down() {
     let app = TestApp::start_with(cfg, "").await;
     add_user(&app, "ada@example.com").await;
     // 2 x SLOWDOWN_AFTER failures, each from its own address: no lock.
-    let n = 2 * authgate_server::throttle::SLOWDOWN_AFTER;
+    let n = 2 * authgate_authority::throttle::SLOWDOWN_AFTER;
     for i in 0..n {
         let b = Browser::forwarded_for(&format!("203.0.113.{i}"));
         let p = sign_in(&app, &b, "ada@example.com", "guess").await;

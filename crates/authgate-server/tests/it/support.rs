@@ -2,7 +2,7 @@
 
 use authgate_core::random::{OsRandom, Random};
 use authgate_core::scope::ScopeDef;
-use authgate_server::config::{self, ClientConfig, Config, ResourceConfig};
+use authgate_authority::config::{self, ClientConfig, Config, ResourceConfig};
 use authgate_server::serve::{self, Running};
 use authgate_store::Store;
 use base64::Engine;
@@ -135,7 +135,7 @@ impl TestApp {
         ));
         cfg.key_reload_interval_secs = 1;
         let settings = config::validate(cfg).expect("valid test config");
-        let store = authgate_server::store_open::open(&settings.database_url)
+        let store = authgate_authority::store_open::open(&settings.database_url)
             .await
             .expect("open store");
         let running = serve::start_with_rng(settings, store.clone(), listener, rng)

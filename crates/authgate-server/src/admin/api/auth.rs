@@ -6,7 +6,7 @@
 //! accepted only while that person is an enabled administrator.
 
 use super::Failure;
-use crate::admin::ops::{Actor, AdminError};
+use authgate_authority::manage::{Actor, AdminError};
 use crate::admin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use crate::app::{AppState, SharedState};
 use axum::extract::FromRequestParts;
@@ -125,16 +125,16 @@ impl FromRequestParts<SharedState> for Caller {
         let client = state.registry.client(store, &claims.client_id).await?;
         let admin = state
             .registry
-            .resource_by_id(store, crate::admin::ADMIN_RESOURCE_ID)
+            .resource_by_id(store, authgate_authority::builtin::ADMIN_RESOURCE_ID)
             .await?;
         let token_for = if claims.gid.is_some() {
-            crate::clients::TokenFor::Person
+            authgate_authority::clients::TokenFor::Person
         } else {
-            crate::clients::TokenFor::Client
+            authgate_authority::clients::TokenFor::Client
         };
         match (&client, &admin) {
             (Some(c), Some(r))
-                if crate::clients::check_allowed_for_resource(c, r, token_for).is_ok() => {}
+                if authgate_authority::clients::check_allowed_for_resource(c, r, token_for).is_ok() => {}
             _ => {
                 return Err(unauthorized(
                     "the client of this token is blocked, deleted or no longer allowed the admin API",

@@ -4,7 +4,7 @@
 //! every operation can answer (400, 401, 403, 500) are added to each.
 
 use super::handlers;
-use crate::admin::types::ErrorBody;
+use authgate_authority::manage::types::ErrorBody;
 use crate::admin::{ADMIN_SCOPE, API_PREFIX};
 use crate::app::{AppState, SharedState};
 use axum::Json;

@@ -1,8 +1,8 @@
-//! Admin API handlers: extract, call [`crate::admin::ops`], answer JSON.
+//! Admin API handlers: extract, call [`authgate_authority::manage`], answer JSON.
 
 use super::{Caller, Failure, JsonBody};
-use crate::admin::ops::{self, AdminError};
-use crate::admin::types::*;
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::*;
 use crate::app::SharedState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -142,8 +142,8 @@ pub async fn check_resource(
     Path(id): Path<String>,
 ) -> ApiResult<CheckReport> {
     let r = ops::get_resource(&state, &id).await?;
-    let report = crate::admin::check::run(&state, &r).await;
-    crate::telemetry::audit_detail(
+    let report = authgate_authority::check::run(&state, &r).await;
+    authgate_authority::audit::audit_detail(
         &state,
         "admin.resource.checked",
         Some(&c.actor.name),
@@ -160,8 +160,8 @@ pub async fn check_resource(
 pub async fn protected_resource_metadata(
     State(state): State<SharedState>,
 ) -> Result<Response, Failure> {
-    let r = ops::get_resource(&state, crate::admin::ADMIN_RESOURCE_ID).await?;
-    Ok(Json(crate::resource_metadata::metadata(
+    let r = ops::get_resource(&state, authgate_authority::builtin::ADMIN_RESOURCE_ID).await?;
+    Ok(Json(authgate_authority::resource_metadata::metadata(
         &state.settings.issuer,
         &r,
     ))

@@ -251,7 +251,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::types::ResourceInput;
+    use authgate_authority::manage::types::ResourceInput;
 
     fn field(json: &str) -> String {
         match parse_json::<ResourceInput>(json.as_bytes()) {

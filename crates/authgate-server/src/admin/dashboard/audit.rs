@@ -1,7 +1,7 @@
 //! The audit log: search and pages (newest first).
 
 use super::{AdminCtx, error, render, require_admin, when};
-use crate::admin::ops::{self, AdminError};
+use authgate_authority::manage::{self, AdminError};
 use crate::app::SharedState;
 use askama::Template;
 use axum::extract::{ConnectInfo, Query, State};

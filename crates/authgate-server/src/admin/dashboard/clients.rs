@@ -3,8 +3,8 @@
 
 use super::servers::ConfirmPage;
 use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
-use crate::admin::ops::{self, AdminError};
-use crate::admin::types::{ClientInput, client_source};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{ClientInput, client_source};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages;

@@ -1,7 +1,7 @@
 //! Signing keys: list, rotate, retire.
 
 use super::{AdminCtx, error, failure, render, require_admin, submitted, when};
-use crate::admin::ops;
+use authgate_authority::manage;
 use crate::app::SharedState;
 use crate::http::form::FormPairs;
 use crate::pages;

@@ -241,7 +241,7 @@ pub async fn require_admin(
             // The client address by the one rule (a trusted proxy's
             // X-Forwarded-For), as the middleware worked it out.
             address: Some(
-                crate::telemetry::current_client_address()
+                authgate_authority::audit::current_client_address()
                     .unwrap_or(peer.0.ip())
                     .to_string(),
             ),

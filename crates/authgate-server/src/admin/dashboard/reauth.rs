@@ -86,7 +86,7 @@ pub async fn require_recent_password(
     // Outside a request's scope (never, in practice) everyone shares the
     // unspecified address's bucket rather than escaping the limit.
     let address = AddressKey::of(
-        crate::telemetry::current_client_address()
+        authgate_authority::audit::current_client_address()
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
     );
     if let Err(r) = state.login_throttle.check(&account, address, now) {
@@ -103,7 +103,7 @@ pub async fn require_recent_password(
             .await;
     if !ok {
         state.login_throttle.fail(&account, address, now);
-        crate::telemetry::audit_detail(
+        authgate_authority::audit::audit_detail(
             state,
             "admin.reauthenticate",
             Some(&f.admin.user.email),
@@ -124,7 +124,7 @@ pub async fn require_recent_password(
     if let Err(e) = state.store.update_session(&f.admin.session).await {
         return Err(failure(state, e));
     }
-    crate::telemetry::audit_detail(
+    authgate_authority::audit::audit_detail(
         state,
         "admin.reauthenticate",
         Some(&f.admin.user.email),

@@ -2,8 +2,8 @@
 //! page with what to publish, and the connection check.
 
 use super::{AdminCtx, Submitted, duration, error, failure, render, require_admin, submitted};
-use crate::admin::ops::{self, AdminError};
-use crate::admin::types::{CheckReport, ResourceInput, ResourceMetadataView, ScopeDto};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{CheckReport, ResourceInput, ResourceMetadataView, ScopeDto};
 use crate::app::SharedState;
 use crate::http::form::FormPairs;
 use crate::pages;
@@ -76,7 +76,7 @@ pub async fn list(
                 .join(" "),
             dcr: r.allow_dynamic_registration,
             cimd: r.allow_client_id_metadata_documents,
-            builtin: crate::admin::is_builtin(&r.id),
+            builtin: authgate_authority::builtin::is_builtin(&r.id),
             updated: super::when(Some(r.updated_at)),
         })
         .collect();
@@ -484,7 +484,7 @@ async fn detail_page(
         StatusCode::OK,
         &DetailPage {
             a,
-            builtin: crate::admin::is_builtin(&r.id),
+            builtin: authgate_authority::builtin::is_builtin(&r.id),
             r,
             scopes,
             lifetimes,
@@ -527,8 +527,8 @@ pub async fn check(
         Ok(r) => r,
         Err(e) => return error(&state, e),
     };
-    let report = crate::admin::check::run(&state, &r).await;
-    crate::telemetry::audit_detail(
+    let report = authgate_authority::check::run(&state, &r).await;
+    authgate_authority::audit::audit_detail(
         &state,
         "admin.resource.checked",
         Some(&f.admin.actor.name),
@@ -573,7 +573,7 @@ pub async fn delete_confirm(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if crate::admin::is_builtin(&id) {
+    if authgate_authority::builtin::is_builtin(&id) {
         return error(
             &state,
             AdminError::invalid(

@@ -2,8 +2,8 @@
 //! disable or enable, a password link, and what they allowed (revocable).
 
 use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
-use crate::admin::ops::{self, AdminError};
-use crate::admin::types::{AppView, OneTimeLink, RevokeInput, UserInput};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages;

@@ -588,7 +588,7 @@ async fn users_create_disable_link_and_grants() {
     // Single use.
     assert_eq!(b.get(&link).await.status, 404);
     let u = a.app.store.get_user(&bob).await.unwrap().unwrap();
-    assert!(authgate_server::passwords::verify_password(
+    assert!(authgate_authority::passwords::verify_password(
         "a brand new password",
         &u.password_hash
     ));

@@ -373,7 +373,7 @@ async fn nothing_secret_is_recorded() {
 
 #[tokio::test]
 async fn retention_purges_old_events() {
-    use authgate_server::config;
+    use authgate_authority::config;
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -384,7 +384,7 @@ async fn retention_purges_old_events() {
     cfg.database_url = Some(format!("sqlite://{}", dir.path().join("a.db").display()));
     cfg.audit_retention_days = 30;
     let settings = config::validate(cfg).unwrap();
-    let store = authgate_server::store_open::open(&settings.database_url)
+    let store = authgate_authority::store_open::open(&settings.database_url)
         .await
         .unwrap();
     let now = std::time::SystemTime::now()

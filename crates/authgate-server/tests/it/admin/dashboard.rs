@@ -240,14 +240,14 @@ async fn add_server_see_metadata_and_run_the_connection_check() {
     let shown: Value = serde_json::from_str(&element(&detail, "metadata-json")).unwrap();
     assert_eq!(
         shown,
-        authgate_server::resource_metadata::metadata(&app.base, &r)
+        authgate_authority::resource_metadata::metadata(&app.base, &r)
     );
     assert_eq!(shown["resource"], good);
     assert_eq!(
         element(&detail, "www-authenticate"),
         format!(
             "WWW-Authenticate: {}",
-            authgate_server::resource_metadata::www_authenticate(&r)
+            authgate_authority::resource_metadata::www_authenticate(&r)
         )
     );
     assert!(element(&detail, "snippet-rust").contains("ProtectedResource::builder"));
@@ -587,7 +587,7 @@ async fn keys_page_rotates() {
 #[tokio::test]
 async fn first_run_setup_link_creates_the_first_admin_once() {
     let app = TestApp::start_with(admin_config(), "/t").await;
-    let link = authgate_server::admin::setup::announce(app.state())
+    let link = authgate_authority::setup_links::announce(app.state())
         .await
         .expect("no admin yet: a link");
     assert!(link.starts_with(&app.url("/admin/setup?token=")), "{link}");
@@ -651,7 +651,7 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
     // Single use; and no new link once an admin exists.
     assert_eq!(Browser::new().get(&link).await.status, 404);
     assert!(
-        authgate_server::admin::setup::announce(app.state())
+        authgate_authority::setup_links::announce(app.state())
             .await
             .is_none()
     );

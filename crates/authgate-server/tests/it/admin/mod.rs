@@ -10,7 +10,7 @@ use crate::browser::{Browser, PASSWORD};
 use crate::support::*;
 use authgate_core::model::User;
 use authgate_core::random::OsRandom;
-use authgate_server::config::{ClientConfig, Config};
+use authgate_authority::config::{ClientConfig, Config};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -106,7 +106,7 @@ pub async fn add_admin(app: &TestApp, email: &str) -> User {
         id: authgate_core::secret::generate_id(&OsRandom::new()).unwrap(),
         email: email.into(),
         name: Some("Grace".into()),
-        password_hash: authgate_server::passwords::hash_password(PASSWORD, &OsRandom::new())
+        password_hash: authgate_authority::passwords::hash_password(PASSWORD, &OsRandom::new())
             .unwrap(),
         disabled: false,
         is_admin: true,

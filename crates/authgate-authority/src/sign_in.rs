@@ -1,0 +1,87 @@
+//! Signing a person in with an email address and a password: the throttle
+//! (per account and address, per address, and the account slow-down), the
+//! password check (a missing account costs the same Argon2 work as a wrong
+//! password) and the audit trail. The sign-in page is the server's
+//! `endpoints::login`; it turns these outcomes into pages.
+
+use crate::Authority;
+use crate::audit::audit_detail;
+use crate::net::AddressKey;
+use crate::throttle::Refusal;
+use authgate_core::model::User;
+use authgate_store::StoreError;
+
+/// Longest password accepted (Argon2 cost is linear in it).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest email address (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Why a sign-in did not succeed.
+#[derive(Debug)]
+pub enum SignInError {
+    /// Too many failures for this account or address: wait.
+    Throttled(Refusal),
+    /// Wrong email or password, or a disabled account (indistinguishable
+    /// on purpose).
+    BadCredentials,
+    /// The store failed.
+    Store(StoreError),
+}
+
+/// Checks `email` (already trimmed and lower-cased) and `password` from
+/// `address`, counting failures for the throttle and auditing the outcome
+/// (`sign_in.succeeded`, `.failed`, `.lockout`, `.locked_out`,
+/// `.slowed_down`).
+pub async fn authenticate_user(
+    auth: &Authority,
+    email: &str,
+    password: &str,
+    address: AddressKey,
+) -> Result<User, SignInError> {
+    let now = auth.clock.now();
+    let event = |event: &str, actor: &str, outcome: &str| {
+        audit_detail(
+            auth,
+            event,
+            Some(actor),
+            None,
+            None,
+            None,
+            outcome,
+            serde_json::Value::Null,
+        );
+    };
+    if let Err(refusal) = auth.login_throttle.check(email, address, now) {
+        let name = match refusal {
+            Refusal::Locked { .. } => "sign_in.locked_out",
+            Refusal::SlowedDown { .. } => "sign_in.slowed_down",
+        };
+        event(name, email, "refused");
+        return Err(SignInError::Throttled(refusal));
+    }
+    if email.is_empty()
+        || password.is_empty()
+        || password.len() > MAX_PASSWORD_BYTES
+        || email.len() > MAX_EMAIL_BYTES
+    {
+        return Err(SignInError::BadCredentials);
+    }
+    let user = auth
+        .store
+        .get_user_by_email(email)
+        .await
+        .map_err(SignInError::Store)?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = auth.passwords.verify(password.to_owned(), hash).await;
+    let Some(user) = user.filter(|u| ok && !u.disabled) else {
+        let locked = auth.login_throttle.fail(email, address, now);
+        event("sign_in.failed", email, "refused");
+        if locked {
+            event("sign_in.lockout", email, "locked");
+        }
+        return Err(SignInError::BadCredentials);
+    };
+    auth.login_throttle.succeed(email, address);
+    event("sign_in.succeeded", &user.id, "ok");
+    Ok(user)
+}

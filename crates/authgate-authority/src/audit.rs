@@ -243,7 +243,10 @@ tokio::task_local! {
 
 /// Runs `fut` (a request's handling) with `addr` as the address of the
 /// audit events it records without one of their own.
-pub async fn with_client_address<F: std::future::Future>(addr: std::net::IpAddr, fut: F) -> F::Output {
+pub async fn with_client_address<F: std::future::Future>(
+    addr: std::net::IpAddr,
+    fut: F,
+) -> F::Output {
     CLIENT_ADDR.scope(addr, fut).await
 }
 

@@ -65,4 +65,3 @@ pub async fn ensure_admin_resource(
 pub fn is_builtin(id: &str) -> bool {
     id == ADMIN_RESOURCE_ID
 }
-

@@ -36,7 +36,10 @@ pub async fn authenticate(
     state: &Authority,
     credentials: Credentials<'_>,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let Credentials { basic: header_creds, body } = credentials;
+    let Credentials {
+        basic: header_creds,
+        body,
+    } = credentials;
     if body.client_assertion.is_some() || body.client_assertion_type.is_some() {
         if header_creds.is_some() || body.client_secret.is_some() {
             return Err(OAuthError::invalid_request(
@@ -82,8 +85,7 @@ pub async fn authenticate(
         return Err(OAuthError::invalid_client("unknown client"));
     }
     let client = crate::clients::resolve_for_token_endpoint(state, &client_id)
-        .await
-        ?
+        .await?
         .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
     if client.blocked {
         return Err(OAuthError::invalid_client("this client is blocked"));
@@ -116,9 +118,7 @@ pub async fn authenticate(
                 ));
             }
             if client.metadata.token_endpoint_auth_method.is_confidential() {
-                return Err(OAuthError::invalid_client(
-                    "this client must authenticate",
-                ));
+                return Err(OAuthError::invalid_client("this client must authenticate"));
             }
         }
     }

@@ -7,11 +7,11 @@
 //! an administrator pre-registered stays a pre-registered client.
 
 use crate::Authority;
+use crate::StoreFailure;
 use crate::cimd::{self, DocumentCache, jwks::JwksCache};
 use crate::config::{ConfigError, Settings};
-use crate::registration::RegistrationGuard;
-use crate::StoreFailure;
 use crate::outbound::{AddressPolicy, FetchLimits, Fetcher};
+use crate::registration::RegistrationGuard;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, Resource};
 use std::sync::Arc;
@@ -70,7 +70,10 @@ impl ClientServices {
 /// Looks a client up by id. `Ok(None)` means unknown. A blocked client, or
 /// a metadata document that cannot be used, is an `invalid_client` error
 /// whose description says why (fit for an error page).
-pub async fn resolve(state: &Authority, client_id: &str) -> Result<Option<Arc<Client>>, OAuthError> {
+pub async fn resolve(
+    state: &Authority,
+    client_id: &str,
+) -> Result<Option<Arc<Client>>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 2048 {
         return Ok(None);
     }

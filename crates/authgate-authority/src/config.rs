@@ -339,8 +339,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             ),
         ));
     }
-    let trusted_proxies =
-        crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
+    let trusted_proxies = crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()

@@ -127,7 +127,8 @@ pub async fn introspect_token(
     let Some(rt) = store
         .get_refresh_token(&secret::hash(token))
         .await
-        .map_err(StoreFailure)? else {
+        .map_err(StoreFailure)?
+    else {
         return Ok(inactive());
     };
     // Only the client holding a refresh token may ask about it.

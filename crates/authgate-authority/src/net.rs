@@ -106,4 +106,3 @@ impl std::fmt::Display for AddressKey {
         }
     }
 }
-

@@ -233,7 +233,7 @@ pub fn resource_from_config(
 /// whether it has a secret, the grant types from whether it has redirect
 /// URIs; `existing` keeps its blocked flag and timestamps. `authgate client
 /// add` builds its clients here too.
-pub(crate) fn client_from_config(
+pub fn client_from_config(
     c: &ClientConfig,
     secret: Option<&str>,
     existing: Option<&Client>,

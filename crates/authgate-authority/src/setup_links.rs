@@ -98,7 +98,11 @@ pub fn plausible(raw: &str) -> bool {
 }
 
 /// The link's record when it is live and for `purpose` (not consumed).
-pub async fn peek(state: &Authority, raw: &str, purpose: Purpose) -> Result<Option<Value>, StoreError> {
+pub async fn peek(
+    state: &Authority,
+    raw: &str,
+    purpose: Purpose,
+) -> Result<Option<Value>, StoreError> {
     if !plausible(raw) {
         return Ok(None);
     }
@@ -112,7 +116,11 @@ pub async fn peek(state: &Authority, raw: &str, purpose: Purpose) -> Result<Opti
 }
 
 /// Consumes the link: `Some(data)` for exactly one caller.
-pub async fn take(state: &Authority, raw: &str, purpose: Purpose) -> Result<Option<Value>, StoreError> {
+pub async fn take(
+    state: &Authority,
+    raw: &str,
+    purpose: Purpose,
+) -> Result<Option<Value>, StoreError> {
     let Some(data) = peek(state, raw, purpose).await? else {
         return Ok(None);
     };
@@ -224,4 +232,3 @@ pub fn remove_setup_link_file(state: &Authority) {
         }
     }
 }
-

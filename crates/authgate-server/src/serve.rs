@@ -3,11 +3,11 @@
 //! SIGTERM/SIGINT.
 
 use crate::app::{AppState, SharedState};
+use authgate_authority::audit::AuditSink;
 use authgate_authority::config::Settings;
 use authgate_authority::keys::{self, KeyManager};
 use authgate_authority::passwords::PasswordChecker;
 use authgate_authority::registry::Registry;
-use authgate_authority::audit::AuditSink;
 use authgate_core::clock::{Clock, SystemClock};
 use authgate_core::random::{OsRandom, Random};
 use authgate_store::Store;
@@ -48,7 +48,8 @@ pub async fn build_state(
     let sealed = store.list_signing_keys().await?.len();
     let kek = Arc::new(keys::load_kek(&settings, sealed)?);
     authgate_authority::provision::apply(store.as_ref(), &settings.raw, clock.now()).await?;
-    authgate_authority::builtin::ensure_admin_resource(store.as_ref(), &settings, clock.now()).await?;
+    authgate_authority::builtin::ensure_admin_resource(store.as_ref(), &settings, clock.now())
+        .await?;
     let keys = KeyManager::start(
         store.as_ref(),
         kek.clone(),
@@ -128,7 +129,7 @@ pub async fn purge(state: &AppState) {
         keys::purge_removed(s, now)
             .await
             .map_err(|e| authgate_store::StoreError::Backend(e.to_string())),
-        crate::endpoints::register::reap_unused_clients(state).await,
+        authgate_authority::registration::reap_unused_clients(state).await,
         authgate_authority::cimd::reap_unused_clients(state).await,
         s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
             .await,

@@ -3,8 +3,8 @@
 //! refreshes working while a late replay revokes the grant.
 
 use crate::Authority;
-use crate::client_auth::AuthenticatedClient;
 use crate::StoreFailure;
+use crate::client_auth::AuthenticatedClient;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
 use authgate_core::model::{RefreshToken, RefreshTokenContext, RotationOutcome};
 use authgate_core::refresh::{self, RefreshDecision};

@@ -2,8 +2,8 @@
 //! `resource` parameters and what the client may use.
 
 use crate::Authority;
-use crate::clients::TokenFor;
 use crate::StoreFailure;
+use crate::clients::TokenFor;
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, Resource};
 use authgate_core::{OAuthError, resource_uri};
 use std::sync::Arc;

@@ -2,9 +2,9 @@
 //! with their grants.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::manage::types::*;
 use crate::Authority;
 use crate::config::ClientConfig;
+use crate::manage::types::*;
 use crate::provision;
 use authgate_core::model::{
     ANY_RESOURCE, Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod,

@@ -1,8 +1,8 @@
 //! Signing keys (list, rotate, retire) and the audit log.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::manage::types::*;
 use crate::Authority;
+use crate::manage::types::*;
 use authgate_core::model::Resource;
 use serde_json::json;
 

@@ -2,9 +2,9 @@
 //! revokes, and what each must publish.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::manage::types::*;
 use crate::Authority;
 use crate::config::ResourceConfig;
+use crate::manage::types::*;
 use crate::provision;
 use authgate_core::model::Resource;
 use authgate_core::resource_uri;

@@ -1,9 +1,9 @@
 //! People: add, disable or enable, password links, and what they allowed.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::setup_links::{self as setup, Purpose};
-use crate::manage::types::*;
 use crate::Authority;
+use crate::manage::types::*;
+use crate::setup_links::{self as setup, Purpose};
 use authgate_core::model::User;
 use authgate_core::secret;
 use authgate_store::StoreError;

@@ -152,7 +152,6 @@ pub fn initial_token_hashes(c: &RegistrationConfig) -> Vec<String> {
         .collect()
 }
 
-
 /// Whether `token` is one of the configured initial access tokens (every
 /// hash is compared, in constant time each).
 pub fn initial_token_ok(token: Option<&str>, hashes: &[String]) -> bool {

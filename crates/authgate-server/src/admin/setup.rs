@@ -2,17 +2,15 @@
 //! administrator, and setting a (new) password. The links themselves are
 //! `authgate_authority::setup_links`.
 
-use authgate_authority::setup_links::{self, Purpose, peek, take, plausible};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
-use authgate_core::clock::UnixTime;
+use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use authgate_core::model::{Session, User};
-use authgate_core::random::Random;
 use authgate_core::secret;
 use authgate_core::token_request::Params;
-use authgate_store::{Store, StoreError};
+use authgate_store::StoreError;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -201,7 +199,7 @@ async fn setup_submit(
         (Ok(_), Ok(_)) => return dead_link(&state),
         (Err(e), _) | (_, Err(e)) => return failure(&state, e),
     }
-    if !super::ops::valid_email(&email) {
+    if !authgate_authority::manage::valid_email(&email) {
         return again("Enter a valid email address.".into());
     }
     if name.chars().count() > 200 {
@@ -358,7 +356,9 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id).await {
+        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id)
+            .await
+        {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

@@ -6,11 +6,11 @@
 
 use super::api_client::{Credentials, Remote, seg};
 use super::{CliError, now, open_store, output};
-use authgate_authority::manage::{self, Actor, AdminError};
-use authgate_authority::setup_links::{self as setup, Purpose};
-use authgate_authority::manage::types::*;
 use crate::app::SharedState;
 use authgate_authority::config::Settings;
+use authgate_authority::manage::types::*;
+use authgate_authority::manage::{self, Actor, AdminError};
+use authgate_authority::setup_links::{self as setup, Purpose};
 use authgate_core::clock::{Clock, SystemClock};
 use authgate_core::model::{AuditEvent, User};
 use authgate_core::random::{OsRandom, Random};
@@ -164,7 +164,7 @@ impl Target {
                 return Err(CliError("this works on the local store only".into()));
             }
             (Target::Local { state, .. }, AdminCmd::RotateSecret { client_id, .. }) => {
-                let s = ops::rotate_client_secret(state, &actor, client_id)
+                let s = manage::rotate_client_secret(state, &actor, client_id)
                     .await
                     .map_err(admin_err)?;
                 to_json(&SecretRotated {
@@ -180,7 +180,7 @@ impl Target {
                 let id = t.user_id(email).await?;
                 match t {
                     Target::Local { state, .. } => to_json(
-                        &ops::password_link(state, &actor, &id)
+                        &manage::password_link(state, &actor, &id)
                             .await
                             .map_err(admin_err)?,
                     ),
@@ -194,7 +194,7 @@ impl Target {
                 let id = t.user_id(email).await?;
                 match t {
                     Target::Local { state, .. } => to_json(&AppList {
-                        items: ops::user_apps(state, &id).await.map_err(admin_err)?,
+                        items: manage::user_apps(state, &id).await.map_err(admin_err)?,
                         user_id: id,
                     }),
                     Target::Remote(r) => {
@@ -218,7 +218,7 @@ impl Target {
                 };
                 match t {
                     Target::Local { state, .. } => to_json(
-                        &ops::revoke_app(state, &actor, &id, input)
+                        &manage::revoke_app(state, &actor, &id, input)
                             .await
                             .map_err(admin_err)?,
                     ),
@@ -233,7 +233,7 @@ impl Target {
                 }
             }
             (Target::Local { state, .. }, AdminCmd::RetireKey { kid }) => to_json(
-                &ops::retire_key(state, &actor, kid)
+                &manage::retire_key(state, &actor, kid)
                     .await
                     .map_err(admin_err)?,
             ),
@@ -242,7 +242,7 @@ impl Target {
                     .await?
             }
             (Target::Local { state, .. }, AdminCmd::Check { resource_id, .. }) => {
-                let res = ops::get_resource(state, resource_id)
+                let res = manage::get_resource(state, resource_id)
                     .await
                     .map_err(admin_err)?;
                 to_json(&authgate_authority::check::run(state, &res).await)
@@ -351,7 +351,7 @@ fn print_result(cmd: &AdminCmd, v: &Value) -> Result<(), CliError> {
 /// `authgate admin create`: the first administrator, offline.
 async fn create(settings: &Settings, email: &str, name: Option<String>) -> Result<(), CliError> {
     let email = email.trim().to_lowercase();
-    if !ops::valid_email(&email) {
+    if !manage::valid_email(&email) {
         return Err(CliError(format!(
             "--email {email:?} is not an email address"
         )));

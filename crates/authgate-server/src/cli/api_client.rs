@@ -3,7 +3,7 @@
 //! or a file, a client credentials token for the admin API, JSON calls.
 
 use super::CliError;
-use crate::admin::{ADMIN_SCOPE, API_PREFIX};
+use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;

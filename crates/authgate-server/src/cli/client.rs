@@ -121,7 +121,12 @@ pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
                 }
             }
             // The same defaults as a client declared in the config file.
-            let c = authgate_authority::provision::client_from_config(&cc, secret_plain.as_deref(), None, now());
+            let c = authgate_authority::provision::client_from_config(
+                &cc,
+                secret_plain.as_deref(),
+                None,
+                now(),
+            );
             store.insert_client(&c).await?;
             println!("client_id:     {}", c.client_id);
             if let Some(s) = secret_plain {

@@ -59,8 +59,8 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
         }
         KeysCmd::Rotate => {
             let sealed = store.list_signing_keys().await?.len();
-            let kek =
-                authgate_authority::keys::load_kek(settings, sealed).map_err(|e| CliError(e.to_string()))?;
+            let kek = authgate_authority::keys::load_kek(settings, sealed)
+                .map_err(|e| CliError(e.to_string()))?;
             // Keep a retired key published for the longest token lifetime.
             let longest = store
                 .list_resources()

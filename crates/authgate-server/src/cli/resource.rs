@@ -119,7 +119,8 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
                 .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
             let uri = authgate_core::resource_uri::canonicalize(&rc.uri)
                 .map_err(|e| CliError(format!("uri: {e}")))?;
-            if let Some(other) = authgate_authority::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await?
+            if let Some(other) =
+                authgate_authority::registry::uri_taken_by(store.as_ref(), &uri, &rc.id).await?
             {
                 return Err(CliError(format!(
                     "uri: MCP server {other:?} already has this URL (two MCP servers with one URL \
@@ -136,7 +137,10 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             );
             println!(
                 "{}",
-                output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
+                output::json(&authgate_authority::resource_metadata::metadata(
+                    &settings.issuer,
+                    &r
+                ))
             );
         }
         ResourceCmd::List { json } => {
@@ -177,9 +181,15 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             // Exactly the JSON to serve: scripts can redirect this output.
             println!(
                 "{}",
-                output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
+                output::json(&authgate_authority::resource_metadata::metadata(
+                    &settings.issuer,
+                    &r
+                ))
             );
-            eprintln!("Serve it at {}", authgate_authority::resource_metadata::metadata_url(&r));
+            eprintln!(
+                "Serve it at {}",
+                authgate_authority::resource_metadata::metadata_url(&r)
+            );
             eprintln!(
                 "Answer 401 with: WWW-Authenticate: {}",
                 authgate_authority::resource_metadata::www_authenticate(&r)

@@ -8,8 +8,8 @@
 //! and consents.
 
 use crate::app::{AppState, SharedState};
-use authgate_authority::clients;
 use crate::pages::{self, session};
+use authgate_authority::clients;
 use authgate_core::authorize::{self, AuthorizationRequest, PageError, RawParams};
 use authgate_core::model::{AuthorizationCode, Client};
 use authgate_core::{ErrorCode, OAuthError, redirect_uri, scope, secret};
@@ -225,7 +225,11 @@ async fn validate(
         &v.requested_scopes,
         &resource.scopes,
         &resource.default_scopes,
-        authgate_authority::clients::scope_ceiling(client, authgate_authority::clients::TokenFor::Person).as_deref(),
+        authgate_authority::clients::scope_ceiling(
+            client,
+            authgate_authority::clients::TokenFor::Person,
+        )
+        .as_deref(),
         scope::UnknownScopes::Drop,
     )?;
     Ok(AuthorizationRequest {

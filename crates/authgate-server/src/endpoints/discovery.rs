@@ -3,18 +3,11 @@
 //! once per resource list (see [`DiscoveryCache`]).
 
 use crate::app::SharedState;
-use authgate_authority::config::Settings;
 use crate::http::error::ApiError;
-use authgate_authority::registry::ResourceList;
-use authgate_core::model::{Resource, SigningAlg};
-use authgate_core::signing::ID_TOKEN_ALGS;
-use authgate_core::token_request::GRANT_TYPES_SUPPORTED;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 
 fn respond(body: Bytes) -> impl IntoResponse {
     (
@@ -31,12 +24,20 @@ pub async fn authorization_server(
     State(state): State<SharedState>,
 ) -> Result<impl IntoResponse, ApiError> {
     let resources = state.registry.resources(state.store.as_ref()).await?;
-    Ok(respond(state.discovery.authorization_server(&state.settings, &resources)))
+    Ok(respond(
+        state
+            .discovery
+            .authorization_server(&state.settings, &resources),
+    ))
 }
 
 pub async fn openid_configuration(
     State(state): State<SharedState>,
 ) -> Result<impl IntoResponse, ApiError> {
     let resources = state.registry.resources(state.store.as_ref()).await?;
-    Ok(respond(state.discovery.openid_configuration(&state.settings, &resources)))
+    Ok(respond(
+        state
+            .discovery
+            .openid_configuration(&state.settings, &resources),
+    ))
 }

@@ -2,21 +2,16 @@
 //! resource servers use it for revocation-aware checks. Who learns what is
 //! `authgate_authority::introspection`.
 
-use authgate_authority::introspection;
-use crate::app::{AppState, SharedState};
+use crate::app::SharedState;
 use crate::http::client_auth;
-use crate::http::error::{ApiError, StoreFailure, no_store_json};
+use crate::http::error::{ApiError, no_store_json};
 use crate::http::form::FormPairs;
+use authgate_authority::introspection;
 use authgate_core::OAuthError;
-use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
-use authgate_core::model::{Client, ClientKind};
-use authgate_core::secret;
-use authgate_core::signing::verify_jwt;
 use authgate_core::token_request::{BodyClientAuth, Params};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
 
 pub async fn introspect(
     State(state): State<SharedState>,
@@ -48,4 +43,3 @@ pub fn body_client_auth(p: &Params<'_>) -> Result<BodyClientAuth, OAuthError> {
         client_assertion: p.single("client_assertion")?.map(str::to_owned),
     })
 }
-

@@ -23,11 +23,10 @@
 use authgate_authority::registration::{fingerprint, limits};
 
 use crate::app::{AppState, SharedState};
-use authgate_authority::client_metadata::{self, Origin, Rules};
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
+use authgate_authority::client_metadata::{self, Origin, Rules};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
-use authgate_core::redirect_uri::is_loopback_redirect;
 use authgate_core::{ErrorCode, OAuthError, secret};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};

@@ -3,10 +3,11 @@
 //! calling client.
 
 use crate::app::SharedState;
+use crate::endpoints::introspect::body_client_auth;
 use crate::http::client_auth;
-use crate::endpoints::introspect::{active_access_token, body_client_auth};
 use crate::http::error::ApiError;
 use crate::http::form::FormPairs;
+use authgate_authority::introspection::active_access_token;
 use authgate_core::OAuthError;
 use authgate_core::secret;
 use authgate_core::token_request::Params;
@@ -59,7 +60,14 @@ pub async fn revoke(
             // RFC 7009 §2.1: revoking a refresh token also invalidates the
             // access tokens of the same grant.
             store.revoke_grant(&rt.grant_id, now).await?;
-            authgate_authority::audit::audit(&state, "refresh_token.revoked", None, Some(cid), None, "ok");
+            authgate_authority::audit::audit(
+                &state,
+                "refresh_token.revoked",
+                None,
+                Some(cid),
+                None,
+                "ok",
+            );
         }
     }
     let mut resp = StatusCode::OK.into_response();

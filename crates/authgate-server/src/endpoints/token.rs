@@ -3,9 +3,9 @@
 
 use crate::app::SharedState;
 use crate::http::client_auth;
-use authgate_authority::grants;
 use crate::http::error::{ApiError, no_store_json_bytes};
 use crate::http::form::FormPairs;
+use authgate_authority::grants;
 use authgate_core::token_request::{self, Grant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -64,7 +64,16 @@ pub async fn token(
     // Audit: queued for the batched writer, nothing awaited here.
     let id = Some(client.client.client_id.as_str());
     let detail = json!({"grant_type": grant_type, "resource": req.resource.first()});
-    authgate_authority::audit::audit_detail(&state, "token.issued", id, id, None, None, "ok", detail);
+    authgate_authority::audit::audit_detail(
+        &state,
+        "token.issued",
+        id,
+        id,
+        None,
+        None,
+        "ok",
+        detail,
+    );
     metrics::histogram!("authgate_token_request_seconds", "grant_type" => grant_type)
         .record(started.elapsed().as_secs_f64());
     Ok(no_store_json_bytes(StatusCode::OK, resp.to_json()))

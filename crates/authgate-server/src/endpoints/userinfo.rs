@@ -2,7 +2,8 @@
 //! grant included `openid`.
 
 use crate::app::SharedState;
-use crate::endpoints::introspect::active_access_token;
+use crate::http::error::ApiError;
+use authgate_authority::introspection::active_access_token;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +36,7 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
     let claims = match active_access_token(&state, token.trim()).await {
         Ok(Some(c)) => c,
         Ok(None) => return challenge(Some("invalid_token")),
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let Some(gid) = &claims.gid else {
         return challenge(Some("insufficient_scope"));

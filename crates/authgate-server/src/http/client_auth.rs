@@ -59,7 +59,9 @@ pub async fn authenticate(
         basic: basic_credentials(headers).map_err(wrap)?,
         body,
     };
-    client_auth::authenticate(state, credentials).await.map_err(wrap)
+    client_auth::authenticate(state, credentials)
+        .await
+        .map_err(wrap)
 }
 
 #[cfg(test)]

@@ -203,9 +203,10 @@ async fn rotation_replaces_the_id_token_key_and_keeps_the_old_one_published() {
     verify_id_token(&app, &old_id_token, "public").await;
 
     // After the publication window every old key leaves the JWKS.
-    let removed = authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
-        .await
-        .unwrap();
+    let removed =
+        authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
+            .await
+            .unwrap();
     assert_eq!(removed, 3);
     app.shutdown().await;
 }

@@ -69,9 +69,10 @@ async fn rotation_publishes_both_keys_and_old_tokens_stay_valid() {
     }
     // After the publication window the retired keys (the access-token key
     // and the two ID-token keys of the other algorithms) are removed.
-    let removed = authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
-        .await
-        .unwrap();
+    let removed =
+        authgate_authority::keys::purge_removed(app.store.as_ref(), st.clock.now() + 7201)
+            .await
+            .unwrap();
     assert_eq!(removed, 3);
     app.shutdown().await;
 }

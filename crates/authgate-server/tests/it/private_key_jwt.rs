@@ -3,7 +3,7 @@
 //! replayed `jti`, another key, or a far-future `exp` are refused with 401
 //! `invalid_client`. Keys inline (`jwks`) or fetched (`jwks_uri`).
 
-use authgate_authority::cimd::{DocServer, loopback_config};
+use crate::cimd::{DocServer, loopback_config};
 use crate::registration::register;
 use crate::support::*;
 use aws_lc_rs::rand::SystemRandom;

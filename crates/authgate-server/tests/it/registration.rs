@@ -688,7 +688,7 @@ async fn reaping_removes_unused_dynamic_clients_only() {
     svc.created_at = long_ago;
     app.store.update_client(&svc).await.unwrap();
 
-    let n = authgate_server::endpoints::register::reap_unused_clients(app.state())
+    let n = authgate_authority::registration::reap_unused_clients(app.state())
         .await
         .unwrap();
     assert_eq!(n, 1);

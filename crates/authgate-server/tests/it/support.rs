@@ -1,8 +1,8 @@
 //! The `TestApp` builder shared by the integration tests.
 
+use authgate_authority::config::{self, ClientConfig, Config, ResourceConfig};
 use authgate_core::random::{OsRandom, Random};
 use authgate_core::scope::ScopeDef;
-use authgate_authority::config::{self, ClientConfig, Config, ResourceConfig};
 use authgate_server::serve::{self, Running};
 use authgate_store::Store;
 use base64::Engine;

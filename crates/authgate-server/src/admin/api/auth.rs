@@ -6,9 +6,9 @@
 //! accepted only while that person is an enabled administrator.
 
 use super::Failure;
-use authgate_authority::manage::{Actor, AdminError};
-use crate::admin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use crate::app::{AppState, SharedState};
+use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
+use authgate_authority::manage::{Actor, AdminError};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -95,12 +95,12 @@ impl FromRequestParts<SharedState> for Caller {
         if token.is_empty() || token.len() > 16 * 1024 {
             return Err(unauthorized("the access token is malformed"));
         }
-        let claims = crate::endpoints::introspect::active_access_token(state, token)
+        let claims = authgate_authority::introspection::active_access_token(state, token)
             .await
             .map_err(|e| {
                 Failure::Admin(AdminError::Internal(format!(
                     "token check failed: {}",
-                    e.error.description
+                    e.description
                 )))
             })?
             .ok_or_else(|| unauthorized("the access token is invalid, expired or revoked"))?;
@@ -134,7 +134,8 @@ impl FromRequestParts<SharedState> for Caller {
         };
         match (&client, &admin) {
             (Some(c), Some(r))
-                if authgate_authority::clients::check_allowed_for_resource(c, r, token_for).is_ok() => {}
+                if authgate_authority::clients::check_allowed_for_resource(c, r, token_for)
+                    .is_ok() => {}
             _ => {
                 return Err(unauthorized(
                     "the client of this token is blocked, deleted or no longer allowed the admin API",

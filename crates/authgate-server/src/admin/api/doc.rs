@@ -4,9 +4,9 @@
 //! every operation can answer (400, 401, 403, 500) are added to each.
 
 use super::handlers;
-use authgate_authority::manage::types::ErrorBody;
-use crate::admin::{ADMIN_SCOPE, API_PREFIX};
 use crate::app::{AppState, SharedState};
+use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX};
+use authgate_authority::manage::types::ErrorBody;
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};

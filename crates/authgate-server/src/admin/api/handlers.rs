@@ -1,9 +1,9 @@
 //! Admin API handlers: extract, call [`authgate_authority::manage`], answer JSON.
 
 use super::{Caller, Failure, JsonBody};
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::*;
 use crate::app::SharedState;
+use authgate_authority::manage::types::*;
+use authgate_authority::manage::{self, AdminError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -59,7 +59,7 @@ pub async fn list_resources(
 ) -> ApiResult<ResourceList> {
     let (offset, limit) = paging(&q)?;
     let all = state.store.list_resources().await?;
-    let (items, total, next_offset) = ops::page(all, offset, limit);
+    let (items, total, next_offset) = manage::page(all, offset, limit);
     Ok(Json(ResourceList {
         items: items.iter().map(ResourceView::from).collect(),
         total,
@@ -75,7 +75,7 @@ pub async fn create_resource(
     State(state): State<SharedState>,
     JsonBody(input): JsonBody<ResourceInput>,
 ) -> Result<Response, Failure> {
-    let r = ops::create_resource(&state, &c.actor, input).await?;
+    let r = manage::create_resource(&state, &c.actor, input).await?;
     Ok(created(ResourceView::from(&r)))
 }
 
@@ -89,7 +89,7 @@ pub async fn get_resource(
     Path(id): Path<String>,
 ) -> ApiResult<ResourceView> {
     Ok(Json(ResourceView::from(
-        &ops::get_resource(&state, &id).await?,
+        &manage::get_resource(&state, &id).await?,
     )))
 }
 
@@ -103,7 +103,7 @@ pub async fn update_resource(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<ResourceInput>,
 ) -> ApiResult<ResourceView> {
-    let r = ops::update_resource(&state, &c.actor, &id, input).await?;
+    let r = manage::update_resource(&state, &c.actor, &id, input).await?;
     Ok(Json(ResourceView::from(&r)))
 }
 
@@ -116,7 +116,7 @@ pub async fn delete_resource(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ResourceImpact> {
-    Ok(Json(ops::delete_resource(&state, &c.actor, &id).await?))
+    Ok(Json(manage::delete_resource(&state, &c.actor, &id).await?))
 }
 
 /// What the MCP server must publish: metadata JSON, challenge, snippets.
@@ -128,8 +128,8 @@ pub async fn resource_metadata(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ResourceMetadataView> {
-    let r = ops::get_resource(&state, &id).await?;
-    Ok(Json(ops::resource_metadata(&state, &r)))
+    let r = manage::get_resource(&state, &id).await?;
+    Ok(Json(manage::resource_metadata(&state, &r)))
 }
 
 /// Connection check: fetch the MCP server and its metadata as a client would.
@@ -141,7 +141,7 @@ pub async fn check_resource(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<CheckReport> {
-    let r = ops::get_resource(&state, &id).await?;
+    let r = manage::get_resource(&state, &id).await?;
     let report = authgate_authority::check::run(&state, &r).await;
     authgate_authority::audit::audit_detail(
         &state,
@@ -160,7 +160,7 @@ pub async fn check_resource(
 pub async fn protected_resource_metadata(
     State(state): State<SharedState>,
 ) -> Result<Response, Failure> {
-    let r = ops::get_resource(&state, authgate_authority::builtin::ADMIN_RESOURCE_ID).await?;
+    let r = manage::get_resource(&state, authgate_authority::builtin::ADMIN_RESOURCE_ID).await?;
     Ok(Json(authgate_authority::resource_metadata::metadata(
         &state.settings.issuer,
         &r,
@@ -198,7 +198,7 @@ pub async fn list_clients(
         .into_iter()
         .filter(|c| kind.is_none_or(|k| c.kind == k))
         .collect();
-    let (items, total, next_offset) = ops::page(all, offset, limit);
+    let (items, total, next_offset) = manage::page(all, offset, limit);
     Ok(Json(ClientList {
         items: items.iter().map(ClientView::from).collect(),
         total,
@@ -214,7 +214,7 @@ pub async fn create_client(
     State(state): State<SharedState>,
     JsonBody(input): JsonBody<ClientInput>,
 ) -> Result<Response, Failure> {
-    let (client, secret) = ops::create_client(&state, &c.actor, input).await?;
+    let (client, secret) = manage::create_client(&state, &c.actor, input).await?;
     Ok(created(ClientCreated {
         client: ClientView::from(&client),
         client_secret: secret,
@@ -230,7 +230,9 @@ pub async fn get_client(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ClientView> {
-    Ok(Json(ClientView::from(&ops::get_client(&state, &id).await?)))
+    Ok(Json(ClientView::from(
+        &manage::get_client(&state, &id).await?,
+    )))
 }
 
 /// Delete a client: revokes its grants and consents.
@@ -242,7 +244,7 @@ pub async fn delete_client(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ClientDeleted> {
-    Ok(Json(ops::delete_client(&state, &c.actor, &id).await?))
+    Ok(Json(manage::delete_client(&state, &c.actor, &id).await?))
 }
 
 /// Give a confidential client a new secret (the old one stops working).
@@ -254,7 +256,7 @@ pub async fn rotate_client_secret(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<SecretRotated> {
-    let secret = ops::rotate_client_secret(&state, &c.actor, &id).await?;
+    let secret = manage::rotate_client_secret(&state, &c.actor, &id).await?;
     Ok(Json(SecretRotated {
         client_id: id,
         client_secret: secret,
@@ -270,7 +272,7 @@ pub async fn block_client(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ClientView> {
-    let client = ops::set_client_blocked(&state, &c.actor, &id, true).await?;
+    let client = manage::set_client_blocked(&state, &c.actor, &id, true).await?;
     Ok(Json(ClientView::from(&client)))
 }
 
@@ -283,7 +285,7 @@ pub async fn unblock_client(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<ClientView> {
-    let client = ops::set_client_blocked(&state, &c.actor, &id, false).await?;
+    let client = manage::set_client_blocked(&state, &c.actor, &id, false).await?;
     Ok(Json(ClientView::from(&client)))
 }
 
@@ -300,7 +302,7 @@ pub async fn list_users(
     Query(q): Q,
 ) -> ApiResult<UserList> {
     let (offset, limit) = paging(&q)?;
-    let (items, total, next_offset) = ops::page(state.store.list_users().await?, offset, limit);
+    let (items, total, next_offset) = manage::page(state.store.list_users().await?, offset, limit);
     Ok(Json(UserList {
         items: items.iter().map(UserView::from).collect(),
         total,
@@ -316,7 +318,7 @@ pub async fn create_user(
     State(state): State<SharedState>,
     JsonBody(input): JsonBody<UserInput>,
 ) -> Result<Response, Failure> {
-    let (u, link) = ops::create_user(&state, &c.actor, input).await?;
+    let (u, link) = manage::create_user(&state, &c.actor, input).await?;
     Ok(created(UserCreated {
         user: UserView::from(&u),
         password_link: link,
@@ -332,7 +334,7 @@ pub async fn get_user(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<UserView> {
-    Ok(Json(UserView::from(&ops::get_user(&state, &id).await?)))
+    Ok(Json(UserView::from(&manage::get_user(&state, &id).await?)))
 }
 
 /// Disable a person: no sign-in, no refresh.
@@ -345,7 +347,7 @@ pub async fn disable_user(
     Path(id): Path<String>,
 ) -> ApiResult<UserView> {
     Ok(Json(UserView::from(
-        &ops::set_user_disabled(&state, &c.actor, &id, true).await?,
+        &manage::set_user_disabled(&state, &c.actor, &id, true).await?,
     )))
 }
 
@@ -359,7 +361,7 @@ pub async fn enable_user(
     Path(id): Path<String>,
 ) -> ApiResult<UserView> {
     Ok(Json(UserView::from(
-        &ops::set_user_disabled(&state, &c.actor, &id, false).await?,
+        &manage::set_user_disabled(&state, &c.actor, &id, false).await?,
     )))
 }
 
@@ -372,7 +374,7 @@ pub async fn password_link(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<OneTimeLink> {
-    Ok(Json(ops::password_link(&state, &c.actor, &id).await?))
+    Ok(Json(manage::password_link(&state, &c.actor, &id).await?))
 }
 
 /// The apps a person allowed, with their live grants.
@@ -384,7 +386,7 @@ pub async fn user_grants(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<AppList> {
-    let items = ops::user_apps(&state, &id).await?;
+    let items = manage::user_apps(&state, &id).await?;
     Ok(Json(AppList { user_id: id, items }))
 }
 
@@ -399,7 +401,9 @@ pub async fn revoke_user_grant(
     Path(id): Path<String>,
     JsonBody(input): JsonBody<RevokeInput>,
 ) -> ApiResult<Revoked> {
-    Ok(Json(ops::revoke_app(&state, &c.actor, &id, input).await?))
+    Ok(Json(
+        manage::revoke_app(&state, &c.actor, &id, input).await?,
+    ))
 }
 
 // ------------------------------------------------------------------- keys
@@ -408,7 +412,7 @@ pub async fn revoke_user_grant(
 #[utoipa::path(get, path = "/keys", tag = "Signing keys", responses((status = 200, body = KeyList)))]
 pub async fn list_keys(_c: Caller, State(state): State<SharedState>) -> ApiResult<KeyList> {
     Ok(Json(KeyList {
-        items: ops::list_keys(&state).await?,
+        items: manage::list_keys(&state).await?,
     }))
 }
 
@@ -416,7 +420,7 @@ pub async fn list_keys(_c: Caller, State(state): State<SharedState>) -> ApiResul
 /// tokens they signed have expired.
 #[utoipa::path(post, path = "/keys/rotate", tag = "Signing keys", responses((status = 200, body = KeyRotated)))]
 pub async fn rotate_key(c: Caller, State(state): State<SharedState>) -> ApiResult<KeyRotated> {
-    Ok(Json(ops::rotate_key(&state, &c.actor).await?))
+    Ok(Json(manage::rotate_key(&state, &c.actor).await?))
 }
 
 /// Retire a non-active key now: it leaves the JWKS and tokens it signed
@@ -429,7 +433,7 @@ pub async fn retire_key(
     State(state): State<SharedState>,
     Path(kid): Path<String>,
 ) -> ApiResult<KeyRetired> {
-    Ok(Json(ops::retire_key(&state, &c.actor, &kid).await?))
+    Ok(Json(manage::retire_key(&state, &c.actor, &kid).await?))
 }
 
 // ------------------------------------------------------------------ audit
@@ -456,5 +460,5 @@ pub async fn audit(
     if text.is_some_and(|t| t.len() > 200) {
         return Err(AdminError::invalid("q", "must be at most 200 characters").into());
     }
-    Ok(Json(ops::audit_page(&state, text, before, limit).await?))
+    Ok(Json(manage::audit_page(&state, text, before, limit).await?))
 }

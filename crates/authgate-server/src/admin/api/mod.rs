@@ -10,10 +10,10 @@ mod handlers;
 
 pub use auth::Caller;
 
-use super::API_PREFIX;
-use super::ops::AdminError;
-use super::types::ErrorBody;
 use crate::app::SharedState;
+use authgate_authority::builtin::API_PREFIX;
+use authgate_authority::manage::AdminError;
+use authgate_authority::manage::types::ErrorBody;
 use axum::Router;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};

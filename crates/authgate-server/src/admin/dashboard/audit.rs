@@ -1,9 +1,9 @@
 //! The audit log: search and pages (newest first).
 
 use super::{AdminCtx, error, render, require_admin, when};
-use authgate_authority::manage::{self, AdminError};
 use crate::app::SharedState;
 use askama::Template;
+use authgate_authority::manage::{self, AdminError};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -61,7 +61,7 @@ pub async fn list(
             Err(_) => return error(&state, AdminError::invalid("before", "must be an event id")),
         },
     };
-    let page = match ops::audit_page(&state, Some(&q), before, PAGE).await {
+    let page = match manage::audit_page(&state, Some(&q), before, PAGE).await {
         Ok(p) => p,
         Err(e) => return error(&state, e),
     };

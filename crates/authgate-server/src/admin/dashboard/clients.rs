@@ -3,12 +3,12 @@
 
 use super::servers::ConfirmPage;
 use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{ClientInput, client_source};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{ClientInput, client_source};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, TokenEndpointAuthMethod};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -259,7 +259,7 @@ pub async fn create(
         scopes: (!v.scopes.is_empty())
             .then(|| v.scopes.split_whitespace().map(str::to_owned).collect()),
     };
-    match ops::create_client(&state, &f.admin.actor, input).await {
+    match manage::create_client(&state, &f.admin.actor, input).await {
         Ok((c, secret)) => {
             let notice = Some(format!("Client {} registered.", c.client_id));
             page(
@@ -315,7 +315,7 @@ pub async fn rotate(
         Err(r) => return r,
     };
     let id = f.get("client_id");
-    match ops::rotate_client_secret(&state, &f.admin.actor, &id).await {
+    match manage::rotate_client_secret(&state, &f.admin.actor, &id).await {
         Ok(s) => {
             page(
                 &state,
@@ -345,7 +345,7 @@ async fn set_blocked(
         Err(r) => return r,
     };
     let id = f.get("client_id");
-    match ops::set_client_blocked(state, &f.admin.actor, &id, blocked).await {
+    match manage::set_client_blocked(state, &f.admin.actor, &id, blocked).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/clients?notice={}",
             state.settings.issuer_path(),
@@ -386,7 +386,7 @@ pub async fn delete_confirm(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let impact = match ops::client_impact(&state, &id, false).await {
+    let impact = match manage::client_impact(&state, &id, false).await {
         Ok(i) => i,
         Err(e) => return error(&state, e),
     };
@@ -433,7 +433,7 @@ pub async fn delete(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::delete_client(&state, &f.admin.actor, &f.get("client_id")).await {
+    match manage::delete_client(&state, &f.admin.actor, &f.get("client_id")).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/clients?notice=deleted",
             state.settings.issuer_path()

@@ -1,11 +1,11 @@
 //! Signing keys: list, rotate, retire.
 
 use super::{AdminCtx, error, failure, render, require_admin, submitted, when};
-use authgate_authority::manage;
 use crate::app::SharedState;
 use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -43,7 +43,7 @@ pub async fn list(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let keys = match ops::list_keys(&state).await {
+    let keys = match manage::list_keys(&state).await {
         Ok(k) => k,
         Err(e) => return failure(&state, e),
     };
@@ -100,7 +100,7 @@ pub async fn rotate(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::rotate_key(&state, &f.admin.actor).await {
+    match manage::rotate_key(&state, &f.admin.actor).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/keys?notice=rotated",
             state.settings.issuer_path()
@@ -132,7 +132,7 @@ pub async fn retire(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::retire_key(&state, &f.admin.actor, &f.get("kid")).await {
+    match manage::retire_key(&state, &f.admin.actor, &f.get("kid")).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/keys?notice=retired",
             state.settings.issuer_path()

@@ -12,11 +12,11 @@ use reauth::require_recent_password;
 mod servers;
 mod users;
 
-use super::ops::{Actor, AdminError};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
+use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::model::{Session, User};
 use authgate_core::token_request::Params;
 use axum::Router;

@@ -2,12 +2,14 @@
 //! page with what to publish, and the connection check.
 
 use super::{AdminCtx, Submitted, duration, error, failure, render, require_admin, submitted};
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{CheckReport, ResourceInput, ResourceMetadataView, ScopeDto};
 use crate::app::SharedState;
 use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{
+    CheckReport, ResourceInput, ResourceMetadataView, ScopeDto,
+};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::Resource;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -352,7 +354,7 @@ pub async fn create(
     let base = state.settings.issuer_path().to_owned();
     let v = FormValues::from_form(&f);
     let result = match v.to_input() {
-        Ok(input) => ops::create_resource(&state, &f.admin.actor, input).await,
+        Ok(input) => manage::create_resource(&state, &f.admin.actor, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -381,7 +383,7 @@ pub async fn edit_form(
         Ok(a) => a,
         Err(r) => return r,
     };
-    let r = match ops::get_resource(&state, &id).await {
+    let r = match manage::get_resource(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error(&state, e),
     };
@@ -410,7 +412,7 @@ pub async fn update(
     let mut v = FormValues::from_form(&f);
     v.id = id.clone();
     let result = match v.to_input() {
-        Ok(input) => ops::update_resource(&state, &f.admin.actor, &id, input).await,
+        Ok(input) => manage::update_resource(&state, &f.admin.actor, &id, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -457,11 +459,11 @@ async fn detail_page(
     check: Option<CheckReport>,
     notice: Option<String>,
 ) -> Response {
-    let r = match ops::get_resource(state, id).await {
+    let r = match manage::get_resource(state, id).await {
         Ok(r) => r,
         Err(e) => return error(state, e),
     };
-    let meta = ops::resource_metadata(state, &r);
+    let meta = manage::resource_metadata(state, &r);
     let metadata_json = serde_json::to_string_pretty(&meta.metadata).unwrap_or_default();
     let scopes = r
         .scopes
@@ -523,7 +525,7 @@ pub async fn check(
         Ok(f) => f,
         Err(r) => return r,
     };
-    let r = match ops::get_resource(&state, &id).await {
+    let r = match manage::get_resource(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error(&state, e),
     };
@@ -583,8 +585,8 @@ pub async fn delete_confirm(
         );
     }
     let (r, impact) = match (
-        ops::get_resource(&state, &id).await,
-        ops::resource_impact(&state, &id, false).await,
+        manage::get_resource(&state, &id).await,
+        manage::resource_impact(&state, &id, false).await,
     ) {
         (Ok(r), Ok(i)) => (r, i),
         (Err(e), _) | (_, Err(e)) => return error(&state, e),
@@ -643,7 +645,7 @@ pub async fn delete(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::delete_resource(&state, &f.admin.actor, &id).await {
+    match manage::delete_resource(&state, &f.admin.actor, &id).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/servers?notice=deleted",
             state.settings.issuer_path()

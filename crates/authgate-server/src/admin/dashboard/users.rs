@@ -2,12 +2,12 @@
 //! disable or enable, a password link, and what they allowed (revocable).
 
 use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::User;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -143,7 +143,7 @@ pub async fn create(
         is_admin: v.is_admin,
         password: None,
     };
-    match ops::create_user(&state, &f.admin.actor, input).await {
+    match manage::create_user(&state, &f.admin.actor, input).await {
         Ok((u, link)) => {
             list_page(
                 &state,
@@ -220,8 +220,8 @@ async fn detail_page(
     notice: Option<String>,
 ) -> Response {
     let (u, apps) = match (
-        ops::get_user(state, id).await,
-        ops::user_apps(state, id).await,
+        manage::get_user(state, id).await,
+        manage::user_apps(state, id).await,
     ) {
         (Ok(u), Ok(a)) => (u, a),
         (Err(e), _) | (_, Err(e)) => return error(state, e),
@@ -295,7 +295,7 @@ async fn set_disabled(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
+    match manage::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/users/{}?notice={}",
             state.settings.issuer_path(),
@@ -350,7 +350,7 @@ pub async fn password_link(
         Ok(f) => f,
         Err(r) => return r,
     };
-    match ops::password_link(&state, &f.admin.actor, &id).await {
+    match manage::password_link(&state, &f.admin.actor, &id).await {
         Ok(link) => detail_page(&state, &f.admin, &id, Some(link), None).await,
         Err(e) => error(&state, e),
     }
@@ -371,7 +371,7 @@ pub async fn revoke(
         client_id: f.get("client_id"),
         resource_id: f.get("resource_id"),
     };
-    match ops::revoke_app(&state, &f.admin.actor, &id, input).await {
+    match manage::revoke_app(&state, &f.admin.actor, &id, input).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/users/{}?notice=revoked",
             state.settings.issuer_path(),

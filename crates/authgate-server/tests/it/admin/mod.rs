@@ -8,9 +8,9 @@ mod dashboard;
 
 use crate::browser::{Browser, PASSWORD};
 use crate::support::*;
+use authgate_authority::config::{ClientConfig, Config};
 use authgate_core::model::User;
 use authgate_core::random::OsRandom;
-use authgate_authority::config::{ClientConfig, Config};
 use serde_json::Value;
 use std::time::Duration;
 

@@ -11,6 +11,22 @@ use authgate_core::clock::UnixTime;
 use authgate_core::model::AuditEvent;
 use authgate_store::{AuditStore, StoreResult};
 
+/// Audit events matching `$filter`, newest first: the filter tests `$1`
+/// (the id to page before, or NULL) and `$2` (the case-insensitive
+/// substring to find, or NULL) with the dialect's own substring function;
+/// `$3` is the limit.
+macro_rules! list_audit_events {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, at, event, actor, client_id, resource_id, address, outcome, detail \
+             FROM audit_events WHERE ",
+            $filter,
+            " ORDER BY id DESC LIMIT $3"
+        )
+    };
+}
+pub(crate) use list_audit_events;
+
 fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<AuditEvent> {
     Ok(AuditEvent {
         id: col(row, "id")?,

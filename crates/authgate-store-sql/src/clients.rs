@@ -3,7 +3,7 @@
 use crate::SqlStore;
 use crate::codec::{col, db_err};
 use crate::dialect::{Dialect, RowOf, Values};
-use crate::query::sql;
+use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{Client, ClientKind};
@@ -37,6 +37,25 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Client> {
     })
 }
 
+impl<DB: Run> Sql<DB> {
+    /// Binds every column of `c`, in `cols!` order (the INSERT's; the
+    /// UPDATE numbers its parameters to match).
+    fn bind_client(self, c: &Client) -> Self {
+        self.arg(&c.client_id)
+            .arg(c.kind.as_str())
+            .json(&c.metadata)
+            .arg(&c.secret_hash)
+            .arg(&c.registration_access_token_hash)
+            .list(&c.resources)
+            .opt_list(c.allowed_scopes.as_deref())
+            .arg(c.blocked)
+            .arg(&c.registration_fingerprint)
+            .arg(c.registration_count)
+            .arg(c.created_at)
+            .arg(c.last_used_at)
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> ClientStore for SqlStore<D> {
     async fn insert_client(&self, c: &Client) -> StoreResult<()> {
@@ -45,18 +64,7 @@ impl<D: Dialect> ClientStore for SqlStore<D> {
             cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
-        .arg(&c.client_id)
-        .arg(c.kind.as_str())
-        .json(&c.metadata)
-        .arg(&c.secret_hash)
-        .arg(&c.registration_access_token_hash)
-        .list(&c.resources)
-        .opt_list(c.allowed_scopes.as_deref())
-        .arg(c.blocked)
-        .arg(&c.registration_fingerprint)
-        .arg(c.registration_count)
-        .arg(c.created_at)
-        .arg(c.last_used_at)
+        .bind_client(c)
         .execute(self.db.writer())
         .await
         .map_err(db_err("client"))?;
@@ -65,23 +73,12 @@ impl<D: Dialect> ClientStore for SqlStore<D> {
 
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
         let done = sql::<D::Db>(
-            "UPDATE clients SET kind = $1, metadata = $2, secret_hash = $3, \
-             registration_access_token_hash = $4, resources = $5, allowed_scopes = $6, \
-             blocked = $7, registration_fingerprint = $8, registration_count = $9, \
-             created_at = $10, last_used_at = $11 WHERE client_id = $12",
+            "UPDATE clients SET kind = $2, metadata = $3, secret_hash = $4, \
+             registration_access_token_hash = $5, resources = $6, allowed_scopes = $7, \
+             blocked = $8, registration_fingerprint = $9, registration_count = $10, \
+             created_at = $11, last_used_at = $12 WHERE client_id = $1",
         )
-        .arg(c.kind.as_str())
-        .json(&c.metadata)
-        .arg(&c.secret_hash)
-        .arg(&c.registration_access_token_hash)
-        .list(&c.resources)
-        .opt_list(c.allowed_scopes.as_deref())
-        .arg(c.blocked)
-        .arg(&c.registration_fingerprint)
-        .arg(c.registration_count)
-        .arg(c.created_at)
-        .arg(c.last_used_at)
-        .arg(&c.client_id)
+        .bind_client(c)
         .execute(self.db.writer())
         .await
         .map_err(db_err("client"))?;

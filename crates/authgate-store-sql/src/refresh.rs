@@ -3,7 +3,7 @@
 use crate::SqlStore;
 use crate::codec::{col, db_err};
 use crate::dialect::{Dialect, RowOf, Values};
-use crate::query::sql;
+use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{Grant, RefreshToken, RefreshTokenContext, RotationOutcome};
@@ -79,6 +79,22 @@ pub(crate) fn context_from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Refres
     })
 }
 
+impl<DB: Run> Sql<DB> {
+    /// Binds every column of `t`, in `cols!` order (the next nine
+    /// parameters).
+    pub(crate) fn bind_token(self, t: &RefreshToken) -> Self {
+        self.arg(&t.token_hash)
+            .arg(&t.grant_id)
+            .arg(&t.client_id)
+            .list(&t.scopes)
+            .arg(t.issued_at)
+            .arg(t.expires_at)
+            .arg(t.rotated_at)
+            .arg(&t.successor_hash)
+            .arg(t.revoked_at)
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> RefreshTokenStore for SqlStore<D> {
     async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
@@ -87,15 +103,7 @@ impl<D: Dialect> RefreshTokenStore for SqlStore<D> {
             cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
-        .arg(&t.token_hash)
-        .arg(&t.grant_id)
-        .arg(&t.client_id)
-        .list(&t.scopes)
-        .arg(t.issued_at)
-        .arg(t.expires_at)
-        .arg(t.rotated_at)
-        .arg(&t.successor_hash)
-        .arg(t.revoked_at)
+        .bind_token(t)
         .execute(self.db.writer())
         .await
         .map_err(db_err("refresh token"))?;

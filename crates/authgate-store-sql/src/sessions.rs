@@ -3,7 +3,7 @@
 use crate::SqlStore;
 use crate::codec::{col, db_err};
 use crate::dialect::{Dialect, RowOf, Values};
-use crate::query::sql;
+use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::Session;
@@ -21,6 +21,20 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Session> {
     })
 }
 
+impl<DB: Run> Sql<DB> {
+    /// Binds every column of `s`, in the INSERT's order (the UPDATE numbers
+    /// its parameters to match).
+    fn bind_session(self, s: &Session) -> Self {
+        self.arg(&s.id_hash)
+            .arg(&s.user_id)
+            .arg(&s.csrf_token)
+            .arg(s.auth_time)
+            .arg(s.created_at)
+            .arg(s.expires_at)
+            .json(&s.data)
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> SessionStore for SqlStore<D> {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
@@ -28,13 +42,7 @@ impl<D: Dialect> SessionStore for SqlStore<D> {
             "INSERT INTO sessions (id_hash, user_id, csrf_token, auth_time, created_at, \
              expires_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .arg(&s.id_hash)
-        .arg(&s.user_id)
-        .arg(&s.csrf_token)
-        .arg(s.auth_time)
-        .arg(s.created_at)
-        .arg(s.expires_at)
-        .json(&s.data)
+        .bind_session(s)
         .execute(self.db.writer())
         .await
         .map_err(db_err("session"))?;
@@ -58,16 +66,10 @@ impl<D: Dialect> SessionStore for SqlStore<D> {
 
     async fn update_session(&self, s: &Session) -> StoreResult<bool> {
         let done = sql::<D::Db>(
-            "UPDATE sessions SET user_id = $1, csrf_token = $2, auth_time = $3, created_at = $4, \
-             expires_at = $5, data = $6 WHERE id_hash = $7",
+            "UPDATE sessions SET user_id = $2, csrf_token = $3, auth_time = $4, created_at = $5, \
+             expires_at = $6, data = $7 WHERE id_hash = $1",
         )
-        .arg(&s.user_id)
-        .arg(&s.csrf_token)
-        .arg(s.auth_time)
-        .arg(s.created_at)
-        .arg(s.expires_at)
-        .json(&s.data)
-        .arg(&s.id_hash)
+        .bind_session(s)
         .execute(self.db.writer())
         .await
         .map_err(db_err("session"))?;

@@ -3,7 +3,7 @@
 use crate::SqlStore;
 use crate::codec::col;
 use crate::dialect::{Dialect, RowOf};
-use crate::query::sql;
+use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::model::User;
 use authgate_store::{StoreError, StoreResult, UserStore};
@@ -44,6 +44,21 @@ fn user_err<D: Dialect>(e: sqlx::Error) -> StoreError {
     }
 }
 
+impl<DB: Run> Sql<DB> {
+    /// Binds every column of `u`, in the INSERT's order (the UPDATE numbers
+    /// its parameters to match).
+    fn bind_user(self, u: &User) -> Self {
+        self.arg(&u.id)
+            .arg(&u.email)
+            .arg(email_key(&u.email))
+            .arg(&u.name)
+            .arg(&u.password_hash)
+            .arg(u.disabled)
+            .arg(u.is_admin)
+            .arg(u.created_at)
+    }
+}
+
 #[async_trait]
 impl<D: Dialect> UserStore for SqlStore<D> {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
@@ -51,14 +66,7 @@ impl<D: Dialect> UserStore for SqlStore<D> {
             "INSERT INTO users (id, email, email_key, name, password_hash, disabled, is_admin, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .arg(&u.id)
-        .arg(&u.email)
-        .arg(email_key(&u.email))
-        .arg(&u.name)
-        .arg(&u.password_hash)
-        .arg(u.disabled)
-        .arg(u.is_admin)
-        .arg(u.created_at)
+        .bind_user(u)
         .execute(self.db.writer())
         .await
         .map_err(user_err::<D>)?;
@@ -67,17 +75,10 @@ impl<D: Dialect> UserStore for SqlStore<D> {
 
     async fn update_user(&self, u: &User) -> StoreResult<bool> {
         let done = sql::<D::Db>(
-            "UPDATE users SET email = $1, email_key = $2, name = $3, password_hash = $4, \
-             disabled = $5, is_admin = $6, created_at = $7 WHERE id = $8",
+            "UPDATE users SET email = $2, email_key = $3, name = $4, password_hash = $5, \
+             disabled = $6, is_admin = $7, created_at = $8 WHERE id = $1",
         )
-        .arg(&u.email)
-        .arg(email_key(&u.email))
-        .arg(&u.name)
-        .arg(&u.password_hash)
-        .arg(u.disabled)
-        .arg(u.is_admin)
-        .arg(u.created_at)
-        .arg(&u.id)
+        .bind_user(u)
         .execute(self.db.writer())
         .await
         .map_err(user_err::<D>)?;

@@ -3,6 +3,7 @@
 //! writer connection.
 
 use super::{PostgresDialect, audit};
+use crate::audit::list_audit_events;
 use crate::clients::client_cols;
 use crate::codec::db_err;
 use crate::dialect::Dialect;
@@ -22,6 +23,9 @@ use sqlx::{Pool, Transaction};
 /// 2. claim the parent: only an unrotated, unrevoked row matches, and
 ///    concurrent claimers re-check that after the winner commits;
 /// 3. insert the successor only if the claim succeeded.
+///
+/// `$1` is the parent's hash, `$2` the time, `$3`… the successor's columns
+/// (`$3` its hash).
 const ROTATE: &str = "\
 WITH live_grant AS (
     SELECT g.id FROM grants g
@@ -56,15 +60,13 @@ impl Dialect for PostgresDialect {
     );
 
     // Case-insensitive substring match; strpos() needs no LIKE escaping.
-    const LIST_AUDIT_EVENTS: &'static str = "SELECT id, at, event, actor, client_id, \
-         resource_id, address, outcome, detail \
-         FROM audit_events \
-         WHERE ($1::bigint IS NULL OR id < $1) \
-           AND ($2::text IS NULL OR strpos(lower(event), lower($2)) > 0 \
-                OR strpos(lower(actor), lower($2)) > 0 \
-                OR strpos(lower(client_id), lower($2)) > 0 \
-                OR strpos(lower(resource_id), lower($2)) > 0) \
-         ORDER BY id DESC LIMIT $3";
+    const LIST_AUDIT_EVENTS: &'static str = list_audit_events!(
+        "($1::bigint IS NULL OR id < $1) \
+         AND ($2::text IS NULL OR strpos(lower(event), lower($2)) > 0 \
+              OR strpos(lower(actor), lower($2)) > 0 \
+              OR strpos(lower(client_id), lower($2)) > 0 \
+              OR strpos(lower(resource_id), lower($2)) > 0)"
+    );
 
     fn writer(&self) -> &Pool<Postgres> {
         &self.pool
@@ -88,19 +90,10 @@ impl Dialect for PostgresDialect {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<bool> {
-        let s = successor;
         let inserted = sql::<Postgres>(ROTATE)
             .arg(parent_hash)
             .arg(now)
-            .arg(&s.token_hash)
-            .arg(&s.grant_id)
-            .arg(&s.client_id)
-            .list(&s.scopes)
-            .arg(s.issued_at)
-            .arg(s.expires_at)
-            .arg(s.rotated_at)
-            .arg(&s.successor_hash)
-            .arg(s.revoked_at)
+            .bind_token(successor)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err("refresh token"))?;

@@ -3,6 +3,7 @@
 //! the hot paths.
 
 use super::{SqliteDialect, audit, context_reads, rotation};
+use crate::audit::list_audit_events;
 use crate::clients::client_cols;
 use crate::codec::db_err;
 use crate::dialect::Dialect;
@@ -32,15 +33,13 @@ impl Dialect for SqliteDialect {
 
     // Case-insensitive (ASCII) substring match; instr() needs no LIKE
     // escaping.
-    const LIST_AUDIT_EVENTS: &'static str = "SELECT id, at, event, actor, client_id, \
-         resource_id, address, outcome, detail \
-         FROM audit_events \
-         WHERE ($1 IS NULL OR id < $1) \
-           AND ($2 IS NULL OR instr(lower(event), lower($2)) > 0 \
-                OR instr(lower(coalesce(actor, '')), lower($2)) > 0 \
-                OR instr(lower(coalesce(client_id, '')), lower($2)) > 0 \
-                OR instr(lower(coalesce(resource_id, '')), lower($2)) > 0) \
-         ORDER BY id DESC LIMIT $3";
+    const LIST_AUDIT_EVENTS: &'static str = list_audit_events!(
+        "($1 IS NULL OR id < $1) \
+         AND ($2 IS NULL OR instr(lower(event), lower($2)) > 0 \
+              OR instr(lower(coalesce(actor, '')), lower($2)) > 0 \
+              OR instr(lower(coalesce(client_id, '')), lower($2)) > 0 \
+              OR instr(lower(coalesce(resource_id, '')), lower($2)) > 0)"
+    );
 
     fn writer(&self) -> &Pool<Sqlite> {
         &self.writer

@@ -7,11 +7,11 @@ use std::sync::Arc;
 pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
         Ok(Arc::new(
-            authgate_store_postgres::PostgresStore::connect(database_url).await?,
+            authgate_store_sql::PostgresStore::connect(database_url).await?,
         ))
     } else {
         Ok(Arc::new(
-            authgate_store_sqlite::SqliteStore::open(database_url).await?,
+            authgate_store_sql::SqliteStore::open(database_url).await?,
         ))
     }
 }

@@ -66,9 +66,9 @@ enum Replay {
     Other,
 }
 
-fn new_histogram() -> Histogram<u64> {
+fn new_histogram() -> Result<Histogram<u64>, String> {
     // 1 µs .. 60 s, 3 significant digits.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds are valid")
+    Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| format!("latency histogram: {e:?}"))
 }
 
 async fn worker(
@@ -76,12 +76,9 @@ async fn worker(
     mut conn: Conn,
     shared: Arc<Shared>,
     check_replay: bool,
+    mut histogram: Histogram<u64>,
 ) -> WorkerOut {
-    let mut out = WorkerOut {
-        histogram: Some(new_histogram()),
-        ..WorkerOut::default()
-    };
-    let histogram = out.histogram.as_mut().expect("just set");
+    let mut out = WorkerOut::default();
     loop {
         if shared.stop.load(Ordering::Relaxed) || Instant::now() >= shared.deadline {
             break;
@@ -132,6 +129,7 @@ async fn worker(
         _ => {}
     }
     out.reconnects = conn.reconnects;
+    out.histogram = Some(histogram);
     out
 }
 
@@ -150,8 +148,11 @@ async fn finish_chain(
         ..RefreshOut::default()
     };
     if !chain.broken {
-        let request = chain.request_for(&chain.current);
-        match conn.send(request, shared.timeout).await {
+        let sent = match chain.request_for(&chain.current) {
+            Ok(request) => conn.send(request, shared.timeout).await,
+            Err(kind) => Err(kind),
+        };
+        match sent {
             Ok(reply) => match TokenResponse::parse(reply.status, &reply.body) {
                 Ok(token) => match token.refresh_token {
                     Some(next)
@@ -174,8 +175,11 @@ async fn finish_chain(
         // may refuse the replay (invalid_grant) or, within a grace window for
         // parallel refreshes, answer with that same successor; any other
         // refresh token would be a second rotation of one token (a fork).
-        let request = chain.request_for(&previous);
-        match conn.send(request, shared.timeout).await {
+        let sent = match chain.request_for(&previous) {
+            Ok(request) => conn.send(request, shared.timeout).await,
+            Err(kind) => Err(kind),
+        };
+        match sent {
             Ok(reply) => {
                 let body: Option<Value> = serde_json::from_slice(&reply.body).ok();
                 let error = body.as_ref().and_then(|v| v["error"].as_str());
@@ -255,7 +259,14 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 /// Runs the load and returns the result line (without the caller's labels).
-pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: bool) -> Value {
+pub async fn run(
+    settings: Settings,
+    flows: Vec<(Flow, Conn)>,
+    check_replay: bool,
+) -> Result<Value, String> {
+    // Built once, before any load, so a failure is reported instead of
+    // taking a worker down; each worker records into a copy.
+    let mut histogram = new_histogram()?;
     let start = Instant::now();
     let shared = Arc::new(Shared {
         measure_from: start + settings.warmup,
@@ -272,11 +283,11 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
             conn,
             shared.clone(),
             check_replay,
+            histogram.clone(),
         )));
     }
     let sampled = sample(&settings, shared.clone()).await;
 
-    let mut histogram = new_histogram();
     let mut ok_total = 0;
     let mut ok_measured = 0;
     let mut ok_in_window = 0;
@@ -419,5 +430,5 @@ pub async fn run(settings: Settings, flows: Vec<(Flow, Conn)>, check_replay: boo
             "consent_pages": stats.consent_pages,
         });
     }
-    result
+    Ok(result)
 }

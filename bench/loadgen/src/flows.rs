@@ -34,11 +34,11 @@ pub fn form_encode(value: &str) -> String {
     out
 }
 
-pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
+pub fn basic_auth(client_id: &str, client_secret: &str) -> Result<HeaderValue, String> {
     // RFC 6749 §2.3.1: the id and secret are form-encoded before base64.
     let pair = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
     HeaderValue::from_str(&format!("Basic {}", STANDARD.encode(pair)))
-        .expect("base64 is a valid header value")
+        .map_err(|e| format!("client credentials: {e}"))
 }
 
 fn status_label(status: StatusCode) -> &'static str {
@@ -154,7 +154,7 @@ fn form_request(
     endpoint: &Endpoint,
     auth: Option<&HeaderValue>,
     body: String,
-) -> Request<Full<Bytes>> {
+) -> Result<Request<Full<Bytes>>, &'static str> {
     let mut builder = endpoint
         .request(Method::POST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -164,7 +164,7 @@ fn form_request(
     }
     builder
         .body(Full::new(Bytes::from(body)))
-        .expect("request parts are valid")
+        .map_err(|_| "request_unbuildable")
 }
 
 pub struct ClientCredentials {
@@ -190,14 +190,14 @@ impl ClientCredentials {
         Bytes::from(body)
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn request(&self) -> Result<Request<Full<Bytes>>, &'static str> {
         self.endpoint
             .request(Method::POST)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
             .header(header::AUTHORIZATION, self.auth.clone())
             .body(Full::new(self.body.clone()))
-            .expect("request parts are valid")
+            .map_err(|_| "request_unbuildable")
     }
 
     fn check(&mut self, status: StatusCode, body: &[u8]) -> Check {
@@ -259,7 +259,7 @@ impl RefreshChain {
         }
     }
 
-    pub fn request_for(&self, refresh_token: &str) -> Request<Full<Bytes>> {
+    pub fn request_for(&self, refresh_token: &str) -> Result<Request<Full<Bytes>>, &'static str> {
         let mut body = format!(
             "grant_type=refresh_token&refresh_token={}",
             form_encode(refresh_token)
@@ -270,7 +270,7 @@ impl RefreshChain {
         form_request(&self.endpoint, Some(&self.auth), body)
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn request(&self) -> Result<Request<Full<Bytes>>, &'static str> {
         self.request_for(&self.current)
     }
 
@@ -314,7 +314,7 @@ pub struct Register {
 }
 
 impl Register {
-    fn request(&mut self) -> Request<Full<Bytes>> {
+    fn request(&mut self) -> Result<Request<Full<Bytes>>, &'static str> {
         self.sent += 1;
         let body = serde_json::json!({
             "client_name": format!("bench {}-{}", self.worker, self.sent),
@@ -328,7 +328,7 @@ impl Register {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")
             .body(Full::new(Bytes::from(body.to_string())))
-            .expect("request parts are valid")
+            .map_err(|_| "request_unbuildable")
     }
 
     fn check(&mut self, status: StatusCode, body: &[u8]) -> Check {
@@ -356,7 +356,7 @@ pub struct Introspect {
 }
 
 impl Introspect {
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn request(&self) -> Result<Request<Full<Bytes>>, &'static str> {
         form_request(&self.endpoint, Some(&self.auth), self.body.clone())
     }
 
@@ -378,12 +378,12 @@ pub struct Get {
 }
 
 impl Get {
-    fn request(&self) -> Request<Full<Bytes>> {
+    fn request(&self) -> Result<Request<Full<Bytes>>, &'static str> {
         self.endpoint
             .request(Method::GET)
             .header(header::ACCEPT, "application/json")
             .body(Full::new(Bytes::new()))
-            .expect("request parts are valid")
+            .map_err(|_| "request_unbuildable")
     }
 
     fn check(&self, status: StatusCode, body: &[u8]) -> Check {
@@ -415,6 +415,7 @@ impl Flow {
     /// One unit of work on the worker's connection, checked: one request and
     /// its answer, or (authorization code) one whole flow.
     pub async fn exchange(&mut self, conn: &mut Conn, timeout: Duration) -> Check {
+        // A request that cannot be built is counted like a failed exchange.
         let request = match self {
             Flow::ClientCredentials(f) => f.request(),
             Flow::Refresh(f) => f.request(),
@@ -422,7 +423,7 @@ impl Flow {
             Flow::Introspect(f) => f.request(),
             Flow::Get(f) => f.request(),
             Flow::AuthCode(f) => return f.run(conn, timeout).await,
-        };
+        }?;
         let reply = match conn.send(request, timeout).await {
             Ok(reply) => reply,
             Err(kind) => {
@@ -479,7 +480,7 @@ mod tests {
 
     #[test]
     fn basic_auth_form_encodes_then_base64s() {
-        let value = basic_auth("id:1", "s e");
+        let value = basic_auth("id:1", "s e").unwrap();
         let decoded = STANDARD
             .decode(&value.to_str().unwrap()["Basic ".len()..])
             .unwrap();
@@ -536,7 +537,7 @@ mod tests {
         let endpoint = Endpoint::parse("http://127.0.0.1:1/token").unwrap();
         let mut chain = RefreshChain::new(
             endpoint,
-            basic_auth("c", "s"),
+            basic_auth("c", "s").unwrap(),
             None,
             "rt0".into(),
             None,

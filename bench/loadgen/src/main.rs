@@ -271,7 +271,7 @@ async fn fetch_token(
         )
         .header(
             http::header::AUTHORIZATION,
-            flows::basic_auth(&client.client_id, &client.client_secret),
+            flows::basic_auth(&client.client_id, &client.client_secret)?,
         )
         .body(http_body_util::Full::new(ClientCredentials::body(
             client.resource.as_deref(),
@@ -322,7 +322,7 @@ fn run_load(
     check_replay: bool,
 ) -> Result<Value, String> {
     let rt = runtime(load.threads).map_err(|e| e.to_string())?;
-    let mut line = rt.block_on(engine::run(settings(load), flows, check_replay));
+    let mut line = rt.block_on(engine::run(settings(load), flows, check_replay))?;
     line["scenario"] = json!(scenario);
     line["url"] = json!(load.url);
     line["duration_s"] = json!(load.duration);
@@ -353,7 +353,7 @@ fn real_main() -> Result<ExitCode, String> {
             allow_repeated_token,
         } => {
             let endpoint = Endpoint::parse(&load.url)?;
-            let auth = flows::basic_auth(&client.client_id, &client.client_secret);
+            let auth = flows::basic_auth(&client.client_id, &client.client_secret)?;
             let body = ClientCredentials::body(client.resource.as_deref(), client.scope.as_deref());
             let jwt = client.jwt(opaque);
             let flows = load_flows(&load, |_| {
@@ -392,7 +392,7 @@ fn real_main() -> Result<ExitCode, String> {
                     load.concurrency
                 ));
             }
-            let auth = flows::basic_auth(&client.client_id, &client.client_secret);
+            let auth = flows::basic_auth(&client.client_id, &client.client_secret)?;
             let hasher = RandomState::new();
             let resource = if send_resource {
                 client.resource.clone()
@@ -480,7 +480,7 @@ fn real_main() -> Result<ExitCode, String> {
             let rt = runtime(1).map_err(|e| e.to_string())?;
             let token = rt.block_on(fetch_token(&token_endpoint, &client, None))?;
             drop(rt);
-            let auth = flows::basic_auth(&client.client_id, &client.client_secret);
+            let auth = flows::basic_auth(&client.client_id, &client.client_secret)?;
             let body = format!("token={}", flows::form_encode(&token.access_token));
             let flows = load_flows(&load, |_| {
                 Ok(Flow::Introspect(Introspect {

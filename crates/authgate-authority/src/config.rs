@@ -313,6 +313,9 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
     validate(raw)
 }
 
+/// Checks every key and derives [`Settings`]. The first problem found is
+/// the error, in the order below (addresses, log level, secrets, limits,
+/// then the declared MCP servers and clients).
 pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     let listen: SocketAddr = raw.listen.parse().map_err(|_| {
         ConfigError::new(
@@ -324,22 +327,12 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         Some(i) => validate_issuer(i)?,
         None => issuer_from_listen(listen)?,
     };
-    let mut warnings = Vec::new();
-    if let Some(w) = issuer_listen_mismatch(&issuer, listen) {
-        warnings.push(w);
-    }
-    if !log_level_ok(&raw.log_level) {
-        return Err(ConfigError::new(
-            "log_level",
-            format!(
-                "{:?} is not one of {} (or a list like \"info,authgate=debug\"; \
-                 AUTHGATE_LOG takes any filter)",
-                raw.log_level,
-                LOG_LEVELS.join(", ")
-            ),
-        ));
-    }
-    let trusted_proxies = crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
+    let warnings: Vec<String> = issuer_listen_mismatch(&issuer, listen)
+        .into_iter()
+        .collect();
+    check_log_level(&raw.log_level)?;
+    let trusted_proxies =
+        crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()
@@ -358,6 +351,49 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             format!("{:?} is not one of ES256, RS256, EdDSA", raw.signing_alg),
         )
     })?;
+    let database_url = database_url(&raw)?;
+    check_paired_files(&raw)?;
+    check_limits(&raw)?;
+    if let Some(l) = &raw.logo_uri {
+        url::Url::parse(l)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
+    }
+    check_declarations(&raw)?;
+    crate::cimd::validate_config(&raw.cimd)?;
+    crate::registration::validate_config(&raw.dynamic_registration)?;
+    crate::listener_config::validate_config(&raw.http)?;
+    Ok(Settings {
+        issuer,
+        listen,
+        metrics_listen,
+        database_url,
+        signing_alg,
+        trusted_proxies,
+        warnings,
+        raw,
+    })
+}
+
+fn check_log_level(log_level: &str) -> Result<(), ConfigError> {
+    if log_level_ok(log_level) {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        "log_level",
+        format!(
+            "{:?} is not one of {} (or a list like \"info,authgate=debug\"; \
+             AUTHGATE_LOG takes any filter)",
+            log_level,
+            LOG_LEVELS.join(", ")
+        ),
+    ))
+}
+
+/// The database URL, given inline or in a file (not both), for one of the
+/// two backends this server ships.
+fn database_url(raw: &Config) -> Result<String, ConfigError> {
     let database_url = match (&raw.database_url, &raw.database_url_file) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::new(
@@ -378,6 +414,13 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "must start with sqlite:, postgres:// or postgresql://",
         ));
     }
+    Ok(database_url)
+}
+
+/// Keys that come in pairs: the key-encryption key inline or from a file
+/// (one, else which one wins would be a guess), and TLS certificate with
+/// its private key (one alone cannot serve TLS).
+fn check_paired_files(raw: &Config) -> Result<(), ConfigError> {
     if raw.key_encryption_key.is_some() && raw.key_encryption_key_file.is_some() {
         return Err(ConfigError::new(
             "key_encryption_key_file",
@@ -390,6 +433,13 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "tls_cert_file and tls_key_file must be given together",
         ));
     }
+    Ok(())
+}
+
+/// Lifetimes, sizes and counts within ranges that keep the server safe
+/// and usable (a zero lockout or a gigabyte body limit is a typo, not a
+/// choice).
+fn check_limits(raw: &Config) -> Result<(), ConfigError> {
     for (key, v, min, max) in [
         (
             "authorization_code_ttl_secs",
@@ -464,12 +514,13 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             "must be at least 1",
         ));
     }
-    if let Some(l) = &raw.logo_uri {
-        url::Url::parse(l)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "https" | "http"))
-            .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
-    }
+    Ok(())
+}
+
+/// The `[[resources]]` and `[[clients]]` tables, each error naming the
+/// entry by index: every MCP server valid and on its own URL (a token's
+/// audience must name one server), every client valid against them.
+fn check_declarations(raw: &Config) -> Result<(), ConfigError> {
     for (i, r) in raw.resources.iter().enumerate() {
         crate::provision::validate_resource_config(r)
             .map_err(|(k, reason)| ConfigError::new(format!("resources[{i}].{k}"), reason))?;
@@ -490,19 +541,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         crate::provision::validate_client_config(c, &raw.resources)
             .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;
     }
-    crate::cimd::validate_config(&raw.cimd)?;
-    crate::registration::validate_config(&raw.dynamic_registration)?;
-    crate::listener_config::validate_config(&raw.http)?;
-    Ok(Settings {
-        issuer,
-        listen,
-        metrics_listen,
-        database_url,
-        signing_alg,
-        trusted_proxies,
-        warnings,
-        raw,
-    })
+    Ok(())
 }
 
 /// A level, or comma-separated items each a level or `target=level`. A

@@ -18,8 +18,27 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 /// OWASP-recommended Argon2id parameters (19 MiB, 2 passes, 1 lane).
+/// Checked when compiling: invalid parameters fail the build, never a
+/// sign-in.
+const PARAMS: Params = match Params::new(19 * 1024, 2, 1, None) {
+    Ok(p) => p,
+    Err(_) => panic!("invalid Argon2 parameters"),
+};
+
 fn params() -> Params {
-    Params::new(19 * 1024, 2, 1, None).expect("static Argon2 params are valid")
+    PARAMS
+}
+
+/// Why a password could not be hashed. Neither happens in practice; the
+/// caller refuses the request (or the command) instead of panicking.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: no salt: {0}")]
+    NoSalt(#[from] RandomError),
+    /// Argon2 refused its input (only a password over 4 GiB, far above
+    /// the request size cap) or the PHC string could not be encoded.
+    #[error("password hashing failed: {0}")]
+    Argon2(String),
 }
 
 fn argon() -> Argon2<'static> {
@@ -41,8 +60,8 @@ fn new_blocks() -> Vec<Block> {
 }
 
 /// Hashes with a fresh salt into a PHC string (`$argon2id$v=19$m=19456,…`).
-/// Fails only when no salt can be drawn.
-pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String, RandomError> {
+/// Fails when no salt can be drawn (see [`HashError`]).
+pub fn hash_password(password: &str, rng: &dyn Random) -> Result<String, HashError> {
     hash_password_with_memory(password, rng, &mut new_blocks())
 }
 
@@ -58,21 +77,22 @@ fn hash_password_with_memory(
     password: &str,
     rng: &dyn Random,
     blocks: &mut [Block],
-) -> Result<String, RandomError> {
+) -> Result<String, HashError> {
     let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
     rng.fill(&mut salt)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let argon2_failed = |e: &dyn std::fmt::Display| HashError::Argon2(e.to_string());
     // Fails only for a buffer that is too small or a password over 4 GiB
     // (requests are capped far below that).
     argon()
         .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
-        .expect("Argon2 hashing with valid params, salt and memory");
+        .map_err(|e| argon2_failed(&e))?;
     Ok(PasswordHash {
         algorithm: ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params()).expect("static Argon2 params encode"),
-        salt: Some(Salt::new(&salt).expect("a 16-byte salt is valid")),
-        hash: Some(Output::new(&out).expect("a 32-byte output is valid")),
+        params: ParamsString::try_from(&params()).map_err(|e| argon2_failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| argon2_failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| argon2_failed(&e))?),
     }
     .to_string())
 }
@@ -201,7 +221,7 @@ impl PasswordChecker {
         match hashed {
             Ok(Ok(phc)) => phc,
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "password hashing failed: no salt");
+                tracing::error!(error = %e, "password hashing failed");
                 String::new()
             }
             Err(_) => String::new(),
@@ -289,7 +309,10 @@ mod tests {
                 Err(RandomError)
             }
         }
-        assert_eq!(hash_password("pw", &Broken), Err(RandomError));
+        assert_eq!(
+            hash_password("pw", &Broken),
+            Err(HashError::NoSalt(RandomError))
+        );
     }
 
     #[test]

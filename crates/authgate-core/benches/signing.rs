@@ -13,6 +13,9 @@
 //! numbers as one `BENCH_JSON {…}` line, which `bench/run` puts in its
 //! report beside the CPU each token costs under load.
 
+// A benchmark: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims};
 use authgate_core::model::SigningAlg;
 use authgate_core::random::OsRandom;

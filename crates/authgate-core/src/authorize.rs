@@ -97,29 +97,7 @@ impl RawParams {
     /// Every rule that does not need the store. Errors are redirectable.
     pub fn validate(&self) -> Result<Validated, OAuthError> {
         let p = Params::new(&self.rest);
-        match p.single("response_type")? {
-            Some("code") => {}
-            None => return Err(OAuthError::invalid_request("response_type is required")),
-            Some(_) => {
-                return Err(OAuthError::new(
-                    ErrorCode::UnsupportedResponseType,
-                    "only response_type=code is supported",
-                ));
-            }
-        }
-        if let Some(m) = p.single("response_mode")?
-            && m != "query"
-        {
-            return Err(OAuthError::invalid_request(
-                "only response_mode=query is supported",
-            ));
-        }
-        if p.single("request")?.is_some() || p.single("request_uri")?.is_some() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "request objects are not supported",
-            ));
-        }
+        check_response_shape(&p)?;
         let state = p.single("state")?;
         if state.is_some_and(|s| s.len() > 2048) {
             return Err(OAuthError::invalid_request("state is too long"));
@@ -137,28 +115,10 @@ impl RawParams {
         if nonce.is_some_and(|n| n.len() > 512) {
             return Err(OAuthError::invalid_request("nonce is too long"));
         }
-        let mut prompt = Prompt::default();
-        if let Some(v) = p.single("prompt")? {
-            for tok in v.split(' ').filter(|t| !t.is_empty()) {
-                match tok {
-                    "none" => prompt.none = true,
-                    "login" => prompt.login = true,
-                    "consent" => prompt.consent = true,
-                    "select_account" => {}
-                    other => {
-                        return Err(OAuthError::invalid_request(format!(
-                            "prompt value {:?} is not supported",
-                            other.chars().take(32).collect::<String>()
-                        )));
-                    }
-                }
-            }
-            if prompt.none && (prompt.login || prompt.consent) {
-                return Err(OAuthError::invalid_request(
-                    "prompt=none cannot be combined with other values",
-                ));
-            }
-        }
+        let prompt = match p.single("prompt")? {
+            Some(v) => Prompt::parse(v)?,
+            None => Prompt::default(),
+        };
         let max_age = match p.single("max_age")? {
             None => None,
             Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -178,6 +138,65 @@ impl RawParams {
             max_age,
             login_hint,
         })
+    }
+}
+
+/// How the answer comes back: only a code (`response_type=code`), only in
+/// the query (`response_mode=query`), and never driven by a request object
+/// (neither `request` nor `request_uri`), which this server does not verify.
+fn check_response_shape(p: &Params<'_>) -> Result<(), OAuthError> {
+    match p.single("response_type")? {
+        Some("code") => {}
+        None => return Err(OAuthError::invalid_request("response_type is required")),
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if let Some(m) = p.single("response_mode")?
+        && m != "query"
+    {
+        return Err(OAuthError::invalid_request(
+            "only response_mode=query is supported",
+        ));
+    }
+    if p.single("request")?.is_some() || p.single("request_uri")?.is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "request objects are not supported",
+        ));
+    }
+    Ok(())
+}
+
+impl Prompt {
+    /// A space-separated `prompt` value (OIDC Core §3.1.2.1).
+    /// `select_account` is accepted and ignored (there is no account chooser);
+    /// `none` alone only, since it forbids the pages the others ask for.
+    fn parse(v: &str) -> Result<Self, OAuthError> {
+        let mut prompt = Prompt::default();
+        for tok in v.split(' ').filter(|t| !t.is_empty()) {
+            match tok {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => {}
+                other => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "prompt value {:?} is not supported",
+                        other.chars().take(32).collect::<String>()
+                    )));
+                }
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err(OAuthError::invalid_request(
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        Ok(prompt)
     }
 }
 

@@ -12,6 +12,9 @@
 //! ≥ 1,000,000/s), and those numbers again as one `BENCH_JSON {…}` line,
 //! which `bench/run` puts in its report.
 
+// A benchmark: a failed setup should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_resource::testing::TestAuthorizationServer;
 use authgate_resource::{Claims, ValidationError, Validator};
 use aws_lc_rs::signature::{self, ParsedPublicKey};

@@ -16,6 +16,9 @@
 //! # }
 //! ```
 
+// Test support (feature `testing`): a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use crate::Algorithm;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};

@@ -1,6 +1,9 @@
 //! The weather server, in process, with a real rmcp client over streamable
 //! HTTP and a stand-in authorization server — all on 127.0.0.1.
 
+// Integration tests: a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_resource::testing::TestAuthorizationServer;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;

@@ -6,9 +6,13 @@ use crate::Authority;
 use crate::StoreFailure;
 use crate::client_auth::AuthenticatedClient;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
-use authgate_core::model::{RefreshToken, RefreshTokenContext, RotationOutcome};
+use authgate_core::clock::UnixTime;
+use authgate_core::model::{
+    Client, Grant, RefreshToken, RefreshTokenContext, Resource, RotationOutcome,
+};
 use authgate_core::refresh::{self, RefreshDecision};
 use authgate_core::{OAuthError, resource_uri, scope, secret};
+use std::sync::Arc;
 
 pub async fn grant(
     state: &Authority,
@@ -20,9 +24,8 @@ pub async fn grant(
     let store = state.store.as_ref();
     let now = state.clock.now();
     let c = &client.client;
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid or expired");
     if presented.len() > 512 {
-        return Err(invalid());
+        return Err(invalid_token());
     }
     let parent_hash = secret::hash(presented);
     // The token, its grant and whether its person is active, in one read.
@@ -34,13 +37,13 @@ pub async fn grant(
         .get_refresh_token_context(&parent_hash)
         .await
         .map_err(StoreFailure)?
-        .ok_or_else(invalid)?;
+        .ok_or_else(invalid_token)?;
     if token.client_id != c.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
     }
-    let grant = grant.ok_or_else(invalid)?;
+    let grant = grant.ok_or_else(invalid_token)?;
 
     // Scope may narrow, never widen (RFC 6749 §6).
     let requested = scope::parse(requested_scope.unwrap_or(""))?;
@@ -49,13 +52,56 @@ pub async fn grant(
             "scope {extra:?} was not granted; a refresh cannot widen scope"
         )));
     }
+    let res = grant_resource(state, c, &grant, resource, subject_active).await?;
+    // Within the client's registered ceiling too (it may have narrowed
+    // since the grant); checked before rotating so a refusal costs nothing.
+    let scopes = if requested.is_empty() {
+        token.scopes.clone()
+    } else {
+        requested
+    };
+    let ceiling = crate::clients::scope_ceiling(c, crate::clients::TokenFor::Person);
+    scope::check_ceiling(&scopes, &res.scopes, ceiling.as_deref())?;
+
+    let successor_plain = rotate(state, c, presented, &token, &grant, &res, now).await?;
+    let subject = grant.user_id.as_deref().unwrap_or(&c.client_id);
+    let at = issue::access_token(
+        state,
+        AccessTokenSpec {
+            client_id: &c.client_id,
+            subject,
+            resource: &res,
+            scopes: &super::resource_scopes(&scopes),
+            auth_time: Some(grant.auth_time),
+            grant_id: Some(&grant.id),
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope: scope::join(&scopes),
+        refresh_token: Some(successor_plain),
+        id_token: None,
+    })
+}
+
+/// The MCP server of the grant, which the request may name but not change,
+/// while the grant's person is active and the client may still use it.
+async fn grant_resource(
+    state: &AppState,
+    c: &Client,
+    grant: &Grant,
+    requested: &[String],
+    subject_active: bool,
+) -> Result<Arc<Resource>, OAuthError> {
     let res = state
         .registry
-        .resource_by_id(store, &grant.resource_id)
+        .resource_by_id(state.store.as_ref(), &grant.resource_id)
         .await
         .map_err(StoreFailure)?
-        .ok_or_else(invalid)?;
-    match resource {
+        .ok_or_else(invalid_token)?;
+    match requested {
         [] => {}
         [one] if resource_uri::matches(one, &res.uri) => {}
         _ => {
@@ -71,20 +117,33 @@ pub async fn grant(
     // it stops accepting dynamic or metadata document clients (or the
     // client is blocked, or loses the resource), their refreshes stop.
     crate::clients::check_allowed_for_resource(c, &res, crate::clients::TokenFor::Person)?;
-    // Within the client's registered ceiling too (it may have narrowed
-    // since the grant); checked before rotating so a refusal costs nothing.
-    let effective = if requested.is_empty() {
-        &token.scopes
-    } else {
-        &requested
-    };
-    let ceiling = crate::clients::scope_ceiling(c, crate::clients::TokenFor::Person);
-    scope::check_ceiling(effective, &res.scopes, ceiling.as_deref())?;
+    Ok(res)
+}
 
+/// Unknown, expired or orphaned: one answer, so a caller learns nothing
+/// about which.
+fn invalid_token() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid or expired")
+}
+
+/// Exchanges the presented token for its successor and returns the
+/// successor. The successor is derived from the presented token, so
+/// parallel refreshes inside the grace window get the same one; a replay
+/// after it revokes the whole grant.
+async fn rotate(
+    state: &AppState,
+    c: &Client,
+    presented: &str,
+    token: &RefreshToken,
+    grant: &Grant,
+    res: &Resource,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let store = state.store.as_ref();
     let key = state.kek.refresh_successor_key();
     let successor_plain = refresh::successor(key, presented);
     let successor_hash = secret::hash(&successor_plain);
-    let decision = refresh::classify(&token, &grant, now, state.settings.raw.refresh_grace_secs);
+    let decision = refresh::classify(token, grant, now, state.settings.raw.refresh_grace_secs);
     match decision {
         RefreshDecision::Invalid(why) => return Err(OAuthError::invalid_grant(why)),
         RefreshDecision::Replay => {
@@ -108,23 +167,16 @@ pub async fn grant(
             check_successor_live(state, &h, &successor_hash).await?;
         }
         RefreshDecision::Rotate => {
-            let record = RefreshToken {
-                token_hash: successor_hash.clone(),
-                grant_id: grant.id.clone(),
-                client_id: c.client_id.clone(),
-                scopes: token.scopes.clone(),
-                issued_at: now,
-                expires_at: refresh::next_expiry(
-                    now,
-                    res.refresh_token_idle_ttl_secs,
-                    grant.expires_at,
-                ),
-                rotated_at: None,
-                successor_hash: None,
-                revoked_at: None,
-            };
+            let record = super::new_refresh_token(
+                successor_hash.clone(),
+                grant,
+                &c.client_id,
+                &token.scopes,
+                res,
+                now,
+            );
             match store
-                .rotate_refresh_token(&parent_hash, &record, now)
+                .rotate_refresh_token(&token.token_hash, &record, now)
                 .await
                 .map_err(StoreFailure)?
             {
@@ -135,41 +187,11 @@ pub async fn grant(
                 } => {
                     check_successor_live(state, &h, &successor_hash).await?;
                 }
-                RotationOutcome::NotFound => return Err(invalid()),
+                RotationOutcome::NotFound => return Err(invalid_token()),
             }
         }
     }
-
-    let scopes = if requested.is_empty() {
-        token.scopes.clone()
-    } else {
-        requested
-    };
-    let resource_scopes: Vec<String> = scopes
-        .iter()
-        .filter(|s| !scope::OIDC_SCOPES.contains(&s.as_str()))
-        .cloned()
-        .collect();
-    let subject = grant.user_id.as_deref().unwrap_or(&c.client_id);
-    let at = issue::access_token(
-        state,
-        AccessTokenSpec {
-            client_id: &c.client_id,
-            subject,
-            resource: &res,
-            scopes: &resource_scopes,
-            auth_time: Some(grant.auth_time),
-            grant_id: Some(&grant.id),
-        },
-    )?;
-    Ok(TokenResponse {
-        access_token: at.token,
-        token_type: "Bearer",
-        expires_in: at.expires_in,
-        scope: scope::join(&scopes),
-        refresh_token: Some(successor_plain),
-        id_token: None,
-    })
+    Ok(successor_plain)
 }
 
 /// Within the grace window the same successor is handed out again, but

@@ -1,6 +1,9 @@
 //! Integration tests: a stand-in authorization server on 127.0.0.1, tokens
 //! signed here, the validator and the HTTP layers exercised for real.
 
+// Integration tests: a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod jwks;
 mod mcp;
 mod middleware;

@@ -185,6 +185,12 @@ impl From<authgate_core::random::RandomError> for CliError {
     }
 }
 
+impl From<crate::passwords::HashError> for CliError {
+    fn from(e: crate::passwords::HashError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
 impl From<authgate_store::StoreError> for CliError {
     fn from(e: authgate_store::StoreError) -> Self {
         CliError(e.to_string())

@@ -16,6 +16,7 @@ use authgate_core::{ErrorCode, OAuthError, redirect_uri, scope, secret};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 pub async fn authorize_get(
     State(state): State<SharedState>,
@@ -109,45 +110,9 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, Stri
             return bad_request_page(state, &format!("The request repeats the parameter {p}."));
         }
     };
-    let client_id = raw.client_id.clone().unwrap_or_default();
-    let client = match clients::resolve(state, &client_id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            if wants_json(headers) {
-                // Clients use this to notice they must register again; 400
-                // (not 401) because no client authentication was attempted.
-                return (
-                    StatusCode::BAD_REQUEST,
-                    axum::Json(serde_json::json!({
-                        "error": "invalid_client",
-                        "error_description": "unknown client_id"
-                    })),
-                )
-                    .into_response();
-            }
-            return bad_request_page(
-                state,
-                "The app asking for access is not known to this server.",
-            );
-        }
-        Err(e) if e.code == ErrorCode::ServerError => {
-            return pages::error_page(
-                state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "The server could not look up the app asking for access.",
-                "Try again in a moment.",
-            );
-        }
-        Err(e) => {
-            if wants_json(headers) {
-                return crate::http::error::ApiError::from(e).into_response();
-            }
-            return bad_request_page(
-                state,
-                &format!("The app could not be verified: {}", e.description),
-            );
-        }
+    let client = match requesting_client(state, headers, &raw).await {
+        Ok(c) => c,
+        Err(answer) => return answer,
     };
     if client.blocked {
         return bad_request_page(state, "An administrator has blocked this app.");
@@ -173,6 +138,48 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, Stri
             "Try again in a moment.",
         ),
         Err(e) => ret.error(&e),
+    }
+}
+
+/// The client named by `client_id`, or the answer to give when there is
+/// none: still before any redirect (the redirect URI is not trusted yet),
+/// so a page for a browser, JSON for a client that asked for it.
+async fn requesting_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &RawParams,
+) -> Result<Arc<Client>, Response> {
+    let client_id = raw.client_id.clone().unwrap_or_default();
+    match clients::resolve(state, &client_id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) if wants_json(headers) => {
+            // Clients use this to notice they must register again; 400
+            // (not 401) because no client authentication was attempted.
+            Err((
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({
+                    "error": "invalid_client",
+                    "error_description": "unknown client_id"
+                })),
+            )
+                .into_response())
+        }
+        Ok(None) => Err(bad_request_page(
+            state,
+            "The app asking for access is not known to this server.",
+        )),
+        Err(e) if e.code == ErrorCode::ServerError => Err(pages::error_page(
+            state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The server could not look up the app asking for access.",
+            "Try again in a moment.",
+        )),
+        Err(e) if wants_json(headers) => Err(crate::http::error::ApiError::from(e).into_response()),
+        Err(e) => Err(bad_request_page(
+            state,
+            &format!("The app could not be verified: {}", e.description),
+        )),
     }
 }
 

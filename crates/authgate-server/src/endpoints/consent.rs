@@ -4,11 +4,11 @@
 //! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
 use crate::app::{AppState, SharedState};
+use authgate_authority::clients;
 use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
-use authgate_authority::clients;
 use authgate_core::authorize::{AuthorizationRequest, new_scopes};
 use authgate_core::model::{Consent, Session};
 use authgate_core::token_request::Params;
@@ -272,14 +272,28 @@ pub async fn consent_submit(
     // The person approved the client: a metadata document client has
     // proved itself and is stored now (the consent row refers to it).
     authgate_authority::cimd::remember(&state, &req.client_id).await;
-    let existing = match state
+    if let Err(e) = record_consent(&state, &user.id, &req, now).await {
+        return failure(&state, e);
+    }
+    match issue_code(&state, &req, &user.id, sess.auth_time.unwrap_or(now)).await {
+        Ok(code) => ret.code(&code),
+        Err(e) => failure(&state, e),
+    }
+}
+
+/// Remembers the approval: the scopes just allowed join those allowed
+/// before (a consent only grows here), so the next request for them skips
+/// the page. Audited as `consent.given`.
+async fn record_consent(
+    state: &AppState,
+    user_id: &str,
+    req: &AuthorizationRequest,
+    now: authgate_core::clock::UnixTime,
+) -> Result<(), StoreError> {
+    let existing = state
         .store
-        .get_consent(&user.id, &req.client_id, &req.resource_id)
-        .await
-    {
-        Ok(c) => c,
-        Err(e) => return failure(&state, e),
-    };
+        .get_consent(user_id, &req.client_id, &req.resource_id)
+        .await?;
     let mut scopes = existing
         .as_ref()
         .map(|c| c.scopes.clone())
@@ -290,26 +304,21 @@ pub async fn consent_submit(
         }
     }
     let consent = Consent {
-        user_id: user.id.clone(),
+        user_id: user_id.to_owned(),
         client_id: req.client_id.clone(),
         resource_id: req.resource_id.clone(),
         scopes,
         created_at: existing.as_ref().map(|c| c.created_at).unwrap_or(now),
         updated_at: now,
     };
-    if let Err(e) = state.store.upsert_consent(&consent).await {
-        return failure(&state, e);
-    }
+    state.store.upsert_consent(&consent).await?;
     authgate_authority::audit::audit(
-        &state,
+        state,
         "consent.given",
-        Some(&user.id),
+        Some(user_id),
         Some(&req.client_id),
         Some(&req.resource_id),
         "ok",
     );
-    match issue_code(&state, &req, &user.id, sess.auth_time.unwrap_or(now)).await {
-        Ok(code) => ret.code(&code),
-        Err(e) => failure(&state, e),
-    }
+    Ok(())
 }

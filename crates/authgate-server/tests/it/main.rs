@@ -2,6 +2,9 @@
 //! binary, a `TestApp` that starts the server on an ephemeral loopback port
 //! with a temporary SQLite store.
 
+// Integration tests: a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod admin;

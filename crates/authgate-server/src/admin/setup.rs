@@ -380,6 +380,67 @@ fn password_problem(pw: &str, pw2: &str) -> Option<String> {
     (pw != pw2).then(|| "The two passwords differ.".to_string())
 }
 
+/// What is wrong with the first administrator's form, in a sentence.
+async fn setup_problem(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: &str,
+    password2: &str,
+) -> Result<Option<String>, StoreError> {
+    if !super::ops::valid_email(email) {
+        return Ok(Some("Enter a valid email address.".into()));
+    }
+    if name.chars().count() > 200 {
+        return Ok(Some("The name is too long.".into()));
+    }
+    if let Some(p) = password_problem(password, password2) {
+        return Ok(Some(p));
+    }
+    Ok(state
+        .store
+        .get_user_by_email(email)
+        .await?
+        .map(|_| "That email already has an account; use another.".into()))
+}
+
+/// Stores the first administrator (and audits it).
+async fn create_first_admin(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: String,
+) -> Result<User, Response> {
+    let hash = state.passwords.hash(password, state.rng.clone()).await;
+    if hash.is_empty() {
+        return Err(failure(state, "password hashing failed"));
+    }
+    let id = secret::generate_id(state.rng.as_ref()).map_err(|e| failure(state, e))?;
+    let user = User {
+        id,
+        email: email.to_owned(),
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        password_hash: hash,
+        disabled: false,
+        is_admin: true,
+        created_at: state.clock.now(),
+    };
+    if let Err(e) = state.store.insert_user(&user).await {
+        return Err(failure(state, e));
+    }
+    crate::telemetry::audit_detail(
+        state,
+        "admin.setup.completed",
+        Some(&user.email),
+        None,
+        None,
+        None, // the request's client address
+        "ok",
+        json!({"user_id": user.id}),
+    );
+    Ok(user)
+}
+
 async fn setup_submit(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -415,18 +476,10 @@ async fn setup_submit(
         (Ok(_), Ok(_)) => return dead_link(&state),
         (Err(e), _) | (_, Err(e)) => return failure(&state, e),
     }
-    if !super::ops::valid_email(&email) {
-        return again("Enter a valid email address.".into());
-    }
-    if name.chars().count() > 200 {
-        return again("The name is too long.".into());
-    }
-    if let Some(p) = password_problem(&field("password"), &field("password2")) {
-        return again(p);
-    }
-    match state.store.get_user_by_email(&email).await {
+    let (password, password2) = (field("password"), field("password2"));
+    match setup_problem(&state, &email, &name, &password, &password2).await {
         Ok(None) => {}
-        Ok(Some(_)) => return again("That email already has an account; use another.".into()),
+        Ok(Some(p)) => return again(p),
         Err(e) => return failure(&state, e),
     }
     match take(&state, &token, Purpose::AdminSetup).await {
@@ -434,39 +487,10 @@ async fn setup_submit(
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
     }
-    let hash = state
-        .passwords
-        .hash(field("password"), state.rng.clone())
-        .await;
-    if hash.is_empty() {
-        return failure(&state, "password hashing failed");
-    }
-    let id = match secret::generate_id(state.rng.as_ref()) {
-        Ok(id) => id,
-        Err(e) => return failure(&state, e),
+    let user = match create_first_admin(&state, &email, &name, password).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let user = User {
-        id,
-        email: email.clone(),
-        name: (!name.is_empty()).then_some(name.clone()),
-        password_hash: hash,
-        disabled: false,
-        is_admin: true,
-        created_at: state.clock.now(),
-    };
-    if let Err(e) = state.store.insert_user(&user).await {
-        return failure(&state, e);
-    }
-    crate::telemetry::audit_detail(
-        &state,
-        "admin.setup.completed",
-        Some(&user.email),
-        None,
-        None,
-        None, // the request's client address
-        "ok",
-        json!({"user_id": user.id}),
-    );
     remove_setup_link_file(&state);
     // Signed in as the new administrator.
     let (_, raw) = match session::renew_for_user(&state, &sess, &user.id).await {

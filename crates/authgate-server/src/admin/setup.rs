@@ -342,13 +342,7 @@ async fn form_and_session(
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Result<(HashMap<String, String>, Session), Response> {
     let Ok(FormPairs(pairs)) = form else {
-        return Err(pages::error_page(
-            state,
-            StatusCode::BAD_REQUEST,
-            "Request refused",
-            "The form could not be read.",
-            "Go back and try again.",
-        ));
+        return Err(super::dashboard::unreadable_form(state));
     };
     let p = Params::new(&pairs);
     let mut f = HashMap::new();

@@ -238,13 +238,8 @@ pub struct AddClientWithSecret;
 
 impl SensitiveAction for AddClientWithSecret {
     const WHAT: &'static str = "Registering a client with a secret";
-    fn applies(f: &Submitted) -> bool {
-        f.checked("confidential")
-    }
-    /// The form is on the list it posts to.
-    fn cancel(action: &str) -> String {
-        action.to_owned()
-    }
+    const ONLY_WHEN_CHECKED: Option<&'static str> = Some("confidential");
+    const FORM_ON_ACTION_PAGE: bool = true;
 }
 
 pub async fn create(

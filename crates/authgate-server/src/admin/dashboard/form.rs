@@ -5,7 +5,7 @@
 
 use super::AdminSession;
 use super::admin_page::require_admin;
-use crate::app::SharedState;
+use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages::{self, session};
 use authgate_core::token_request::Params;
@@ -43,6 +43,17 @@ impl Submitted {
     }
 }
 
+/// The page for a form body that is not a readable form.
+pub fn unreadable_form(state: &AppState) -> Response {
+    pages::error_page(
+        state,
+        StatusCode::BAD_REQUEST,
+        "Request refused",
+        "The form could not be read.",
+        "Go back and try again.",
+    )
+}
+
 impl FromRequest<SharedState> for Submitted {
     type Rejection = Response;
 
@@ -54,13 +65,7 @@ impl FromRequest<SharedState> for Submitted {
         let admin = require_admin(state, &mut parts, &home).await?;
         let form = FormPairs::from_request(Request::from_parts(parts, body), state).await;
         let Ok(FormPairs(pairs)) = form else {
-            return Err(pages::error_page(
-                state,
-                StatusCode::BAD_REQUEST,
-                "Request refused",
-                "The form could not be read.",
-                "Go back and try again.",
-            ));
+            return Err(unreadable_form(state));
         };
         let csrf = Params::new(&pairs)
             .single("csrf")

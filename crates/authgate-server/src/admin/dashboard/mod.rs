@@ -16,7 +16,7 @@ mod servers;
 mod users;
 
 pub use admin_page::{AdminPage, Home, ReturnTo, ThisPage};
-pub use form::Submitted;
+pub use form::{Submitted, unreadable_form};
 pub use reauth::{Reauthenticated, SensitiveAction};
 
 use super::ops::{Actor, AdminError};

@@ -30,19 +30,23 @@ const FIELD: &str = "reauth_password";
 pub trait SensitiveAction: Send + Sync + 'static {
     /// Names it on the password page ("Rotating the signing key").
     const WHAT: &'static str;
-    /// Whether this submission is sensitive (adding a person is not,
-    /// adding an administrator is).
-    fn applies(_: &Submitted) -> bool {
-        true
+    /// Sensitive only when this box of the form is checked (adding a
+    /// person is not, adding an administrator is).
+    const ONLY_WHEN_CHECKED: Option<&'static str> = None;
+    /// The form is on the page it posts to (a list's add form), not on the
+    /// page a level up; the password page's Cancel goes back there.
+    const FORM_ON_ACTION_PAGE: bool = false;
+}
+
+/// Where the password page's Cancel goes, from where the form posts to.
+fn cancel<A: SensitiveAction>(action: &str) -> String {
+    if A::FORM_ON_ACTION_PAGE {
+        return action.to_owned();
     }
-    /// Where the password page's Cancel goes, from where the form posts
-    /// to: the page the form is on, by default the one a level up.
-    fn cancel(action: &str) -> String {
-        action
-            .rsplit_once('/')
-            .map_or(action, |(up, _)| up)
-            .to_owned()
-    }
+    action
+        .rsplit_once('/')
+        .map_or(action, |(up, _)| up)
+        .to_owned()
 }
 
 /// A [`Submitted`] form of a [`SensitiveAction`], its session's password
@@ -59,10 +63,10 @@ impl<A: SensitiveAction> FromRequest<SharedState> for Reauthenticated<A> {
         let (mut parts, body) = req.into_parts();
         let action = this_page(&mut parts).await;
         let mut form = Submitted::from_request(Request::from_parts(parts, body), state).await?;
-        if A::applies(&form) {
+        if A::ONLY_WHEN_CHECKED.is_none_or(|k| form.checked(k)) {
             let ask = Ask {
                 what: A::WHAT,
-                cancel: A::cancel(&action),
+                cancel: cancel::<A>(&action),
                 action,
             };
             form = require_recent_password(state, form, &ask).await?;

@@ -106,13 +106,8 @@ pub struct AddAdministrator;
 
 impl SensitiveAction for AddAdministrator {
     const WHAT: &'static str = "Adding an administrator";
-    fn applies(f: &Submitted) -> bool {
-        f.checked("is_admin")
-    }
-    /// The form is on the list it posts to.
-    fn cancel(action: &str) -> String {
-        action.to_owned()
-    }
+    const ONLY_WHEN_CHECKED: Option<&'static str> = Some("is_admin");
+    const FORM_ON_ACTION_PAGE: bool = true;
 }
 
 pub async fn create(

@@ -180,3 +180,47 @@ async fn to_sign_in(state: &AppState, loaded: Option<(Session, String)>, here: &
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn page_of(route: &str, uri: &str) -> String {
+        let app = Router::new().route(
+            route,
+            get(|req: Request| async move {
+                let (mut parts, _) = req.into_parts();
+                this_page(&mut parts).await
+            }),
+        );
+        let resp = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn this_page_encodes_parameters_like_the_dashboard_links() {
+        // The id as `seg` writes it, whatever encoding the request used;
+        // the base path and fixed segments as routed; no query.
+        assert_eq!(
+            page_of("/a-b/admin/users/{id}", "/a-b/admin/users/x-y%20z?notice=1").await,
+            "/a-b/admin/users/x%2Dy%20z"
+        );
+        assert_eq!(
+            page_of("/admin/servers/{id}/edit", "/admin/servers/s_1/edit").await,
+            "/admin/servers/s%5F1/edit"
+        );
+        assert_eq!(
+            page_of("/admin/keys", "/admin/keys?notice=rotated").await,
+            "/admin/keys"
+        );
+    }
+}

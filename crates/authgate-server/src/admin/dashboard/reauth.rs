@@ -218,3 +218,28 @@ fn audit(state: &AppState, f: &Submitted, what: &str, outcome: &str) {
         json!({"action": what}),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct UpALevel;
+    impl SensitiveAction for UpALevel {
+        const WHAT: &'static str = "";
+    }
+    struct OnItsPage;
+    impl SensitiveAction for OnItsPage {
+        const WHAT: &'static str = "";
+        const FORM_ON_ACTION_PAGE: bool = true;
+    }
+
+    #[test]
+    fn cancel_goes_to_the_page_the_form_is_on() {
+        assert_eq!(cancel::<UpALevel>("/b/admin/keys/rotate"), "/b/admin/keys");
+        assert_eq!(
+            cancel::<UpALevel>("/b/admin/users/a%2Fb/disable"),
+            "/b/admin/users/a%2Fb"
+        );
+        assert_eq!(cancel::<OnItsPage>("/b/admin/users"), "/b/admin/users");
+    }
+}

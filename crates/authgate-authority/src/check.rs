@@ -11,8 +11,8 @@
 //! servers there; link-local (cloud metadata) and other special-use
 //! addresses stay refused.
 
-use crate::Authority;
 use crate::manage::types::{CheckPoint, CheckReport, Snippets};
+use crate::Authority;
 use crate::outbound::{Answer, FetchError, Fetcher};
 use authgate_core::model::Resource;
 use serde_json::Value;
@@ -161,20 +161,39 @@ fn scope_problems(advertised: &[String], r: &Resource) -> Vec<String> {
 
 /// Runs the connection check of `r`.
 pub async fn run(state: &Authority, r: &Resource) -> CheckReport {
-    let issuer = state.settings.issuer.clone();
     let metadata_url = crate::resource_metadata::metadata_url(r);
     let mut pts = Points(Vec::new());
-    let report = |pts: Points| CheckReport {
-        resource_id: r.id.clone(),
-        target: r.uri.clone(),
-        metadata_url: metadata_url.clone(),
-        ok: pts.0.iter().all(|p| p.ok),
-        points: pts.0,
-    };
     let g = Guarded {
         fetcher: &state.client_services.connection_check,
     };
-    // 1. What a client's first request meets: MCP `initialize`, no token.
+    check_unauthorized(&g, r, &metadata_url, &mut pts).await;
+    match fetch_metadata(&g, &metadata_url, &mut pts).await {
+        None => {
+            for (id, l) in [
+                ("metadata.resource", L_RES),
+                ("metadata.authorization_servers", L_AS),
+                ("metadata.scopes", L_SCOPES),
+            ] {
+                pts.skip(id, l, "no metadata document");
+            }
+        }
+        Some(doc) => {
+            check_metadata_resource(&doc, r, &mut pts);
+            check_authorization_servers(&doc, &state.settings.issuer, &mut pts);
+            check_scopes_supported(&doc, r, &mut pts);
+        }
+    }
+    CheckReport {
+        resource_id: r.id.clone(),
+        target: r.uri.clone(),
+        metadata_url,
+        ok: pts.0.iter().all(|p| p.ok),
+        points: pts.0,
+    }
+}
+
+/// 1. What a client's first request meets: MCP `initialize`, no token.
+async fn check_unauthorized(g: &Guarded<'_>, r: &Resource, metadata_url: &str, pts: &mut Points) {
     let init = serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {},
@@ -186,7 +205,7 @@ pub async fn run(state: &Authority, r: &Resource) -> CheckReport {
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
         .body(init.to_string());
-    match g.send(req, &r.uri).await {
+    let f = match g.send(req, &r.uri).await {
         Err(e) => {
             pts.add("reach", L_REACH, false, format!("{}: {e}", r.uri));
             for (id, l) in [
@@ -196,115 +215,126 @@ pub async fn run(state: &Authority, r: &Resource) -> CheckReport {
             ] {
                 pts.skip(id, l, "the MCP server could not be reached");
             }
+            return;
         }
-        Ok(f) => {
-            pts.add(
-                "reach",
-                L_REACH,
-                true,
-                format!("POST {} answered HTTP {}", r.uri, f.status),
-            );
-            pts.add(
-                "unauthorized",
-                L_401,
-                f.status == 401,
-                if f.status == 401 {
-                    "HTTP 401".to_string()
-                } else {
-                    format!(
-                        "it answered HTTP {}; without a valid token it must answer 401 so clients start the authorization flow",
-                        f.status
-                    )
-                },
-            );
-            let values: Vec<String> = f
-                .headers
-                .get_all(reqwest::header::WWW_AUTHENTICATE)
-                .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned))
-                .collect();
-            let params = values.iter().find_map(|v| bearer_params(v));
-            match &params {
-                None => {
-                    let found = if values.is_empty() {
-                        "no WWW-Authenticate header".to_string()
-                    } else {
-                        format!(
-                            "WWW-Authenticate: {} (no Bearer challenge)",
-                            values.join(", ")
-                        )
-                    };
-                    pts.add(
-                        "challenge",
-                        L_BEARER,
-                        false,
-                        format!(
-                            "{found}; send: WWW-Authenticate: {}",
-                            crate::resource_metadata::www_authenticate(r)
-                        ),
-                    );
-                    pts.skip(
-                        "challenge.resource_metadata",
-                        L_RM,
-                        "there is no Bearer challenge",
-                    );
-                }
-                Some(params) => {
-                    pts.add(
-                        "challenge",
-                        L_BEARER,
-                        true,
-                        format!("WWW-Authenticate: {}", values.join(", ")),
-                    );
-                    match params.iter().find(|(k, _)| k == "resource_metadata") {
-                        None => pts.add(
-                            "challenge.resource_metadata",
-                            L_RM,
-                            false,
-                            format!("the challenge has no resource_metadata parameter; add resource_metadata=\"{metadata_url}\""),
-                        ),
-                        Some((_, v)) if *v == metadata_url => {
-                            pts.add("challenge.resource_metadata", L_RM, true, format!("resource_metadata=\"{v}\""))
-                        }
-                        Some((_, v)) => pts.add(
-                            "challenge.resource_metadata",
-                            L_RM,
-                            false,
-                            format!("it names {v:?}; expected {metadata_url:?}"),
-                        ),
-                    }
-                    if let Some((_, s)) = params.iter().find(|(k, _)| k == "scope") {
-                        let advertised: Vec<String> = s
-                            .split(' ')
-                            .filter(|x| !x.is_empty())
-                            .map(str::to_owned)
-                            .collect();
-                        let bad: Vec<String> = advertised
-                            .iter()
-                            .filter(|x| {
-                                *x == "offline_access" || !r.scopes.iter().any(|d| &d.name == *x)
-                            })
-                            .cloned()
-                            .collect();
-                        if !bad.is_empty() {
-                            pts.add(
-                                "challenge.scope",
-                                "The challenge's scope names only scopes defined here",
-                                false,
-                                format!("scope=\"{s}\" names {}", bad.join(", ")),
-                            );
-                        }
-                    }
-                }
-            }
+        Ok(f) => f,
+    };
+    pts.add(
+        "reach",
+        L_REACH,
+        true,
+        format!("POST {} answered HTTP {}", r.uri, f.status),
+    );
+    pts.add(
+        "unauthorized",
+        L_401,
+        f.status == 401,
+        if f.status == 401 {
+            "HTTP 401".to_string()
+        } else {
+            format!(
+                "it answered HTTP {}; without a valid token it must answer 401 so clients start the authorization flow",
+                f.status
+            )
+        },
+    );
+    check_challenge(&f.headers, r, metadata_url, pts);
+}
+
+/// The 401's `WWW-Authenticate: Bearer` challenge and its parameters.
+fn check_challenge(
+    headers: &reqwest::header::HeaderMap,
+    r: &Resource,
+    metadata_url: &str,
+    pts: &mut Points,
+) {
+    let values: Vec<String> = headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let Some(params) = values.iter().find_map(|v| bearer_params(v)) else {
+        let found = if values.is_empty() {
+            "no WWW-Authenticate header".to_string()
+        } else {
+            format!(
+                "WWW-Authenticate: {} (no Bearer challenge)",
+                values.join(", ")
+            )
+        };
+        pts.add(
+            "challenge",
+            L_BEARER,
+            false,
+            format!(
+                "{found}; send: WWW-Authenticate: {}",
+                crate::resource_metadata::www_authenticate(r)
+            ),
+        );
+        pts.skip(
+            "challenge.resource_metadata",
+            L_RM,
+            "there is no Bearer challenge",
+        );
+        return;
+    };
+    pts.add(
+        "challenge",
+        L_BEARER,
+        true,
+        format!("WWW-Authenticate: {}", values.join(", ")),
+    );
+    match params.iter().find(|(k, _)| k == "resource_metadata") {
+        None => pts.add(
+            "challenge.resource_metadata",
+            L_RM,
+            false,
+            format!("the challenge has no resource_metadata parameter; add resource_metadata=\"{metadata_url}\""),
+        ),
+        Some((_, v)) if *v == metadata_url => {
+            pts.add("challenge.resource_metadata", L_RM, true, format!("resource_metadata=\"{v}\""))
         }
+        Some((_, v)) => pts.add(
+            "challenge.resource_metadata",
+            L_RM,
+            false,
+            format!("it names {v:?}; expected {metadata_url:?}"),
+        ),
     }
-    // 2. Protected resource metadata at the path-inserted URL.
+    if let Some((_, s)) = params.iter().find(|(k, _)| k == "scope") {
+        check_challenge_scope(s, r, pts);
+    }
+}
+
+/// A point only when the challenge's `scope` names a scope not defined here.
+fn check_challenge_scope(s: &str, r: &Resource, pts: &mut Points) {
+    let advertised: Vec<String> = s
+        .split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let bad: Vec<String> = advertised
+        .iter()
+        .filter(|x| *x == "offline_access" || !r.scopes.iter().any(|d| &d.name == *x))
+        .cloned()
+        .collect();
+    if !bad.is_empty() {
+        pts.add(
+            "challenge.scope",
+            "The challenge's scope names only scopes defined here",
+            false,
+            format!("scope=\"{s}\" names {}", bad.join(", ")),
+        );
+    }
+}
+
+/// 2. Protected resource metadata at the path-inserted URL.
+async fn fetch_metadata(g: &Guarded<'_>, metadata_url: &str, pts: &mut Points) -> Option<Value> {
     let req = g
         .http()
-        .get(&metadata_url)
+        .get(metadata_url)
         .header("accept", "application/json");
-    let doc = match g.send(req, &metadata_url).await {
+    match g.send(req, metadata_url).await {
         Err(e) => {
             pts.add("metadata", L_META, false, format!("{metadata_url}: {e}"));
             None
@@ -341,89 +371,82 @@ pub async fn run(state: &Authority, r: &Resource) -> CheckReport {
                 None
             }
         },
-    };
-    match doc {
-        None => {
-            for (id, l) in [
-                ("metadata.resource", L_RES),
-                ("metadata.authorization_servers", L_AS),
-                ("metadata.scopes", L_SCOPES),
-            ] {
-                pts.skip(id, l, "no metadata document");
-            }
-        }
-        Some(doc) => {
-            match doc.get("resource").and_then(Value::as_str) {
-                Some(v) if v == r.uri => {
-                    pts.add("metadata.resource", L_RES, true, format!("\"{v}\""))
-                }
-                Some(v) => pts.add(
-                    "metadata.resource",
-                    L_RES,
-                    false,
-                    format!(
-                        "it is {v:?}; it must be exactly {:?} (clients compare it byte for byte)",
-                        r.uri
-                    ),
-                ),
-                None => pts.add(
-                    "metadata.resource",
-                    L_RES,
-                    false,
-                    format!("missing; set \"resource\": {:?}", r.uri),
-                ),
-            }
-            let servers: Option<Vec<String>> = doc
-                .get("authorization_servers")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect()
-                });
-            match servers {
-                Some(s) if s.contains(&issuer) => pts.add(
-                    "metadata.authorization_servers",
-                    L_AS,
-                    true,
-                    format!("{s:?}"),
-                ),
-                Some(s) => pts.add(
-                    "metadata.authorization_servers",
-                    L_AS,
-                    false,
-                    format!("it is {s:?}; it must contain {issuer:?} exactly"),
-                ),
-                None => pts.add(
-                    "metadata.authorization_servers",
-                    L_AS,
-                    false,
-                    format!("missing; set \"authorization_servers\": [{issuer:?}]"),
-                ),
-            }
-            match doc.get("scopes_supported").and_then(Value::as_array) {
-                None => pts.add(
-                    "metadata.scopes",
-                    L_SCOPES,
-                    r.default_scopes.is_empty() && r.scopes.is_empty(),
-                    "scopes_supported is missing; clients use it to choose what to ask for",
-                ),
-                Some(a) => {
-                    let advertised: Vec<String> = a
-                        .iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect();
-                    let problems = scope_problems(&advertised, r);
-                    if problems.is_empty() {
-                        pts.add("metadata.scopes", L_SCOPES, true, format!("{advertised:?}"));
-                    } else {
-                        pts.add("metadata.scopes", L_SCOPES, false, problems.join("; "));
-                    }
-                }
+    }
+}
+
+fn check_metadata_resource(doc: &Value, r: &Resource, pts: &mut Points) {
+    match doc.get("resource").and_then(Value::as_str) {
+        Some(v) if v == r.uri => pts.add("metadata.resource", L_RES, true, format!("\"{v}\"")),
+        Some(v) => pts.add(
+            "metadata.resource",
+            L_RES,
+            false,
+            format!(
+                "it is {v:?}; it must be exactly {:?} (clients compare it byte for byte)",
+                r.uri
+            ),
+        ),
+        None => pts.add(
+            "metadata.resource",
+            L_RES,
+            false,
+            format!("missing; set \"resource\": {:?}", r.uri),
+        ),
+    }
+}
+
+fn check_authorization_servers(doc: &Value, issuer: &str, pts: &mut Points) {
+    let servers: Option<Vec<String>> = doc
+        .get("authorization_servers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        });
+    match servers {
+        Some(s) if s.iter().any(|x| x == issuer) => pts.add(
+            "metadata.authorization_servers",
+            L_AS,
+            true,
+            format!("{s:?}"),
+        ),
+        Some(s) => pts.add(
+            "metadata.authorization_servers",
+            L_AS,
+            false,
+            format!("it is {s:?}; it must contain {issuer:?} exactly"),
+        ),
+        None => pts.add(
+            "metadata.authorization_servers",
+            L_AS,
+            false,
+            format!("missing; set \"authorization_servers\": [{issuer:?}]"),
+        ),
+    }
+}
+
+fn check_scopes_supported(doc: &Value, r: &Resource, pts: &mut Points) {
+    match doc.get("scopes_supported").and_then(Value::as_array) {
+        None => pts.add(
+            "metadata.scopes",
+            L_SCOPES,
+            r.default_scopes.is_empty() && r.scopes.is_empty(),
+            "scopes_supported is missing; clients use it to choose what to ask for",
+        ),
+        Some(a) => {
+            let advertised: Vec<String> = a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect();
+            let problems = scope_problems(&advertised, r);
+            if problems.is_empty() {
+                pts.add("metadata.scopes", L_SCOPES, true, format!("{advertised:?}"));
+            } else {
+                pts.add("metadata.scopes", L_SCOPES, false, problems.join("; "));
             }
         }
     }
-    report(pts)
 }
 
 // ---------------------------------------------------------------- snippets

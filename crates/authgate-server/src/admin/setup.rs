@@ -2,11 +2,11 @@
 //! administrator, and setting a (new) password. The links themselves are
 //! `authgate_authority::setup_links`.
 
+use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
-use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use authgate_core::model::{Session, User};
 use authgate_core::secret;
 use authgate_core::token_request::Params;
@@ -126,13 +126,7 @@ async fn form_and_session(
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Result<(HashMap<String, String>, Session), Response> {
     let Ok(FormPairs(pairs)) = form else {
-        return Err(pages::error_page(
-            state,
-            StatusCode::BAD_REQUEST,
-            "Request refused",
-            "The form could not be read.",
-            "Go back and try again.",
-        ));
+        return Err(super::dashboard::unreadable_form(state));
     };
     let p = Params::new(&pairs);
     let mut f = HashMap::new();
@@ -162,6 +156,67 @@ fn password_problem(pw: &str, pw2: &str) -> Option<String> {
         return Some(format!("{s}."));
     }
     (pw != pw2).then(|| "The two passwords differ.".to_string())
+}
+
+/// What is wrong with the first administrator's form, in a sentence.
+async fn setup_problem(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: &str,
+    password2: &str,
+) -> Result<Option<String>, StoreError> {
+    if !authgate_authority::manage::valid_email(email) {
+        return Ok(Some("Enter a valid email address.".into()));
+    }
+    if name.chars().count() > 200 {
+        return Ok(Some("The name is too long.".into()));
+    }
+    if let Some(p) = password_problem(password, password2) {
+        return Ok(Some(p));
+    }
+    Ok(state
+        .store
+        .get_user_by_email(email)
+        .await?
+        .map(|_| "That email already has an account; use another.".into()))
+}
+
+/// Stores the first administrator (and audits it).
+async fn create_first_admin(
+    state: &AppState,
+    email: &str,
+    name: &str,
+    password: String,
+) -> Result<User, Response> {
+    let hash = state.passwords.hash(password, state.rng.clone()).await;
+    if hash.is_empty() {
+        return Err(failure(state, "password hashing failed"));
+    }
+    let id = secret::generate_id(state.rng.as_ref()).map_err(|e| failure(state, e))?;
+    let user = User {
+        id,
+        email: email.to_owned(),
+        name: (!name.is_empty()).then(|| name.to_owned()),
+        password_hash: hash,
+        disabled: false,
+        is_admin: true,
+        created_at: state.clock.now(),
+    };
+    if let Err(e) = state.store.insert_user(&user).await {
+        return Err(failure(state, e));
+    }
+    authgate_authority::audit::audit_detail(
+        state,
+        "admin.setup.completed",
+        Some(&user.email),
+        None,
+        None,
+        None, // the request's client address
+        "ok",
+        json!({"user_id": user.id}),
+    );
+    Ok(user)
 }
 
 async fn setup_submit(
@@ -199,18 +254,10 @@ async fn setup_submit(
         (Ok(_), Ok(_)) => return dead_link(&state),
         (Err(e), _) | (_, Err(e)) => return failure(&state, e),
     }
-    if !authgate_authority::manage::valid_email(&email) {
-        return again("Enter a valid email address.".into());
-    }
-    if name.chars().count() > 200 {
-        return again("The name is too long.".into());
-    }
-    if let Some(p) = password_problem(&field("password"), &field("password2")) {
-        return again(p);
-    }
-    match state.store.get_user_by_email(&email).await {
+    let (password, password2) = (field("password"), field("password2"));
+    match setup_problem(&state, &email, &name, &password, &password2).await {
         Ok(None) => {}
-        Ok(Some(_)) => return again("That email already has an account; use another.".into()),
+        Ok(Some(p)) => return again(p),
         Err(e) => return failure(&state, e),
     }
     match take(&state, &token, Purpose::AdminSetup).await {
@@ -218,39 +265,10 @@ async fn setup_submit(
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
     }
-    let hash = state
-        .passwords
-        .hash(field("password"), state.rng.clone())
-        .await;
-    if hash.is_empty() {
-        return failure(&state, "password hashing failed");
-    }
-    let id = match secret::generate_id(state.rng.as_ref()) {
-        Ok(id) => id,
-        Err(e) => return failure(&state, e),
+    let user = match create_first_admin(&state, &email, &name, password).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let user = User {
-        id,
-        email: email.clone(),
-        name: (!name.is_empty()).then_some(name.clone()),
-        password_hash: hash,
-        disabled: false,
-        is_admin: true,
-        created_at: state.clock.now(),
-    };
-    if let Err(e) = state.store.insert_user(&user).await {
-        return failure(&state, e);
-    }
-    authgate_authority::audit::audit_detail(
-        &state,
-        "admin.setup.completed",
-        Some(&user.email),
-        None,
-        None,
-        None, // the request's client address
-        "ok",
-        json!({"user_id": user.id}),
-    );
     remove_setup_link_file(&state);
     // Signed in as the new administrator.
     let (_, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
@@ -356,9 +374,7 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id)
-            .await
-        {
+        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id).await {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

@@ -6,9 +6,10 @@
 //! accepted only while that person is an enabled administrator.
 
 use super::Failure;
-use crate::app::{AppState, SharedState};
-use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use authgate_authority::manage::{Actor, AdminError};
+use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
+use crate::app::{AppState, SharedState};
+use authgate_core::claims::AccessTokenClaims;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -61,6 +62,109 @@ fn reject(
 
 const NO_TOKEN: &str = "a bearer access token with scope authgate:admin is required";
 
+fn unauthorized(state: &AppState, description: &'static str) -> Failure {
+    reject(
+        state,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        description,
+    )
+}
+
+/// The request's bearer token, or why there is none usable.
+fn bearer_token(parts: &Parts) -> Result<&str, &'static str> {
+    let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(NO_TOKEN);
+    };
+    let h = h.to_str().unwrap_or("");
+    let Some((scheme, token)) = h.split_once(' ') else {
+        return Err(NO_TOKEN);
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(NO_TOKEN);
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > 16 * 1024 {
+        return Err("the access token is malformed");
+    }
+    Ok(token)
+}
+
+/// The claims of `token` if it is an active access token for the admin API
+/// with its scope.
+async fn admin_api_claims(state: &AppState, token: &str) -> Result<AccessTokenClaims, Failure> {
+    let claims = authgate_authority::introspection::active_access_token(state, token)
+        .await
+        .map_err(|e| {
+            Failure::Admin(AdminError::Internal(format!(
+                "token check failed: {}",
+                e.error.description
+            )))
+        })?
+        .ok_or_else(|| unauthorized(state, "the access token is invalid, expired or revoked"))?;
+    if claims.aud != api_uri(&state.settings) {
+        return Err(unauthorized(
+            state,
+            "the access token is not for the admin API (aud)",
+        ));
+    }
+    if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
+        return Err(reject(
+            state,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the access token lacks the authgate:admin scope",
+        ));
+    }
+    Ok(claims)
+}
+
+/// The client must still be one the admin API may be used by (the one
+/// rule, `clients::check_allowed_for_resource`): a token issued before the
+/// client was blocked, deleted, or lost `authgate-admin` from its list (or
+/// by an older build) stops working at once.
+async fn check_client_allowed(state: &AppState, claims: &AccessTokenClaims) -> Result<(), Failure> {
+    let store = state.store.as_ref();
+    let client = state.registry.client(store, &claims.client_id).await?;
+    let admin = state
+        .registry
+        .resource_by_id(store, authgate_authority::builtin::ADMIN_RESOURCE_ID)
+        .await?;
+    let token_for = if claims.gid.is_some() {
+        authgate_authority::clients::TokenFor::Person
+    } else {
+        authgate_authority::clients::TokenFor::Client
+    };
+    match (&client, &admin) {
+        (Some(c), Some(r))
+            if authgate_authority::clients::check_allowed_for_resource(c, r, token_for).is_ok() =>
+        {
+            Ok(())
+        }
+        _ => Err(unauthorized(
+            state,
+            "the client of this token is blocked, deleted or no longer allowed the admin API",
+        )),
+    }
+}
+
+/// Who acts: the person who delegated the token (still an enabled
+/// administrator), or the client itself.
+async fn actor_name(state: &AppState, claims: &AccessTokenClaims) -> Result<String, Failure> {
+    if claims.gid.is_none() {
+        return Ok(format!("client:{}", claims.client_id));
+    }
+    match state.store.get_user(&claims.sub).await? {
+        Some(u) if u.is_admin && !u.disabled => Ok(u.email),
+        _ => Err(reject(
+            state,
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "the person behind this token is not an administrator",
+        )),
+    }
+}
+
 impl FromRequestParts<SharedState> for Caller {
     type Rejection = Failure;
 
@@ -73,91 +177,10 @@ impl FromRequestParts<SharedState> for Caller {
                 .0
                 .to_string(),
         );
-        let unauthorized = |description: &'static str| {
-            reject(
-                state,
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                description,
-            )
-        };
-        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(unauthorized(NO_TOKEN));
-        };
-        let h = h.to_str().unwrap_or("");
-        let Some((scheme, token)) = h.split_once(' ') else {
-            return Err(unauthorized(NO_TOKEN));
-        };
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(unauthorized(NO_TOKEN));
-        }
-        let token = token.trim();
-        if token.is_empty() || token.len() > 16 * 1024 {
-            return Err(unauthorized("the access token is malformed"));
-        }
-        let claims = authgate_authority::introspection::active_access_token(state, token)
-            .await
-            .map_err(|e| {
-                Failure::Admin(AdminError::Internal(format!(
-                    "token check failed: {}",
-                    e.description
-                )))
-            })?
-            .ok_or_else(|| unauthorized("the access token is invalid, expired or revoked"))?;
-        if claims.aud != api_uri(&state.settings) {
-            return Err(unauthorized(
-                "the access token is not for the admin API (aud)",
-            ));
-        }
-        if !claims.scope.split(' ').any(|s| s == ADMIN_SCOPE) {
-            return Err(reject(
-                state,
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
-                "the access token lacks the authgate:admin scope",
-            ));
-        }
-        // The client must still be one the admin API may be used by (the
-        // one rule, `clients::check_allowed_for_resource`): a token issued
-        // before the client was blocked, deleted, or lost `authgate-admin`
-        // from its list (or by an older build) stops working at once.
-        let store = state.store.as_ref();
-        let client = state.registry.client(store, &claims.client_id).await?;
-        let admin = state
-            .registry
-            .resource_by_id(store, authgate_authority::builtin::ADMIN_RESOURCE_ID)
-            .await?;
-        let token_for = if claims.gid.is_some() {
-            authgate_authority::clients::TokenFor::Person
-        } else {
-            authgate_authority::clients::TokenFor::Client
-        };
-        match (&client, &admin) {
-            (Some(c), Some(r))
-                if authgate_authority::clients::check_allowed_for_resource(c, r, token_for)
-                    .is_ok() => {}
-            _ => {
-                return Err(unauthorized(
-                    "the client of this token is blocked, deleted or no longer allowed the admin API",
-                ));
-            }
-        }
-        let name = if claims.gid.is_some() {
-            // Delegated by a person: they must still be an administrator.
-            match state.store.get_user(&claims.sub).await? {
-                Some(u) if u.is_admin && !u.disabled => u.email,
-                _ => {
-                    return Err(reject(
-                        state,
-                        StatusCode::FORBIDDEN,
-                        "access_denied",
-                        "the person behind this token is not an administrator",
-                    ));
-                }
-            }
-        } else {
-            format!("client:{}", claims.client_id)
-        };
+        let token = bearer_token(parts).map_err(|d| unauthorized(state, d))?;
+        let claims = admin_api_claims(state, token).await?;
+        check_client_allowed(state, &claims).await?;
+        let name = actor_name(state, &claims).await?;
         Ok(Caller {
             actor: Actor { name, address },
             client_id: claims.client_id,

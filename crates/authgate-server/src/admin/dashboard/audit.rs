@@ -1,14 +1,13 @@
 //! The audit log: search and pages (newest first).
 
-use super::{AdminCtx, error, render, require_admin, when};
+use super::{AdminCtx, AdminPage, error, render, when};
+use authgate_authority::manage::{self, AdminError};
 use crate::app::SharedState;
 use askama::Template;
-use authgate_authority::manage::{self, AdminError};
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 const PAGE: i64 = 50;
 
@@ -37,15 +36,10 @@ struct ListPage {
 
 pub async fn list(
     State(state): State<SharedState>,
-    peer: ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
-    let admin = match require_admin(&state, &headers, &peer, &format!("{base}/admin/audit")).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let q: String = params
         .get("q")
         .map(|s| s.trim().chars().take(200).collect())

@@ -2,22 +2,21 @@
 //! secret is shown once), rotate its secret, block, delete.
 
 use super::servers::ConfirmPage;
-use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
+use super::{
+    AdminCtx, AdminPage, AdminSession, Reauthenticated, ReturnTo, SensitiveAction, Submitted,
+    error, failure, render, when,
+};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{ClientInput, client_source};
 use crate::app::{AppState, SharedState};
-use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
-use authgate_authority::manage::types::{ClientInput, client_source};
-use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, TokenEndpointAuthMethod};
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-
-type Peer = ConnectInfo<SocketAddr>;
-type Form = Result<FormPairs, crate::http::error::ApiError>;
 
 pub struct Row {
     pub client_id: String,
@@ -174,15 +173,9 @@ fn default_values() -> AddValues {
 
 pub async fn list(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
-    let here = format!("{}/admin/clients", state.settings.issuer_path());
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let notice = match q.get("notice").map(String::as_str) {
         Some("deleted") => Some("Client deleted; its grants and consents were revoked.".into()),
         Some("blocked") => Some("Client blocked.".into()),
@@ -202,64 +195,60 @@ pub async fn list(
     .await
 }
 
+impl AddValues {
+    fn from_form(f: &Submitted) -> Self {
+        Self {
+            client_name: f.get("client_name").trim().to_owned(),
+            client_id: f.get("client_id").trim().to_owned(),
+            confidential: f.checked("confidential"),
+            redirect_uris: f.get("redirect_uris"),
+            scopes: f.get("scopes").trim().to_owned(),
+            grant_authorization_code: f.checked("grant_authorization_code"),
+            grant_client_credentials: f.checked("grant_client_credentials"),
+        }
+    }
+
+    /// What to register: these values, allowed the MCP servers `chosen`.
+    fn to_input(&self, chosen: &[String]) -> ClientInput {
+        let mut grant_types = Vec::new();
+        if self.grant_authorization_code {
+            grant_types.extend([
+                "authorization_code".to_string(),
+                "refresh_token".to_string(),
+            ]);
+        }
+        if self.grant_client_credentials {
+            grant_types.push("client_credentials".to_string());
+        }
+        ClientInput {
+            client_id: (!self.client_id.is_empty()).then(|| self.client_id.clone()),
+            client_name: (!self.client_name.is_empty()).then(|| self.client_name.clone()),
+            confidential: self.confidential,
+            redirect_uris: self.redirect_uris.lines().map(str::to_owned).collect(),
+            grant_types,
+            resources: chosen.to_vec(),
+            scopes: (!self.scopes.is_empty())
+                .then(|| self.scopes.split_whitespace().map(str::to_owned).collect()),
+        }
+    }
+}
+
+/// A public client is not sensitive; one with a secret is.
+pub struct AddClientWithSecret;
+
+impl SensitiveAction for AddClientWithSecret {
+    const WHAT: &'static str = "Registering a client with a secret";
+    const ONLY_WHEN_CHECKED: Option<&'static str> = Some("confidential");
+    const FORM_ON_ACTION_PAGE: bool = true;
+}
+
 pub async fn create(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<AddClientWithSecret>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = if f.checked("confidential") {
-        match super::require_recent_password(
-            &state,
-            f,
-            "Registering a client with a secret",
-            &format!("{base}/admin/clients"),
-            &format!("{base}/admin/clients"),
-        )
-        .await
-        {
-            Ok(f) => f,
-            Err(r) => return r,
-        }
-    } else {
-        f
-    };
-    let v = AddValues {
-        client_name: f.get("client_name").trim().to_owned(),
-        client_id: f.get("client_id").trim().to_owned(),
-        confidential: f.checked("confidential"),
-        redirect_uris: f.get("redirect_uris"),
-        scopes: f.get("scopes").trim().to_owned(),
-        grant_authorization_code: f.checked("grant_authorization_code"),
-        grant_client_credentials: f.checked("grant_client_credentials"),
-    };
+    let v = AddValues::from_form(&f);
     let chosen = f.all("resources");
-    let mut grant_types = Vec::new();
-    if v.grant_authorization_code {
-        grant_types.extend([
-            "authorization_code".to_string(),
-            "refresh_token".to_string(),
-        ]);
-    }
-    if v.grant_client_credentials {
-        grant_types.push("client_credentials".to_string());
-    }
-    let input = ClientInput {
-        client_id: (!v.client_id.is_empty()).then(|| v.client_id.clone()),
-        client_name: (!v.client_name.is_empty()).then(|| v.client_name.clone()),
-        confidential: v.confidential,
-        redirect_uris: v.redirect_uris.lines().map(str::to_owned).collect(),
-        grant_types,
-        resources: chosen.clone(),
-        scopes: (!v.scopes.is_empty())
-            .then(|| v.scopes.split_whitespace().map(str::to_owned).collect()),
-    };
-    match manage::create_client(&state, &f.admin.actor, input).await {
+    match manage::create_client(&state, &f.admin.actor, v.to_input(&chosen)).await {
         Ok((c, secret)) => {
             let notice = Some(format!("Client {} registered.", c.client_id));
             page(
@@ -291,29 +280,16 @@ pub async fn create(
     }
 }
 
+pub struct NewClientSecret;
+
+impl SensitiveAction for NewClientSecret {
+    const WHAT: &'static str = "Making a new client secret";
+}
+
 pub async fn rotate(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<NewClientSecret>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = match super::require_recent_password(
-        &state,
-        f,
-        "Making a new client secret",
-        &format!("{base}/admin/clients/secret"),
-        &format!("{base}/admin/clients"),
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let id = f.get("client_id");
     match manage::rotate_client_secret(&state, &f.admin.actor, &id).await {
         Ok(s) => {
@@ -333,17 +309,7 @@ pub async fn rotate(
     }
 }
 
-async fn set_blocked(
-    state: &AppState,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
-    blocked: bool,
-) -> Response {
-    let f = match submitted(state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+async fn set_blocked(state: &AppState, f: Submitted, blocked: bool) -> Response {
     let id = f.get("client_id");
     match manage::set_client_blocked(state, &f.admin.actor, &id, blocked).await {
         Ok(_) => pages::see_other(&format!(
@@ -355,37 +321,43 @@ async fn set_blocked(
     }
 }
 
-pub async fn block(
-    State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
-) -> Response {
-    set_blocked(&state, peer, headers, form, true).await
+pub async fn block(State(state): State<SharedState>, f: Submitted) -> Response {
+    set_blocked(&state, f, true).await
 }
 
-pub async fn unblock(
-    State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
-) -> Response {
-    set_blocked(&state, peer, headers, form, false).await
+pub async fn unblock(State(state): State<SharedState>, f: Submitted) -> Response {
+    set_blocked(&state, f, false).await
+}
+
+/// The client a delete confirmation is about (`?client_id=`).
+fn client_to_delete(q: &HashMap<String, String>) -> String {
+    q.get("client_id").cloned().unwrap_or_default()
+}
+
+/// Sign-in comes back to the confirmation of the same client.
+pub struct DeleteConfirmation;
+
+impl ReturnTo for DeleteConfirmation {
+    async fn here(state: &AppState, parts: &mut Parts) -> String {
+        // The handler's `Query` has refused a malformed query before this runs.
+        let id = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|Query(q)| client_to_delete(&q))
+            .unwrap_or_default();
+        format!(
+            "{}/admin/clients/delete?client_id={}",
+            state.settings.issuer_path(),
+            super::seg(&id)
+        )
+    }
 }
 
 pub async fn delete_confirm(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage<DeleteConfirmation>,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
-    let id = q.get("client_id").cloned().unwrap_or_default();
-    let here = format!("{base}/admin/clients/delete?client_id={}", super::seg(&id));
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let id = client_to_delete(&q);
     let impact = match manage::client_impact(&state, &id, false).await {
         Ok(i) => i,
         Err(e) => return error(&state, e),
@@ -423,16 +395,7 @@ pub async fn delete_confirm(
     )
 }
 
-pub async fn delete(
-    State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
-) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn delete(State(state): State<SharedState>, f: Submitted) -> Response {
     match manage::delete_client(&state, &f.admin.actor, &f.get("client_id")).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/clients?notice=deleted",

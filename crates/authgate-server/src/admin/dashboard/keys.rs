@@ -1,19 +1,14 @@
 //! Signing keys: list, rotate, retire.
 
-use super::{AdminCtx, error, failure, render, require_admin, submitted, when};
+use super::{AdminCtx, AdminPage, Reauthenticated, SensitiveAction, error, failure, render, when};
+use authgate_authority::manage;
 use crate::app::SharedState;
-use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
-use authgate_authority::manage;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-
-type Peer = ConnectInfo<SocketAddr>;
-type Form = Result<FormPairs, crate::http::error::ApiError>;
 
 pub struct Row {
     pub kid: String,
@@ -34,15 +29,9 @@ struct ListPage {
 
 pub async fn list(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
-    let here = format!("{}/admin/keys", state.settings.issuer_path());
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let keys = match manage::list_keys(&state).await {
         Ok(k) => k,
         Err(e) => return failure(&state, e),
@@ -77,29 +66,16 @@ pub async fn list(
     )
 }
 
+pub struct RotateKey;
+
+impl SensitiveAction for RotateKey {
+    const WHAT: &'static str = "Rotating the signing key";
+}
+
 pub async fn rotate(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<RotateKey>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = match super::require_recent_password(
-        &state,
-        f,
-        "Rotating the signing key",
-        &format!("{base}/admin/keys/rotate"),
-        &format!("{base}/admin/keys"),
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     match manage::rotate_key(&state, &f.admin.actor).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/keys?notice=rotated",
@@ -109,29 +85,16 @@ pub async fn rotate(
     }
 }
 
+pub struct RetireKey;
+
+impl SensitiveAction for RetireKey {
+    const WHAT: &'static str = "Retiring a signing key";
+}
+
 pub async fn retire(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<RetireKey>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = match super::require_recent_password(
-        &state,
-        f,
-        "Retiring a signing key",
-        &format!("{base}/admin/keys/retire"),
-        &format!("{base}/admin/keys"),
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     match manage::retire_key(&state, &f.admin.actor, &f.get("kid")).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/keys?notice=retired",

@@ -2,30 +2,32 @@
 //! with the sign-in pages' look and rules (CSRF token of the session on
 //! every form, security headers on every page, no inline script or style).
 //! Not signed in: to the sign-in page and back. Signed in without
-//! `is_admin`: 403.
+//! `is_admin`: 403. Handlers get the administrator from extractors:
+//! [`AdminPage`] for pages, [`Submitted`] for forms (CSRF checked), and
+//! [`Reauthenticated`] for sensitive forms (password asked again).
 
+mod admin_page;
 mod audit;
 mod clients;
+mod form;
 mod keys;
 mod reauth;
-use reauth::require_recent_password;
 mod servers;
 mod users;
 
-use crate::app::{AppState, SharedState};
-use crate::http::form::FormPairs;
-use crate::pages::{self, PageCtx, session};
-use askama::Template;
+pub use admin_page::{AdminPage, Home, ReturnTo, ThisPage};
+pub use form::{Submitted, unreadable_form};
+pub use reauth::{Reauthenticated, SensitiveAction};
+
 use authgate_authority::manage::{Actor, AdminError};
+use crate::app::{AppState, SharedState};
+use crate::pages::{self, PageCtx};
+use askama::Template;
 use authgate_core::model::{Session, User};
-use authgate_core::token_request::Params;
 use axum::Router;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 pub fn router(base: &str) -> Router<SharedState> {
     let at = |p: &str| format!("{base}/admin{p}");
@@ -173,145 +175,6 @@ pub fn error(state: &AppState, e: AdminError) -> Response {
             "Go back, correct it and try again.",
         ),
     }
-}
-
-/// The signed-in administrator, or the response to send instead: to the
-/// sign-in page (coming back to `here`), or 403.
-pub async fn require_admin(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: &ConnectInfo<SocketAddr>,
-    here: &str,
-) -> Result<AdminSession, Response> {
-    let base = state.settings.issuer_path().to_owned();
-    let loaded = match session::load(state, headers).await {
-        Ok(s) => s,
-        Err(e) => return Err(failure(state, e)),
-    };
-    let user = match loaded.as_ref().and_then(|(s, _)| s.user_id.clone()) {
-        None => None,
-        Some(uid) => match state.store.get_user(&uid).await {
-            Ok(u) => u.filter(|u| !u.disabled),
-            Err(e) => return Err(failure(state, e)),
-        },
-    };
-    let Some(user) = user else {
-        // Remember where to come back to, then sign in.
-        let (mut s, raw, is_new) = match loaded {
-            Some((s, raw)) => (s, raw, false),
-            None => match session::create(state, json!({})).await {
-                Ok((s, raw)) => (s, raw, true),
-                Err(e) => return Err(failure(state, e)),
-            },
-        };
-        if !s.data.is_object() {
-            s.data = json!({});
-        }
-        if let Some(o) = s.data.as_object_mut() {
-            o.insert("after_login".into(), Value::String(here.to_owned()));
-        }
-        // A visitor's "come back here" rides in their pre-session cookie.
-        let new_cookie = match session::save(state, &s).await {
-            Ok(c) => c,
-            Err(e) => return Err(failure(state, e)),
-        };
-        let mut resp = pages::see_other(&format!("{base}/login"));
-        if let Some(c) = new_cookie {
-            session::set_cookie(state, &mut resp, &c);
-        } else if is_new {
-            session::set_cookie(state, &mut resp, &raw);
-        }
-        return Err(resp);
-    };
-    let Some((session, _)) = loaded else {
-        return Err(pages::see_other(&format!("{base}/login")));
-    };
-    if !user.is_admin {
-        return Err(pages::error_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Administrators only",
-            "Your account is not an administrator of this server.",
-            "Ask an administrator if you need access.",
-        ));
-    }
-    Ok(AdminSession {
-        actor: Actor {
-            name: user.email.clone(),
-            // The client address by the one rule (a trusted proxy's
-            // X-Forwarded-For), as the middleware worked it out.
-            address: Some(
-                authgate_authority::audit::current_client_address()
-                    .unwrap_or(peer.0.ip())
-                    .to_string(),
-            ),
-        },
-        session,
-        user,
-    })
-}
-
-/// A submitted dashboard form: its fields, after the admin and CSRF checks.
-pub struct Submitted {
-    pub admin: AdminSession,
-    pub pairs: Vec<(String, String)>,
-}
-
-impl Submitted {
-    pub fn get(&self, k: &str) -> String {
-        Params::new(&self.pairs)
-            .single(k)
-            .ok()
-            .flatten()
-            .unwrap_or("")
-            .to_owned()
-    }
-    /// Every value of a repeated field, empty ones included (so that the
-    /// columns of a table of inputs stay aligned).
-    pub fn all(&self, k: &str) -> Vec<String> {
-        self.pairs
-            .iter()
-            .filter(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-    pub fn checked(&self, k: &str) -> bool {
-        self.pairs.iter().any(|(n, _)| n == k)
-    }
-}
-
-pub async fn submitted(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: &ConnectInfo<SocketAddr>,
-    form: Result<FormPairs, crate::http::error::ApiError>,
-) -> Result<Submitted, Response> {
-    let here = format!("{}/admin", state.settings.issuer_path());
-    let admin = require_admin(state, headers, peer, &here).await?;
-    let Ok(FormPairs(pairs)) = form else {
-        return Err(pages::error_page(
-            state,
-            StatusCode::BAD_REQUEST,
-            "Request refused",
-            "The form could not be read.",
-            "Go back and try again.",
-        ));
-    };
-    let csrf = Params::new(&pairs)
-        .single("csrf")
-        .ok()
-        .flatten()
-        .map(str::to_owned);
-    if !session::csrf_ok(&admin.session, csrf.as_deref()) {
-        return Err(pages::error_page(
-            state,
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "The form did not come from this page (CSRF check failed).",
-            "Reload the page and try again.",
-        ));
-    }
-    Ok(Submitted { admin, pairs })
 }
 
 /// UTC date and time for tables.

@@ -1,24 +1,17 @@
 //! MCP servers: list, add, edit, delete (with what it revokes), the detail
 //! page with what to publish, and the connection check.
 
-use super::{AdminCtx, Submitted, duration, error, failure, render, require_admin, submitted};
+use super::{AdminCtx, AdminPage, Home, Submitted, duration, error, failure, render};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{CheckReport, ResourceInput, ResourceMetadataView, ScopeDto};
 use crate::app::SharedState;
-use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
-use authgate_authority::manage::types::{
-    CheckReport, ResourceInput, ResourceMetadataView, ScopeDto,
-};
-use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::Resource;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-
-type Peer = ConnectInfo<SocketAddr>;
-type Form = Result<FormPairs, crate::http::error::ApiError>;
 
 pub struct Row {
     pub id: String,
@@ -51,15 +44,9 @@ fn notice(q: &HashMap<String, String>) -> Option<String> {
 
 pub async fn list(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage<Home>,
 ) -> Response {
-    let base = state.settings.issuer_path().to_owned();
-    let admin = match require_admin(&state, &headers, &peer, &format!("{base}/admin")).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let list = match state.store.list_resources().await {
         Ok(l) => l,
         Err(e) => return failure(&state, e),
@@ -316,21 +303,9 @@ fn form_page(
 
 pub async fn new_form(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
-    let admin = match require_admin(
-        &state,
-        &headers,
-        &peer,
-        &format!("{base}/admin/servers/new"),
-    )
-    .await
-    {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     form_page(
         &state,
         admin.ctx(&state, "servers"),
@@ -341,16 +316,7 @@ pub async fn new_form(
     )
 }
 
-pub async fn create(
-    State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
-) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn create(State(state): State<SharedState>, f: Submitted) -> Response {
     let base = state.settings.issuer_path().to_owned();
     let v = FormValues::from_form(&f);
     let result = match v.to_input() {
@@ -373,16 +339,14 @@ pub async fn create(
 
 pub async fn edit_form(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
-    let base = state.settings.issuer_path().to_owned();
-    let here = format!("{base}/admin/servers/{}/edit", super::seg(&id));
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let here = format!(
+        "{}/admin/servers/{}/edit",
+        state.settings.issuer_path(),
+        super::seg(&id)
+    );
     let r = match manage::get_resource(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error(&state, e),
@@ -399,15 +363,9 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    f: Submitted,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let base = state.settings.issuer_path().to_owned();
     let mut v = FormValues::from_form(&f);
     v.id = id.clone();
@@ -500,31 +458,18 @@ async fn detail_page(
 
 pub async fn detail(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
-    let base = state.settings.issuer_path().to_owned();
-    let here = format!("{base}/admin/servers/{}", super::seg(&id));
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     detail_page(&state, admin.ctx(&state, "servers"), &id, None, notice(&q)).await
 }
 
 pub async fn check(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    f: Submitted,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let r = match manage::get_resource(&state, &id).await {
         Ok(r) => r,
         Err(e) => return error(&state, e),
@@ -565,16 +510,11 @@ pub struct ConfirmPage {
 
 pub async fn delete_confirm(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
     let here = format!("{base}/admin/servers/{}/delete", super::seg(&id));
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     if authgate_authority::builtin::is_builtin(&id) {
         return error(
             &state,
@@ -636,15 +576,9 @@ pub async fn delete_confirm(
 
 pub async fn delete(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    f: Submitted,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     match manage::delete_resource(&state, &f.admin.actor, &id).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/servers?notice=deleted",

@@ -1,22 +1,20 @@
 //! People: list, add (they set their password through a one-time link),
 //! disable or enable, a password link, and what they allowed (revocable).
 
-use super::{AdminCtx, AdminSession, error, failure, render, require_admin, submitted, when};
+use super::{
+    AdminCtx, AdminPage, AdminSession, Reauthenticated, SensitiveAction, Submitted, error, failure,
+    render, when,
+};
+use authgate_authority::manage::{self, AdminError};
+use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
 use crate::app::{AppState, SharedState};
-use crate::http::form::FormPairs;
 use crate::pages;
 use askama::Template;
-use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
-use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::User;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
-
-type Peer = ConnectInfo<SocketAddr>;
-type Form = Result<FormPairs, crate::http::error::ApiError>;
 
 pub struct Row {
     pub id: String,
@@ -88,12 +86,10 @@ async fn list_page(
     )
 }
 
-pub async fn list(State(state): State<SharedState>, peer: Peer, headers: HeaderMap) -> Response {
-    let here = format!("{}/admin/users", state.settings.issuer_path());
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub async fn list(
+    State(state): State<SharedState>,
+    AdminPage { admin, .. }: AdminPage,
+) -> Response {
     list_page(
         &state,
         &admin,
@@ -105,33 +101,19 @@ pub async fn list(State(state): State<SharedState>, peer: Peer, headers: HeaderM
     .await
 }
 
+/// Adding a person is not sensitive; adding an administrator is.
+pub struct AddAdministrator;
+
+impl SensitiveAction for AddAdministrator {
+    const WHAT: &'static str = "Adding an administrator";
+    const ONLY_WHEN_CHECKED: Option<&'static str> = Some("is_admin");
+    const FORM_ON_ACTION_PAGE: bool = true;
+}
+
 pub async fn create(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<AddAdministrator>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = if f.checked("is_admin") {
-        match super::require_recent_password(
-            &state,
-            f,
-            "Adding an administrator",
-            &format!("{base}/admin/users"),
-            &format!("{base}/admin/users"),
-        )
-        .await
-        {
-            Ok(f) => f,
-            Err(r) => return r,
-        }
-    } else {
-        f
-    };
     let v = AddValues {
         email: f.get("email").trim().to_owned(),
         name: f.get("name").trim().to_owned(),
@@ -242,20 +224,10 @@ async fn detail_page(
 
 pub async fn detail(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    AdminPage { admin, .. }: AdminPage,
 ) -> Response {
-    let here = format!(
-        "{}/admin/users/{}",
-        state.settings.issuer_path(),
-        super::seg(&id)
-    );
-    let admin = match require_admin(&state, &headers, &peer, &here).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let notice = match q.get("notice").map(String::as_str) {
         Some("revoked") => Some("Access revoked: the consent and its grants are gone.".into()),
         Some("disabled") => Some("Account disabled.".into()),
@@ -265,36 +237,7 @@ pub async fn detail(
     detail_page(&state, &admin, &id, None, notice).await
 }
 
-async fn set_disabled(
-    state: &AppState,
-    peer: Peer,
-    headers: HeaderMap,
-    id: String,
-    form: Form,
-    disabled: bool,
-) -> Response {
-    let f = match submitted(state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let verb = if disabled { "disable" } else { "enable" };
-    let f = match super::require_recent_password(
-        state,
-        f,
-        if disabled {
-            "Disabling a person (administrators too)"
-        } else {
-            "Enabling a person (administrators too)"
-        },
-        &format!("{base}/admin/users/{}/{verb}", super::seg(&id)),
-        &format!("{base}/admin/users/{}", super::seg(&id)),
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+async fn set_disabled(state: &AppState, f: Submitted, id: String, disabled: bool) -> Response {
     match manage::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
         Ok(_) => pages::see_other(&format!(
             "{}/admin/users/{}?notice={}",
@@ -306,50 +249,45 @@ async fn set_disabled(
     }
 }
 
+pub struct DisablePerson;
+
+impl SensitiveAction for DisablePerson {
+    const WHAT: &'static str = "Disabling a person (administrators too)";
+}
+
 pub async fn disable(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<DisablePerson>,
 ) -> Response {
-    set_disabled(&state, peer, headers, id, form, true).await
+    set_disabled(&state, f, id, true).await
+}
+
+pub struct EnablePerson;
+
+impl SensitiveAction for EnablePerson {
+    const WHAT: &'static str = "Enabling a person (administrators too)";
 }
 
 pub async fn enable(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<EnablePerson>,
 ) -> Response {
-    set_disabled(&state, peer, headers, id, form, false).await
+    set_disabled(&state, f, id, false).await
+}
+
+pub struct MakePasswordLink;
+
+impl SensitiveAction for MakePasswordLink {
+    const WHAT: &'static str = "Making a password link (it lets whoever opens it set the password)";
 }
 
 pub async fn password_link(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    Reauthenticated { form: f, .. }: Reauthenticated<MakePasswordLink>,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let base = state.settings.issuer_path();
-    let f = match super::require_recent_password(
-        &state,
-        f,
-        "Making a password link (it lets whoever opens it set the password)",
-        &format!("{base}/admin/users/{}/password-link", super::seg(&id)),
-        &format!("{base}/admin/users/{}", super::seg(&id)),
-    )
-    .await
-    {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     match manage::password_link(&state, &f.admin.actor, &id).await {
         Ok(link) => detail_page(&state, &f.admin, &id, Some(link), None).await,
         Err(e) => error(&state, e),
@@ -358,15 +296,9 @@ pub async fn password_link(
 
 pub async fn revoke(
     State(state): State<SharedState>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    form: Form,
+    f: Submitted,
 ) -> Response {
-    let f = match submitted(&state, &headers, &peer, form).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let input = RevokeInput {
         client_id: f.get("client_id"),
         resource_id: f.get("resource_id"),

@@ -9,6 +9,7 @@ pub mod audit_coalesce;
 pub mod cimd;
 pub mod cli;
 pub mod client_auth;
+pub mod client_draft;
 pub mod client_metadata;
 pub mod clients;
 pub mod config;

@@ -434,3 +434,104 @@ async fn management_commands_through_the_admin_api() {
     assert_ne!(out.code, 0);
     app.shutdown().await;
 }
+
+/// Local management commands run the admin operations: each change leaves
+/// the admin API's audit row (actor `cli`, the operating-system user as
+/// its address) and is validated as the API validates it.
+#[tokio::test]
+async fn local_changes_are_audited_admin_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "database_url = {db:?}\ndata_dir = {:?}\nissuer = \"http://127.0.0.1:9\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let env = [("USER", "tester")];
+    let ok = |args: Vec<&'static str>| {
+        let mut v = vec!["--config", c];
+        v.extend(args);
+        async move {
+            let out = run(&v, &env, None).await;
+            assert_eq!(out.code, 0, "{v:?}: {}", out.stderr);
+            out
+        }
+    };
+    ok(vec![
+        "resource",
+        "add",
+        "--id",
+        "fc",
+        "--name",
+        "Forecasts",
+        "--uri",
+        "https://fc.example.com/mcp",
+    ])
+    .await;
+    ok(vec![
+        "client",
+        "add",
+        "--id",
+        "m",
+        "--confidential",
+        "--resource",
+        "fc",
+    ])
+    .await;
+    ok(vec!["client", "block", "m"]).await;
+    ok(vec!["client", "block-host", "evil.example"]).await;
+    ok(vec!["resource", "remove", "fc"]).await;
+    // Behaviour change: the CLI refused nothing the config file took; a
+    // public client with client_credentials is refused as by the API.
+    let out = run(
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "--id",
+            "public-machine",
+            "--grant-type",
+            "client_credentials",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("grant_types:"), "{}", out.stderr);
+
+    let out = ok(vec!["audit", "--json", "--q", "admin."]).await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let events: Vec<(String, Value)> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["actor"], "cli", "{e}");
+            assert_eq!(e["address"], "local (tester)", "{e}");
+            (e["event"].as_str().unwrap().to_owned(), e.clone())
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "admin.resource.deleted",
+            "admin.client.host_blocked",
+            "admin.client.blocked",
+            "admin.client.created",
+            "admin.resource.created",
+        ]
+    );
+    // The operations' details, not the old generic ones.
+    assert_eq!(events[3].1["client_id"], "m");
+    assert_eq!(events[3].1["detail"]["confidential"], true);
+    assert_eq!(events[4].1["resource_id"], "fc");
+}

@@ -268,3 +268,65 @@ pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(),
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(f: impl FnOnce(&mut ClientConfig)) -> Result<(), (&'static str, String)> {
+        let mut c = ClientConfig {
+            client_id: "svc".into(),
+            client_name: None,
+            client_secret: Some("s".repeat(32)),
+            client_secret_file: None,
+            token_endpoint_auth_method: None,
+            redirect_uris: vec![],
+            grant_types: vec![],
+            resources: vec![],
+            scopes: None,
+        };
+        f(&mut c);
+        validate_client_config(&c, &[])
+    }
+
+    /// Behaviour changes of the config file, which now checks a declared
+    /// client as the admin API does (`client_draft`): each was accepted.
+    #[test]
+    fn declared_clients_obey_the_admin_api_rules() {
+        let field = |r: Result<(), (&'static str, String)>| r.unwrap_err().0;
+        // A public client with client_credentials.
+        assert_eq!(
+            field(declared(|c| {
+                c.client_secret = None;
+                c.grant_types = vec!["client_credentials".into()];
+            })),
+            "grant_types"
+        );
+        // The authorization_code grant without a redirect URI.
+        assert_eq!(
+            field(declared(
+                |c| c.grant_types = vec!["authorization_code".into()]
+            )),
+            "redirect_uris"
+        );
+        // A scope list with something that is not a scope.
+        assert_eq!(
+            field(declared(|c| c.scopes = Some(vec!["a b".into()]))),
+            "scopes"
+        );
+        // A name longer than 200 characters.
+        assert_eq!(
+            field(declared(|c| c.client_name = Some("n".repeat(201)))),
+            "client_name"
+        );
+        // What was accepted still is.
+        assert!(declared(|_| {}).is_ok());
+        assert!(
+            declared(|c| {
+                c.client_secret = None;
+                c.client_secret_file = Some("/run/secret".into());
+            })
+            .is_ok()
+        );
+    }
+}

@@ -472,6 +472,15 @@ pub async fn audit(
         println!("{}", output::json(&page));
         return Ok(());
     }
+    print_audit(&page);
+    if let Some(b) = page["next_before"].as_i64() {
+        eprintln!("older events: --before {b}");
+    }
+    Ok(())
+}
+
+/// An audit page as a table.
+fn print_audit(page: &Value) {
     let str_of = |e: &Value, k: &str| e[k].as_str().unwrap_or("").to_owned();
     let rows: Vec<Vec<String>> = page["items"]
         .as_array()
@@ -507,8 +516,4 @@ pub async fn audit(
             &rows
         )
     );
-    if let Some(b) = page["next_before"].as_i64() {
-        eprintln!("older events: --before {b}");
-    }
-    Ok(())
 }

@@ -149,6 +149,17 @@ async fn change(state: &AppState, cmd: ClientCmd) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The columns of `client list` (local or remote).
+pub(super) const CLIENT_COLUMNS: [&str; 7] = [
+    "CLIENT ID",
+    "KIND",
+    "SOURCE",
+    "NAME",
+    "CREATED",
+    "LAST USED",
+    "",
+];
+
 fn print_added(c: &Client, secret: Option<&str>) {
     println!("client_id:     {}", c.client_id);
     if let Some(s) = secret {
@@ -188,21 +199,7 @@ async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        output::table(
-            &[
-                "CLIENT ID",
-                "KIND",
-                "SOURCE",
-                "NAME",
-                "CREATED",
-                "LAST USED",
-                ""
-            ],
-            &rows
-        )
-    );
+    print!("{}", output::table(&CLIENT_COLUMNS, &rows));
     Ok(())
 }
 

@@ -170,21 +170,7 @@ async fn list_clients(r: &Remote, json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        output::table(
-            &[
-                "CLIENT ID",
-                "KIND",
-                "SOURCE",
-                "NAME",
-                "CREATED",
-                "LAST USED",
-                ""
-            ],
-            &rows
-        )
-    );
+    print!("{}", output::table(&super::client::CLIENT_COLUMNS, &rows));
     Ok(())
 }
 

@@ -39,29 +39,23 @@ pub fn check_allowed(client: &AuthenticatedClient, grant_type: &str) -> Result<(
 mod tests {
     use super::*;
     use authgate_core::ErrorCode;
-    use authgate_core::model::{ClientKind, ClientMetadata, TokenEndpointAuthMethod};
+    use authgate_core::model::{ClientMetadata, TokenEndpointAuthMethod};
     use std::sync::Arc;
 
     fn client(grant_types: &[&str], method: TokenEndpointAuthMethod) -> AuthenticatedClient {
+        let mut c = crate::client_draft::ClientDraft::new(
+            crate::client_draft::PRE_REGISTERED,
+            "c",
+            ClientMetadata::default(),
+        )
+        .into_client(0, None)
+        .unwrap();
+        // Set after the draft's checks: some of these clients break them
+        // (a public client_credentials client), as an old row might.
+        c.metadata.grant_types = grant_types.iter().map(|g| g.to_string()).collect();
+        c.metadata.token_endpoint_auth_method = method;
         AuthenticatedClient {
-            client: Arc::new(Client {
-                client_id: "c".into(),
-                kind: ClientKind::Dynamic,
-                metadata: ClientMetadata {
-                    grant_types: grant_types.iter().map(|g| g.to_string()).collect(),
-                    token_endpoint_auth_method: method,
-                    ..Default::default()
-                },
-                secret_hash: None,
-                registration_access_token_hash: None,
-                resources: vec![],
-                allowed_scopes: None,
-                blocked: false,
-                registration_fingerprint: None,
-                registration_count: 1,
-                created_at: 0,
-                last_used_at: None,
-            }),
+            client: Arc::new(c),
             method,
         }
     }

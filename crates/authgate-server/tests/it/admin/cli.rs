@@ -48,12 +48,12 @@ async fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Out {
     }
 }
 
-#[tokio::test]
-async fn admin_create_and_setup_link_offline() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("authgate.toml");
+/// A config file for the local store in `dir` (a SQLite file, its own data
+/// directory).
+fn local_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = format!("sqlite://{}", dir.join("a.db").display());
+    let data = dir.join("data");
+    let cfg = dir.join("authgate.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -62,6 +62,13 @@ async fn admin_create_and_setup_link_offline() {
         ),
     )
     .unwrap();
+    cfg
+}
+
+#[tokio::test]
+async fn admin_create_and_setup_link_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = local_config(dir.path());
     let c = cfg.to_str().unwrap();
     // No administrator yet: a setup link.
     let out = run(&["--config", c, "admin", "setup-link"], &[], None).await;
@@ -441,17 +448,7 @@ async fn management_commands_through_the_admin_api() {
 #[tokio::test]
 async fn local_changes_are_audited_admin_operations() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("authgate.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "database_url = {db:?}\ndata_dir = {:?}\nissuer = \"http://127.0.0.1:9\"\n",
-            data.display().to_string()
-        ),
-    )
-    .unwrap();
+    let cfg = local_config(dir.path());
     let c = cfg.to_str().unwrap();
     let env = [("USER", "tester")];
     let ok = |args: Vec<&'static str>| {

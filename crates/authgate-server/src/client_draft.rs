@@ -425,6 +425,22 @@ mod tests {
         );
     }
 
+    /// Behaviour change: a config-file client with redirect URIs but no
+    /// authorization_code grant had the `code` response type stored; the
+    /// response type now follows the grant types, as for the admin API.
+    #[test]
+    fn response_type_follows_the_grant_types() {
+        let c = admin(|p| {
+            p.redirect_uris = vec!["https://a.example/cb".into()];
+            p.grant_types = vec!["client_credentials".into()];
+        })
+        .draft(Some("h".into()))
+        .unwrap()
+        .into_client(0, None)
+        .unwrap();
+        assert!(c.metadata.response_types.is_empty());
+    }
+
     #[test]
     fn existing_rows_keep_what_the_store_knows() {
         let old = admin(|_| {})

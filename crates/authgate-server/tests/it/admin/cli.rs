@@ -460,15 +460,9 @@ async fn local_changes_are_audited_admin_operations() {
             out
         }
     };
+    let tides = "https://tides.example.com/mcp";
     ok(vec![
-        "resource",
-        "add",
-        "--id",
-        "fc",
-        "--name",
-        "Forecasts",
-        "--uri",
-        "https://fc.example.com/mcp",
+        "resource", "add", "--id", "tides", "--name", "Tides", "--uri", tides,
     ])
     .await;
     ok(vec![
@@ -478,12 +472,12 @@ async fn local_changes_are_audited_admin_operations() {
         "m",
         "--confidential",
         "--resource",
-        "fc",
+        "tides",
     ])
     .await;
     ok(vec!["client", "block", "m"]).await;
     ok(vec!["client", "block-host", "evil.example"]).await;
-    ok(vec!["resource", "remove", "fc"]).await;
+    ok(vec!["resource", "remove", "tides"]).await;
     // Behaviour change: the CLI refused nothing the config file took; a
     // public client with client_credentials is refused as by the API.
     let out = run(

@@ -47,10 +47,6 @@ fn bad(field: &str, why: impl std::fmt::Display) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, format!("{field}: {why}"))
 }
 
-fn bad_redirect(e: RedirectUriError) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidRedirectUri, format!("redirect_uris: {e}"))
-}
-
 /// A string field; `null` and `""` count as absent.
 fn opt_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, OAuthError> {
     match obj.get(field) {
@@ -77,17 +73,12 @@ fn opt_str_list(obj: &Map<String, Value>, field: &str) -> Result<Option<Vec<Stri
     }
 }
 
-fn text(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, OAuthError> {
+fn text(obj: &Map<String, Value>, field: &'static str) -> Result<Option<String>, OAuthError> {
     let Some(s) = opt_str(obj, field)? else {
         return Ok(None);
     };
     let s = s.trim();
-    if s.chars().count() > MAX_TEXT_LEN {
-        return Err(bad(field, format!("longer than {MAX_TEXT_LEN} characters")));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(bad(field, "contains control characters"));
-    }
+    check_text(field, s)?;
     Ok(Some(s.to_owned()))
 }
 
@@ -106,29 +97,184 @@ pub fn https_url(s: &str) -> Result<url::Url, &'static str> {
     Ok(u)
 }
 
-/// Validates `obj` into stored metadata.
-pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata, OAuthError> {
-    let doc = rules.origin == Origin::Document;
+/// A refused field: which one, why, and the OAuth error code it answers
+/// with. The rules below are typed so that every way a client is made
+/// (registration, metadata document, administrator, config file) runs the
+/// same ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+    pub code: ErrorCode,
+}
 
-    // redirect_uris
-    let redirect_uris = opt_str_list(obj, "redirect_uris")?.unwrap_or_default();
-    if redirect_uris.len() > MAX_REDIRECT_URIS {
-        return Err(bad(
+impl FieldError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+            code: ErrorCode::InvalidClientMetadata,
+        }
+    }
+    fn redirect(reason: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::InvalidRedirectUri,
+            ..Self::new("redirect_uris", reason)
+        }
+    }
+    /// As an OAuth error whose description starts with the field.
+    pub fn oauth(&self) -> OAuthError {
+        OAuthError::new(self.code, format!("{}: {}", self.field, self.reason))
+    }
+}
+
+impl From<FieldError> for OAuthError {
+    fn from(e: FieldError) -> Self {
+        e.oauth()
+    }
+}
+
+/// At most [`MAX_REDIRECT_URIS`] redirect URIs, each short and valid for
+/// registration (absolute, no fragment; https or loopback http or a
+/// private-use scheme).
+pub fn check_redirect_uris(uris: &[String]) -> Result<(), FieldError> {
+    if uris.len() > MAX_REDIRECT_URIS {
+        return Err(FieldError::new(
             "redirect_uris",
             format!("more than {MAX_REDIRECT_URIS} entries"),
         ));
     }
-    for u in &redirect_uris {
+    for u in uris {
         if u.len() > MAX_URI_LEN {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRedirectUri,
-                "redirect_uris: a redirect URI is too long",
-            ));
+            return Err(FieldError::redirect("a redirect URI is too long"));
         }
-        redirect_uri::validate_for_registration(u).map_err(bad_redirect)?;
+        redirect_uri::validate_for_registration(u)
+            .map_err(|e: RedirectUriError| FieldError::redirect(e.to_string()))?;
     }
+    Ok(())
+}
 
-    // URL-typed display fields
+/// A display text (`client_name`, `software_id`...): short, no control
+/// characters.
+pub fn check_text(field: &'static str, s: &str) -> Result<(), FieldError> {
+    if s.chars().count() > MAX_TEXT_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_TEXT_LEN} characters"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// Every grant type is one authgate supports.
+pub fn check_grant_types(grant_types: &[String]) -> Result<(), FieldError> {
+    match grant_types
+        .iter()
+        .find(|g| !SUPPORTED_GRANT_TYPES.contains(&g.as_str()))
+    {
+        None => Ok(()),
+        Some(g) => Err(FieldError::new(
+            "grant_types",
+            format!(
+                "{:?} is not supported (supported: {})",
+                g.chars().take(64).collect::<String>(),
+                SUPPORTED_GRANT_TYPES.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The flows fit together: only the `code` response type, which needs the
+/// authorization_code grant, which needs a redirect URI.
+pub fn check_flows(m: &ClientMetadata) -> Result<(), FieldError> {
+    if let Some(r) = m.response_types.iter().find(|r| *r != "code") {
+        return Err(FieldError::new(
+            "response_types",
+            format!(
+                "{:?} is not supported; only \"code\" is",
+                r.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    let has_code = m.grant_types.iter().any(|g| g == "authorization_code");
+    if has_code && m.redirect_uris.is_empty() {
+        return Err(FieldError::redirect(
+            "required for the authorization_code grant",
+        ));
+    }
+    if !m.response_types.is_empty() && !has_code {
+        return Err(FieldError::new(
+            "grant_types",
+            "response_types \"code\" needs the authorization_code grant",
+        ));
+    }
+    Ok(())
+}
+
+/// The auth method fits the rest: `private_key_jwt` needs keys, and the
+/// client_credentials grant needs a client that authenticates.
+pub fn check_auth_method(m: &ClientMetadata) -> Result<(), FieldError> {
+    let method = m.token_endpoint_auth_method;
+    if method == TokenEndpointAuthMethod::PrivateKeyJwt && m.jwks.is_none() && m.jwks_uri.is_none()
+    {
+        return Err(FieldError::new(
+            "token_endpoint_auth_method",
+            "private_key_jwt needs jwks or jwks_uri",
+        ));
+    }
+    if method == TokenEndpointAuthMethod::None
+        && m.grant_types.iter().any(|g| g == "client_credentials")
+    {
+        return Err(FieldError::new(
+            "grant_types",
+            "client_credentials needs a confidential token_endpoint_auth_method",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates `obj` into stored metadata (fields checked in a fixed order,
+/// so the first fault reported does not depend on the caller).
+pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata, OAuthError> {
+    let doc = rules.origin == Origin::Document;
+    let redirect_uris = opt_str_list(obj, "redirect_uris")?.unwrap_or_default();
+    check_redirect_uris(&redirect_uris)?;
+    let [client_uri, logo_uri, tos_uri, policy_uri] = display_urls(obj, doc)?;
+    let client_name = text(obj, "client_name")?;
+    let software_id = text(obj, "software_id")?;
+    let software_version = text(obj, "software_version")?;
+    let scope = registered_scope(obj)?;
+    let contacts = contacts(obj)?;
+    let (grant_types, response_types) = flows(obj)?;
+    let mut m = ClientMetadata {
+        redirect_uris,
+        client_name,
+        client_uri,
+        logo_uri,
+        scope,
+        grant_types,
+        response_types,
+        software_id,
+        software_version,
+        contacts,
+        tos_uri,
+        policy_uri,
+        ..ClientMetadata::default()
+    };
+    check_flows(&m)?;
+    m.application_type = application_type(obj, &m.redirect_uris)?;
+    (m.jwks, m.jwks_uri) = keys(obj, rules)?;
+    m.token_endpoint_auth_method = auth_method(obj, &m, doc)?;
+    check_auth_method(&m)?;
+    m.id_token_signed_response_alg = id_token_alg(obj)?;
+    Ok(m)
+}
+
+/// `client_uri`, `logo_uri`, `tos_uri`, `policy_uri`: absolute https URLs.
+fn display_urls(obj: &Map<String, Value>, doc: bool) -> Result<[Option<String>; 4], OAuthError> {
     let mut urls: [Option<String>; 4] = Default::default();
     for (i, field) in ["client_uri", "logo_uri", "tos_uri", "policy_uri"]
         .iter()
@@ -144,23 +290,21 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
             }
         }
     }
-    let [client_uri, logo_uri, tos_uri, policy_uri] = urls;
+    Ok(urls)
+}
 
-    let client_name = text(obj, "client_name")?;
-    let software_id = text(obj, "software_id")?;
-    let software_version = text(obj, "software_version")?;
-
-    let scope = match opt_str(obj, "scope")? {
-        None => None,
-        Some(s) => {
-            let list = scope::parse(s).map_err(|_| bad("scope", "is not a valid scope string"))?;
-            if list.len() > 100 {
-                return Err(bad("scope", "names too many scopes"));
-            }
-            (!list.is_empty()).then(|| scope::join(&list))
-        }
+fn registered_scope(obj: &Map<String, Value>) -> Result<Option<String>, OAuthError> {
+    let Some(s) = opt_str(obj, "scope")? else {
+        return Ok(None);
     };
+    let list = scope::parse(s).map_err(|_| bad("scope", "is not a valid scope string"))?;
+    if list.len() > 100 {
+        return Err(bad("scope", "names too many scopes"));
+    }
+    Ok((!list.is_empty()).then(|| scope::join(&list)))
+}
 
+fn contacts(obj: &Map<String, Value>) -> Result<Vec<String>, OAuthError> {
     let contacts = opt_str_list(obj, "contacts")?.unwrap_or_default();
     if contacts.len() > MAX_CONTACTS
         || contacts
@@ -172,65 +316,47 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
             format!("at most {MAX_CONTACTS} short strings"),
         ));
     }
+    Ok(contacts)
+}
 
+/// `grant_types` and `response_types` with their defaults, de-duplicated.
+fn flows(obj: &Map<String, Value>) -> Result<(Vec<String>, Vec<String>), OAuthError> {
     let mut grant_types = opt_str_list(obj, "grant_types")?.unwrap_or_default();
     if grant_types.is_empty() {
         grant_types = vec!["authorization_code".into(), "refresh_token".into()];
     }
-    for g in &grant_types {
-        if !SUPPORTED_GRANT_TYPES.contains(&g.as_str()) {
-            return Err(bad(
-                "grant_types",
-                format!(
-                    "{:?} is not supported (supported: {})",
-                    g.chars().take(64).collect::<String>(),
-                    SUPPORTED_GRANT_TYPES.join(", ")
-                ),
-            ));
-        }
-    }
+    check_grant_types(&grant_types)?;
     dedup(&mut grant_types);
-
     let mut response_types = opt_str_list(obj, "response_types")?.unwrap_or_default();
     if response_types.is_empty() && grant_types.iter().any(|g| g == "authorization_code") {
         response_types = vec!["code".into()];
     }
-    if let Some(r) = response_types.iter().find(|r| *r != "code") {
-        return Err(bad(
-            "response_types",
-            format!(
-                "{:?} is not supported; only \"code\" is",
-                r.chars().take(64).collect::<String>()
-            ),
-        ));
-    }
     dedup(&mut response_types);
+    Ok((grant_types, response_types))
+}
 
-    let has_code = grant_types.iter().any(|g| g == "authorization_code");
-    if has_code && redirect_uris.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRedirectUri,
-            "redirect_uris: required for the authorization_code grant",
-        ));
-    }
-    if !response_types.is_empty() && !has_code {
-        return Err(bad(
-            "grant_types",
-            "response_types \"code\" needs the authorization_code grant",
-        ));
-    }
-
+fn application_type(
+    obj: &Map<String, Value>,
+    redirect_uris: &[String],
+) -> Result<Option<String>, OAuthError> {
     let native_redirects = redirect_uris.iter().any(|u| {
         redirect_uri::is_loopback_redirect(u)
             || !(u.starts_with("https:") || u.starts_with("http:"))
     });
-    let application_type = match opt_str(obj, "application_type")? {
-        None => Some(if native_redirects { "native" } else { "web" }.to_string()),
-        Some(a @ ("web" | "native")) => Some(a.to_owned()),
-        Some(_) => return Err(bad("application_type", "must be \"web\" or \"native\"")),
-    };
+    match opt_str(obj, "application_type")? {
+        None => Ok(Some(
+            if native_redirects { "native" } else { "web" }.to_string(),
+        )),
+        Some(a @ ("web" | "native")) => Ok(Some(a.to_owned())),
+        Some(_) => Err(bad("application_type", "must be \"web\" or \"native\"")),
+    }
+}
 
-    // Keys
+/// `jwks` or `jwks_uri` (not both).
+fn keys(
+    obj: &Map<String, Value>,
+    rules: Rules,
+) -> Result<(Option<Value>, Option<String>), OAuthError> {
     let jwks = match obj.get("jwks") {
         None | Some(Value::Null) => None,
         Some(v) => {
@@ -240,88 +366,66 @@ pub fn validate(obj: &Map<String, Value>, rules: Rules) -> Result<ClientMetadata
     };
     let jwks_uri = match opt_str(obj, "jwks_uri")? {
         None => None,
-        Some(s) => {
-            let u =
-                url::Url::parse(s).map_err(|_| bad("jwks_uri", "must be an absolute https URL"))?;
-            let loopback_http = rules.allow_loopback
-                && u.scheme() == "http"
-                && u.host_str()
-                    .is_some_and(authgate_core::resource_uri::is_loopback_host);
-            if !loopback_http {
-                https_url(s).map_err(|why| bad("jwks_uri", why))?;
-            }
-            if u.fragment().is_some() {
-                return Err(bad("jwks_uri", "must not contain a fragment"));
-            }
-            Some(s.to_owned())
-        }
+        Some(s) => Some(jwks_uri(s, rules.allow_loopback)?),
     };
     if jwks.is_some() && jwks_uri.is_some() {
         return Err(bad("jwks", "give jwks or jwks_uri, not both"));
     }
+    Ok((jwks, jwks_uri))
+}
 
+fn jwks_uri(s: &str, allow_loopback: bool) -> Result<String, OAuthError> {
+    let u = url::Url::parse(s).map_err(|_| bad("jwks_uri", "must be an absolute https URL"))?;
+    let loopback_http = allow_loopback
+        && u.scheme() == "http"
+        && u.host_str()
+            .is_some_and(authgate_core::resource_uri::is_loopback_host);
+    if !loopback_http {
+        https_url(s).map_err(|why| bad("jwks_uri", why))?;
+    }
+    if u.fragment().is_some() {
+        return Err(bad("jwks_uri", "must not contain a fragment"));
+    }
+    Ok(s.to_owned())
+}
+
+/// `token_endpoint_auth_method`, defaulted (see the module comment); a
+/// document may not use a shared secret.
+fn auth_method(
+    obj: &Map<String, Value>,
+    m: &ClientMetadata,
+    doc: bool,
+) -> Result<TokenEndpointAuthMethod, OAuthError> {
     let method = match opt_str(obj, "token_endpoint_auth_method")? {
-        Some(m) => TokenEndpointAuthMethod::parse(m).ok_or_else(|| {
+        Some(s) => TokenEndpointAuthMethod::parse(s).ok_or_else(|| {
             bad(
                 "token_endpoint_auth_method",
                 format!(
                     "{:?} is not supported (supported: none, client_secret_basic, client_secret_post, private_key_jwt)",
-                    m.chars().take(64).collect::<String>()
+                    s.chars().take(64).collect::<String>()
                 ),
             )
         })?,
         None if doc => TokenEndpointAuthMethod::None,
-        None if jwks.is_some() || jwks_uri.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
-        None if application_type.as_deref() == Some("native") => TokenEndpointAuthMethod::None,
+        None if m.jwks.is_some() || m.jwks_uri.is_some() => TokenEndpointAuthMethod::PrivateKeyJwt,
+        None if m.application_type.as_deref() == Some("native") => TokenEndpointAuthMethod::None,
         None => TokenEndpointAuthMethod::ClientSecretBasic,
     };
-    if doc
-        && matches!(
-            method,
-            TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
-        )
-    {
+    if doc && uses_shared_secret(method) {
         return Err(bad(
             "token_endpoint_auth_method",
             "a metadata document cannot use a shared secret; use none or private_key_jwt",
         ));
     }
-    if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks.is_none() && jwks_uri.is_none() {
-        return Err(bad(
-            "token_endpoint_auth_method",
-            "private_key_jwt needs jwks or jwks_uri",
-        ));
-    }
-    if method == TokenEndpointAuthMethod::None
-        && grant_types.iter().any(|g| g == "client_credentials")
-    {
-        return Err(bad(
-            "grant_types",
-            "client_credentials needs a confidential token_endpoint_auth_method",
-        ));
-    }
+    Ok(method)
+}
 
-    let id_token_signed_response_alg = id_token_alg(obj)?;
-
-    Ok(ClientMetadata {
-        redirect_uris,
-        client_name,
-        client_uri,
-        logo_uri,
-        scope,
-        grant_types,
-        response_types,
-        token_endpoint_auth_method: method,
-        application_type,
-        software_id,
-        software_version,
-        contacts,
-        jwks,
-        jwks_uri,
-        tos_uri,
-        policy_uri,
-        id_token_signed_response_alg,
-    })
+/// Whether `method` authenticates with a client secret.
+pub fn uses_shared_secret(method: TokenEndpointAuthMethod) -> bool {
+    matches!(
+        method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    )
 }
 
 /// `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2):

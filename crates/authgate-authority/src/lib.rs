@@ -18,6 +18,7 @@ pub mod builtin;
 pub mod check;
 pub mod cimd;
 pub mod client_auth;
+pub mod client_draft;
 pub mod client_metadata;
 pub mod clients;
 pub mod config;

@@ -1,11 +1,11 @@
 //! Applying resources and clients declared in the config file to the store,
 //! idempotently at every start, and validating their declarations.
 
+use crate::client_draft::PreRegistered;
+use crate::client_metadata::FieldError;
 use crate::config::{ClientConfig, Config, ResourceConfig};
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{
-    ANY_RESOURCE, Client, ClientKind, ClientMetadata, Resource, TokenEndpointAuthMethod,
-};
+use authgate_core::model::{ANY_RESOURCE, Client, Resource};
 use authgate_core::{resource_uri, scope, secret};
 use authgate_store::{Store, StoreError};
 
@@ -96,107 +96,69 @@ pub fn validate_scopes(
     Ok(())
 }
 
+/// Checks a client declared in the config file: its secret as the file
+/// gives it, then the rules every pre-registered client obeys
+/// ([`crate::client_draft`]), then that listed MCP servers are declared.
 pub fn validate_client_config(
     c: &ClientConfig,
     resources: &[ResourceConfig],
 ) -> Result<(), (&'static str, String)> {
-    if c.client_id.is_empty()
-        || c.client_id.len() > 200
-        || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ')
-    {
-        return Err((
-            "client_id",
-            "must be 1-200 printable characters without spaces".into(),
-        ));
-    }
-    if c.client_id.starts_with("https://") || c.client_id.starts_with("http://") {
-        return Err((
-            "client_id",
-            "URL client ids are reserved for client ID metadata documents".into(),
-        ));
-    }
-    let method = match &c.token_endpoint_auth_method {
-        None => None,
-        Some(m) => Some(TokenEndpointAuthMethod::parse(m).ok_or((
-            "token_endpoint_auth_method",
-            format!(
-                "{m:?} is not one of none, client_secret_basic, client_secret_post, private_key_jwt"
-            ),
-        ))?),
-    };
+    let holds_secret = check_secret_source(c)?;
+    declared(c)
+        .check_declared(holds_secret)
+        .map_err(|e| (e.field, e.reason))?;
+    check_declared_resources(c, resources)
+}
+
+/// `client_secret` or `client_secret_file`, not both; a written secret is
+/// long. Returns whether the client has a secret.
+fn check_secret_source(c: &ClientConfig) -> Result<bool, (&'static str, String)> {
     if c.client_secret.is_some() && c.client_secret_file.is_some() {
         return Err((
             "client_secret_file",
             "give client_secret or client_secret_file, not both".into(),
         ));
     }
-    let has_secret = c.client_secret.is_some() || c.client_secret_file.is_some();
     if let Some(s) = &c.client_secret
         && s.len() < 32
     {
         return Err(("client_secret", "must be at least 32 characters".into()));
     }
-    let effective = method.unwrap_or(if has_secret {
-        TokenEndpointAuthMethod::ClientSecretBasic
-    } else {
-        TokenEndpointAuthMethod::None
-    });
-    match effective {
-        TokenEndpointAuthMethod::None if has_secret => {
-            return Err((
-                "client_secret",
-                "a client with auth method none has no secret".into(),
-            ));
-        }
-        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
-            if !has_secret =>
-        {
-            return Err((
-                "client_secret",
-                "required for client_secret_* auth methods".into(),
-            ));
-        }
-        TokenEndpointAuthMethod::PrivateKeyJwt => {
-            return Err((
-                "token_endpoint_auth_method",
-                "private_key_jwt clients are registered through the API".into(),
-            ));
-        }
-        _ => {}
+    Ok(c.client_secret.is_some() || c.client_secret_file.is_some())
+}
+
+/// Listed MCP servers are declared in the same file (or built in). They
+/// may exist in the store already: only catch obvious typos when the file
+/// declares MCP servers.
+fn check_declared_resources(
+    c: &ClientConfig,
+    resources: &[ResourceConfig],
+) -> Result<(), (&'static str, String)> {
+    if resources.is_empty() {
+        return Ok(());
     }
-    for u in &c.redirect_uris {
-        authgate_core::redirect_uri::validate_for_registration(u)
-            .map_err(|e| ("redirect_uris", e.to_string()))?;
+    match c.resources.iter().find(|r| {
+        *r != ANY_RESOURCE && !resources.iter().any(|x| &x.id == *r) && !crate::builtin::is_builtin(r)
+    }) {
+        Some(r) => Err((
+            "resources",
+            format!("resource {r:?} is not declared in this file"),
+        )),
+        None => Ok(()),
     }
-    for g in &c.grant_types {
-        if !authgate_core::token_request::GRANT_TYPES_SUPPORTED.contains(&g.as_str()) {
-            return Err(("grant_types", format!("{g:?} is not supported")));
-        }
+}
+
+/// A declared client as what an administrator asks for.
+fn declared(c: &ClientConfig) -> PreRegistered {
+    PreRegistered {
+        client_id: c.client_id.clone(),
+        client_name: c.client_name.clone(),
+        token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        grant_types: c.grant_types.clone(),
+        resources: c.resources.clone(),
+        scopes: c.scopes.clone(),
     }
-    for r in &c.resources {
-        if r == ANY_RESOURCE {
-            continue;
-        }
-        if !valid_id(r) {
-            return Err((
-                "resources",
-                format!(
-                    "{r:?} is not a resource id (or \"*\" for every MCP server but the admin API)"
-                ),
-            ));
-        }
-        if !resources.iter().any(|x| &x.id == r) && !crate::builtin::is_builtin(r) {
-            // It may exist in the store already; only catch obvious typos
-            // when the config declares resources.
-            if !resources.is_empty() {
-                return Err((
-                    "resources",
-                    format!("resource {r:?} is not declared in this file"),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 pub fn resource_from_config(
@@ -229,62 +191,17 @@ pub fn resource_from_config(
     }
 }
 
-/// The stored client for a declared one: the auth method follows from
-/// whether it has a secret, the grant types from whether it has redirect
-/// URIs; `existing` keeps its blocked flag and timestamps. `authgate client
-/// add` builds its clients here too.
-pub fn client_from_config(
+/// The stored client for a declared one (see [`PreRegistered`] for the
+/// defaults); `existing` keeps its blocked flag and timestamps.
+fn client_from_config(
     c: &ClientConfig,
     secret: Option<&str>,
     existing: Option<&Client>,
     now: UnixTime,
-) -> Client {
-    let method = c
-        .token_endpoint_auth_method
-        .as_deref()
-        .and_then(TokenEndpointAuthMethod::parse)
-        .unwrap_or(if secret.is_some() {
-            TokenEndpointAuthMethod::ClientSecretBasic
-        } else {
-            TokenEndpointAuthMethod::None
-        });
-    let grant_types = if c.grant_types.is_empty() {
-        if c.redirect_uris.is_empty() {
-            vec!["client_credentials".to_string()]
-        } else {
-            vec![
-                "authorization_code".to_string(),
-                "refresh_token".to_string(),
-            ]
-        }
-    } else {
-        c.grant_types.clone()
-    };
-    Client {
-        client_id: c.client_id.clone(),
-        kind: ClientKind::PreRegistered,
-        metadata: ClientMetadata {
-            redirect_uris: c.redirect_uris.clone(),
-            client_name: c.client_name.clone(),
-            grant_types,
-            response_types: if c.redirect_uris.is_empty() {
-                vec![]
-            } else {
-                vec!["code".into()]
-            },
-            token_endpoint_auth_method: method,
-            ..ClientMetadata::default()
-        },
-        secret_hash: secret.map(secret::hash),
-        registration_access_token_hash: None,
-        resources: c.resources.clone(),
-        allowed_scopes: c.scopes.clone(),
-        blocked: existing.map(|e| e.blocked).unwrap_or(false),
-        registration_fingerprint: None,
-        registration_count: 1,
-        created_at: existing.map(|e| e.created_at).unwrap_or(now),
-        last_used_at: existing.and_then(|e| e.last_used_at),
-    }
+) -> Result<Client, FieldError> {
+    declared(c)
+        .draft(secret.map(secret::hash))?
+        .into_client(now, existing)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +210,10 @@ pub enum ProvisionError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn client_error(i: usize, e: FieldError) -> ProvisionError {
+    crate::config::ConfigError::new(format!("clients[{i}].{}", e.field), e.reason).into()
 }
 
 /// Writes declared resources and clients; rows that already match are
@@ -330,7 +251,8 @@ pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(),
             _ => None,
         };
         let existing = store.get_client(&c.client_id).await?;
-        let want = client_from_config(c, secret.as_deref(), existing.as_ref(), now);
+        let want = client_from_config(c, secret.as_deref(), existing.as_ref(), now)
+            .map_err(|e| client_error(i, e))?;
         match existing {
             Some(e) if e == want => {}
             Some(_) => {
@@ -345,4 +267,66 @@ pub async fn apply(store: &dyn Store, cfg: &Config, now: UnixTime) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(f: impl FnOnce(&mut ClientConfig)) -> Result<(), (&'static str, String)> {
+        let mut c = ClientConfig {
+            client_id: "svc".into(),
+            client_name: None,
+            client_secret: Some("s".repeat(32)),
+            client_secret_file: None,
+            token_endpoint_auth_method: None,
+            redirect_uris: vec![],
+            grant_types: vec![],
+            resources: vec![],
+            scopes: None,
+        };
+        f(&mut c);
+        validate_client_config(&c, &[])
+    }
+
+    /// Behaviour changes of the config file, which now checks a declared
+    /// client as the admin API does (`client_draft`): each was accepted.
+    #[test]
+    fn declared_clients_obey_the_admin_api_rules() {
+        let field = |r: Result<(), (&'static str, String)>| r.unwrap_err().0;
+        // A public client with client_credentials.
+        assert_eq!(
+            field(declared(|c| {
+                c.client_secret = None;
+                c.grant_types = vec!["client_credentials".into()];
+            })),
+            "grant_types"
+        );
+        // The authorization_code grant without a redirect URI.
+        assert_eq!(
+            field(declared(
+                |c| c.grant_types = vec!["authorization_code".into()]
+            )),
+            "redirect_uris"
+        );
+        // A scope list with something that is not a scope.
+        assert_eq!(
+            field(declared(|c| c.scopes = Some(vec!["a b".into()]))),
+            "scopes"
+        );
+        // A name longer than 200 characters.
+        assert_eq!(
+            field(declared(|c| c.client_name = Some("n".repeat(201)))),
+            "client_name"
+        );
+        // What was accepted still is.
+        assert!(declared(|_| {}).is_ok());
+        assert!(
+            declared(|c| {
+                c.client_secret = None;
+                c.client_secret_file = Some("/run/secret".into());
+            })
+            .is_ok()
+        );
+    }
 }

@@ -29,9 +29,10 @@
 pub mod jwks;
 
 use crate::Authority;
-use crate::StoreFailure;
+use crate::client_draft::{ClientDraft, METADATA_DOCUMENT};
 use crate::client_metadata::{self, Origin, Rules};
 use crate::config::ConfigError;
+use crate::StoreFailure;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::resource_uri::is_loopback_host;
@@ -445,7 +446,7 @@ pub async fn resolve(
         Some(s) => Arc::new(persist(state, client_id, metadata, Some(s)).await?),
         None => {
             check_capacity(state).await?;
-            Arc::new(document_client(state, client_id, metadata, None))
+            Arc::new(document_client(state, client_id, metadata, None)?)
         }
     };
     let ttl = cache_ttl(&state.settings.raw.cimd, fetched.max_age, fetched.no_cache);
@@ -497,29 +498,10 @@ fn document_client(
     client_id: &str,
     metadata: ClientMetadata,
     stored: Option<&Client>,
-) -> Client {
-    let now = state.clock.now();
-    let mut c = Client {
-        client_id: client_id.to_owned(),
-        kind: ClientKind::MetadataDocument,
-        metadata,
-        secret_hash: None,
-        registration_access_token_hash: None,
-        resources: vec![],
-        allowed_scopes: None,
-        blocked: false,
-        registration_fingerprint: None,
-        registration_count: 1,
-        created_at: now,
-        last_used_at: None,
-    };
-    if let Some(s) = stored {
-        c.created_at = s.created_at;
-        c.last_used_at = s.last_used_at;
-        c.blocked = s.blocked;
-        c.registration_count = s.registration_count;
-    }
-    c
+) -> Result<Client, OAuthError> {
+    ClientDraft::new(METADATA_DOCUMENT, client_id, metadata)
+        .into_client(state.clock.now(), stored)
+        .map_err(|e| refused(e.oauth().description))
 }
 
 /// Refuses a client not yet stored when the store holds `cimd.max_clients`
@@ -602,7 +584,7 @@ async fn persist(
     metadata: ClientMetadata,
     stored: Option<&Client>,
 ) -> Result<Client, OAuthError> {
-    let c = document_client(state, client_id, metadata, stored);
+    let c = document_client(state, client_id, metadata, stored)?;
     if stored.is_some_and(|s| *s == c) {
         return Ok(c);
     }

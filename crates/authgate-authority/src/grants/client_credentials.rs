@@ -1,4 +1,5 @@
-//! `grant_type=client_credentials` (RFC 6749 §4.4) for confidential clients.
+//! `grant_type=client_credentials` (RFC 6749 §4.4) for confidential clients
+//! (checked before dispatch, `grants::check_allowed`).
 //! Who may have it for which MCP server is `clients::check_allowed_for_resource`
 //! (dynamic and metadata document clients only where the server opts in);
 //! the client's registered scope caps what it gets (`scope::negotiate`).
@@ -15,23 +16,7 @@ pub async fn grant(
     requested_scope: Option<&str>,
     resource: &[String],
 ) -> Result<TokenResponse, OAuthError> {
-    if !client.is_confidential() {
-        return Err(OAuthError::unauthorized_client(
-            "client_credentials requires a confidential client",
-        ));
-    }
     let c = &client.client;
-    if !c.metadata.grant_types.is_empty()
-        && !c
-            .metadata
-            .grant_types
-            .iter()
-            .any(|g| g == "client_credentials")
-    {
-        return Err(OAuthError::unauthorized_client(
-            "this client is not allowed the client_credentials grant",
-        ));
-    }
     let res = super::resource::resolve(state, c, resource, TokenFor::Client).await?;
     let requested = scope::parse(requested_scope.unwrap_or(""))?;
     let scopes = scope::negotiate(

@@ -2,14 +2,11 @@
 //! with their grants.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::Authority;
-use crate::config::ClientConfig;
 use crate::manage::types::*;
-use crate::provision;
-use authgate_core::model::{
-    ANY_RESOURCE, Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod,
-};
-use authgate_core::{scope, secret};
+use crate::Authority;
+use crate::client_draft::{ClientDraft, METADATA_DOCUMENT, PreRegistered};
+use authgate_core::model::{ANY_RESOURCE, Client, ClientMetadata, TokenEndpointAuthMethod};
+use authgate_core::secret;
 use authgate_store::StoreError;
 use serde_json::{Value, json};
 
@@ -21,134 +18,29 @@ pub async fn get_client(state: &Authority, id: &str) -> AdminResult<Client> {
         .ok_or_else(|| AdminError::NotFound(format!("no client {id:?}")))
 }
 
+/// Registers a pre-registered client; a confidential one gets a secret,
+/// returned once.
 pub async fn create_client(
     state: &Authority,
     actor: &Actor,
     input: ClientInput,
 ) -> AdminResult<(Client, Option<String>)> {
-    let store = state.store.as_ref();
-    let client_id = match input
-        .client_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(id) => id.to_owned(),
-        None => secret::generate_id(state.rng.as_ref())?,
-    };
-    let name = input
-        .client_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(AdminError::invalid(
-            "client_name",
-            "must be at most 200 characters",
-        ));
-    }
-    let clean = |v: Vec<String>| -> Vec<String> {
-        v.into_iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
-    let redirect_uris = clean(input.redirect_uris);
-    let resources = clean(input.resources);
-    let scopes = input.scopes.map(clean);
-    let secret_plain = input
-        .confidential
+    let confidential = input.confidential;
+    let secret_plain = confidential
         .then(|| secret::generate(state.rng.as_ref()))
         .transpose()?;
-    let grant_types = {
-        let g = clean(input.grant_types);
-        if !g.is_empty() {
-            g
-        } else if redirect_uris.is_empty() {
-            vec!["client_credentials".to_string()]
-        } else {
-            vec!["authorization_code".into(), "refresh_token".into()]
-        }
-    };
-    let cc = ClientConfig {
-        client_id: client_id.clone(),
-        client_name: name.clone(),
-        client_secret: secret_plain.clone(),
-        client_secret_file: None,
-        token_endpoint_auth_method: None,
-        redirect_uris: redirect_uris.clone(),
-        grant_types: grant_types.clone(),
-        resources: resources.clone(),
-        scopes: scopes.clone(),
-    };
-    provision::validate_client_config(&cc, &[]).map_err(|(f, d)| AdminError::invalid(f, d))?;
-    let needs_redirect = grant_types.iter().any(|g| g == "authorization_code");
-    if needs_redirect && redirect_uris.is_empty() {
-        return Err(AdminError::invalid(
-            "redirect_uris",
-            "the authorization_code grant needs at least one redirect URI",
-        ));
-    }
-    if !input.confidential && grant_types.iter().any(|g| g == "client_credentials") {
-        return Err(AdminError::invalid(
-            "grant_types",
-            "client_credentials needs a confidential client",
-        ));
-    }
-    for r in resources.iter().filter(|r| *r != ANY_RESOURCE) {
-        if store.get_resource(r).await?.is_none() {
-            return Err(AdminError::invalid(
-                "resources",
-                format!("no MCP server with id {r:?}"),
-            ));
-        }
-    }
-    if let Some(s) = &scopes {
-        for x in s {
-            if !scope::is_scope_token(x) {
-                return Err(AdminError::invalid(
-                    "scopes",
-                    format!("{x:?} is not a valid scope"),
-                ));
-            }
-        }
-    }
-    let c = Client {
-        client_id: client_id.clone(),
-        kind: ClientKind::PreRegistered,
-        metadata: ClientMetadata {
-            redirect_uris: redirect_uris.clone(),
-            client_name: name,
-            grant_types,
-            response_types: if needs_redirect {
-                vec!["code".into()]
-            } else {
-                vec![]
-            },
-            token_endpoint_auth_method: if input.confidential {
-                TokenEndpointAuthMethod::ClientSecretBasic
-            } else {
-                TokenEndpointAuthMethod::None
-            },
-            ..ClientMetadata::default()
-        },
-        secret_hash: secret_plain.as_deref().map(secret::hash),
-        registration_access_token_hash: None,
-        resources,
-        allowed_scopes: scopes,
-        blocked: false,
-        registration_fingerprint: None,
-        registration_count: 1,
-        created_at: state.clock.now(),
-        last_used_at: None,
-    };
-    match store.insert_client(&c).await {
+    let wanted = wanted_client(state, input)?;
+    let c = wanted
+        .draft(secret_plain.as_deref().map(secret::hash))
+        .and_then(|d| d.into_client(state.clock.now(), None))
+        .map_err(|e| AdminError::invalid(e.field, e.reason))?;
+    check_resources_exist(state, &c.resources).await?;
+    match state.store.insert_client(&c).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(AdminError::conflict(
                 "client_id",
-                format!("a client {client_id:?} exists"),
+                format!("a client {:?} exists", c.client_id),
             ));
         }
         Err(e) => return Err(e.into()),
@@ -160,9 +52,50 @@ pub async fn create_client(
         "admin.client.created",
         Some(&c.client_id),
         None,
-        json!({"confidential": input.confidential, "resources": c.resources}),
+        json!({"confidential": confidential, "resources": c.resources}),
     );
     Ok((c, secret_plain))
+}
+
+/// The input, trimmed (blank entries dropped), with a generated id when it
+/// names none. The auth method follows from whether it gets a secret.
+fn wanted_client(state: &Authority, input: ClientInput) -> AdminResult<PreRegistered> {
+    let trimmed = |s: Option<String>| {
+        s.map(|s| s.trim().to_owned())
+            .filter(|s: &String| !s.is_empty())
+    };
+    let clean = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let client_id = match trimmed(input.client_id) {
+        Some(id) => id,
+        None => secret::generate_id(state.rng.as_ref())?,
+    };
+    Ok(PreRegistered {
+        client_id,
+        client_name: trimmed(input.client_name),
+        token_endpoint_auth_method: None,
+        redirect_uris: clean(input.redirect_uris),
+        grant_types: clean(input.grant_types),
+        resources: clean(input.resources),
+        scopes: input.scopes.map(clean),
+    })
+}
+
+/// Every MCP server a client lists exists (`*` aside).
+async fn check_resources_exist(state: &Authority, resources: &[String]) -> AdminResult<()> {
+    for r in resources.iter().filter(|r| *r != ANY_RESOURCE) {
+        if state.store.get_resource(r).await?.is_none() {
+            return Err(AdminError::invalid(
+                "resources",
+                format!("no MCP server with id {r:?}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn rotate_client_secret(
@@ -289,4 +222,89 @@ pub async fn delete_client(
         json!({"grants_revoked": out.grants_revoked, "consents_removed": out.consents_removed}),
     );
     Ok(out)
+}
+
+/// A blocked metadata document row standing for a URL not fetched yet or
+/// for a whole host (`https://<host>/`, never a document URL: its path is
+/// `/`). The registration count is 0: nobody registered it.
+fn document_block_row(state: &Authority, id: &str) -> AdminResult<Client> {
+    let c = ClientDraft::new(METADATA_DOCUMENT, id, ClientMetadata::default())
+        .into_client(state.clock.now(), None)
+        .map_err(|e| AdminError::invalid(e.field, e.reason))?;
+    Ok(Client {
+        blocked: true,
+        registration_count: 0,
+        ..c
+    })
+}
+
+/// Blocks a metadata document client before it is ever seen: `id` must be
+/// a document URL (a stored client is blocked with [`set_client_blocked`]).
+pub async fn block_document_ahead(state: &Authority, actor: &Actor, id: &str) -> AdminResult<()> {
+    if crate::cimd::parse_client_id_url(id, false).is_err() {
+        return Err(AdminError::NotFound(format!("no client {id:?}")));
+    }
+    state
+        .store
+        .insert_client(&document_block_row(state, id)?)
+        .await?;
+    state.registry.invalidate_client(id);
+    record(
+        state,
+        actor,
+        "admin.client.blocked",
+        Some(id),
+        None,
+        json!({"kind": "metadata_document", "ahead": true}),
+    );
+    Ok(())
+}
+
+/// Refuses (or again accepts) every client ID metadata document on `host`,
+/// URLs never seen included. Returns false when unblocking a host that
+/// was not blocked.
+pub async fn set_host_blocked(
+    state: &Authority,
+    actor: &Actor,
+    host: &str,
+    blocked: bool,
+) -> AdminResult<bool> {
+    let host = host.trim().to_ascii_lowercase();
+    let valid = !host.is_empty()
+        && url::Url::parse(&format!("https://{host}/"))
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == host))
+            .unwrap_or(false);
+    if !valid {
+        return Err(AdminError::invalid(
+            "host",
+            format!("{host:?} is not a host name (give e.g. app.example.com, no scheme or path)"),
+        ));
+    }
+    let id = crate::cimd::host_block_id(&host);
+    let store = state.store.as_ref();
+    let changed = match (blocked, store.get_client(&id).await?) {
+        (true, Some(mut c)) => {
+            c.blocked = true;
+            store.update_client(&c).await?
+        }
+        (true, None) => {
+            store
+                .insert_client(&document_block_row(state, &id)?)
+                .await?;
+            true
+        }
+        (false, _) => store.delete_client(&id).await?,
+    };
+    if !changed {
+        return Ok(false);
+    }
+    state.registry.invalidate_client(&id);
+    let event = if blocked {
+        "admin.client.host_blocked"
+    } else {
+        "admin.client.host_unblocked"
+    };
+    record(state, actor, event, Some(&id), None, json!({"host": host}));
+    Ok(true)
 }

@@ -50,7 +50,7 @@ impl From<ScopeDto> for ScopeDef {
 }
 
 /// An MCP server to add or the new state of one (PUT replaces every field).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceInput {
     /// Short identifier (letters, digits, `-`, `_`, `.`). Derived from the
@@ -206,7 +206,7 @@ pub struct CheckReport {
 }
 
 /// A client to register (pre-registered by an administrator).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
     /// Generated when omitted.

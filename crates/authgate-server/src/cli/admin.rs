@@ -5,18 +5,15 @@
 //! `--server` through a running server's admin API.
 
 use super::api_client::{Credentials, Remote, seg};
+use super::local::{Local, actor, admin_err};
 use super::{CliError, now, open_store, output};
-use crate::app::SharedState;
-use authgate_authority::config::Settings;
-use authgate_authority::manage::types::*;
-use authgate_authority::manage::{self, Actor, AdminError};
+use authgate_authority::manage;
 use authgate_authority::setup_links::{self as setup, Purpose};
-use authgate_core::clock::{Clock, SystemClock};
-use authgate_core::model::{AuditEvent, User};
-use authgate_core::random::{OsRandom, Random};
+use authgate_authority::manage::types::*;
+use authgate_authority::config::Settings;
+use authgate_core::random::OsRandom;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCmd {
@@ -86,15 +83,8 @@ pub struct AuditArgs {
 
 /// Where the operations run.
 enum Target {
-    Local {
-        state: SharedState,
-        audit: tokio::task::JoinHandle<()>,
-    },
+    Local(Local),
     Remote(Remote),
-}
-
-fn admin_err(e: AdminError) -> CliError {
-    CliError(e.message())
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
@@ -107,155 +97,152 @@ impl Target {
         server: Option<&str>,
         creds: Option<&std::path::Path>,
     ) -> Result<Self, CliError> {
-        match server {
-            Some(s) => Ok(Target::Remote(
-                Remote::connect(s, &Credentials::load(creds)?).await?,
-            )),
-            None => {
-                let store = open_store(settings).await?;
-                let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-                let rng: Arc<dyn Random> = Arc::new(OsRandom::new());
-                let (state, audit) = crate::serve::build_state(settings.clone(), store, clock, rng)
-                    .await
-                    .map_err(|e| CliError(e.to_string()))?;
-                Ok(Target::Local { state, audit })
-            }
-        }
+        Ok(match server {
+            Some(s) => Target::Remote(Remote::connect(s, &Credentials::load(creds)?).await?),
+            None => Target::Local(Local::open(settings).await?),
+        })
     }
 
     /// Waits until local audit events are written.
     async fn finish(self) {
-        if let Target::Local { state, audit } = self {
-            drop(state);
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), audit).await;
-        }
-    }
-
-    fn actor() -> Actor {
-        Actor {
-            name: "cli".into(),
-            address: None,
+        if let Target::Local(l) = self {
+            l.finish().await;
         }
     }
 
     async fn user_id(&self, email: &str) -> Result<String, CliError> {
         let email = email.trim().to_lowercase();
         match self {
-            Target::Local { state, .. } => state
-                .store
-                .get_user_by_email(&email)
-                .await?
-                .map(|u| u.id)
-                .ok_or_else(|| CliError(format!("no user {email:?}"))),
+            Target::Local(l) => l.state.store.get_user_by_email(&email).await?.map(|u| u.id),
             Target::Remote(r) => r
                 .list_all("/users")
                 .await?
                 .into_iter()
                 .find(|u| u["email"] == email.as_str())
-                .and_then(|u| u["id"].as_str().map(str::to_owned))
-                .ok_or_else(|| CliError(format!("no user {email:?}"))),
+                .and_then(|u| u["id"].as_str().map(str::to_owned)),
         }
+        .ok_or_else(|| CliError(format!("no user {email:?}")))
     }
 
     async fn run(&self, cmd: &AdminCmd) -> Result<Value, CliError> {
-        let actor = Self::actor();
-        Ok(match (self, cmd) {
-            (_, AdminCmd::Create { .. } | AdminCmd::SetupLink) => {
-                return Err(CliError("this works on the local store only".into()));
+        match cmd {
+            AdminCmd::Create { .. } | AdminCmd::SetupLink => {
+                Err(CliError("this works on the local store only".into()))
             }
-            (Target::Local { state, .. }, AdminCmd::RotateSecret { client_id, .. }) => {
-                let s = manage::rotate_client_secret(state, &actor, client_id)
-                    .await
-                    .map_err(admin_err)?;
-                to_json(&SecretRotated {
-                    client_id: client_id.clone(),
-                    client_secret: s,
-                })
-            }
-            (Target::Remote(r), AdminCmd::RotateSecret { client_id, .. }) => {
-                r.call("POST", &format!("/clients/{}/secret", seg(client_id)), None)
-                    .await?
-            }
-            (t, AdminCmd::PasswordLink { email, .. }) => {
-                let id = t.user_id(email).await?;
-                match t {
-                    Target::Local { state, .. } => to_json(
-                        &manage::password_link(state, &actor, &id)
-                            .await
-                            .map_err(admin_err)?,
-                    ),
+            AdminCmd::RotateSecret { client_id, .. } => self.rotate_secret(client_id).await,
+            AdminCmd::PasswordLink { email, .. } => {
+                let id = self.user_id(email).await?;
+                match self {
+                    Target::Local(l) => manage::password_link(&l.state, &actor(), &id)
+                        .await
+                        .map(|v| to_json(&v))
+                        .map_err(admin_err),
                     Target::Remote(r) => {
                         r.call("POST", &format!("/users/{}/password-link", seg(&id)), None)
-                            .await?
+                            .await
                     }
                 }
             }
-            (t, AdminCmd::Grants { email, .. }) => {
-                let id = t.user_id(email).await?;
-                match t {
-                    Target::Local { state, .. } => to_json(&AppList {
-                        items: manage::user_apps(state, &id).await.map_err(admin_err)?,
+            AdminCmd::Grants { email, .. } => {
+                let id = self.user_id(email).await?;
+                match self {
+                    Target::Local(l) => Ok(to_json(&AppList {
+                        items: manage::user_apps(&l.state, &id).await.map_err(admin_err)?,
                         user_id: id,
-                    }),
+                    })),
                     Target::Remote(r) => {
                         r.call("GET", &format!("/users/{}/grants", seg(&id)), None)
-                            .await?
-                    }
-                }
-            }
-            (
-                t,
-                AdminCmd::RevokeGrant {
-                    email,
-                    client,
-                    resource,
-                },
-            ) => {
-                let id = t.user_id(email).await?;
-                let input = RevokeInput {
-                    client_id: client.clone(),
-                    resource_id: resource.clone(),
-                };
-                match t {
-                    Target::Local { state, .. } => to_json(
-                        &manage::revoke_app(state, &actor, &id, input)
                             .await
-                            .map_err(admin_err)?,
-                    ),
-                    Target::Remote(r) => {
-                        r.call(
-                            "POST",
-                            &format!("/users/{}/grants/revoke", seg(&id)),
-                            Some(json!({"client_id": client, "resource_id": resource})),
-                        )
-                        .await?
                     }
                 }
             }
-            (Target::Local { state, .. }, AdminCmd::RetireKey { kid }) => to_json(
-                &manage::retire_key(state, &actor, kid)
-                    .await
-                    .map_err(admin_err)?,
-            ),
-            (Target::Remote(r), AdminCmd::RetireKey { kid }) => {
-                r.call("POST", &format!("/keys/{}/retire", seg(kid)), None)
-                    .await?
-            }
-            (Target::Local { state, .. }, AdminCmd::Check { resource_id, .. }) => {
-                let res = manage::get_resource(state, resource_id)
+            AdminCmd::RevokeGrant {
+                email,
+                client,
+                resource,
+            } => self.revoke_grant(email, client, resource).await,
+            AdminCmd::RetireKey { kid } => self.retire_key(kid).await,
+            AdminCmd::Check { resource_id, .. } => self.check(resource_id).await,
+        }
+    }
+
+    async fn rotate_secret(&self, client_id: &str) -> Result<Value, CliError> {
+        match self {
+            Target::Local(l) => {
+                let s = manage::rotate_client_secret(&l.state, &actor(), client_id)
                     .await
                     .map_err(admin_err)?;
-                to_json(&authgate_authority::check::run(state, &res).await)
+                Ok(to_json(&SecretRotated {
+                    client_id: client_id.to_owned(),
+                    client_secret: s,
+                }))
             }
-            (Target::Remote(r), AdminCmd::Check { resource_id, .. }) => {
+            Target::Remote(r) => {
+                r.call("POST", &format!("/clients/{}/secret", seg(client_id)), None)
+                    .await
+            }
+        }
+    }
+
+    async fn revoke_grant(
+        &self,
+        email: &str,
+        client: &str,
+        resource: &str,
+    ) -> Result<Value, CliError> {
+        let id = self.user_id(email).await?;
+        match self {
+            Target::Local(l) => {
+                let input = RevokeInput {
+                    client_id: client.to_owned(),
+                    resource_id: resource.to_owned(),
+                };
+                manage::revoke_app(&l.state, &actor(), &id, input)
+                    .await
+                    .map(|v| to_json(&v))
+                    .map_err(admin_err)
+            }
+            Target::Remote(r) => {
+                r.call(
+                    "POST",
+                    &format!("/users/{}/grants/revoke", seg(&id)),
+                    Some(json!({"client_id": client, "resource_id": resource})),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn retire_key(&self, kid: &str) -> Result<Value, CliError> {
+        match self {
+            Target::Local(l) => manage::retire_key(&l.state, &actor(), kid)
+                .await
+                .map(|v| to_json(&v))
+                .map_err(admin_err),
+            Target::Remote(r) => {
+                r.call("POST", &format!("/keys/{}/retire", seg(kid)), None)
+                    .await
+            }
+        }
+    }
+
+    async fn check(&self, resource_id: &str) -> Result<Value, CliError> {
+        match self {
+            Target::Local(l) => {
+                let res = manage::get_resource(&l.state, resource_id)
+                    .await
+                    .map_err(admin_err)?;
+                Ok(to_json(&authgate_authority::check::run(&l.state, &res).await))
+            }
+            Target::Remote(r) => {
                 r.call(
                     "POST",
                     &format!("/resources/{}/check", seg(resource_id)),
                     None,
                 )
-                .await?
+                .await
             }
-        })
+        }
     }
 }
 
@@ -277,73 +264,81 @@ fn print_result(cmd: &AdminCmd, v: &Value) -> Result<(), CliError> {
                 output::time(v.get("expires_at").and_then(Value::as_i64))
             );
         }
-        AdminCmd::Grants { .. } => {
-            let rows: Vec<Vec<String>> = v["items"]
-                .as_array()
-                .map(|a| a.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .map(|a| {
-                    let scopes = a["consented_scopes"]
-                        .as_array()
-                        .map(|x| {
-                            x.iter()
-                                .filter_map(Value::as_str)
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                        .unwrap_or_default();
-                    let grants = a["grants"].as_array().map(Vec::len).unwrap_or(0);
-                    let last = a["grants"]
-                        .as_array()
-                        .and_then(|g| g.iter().filter_map(|x| x["last_used_at"].as_i64()).max());
-                    vec![
-                        a["client_id"].as_str().unwrap_or("").to_owned(),
-                        a["resource_id"].as_str().unwrap_or("").to_owned(),
-                        scopes,
-                        grants.to_string(),
-                        output::time(last),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                output::table(
-                    &["CLIENT", "MCP SERVER", "SCOPES", "GRANTS", "LAST USED"],
-                    &rows
-                )
-            );
-        }
+        AdminCmd::Grants { .. } => print_grants(v),
         AdminCmd::RevokeGrant { .. } => println!(
             "consent removed: {}; grants revoked: {}",
             v["consent_removed"].as_bool().unwrap_or(false),
             v["grants_revoked"].as_u64().unwrap_or(0)
         ),
         AdminCmd::RetireKey { kid } => println!("signing key {kid} retired: no longer published"),
-        AdminCmd::Check { json, .. } => {
-            if *json {
-                println!("{}", output::json(v));
-            } else {
-                println!("{} → {}", s("target"), s("metadata_url"));
-                for p in v["points"]
-                    .as_array()
-                    .map(|a| a.as_slice())
-                    .unwrap_or_default()
-                {
-                    let ok = p["ok"].as_bool().unwrap_or(false);
-                    println!(
-                        "{} {}\n    {}",
-                        if ok { "✓" } else { "✗" },
-                        p["label"].as_str().unwrap_or(""),
-                        p["detail"].as_str().unwrap_or("")
-                    );
-                }
-            }
-            if v["ok"] != true {
-                return Err(CliError("the connection check found problems".into()));
-            }
-        }
+        AdminCmd::Check { json, .. } => return print_check(v, *json),
         AdminCmd::Create { .. } | AdminCmd::SetupLink => {}
+    }
+    Ok(())
+}
+
+/// A person's apps as a table.
+fn print_grants(v: &Value) {
+    let rows: Vec<Vec<String>> = v["items"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|a| {
+            let scopes = a["consented_scopes"]
+                .as_array()
+                .map(|x| {
+                    x.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let grants = a["grants"].as_array().map(Vec::len).unwrap_or(0);
+            let last = a["grants"]
+                .as_array()
+                .and_then(|g| g.iter().filter_map(|x| x["last_used_at"].as_i64()).max());
+            vec![
+                a["client_id"].as_str().unwrap_or("").to_owned(),
+                a["resource_id"].as_str().unwrap_or("").to_owned(),
+                scopes,
+                grants.to_string(),
+                output::time(last),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(
+            &["CLIENT", "MCP SERVER", "SCOPES", "GRANTS", "LAST USED"],
+            &rows
+        )
+    );
+}
+
+/// The connection check's points; an error when one failed.
+fn print_check(v: &Value, json: bool) -> Result<(), CliError> {
+    if json {
+        println!("{}", output::json(v));
+    } else {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        println!("{} → {}", s("target"), s("metadata_url"));
+        for p in v["points"]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+        {
+            let ok = p["ok"].as_bool().unwrap_or(false);
+            println!(
+                "{} {}\n    {}",
+                if ok { "✓" } else { "✗" },
+                p["label"].as_str().unwrap_or(""),
+                p["detail"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if v["ok"] != true {
+        return Err(CliError("the connection check found problems".into()));
     }
     Ok(())
 }
@@ -356,8 +351,11 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
             "--email {email:?} is not an email address"
         )));
     }
-    let store = open_store(settings).await?;
-    if let Some(u) = store.get_user_by_email(&email).await? {
+    if let Some(u) = open_store(settings)
+        .await?
+        .get_user_by_email(&email)
+        .await?
+    {
         if u.is_admin {
             return Err(CliError(format!("{email} is already an administrator")));
         }
@@ -365,31 +363,18 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
             "{email} already has an account (not an administrator); use another email"
         )));
     }
-    let pw = super::user::read_password()?;
-    let rng = OsRandom::new();
-    let u = User {
-        id: authgate_core::secret::generate_id(&rng)?,
+    let input = UserInput {
         email: email.clone(),
         name,
-        password_hash: authgate_authority::passwords::hash_password(&pw, &rng)?,
-        disabled: false,
         is_admin: true,
-        created_at: now(),
+        password: Some(super::user::read_password()?),
     };
-    store.insert_user(&u).await?;
-    store
-        .append_audit_events(vec![AuditEvent {
-            id: 0,
-            at: now(),
-            event: "admin.user.created".into(),
-            actor: Some("cli".into()),
-            client_id: None,
-            resource_id: None,
-            address: None,
-            outcome: "ok".into(),
-            detail: json!({"user_id": u.id, "email": u.email, "is_admin": true}),
-        }])
-        .await?;
+    let (u, _) = Local::run(settings, async |s| {
+        manage::create_user(s, &actor(), input)
+            .await
+            .map_err(admin_err)
+    })
+    .await?;
     println!("administrator {email} created (id {})", u.id);
     println!("sign in at {}/admin", settings.issuer);
     Ok(())
@@ -487,6 +472,15 @@ pub async fn audit(
         println!("{}", output::json(&page));
         return Ok(());
     }
+    print_audit(&page);
+    if let Some(b) = page["next_before"].as_i64() {
+        eprintln!("older events: --before {b}");
+    }
+    Ok(())
+}
+
+/// An audit page as a table.
+fn print_audit(page: &Value) {
     let str_of = |e: &Value, k: &str| e[k].as_str().unwrap_or("").to_owned();
     let rows: Vec<Vec<String>> = page["items"]
         .as_array()
@@ -522,98 +516,4 @@ pub async fn audit(
             &rows
         )
     );
-    if let Some(b) = page["next_before"].as_i64() {
-        eprintln!("older events: --before {b}");
-    }
-    Ok(())
-}
-
-/// The audit event of a local management command that changes something
-/// (the API records its own): event, client, resource, detail.
-pub(super) fn local_event(
-    cmd: &super::Command,
-) -> Option<(&'static str, Option<String>, Option<String>, Value)> {
-    use super::Command as C;
-    use super::client::ClientCmd as Cl;
-    use super::keys::KeysCmd as K;
-    use super::resource::ResourceCmd as R;
-    use super::user::UserCmd as U;
-    Some(match cmd {
-        C::Resource(R::Add { id, uri, .. }) => (
-            "admin.resource.created",
-            None,
-            Some(id.clone()),
-            json!({ "uri": uri }),
-        ),
-        C::Resource(R::Remove { id }) => (
-            "admin.resource.deleted",
-            None,
-            Some(id.clone()),
-            Value::Null,
-        ),
-        C::Client(Cl::Add { id, .. }) => {
-            ("admin.client.created", Some(id.clone()), None, Value::Null)
-        }
-        C::Client(Cl::Remove { id }) => {
-            ("admin.client.deleted", Some(id.clone()), None, Value::Null)
-        }
-        C::Client(Cl::Block { id }) => {
-            ("admin.client.blocked", Some(id.clone()), None, Value::Null)
-        }
-        C::Client(Cl::Unblock { id }) => (
-            "admin.client.unblocked",
-            Some(id.clone()),
-            None,
-            Value::Null,
-        ),
-        C::Client(Cl::List { .. } | Cl::Show { .. }) => return None,
-        C::Client(other) => (
-            "admin.client.changed",
-            None,
-            None,
-            json!({ "command": format!("{other:?}") }),
-        ),
-        C::User(U::Add { email, admin, .. }) => (
-            "admin.user.created",
-            None,
-            None,
-            json!({ "email": email.trim().to_lowercase(), "is_admin": admin }),
-        ),
-        C::User(U::Disable { email }) => (
-            "admin.user.disabled",
-            None,
-            None,
-            json!({ "email": email.trim().to_lowercase() }),
-        ),
-        C::User(U::Enable { email }) => (
-            "admin.user.enabled",
-            None,
-            None,
-            json!({ "email": email.trim().to_lowercase() }),
-        ),
-        C::Keys(K::Rotate) => ("key.rotated", None, None, Value::Null),
-        _ => return None,
-    })
-}
-
-/// Appends a local command's audit event (actor `cli`).
-pub(super) async fn record_local(
-    settings: &Settings,
-    (event, client_id, resource_id, detail): (&'static str, Option<String>, Option<String>, Value),
-) -> Result<(), CliError> {
-    let store = open_store(settings).await?;
-    store
-        .append_audit_events(vec![AuditEvent {
-            id: 0,
-            at: now(),
-            event: event.into(),
-            actor: Some("cli".into()),
-            client_id,
-            resource_id,
-            address: None,
-            outcome: "ok".into(),
-            detail,
-        }])
-        .await?;
-    Ok(())
 }

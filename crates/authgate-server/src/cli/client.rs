@@ -1,38 +1,18 @@
 //! `authgate client add|list|show|remove|block|unblock|block-host|unblock-host`.
 
-use super::{CliError, now, open_store, output};
-use authgate_authority::config::{ClientConfig, Settings};
-use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, ClientMetadata};
-use authgate_core::random::OsRandom;
-use authgate_core::secret;
+use super::local::{Local, actor, admin_err};
+use super::{CliError, open_store, output};
+use authgate_authority::manage::{self, Actor, AdminError};
+use authgate_authority::manage::types::ClientInput;
+use crate::app::AppState;
+use authgate_authority::config::Settings;
+use authgate_core::model::{Client, ClientKind};
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCmd {
     /// Register a client. Confidential clients get a secret, shown once.
-    Add {
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// Give the client a secret (client_secret_basic).
-        #[arg(long)]
-        confidential: bool,
-        /// Resource id the client may get tokens for (repeatable); '*' for
-        /// every MCP server but the admin API (`authgate-admin` must be
-        /// named). Without any, the client gets no tokens.
-        #[arg(long = "resource")]
-        resources: Vec<String>,
-        /// Scope the client may be granted (repeatable; none = any).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// Redirect URI (repeatable).
-        #[arg(long = "redirect-uri")]
-        redirect_uris: Vec<String>,
-        /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
-        #[arg(long = "grant-type")]
-        grant_types: Vec<String>,
-    },
+    Add(AddArgs),
     /// List clients.
     List {
         #[arg(long)]
@@ -52,6 +32,47 @@ pub enum ClientCmd {
     BlockHost { host: String },
     /// Lift a host block made with `block-host`.
     UnblockHost { host: String },
+}
+
+/// `client add`.
+#[derive(clap::Args, Debug)]
+pub struct AddArgs {
+    #[arg(long)]
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Give the client a secret (client_secret_basic).
+    #[arg(long)]
+    confidential: bool,
+    /// Resource id the client may get tokens for (repeatable); '*' for
+    /// every MCP server but the admin API (`authgate-admin` must be
+    /// named). Without any, the client gets no tokens.
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+    /// Scope the client may be granted (repeatable; none = any).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Redirect URI (repeatable).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Grant type (repeatable): authorization_code, refresh_token, client_credentials.
+    #[arg(long = "grant-type")]
+    grant_types: Vec<String>,
+}
+
+impl AddArgs {
+    /// As the admin operations (and the admin API) take it.
+    pub(super) fn input(self) -> ClientInput {
+        ClientInput {
+            client_id: Some(self.id),
+            client_name: self.name,
+            confidential: self.confidential,
+            redirect_uris: self.redirect_uris,
+            grant_types: self.grant_types,
+            resources: self.resources,
+            scopes: (!self.scopes.is_empty()).then_some(self.scopes),
+        }
+    }
 }
 
 fn describe(c: &Client) -> serde_json::Value {
@@ -88,163 +109,119 @@ fn source(c: &Client) -> String {
 }
 
 pub async fn run(cmd: ClientCmd, settings: &Settings) -> Result<(), CliError> {
-    let store = open_store(settings).await?;
     match cmd {
-        ClientCmd::Add {
-            id,
-            name,
-            confidential,
-            resources,
-            scopes,
-            redirect_uris,
-            grant_types,
-        } => {
-            let secret_plain = confidential
-                .then(|| secret::generate(&OsRandom::new()))
-                .transpose()?;
-            let cc = ClientConfig {
-                client_id: id,
-                client_name: name,
-                client_secret: secret_plain.clone(),
-                client_secret_file: None,
-                token_endpoint_auth_method: None,
-                redirect_uris,
-                grant_types,
-                resources,
-                scopes: (!scopes.is_empty()).then_some(scopes),
-            };
-            authgate_authority::provision::validate_client_config(&cc, &[])
-                .map_err(|(k, why)| CliError(format!("{k}: {why}")))?;
-            for r in cc.resources.iter().filter(|r| *r != ANY_RESOURCE) {
-                if store.get_resource(r).await?.is_none() {
-                    return Err(CliError(format!("--resource {r:?}: no such MCP server")));
-                }
-            }
-            // The same defaults as a client declared in the config file.
-            let c = authgate_authority::provision::client_from_config(
-                &cc,
-                secret_plain.as_deref(),
-                None,
-                now(),
-            );
-            store.insert_client(&c).await?;
-            println!("client_id:     {}", c.client_id);
-            if let Some(s) = secret_plain {
-                println!("client_secret: {s}");
-                println!("(the secret is shown only now; authgate keeps only its hash)");
-            }
-            if c.resources.is_empty() {
-                eprintln!(
-                    "note: no --resource given: this client gets no tokens \
-                     (re-add it with --resource <id>, or --resource '*' for every MCP server)"
-                );
-            }
-        }
-        ClientCmd::List { json } => {
-            let list = store.list_clients().await?;
-            if json {
-                println!(
-                    "{}",
-                    output::json(&serde_json::Value::Array(
-                        list.iter().map(describe).collect()
-                    ))
-                );
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            c.client_id.clone(),
-                            c.kind.as_str().into(),
-                            source(c),
-                            c.display_name().into(),
-                            output::time(Some(c.created_at)),
-                            output::time(c.last_used_at),
-                            if c.blocked {
-                                "blocked".into()
-                            } else {
-                                "".into()
-                            },
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    output::table(
-                        &[
-                            "CLIENT ID",
-                            "KIND",
-                            "SOURCE",
-                            "NAME",
-                            "CREATED",
-                            "LAST USED",
-                            ""
-                        ],
-                        &rows
-                    )
-                );
-            }
-        }
+        ClientCmd::List { json } => list(settings, json).await,
         ClientCmd::Show { id } => {
-            let c = store
+            let c = open_store(settings)
+                .await?
                 .get_client(&id)
                 .await?
                 .ok_or_else(|| CliError(format!("no client {id:?}")))?;
             println!("{}", output::json(&describe(&c)));
+            Ok(())
+        }
+        cmd => Local::run(settings, async |s| change(s, cmd).await).await,
+    }
+}
+
+/// The commands that change something, each one admin operation.
+async fn change(state: &AppState, cmd: ClientCmd) -> Result<(), CliError> {
+    let actor = actor();
+    match cmd {
+        ClientCmd::Add(a) => {
+            let (c, secret) = manage::create_client(state, &actor, a.input())
+                .await
+                .map_err(admin_err)?;
+            print_added(&c, secret.as_deref());
         }
         ClientCmd::Remove { id } => {
-            if !store.delete_client(&id).await? {
-                return Err(CliError(format!("no client {id:?}")));
-            }
+            manage::delete_client(state, &actor, &id)
+                .await
+                .map_err(admin_err)?;
             println!("client {id:?} removed");
         }
-        ClientCmd::Block { id } => set_blocked(store.as_ref(), &id, true).await?,
-        ClientCmd::Unblock { id } => set_blocked(store.as_ref(), &id, false).await?,
-        ClientCmd::BlockHost { host } => block_host(store.as_ref(), &host, true).await?,
-        ClientCmd::UnblockHost { host } => block_host(store.as_ref(), &host, false).await?,
+        ClientCmd::Block { id } => set_blocked(state, &actor, &id, true).await?,
+        ClientCmd::Unblock { id } => set_blocked(state, &actor, &id, false).await?,
+        ClientCmd::BlockHost { host } => block_host(state, &actor, &host, true).await?,
+        ClientCmd::UnblockHost { host } => block_host(state, &actor, &host, false).await?,
+        ClientCmd::List { .. } | ClientCmd::Show { .. } => {}
     }
     Ok(())
 }
 
+/// The columns of `client list` (local or remote).
+pub(super) const CLIENT_COLUMNS: [&str; 7] = [
+    "CLIENT ID",
+    "KIND",
+    "SOURCE",
+    "NAME",
+    "CREATED",
+    "LAST USED",
+    "",
+];
+
+fn print_added(c: &Client, secret: Option<&str>) {
+    println!("client_id:     {}", c.client_id);
+    if let Some(s) = secret {
+        println!("client_secret: {s}");
+        println!("(the secret is shown only now; authgate keeps only its hash)");
+    }
+    if c.resources.is_empty() {
+        eprintln!(
+            "note: no --resource given: this client gets no tokens \
+             (re-add it with --resource <id>, or --resource '*' for every MCP server)"
+        );
+    }
+}
+
+async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
+    let list = open_store(settings).await?.list_clients().await?;
+    if json {
+        println!(
+            "{}",
+            output::json(&serde_json::Value::Array(
+                list.iter().map(describe).collect()
+            ))
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.client_id.clone(),
+                c.kind.as_str().into(),
+                source(c),
+                c.display_name().into(),
+                output::time(Some(c.created_at)),
+                output::time(c.last_used_at),
+                if c.blocked { "blocked" } else { "" }.into(),
+            ]
+        })
+        .collect();
+    print!("{}", output::table(&CLIENT_COLUMNS, &rows));
+    Ok(())
+}
+
 async fn set_blocked(
-    store: &dyn authgate_store::Store,
+    state: &AppState,
+    actor: &Actor,
     id: &str,
     blocked: bool,
 ) -> Result<(), CliError> {
-    let Some(mut c) = store.get_client(id).await? else {
+    match manage::set_client_blocked(state, actor, id, blocked).await {
+        Ok(_) => {}
         // A metadata document URL not fetched yet can be blocked ahead.
-        if blocked && authgate_authority::cimd::parse_client_id_url(id, false).is_ok() {
-            store.insert_client(&document_block_row(id)).await?;
-            println!("client {id:?} blocked");
-            return Ok(());
-        }
-        return Err(CliError(format!("no client {id:?}")));
-    };
-    c.blocked = blocked;
-    store.update_client(&c).await?;
+        Err(AdminError::NotFound(_)) if blocked => manage::block_document_ahead(state, actor, id)
+            .await
+            .map_err(admin_err)?,
+        Err(e) => return Err(admin_err(e)),
+    }
     println!(
         "client {id:?} {}",
         if blocked { "blocked" } else { "unblocked" }
     );
     Ok(())
-}
-
-/// A blocked metadata-document row standing for a URL or a whole host.
-fn document_block_row(id: &str) -> Client {
-    Client {
-        client_id: id.to_owned(),
-        kind: ClientKind::MetadataDocument,
-        metadata: ClientMetadata::default(),
-        secret_hash: None,
-        registration_access_token_hash: None,
-        resources: vec![],
-        allowed_scopes: None,
-        blocked: true,
-        registration_fingerprint: None,
-        registration_count: 0,
-        created_at: now(),
-        last_used_at: None,
-    }
 }
 
 /// Host blocks are rows whose id is `https://<host>/` (never a valid
@@ -257,36 +234,21 @@ fn is_host_block(c: &Client) -> bool {
 }
 
 async fn block_host(
-    store: &dyn authgate_store::Store,
+    state: &AppState,
+    actor: &Actor,
     host: &str,
     blocked: bool,
 ) -> Result<(), CliError> {
+    let changed = manage::set_host_blocked(state, actor, host, blocked)
+        .await
+        .map_err(admin_err)?;
     let host = host.trim().to_ascii_lowercase();
-    let valid = !host.is_empty()
-        && url::Url::parse(&format!("https://{host}/"))
-            .ok()
-            .and_then(|u| u.host_str().map(|h| h == host))
-            .unwrap_or(false);
-    if !valid {
-        return Err(CliError(format!(
-            "{host:?} is not a host name (give e.g. app.example.com, no scheme or path)"
-        )));
-    }
-    let id = authgate_authority::cimd::host_block_id(&host);
-    if blocked {
-        match store.get_client(&id).await? {
-            Some(mut c) => {
-                c.blocked = true;
-                store.update_client(&c).await?;
-            }
-            None => store.insert_client(&document_block_row(&id)).await?,
+    match (blocked, changed) {
+        (true, _) => println!("client ID metadata documents on {host} are blocked"),
+        (false, true) => {
+            println!("client ID metadata documents on {host} are no longer blocked")
         }
-        println!("client ID metadata documents on {host} are blocked");
-    } else {
-        if !store.delete_client(&id).await? {
-            return Err(CliError(format!("{host} is not blocked")));
-        }
-        println!("client ID metadata documents on {host} are no longer blocked");
+        (false, false) => return Err(CliError(format!("{host} is not blocked"))),
     }
     Ok(())
 }

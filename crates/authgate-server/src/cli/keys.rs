@@ -1,9 +1,9 @@
 //! `authgate keys list|rotate`.
 
-use super::{CliError, now, open_store, output};
+use super::local::{Local, actor, admin_err};
+use super::{CliError, open_store, output};
+use authgate_authority::manage;
 use authgate_authority::config::Settings;
-use authgate_core::model::Resource;
-use authgate_core::random::OsRandom;
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
@@ -20,10 +20,9 @@ pub enum KeysCmd {
 }
 
 pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
-    let store = open_store(settings).await?;
     match cmd {
         KeysCmd::List { json } => {
-            let keys = store.list_signing_keys().await?;
+            let keys = open_store(settings).await?.list_signing_keys().await?;
             let state = |k: &authgate_core::model::SigningKeyRecord| {
                 if k.retired_at.is_none() {
                     "active"
@@ -58,33 +57,11 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
             }
         }
         KeysCmd::Rotate => {
-            let sealed = store.list_signing_keys().await?.len();
-            let kek = authgate_authority::keys::load_kek(settings, sealed)
-                .map_err(|e| CliError(e.to_string()))?;
-            // Keep a retired key published for the longest token lifetime.
-            let longest = store
-                .list_resources()
-                .await?
-                .iter()
-                .map(|r| r.access_token_ttl_secs)
-                .max()
-                .unwrap_or(Resource::DEFAULT_ACCESS_TOKEN_TTL)
-                .max(settings.raw.id_token_ttl_secs)
-                + 300;
-            let kid = authgate_authority::keys::rotate(
-                store.as_ref(),
-                &kek,
-                settings.signing_alg,
-                now(),
-                longest,
-                &OsRandom::new(),
-            )
-            .await
-            .map_err(|e| CliError(e.to_string()))?;
-            println!(
-                "new signing key {kid} ({}) is active",
-                settings.signing_alg.as_str()
-            );
+            let r = Local::run(settings, async |s| {
+                manage::rotate_key(s, &actor()).await.map_err(admin_err)
+            })
+            .await?;
+            println!("new signing key {} ({}) is active", r.kid, r.alg);
         }
     }
     Ok(())

@@ -1,10 +1,13 @@
 //! The `authgate` command line: `serve`, and management commands that work
-//! directly on the configured store (the same database `serve` uses).
+//! on the configured store (the same database `serve` uses) through the
+//! admin operations, or with `--server` through a running server's admin
+//! API.
 
 mod admin;
 mod api_client;
 mod client;
 mod keys;
+mod local;
 pub mod output;
 mod remote;
 mod resource;
@@ -150,8 +153,7 @@ async fn dispatch(
             _ => Ok(()),
         };
     }
-    let event = admin::local_event(&cmd);
-    let result = match cmd {
+    match cmd {
         Command::Serve { .. } => crate::serve::run(settings.clone())
             .await
             .map_err(|e| CliError(e.to_string())),
@@ -162,11 +164,7 @@ async fn dispatch(
         Command::Admin(c) => admin::run(c, &settings, server, creds).await,
         Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
         Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
-    };
-    if let (Ok(()), Some(ev)) = (&result, event) {
-        admin::record_local(&settings, ev).await?;
     }
-    result
 }
 
 /// A command failure, printed as `authgate: <message>`.
@@ -185,8 +183,8 @@ impl From<authgate_core::random::RandomError> for CliError {
     }
 }
 
-impl From<crate::passwords::HashError> for CliError {
-    fn from(e: crate::passwords::HashError) -> Self {
+impl From<authgate_authority::passwords::HashError> for CliError {
+    fn from(e: authgate_authority::passwords::HashError) -> Self {
         CliError(e.to_string())
     }
 }

@@ -4,7 +4,7 @@
 use super::api_client::{Remote, seg};
 use super::client::ClientCmd;
 use super::keys::KeysCmd;
-use super::resource::ResourceCmd;
+use super::resource::{AddArgs as ResourceAdd, ResourceCmd};
 use super::user::UserCmd;
 use super::{CliError, output};
 use serde_json::{Value, json};
@@ -34,66 +34,22 @@ fn words(v: &Value) -> String {
 
 pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
     match cmd {
-        ResourceCmd::Add {
-            id,
-            name,
-            uri,
-            scopes,
-            implies,
-            default_scopes,
-            access_token_ttl,
-            no_dynamic_registration,
-            no_client_id_metadata_documents,
-            allow_dynamic_client_credentials,
-            documentation_uri,
-        } => {
-            let defs = super::resource::parse_scopes(&scopes, &implies)?;
-            let body = json!({
-                "id": id,
-                "name": name,
-                "uri": uri,
-                "scopes": defs,
-                "default_scopes": default_scopes,
-                "access_token_ttl_secs": access_token_ttl,
-                "allow_dynamic_registration": !no_dynamic_registration,
-                "allow_client_id_metadata_documents": !no_client_id_metadata_documents,
-                "allow_dynamic_client_credentials": allow_dynamic_client_credentials,
-                "documentation_uri": documentation_uri,
-            });
-            // Add, or replace one with the same id (as on the local store).
-            let exists = r
-                .call("GET", &format!("/resources/{}", seg(&id)), None)
-                .await
-                .is_ok();
-            if exists {
-                r.call("PUT", &format!("/resources/{}", seg(&id)), Some(body))
-                    .await?;
-            } else {
-                r.call("POST", "/resources", Some(body)).await?;
-            }
-            let m = r
-                .call("GET", &format!("/resources/{}/metadata", seg(&id)), None)
-                .await?;
-            println!(
-                "MCP server {id:?} registered. It must serve this at {}:",
-                s(&m, "metadata_url")
-            );
-            println!("{}", output::json(&m["metadata"]));
-        }
+        ResourceCmd::Add(a) => add_resource(r, a).await,
         ResourceCmd::List { json } => {
             let list = r.list_all("/resources").await?;
             if json {
                 println!("{}", output::json(&Value::Array(list)));
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|x| vec![s(x, "id"), s(x, "name"), s(x, "uri"), words(&x["scopes"])])
-                    .collect();
-                print!(
-                    "{}",
-                    output::table(&["ID", "NAME", "URL (aud)", "SCOPES"], &rows)
-                );
+                return Ok(());
             }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|x| vec![s(x, "id"), s(x, "name"), s(x, "uri"), words(&x["scopes"])])
+                .collect();
+            print!(
+                "{}",
+                output::table(&["ID", "NAME", "URL (aud)", "SCOPES"], &rows)
+            );
+            Ok(())
         }
         ResourceCmd::Show { id } => {
             let m = r
@@ -105,6 +61,7 @@ pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
                 "Answer 401 with: WWW-Authenticate: {}",
                 s(&m, "www_authenticate")
             );
+            Ok(())
         }
         ResourceCmd::Remove { id } => {
             let v = r
@@ -115,83 +72,49 @@ pub async fn resource(r: &Remote, cmd: ResourceCmd) -> Result<(), CliError> {
                 s(&v, "grants_revoked"),
                 s(&v, "consents_removed")
             );
+            Ok(())
         }
     }
+}
+
+/// Adds an MCP server, or replaces the one with the same id (as on the
+/// local store).
+async fn add_resource(r: &Remote, a: ResourceAdd) -> Result<(), CliError> {
+    let id = a.id.clone();
+    let body = serde_json::to_value(a.input()?).map_err(|e| CliError(e.to_string()))?;
+    let exists = r
+        .call("GET", &format!("/resources/{}", seg(&id)), None)
+        .await
+        .is_ok();
+    if exists {
+        r.call("PUT", &format!("/resources/{}", seg(&id)), Some(body))
+            .await?;
+    } else {
+        r.call("POST", "/resources", Some(body)).await?;
+    }
+    let m = r
+        .call("GET", &format!("/resources/{}/metadata", seg(&id)), None)
+        .await?;
+    println!(
+        "MCP server {id:?} registered. It must serve this at {}:",
+        s(&m, "metadata_url")
+    );
+    println!("{}", output::json(&m["metadata"]));
     Ok(())
 }
 
 pub async fn client(r: &Remote, cmd: ClientCmd) -> Result<(), CliError> {
     match cmd {
-        ClientCmd::Add {
-            id,
-            name,
-            confidential,
-            resources,
-            scopes,
-            redirect_uris,
-            grant_types,
-        } => {
-            let v = r
-                .call(
-                    "POST",
-                    "/clients",
-                    Some(json!({
-                        "client_id": id,
-                        "client_name": name,
-                        "confidential": confidential,
-                        "resources": resources,
-                        "scopes": (!scopes.is_empty()).then_some(scopes),
-                        "redirect_uris": redirect_uris,
-                        "grant_types": grant_types,
-                    })),
-                )
-                .await?;
+        ClientCmd::Add(a) => {
+            let body = serde_json::to_value(a.input()).map_err(|e| CliError(e.to_string()))?;
+            let v = r.call("POST", "/clients", Some(body)).await?;
             println!("client_id:     {}", s(&v["client"], "client_id"));
             if let Some(secret) = v["client_secret"].as_str() {
                 println!("client_secret: {secret}");
                 println!("(the secret is shown only now; authgate keeps only its hash)");
             }
         }
-        ClientCmd::List { json } => {
-            let list = r.list_all("/clients").await?;
-            if json {
-                println!("{}", output::json(&Value::Array(list)));
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|c| {
-                        vec![
-                            s(c, "client_id"),
-                            s(c, "kind"),
-                            s(c, "source"),
-                            s(c, "display_name"),
-                            output::time(c["created_at"].as_i64()),
-                            output::time(c["last_used_at"].as_i64()),
-                            if c["blocked"] == true {
-                                "blocked".into()
-                            } else {
-                                String::new()
-                            },
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    output::table(
-                        &[
-                            "CLIENT ID",
-                            "KIND",
-                            "SOURCE",
-                            "NAME",
-                            "CREATED",
-                            "LAST USED",
-                            ""
-                        ],
-                        &rows
-                    )
-                );
-            }
-        }
+        ClientCmd::List { json } => list_clients(r, json).await?,
         ClientCmd::Show { id } => {
             let v = r
                 .call("GET", &format!("/clients/{}", seg(&id)), None)
@@ -218,13 +141,36 @@ pub async fn client(r: &Remote, cmd: ClientCmd) -> Result<(), CliError> {
                 .await?;
             println!("client {id:?} unblocked");
         }
-        #[allow(unreachable_patterns)]
-        _ => {
+        ClientCmd::BlockHost { .. } | ClientCmd::UnblockHost { .. } => {
             return Err(CliError(
                 "this client command works on the local store only; drop --server".into(),
             ));
         }
     }
+    Ok(())
+}
+
+async fn list_clients(r: &Remote, json: bool) -> Result<(), CliError> {
+    let list = r.list_all("/clients").await?;
+    if json {
+        println!("{}", output::json(&Value::Array(list)));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            vec![
+                s(c, "client_id"),
+                s(c, "kind"),
+                s(c, "source"),
+                s(c, "display_name"),
+                output::time(c["created_at"].as_i64()),
+                output::time(c["last_used_at"].as_i64()),
+                if c["blocked"] == true { "blocked" } else { "" }.into(),
+            ]
+        })
+        .collect();
+    print!("{}", output::table(&super::client::CLIENT_COLUMNS, &rows));
     Ok(())
 }
 

@@ -1,10 +1,11 @@
 //! `authgate user add|list|disable|enable`.
 
-use super::{CliError, now, open_store, output};
+use super::local::{Local, actor, admin_err};
+use super::{CliError, open_store, output};
+use authgate_authority::manage;
+use authgate_authority::manage::types::UserInput;
 use authgate_authority::config::Settings;
 use authgate_authority::passwords;
-use authgate_core::model::User;
-use authgate_core::random::OsRandom;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -58,7 +59,6 @@ pub(super) fn read_password() -> Result<String, CliError> {
 }
 
 pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
-    let store = open_store(settings).await?;
     match cmd {
         UserCmd::Add { email, name, admin } => {
             let email = email.trim().to_lowercase();
@@ -67,75 +67,72 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
                     "--email {email:?} is not an email address"
                 )));
             }
-            let pw = read_password()?;
-            let rng = OsRandom::new();
-            let u = User {
-                id: authgate_core::secret::generate_id(&rng)?,
-                email: email.clone(),
+            let input = UserInput {
+                email,
                 name,
-                password_hash: passwords::hash_password(&pw, &rng)?,
-                disabled: false,
                 is_admin: admin,
-                created_at: now(),
+                password: Some(read_password()?),
             };
-            store.insert_user(&u).await?;
-            println!("user {email} added (id {})", u.id);
+            let (u, _) = Local::run(settings, async |s| {
+                manage::create_user(s, &actor(), input)
+                    .await
+                    .map_err(admin_err)
+            })
+            .await?;
+            println!("user {} added (id {})", u.email, u.id);
         }
-        UserCmd::List { json } => {
-            let list = store.list_users().await?;
-            if json {
-                let v: Vec<_> = list
-                    .iter()
-                    .map(|u| {
-                        serde_json::json!({"id": u.id, "email": u.email, "name": u.name,
-                        "disabled": u.disabled, "is_admin": u.is_admin, "created_at": u.created_at})
-                    })
-                    .collect();
-                println!("{}", output::json(&serde_json::Value::Array(v)));
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            u.email.clone(),
-                            u.name.clone().unwrap_or_default(),
-                            if u.is_admin {
-                                "admin".into()
-                            } else {
-                                "".into()
-                            },
-                            if u.disabled {
-                                "disabled".into()
-                            } else {
-                                "active".into()
-                            },
-                            output::time(Some(u.created_at)),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    output::table(&["EMAIL", "NAME", "ROLE", "STATUS", "CREATED"], &rows)
-                );
-            }
-        }
-        UserCmd::Disable { email } => set_disabled(store.as_ref(), &email, true).await?,
-        UserCmd::Enable { email } => set_disabled(store.as_ref(), &email, false).await?,
+        UserCmd::List { json } => list(settings, json).await?,
+        UserCmd::Disable { email } => set_disabled(settings, &email, true).await?,
+        UserCmd::Enable { email } => set_disabled(settings, &email, false).await?,
     }
     Ok(())
 }
 
-async fn set_disabled(
-    store: &dyn authgate_store::Store,
-    email: &str,
-    disabled: bool,
-) -> Result<(), CliError> {
-    let mut u = store
-        .get_user_by_email(&email.trim().to_lowercase())
-        .await?
-        .ok_or_else(|| CliError(format!("no user {email:?}")))?;
-    u.disabled = disabled;
-    store.update_user(&u).await?;
+async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
+    let list = open_store(settings).await?.list_users().await?;
+    if json {
+        let v: Vec<_> = list
+            .iter()
+            .map(|u| {
+                serde_json::json!({"id": u.id, "email": u.email, "name": u.name,
+                "disabled": u.disabled, "is_admin": u.is_admin, "created_at": u.created_at})
+            })
+            .collect();
+        println!("{}", output::json(&serde_json::Value::Array(v)));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|u| {
+            vec![
+                u.email.clone(),
+                u.name.clone().unwrap_or_default(),
+                if u.is_admin { "admin" } else { "" }.into(),
+                if u.disabled { "disabled" } else { "active" }.into(),
+                output::time(Some(u.created_at)),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        output::table(&["EMAIL", "NAME", "ROLE", "STATUS", "CREATED"], &rows)
+    );
+    Ok(())
+}
+
+async fn set_disabled(settings: &Settings, email: &str, disabled: bool) -> Result<(), CliError> {
+    let email = email.trim().to_lowercase();
+    let u = Local::run(settings, async |s| {
+        let u = s
+            .store
+            .get_user_by_email(&email)
+            .await?
+            .ok_or_else(|| CliError(format!("no user {email:?}")))?;
+        manage::set_user_disabled(s, &actor(), &u.id, disabled)
+            .await
+            .map_err(admin_err)
+    })
+    .await?;
     println!(
         "user {} {}",
         u.email,

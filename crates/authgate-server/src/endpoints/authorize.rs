@@ -210,13 +210,7 @@ async fn validate(
     redirect: &str,
 ) -> Result<AuthorizationRequest, OAuthError> {
     let v = raw.validate()?;
-    if !client.metadata.grant_types.is_empty()
-        && !client
-            .metadata
-            .grant_types
-            .iter()
-            .any(|g| g == "authorization_code")
-    {
+    if !crate::grants::registered(client, "authorization_code") {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the authorization code flow",
         ));

@@ -23,9 +23,10 @@
 use authgate_authority::registration::{fingerprint, limits};
 
 use crate::app::{AppState, SharedState};
+use authgate_authority::client_draft::{ClientDraft, DYNAMIC};
+use authgate_authority::client_metadata::{self, Origin, Rules};
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
-use authgate_authority::client_metadata::{self, Origin, Rules};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
 use authgate_core::{ErrorCode, OAuthError, secret};
 use axum::extract::rejection::BytesRejection;
@@ -158,10 +159,7 @@ fn shares_nothing_secret(m: &ClientMetadata) -> bool {
 }
 
 fn issues_secret(m: &ClientMetadata) -> bool {
-    matches!(
-        m.token_endpoint_auth_method,
-        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
-    )
+    client_metadata::uses_shared_secret(m.token_endpoint_auth_method)
 }
 
 fn registration_client_uri(state: &AppState, client_id: &str) -> String {
@@ -292,49 +290,92 @@ async fn register_inner(
             "no MCP server on this server accepts dynamically registered clients",
         ));
     }
-    let store = state.store.as_ref();
-    let now = state.clock.now();
-    let rng = state.rng.as_ref();
     let fp = fingerprint(&metadata);
-    let access_token = secret::generate(rng)?;
-
+    let access_token = secret::generate(state.rng.as_ref())?;
     if shares_nothing_secret(&metadata)
-        && let Some(mut existing) = store
+        && let Some(existing) = state
+            .store
             .find_client_by_fingerprint(&fp)
             .await
             .map_err(StoreFailure)?
     {
-        if existing.blocked {
-            return Err(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "this client has been blocked by an administrator",
-            ));
-        }
-        existing.metadata = metadata;
-        existing.registration_access_token_hash = Some(secret::hash(&access_token));
-        existing.registration_count = existing.registration_count.saturating_add(1);
-        store.update_client(&existing).await.map_err(StoreFailure)?;
-        state.registry.invalidate_client(&existing.client_id);
-        metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated").increment(1);
-        tracing::info!(client_id = %existing.client_id, count = existing.registration_count, "client re-registered");
-        audit(
-            state,
-            "client.re_registered",
-            Some(&existing),
-            addr,
-            "success",
-            json!({}),
-        );
-        let body = client_information(state, &existing, None, Some(&access_token));
-        return Ok(no_store_json(StatusCode::CREATED, &body));
+        return re_register(state, existing, metadata, &access_token, addr).await;
     }
+    check_live_clients(state).await?;
+    let secret_plain = issues_secret(&metadata)
+        .then(|| secret::generate(state.rng.as_ref()))
+        .transpose()?;
+    let c = ClientDraft {
+        secret_hash: secret_plain.as_deref().map(secret::hash),
+        registration_access_token_hash: Some(secret::hash(&access_token)),
+        registration_fingerprint: Some(fp),
+        ..ClientDraft::new(DYNAMIC, secret::generate_id(state.rng.as_ref())?, metadata)
+    }
+    .into_client(state.clock.now(), None)?;
+    state.store.insert_client(&c).await.map_err(StoreFailure)?;
+    state.client_services.registration.live.add_one();
+    metrics::counter!("authgate_registrations_total", "outcome" => "created").increment(1);
+    tracing::info!(client_id = %c.client_id, software_id = ?c.metadata.software_id, "client registered");
+    audit(
+        state,
+        "client.registered",
+        Some(&c),
+        addr,
+        "success",
+        json!({}),
+    );
+    let body = client_information(state, &c, secret_plain.as_deref(), Some(&access_token));
+    Ok(no_store_json(StatusCode::CREATED, &body))
+}
 
+/// An identical registration of a client without a shared secret: the
+/// existing client, counted once more, with a new registration token.
+async fn re_register(
+    state: &AppState,
+    existing: Client,
+    metadata: ClientMetadata,
+    access_token: &str,
+    addr: Option<&str>,
+) -> Result<Response, OAuthError> {
+    if existing.blocked {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "this client has been blocked by an administrator",
+        ));
+    }
+    let mut c = ClientDraft {
+        metadata,
+        registration_access_token_hash: Some(secret::hash(access_token)),
+        ..ClientDraft::of(&existing)
+    }
+    .into_client(state.clock.now(), Some(&existing))?;
+    c.registration_count = existing.registration_count.saturating_add(1);
+    state.store.update_client(&c).await.map_err(StoreFailure)?;
+    state.registry.invalidate_client(&c.client_id);
+    metrics::counter!("authgate_registrations_total", "outcome" => "deduplicated").increment(1);
+    tracing::info!(client_id = %c.client_id, count = c.registration_count, "client re-registered");
+    audit(
+        state,
+        "client.re_registered",
+        Some(&c),
+        addr,
+        "success",
+        json!({}),
+    );
+    let body = client_information(state, &c, None, Some(access_token));
+    Ok(no_store_json(StatusCode::CREATED, &body))
+}
+
+/// Refuses a new dynamic client when `max_clients` are live (see
+/// [`LiveCount`]).
+async fn check_live_clients(state: &AppState) -> Result<(), OAuthError> {
     let max = state.settings.raw.dynamic_registration.max_clients;
     let counted = &state.client_services.registration.live;
     let live = match counted.fresh() {
         Some(n) if n < max => n,
         _ => {
-            let n = store
+            let n = state
+                .store
                 .count_clients(ClientKind::Dynamic)
                 .await
                 .map_err(StoreFailure)?;
@@ -349,37 +390,7 @@ async fn register_inner(
             "this server has reached its limit of registered clients; try again later",
         ));
     }
-    let secret_plain = issues_secret(&metadata)
-        .then(|| secret::generate(rng))
-        .transpose()?;
-    let c = Client {
-        client_id: secret::generate_id(rng)?,
-        kind: ClientKind::Dynamic,
-        metadata,
-        secret_hash: secret_plain.as_deref().map(secret::hash),
-        registration_access_token_hash: Some(secret::hash(&access_token)),
-        resources: vec![],
-        allowed_scopes: None,
-        blocked: false,
-        registration_fingerprint: Some(fp),
-        registration_count: 1,
-        created_at: now,
-        last_used_at: None,
-    };
-    store.insert_client(&c).await.map_err(StoreFailure)?;
-    counted.add_one();
-    metrics::counter!("authgate_registrations_total", "outcome" => "created").increment(1);
-    tracing::info!(client_id = %c.client_id, software_id = ?c.metadata.software_id, "client registered");
-    audit(
-        state,
-        "client.registered",
-        Some(&c),
-        addr,
-        "success",
-        json!({}),
-    );
-    let body = client_information(state, &c, secret_plain.as_deref(), Some(&access_token));
-    Ok(no_store_json(StatusCode::CREATED, &body))
+    Ok(())
 }
 
 /// The client a registration access token manages, or the 401 to send.
@@ -447,7 +458,7 @@ pub async fn update(
 async fn update_inner(
     state: &AppState,
     headers: &HeaderMap,
-    mut c: Client,
+    c: Client,
     body: &Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     check_content_type(headers)?;
@@ -469,18 +480,20 @@ async fn update_inner(
             "this registration is shared by identical registrations and cannot be changed; register a new client instead",
         ));
     }
+    let mut draft = ClientDraft::of(&c);
     let mut secret_plain = None;
     if issues_secret(&metadata) {
-        if c.secret_hash.is_none() {
+        if draft.secret_hash.is_none() {
             let s = secret::generate(state.rng.as_ref())?;
-            c.secret_hash = Some(secret::hash(&s));
+            draft.secret_hash = Some(secret::hash(&s));
             secret_plain = Some(s);
         }
     } else {
-        c.secret_hash = None;
+        draft.secret_hash = None;
     }
-    c.metadata = metadata;
-    c.registration_fingerprint = Some(fp);
+    draft.metadata = metadata;
+    draft.registration_fingerprint = Some(fp);
+    let c = draft.into_client(state.clock.now(), Some(&c))?;
     state.store.update_client(&c).await.map_err(StoreFailure)?;
     state.registry.invalidate_client(&c.client_id);
     audit(

@@ -23,6 +23,7 @@ pub async fn token(
     let req = token_request::parse(&pairs).map_err(|e| ApiError::from(e).with_basic(basic))?;
     let grant_type = req.grant.grant_type();
     let client = client_auth::authenticate(&state, &headers, &req.client_auth).await?;
+    grants::check_allowed(&client, grant_type).map_err(|e| ApiError::from(e).with_basic(basic))?;
     let result = match &req.grant {
         Grant::ClientCredentials { scope } => {
             grants::client_credentials::grant(&state, &client, scope.as_deref(), &req.resource)

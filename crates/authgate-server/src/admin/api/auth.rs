@@ -98,7 +98,7 @@ async fn admin_api_claims(state: &AppState, token: &str) -> Result<AccessTokenCl
         .map_err(|e| {
             Failure::Admin(AdminError::Internal(format!(
                 "token check failed: {}",
-                e.error.description
+                e.description
             )))
         })?
         .ok_or_else(|| unauthorized(state, "the access token is invalid, expired or revoked"))?;

@@ -48,12 +48,12 @@ async fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Out {
     }
 }
 
-#[tokio::test]
-async fn admin_create_and_setup_link_offline() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("a.db").display());
-    let data = dir.path().join("data");
-    let cfg = dir.path().join("authgate.toml");
+/// A config file for the local store in `dir` (a SQLite file, its own data
+/// directory).
+fn local_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = format!("sqlite://{}", dir.join("a.db").display());
+    let data = dir.join("data");
+    let cfg = dir.join("authgate.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -62,6 +62,13 @@ async fn admin_create_and_setup_link_offline() {
         ),
     )
     .unwrap();
+    cfg
+}
+
+#[tokio::test]
+async fn admin_create_and_setup_link_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = local_config(dir.path());
     let c = cfg.to_str().unwrap();
     // No administrator yet: a setup link.
     let out = run(&["--config", c, "admin", "setup-link"], &[], None).await;
@@ -433,4 +440,119 @@ async fn management_commands_through_the_admin_api() {
     let out = call(remote(&["admin", "setup-link"]), None).await;
     assert_ne!(out.code, 0);
     app.shutdown().await;
+}
+
+/// Local management commands run the admin operations: each change leaves
+/// the admin API's audit row (actor `cli`, the operating-system user as
+/// its address) and is validated as the API validates it.
+#[tokio::test]
+async fn local_changes_are_audited_admin_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = local_config(dir.path());
+    let c = cfg.to_str().unwrap();
+    let env = [("USER", "tester")];
+    let ok = |args: Vec<&'static str>| {
+        let mut v = vec!["--config", c];
+        v.extend(args);
+        async move {
+            let out = run(&v, &env, None).await;
+            assert_eq!(out.code, 0, "{v:?}: {}", out.stderr);
+            out
+        }
+    };
+    let tides = "https://tides.example.com/mcp";
+    ok(vec![
+        "resource", "add", "--id", "tides", "--name", "Tides", "--uri", tides,
+    ])
+    .await;
+    ok(vec![
+        "client",
+        "add",
+        "--id",
+        "m",
+        "--confidential",
+        "--resource",
+        "tides",
+    ])
+    .await;
+    ok(vec!["client", "block", "m"]).await;
+    ok(vec!["client", "block-host", "evil.example"]).await;
+    ok(vec!["resource", "remove", "tides"]).await;
+    // Behaviour change: the CLI refused nothing the config file took; a
+    // public client with client_credentials is refused as by the API.
+    let out = run(
+        &[
+            "--config",
+            c,
+            "client",
+            "add",
+            "--id",
+            "public-machine",
+            "--grant-type",
+            "client_credentials",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("grant_types:"), "{}", out.stderr);
+
+    // Behaviour change: `user disable` keeps the last active administrator,
+    // as the API does (the local command disabled it).
+    let out = run(
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "--email",
+            "root@example.com",
+            "--admin",
+        ],
+        &env,
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &["--config", c, "user", "disable", "root@example.com"],
+        &env,
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("last active administrator"),
+        "{}",
+        out.stderr
+    );
+
+    let out = ok(vec!["audit", "--json", "--q", "admin.resource"]).await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+    let out = ok(vec!["audit", "--json", "--q", "admin.client"]).await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let events: Vec<(String, Value)> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["actor"], "cli", "{e}");
+            assert_eq!(e["address"], "local (tester)", "{e}");
+            (e["event"].as_str().unwrap().to_owned(), e.clone())
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "admin.client.host_blocked",
+            "admin.client.blocked",
+            "admin.client.created",
+        ]
+    );
+    // The operations' details, not the old generic ones.
+    assert_eq!(events[2].1["client_id"], "m");
+    assert_eq!(events[2].1["detail"]["confidential"], true);
 }

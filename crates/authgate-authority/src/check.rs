@@ -11,8 +11,8 @@
 //! servers there; link-local (cloud metadata) and other special-use
 //! addresses stay refused.
 
-use crate::manage::types::{CheckPoint, CheckReport, Snippets};
 use crate::Authority;
+use crate::manage::types::{CheckPoint, CheckReport, Snippets};
 use crate::outbound::{Answer, FetchError, Fetcher};
 use authgate_core::model::Resource;
 use serde_json::Value;

@@ -331,8 +331,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
         .into_iter()
         .collect();
     check_log_level(&raw.log_level)?;
-    let trusted_proxies =
-        crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
+    let trusted_proxies = crate::net::parse_trusted("trusted_proxies", &raw.trusted_proxies)?;
     let metrics_listen = raw
         .metrics_listen
         .as_deref()

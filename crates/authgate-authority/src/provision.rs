@@ -138,7 +138,9 @@ fn check_declared_resources(
         return Ok(());
     }
     match c.resources.iter().find(|r| {
-        *r != ANY_RESOURCE && !resources.iter().any(|x| &x.id == *r) && !crate::builtin::is_builtin(r)
+        *r != ANY_RESOURCE
+            && !resources.iter().any(|x| &x.id == *r)
+            && !crate::builtin::is_builtin(r)
     }) {
         Some(r) => Err((
             "resources",

@@ -5,6 +5,9 @@
 //! The end-to-end refresh scenario (HTTP, every rotation checked) is in
 //! `bench/run`.
 
+// A benchmark: a failed setup stops the run loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_core::model::*;
 use authgate_store::{ClientStore, GrantStore, RefreshTokenStore};
 use authgate_store_sql::SqliteStore;

@@ -5,6 +5,9 @@
 //! skip) when it cannot be reached. Each test works in a fresh schema that it
 //! drops at the end.
 
+// Integration tests: a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_core::model::*;
 use authgate_store::conformance::{self, NOW, unique};
 use authgate_store::{ClientStore, Store};

@@ -1,6 +1,9 @@
 //! The storage conformance suite against SQLite: a database file and an
 //! in-memory database.
 
+// Integration tests: a failed setup fails the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use authgate_store::conformance;
 use authgate_store_sql::SqliteStore;
 use std::sync::Arc;

@@ -29,10 +29,10 @@
 pub mod jwks;
 
 use crate::Authority;
+use crate::StoreFailure;
 use crate::client_draft::{ClientDraft, METADATA_DOCUMENT};
 use crate::client_metadata::{self, Origin, Rules};
 use crate::config::ConfigError;
-use crate::StoreFailure;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::resource_uri::is_loopback_host;

@@ -2,8 +2,8 @@
 //! A code works once; a replayed code revokes every token issued from it.
 
 use crate::Authority;
-use crate::client_auth::AuthenticatedClient;
 use crate::StoreFailure;
+use crate::client_auth::AuthenticatedClient;
 use crate::issue::{self, AccessTokenSpec, IdTokenSpec, TokenResponse};
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{AuthorizationCode, Client, CodeRedemption, Grant, Resource};

@@ -89,7 +89,7 @@ pub async fn grant(
 /// The MCP server of the grant, which the request may name but not change,
 /// while the grant's person is active and the client may still use it.
 async fn grant_resource(
-    state: &AppState,
+    state: &Authority,
     c: &Client,
     grant: &Grant,
     requested: &[String],
@@ -131,7 +131,7 @@ fn invalid_token() -> OAuthError {
 /// parallel refreshes inside the grace window get the same one; a replay
 /// after it revokes the whole grant.
 async fn rotate(
-    state: &AppState,
+    state: &Authority,
     c: &Client,
     presented: &str,
     token: &RefreshToken,

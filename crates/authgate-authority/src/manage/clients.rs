@@ -2,9 +2,9 @@
 //! with their grants.
 
 use super::{Actor, AdminError, AdminResult, record};
-use crate::manage::types::*;
 use crate::Authority;
 use crate::client_draft::{ClientDraft, METADATA_DOCUMENT, PreRegistered};
+use crate::manage::types::*;
 use authgate_core::model::{ANY_RESOURCE, Client, ClientMetadata, TokenEndpointAuthMethod};
 use authgate_core::secret;
 use authgate_store::StoreError;

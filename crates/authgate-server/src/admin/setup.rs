@@ -2,11 +2,11 @@
 //! administrator, and setting a (new) password. The links themselves are
 //! `authgate_authority::setup_links`.
 
-use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
+use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use authgate_core::model::{Session, User};
 use authgate_core::secret;
 use authgate_core::token_request::Params;
@@ -374,7 +374,9 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id).await {
+        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id)
+            .await
+        {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

@@ -7,10 +7,10 @@
 use super::api_client::{Credentials, Remote, seg};
 use super::local::{Local, actor, admin_err};
 use super::{CliError, now, open_store, output};
-use authgate_authority::manage;
-use authgate_authority::setup_links::{self as setup, Purpose};
-use authgate_authority::manage::types::*;
 use authgate_authority::config::Settings;
+use authgate_authority::manage;
+use authgate_authority::manage::types::*;
+use authgate_authority::setup_links::{self as setup, Purpose};
 use authgate_core::random::OsRandom;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -232,7 +232,9 @@ impl Target {
                 let res = manage::get_resource(&l.state, resource_id)
                     .await
                     .map_err(admin_err)?;
-                Ok(to_json(&authgate_authority::check::run(&l.state, &res).await))
+                Ok(to_json(
+                    &authgate_authority::check::run(&l.state, &res).await,
+                ))
             }
             Target::Remote(r) => {
                 r.call(

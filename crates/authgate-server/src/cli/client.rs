@@ -2,10 +2,10 @@
 
 use super::local::{Local, actor, admin_err};
 use super::{CliError, open_store, output};
-use authgate_authority::manage::{self, Actor, AdminError};
-use authgate_authority::manage::types::ClientInput;
 use crate::app::AppState;
 use authgate_authority::config::Settings;
+use authgate_authority::manage::types::ClientInput;
+use authgate_authority::manage::{self, Actor, AdminError};
 use authgate_core::model::{Client, ClientKind};
 use clap::Subcommand;
 

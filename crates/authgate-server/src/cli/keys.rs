@@ -2,8 +2,8 @@
 
 use super::local::{Local, actor, admin_err};
 use super::{CliError, open_store, output};
-use authgate_authority::manage;
 use authgate_authority::config::Settings;
+use authgate_authority::manage;
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]

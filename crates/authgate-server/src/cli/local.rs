@@ -4,9 +4,9 @@
 //! building the server's state (keys, provisioning) is for changes.
 
 use super::CliError;
-use authgate_authority::manage::{Actor, AdminError};
 use crate::app::SharedState;
 use authgate_authority::config::Settings;
+use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::clock::{Clock, SystemClock};
 use authgate_core::random::{OsRandom, Random};
 use std::sync::Arc;

@@ -2,10 +2,10 @@
 
 use super::local::{Local, actor, admin_err};
 use super::{CliError, open_store, output};
-use authgate_authority::manage;
-use authgate_authority::manage::types::{ResourceInput, ScopeDto};
 use crate::app::AppState;
 use authgate_authority::config::Settings;
+use authgate_authority::manage;
+use authgate_authority::manage::types::{ResourceInput, ScopeDto};
 use authgate_core::model::Resource;
 use authgate_core::scope::ScopeDef;
 use clap::Subcommand;
@@ -126,7 +126,10 @@ pub async fn run(cmd: ResourceCmd, settings: &Settings) -> Result<(), CliError> 
             );
             println!(
                 "{}",
-                output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
+                output::json(&authgate_authority::resource_metadata::metadata(
+                    &settings.issuer,
+                    &r
+                ))
             );
         }
         ResourceCmd::List { json } => list(settings, json).await?,
@@ -197,9 +200,15 @@ async fn show(settings: &Settings, id: &str) -> Result<(), CliError> {
     // Exactly the JSON to serve: scripts can redirect this output.
     println!(
         "{}",
-        output::json(&authgate_authority::resource_metadata::metadata(&settings.issuer, &r))
+        output::json(&authgate_authority::resource_metadata::metadata(
+            &settings.issuer,
+            &r
+        ))
     );
-    eprintln!("Serve it at {}", authgate_authority::resource_metadata::metadata_url(&r));
+    eprintln!(
+        "Serve it at {}",
+        authgate_authority::resource_metadata::metadata_url(&r)
+    );
     eprintln!(
         "Answer 401 with: WWW-Authenticate: {}",
         authgate_authority::resource_metadata::www_authenticate(&r)

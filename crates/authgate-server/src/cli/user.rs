@@ -2,9 +2,9 @@
 
 use super::local::{Local, actor, admin_err};
 use super::{CliError, open_store, output};
+use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::UserInput;
-use authgate_authority::config::Settings;
 use authgate_authority::passwords;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};

@@ -210,7 +210,7 @@ async fn validate(
     redirect: &str,
 ) -> Result<AuthorizationRequest, OAuthError> {
     let v = raw.validate()?;
-    if !crate::grants::registered(client, "authorization_code") {
+    if !authgate_authority::grants::registered(client, "authorization_code") {
         return Err(OAuthError::unauthorized_client(
             "this client may not use the authorization code flow",
         ));

@@ -4,11 +4,11 @@
 //! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
 use crate::app::{AppState, SharedState};
-use authgate_authority::clients;
 use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
 use crate::pages::{self, PageCtx, session};
 use askama::Template;
+use authgate_authority::clients;
 use authgate_core::authorize::{AuthorizationRequest, new_scopes};
 use authgate_core::model::{Consent, Session};
 use authgate_core::token_request::Params;

@@ -23,10 +23,10 @@
 use authgate_authority::registration::{fingerprint, limits};
 
 use crate::app::{AppState, SharedState};
-use authgate_authority::client_draft::{ClientDraft, DYNAMIC};
-use authgate_authority::client_metadata::{self, Origin, Rules};
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
+use authgate_authority::client_draft::{ClientDraft, DYNAMIC};
+use authgate_authority::client_metadata::{self, Origin, Rules};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
 use authgate_core::{ErrorCode, OAuthError, secret};
 use axum::extract::rejection::BytesRejection;

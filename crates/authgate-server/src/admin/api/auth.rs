@@ -6,9 +6,9 @@
 //! accepted only while that person is an enabled administrator.
 
 use super::Failure;
-use authgate_authority::manage::{Actor, AdminError};
-use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use crate::app::{AppState, SharedState};
+use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
+use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::claims::AccessTokenClaims;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -4,9 +4,9 @@
 //! return-to URL ([`ReturnTo`]). Signed in without `is_admin`: 403.
 
 use super::{AdminSession, failure, seg};
-use authgate_authority::manage::Actor;
 use crate::app::{AppState, SharedState};
 use crate::pages::{self, session};
+use authgate_authority::manage::Actor;
 use authgate_core::model::{Session, User};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::StatusCode;

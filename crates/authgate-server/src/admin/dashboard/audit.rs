@@ -1,9 +1,9 @@
 //! The audit log: search and pages (newest first).
 
 use super::{AdminCtx, AdminPage, error, render, when};
-use authgate_authority::manage::{self, AdminError};
 use crate::app::SharedState;
 use askama::Template;
+use authgate_authority::manage::{self, AdminError};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

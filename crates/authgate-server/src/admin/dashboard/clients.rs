@@ -6,11 +6,11 @@ use super::{
     AdminCtx, AdminPage, AdminSession, Reauthenticated, ReturnTo, SensitiveAction, Submitted,
     error, failure, render, when,
 };
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{ClientInput, client_source};
 use crate::app::{AppState, SharedState};
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{ClientInput, client_source};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::{ANY_RESOURCE, Client, ClientKind, TokenEndpointAuthMethod};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

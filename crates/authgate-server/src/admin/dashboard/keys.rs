@@ -1,10 +1,10 @@
 //! Signing keys: list, rotate, retire.
 
 use super::{AdminCtx, AdminPage, Reauthenticated, SensitiveAction, error, failure, render, when};
-use authgate_authority::manage;
 use crate::app::SharedState;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;

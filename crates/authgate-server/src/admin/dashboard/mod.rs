@@ -19,10 +19,10 @@ pub use admin_page::{AdminPage, Home, ReturnTo, ThisPage};
 pub use form::{Submitted, unreadable_form};
 pub use reauth::{Reauthenticated, SensitiveAction};
 
-use authgate_authority::manage::{Actor, AdminError};
 use crate::app::{AppState, SharedState};
 use crate::pages::{self, PageCtx};
 use askama::Template;
+use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::model::{Session, User};
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};

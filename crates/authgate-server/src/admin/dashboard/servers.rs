@@ -2,11 +2,13 @@
 //! page with what to publish, and the connection check.
 
 use super::{AdminCtx, AdminPage, Home, Submitted, duration, error, failure, render};
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{CheckReport, ResourceInput, ResourceMetadataView, ScopeDto};
 use crate::app::SharedState;
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{
+    CheckReport, ResourceInput, ResourceMetadataView, ScopeDto,
+};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::Resource;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -5,11 +5,11 @@ use super::{
     AdminCtx, AdminPage, AdminSession, Reauthenticated, SensitiveAction, Submitted, error, failure,
     render, when,
 };
-use authgate_authority::manage::{self, AdminError};
-use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
 use crate::app::{AppState, SharedState};
 use crate::pages;
 use askama::Template;
+use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
+use authgate_authority::manage::{self, AdminError};
 use authgate_core::model::User;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

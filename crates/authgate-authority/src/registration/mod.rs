@@ -4,6 +4,7 @@
 //! endpoint is `authgate-server`'s `endpoints::register`.
 
 pub mod limits;
+pub mod operations;
 
 pub use limits::{RateLimiter, RegistrationConfig, validate_config};
 

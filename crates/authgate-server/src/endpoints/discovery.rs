@@ -2,8 +2,8 @@
 //! byte for byte the configured one. Each document is rendered to bytes
 //! once per resource list (see [`DiscoveryCache`]).
 
-use crate::app::SharedState;
 use crate::http::error::ApiError;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

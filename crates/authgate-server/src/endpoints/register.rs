@@ -22,9 +22,9 @@
 
 use authgate_authority::registration::{fingerprint, limits};
 
-use crate::app::{AppState, SharedState};
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, StoreFailure, no_store_json};
+use crate::state::{AppState, SharedState};
 use authgate_authority::client_draft::{ClientDraft, DYNAMIC};
 use authgate_authority::client_metadata::{self, Origin, Rules};
 use authgate_core::model::{Client, ClientKind, ClientMetadata, TokenEndpointAuthMethod};
@@ -540,7 +540,7 @@ pub async fn delete(
         json!({}),
     );
     let mut r = StatusCode::NO_CONTENT.into_response();
-    crate::http::forbid_caching(r.headers_mut());
+    crate::http::cache::forbid_caching(r.headers_mut());
     r
 }
 

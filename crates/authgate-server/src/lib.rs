@@ -5,11 +5,13 @@
 //! authority, map the result (errors map in `http::error`).
 
 pub mod admin;
-pub mod app;
 pub mod cli;
 pub mod endpoints;
+pub mod format;
 pub mod http;
 pub mod listener;
 pub mod pages;
+pub mod router;
 pub mod serve;
+pub mod state;
 pub mod telemetry;

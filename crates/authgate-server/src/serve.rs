@@ -2,7 +2,7 @@
 //! start background jobs, listen (optionally with TLS), stop gracefully on
 //! SIGTERM/SIGINT.
 
-use crate::app::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 use authgate_authority::audit::AuditSink;
 use authgate_authority::config::Settings;
 use authgate_authority::keys::{self, KeyManager};
@@ -190,7 +190,7 @@ pub async fn start_with_rng(
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(state.clone(), stop_rx.clone());
     let http = state.settings.raw.http.clone();
-    let app = crate::listener::with_request_timeout(crate::app::router(state.clone()), &http);
+    let app = crate::listener::with_request_timeout(crate::router::router(state.clone()), &http);
     let server = tokio::spawn(crate::listener::serve(
         listener,
         tls,

@@ -25,7 +25,7 @@ pub fn init_logging(level: &str, json: bool) {
 /// given no address explicitly); and holds the response until the security
 /// events it raised are queued or stored (503 when they cannot be).
 pub async fn client_address(
-    axum::extract::State(state): axum::extract::State<crate::app::SharedState>,
+    axum::extract::State(state): axum::extract::State<crate::state::SharedState>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

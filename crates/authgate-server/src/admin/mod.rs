@@ -13,7 +13,7 @@ pub mod api;
 pub mod dashboard;
 pub mod setup;
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 use authgate_authority::config::Settings;
 use axum::Router;
 

@@ -2,9 +2,10 @@
 //! administrator, and setting a (new) password. The links themselves are
 //! `authgate_authority::setup_links`.
 
-use crate::app::{AppState, SharedState};
 use crate::http::form::FormPairs;
-use crate::pages::{self, PageCtx, session};
+use crate::pages::page::{self, PageCtx};
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
 use authgate_core::model::{Session, User};
@@ -54,7 +55,7 @@ struct PasswordPage {
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "failure on a one-time link page");
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -64,7 +65,7 @@ fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
 }
 
 fn dead_link(state: &AppState) -> Response {
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::NOT_FOUND,
         "This link does not work",
@@ -74,7 +75,7 @@ fn dead_link(state: &AppState) -> Response {
 }
 
 fn csrf_refused(state: &AppState) -> Response {
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::FORBIDDEN,
         "Request refused",
@@ -101,7 +102,7 @@ async fn setup_page(
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
-    let mut resp = pages::render(
+    let mut resp = page::render(
         &state,
         StatusCode::OK,
         &SetupPage {
@@ -233,7 +234,7 @@ async fn setup_submit(
     let email = field("email").trim().to_lowercase();
     let name = field("name").trim().to_owned();
     let again = |error: String| {
-        pages::render(
+        page::render(
             &state,
             StatusCode::BAD_REQUEST,
             &SetupPage {
@@ -275,7 +276,7 @@ async fn setup_submit(
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
-    let mut resp = pages::see_other(&format!("{}/admin", state.settings.issuer_path()));
+    let mut resp = page::see_other(&format!("{}/admin", state.settings.issuer_path()));
     session::set_cookie(&state, &mut resp, &raw);
     resp
 }
@@ -307,7 +308,7 @@ async fn password_page(
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
-    let mut resp = pages::render(
+    let mut resp = page::render(
         &state,
         StatusCode::OK,
         &PasswordPage {
@@ -346,7 +347,7 @@ async fn password_submit(
         Err(e) => return failure(&state, e),
     };
     if let Some(p) = password_problem(&field("password"), &field("password2")) {
-        return pages::render(
+        return page::render(
             &state,
             StatusCode::BAD_REQUEST,
             &PasswordPage {
@@ -395,7 +396,7 @@ async fn password_submit(
             "grants_revoked": grants,
         }),
     );
-    pages::see_other(&format!(
+    page::see_other(&format!(
         "{}/login?password_set=1",
         state.settings.issuer_path()
     ))

@@ -5,8 +5,10 @@
 //! `--server` through a running server's admin API.
 
 use super::api_client::{Credentials, Remote, seg};
-use super::local::{Local, actor, admin_err};
-use super::{CliError, now, open_store, output};
+use super::error::CliError;
+use super::local::{Local, actor, admin_err, now, open_store};
+use super::output;
+use crate::format;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::*;
@@ -263,7 +265,7 @@ fn print_result(cmd: &AdminCmd, v: &Value) -> Result<(), CliError> {
             println!("{}", s("url"));
             eprintln!(
                 "single use; valid until {} UTC",
-                output::time(v.get("expires_at").and_then(Value::as_i64))
+                format::time(v.get("expires_at").and_then(Value::as_i64))
             );
         }
         AdminCmd::Grants { .. } => print_grants(v),
@@ -305,7 +307,7 @@ fn print_grants(v: &Value) {
                 a["resource_id"].as_str().unwrap_or("").to_owned(),
                 scopes,
                 grants.to_string(),
-                output::time(last),
+                format::time(last),
             ]
         })
         .collect();
@@ -402,7 +404,7 @@ async fn setup_link(settings: &Settings) -> Result<(), CliError> {
     println!("{}", link.url);
     eprintln!(
         "single use; valid until {} UTC",
-        output::time(Some(link.expires_at))
+        format::time(Some(link.expires_at))
     );
     Ok(())
 }
@@ -492,7 +494,7 @@ fn print_audit(page: &Value) {
         .map(|e| {
             vec![
                 e["id"].as_i64().unwrap_or(0).to_string(),
-                output::time(e["at"].as_i64()),
+                format::time(e["at"].as_i64()),
                 str_of(e, "event"),
                 str_of(e, "actor"),
                 str_of(e, "client_id"),

@@ -2,7 +2,7 @@
 //! environment (`AUTHGATE_ADMIN_CLIENT_ID`, `AUTHGATE_ADMIN_CLIENT_SECRET`)
 //! or a file, a client credentials token for the admin API, JSON calls.
 
-use super::CliError;
+use super::error::CliError;
 use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX};
 use serde_json::Value;
 use std::path::Path;

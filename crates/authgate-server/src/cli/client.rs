@@ -1,8 +1,10 @@
 //! `authgate client add|list|show|remove|block|unblock|block-host|unblock-host`.
 
-use super::local::{Local, actor, admin_err};
-use super::{CliError, open_store, output};
-use crate::app::AppState;
+use super::error::CliError;
+use super::local::{Local, actor, admin_err, open_store};
+use super::output;
+use crate::format;
+use crate::state::AppState;
 use authgate_authority::config::Settings;
 use authgate_authority::manage::types::ClientInput;
 use authgate_authority::manage::{self, Actor, AdminError};
@@ -193,8 +195,8 @@ async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
                 c.kind.as_str().into(),
                 source(c),
                 c.display_name().into(),
-                output::time(Some(c.created_at)),
-                output::time(c.last_used_at),
+                format::time(Some(c.created_at)),
+                format::time(c.last_used_at),
                 if c.blocked { "blocked" } else { "" }.into(),
             ]
         })

@@ -1,7 +1,9 @@
 //! `authgate keys list|rotate`.
 
-use super::local::{Local, actor, admin_err};
-use super::{CliError, open_store, output};
+use super::error::CliError;
+use super::local::{Local, actor, admin_err, open_store};
+use super::output;
+use crate::format;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use clap::Subcommand;
@@ -45,8 +47,8 @@ pub async fn run(cmd: KeysCmd, settings: &Settings) -> Result<(), CliError> {
                             k.kid.clone(),
                             k.alg.as_str().into(),
                             state(k).into(),
-                            output::time(Some(k.created_at)),
-                            output::time(k.remove_after),
+                            format::time(Some(k.created_at)),
+                            format::time(k.remove_after),
                         ]
                     })
                     .collect();

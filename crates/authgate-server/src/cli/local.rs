@@ -3,8 +3,8 @@
 //! invalidation and audit rows. Lists and shows read the store directly:
 //! building the server's state (keys, provisioning) is for changes.
 
-use super::CliError;
-use crate::app::SharedState;
+use super::error::CliError;
+use crate::state::SharedState;
 use authgate_authority::config::Settings;
 use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::clock::{Clock, SystemClock};
@@ -19,7 +19,7 @@ pub(super) struct Local {
 
 impl Local {
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
-        let store = super::open_store(settings).await?;
+        let store = open_store(settings).await?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let rng: Arc<dyn Random> = Arc::new(OsRandom::new());
         let (state, audit) = crate::serve::build_state(settings.clone(), store, clock, rng)
@@ -68,4 +68,18 @@ pub(super) fn actor() -> Actor {
 /// running the command is the operator).
 pub(super) fn admin_err(e: AdminError) -> CliError {
     CliError(e.to_string())
+}
+
+/// The configured store, opened for reading or for [`Local`].
+pub(crate) async fn open_store(
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn authgate_store::Store>, CliError> {
+    authgate_authority::store_open::open(&settings.database_url)
+        .await
+        .map_err(|e| CliError(format!("cannot open the database: {e}")))
+}
+
+/// Now, by the system clock.
+pub(crate) fn now() -> i64 {
+    SystemClock.now()
 }

@@ -5,7 +5,9 @@
 
 mod admin;
 mod api_client;
+mod args;
 mod client;
+mod error;
 mod keys;
 mod local;
 pub mod output;
@@ -14,76 +16,12 @@ mod resource;
 mod seed;
 mod user;
 
+use args::{Cli, Command};
 use authgate_authority::config::{self, Overrides, Settings};
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use error::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "authgate",
-    version,
-    about = "OAuth 2.1 authorization server for MCP servers"
-)]
-pub struct Cli {
-    /// TOML configuration file.
-    #[arg(long, global = true, env = "AUTHGATE_CONFIG")]
-    config: Option<PathBuf>,
-    /// Database URL (sqlite://file.db or postgres://…); overrides the config.
-    #[arg(long, global = true)]
-    database_url: Option<String>,
-    /// Issuer URL; overrides the config.
-    #[arg(long, global = true)]
-    issuer: Option<String>,
-    /// Log as JSON lines.
-    #[arg(long, global = true)]
-    log_json: bool,
-    /// Manage a running server through its admin API instead of the local
-    /// store: its issuer URL. Credentials: AUTHGATE_ADMIN_CLIENT_ID and
-    /// AUTHGATE_ADMIN_CLIENT_SECRET, or --credentials.
-    #[arg(long, global = true, env = "AUTHGATE_SERVER")]
-    server: Option<String>,
-    /// File with the admin client's credentials for --server (JSON with
-    /// client_id and client_secret, or `key = value` lines).
-    #[arg(long, global = true)]
-    credentials: Option<PathBuf>,
-    /// Log level (error, warn, info, debug, trace).
-    #[arg(long, global = true)]
-    log_level: Option<String>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run the authorization server.
-    Serve {
-        /// Listen address (default 127.0.0.1:8080).
-        #[arg(long)]
-        listen: Option<String>,
-    },
-    /// Manage MCP servers (protected resources).
-    #[command(subcommand)]
-    Resource(resource::ResourceCmd),
-    /// Manage clients.
-    #[command(subcommand)]
-    Client(client::ClientCmd),
-    /// Manage people who sign in.
-    #[command(subcommand)]
-    User(user::UserCmd),
-    /// Manage signing keys.
-    #[command(subcommand)]
-    Keys(keys::KeysCmd),
-    /// Administrators and admin operations (first admin, secrets, password
-    /// links, grants, key retirement, connection check).
-    #[command(subcommand)]
-    Admin(admin::AdminCmd),
-    /// Show the audit log, newest first.
-    Audit(admin::AuditArgs),
-    /// (Benchmarks) print fresh refresh tokens for a client, one per line.
-    #[command(hide = true)]
-    BenchSeedRefresh(seed::SeedArgs),
-}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -165,45 +103,4 @@ async fn dispatch(
         Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
         Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
     }
-}
-
-/// A command failure, printed as `authgate: <message>`.
-#[derive(Debug)]
-pub struct CliError(pub String);
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<authgate_core::random::RandomError> for CliError {
-    fn from(e: authgate_core::random::RandomError) -> Self {
-        CliError(e.to_string())
-    }
-}
-
-impl From<authgate_authority::passwords::HashError> for CliError {
-    fn from(e: authgate_authority::passwords::HashError) -> Self {
-        CliError(e.to_string())
-    }
-}
-
-impl From<authgate_store::StoreError> for CliError {
-    fn from(e: authgate_store::StoreError) -> Self {
-        CliError(e.to_string())
-    }
-}
-
-pub(crate) async fn open_store(
-    settings: &Settings,
-) -> Result<std::sync::Arc<dyn authgate_store::Store>, CliError> {
-    authgate_authority::store_open::open(&settings.database_url)
-        .await
-        .map_err(|e| CliError(format!("cannot open the database: {e}")))
-}
-
-pub(crate) fn now() -> i64 {
-    use authgate_core::clock::Clock;
-    authgate_core::clock::SystemClock.now()
 }

@@ -3,10 +3,12 @@
 
 use super::api_client::{Remote, seg};
 use super::client::ClientCmd;
+use super::error::CliError;
 use super::keys::KeysCmd;
+use super::output;
 use super::resource::{AddArgs as ResourceAdd, ResourceCmd};
 use super::user::UserCmd;
-use super::{CliError, output};
+use crate::format;
 use serde_json::{Value, json};
 
 fn s(v: &Value, k: &str) -> String {
@@ -164,8 +166,8 @@ async fn list_clients(r: &Remote, json: bool) -> Result<(), CliError> {
                 s(c, "kind"),
                 s(c, "source"),
                 s(c, "display_name"),
-                output::time(c["created_at"].as_i64()),
-                output::time(c["last_used_at"].as_i64()),
+                format::time(c["created_at"].as_i64()),
+                format::time(c["last_used_at"].as_i64()),
                 if c["blocked"] == true { "blocked" } else { "" }.into(),
             ]
         })
@@ -221,7 +223,7 @@ pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
                             } else {
                                 "active".into()
                             },
-                            output::time(u["created_at"].as_i64()),
+                            format::time(u["created_at"].as_i64()),
                         ]
                     })
                     .collect();
@@ -272,8 +274,8 @@ pub async fn keys(r: &Remote, cmd: KeysCmd) -> Result<(), CliError> {
                             s(k, "kid"),
                             s(k, "alg"),
                             s(k, "state"),
-                            output::time(k["created_at"].as_i64()),
-                            output::time(k["remove_after"].as_i64()),
+                            format::time(k["created_at"].as_i64()),
+                            format::time(k["remove_after"].as_i64()),
                         ]
                     })
                     .collect();

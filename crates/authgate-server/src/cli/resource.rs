@@ -1,8 +1,9 @@
 //! `authgate resource add|list|show|remove`.
 
-use super::local::{Local, actor, admin_err};
-use super::{CliError, open_store, output};
-use crate::app::AppState;
+use super::error::CliError;
+use super::local::{Local, actor, admin_err, open_store};
+use super::output;
+use crate::state::AppState;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::{ResourceInput, ScopeDto};

@@ -1,7 +1,8 @@
 //! Hidden benchmark helper: mints refresh tokens for a client directly in
 //! the store (as the authorization code flow would), one per line.
 
-use super::{CliError, now, open_store};
+use super::error::CliError;
+use super::local::{now, open_store};
 use authgate_authority::config::Settings;
 use authgate_core::model::{Grant, RefreshToken, User};
 use authgate_core::random::OsRandom;

@@ -1,7 +1,9 @@
 //! `authgate user add|list|disable|enable`.
 
-use super::local::{Local, actor, admin_err};
-use super::{CliError, open_store, output};
+use super::error::CliError;
+use super::local::{Local, actor, admin_err, open_store};
+use super::output;
+use crate::format;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::UserInput;
@@ -109,7 +111,7 @@ async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
                 u.name.clone().unwrap_or_default(),
                 if u.is_admin { "admin" } else { "" }.into(),
                 if u.disabled { "disabled" } else { "active" }.into(),
-                output::time(Some(u.created_at)),
+                format::time(Some(u.created_at)),
             ]
         })
         .collect();

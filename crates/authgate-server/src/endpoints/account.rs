@@ -1,10 +1,11 @@
 //! Connected apps: every client a person approved, for which MCP server,
 //! with what; Revoke removes the consent and every token of those grants.
 
-use crate::app::{AppState, SharedState};
-use crate::cli::output::time as fmt_time;
+use crate::format::time as fmt_time;
 use crate::http::form::FormPairs;
-use crate::pages::{self, PageCtx, session};
+use crate::pages::page::{self, PageCtx};
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_core::token_request::Params;
 use axum::extract::{Query, State};
@@ -35,7 +36,7 @@ struct AccountPage {
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "failure on connected apps");
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -52,15 +53,15 @@ pub async fn account_page(
     let base = state.settings.issuer_path().to_owned();
     let (sess, _) = match session::load(&state, &headers).await {
         Ok(Some(x)) => x,
-        Ok(None) => return pages::see_other(&format!("{base}/login")),
+        Ok(None) => return page::see_other(&format!("{base}/login")),
         Err(e) => return failure(&state, e),
     };
     let Some(uid) = sess.user_id.clone() else {
-        return pages::see_other(&format!("{base}/login"));
+        return page::see_other(&format!("{base}/login"));
     };
     let user = match state.store.get_user(&uid).await {
         Ok(Some(u)) if !u.disabled => u,
-        Ok(_) => return pages::see_other(&format!("{base}/login")),
+        Ok(_) => return page::see_other(&format!("{base}/login")),
         Err(e) => return failure(&state, e),
     };
     let store = state.store.as_ref();
@@ -108,7 +109,7 @@ pub async fn account_page(
         apps,
         notice,
     };
-    pages::render(&state, StatusCode::OK, &page)
+    page::render(&state, StatusCode::OK, &page)
 }
 
 pub async fn revoke(
@@ -118,7 +119,7 @@ pub async fn revoke(
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
     let Ok(FormPairs(pairs)) = form else {
-        return pages::error_page(
+        return page::error_page(
             &state,
             StatusCode::BAD_REQUEST,
             "Revoke failed",
@@ -130,14 +131,14 @@ pub async fn revoke(
     let field = |k: &str| p.single(k).ok().flatten().unwrap_or("").to_owned();
     let (sess, _) = match session::load(&state, &headers).await {
         Ok(Some(x)) => x,
-        Ok(None) => return pages::see_other(&format!("{base}/login")),
+        Ok(None) => return page::see_other(&format!("{base}/login")),
         Err(e) => return failure(&state, e),
     };
     let Some(uid) = sess.user_id.clone() else {
-        return pages::see_other(&format!("{base}/login"));
+        return page::see_other(&format!("{base}/login"));
     };
     if !session::csrf_ok(&sess, Some(&field("csrf"))) {
-        return pages::error_page(
+        return page::error_page(
             &state,
             StatusCode::FORBIDDEN,
             "Revoke refused",
@@ -165,5 +166,5 @@ pub async fn revoke(
         Some(&resource_id),
         "ok",
     );
-    pages::see_other(&format!("{base}/account?revoked=1"))
+    page::see_other(&format!("{base}/account?revoked=1"))
 }

@@ -7,8 +7,9 @@
 //! is kept server-side in the browser session while the person signs in
 //! and consents.
 
-use crate::app::{AppState, SharedState};
-use crate::pages::{self, session};
+use crate::pages::page;
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use authgate_authority::clients;
 use authgate_core::authorize::{self, AuthorizationRequest, PageError, RawParams};
 use authgate_core::model::{AuthorizationCode, Client};
@@ -45,7 +46,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 fn bad_request_page(state: &AppState, message: &str) -> Response {
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::BAD_REQUEST,
         "This sign-in link does not work",
@@ -87,7 +88,7 @@ impl Return<'_> {
             }
             q.append_pair("iss", self.issuer);
         }
-        pages::see_other(url.as_str())
+        page::see_other(url.as_str())
     }
 }
 
@@ -130,7 +131,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, pairs: &[(String, Stri
     };
     match validate(state, &client, &raw, &redirect).await {
         Ok(req) => proceed(state, headers, req).await,
-        Err(e) if e.code == ErrorCode::ServerError => pages::error_page(
+        Err(e) if e.code == ErrorCode::ServerError => page::error_page(
             state,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
@@ -168,7 +169,7 @@ async fn requesting_client(
             state,
             "The app asking for access is not known to this server.",
         )),
-        Err(e) if e.code == ErrorCode::ServerError => Err(pages::error_page(
+        Err(e) if e.code == ErrorCode::ServerError => Err(page::error_page(
             state,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
@@ -321,7 +322,7 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
     } else {
         format!("{base}/consent?r={rid}")
     };
-    let mut resp = pages::see_other(&next);
+    let mut resp = page::see_other(&next);
     if let Some(c) = new_cookie {
         session::set_cookie(state, &mut resp, &c);
     } else if is_new {

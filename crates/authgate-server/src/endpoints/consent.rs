@@ -3,10 +3,11 @@
 //! single-use. The page is skipped when the person already allowed the
 //! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
-use crate::app::{AppState, SharedState};
 use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
-use crate::pages::{self, PageCtx, session};
+use crate::pages::page::{self, PageCtx};
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::clients;
 use authgate_core::authorize::{AuthorizationRequest, new_scopes};
@@ -37,7 +38,7 @@ struct ConsentPage {
 }
 
 fn expired(state: &AppState) -> Response {
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::BAD_REQUEST,
         "This request expired",
@@ -48,7 +49,7 @@ fn expired(state: &AppState) -> Response {
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "failure on consent");
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -70,7 +71,7 @@ pub async fn after_sign_in(
 ) -> Result<Response, StoreError> {
     if !consent_remembered(state, user_id, &req).await? {
         let base = state.settings.issuer_path();
-        return Ok(pages::see_other(&format!("{base}/consent?r={rid}")));
+        return Ok(page::see_other(&format!("{base}/consent?r={rid}")));
     }
     // Single use, as when the consent page is answered.
     session::remove_pending(&mut sess, rid);
@@ -93,7 +94,7 @@ async fn signed_in(
     rid: &str,
 ) -> Result<(Session, authgate_core::model::User), Response> {
     let base = state.settings.issuer_path();
-    let login = pages::see_other(&format!("{base}/login?r={rid}"));
+    let login = page::see_other(&format!("{base}/login?r={rid}"));
     let (s, _) = match session::load(state, headers).await {
         Ok(Some(x)) => x,
         Ok(None) => return Err(expired(state)),
@@ -177,7 +178,7 @@ pub async fn consent_page(
         new_scopes: fresh.iter().map(describe).collect(),
         granted_scopes: granted.iter().map(describe).collect(),
     };
-    pages::render(&state, StatusCode::OK, &page)
+    page::render(&state, StatusCode::OK, &page)
 }
 
 fn oidc_description(s: &str) -> &'static str {
@@ -220,7 +221,7 @@ pub async fn consent_submit(
         Err(r) => return r,
     };
     if !session::csrf_ok(&sess, Some(&csrf)) {
-        return pages::error_page(
+        return page::error_page(
             &state,
             StatusCode::FORBIDDEN,
             "Approval refused",
@@ -260,7 +261,7 @@ pub async fn consent_submit(
             ));
         }
         _ => {
-            return pages::error_page(
+            return page::error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
                 "Unknown choice",

@@ -1,9 +1,10 @@
 //! RFC 8414 authorization server metadata and OIDC discovery: `issuer` is
 //! byte for byte the configured one. Each document is rendered to bytes
-//! once per resource list (see [`DiscoveryCache`]).
+//! once per resource list (see
+//! `authgate_authority::discovery::DiscoveryCache`).
 
-use crate::app::SharedState;
 use crate::http::error::ApiError;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

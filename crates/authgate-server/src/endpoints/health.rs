@@ -1,6 +1,6 @@
 //! Liveness and readiness.
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -2,13 +2,13 @@
 //! resource servers use it for revocation-aware checks. Who learns what is
 //! `authgate_authority::introspection`.
 
-use crate::app::SharedState;
 use crate::http::client_auth;
 use crate::http::error::{ApiError, no_store_json};
 use crate::http::form::FormPairs;
+use crate::state::SharedState;
 use authgate_authority::introspection;
 use authgate_core::OAuthError;
-use authgate_core::token_request::{BodyClientAuth, Params};
+use authgate_core::token_request::Params;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -21,7 +21,7 @@ pub async fn introspect(
     let basic = client_auth::used_basic(&headers);
     let wrap = |e: OAuthError| ApiError::from(e).with_basic(basic);
     let p = Params::new(&pairs);
-    let body_auth = body_client_auth(&p).map_err(wrap)?;
+    let body_auth = client_auth::body_client_auth(&p).map_err(wrap)?;
     let client = client_auth::authenticate(&state, &headers, &body_auth).await?;
     if !client.is_confidential() {
         return Err(wrap(OAuthError::invalid_client(
@@ -33,13 +33,4 @@ pub async fn introspect(
     let _ = p.single("token_type_hint").map_err(wrap)?;
     let body = introspection::introspect_token(&state, &client.client, token).await?;
     Ok(no_store_json(StatusCode::OK, &body))
-}
-
-pub fn body_client_auth(p: &Params<'_>) -> Result<BodyClientAuth, OAuthError> {
-    Ok(BodyClientAuth {
-        client_id: p.single("client_id")?.map(str::to_owned),
-        client_secret: p.single("client_secret")?.map(str::to_owned),
-        client_assertion_type: p.single("client_assertion_type")?.map(str::to_owned),
-        client_assertion: p.single("client_assertion")?.map(str::to_owned),
-    })
 }

@@ -1,6 +1,6 @@
 //! The JSON Web Key Set (public keys only), pre-rendered and cacheable.
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

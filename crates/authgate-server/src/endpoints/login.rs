@@ -7,13 +7,14 @@
 //! authorization request goes on to the consent page, or straight back to
 //! the client when consent was already given.
 
-use crate::app::{AppState, SharedState};
 use crate::http::client_address::ClientAddress;
 use crate::http::form::FormPairs;
-use crate::pages::{self, PageCtx, session};
+use crate::pages::page::{self, PageCtx};
+use crate::pages::session;
+use crate::pages::sign_in::{after_login, wait_message};
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::sign_in::{self, SignInError};
-use authgate_authority::throttle::Refusal;
 use authgate_core::token_request::Params;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -35,7 +36,7 @@ const GENERIC_FAILURE: &str = "The email or password is not correct.";
 
 fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storage failure on sign-in");
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -77,7 +78,7 @@ pub async fn login_page(
         client_name: client_name(&state, &sess, &rid).await,
         error: None,
     };
-    let mut resp = pages::render(&state, StatusCode::OK, &page);
+    let mut resp = page::render(&state, StatusCode::OK, &page);
     if is_new {
         session::set_cookie(&state, &mut resp, &raw);
     }
@@ -91,7 +92,7 @@ pub async fn login_submit(
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Response {
     let Ok(FormPairs(pairs)) = form else {
-        return pages::error_page(
+        return page::error_page(
             &state,
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -110,7 +111,7 @@ pub async fn login_submit(
     let sess = match session::load(&state, &headers).await {
         Ok(Some((s, _))) => s,
         Ok(None) => {
-            return pages::error_page(
+            return page::error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
                 "Your session expired",
@@ -121,7 +122,7 @@ pub async fn login_submit(
         Err(e) => return store_failure(&state, e),
     };
     if !session::csrf_ok(&sess, Some(&csrf)) {
-        return pages::error_page(
+        return page::error_page(
             &state,
             StatusCode::FORBIDDEN,
             "Sign-in refused",
@@ -145,7 +146,7 @@ pub async fn login_submit(
                 client_name: client_name(&state, &sess, &rid).await,
                 error: Some(error),
             };
-            pages::render(&state, StatusCode::UNAUTHORIZED, &page)
+            page::render(&state, StatusCode::UNAUTHORIZED, &page)
         }
     };
     let user = match sign_in::authenticate_user(&state, &email, &password, addr_key).await {
@@ -164,28 +165,13 @@ pub async fn login_submit(
             Ok(resp) => resp,
             Err(e) => return store_failure(&state, e),
         }
-    } else if let Some(to) = crate::admin::dashboard::after_login(&state, &new_sess) {
-        pages::see_other(&to)
+    } else if let Some(to) = after_login(&state, &new_sess) {
+        page::see_other(&to)
     } else {
-        pages::see_other(&format!("{}/account", state.settings.issuer_path()))
+        page::see_other(&format!("{}/account", state.settings.issuer_path()))
     };
     session::set_cookie(&state, &mut resp, &raw);
     resp
-}
-
-/// What a refused attempt is told: how long to wait, nothing about why
-/// beyond "too many failed attempts" (the same for unknown accounts).
-pub fn wait_message(r: Refusal) -> String {
-    let secs = r.secs().max(1);
-    let (n, unit) = if secs < 60 {
-        (secs, "second")
-    } else {
-        ((secs + 59) / 60, "minute")
-    };
-    format!(
-        "Too many failed attempts. Try again in {n} {unit}{}.",
-        if n == 1 { "" } else { "s" }
-    )
 }
 
 pub async fn logout(
@@ -204,7 +190,7 @@ pub async fn logout(
     match session::load(&state, &headers).await {
         Ok(Some((s, _))) => {
             if !session::csrf_ok(&s, csrf.as_deref()) {
-                return pages::error_page(
+                return page::error_page(
                     &state,
                     StatusCode::FORBIDDEN,
                     "Sign-out refused",
@@ -222,7 +208,7 @@ pub async fn logout(
         Ok(None) => {}
         Err(e) => return store_failure(&state, e),
     }
-    let mut resp = pages::see_other(&format!("{base}/login"));
+    let mut resp = page::see_other(&format!("{base}/login"));
     session::clear_cookie(&state, &mut resp);
     resp
 }

@@ -4,9 +4,9 @@
 //! shared-registration rule, audit) is
 //! `authgate_authority::registration::operations`.
 
-use crate::app::SharedState;
 use crate::http::client_address::ClientAddress;
 use crate::http::error::{ApiError, no_store_json};
+use crate::state::SharedState;
 use authgate_authority::registration::operations::{self as registration, Refusal};
 use authgate_core::{ErrorCode, OAuthError};
 use axum::extract::rejection::BytesRejection;
@@ -163,7 +163,7 @@ pub async fn delete(
         return ApiError::from(e).into_response();
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
-    crate::http::forbid_caching(r.headers_mut());
+    crate::http::cache::forbid_caching(r.headers_mut());
     r
 }
 

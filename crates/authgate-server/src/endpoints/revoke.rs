@@ -2,11 +2,10 @@
 //! known (§2.2), so it reveals nothing; revokes only tokens issued to the
 //! calling client.
 
-use crate::app::SharedState;
-use crate::endpoints::introspect::body_client_auth;
 use crate::http::client_auth;
 use crate::http::error::ApiError;
 use crate::http::form::FormPairs;
+use crate::state::SharedState;
 use authgate_authority::introspection::active_access_token;
 use authgate_core::OAuthError;
 use authgate_core::secret;
@@ -23,7 +22,7 @@ pub async fn revoke(
     let basic = client_auth::used_basic(&headers);
     let wrap = |e: OAuthError| ApiError::from(e).with_basic(basic);
     let p = Params::new(&pairs);
-    let body_auth = body_client_auth(&p).map_err(wrap)?;
+    let body_auth = client_auth::body_client_auth(&p).map_err(wrap)?;
     let client = client_auth::authenticate(&state, &headers, &body_auth).await?;
     let token = p.required("token").map_err(wrap)?;
     let hint = p.single("token_type_hint").map_err(wrap)?;
@@ -71,6 +70,6 @@ pub async fn revoke(
         }
     }
     let mut resp = StatusCode::OK.into_response();
-    crate::http::forbid_caching(resp.headers_mut());
+    crate::http::cache::forbid_caching(resp.headers_mut());
     Ok(resp)
 }

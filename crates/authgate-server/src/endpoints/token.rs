@@ -1,10 +1,10 @@
 //! The token endpoint (RFC 6749 §3.2): parse, authenticate the client,
 //! dispatch to the grant, answer with `no-store`.
 
-use crate::app::SharedState;
 use crate::http::client_auth;
 use crate::http::error::{ApiError, no_store_json_bytes};
 use crate::http::form::FormPairs;
+use crate::state::SharedState;
 use authgate_authority::grants;
 use authgate_core::token_request::{self, Grant};
 use axum::extract::State;

@@ -1,8 +1,8 @@
 //! OIDC UserInfo: claims about the person behind an access token whose
 //! grant included `openid`.
 
-use crate::app::SharedState;
 use crate::http::error::ApiError;
+use crate::state::SharedState;
 use authgate_authority::introspection::active_access_token;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -67,6 +67,6 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
         body["name"] = n.clone().into();
     }
     let mut r = axum::Json(body).into_response();
-    crate::http::forbid_caching(r.headers_mut());
+    crate::http::cache::forbid_caching(r.headers_mut());
     r
 }

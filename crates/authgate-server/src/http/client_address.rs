@@ -58,7 +58,7 @@ fn parse_entry(s: &str) -> Option<IpAddr> {
 }
 
 /// The request's client address, put into the request's extensions by the
-/// [`crate::telemetry::client_address`] middleware (which applies the rule
+/// `client_address` middleware of `telemetry` (which applies the rule
 /// above once per request). A request with no peer at all (an in-process
 /// call) counts as `0.0.0.0`: such callers share one bucket rather than
 /// escaping the limits.

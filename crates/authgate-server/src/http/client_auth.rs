@@ -3,12 +3,12 @@
 //! handed to `authgate_authority::client_auth`. An `invalid_client` error
 //! answers with the `WWW-Authenticate` the client used.
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::form;
+use crate::state::AppState;
 use authgate_authority::client_auth::{self, AuthenticatedClient, Credentials};
 use authgate_core::OAuthError;
-use authgate_core::token_request::BodyClientAuth;
+use authgate_core::token_request::{BodyClientAuth, Params};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 
@@ -45,6 +45,17 @@ pub fn used_basic(headers: &HeaderMap) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "))
+}
+
+/// The client credentials among a request body's parameters (for
+/// endpoints that parse their own body: introspection, revocation).
+pub fn body_client_auth(p: &Params<'_>) -> Result<BodyClientAuth, OAuthError> {
+    Ok(BodyClientAuth {
+        client_id: p.single("client_id")?.map(str::to_owned),
+        client_secret: p.single("client_secret")?.map(str::to_owned),
+        client_assertion_type: p.single("client_assertion_type")?.map(str::to_owned),
+        client_assertion: p.single("client_assertion")?.map(str::to_owned),
+    })
 }
 
 /// Authenticates the client of a token-endpoint-style request.

@@ -66,7 +66,7 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
-        super::forbid_caching(h);
+        super::cache::forbid_caching(h);
         if self.error.code == ErrorCode::InvalidClient {
             let v = if self.used_basic_auth {
                 r#"Basic realm="authgate", charset="UTF-8""#
@@ -90,13 +90,13 @@ pub fn no_store_json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    super::forbid_caching(h);
+    super::cache::forbid_caching(h);
     resp
 }
 
 /// JSON with `Cache-Control: no-store` (token, introspection, registration).
 pub fn no_store_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
-    super::forbid_caching(resp.headers_mut());
+    super::cache::forbid_caching(resp.headers_mut());
     resp
 }

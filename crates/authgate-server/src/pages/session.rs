@@ -12,7 +12,7 @@
 //! Cookies are `HttpOnly`, `SameSite=Lax`, and `Secure` with the `__Host-`
 //! prefix when the issuer is https.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use authgate_core::authorize::AuthorizationRequest;
 use authgate_core::model::Session;
 use authgate_core::secret;

@@ -153,7 +153,7 @@ impl TestApp {
         }
     }
 
-    pub fn state(&self) -> &authgate_server::app::AppState {
+    pub fn state(&self) -> &authgate_server::state::AppState {
         &self.running.as_ref().expect("running").state
     }
 

@@ -5,8 +5,8 @@
 //! that still exists and is not blocked; a token a person delegated is
 //! accepted only while that person is an enabled administrator.
 
-use super::Failure;
-use crate::app::{AppState, SharedState};
+use super::failure::Failure;
+use crate::state::{AppState, SharedState};
 use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
 use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::claims::AccessTokenClaims;

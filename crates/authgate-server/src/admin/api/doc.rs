@@ -4,7 +4,7 @@
 //! every operation can answer (400, 401, 403, 500) are added to each.
 
 use super::handlers;
-use crate::app::{AppState, SharedState};
+use crate::state::{AppState, SharedState};
 use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX};
 use authgate_authority::manage::types::ErrorBody;
 use axum::Json;

@@ -1,7 +1,9 @@
 //! Admin API handlers: extract, call [`authgate_authority::manage`], answer JSON.
 
-use super::{Caller, Failure, JsonBody};
-use crate::app::SharedState;
+use super::auth::Caller;
+use super::failure::Failure;
+use super::json::JsonBody;
+use crate::state::SharedState;
 use authgate_authority::manage::types::*;
 use authgate_authority::manage::{self, AdminError};
 use axum::Json;

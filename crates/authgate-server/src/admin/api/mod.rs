@@ -6,20 +6,18 @@
 
 mod auth;
 pub mod doc;
+mod failure;
 mod handlers;
+mod json;
 
 pub use auth::Caller;
 
-use crate::app::SharedState;
+use crate::state::SharedState;
 use authgate_authority::builtin::API_PREFIX;
-use authgate_authority::manage::AdminError;
-use authgate_authority::manage::types::ErrorBody;
 use axum::Router;
-use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post, put};
-use serde::de::DeserializeOwned;
 
 type MakeRoute = fn() -> MethodRouter<SharedState>;
 
@@ -95,187 +93,14 @@ pub fn router(base: &str) -> Router<SharedState> {
 async fn no_store(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     if !h.contains_key(header::CACHE_CONTROL) {
-        crate::http::forbid_caching(h);
+        crate::http::cache::forbid_caching(h);
     }
     resp
-}
-
-/// An admin API error response.
-#[derive(Debug)]
-pub enum Failure {
-    Admin(AdminError),
-    /// The bearer check failed: 401 (no or bad token) or 403 (scope or
-    /// account), with the `WWW-Authenticate` challenge to send.
-    Auth {
-        status: StatusCode,
-        error: &'static str,
-        description: &'static str,
-        challenge: String,
-    },
-}
-
-impl From<AdminError> for Failure {
-    fn from(e: AdminError) -> Self {
-        Failure::Admin(e)
-    }
-}
-
-impl From<authgate_store::StoreError> for Failure {
-    fn from(e: authgate_store::StoreError) -> Self {
-        Failure::Admin(AdminError::Store(e))
-    }
-}
-
-fn body(
-    error: &str,
-    description: impl Into<String>,
-    field: Option<String>,
-) -> axum::Json<ErrorBody> {
-    axum::Json(ErrorBody {
-        error: error.into(),
-        error_description: description.into(),
-        field,
-    })
-}
-
-impl IntoResponse for Failure {
-    fn into_response(self) -> Response {
-        let (status, b) = match self {
-            Failure::Admin(AdminError::Invalid { field, description }) => (
-                StatusCode::BAD_REQUEST,
-                body("invalid_request", description, Some(field)),
-            ),
-            Failure::Admin(AdminError::Conflict { field, description }) => (
-                StatusCode::CONFLICT,
-                body("conflict", description, Some(field)),
-            ),
-            Failure::Admin(AdminError::NotFound(m)) => {
-                (StatusCode::NOT_FOUND, body("not_found", m, None))
-            }
-            Failure::Admin(e @ (AdminError::Store(_) | AdminError::Internal(_))) => {
-                tracing::error!(error = %e, "admin API failure");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    body("server_error", e.message(), None),
-                )
-            }
-            Failure::Auth {
-                status,
-                error,
-                description,
-                challenge,
-            } => {
-                let mut resp = (status, body(error, description, None)).into_response();
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
-                return resp;
-            }
-        };
-        (status, b).into_response()
-    }
-}
-
-/// A JSON request body; errors name the field at fault.
-pub struct JsonBody<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = Failure;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if mime != "application/json" && !mime.ends_with("+json") {
-            return Err(
-                AdminError::invalid("body", "the request body must be application/json").into(),
-            );
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AdminError::invalid("body", "the request body is too large")
-                } else {
-                    AdminError::invalid("body", "the request body could not be read")
-                }
-            })?;
-        parse_json(&bytes).map(JsonBody).map_err(Into::into)
-    }
-}
-
-/// Parses JSON into `T`, naming the field at fault on error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.inner();
-            let mut msg = inner.to_string();
-            if let Some(i) = msg.find(" at line ") {
-                msg.truncate(i);
-            }
-            // "missing field `uri`" / "unknown field `x`": name that field.
-            let named = msg
-                .split('`')
-                .nth(1)
-                .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"))
-                .map(str::to_owned);
-            let field = match (named, path.as_str()) {
-                (Some(n), "." | "") => n,
-                (Some(n), p) if msg.starts_with("missing field") => format!("{p}.{n}"),
-                (Some(n), _) if msg.starts_with("unknown field") => n,
-                (_, "." | "") => "body".to_string(),
-                (_, p) => p.to_string(),
-            };
-            if inner.is_syntax() || inner.is_eof() {
-                return Err(AdminError::invalid(
-                    "body",
-                    format!("not valid JSON: {msg}"),
-                ));
-            }
-            Err(AdminError::invalid(&field, msg))
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use authgate_authority::manage::types::ResourceInput;
-
-    fn field(json: &str) -> String {
-        match parse_json::<ResourceInput>(json.as_bytes()) {
-            Err(AdminError::Invalid { field, .. }) => field,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn json_errors_name_the_field() {
-        assert_eq!(field(r#"{"name":"x"}"#), "uri");
-        assert_eq!(field(r#"{"name":"x","uri":5}"#), "uri");
-        assert_eq!(field(r#"{"name":"x","uri":"u","nope":1}"#), "nope");
-        assert_eq!(
-            field(r#"{"name":"x","uri":"u","scopes":[{"description":"d"}]}"#),
-            "scopes[0].name"
-        );
-        assert_eq!(
-            field(r#"{"name":"x","uri":"u","access_token_ttl_secs":"x"}"#),
-            "access_token_ttl_secs"
-        );
-        assert_eq!(field("{"), "body");
-        assert_eq!(field("[]"), "body");
-    }
 
     #[test]
     fn routes_are_unique() {

@@ -3,9 +3,11 @@
 //! signed in: to the sign-in page, which brings them back to the page's
 //! return-to URL ([`ReturnTo`]). Signed in without `is_admin`: 403.
 
-use super::{AdminSession, failure, seg};
-use crate::app::{AppState, SharedState};
-use crate::pages::{self, session};
+use super::display::seg;
+use super::layout::{AdminSession, failure};
+use crate::pages::page;
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use authgate_authority::manage::Actor;
 use authgate_core::model::{Session, User};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams};
@@ -118,13 +120,13 @@ pub async fn require_admin(
         return Err(to_sign_in(state, loaded, here).await);
     };
     let Some((session, _)) = loaded else {
-        return Err(pages::see_other(&format!(
+        return Err(page::see_other(&format!(
             "{}/login",
             state.settings.issuer_path()
         )));
     };
     if !user.is_admin {
-        return Err(pages::error_page(
+        return Err(page::error_page(
             state,
             StatusCode::FORBIDDEN,
             "Administrators only",
@@ -172,7 +174,7 @@ async fn to_sign_in(state: &AppState, loaded: Option<(Session, String)>, here: &
         Ok(c) => c,
         Err(e) => return failure(state, e),
     };
-    let mut resp = pages::see_other(&format!("{}/login", state.settings.issuer_path()));
+    let mut resp = page::see_other(&format!("{}/login", state.settings.issuer_path()));
     if let Some(c) = new_cookie {
         session::set_cookie(state, &mut resp, &c);
     } else if is_new {

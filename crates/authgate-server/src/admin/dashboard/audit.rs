@@ -1,7 +1,9 @@
 //! The audit log: search and pages (newest first).
 
-use super::{AdminCtx, AdminPage, error, render, when};
-use crate::app::SharedState;
+use super::admin_page::AdminPage;
+use super::display::{self, when};
+use super::layout::{AdminCtx, error, render};
+use crate::state::SharedState;
 use askama::Template;
 use authgate_authority::manage::{self, AdminError};
 use axum::extract::{Query, State};
@@ -59,7 +61,7 @@ pub async fn list(
         Ok(p) => p,
         Err(e) => return error(&state, e),
     };
-    let qs = super::seg(&q);
+    let qs = display::seg(&q);
     let older = page
         .next_before
         .map(|b| format!("{base}/admin/audit?q={qs}&before={b}"));

@@ -1,13 +1,14 @@
 //! Clients: list (kind, source, created, last used), add a client (the
 //! secret is shown once), rotate its secret, block, delete.
 
+use super::admin_page::{AdminPage, ReturnTo};
+use super::display::{self, when};
+use super::form::Submitted;
+use super::layout::{AdminCtx, AdminSession, error, failure, render};
+use super::reauth::{Reauthenticated, SensitiveAction};
 use super::servers::ConfirmPage;
-use super::{
-    AdminCtx, AdminPage, AdminSession, Reauthenticated, ReturnTo, SensitiveAction, Submitted,
-    error, failure, render, when,
-};
-use crate::app::{AppState, SharedState};
-use crate::pages;
+use crate::pages::page;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::manage::types::{ClientInput, client_source};
 use authgate_authority::manage::{self, AdminError};
@@ -109,7 +110,7 @@ async fn page(
         .iter()
         .map(|c| Row {
             client_id: c.client_id.clone(),
-            q: super::seg(&c.client_id),
+            q: display::seg(&c.client_id),
             name: c.display_name().to_owned(),
             kind: match c.kind.as_str() {
                 "pre_registered" => "pre-registered",
@@ -312,7 +313,7 @@ pub async fn rotate(
 async fn set_blocked(state: &AppState, f: Submitted, blocked: bool) -> Response {
     let id = f.get("client_id");
     match manage::set_client_blocked(state, &f.admin.actor, &id, blocked).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/clients?notice={}",
             state.settings.issuer_path(),
             if blocked { "blocked" } else { "unblocked" }
@@ -346,7 +347,7 @@ impl ReturnTo for DeleteConfirmation {
         format!(
             "{}/admin/clients/delete?client_id={}",
             state.settings.issuer_path(),
-            super::seg(&id)
+            display::seg(&id)
         )
     }
 }
@@ -376,7 +377,7 @@ pub async fn delete_confirm(
         "The client can no longer authenticate; dynamic and metadata-document clients may register or resolve again unless blocked instead.".into(),
         format!(
             "Access tokens already issued stay valid until they expire (at most {}).",
-            super::duration(impact.access_tokens_valid_for_at_most_secs)
+            display::duration(impact.access_tokens_valid_for_at_most_secs)
         ),
     ];
     render(
@@ -397,7 +398,7 @@ pub async fn delete_confirm(
 
 pub async fn delete(State(state): State<SharedState>, f: Submitted) -> Response {
     match manage::delete_client(&state, &f.admin.actor, &f.get("client_id")).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/clients?notice=deleted",
             state.settings.issuer_path()
         )),

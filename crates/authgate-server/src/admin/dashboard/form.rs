@@ -3,11 +3,12 @@
 //! dashboard's home), the form's fields, and the session's CSRF token
 //! checked. Handlers receive it or never run.
 
-use super::AdminSession;
 use super::admin_page::require_admin;
-use crate::app::{AppState, SharedState};
+use super::layout::AdminSession;
 use crate::http::form::FormPairs;
-use crate::pages::{self, session};
+use crate::pages::page;
+use crate::pages::session;
+use crate::state::{AppState, SharedState};
 use authgate_core::token_request::Params;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -45,7 +46,7 @@ impl Submitted {
 
 /// The page for a form body that is not a readable form.
 pub fn unreadable_form(state: &AppState) -> Response {
-    pages::error_page(
+    page::error_page(
         state,
         StatusCode::BAD_REQUEST,
         "Request refused",
@@ -73,7 +74,7 @@ impl FromRequest<SharedState> for Submitted {
             .flatten()
             .map(str::to_owned);
         if !session::csrf_ok(&admin.session, csrf.as_deref()) {
-            return Err(pages::error_page(
+            return Err(page::error_page(
                 state,
                 StatusCode::FORBIDDEN,
                 "Request refused",

@@ -1,8 +1,11 @@
 //! Signing keys: list, rotate, retire.
 
-use super::{AdminCtx, AdminPage, Reauthenticated, SensitiveAction, error, failure, render, when};
-use crate::app::SharedState;
-use crate::pages;
+use super::admin_page::AdminPage;
+use super::display::when;
+use super::layout::{AdminCtx, error, failure, render};
+use super::reauth::{Reauthenticated, SensitiveAction};
+use crate::pages::page;
+use crate::state::SharedState;
 use askama::Template;
 use authgate_authority::manage;
 use axum::extract::{Query, State};
@@ -77,7 +80,7 @@ pub async fn rotate(
     Reauthenticated { form: f, .. }: Reauthenticated<RotateKey>,
 ) -> Response {
     match manage::rotate_key(&state, &f.admin.actor).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/keys?notice=rotated",
             state.settings.issuer_path()
         )),
@@ -96,7 +99,7 @@ pub async fn retire(
     Reauthenticated { form: f, .. }: Reauthenticated<RetireKey>,
 ) -> Response {
     match manage::retire_key(&state, &f.admin.actor, &f.get("kid")).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/keys?notice=retired",
             state.settings.issuer_path()
         )),

@@ -7,10 +7,13 @@
 //! [`Reauthenticated`] for sensitive forms (password asked again).
 
 mod admin_page;
+mod assets;
 mod audit;
 mod clients;
+mod display;
 mod form;
 mod keys;
+mod layout;
 mod reauth;
 mod servers;
 mod users;
@@ -19,14 +22,8 @@ pub use admin_page::{AdminPage, Home, ReturnTo, ThisPage};
 pub use form::{Submitted, unreadable_form};
 pub use reauth::{Reauthenticated, SensitiveAction};
 
-use crate::app::{AppState, SharedState};
-use crate::pages::{self, PageCtx};
-use askama::Template;
-use authgate_authority::manage::{Actor, AdminError};
-use authgate_core::model::{Session, User};
+use crate::state::SharedState;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub fn router(base: &str) -> Router<SharedState> {
@@ -34,8 +31,8 @@ pub fn router(base: &str) -> Router<SharedState> {
     Router::new()
         .route(&at(""), get(servers::list))
         .route(&at("/"), get(servers::list))
-        .route(&at("/assets/admin.css"), get(stylesheet))
-        .route(&at("/assets/admin.js"), get(script))
+        .route(&at("/assets/admin.css"), get(assets::stylesheet))
+        .route(&at("/assets/admin.js"), get(assets::script))
         .route(&at("/servers"), get(servers::list).post(servers::create))
         .route(&at("/servers/new"), get(servers::new_form))
         .route(&at("/servers/{id}"), get(servers::detail))
@@ -66,135 +63,4 @@ pub fn router(base: &str) -> Router<SharedState> {
         .route(&at("/keys/rotate"), post(keys::rotate))
         .route(&at("/keys/retire"), post(keys::retire))
         .route(&at("/audit"), get(audit::list))
-}
-
-const CSS: &str = include_str!("../../../assets/admin.css");
-const JS: &str = include_str!("../../../assets/admin.js");
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        CSS,
-    )
-}
-
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        JS,
-    )
-}
-
-/// Where `/login` sends an administrator back to (set when the dashboard
-/// sent them to sign in). Only dashboard paths on this server.
-pub fn after_login(state: &AppState, s: &Session) -> Option<String> {
-    let to = s.data.get("after_login")?.as_str()?;
-    let prefix = format!("{}/admin", state.settings.issuer_path());
-    let ok = to.starts_with(&prefix)
-        && !to.contains("//")
-        && !to.contains('\\')
-        && to.chars().all(|c| c.is_ascii_graphic());
-    ok.then(|| to.to_owned())
-}
-
-/// What every dashboard page shows: the layout's navigation and the form token.
-pub struct AdminCtx {
-    pub page: PageCtx,
-    pub csrf: String,
-    pub user_email: String,
-    pub section: &'static str,
-}
-
-/// A signed-in administrator.
-pub struct AdminSession {
-    pub session: Session,
-    pub user: User,
-    pub actor: Actor,
-}
-
-impl AdminSession {
-    pub fn ctx(&self, state: &AppState, section: &'static str) -> AdminCtx {
-        AdminCtx {
-            page: PageCtx::new(state),
-            csrf: self.session.csrf_token.clone(),
-            user_email: self.user.email.clone(),
-            section,
-        }
-    }
-}
-
-pub fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "dashboard failure");
-    pages::error_page(
-        state,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The server could not complete the request.",
-        "Try again in a moment.",
-    )
-}
-
-/// Renders a dashboard page: the pages' security headers, plus our own
-/// script (the copy buttons) and form targets limited to this server.
-pub fn render(state: &AppState, status: StatusCode, t: &impl Template) -> Response {
-    let mut resp = pages::render(state, status, t);
-    let csp = resp
-        .headers()
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| format!("{v}; script-src 'self'; form-action 'self'"));
-    if let Some(v) = csp.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        resp.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    resp
-}
-
-/// The admin shown on an [`AdminError`]: a readable page.
-pub fn error(state: &AppState, e: AdminError) -> Response {
-    match e {
-        AdminError::NotFound(m) => pages::error_page(
-            state,
-            StatusCode::NOT_FOUND,
-            "Not found",
-            &m,
-            "Go back to the list and try again.",
-        ),
-        AdminError::Store(_) | AdminError::Internal(_) => failure(state, e),
-        other => pages::error_page(
-            state,
-            StatusCode::BAD_REQUEST,
-            "That did not work",
-            &other.message(),
-            "Go back, correct it and try again.",
-        ),
-    }
-}
-
-/// UTC date and time for tables.
-pub fn when(t: Option<i64>) -> String {
-    crate::cli::output::time(t)
-}
-
-/// A path segment, percent-encoded.
-pub fn seg(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-/// Seconds as a short duration ("15 min", "14 days").
-pub fn duration(secs: i64) -> String {
-    match secs {
-        s if s % 86400 == 0 && s >= 86400 => {
-            format!("{} day{}", s / 86400, if s == 86400 { "" } else { "s" })
-        }
-        s if s % 3600 == 0 && s >= 3600 => format!("{} h", s / 3600),
-        s if s % 60 == 0 && s >= 60 => format!("{} min", s / 60),
-        s => format!("{s} s"),
-    }
 }

@@ -11,9 +11,10 @@
 //! [`Reauthenticated`] of a [`SensitiveAction`] instead of [`Submitted`].
 
 use super::admin_page::this_page;
-use super::{AdminCtx, Submitted, failure, render};
-use crate::app::{AppState, SharedState};
+use super::form::Submitted;
+use super::layout::{AdminCtx, failure, render};
 use crate::http::client_address::AddressKey;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_core::clock::UnixTime;
 use axum::extract::{FromRequest, Request};
@@ -186,7 +187,7 @@ async fn check_password(
     if let Err(r) = state.login_throttle.check(&account, address, now) {
         return Err((
             StatusCode::TOO_MANY_REQUESTS,
-            crate::endpoints::login::wait_message(r),
+            crate::pages::sign_in::wait_message(r),
         ));
     }
     let ok = password.len() <= 1024

@@ -1,9 +1,12 @@
 //! MCP servers: list, add, edit, delete (with what it revokes), the detail
 //! page with what to publish, and the connection check.
 
-use super::{AdminCtx, AdminPage, Home, Submitted, duration, error, failure, render};
-use crate::app::SharedState;
-use crate::pages;
+use super::admin_page::{AdminPage, Home};
+use super::display::{self, duration};
+use super::form::Submitted;
+use super::layout::{AdminCtx, error, failure, render};
+use crate::pages::page;
+use crate::state::SharedState;
 use askama::Template;
 use authgate_authority::manage::types::{
     CheckReport, ResourceInput, ResourceMetadataView, ScopeDto,
@@ -68,7 +71,7 @@ pub async fn list(
             dcr: r.allow_dynamic_registration,
             cimd: r.allow_client_id_metadata_documents,
             builtin: authgate_authority::builtin::is_builtin(&r.id),
-            updated: super::when(Some(r.updated_at)),
+            updated: display::when(Some(r.updated_at)),
         })
         .collect();
     render(
@@ -272,7 +275,7 @@ struct FormPage {
 }
 
 fn form_page(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     a: AdminCtx,
     editing: bool,
     action: String,
@@ -326,7 +329,7 @@ pub async fn create(State(state): State<SharedState>, f: Submitted) -> Response 
         Err(e) => Err(e),
     };
     match result {
-        Ok(r) => pages::see_other(&format!("{base}/admin/servers/{}?notice=created", r.id)),
+        Ok(r) => page::see_other(&format!("{base}/admin/servers/{}?notice=created", r.id)),
         Err(e @ (AdminError::Store(_) | AdminError::Internal(_))) => failure(&state, e),
         Err(e) => form_page(
             &state,
@@ -347,7 +350,7 @@ pub async fn edit_form(
     let here = format!(
         "{}/admin/servers/{}/edit",
         state.settings.issuer_path(),
-        super::seg(&id)
+        display::seg(&id)
     );
     let r = match manage::get_resource(&state, &id).await {
         Ok(r) => r,
@@ -376,7 +379,7 @@ pub async fn update(
         Err(e) => Err(e),
     };
     match result {
-        Ok(r) => pages::see_other(&format!("{base}/admin/servers/{}?notice=updated", r.id)),
+        Ok(r) => page::see_other(&format!("{base}/admin/servers/{}?notice=updated", r.id)),
         Err(e @ (AdminError::Store(_) | AdminError::Internal(_) | AdminError::NotFound(_))) => {
             error(&state, e)
         }
@@ -384,7 +387,7 @@ pub async fn update(
             &state,
             f.admin.ctx(&state, "servers"),
             true,
-            format!("{base}/admin/servers/{}/edit", super::seg(&id)),
+            format!("{base}/admin/servers/{}/edit", display::seg(&id)),
             v,
             Some(e),
         ),
@@ -413,7 +416,7 @@ struct DetailPage {
 }
 
 async fn detail_page(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     a: AdminCtx,
     id: &str,
     check: Option<CheckReport>,
@@ -516,7 +519,7 @@ pub async fn delete_confirm(
     AdminPage { admin, .. }: AdminPage,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
-    let here = format!("{base}/admin/servers/{}/delete", super::seg(&id));
+    let here = format!("{base}/admin/servers/{}/delete", display::seg(&id));
     if authgate_authority::builtin::is_builtin(&id) {
         return error(
             &state,
@@ -571,7 +574,7 @@ pub async fn delete_confirm(
             action: here,
             hidden: vec![],
             button: "Delete MCP server".into(),
-            cancel: format!("{base}/admin/servers/{}", super::seg(&id)),
+            cancel: format!("{base}/admin/servers/{}", display::seg(&id)),
         },
     )
 }
@@ -582,7 +585,7 @@ pub async fn delete(
     f: Submitted,
 ) -> Response {
     match manage::delete_resource(&state, &f.admin.actor, &id).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/servers?notice=deleted",
             state.settings.issuer_path()
         )),

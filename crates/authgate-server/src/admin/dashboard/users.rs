@@ -1,12 +1,13 @@
 //! People: list, add (they set their password through a one-time link),
 //! disable or enable, a password link, and what they allowed (revocable).
 
-use super::{
-    AdminCtx, AdminPage, AdminSession, Reauthenticated, SensitiveAction, Submitted, error, failure,
-    render, when,
-};
-use crate::app::{AppState, SharedState};
-use crate::pages;
+use super::admin_page::AdminPage;
+use super::display::{self, when};
+use super::form::Submitted;
+use super::layout::{AdminCtx, AdminSession, error, failure, render};
+use super::reauth::{Reauthenticated, SensitiveAction};
+use crate::pages::page;
+use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::manage::types::{AppView, OneTimeLink, RevokeInput, UserInput};
 use authgate_authority::manage::{self, AdminError};
@@ -239,10 +240,10 @@ pub async fn detail(
 
 async fn set_disabled(state: &AppState, f: Submitted, id: String, disabled: bool) -> Response {
     match manage::set_user_disabled(state, &f.admin.actor, &id, disabled).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/users/{}?notice={}",
             state.settings.issuer_path(),
-            super::seg(&id),
+            display::seg(&id),
             if disabled { "disabled" } else { "enabled" }
         )),
         Err(e) => error(state, e),
@@ -304,10 +305,10 @@ pub async fn revoke(
         resource_id: f.get("resource_id"),
     };
     match manage::revoke_app(&state, &f.admin.actor, &id, input).await {
-        Ok(_) => pages::see_other(&format!(
+        Ok(_) => page::see_other(&format!(
             "{}/admin/users/{}?notice=revoked",
             state.settings.issuer_path(),
-            super::seg(&id)
+            display::seg(&id)
         )),
         Err(e) => error(&state, e),
     }

@@ -1,17 +1,12 @@
-//! Application state and the router.
+//! The router: every endpoint, page and admin route under the issuer's
+//! path, the client-address middleware and the body limit.
 
 use crate::endpoints;
+use crate::state::SharedState;
 use authgate_authority::config::Settings;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use std::sync::Arc;
-
-/// The application state every handler shares (see
-/// `authgate_authority::Authority`).
-pub type AppState = authgate_authority::Authority;
-
-pub type SharedState = Arc<AppState>;
 
 /// Endpoint paths under the issuer (the issuer may have a path, `/t`).
 pub struct Paths {
@@ -39,11 +34,12 @@ pub fn router(state: SharedState) -> Router {
         .route(&paths.at("/jwks.json"), get(endpoints::jwks::jwks))
         .route(
             &paths.at("/token"),
-            post(endpoints::token::token).fallback(endpoints::method_not_allowed),
+            post(endpoints::token::token).fallback(endpoints::fallback::method_not_allowed),
         )
         .route(
             &paths.at("/introspect"),
-            post(endpoints::introspect::introspect).fallback(endpoints::method_not_allowed),
+            post(endpoints::introspect::introspect)
+                .fallback(endpoints::fallback::method_not_allowed),
         )
         .route(
             &paths.at("/authorize"),
@@ -69,11 +65,11 @@ pub fn router(state: SharedState) -> Router {
         )
         .route(
             &paths.at("/assets/authgate.css"),
-            get(crate::pages::stylesheet),
+            get(crate::pages::assets::stylesheet),
         )
         .route(
             &paths.at("/register"),
-            post(endpoints::register::register).fallback(endpoints::method_not_allowed),
+            post(endpoints::register::register).fallback(endpoints::fallback::method_not_allowed),
         )
         .route(
             &paths.at("/register/{client_id}"),
@@ -83,7 +79,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route(
             &paths.at("/revoke"),
-            post(endpoints::revoke::revoke).fallback(endpoints::method_not_allowed),
+            post(endpoints::revoke::revoke).fallback(endpoints::fallback::method_not_allowed),
         );
     // RFC 8414 §3: path-inserted metadata; OIDC discovery also appended.
     let as_meta = format!("/.well-known/oauth-authorization-server{base}");
@@ -98,7 +94,7 @@ pub fn router(state: SharedState) -> Router {
         );
     }
     r.merge(crate::admin::router(&state.settings))
-        .fallback(endpoints::not_found)
+        .fallback(endpoints::fallback::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::telemetry::client_address,

@@ -1,0 +1,113 @@
+//! Rendering a page: what every page needs from configuration, the
+//! security headers every page carries, error pages and redirects.
+
+use crate::state::AppState;
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// What every page needs from configuration.
+pub struct PageCtx {
+    pub instance_name: String,
+    pub logo_uri: Option<String>,
+    /// The issuer path ("" or "/t"), prefix of every link.
+    pub base: String,
+}
+
+impl PageCtx {
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            instance_name: state.settings.raw.instance_name.clone(),
+            logo_uri: state.settings.raw.logo_uri.clone(),
+            base: state.settings.issuer_path().to_owned(),
+        }
+    }
+}
+
+/// Headers every page carries: no framing (clickjacking on consent), no
+/// caching, a CSP that allows only our own stylesheet and images.
+pub fn secure(mut resp: Response, state: &AppState) -> Response {
+    let img = match &state.settings.raw.logo_uri {
+        Some(l) => url::Url::parse(l)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' {img}; base-uri 'none'; frame-ancestors 'none'"
+    );
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    crate::http::cache::forbid_caching(h);
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+pub fn render(state: &AppState, status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => secure((status, axum::response::Html(html)).into_response(), state),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            secure(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The page could not be shown.",
+                )
+                    .into_response(),
+                state,
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    page: PageCtx,
+    heading: &'a str,
+    message: &'a str,
+    advice: &'a str,
+}
+
+/// A readable error page: what went wrong, and what to do.
+pub fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    heading: &str,
+    message: &str,
+    advice: &str,
+) -> Response {
+    render(
+        state,
+        status,
+        &ErrorPage {
+            page: PageCtx::new(state),
+            heading,
+            message,
+            advice,
+        },
+    )
+}
+
+/// Redirect after a form post (303 so the browser uses GET).
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            r.headers_mut().insert(header::LOCATION, v);
+            crate::http::cache::forbid_caching(r.headers_mut());
+            r
+        }
+        Err(_) => (StatusCode::BAD_REQUEST, "bad redirect").into_response(),
+    }
+}

@@ -1,7 +1,8 @@
 //! MCP servers (protected resources): create, update, delete with what it
 //! revokes, and what each must publish.
 
-use super::{Actor, AdminError, AdminResult, record};
+use super::actor::{Actor, record};
+use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::config::ResourceConfig;
 use crate::manage::types::*;

@@ -2,7 +2,7 @@
 //! start-up (`authgate-server`'s `serve`) and shared.
 
 use crate::audit::AuditSink;
-use crate::clients::ClientServices;
+use crate::client_services::ClientServices;
 use crate::config::Settings;
 use crate::discovery::DiscoveryCache;
 use crate::keys::KeyManager;

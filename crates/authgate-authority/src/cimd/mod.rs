@@ -32,7 +32,7 @@ use crate::Authority;
 use crate::StoreFailure;
 use crate::client_draft::{ClientDraft, METADATA_DOCUMENT};
 use crate::client_metadata::{self, Origin, Rules};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::resource_uri::is_loopback_host;
@@ -629,7 +629,7 @@ pub async fn reap_unused_clients(state: &Authority) -> Result<u64, StoreError> {
         if let Ok(mut g) = state.client_services.documents.stored.lock() {
             *g = None;
         }
-        crate::clients::record_reaped(state, n, ttl, Some("metadata_document"));
+        crate::client_reaping::record_reaped(state, n, ttl, Some("metadata_document"));
     }
     Ok(n)
 }

@@ -120,7 +120,7 @@ pub async fn reap_unused_clients(state: &Authority) -> Result<u64, authgate_stor
         .reap_dynamic_clients(state.clock.now().saturating_sub(ttl))
         .await?;
     if n > 0 {
-        crate::clients::record_reaped(state, n, ttl, None);
+        crate::client_reaping::record_reaped(state, n, ttl, None);
     }
     Ok(n)
 }

@@ -1,7 +1,7 @@
 //! The application's state: everything a request needs, built once at
 //! start-up (`authgate-server`'s `serve`) and shared.
 
-use crate::audit::AuditSink;
+use crate::audit_sink::AuditSink;
 use crate::client_services::ClientServices;
 use crate::config::Settings;
 use crate::discovery::DiscoveryCache;

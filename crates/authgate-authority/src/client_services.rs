@@ -1,11 +1,13 @@
 //! The process-wide services behind client resolution and registration,
 //! built once at start-up from the settings and held by
-//! [`crate::Authority`].
+//! the `Authority`.
 
-use crate::cimd::{self, DocumentCache, jwks::JwksCache};
+use crate::cimd::cache::DocumentCache;
+use crate::cimd::config::MAX_CONCURRENT_FETCHES;
+use crate::cimd::jwks::JwksCache;
 use crate::config::{ConfigError, Settings};
 use crate::outbound::{AddressPolicy, FetchLimits, Fetcher};
-use crate::registration::RegistrationGuard;
+use crate::registration::guard::RegistrationGuard;
 use std::time::Duration;
 
 /// Process-wide state of client registration: the SSRF-guarded fetcher,
@@ -32,7 +34,7 @@ impl ClientServices {
                 max_bytes: c.max_document_bytes,
                 connect_timeout: Duration::from_millis(c.connect_timeout_ms),
                 timeout: Duration::from_millis(c.timeout_ms),
-                max_concurrent: cimd::MAX_CONCURRENT_FETCHES,
+                max_concurrent: MAX_CONCURRENT_FETCHES,
                 per_host: c.max_fetches_per_host,
                 negative_cache: Duration::from_secs(c.negative_cache_secs),
             },

@@ -98,10 +98,10 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// `[cimd]`: client ID metadata documents (fetch limits, host rules).
     #[serde(default)]
-    pub cimd: crate::cimd::CimdConfig,
+    pub cimd: crate::cimd::config::CimdConfig,
     /// `[dynamic_registration]`: RFC 7591 registration and its limits.
     #[serde(default)]
-    pub dynamic_registration: crate::registration::RegistrationConfig,
+    pub dynamic_registration: crate::registration::limits::RegistrationConfig,
     /// `[http]`: listener timeouts and connection limit.
     #[serde(default)]
     pub http: crate::listener_config::HttpConfig,
@@ -295,8 +295,8 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
     }
     check_declarations(&raw)?;
-    crate::cimd::validate_config(&raw.cimd)?;
-    crate::registration::validate_config(&raw.dynamic_registration)?;
+    crate::cimd::config::validate_config(&raw.cimd)?;
+    crate::registration::limits::validate_config(&raw.dynamic_registration)?;
     crate::listener_config::validate_config(&raw.http)?;
     Ok(Settings {
         issuer,

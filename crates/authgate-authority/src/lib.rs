@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod audit_coalesce;
+pub mod audit_sink;
 pub mod builtin;
 pub mod check;
 pub mod cimd;

@@ -1,8 +1,8 @@
 //! The application's state: everything a request needs, built once at
 //! start-up (`authgate-server`'s `serve`) and shared.
 
-use crate::audit::AuditSink;
-use crate::clients::ClientServices;
+use crate::audit_sink::AuditSink;
+use crate::client_services::ClientServices;
 use crate::config::Settings;
 use crate::discovery::DiscoveryCache;
 use crate::keys::KeyManager;

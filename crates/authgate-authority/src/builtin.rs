@@ -4,13 +4,12 @@
 //! start-up.
 
 use crate::config::Settings;
+pub use crate::resource_ids::{ADMIN_RESOURCE_ID, is_builtin};
 use authgate_core::clock::UnixTime;
 use authgate_core::model::Resource;
 use authgate_core::scope::ScopeDef;
 use authgate_store::{Store, StoreResult};
 
-/// Id of the built-in resource that is the admin API.
-pub const ADMIN_RESOURCE_ID: &str = "authgate-admin";
 /// The scope the admin API requires.
 pub const ADMIN_SCOPE: &str = "authgate:admin";
 /// Where the API lives, under the issuer path.
@@ -59,9 +58,4 @@ pub async fn ensure_admin_resource(
     }
     want.updated_at = now;
     store.upsert_resource(&want).await
-}
-
-/// Whether `id` is the built-in admin resource (not editable or deletable).
-pub fn is_builtin(id: &str) -> bool {
-    id == ADMIN_RESOURCE_ID
 }

@@ -461,6 +461,15 @@ pub fn snippets(issuer: &str, r: &Resource, metadata: &Value) -> Snippets {
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
     let path = if path.is_empty() { "/".into() } else { path };
+    Snippets {
+        rust: rust_snippet(issuer, r, &path),
+        node: node_snippet(issuer, r, metadata, &path),
+    }
+}
+
+/// The MCP server behind `authgate-resource`'s axum layer, `path` being
+/// where its MCP service is routed.
+fn rust_snippet(issuer: &str, r: &Resource, path: &str) -> String {
     let list = |v: Vec<&str>| {
         v.iter()
             .map(|s| format!("{s:?}"))
@@ -477,7 +486,7 @@ pub fn snippets(issuer: &str, r: &Resource, metadata: &Value) -> Snippets {
             ));
         }
     }
-    let rust = format!(
+    format!(
         r#"// Cargo.toml: authgate-resource = "0.1", axum = "0.8", tokio = {{ version = "1", features = ["full"] }}
 use authgate_resource::{{ProtectedResource, Validator}};
 
@@ -499,12 +508,16 @@ let app = axum::Router::new()
         scopes = list(r.scopes.iter().map(|s| s.name.as_str()).collect()),
         defaults = list(r.default_scopes.iter().map(String::as_str).collect()),
         name = r.name,
-    );
+    )
+}
+
+/// An Express app serving the metadata and checking tokens with jose.
+fn node_snippet(issuer: &str, r: &Resource, metadata: &Value, path: &str) -> String {
     let meta_path = url::Url::parse(&crate::resource_metadata::metadata_url(r))
         .map(|u| u.path().to_owned())
         .unwrap_or_default();
     let pretty = serde_json::to_string_pretty(metadata).unwrap_or_default();
-    let node = format!(
+    format!(
         r#"// npm install express jose
 import express from 'express';
 import {{ createRemoteJWKSet, jwtVerify }} from 'jose';
@@ -535,12 +548,11 @@ app.use({path}, async (req, res, next) => {{
         www = js(&crate::resource_metadata::www_authenticate(r)),
         jwks = js(&format!("{issuer}/jwks.json")),
         meta_path = js(&meta_path),
-        path = js(&path),
+        path = js(path),
         path_plain = path,
         issuer = js(issuer),
         uri = js(&r.uri),
-    );
-    Snippets { rust, node }
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! or `none` (public clients, client_id only). One method per request.
 
 use crate::Authority;
+use crate::cimd::jwks::KeySet;
 use authgate_core::OAuthError;
+use authgate_core::clock::UnixTime;
 use authgate_core::model::{Client, TokenEndpointAuthMethod};
 use authgate_core::secret;
 use authgate_core::token_request::BodyClientAuth;
@@ -48,7 +50,31 @@ pub async fn authenticate(
         }
         return private_key_jwt(state, body).await;
     }
-    let (client_id, presented_secret, method) = match (header_creds, &body.client_secret) {
+    let (client_id, presented_secret, method) = presented_secret(header_creds, body)?;
+    if client_id.len() > 2048 {
+        return Err(OAuthError::invalid_client("unknown client"));
+    }
+    let client = crate::clients::resolve_for_token_endpoint(state, &client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
+    if client.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
+    }
+    check_secret(&client, presented_secret)?;
+    state
+        .registry
+        .mark_used(&client.client_id, state.clock.now());
+    Ok(AuthenticatedClient { client, method })
+}
+
+/// The client id, the secret if one was presented, and the method that
+/// presented them: Basic credentials, a body secret, or the client id
+/// alone (never two of them).
+fn presented_secret(
+    header_creds: Option<(String, String)>,
+    body: &BodyClientAuth,
+) -> Result<(String, Option<String>, TokenEndpointAuthMethod), OAuthError> {
+    Ok(match (header_creds, &body.client_secret) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(
                 "use only one client authentication method",
@@ -80,16 +106,13 @@ pub async fn authenticate(
                 .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
             (id, None, TokenEndpointAuthMethod::None)
         }
-    };
-    if client_id.len() > 2048 {
-        return Err(OAuthError::invalid_client("unknown client"));
-    }
-    let client = crate::clients::resolve_for_token_endpoint(state, &client_id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
-    if client.blocked {
-        return Err(OAuthError::invalid_client("this client is blocked"));
-    }
+    })
+}
+
+/// The presented secret against the client's: a client with a secret must
+/// present it, a client without one must not, and a client registered for
+/// a confidential method cannot get by with its id alone.
+fn check_secret(client: &Client, presented_secret: Option<String>) -> Result<(), OAuthError> {
     match (client.secret_hash.as_deref(), presented_secret) {
         (Some(hash), Some(sec)) => {
             if !secret::verify(&sec, hash) {
@@ -122,10 +145,7 @@ pub async fn authenticate(
             }
         }
     }
-    state
-        .registry
-        .mark_used(&client.client_id, state.clock.now());
-    Ok(AuthenticatedClient { client, method })
+    Ok(())
 }
 
 /// `client_assertion_type` of RFC 7523 §2.2.
@@ -137,7 +157,7 @@ const LEEWAY_SECS: i64 = 30;
 /// An assertion may live at most this long (`exp` − now).
 const MAX_ASSERTION_LIFETIME_SECS: i64 = 300;
 
-fn b64_json(part: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+fn b64_json(part: &str) -> Option<Claims> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part)
         .ok()?;
@@ -147,7 +167,7 @@ fn b64_json(part: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     }
 }
 
-fn numeric(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<i64> {
+fn numeric(claims: &Claims, name: &str) -> Option<i64> {
     let v = claims.get(name)?;
     v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))
 }
@@ -177,34 +197,167 @@ async fn private_key_jwt(
     state: &Authority,
     body: &BodyClientAuth,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    if body.client_assertion_type.as_deref() != Some(JWT_BEARER) {
-        return Err(OAuthError::invalid_client(format!(
-            "client_assertion_type must be {JWT_BEARER}"
-        )));
+    let assertion = Assertion::parse(body)?;
+    let client_id = assertion.client_id(body)?;
+    let client = crate::clients::resolve_for_token_endpoint(state, client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
+    if client.blocked {
+        return Err(OAuthError::invalid_client("this client is blocked"));
     }
-    let assertion = body
-        .client_assertion
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_client("client_assertion is required"))?;
-    if assertion.len() > MAX_ASSERTION_LEN {
-        return Err(OAuthError::invalid_client("client_assertion is too large"));
+    if client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return Err(OAuthError::invalid_client(
+            "this client is not registered for private_key_jwt",
+        ));
     }
-    let malformed = || OAuthError::invalid_client("client_assertion is not a well-formed JWT");
-    let mut parts = assertion.split('.');
-    let (Some(h64), Some(p64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(malformed());
-    };
-    let header = b64_json(h64).ok_or_else(malformed)?;
-    let claims = b64_json(p64).ok_or_else(malformed)?;
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s64)
-        .map_err(|_| malformed())?;
-    let alg = header
-        .get("alg")
-        .and_then(|v| v.as_str())
-        .ok_or_else(malformed)?;
+    let keys = client_keys(state, &client, assertion.kid.as_deref()).await?;
+    assertion.check_signature(&keys)?;
+    let now = state.clock.now();
+    let exp = assertion.check_times(now)?;
+    assertion.check_audience(&state.settings.issuer)?;
+    spend_jti(state, client_id, &assertion.claims, exp, now).await?;
+    state
+        .registry
+        .mark_used(&client.client_id, state.clock.now());
+    Ok(AuthenticatedClient {
+        client,
+        method: TokenEndpointAuthMethod::PrivateKeyJwt,
+    })
+}
+
+type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// A client assertion taken apart, its header checked (nothing verified
+/// yet).
+struct Assertion<'a> {
+    /// `header.payload`, the bytes the signature covers.
+    signed: &'a str,
+    claims: Claims,
+    signature: Vec<u8>,
+    alg: String,
+    kid: Option<String>,
+}
+
+impl<'a> Assertion<'a> {
+    /// The body's assertion, of the JWT bearer type, within size, in three
+    /// base64url parts, with a supported `alg`, no `crit` and an accepted
+    /// `typ`.
+    fn parse(body: &'a BodyClientAuth) -> Result<Self, OAuthError> {
+        if body.client_assertion_type.as_deref() != Some(JWT_BEARER) {
+            return Err(OAuthError::invalid_client(format!(
+                "client_assertion_type must be {JWT_BEARER}"
+            )));
+        }
+        let assertion = body
+            .client_assertion
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_client("client_assertion is required"))?;
+        if assertion.len() > MAX_ASSERTION_LEN {
+            return Err(OAuthError::invalid_client("client_assertion is too large"));
+        }
+        let malformed = || OAuthError::invalid_client("client_assertion is not a well-formed JWT");
+        let mut parts = assertion.split('.');
+        let (Some(h64), Some(p64), Some(s64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed());
+        };
+        let header = b64_json(h64).ok_or_else(malformed)?;
+        let claims = b64_json(p64).ok_or_else(malformed)?;
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s64)
+            .map_err(|_| malformed())?;
+        let alg = header
+            .get("alg")
+            .and_then(|v| v.as_str())
+            .ok_or_else(malformed)?;
+        check_header(&header, alg)?;
+        Ok(Self {
+            signed: &assertion[..h64.len() + 1 + p64.len()],
+            alg: alg.to_owned(),
+            kid: header
+                .get("kid")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            claims,
+            signature,
+        })
+    }
+
+    /// The client it is about: `iss` and `sub` both, and the body's
+    /// `client_id` if given.
+    fn client_id(&self, body: &BodyClientAuth) -> Result<&str, OAuthError> {
+        let iss = self.claims.get("iss").and_then(|v| v.as_str());
+        let sub = self.claims.get("sub").and_then(|v| v.as_str());
+        let client_id = match (iss, sub) {
+            (Some(i), Some(s)) if i == s => s,
+            _ => {
+                return Err(OAuthError::invalid_client(
+                    "client assertion iss and sub must both be the client_id",
+                ));
+            }
+        };
+        if body.client_id.as_deref().is_some_and(|b| b != client_id) {
+            return Err(OAuthError::invalid_client(
+                "client_id differs from the client assertion's subject",
+            ));
+        }
+        Ok(client_id)
+    }
+
+    fn check_signature(&self, keys: &KeySet) -> Result<(), OAuthError> {
+        let alg = self.alg.as_str();
+        if !keys
+            .candidates(self.kid.as_deref(), alg)
+            .any(|k| k.verify(alg, self.signed.as_bytes(), &self.signature))
+        {
+            return Err(OAuthError::invalid_client(
+                "client assertion signature does not verify with the client's keys",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `exp` present, not past and at most five minutes ahead; `nbf` and
+    /// `iat` not in the future (all with [`LEEWAY_SECS`]). Returns `exp`.
+    fn check_times(&self, now: UnixTime) -> Result<UnixTime, OAuthError> {
+        let exp = numeric(&self.claims, "exp")
+            .ok_or_else(|| OAuthError::invalid_client("client assertion has no exp"))?;
+        if exp + LEEWAY_SECS < now {
+            return Err(OAuthError::invalid_client("client assertion has expired"));
+        }
+        if exp > now + MAX_ASSERTION_LIFETIME_SECS + LEEWAY_SECS {
+            return Err(OAuthError::invalid_client(
+                "client assertion exp is too far in the future (at most 5 minutes)",
+            ));
+        }
+        if numeric(&self.claims, "nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
+            return Err(OAuthError::invalid_client(
+                "client assertion is not yet valid",
+            ));
+        }
+        if numeric(&self.claims, "iat").is_some_and(|iat| iat > now + LEEWAY_SECS) {
+            return Err(OAuthError::invalid_client(
+                "client assertion iat is in the future",
+            ));
+        }
+        Ok(exp)
+    }
+
+    fn check_audience(&self, issuer: &str) -> Result<(), OAuthError> {
+        if !audience_is_exactly(self.claims.get("aud"), issuer) {
+            return Err(OAuthError::invalid_client(format!(
+                "client assertion aud must be the issuer {issuer} (one value, not the token endpoint)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The header rules beyond `alg` being present: an algorithm client keys
+/// may use, no critical parameters, a `typ` (if any) of a client
+/// authentication JWT.
+fn check_header(header: &Claims, alg: &str) -> Result<(), OAuthError> {
     if !crate::cimd::jwks::ALGORITHMS.contains(&alg) {
         return Err(OAuthError::invalid_client(format!(
             "client assertion algorithm must be one of {}",
@@ -226,40 +379,20 @@ async fn private_key_jwt(
             ));
         }
     }
-    let kid = header.get("kid").and_then(|v| v.as_str());
+    Ok(())
+}
 
-    let iss = claims.get("iss").and_then(|v| v.as_str());
-    let sub = claims.get("sub").and_then(|v| v.as_str());
-    let client_id = match (iss, sub) {
-        (Some(i), Some(s)) if i == s => s,
-        _ => {
-            return Err(OAuthError::invalid_client(
-                "client assertion iss and sub must both be the client_id",
-            ));
-        }
-    };
-    if body.client_id.as_deref().is_some_and(|b| b != client_id) {
-        return Err(OAuthError::invalid_client(
-            "client_id differs from the client assertion's subject",
-        ));
-    }
-    let client = crate::clients::resolve_for_token_endpoint(state, client_id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_client("unknown client or wrong credentials"))?;
-    if client.blocked {
-        return Err(OAuthError::invalid_client("this client is blocked"));
-    }
-    if client.metadata.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-        return Err(OAuthError::invalid_client(
-            "this client is not registered for private_key_jwt",
-        ));
-    }
-
-    // Signature, with the client's keys.
-    let keys = if let Some(v) = &client.metadata.jwks {
-        Arc::new(crate::cimd::jwks::parse(v).map_err(|why| {
+/// The client's public keys: its registered `jwks`, or its `jwks_uri`
+/// fetched through the JWKS cache (`kid` may force a refetch).
+async fn client_keys(
+    state: &Authority,
+    client: &Client,
+    kid: Option<&str>,
+) -> Result<Arc<KeySet>, OAuthError> {
+    if let Some(v) = &client.metadata.jwks {
+        Ok(Arc::new(crate::cimd::jwks::parse(v).map_err(|why| {
             OAuthError::invalid_client(format!("the client's jwks is unusable: {why}"))
-        })?)
+        })?))
     } else if let Some(uri) = &client.metadata.jwks_uri {
         let uri = url::Url::parse(uri)
             .map_err(|_| OAuthError::invalid_client("the client's jwks_uri is not a URL"))?;
@@ -271,48 +404,21 @@ async fn private_key_jwt(
                 crate::cimd::cache_ttl(cfg, age, nc)
             })
             .await
-            .map_err(|e| OAuthError::invalid_client(e.to_string()))?
+            .map_err(|e| OAuthError::invalid_client(e.to_string()))
     } else {
-        return Err(OAuthError::invalid_client("the client has no keys"));
-    };
-    let signed = &assertion[..h64.len() + 1 + p64.len()];
-    if !keys
-        .candidates(kid, alg)
-        .any(|k| k.verify(alg, signed.as_bytes(), &sig))
-    {
-        return Err(OAuthError::invalid_client(
-            "client assertion signature does not verify with the client's keys",
-        ));
+        Err(OAuthError::invalid_client("the client has no keys"))
     }
+}
 
-    // Claims.
-    let now = state.clock.now();
-    let exp = numeric(&claims, "exp")
-        .ok_or_else(|| OAuthError::invalid_client("client assertion has no exp"))?;
-    if exp + LEEWAY_SECS < now {
-        return Err(OAuthError::invalid_client("client assertion has expired"));
-    }
-    if exp > now + MAX_ASSERTION_LIFETIME_SECS + LEEWAY_SECS {
-        return Err(OAuthError::invalid_client(
-            "client assertion exp is too far in the future (at most 5 minutes)",
-        ));
-    }
-    if numeric(&claims, "nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
-        return Err(OAuthError::invalid_client(
-            "client assertion is not yet valid",
-        ));
-    }
-    if numeric(&claims, "iat").is_some_and(|iat| iat > now + LEEWAY_SECS) {
-        return Err(OAuthError::invalid_client(
-            "client assertion iat is in the future",
-        ));
-    }
-    let issuer = state.settings.issuer.as_str();
-    if !audience_is_exactly(claims.get("aud"), issuer) {
-        return Err(OAuthError::invalid_client(format!(
-            "client assertion aud must be the issuer {issuer} (one value, not the token endpoint)"
-        )));
-    }
+/// Spends the assertion's `jti` (1-256 characters) for this client until
+/// the assertion expires: a replay is refused.
+async fn spend_jti(
+    state: &Authority,
+    client_id: &str,
+    claims: &Claims,
+    exp: UnixTime,
+    now: UnixTime,
+) -> Result<(), OAuthError> {
     let jti = claims
         .get("jti")
         .and_then(|v| v.as_str())
@@ -335,11 +441,5 @@ async fn private_key_jwt(
             "client assertion was already used (jti replayed)",
         ));
     }
-    state
-        .registry
-        .mark_used(&client.client_id, state.clock.now());
-    Ok(AuthenticatedClient {
-        client,
-        method: TokenEndpointAuthMethod::PrivateKeyJwt,
-    })
+    Ok(())
 }

@@ -249,7 +249,7 @@ impl ClientDraft {
         if let Some(r) = self
             .resources
             .iter()
-            .find(|r| *r != ANY_RESOURCE && !crate::provision::valid_id(r))
+            .find(|r| *r != ANY_RESOURCE && !crate::resource_ids::valid_id(r))
         {
             return Err(FieldError::new(
                 "resources",

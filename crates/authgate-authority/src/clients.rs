@@ -8,64 +8,12 @@
 
 use crate::Authority;
 use crate::StoreFailure;
-use crate::cimd::{self, DocumentCache, jwks::JwksCache};
-use crate::config::{ConfigError, Settings};
-use crate::outbound::{AddressPolicy, FetchLimits, Fetcher};
-use crate::registration::RegistrationGuard;
+use crate::cimd;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, Resource};
 use std::sync::Arc;
-use std::time::Duration;
 
-/// Process-wide state of client registration: the SSRF-guarded fetcher,
-/// the document and client-JWKS caches, and the registration rate limiter;
-/// and the fetcher of the admin connection check (the same fetcher and
-/// address policy, with the private-network switch when configured).
-pub struct ClientServices {
-    pub fetcher: Fetcher,
-    pub connection_check: Fetcher,
-    pub documents: DocumentCache,
-    pub jwks: JwksCache,
-    pub registration: RegistrationGuard,
-}
-
-impl ClientServices {
-    pub fn new(settings: &Settings) -> Result<Self, ConfigError> {
-        let c = &settings.raw.cimd;
-        let fetcher = Fetcher::new(
-            AddressPolicy {
-                allow_loopback: c.allow_loopback,
-                allow_private: false,
-            },
-            FetchLimits {
-                max_bytes: c.max_document_bytes,
-                connect_timeout: Duration::from_millis(c.connect_timeout_ms),
-                timeout: Duration::from_millis(c.timeout_ms),
-                max_concurrent: cimd::MAX_CONCURRENT_FETCHES,
-                per_host: c.max_fetches_per_host,
-                negative_cache: Duration::from_secs(c.negative_cache_secs),
-            },
-            "authgate",
-        )
-        .map_err(|e| ConfigError::new("cimd", e))?;
-        let connection_check = Fetcher::new(
-            AddressPolicy {
-                allow_loopback: false,
-                allow_private: settings.raw.admin_connection_check_allow_private,
-            },
-            FetchLimits::connection_check(),
-            "authgate-connection-check",
-        )
-        .map_err(|e| ConfigError::new("admin_connection_check_allow_private", e))?;
-        Ok(Self {
-            fetcher,
-            connection_check,
-            documents: DocumentCache::new(Duration::from_secs(c.negative_cache_secs)),
-            jwks: JwksCache::new(Duration::from_secs(c.negative_cache_secs)),
-            registration: RegistrationGuard::new(&settings.raw.dynamic_registration),
-        })
-    }
-}
+pub use crate::client_services::ClientServices;
 
 /// Looks a client up by id. `Ok(None)` means unknown. A blocked client, or
 /// a metadata document that cannot be used, is an `invalid_client` error
@@ -245,31 +193,6 @@ pub fn machine_scope_ceiling(client: &Client, resource: &Resource) -> Option<Vec
         }
         (_, ceiling) => ceiling,
     }
-}
-
-/// Logs and audits one purge of unused clients (`count` deleted, unused
-/// for `ttl` seconds): dynamic ones (`kind` None, the original detail) or
-/// metadata document ones (`kind` Some).
-pub fn record_reaped(state: &Authority, count: u64, ttl: i64, kind: Option<&'static str>) {
-    tracing::info!(
-        reaped = count,
-        kind = kind.unwrap_or("dynamic"),
-        "deleted unused clients"
-    );
-    let mut detail = serde_json::json!({"count": count, "unused_for_secs": ttl});
-    if let Some(k) = kind {
-        detail["kind"] = serde_json::json!(k);
-    }
-    crate::audit::audit_detail(
-        state,
-        "clients.reaped",
-        None,
-        None,
-        None,
-        None,
-        "success",
-        detail,
-    );
 }
 
 /// The refusal for a pre-registered client an administrator granted no

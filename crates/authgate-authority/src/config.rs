@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use crate::config_error::{ConfigError, read_secret_file};
+pub use crate::declared::{ClientConfig, ResourceConfig};
+
 /// Default listen address: loopback only, so a zero-config start never
 /// exposes anything to the network. The default issuer is derived from the
 /// listen address (`http://<listen>`), so `--listen 127.0.0.1:9000` alone
@@ -95,10 +98,10 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// `[cimd]`: client ID metadata documents (fetch limits, host rules).
     #[serde(default)]
-    pub cimd: crate::cimd::CimdConfig,
+    pub cimd: crate::cimd::config::CimdConfig,
     /// `[dynamic_registration]`: RFC 7591 registration and its limits.
     #[serde(default)]
-    pub dynamic_registration: crate::registration::RegistrationConfig,
+    pub dynamic_registration: crate::registration::limits::RegistrationConfig,
     /// `[http]`: listener timeouts and connection limit.
     #[serde(default)]
     pub http: crate::listener_config::HttpConfig,
@@ -142,74 +145,6 @@ impl Default for Config {
             cimd: Default::default(),
             dynamic_registration: Default::default(),
             http: Default::default(),
-        }
-    }
-}
-
-/// An MCP server declared in the config file (applied idempotently at start).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResourceConfig {
-    pub id: String,
-    pub name: String,
-    pub uri: String,
-    #[serde(default)]
-    pub scopes: Vec<authgate_core::scope::ScopeDef>,
-    #[serde(default)]
-    pub default_scopes: Vec<String>,
-    pub access_token_ttl_secs: Option<i64>,
-    pub refresh_token_idle_ttl_secs: Option<i64>,
-    pub refresh_token_absolute_ttl_secs: Option<i64>,
-    #[serde(default = "yes")]
-    pub allow_dynamic_registration: bool,
-    #[serde(default = "yes")]
-    pub allow_client_id_metadata_documents: bool,
-    /// Give dynamic and metadata document clients the client_credentials
-    /// grant for this server (off: such clients are anonymous).
-    #[serde(default)]
-    pub allow_dynamic_client_credentials: bool,
-    pub documentation_uri: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// A pre-registered client declared in the config file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientConfig {
-    pub client_id: String,
-    pub client_name: Option<String>,
-    /// Plain secret (hashed when applied). Prefer `client_secret_file`.
-    pub client_secret: Option<String>,
-    pub client_secret_file: Option<PathBuf>,
-    pub token_endpoint_auth_method: Option<String>,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub grant_types: Vec<String>,
-    /// Resource ids the client may get tokens for; `"*"` for every MCP
-    /// server but the admin API (which must be listed by id). Empty: none.
-    #[serde(default)]
-    pub resources: Vec<String>,
-    /// Scopes the client may be granted (absent: any the resource defines).
-    pub scopes: Option<Vec<String>>,
-}
-
-/// A configuration error that names the key at fault.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration error: {key}: {reason}")]
-pub struct ConfigError {
-    pub key: String,
-    pub reason: String,
-}
-
-impl ConfigError {
-    pub fn new(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            reason: reason.into(),
         }
     }
 }
@@ -360,8 +295,8 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
     }
     check_declarations(&raw)?;
-    crate::cimd::validate_config(&raw.cimd)?;
-    crate::registration::validate_config(&raw.dynamic_registration)?;
+    crate::cimd::config::validate_config(&raw.cimd)?;
+    crate::registration::limits::validate_config(&raw.dynamic_registration)?;
     crate::listener_config::validate_config(&raw.http)?;
     Ok(Settings {
         issuer,
@@ -521,7 +456,7 @@ fn check_limits(raw: &Config) -> Result<(), ConfigError> {
 /// audience must name one server), every client valid against them.
 fn check_declarations(raw: &Config) -> Result<(), ConfigError> {
     for (i, r) in raw.resources.iter().enumerate() {
-        crate::provision::validate_resource_config(r)
+        crate::declared::validate_resource_config(r)
             .map_err(|(k, reason)| ConfigError::new(format!("resources[{i}].{k}"), reason))?;
     }
     let uris: Vec<(&str, &str)> = raw
@@ -537,7 +472,7 @@ fn check_declarations(raw: &Config) -> Result<(), ConfigError> {
         ));
     }
     for (i, c) in raw.clients.iter().enumerate() {
-        crate::provision::validate_client_config(c, &raw.resources)
+        crate::declared::validate_client_config(c, &raw.resources)
             .map_err(|(k, reason)| ConfigError::new(format!("clients[{i}].{k}"), reason))?;
     }
     Ok(())
@@ -635,19 +570,6 @@ fn validate_issuer(s: &str) -> Result<String, ConfigError> {
         out.pop();
     }
     Ok(out)
-}
-
-pub fn read_secret_file(key: &str, path: &Path) -> Result<String, ConfigError> {
-    let s = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
-    let s = s.trim().to_string();
-    if s.is_empty() {
-        return Err(ConfigError::new(
-            key,
-            format!("{} is empty", path.display()),
-        ));
-    }
-    Ok(s)
 }
 
 impl Settings {

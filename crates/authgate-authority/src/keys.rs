@@ -13,7 +13,8 @@
 //! key signs; a rotation replaces all of them, and every replaced key stays
 //! published until the tokens it signed have expired.
 
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
+use crate::config_error::{ConfigError, read_secret_file};
 use arc_swap::ArcSwap;
 use authgate_core::clock::{Clock, UnixTime};
 use authgate_core::crypto_box::Kek;
@@ -96,7 +97,7 @@ pub fn load_kek(settings: &Settings, sealed_keys: usize) -> Result<Kek, ConfigEr
         .clone()
         .unwrap_or_else(|| settings.raw.data_dir.join("kek"));
     if path.exists() {
-        let s = crate::config::read_secret_file("key_encryption_key_file", &path)?;
+        let s = read_secret_file("key_encryption_key_file", &path)?;
         return decode("key_encryption_key_file", &s);
     }
     if sealed_keys > 0 {
@@ -112,7 +113,7 @@ pub fn load_kek(settings: &Settings, sealed_keys: usize) -> Result<Kek, ConfigEr
         ));
     }
     generate_kek_file(&path)?;
-    let s = crate::config::read_secret_file("key_encryption_key_file", &path)?;
+    let s = read_secret_file("key_encryption_key_file", &path)?;
     decode("key_encryption_key_file", &s)
 }
 

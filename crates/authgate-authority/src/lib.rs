@@ -14,14 +14,19 @@
 
 pub mod audit;
 pub mod audit_coalesce;
+pub mod audit_sink;
 pub mod builtin;
 pub mod check;
 pub mod cimd;
 pub mod client_auth;
 pub mod client_draft;
 pub mod client_metadata;
+pub mod client_reaping;
+pub mod client_services;
 pub mod clients;
 pub mod config;
+pub mod config_error;
+pub mod declared;
 pub mod discovery;
 pub mod grants;
 pub mod introspection;
@@ -35,6 +40,7 @@ pub mod passwords;
 pub mod provision;
 pub mod registration;
 pub mod registry;
+pub mod resource_ids;
 pub mod resource_metadata;
 pub mod setup_links;
 pub mod sign_in;

@@ -1,7 +1,7 @@
 //! `[http]`: the limits of the HTTP listener (which lives in
 //! `authgate-server`), here because the configuration is read here.
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use serde::{Deserialize, Serialize};
 
 /// `[http]`: connection and request limits of the listener.

@@ -2,7 +2,7 @@
 //! request comes from (`X-Forwarded-For` only from trusted proxies) is
 //! decided by the server's `http::client_address`, with these types.
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// A trusted proxy: one address or a CIDR range (`10.0.0.0/8`, `fd00::/8`).

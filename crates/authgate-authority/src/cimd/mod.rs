@@ -26,178 +26,28 @@
 //! blocked client row whose id is `https://<host>/` — a URL that can never be
 //! a metadata document client id (its path is `/`).
 
+pub mod cache;
+pub mod config;
 pub mod jwks;
+
+pub use cache::DocumentCache;
+pub use config::{CimdConfig, MAX_CONCURRENT_FETCHES, cache_ttl, validate_config};
 
 use crate::Authority;
 use crate::StoreFailure;
 use crate::client_draft::{ClientDraft, METADATA_DOCUMENT};
 use crate::client_metadata::{self, Origin, Rules};
-use crate::config::ConfigError;
 use authgate_core::OAuthError;
 use authgate_core::model::{Client, ClientKind, ClientMetadata};
 use authgate_core::resource_uri::is_loopback_host;
 use authgate_store::StoreError;
-use serde::{Deserialize, Serialize};
+use cache::STORED_COUNT_TTL;
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-/// Most cached documents.
-const MAX_CACHED_DOCUMENTS: usize = 10_000;
-/// At most this many document and client-JWKS fetches run at once; later
-/// ones wait (within their own time limit).
-pub const MAX_CONCURRENT_FETCHES: usize = 64;
 /// Longest client_id URL accepted.
 const MAX_CLIENT_ID_URL: usize = 2048;
-
-/// `[cimd]` in the configuration file.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct CimdConfig {
-    /// Accept client ID metadata documents at all (each MCP server can
-    /// still turn them off with `allow_client_id_metadata_documents`).
-    pub enabled: bool,
-    /// When not empty, only documents on these hosts are accepted. An entry
-    /// is a host name (`claude.ai`) or `*.` and a domain (`*.example.com`,
-    /// every subdomain).
-    pub allow_hosts: Vec<String>,
-    /// Documents on these hosts are refused.
-    pub deny_hosts: Vec<String>,
-    /// Clients whose document is on one of these hosts get a "verified"
-    /// label on the consent page.
-    pub trusted_hosts: Vec<String>,
-    /// UNSAFE outside tests: allows fetching from loopback addresses (and
-    /// plain http to a loopback host) so tests can serve documents locally.
-    /// Every other special-use address stays refused.
-    pub allow_loopback: bool,
-    /// Largest document read, in bytes.
-    pub max_document_bytes: usize,
-    pub connect_timeout_ms: u64,
-    /// Whole fetch, body included.
-    pub timeout_ms: u64,
-    /// Bounds on how long a fetched document is reused (`Cache-Control:
-    /// max-age` is clamped into them; `no-store`/`no-cache` count as the
-    /// minimum).
-    pub cache_min_secs: u64,
-    pub cache_max_secs: u64,
-    /// Used when the answer has no `max-age`.
-    pub cache_default_secs: u64,
-    /// Fetches at once to one host (documents and client JWKS): a host that
-    /// stalls holds only these, never the slots other hosts need.
-    pub max_fetches_per_host: usize,
-    /// How long a failed document or `jwks_uri` fetch (or a document or key
-    /// set that was refused) is answered from memory instead of fetched again.
-    pub negative_cache_secs: u64,
-    /// Most stored metadata document clients; beyond it clients not yet
-    /// stored are refused at /authorize (`invalid_client`, naming this key).
-    pub max_clients: i64,
-    /// Stored metadata document clients not used for this long are deleted
-    /// (checked hourly; blocked ones stay).
-    pub unused_client_ttl_secs: i64,
-}
-
-impl Default for CimdConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            allow_hosts: vec![],
-            deny_hosts: vec![],
-            trusted_hosts: vec![],
-            allow_loopback: false,
-            max_document_bytes: 64 * 1024,
-            connect_timeout_ms: 3000,
-            timeout_ms: 5000,
-            cache_min_secs: 60,
-            cache_max_secs: 24 * 3600,
-            cache_default_secs: 300,
-            max_fetches_per_host: 4,
-            negative_cache_secs: 30,
-            max_clients: 10_000,
-            unused_client_ttl_secs: 30 * 86400,
-        }
-    }
-}
-
-fn valid_host_pattern(p: &str) -> bool {
-    let h = p.strip_prefix("*.").unwrap_or(p);
-    !h.is_empty()
-        && h.len() <= 253
-        && h.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        && !h.starts_with('.')
-        && !h.ends_with('.')
-}
-
-/// Checks `[cimd]`; errors name the key.
-pub fn validate_config(c: &CimdConfig) -> Result<(), ConfigError> {
-    for (key, list) in [
-        ("allow_hosts", &c.allow_hosts),
-        ("deny_hosts", &c.deny_hosts),
-        ("trusted_hosts", &c.trusted_hosts),
-    ] {
-        for (i, h) in list.iter().enumerate() {
-            if !valid_host_pattern(h) {
-                return Err(ConfigError::new(
-                    format!("cimd.{key}[{i}]"),
-                    format!("{h:?} is not a host name or *.domain pattern"),
-                ));
-            }
-        }
-    }
-    for (key, v, min, max) in [
-        (
-            "max_document_bytes",
-            c.max_document_bytes as u64,
-            1024,
-            1024 * 1024,
-        ),
-        ("connect_timeout_ms", c.connect_timeout_ms, 100, 60_000),
-        ("timeout_ms", c.timeout_ms, 100, 120_000),
-        ("cache_min_secs", c.cache_min_secs, 0, 7 * 86400),
-        ("cache_max_secs", c.cache_max_secs, 0, 30 * 86400),
-        ("cache_default_secs", c.cache_default_secs, 0, 30 * 86400),
-        (
-            "max_fetches_per_host",
-            c.max_fetches_per_host as u64,
-            1,
-            MAX_CONCURRENT_FETCHES as u64,
-        ),
-        ("negative_cache_secs", c.negative_cache_secs, 0, 3600),
-        ("max_clients", c.max_clients.max(0) as u64, 1, 10_000_000),
-        (
-            "unused_client_ttl_secs",
-            c.unused_client_ttl_secs.max(0) as u64,
-            3600,
-            3650 * 86400,
-        ),
-    ] {
-        if !(min..=max).contains(&v) {
-            return Err(ConfigError::new(
-                format!("cimd.{key}"),
-                format!("must be between {min} and {max}"),
-            ));
-        }
-    }
-    if c.cache_min_secs > c.cache_max_secs {
-        return Err(ConfigError::new(
-            "cimd.cache_min_secs",
-            "must not exceed cache_max_secs",
-        ));
-    }
-    if c.connect_timeout_ms > c.timeout_ms {
-        return Err(ConfigError::new(
-            "cimd.connect_timeout_ms",
-            "must not exceed timeout_ms",
-        ));
-    }
-    if c.allow_loopback {
-        tracing::warn!(
-            "cimd.allow_loopback is on: client metadata documents may be fetched from loopback addresses; never use this in production"
-        );
-    }
-    Ok(())
-}
 
 /// Does `host` match a pattern list?
 pub fn host_matches(host: &str, patterns: &[String]) -> bool {
@@ -275,80 +125,6 @@ pub fn parse_client_id_url(raw: &str, allow_loopback: bool) -> Result<url::Url, 
 
 fn refused(why: impl std::fmt::Display) -> OAuthError {
     OAuthError::invalid_client(format!("client metadata document refused: {why}"))
-}
-
-/// Freshness lifetime for a fetched document (or client JWKS).
-pub fn cache_ttl(cfg: &CimdConfig, max_age: Option<u64>, no_cache: bool) -> Duration {
-    let secs = if no_cache {
-        cfg.cache_min_secs
-    } else {
-        max_age
-            .unwrap_or(cfg.cache_default_secs)
-            .clamp(cfg.cache_min_secs, cfg.cache_max_secs)
-    };
-    Duration::from_secs(secs)
-}
-
-/// Successfully fetched documents, by URL; and, briefly, documents that
-/// were refused (the fetcher remembers failed fetches itself), so a broken
-/// document is not fetched again on every request that names it.
-pub struct DocumentCache {
-    entries: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
-    refused: crate::outbound::NegativeCache<String>,
-    /// The number of stored metadata document clients and when it was
-    /// counted (the cap check trusts it for [`STORED_COUNT_TTL`]).
-    stored: std::sync::Mutex<Option<(i64, Instant)>>,
-}
-
-/// How long a count of stored metadata document clients is trusted.
-const STORED_COUNT_TTL: Duration = Duration::from_secs(10);
-
-impl DocumentCache {
-    /// `negative_ttl`: how long a refused document is remembered.
-    pub fn new(negative_ttl: Duration) -> Self {
-        Self {
-            entries: RwLock::new(HashMap::new()),
-            refused: crate::outbound::NegativeCache::new(negative_ttl),
-            stored: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The last checked version of a document, fresh or not (a client that
-    /// proved itself is stored from it).
-    fn get_even_stale(&self, url: &str) -> Option<Arc<Client>> {
-        let g = self.entries.read().ok()?;
-        g.get(url).map(|(_, c)| c.clone())
-    }
-
-    fn get(&self, url: &str) -> Option<Arc<Client>> {
-        let g = self.entries.read().ok()?;
-        let (expires, c) = g.get(url)?;
-        (*expires > Instant::now()).then(|| c.clone())
-    }
-
-    fn put(&self, url: &str, ttl: Duration, c: Arc<Client>) {
-        if ttl.is_zero() {
-            return;
-        }
-        let now = Instant::now();
-        if let Ok(mut g) = self.entries.write() {
-            if g.len() >= MAX_CACHED_DOCUMENTS {
-                g.retain(|_, (exp, _)| *exp > now);
-                if g.len() >= MAX_CACHED_DOCUMENTS {
-                    g.clear();
-                }
-            }
-            g.insert(url.to_owned(), (now + ttl, c));
-        }
-    }
-
-    /// Forgets a document (after an administrator blocked or removed it).
-    pub fn forget(&self, url: &str) {
-        if let Ok(mut g) = self.entries.write() {
-            g.remove(url);
-        }
-        self.refused.forget(url);
-    }
 }
 
 /// Config and runtime host rules; `Err` explains the refusal.
@@ -629,7 +405,7 @@ pub async fn reap_unused_clients(state: &Authority) -> Result<u64, StoreError> {
         if let Ok(mut g) = state.client_services.documents.stored.lock() {
             *g = None;
         }
-        crate::clients::record_reaped(state, n, ttl, Some("metadata_document"));
+        crate::client_reaping::record_reaped(state, n, ttl, Some("metadata_document"));
     }
     Ok(n)
 }
@@ -637,6 +413,7 @@ pub async fn reap_unused_clients(state: &Authority) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn url_rules() {

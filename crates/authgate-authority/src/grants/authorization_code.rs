@@ -55,7 +55,7 @@ pub async fn grant(
             client_id: &c.client_id,
             subject: &user.id,
             resource: &res,
-            scopes: &super::resource_scopes(&code.scopes),
+            scopes: &super::delegated::resource_scopes(&code.scopes),
             auth_time: Some(code.auth_time),
             grant_id: Some(&grant.id),
         },
@@ -209,7 +209,7 @@ async fn first_refresh_token(
         return Ok(None);
     }
     let token = secret::generate(state.rng.as_ref())?;
-    let record = super::new_refresh_token(
+    let record = super::delegated::new_refresh_token(
         secret::hash(&token),
         grant,
         &c.client_id,

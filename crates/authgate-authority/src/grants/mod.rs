@@ -5,46 +5,13 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+mod delegated;
 pub mod refresh_token;
 pub mod resource;
 
 use crate::client_auth::AuthenticatedClient;
 use authgate_core::OAuthError;
-use authgate_core::model::{Client, Grant, RefreshToken, Resource};
-use authgate_core::{refresh, scope};
-
-/// The scopes an access token carries: the OpenID Connect ones are about
-/// the person (ID token, userinfo) and mean nothing to the MCP server.
-fn resource_scopes(scopes: &[String]) -> Vec<String> {
-    scopes
-        .iter()
-        .filter(|s| !scope::OIDC_SCOPES.contains(&s.as_str()))
-        .cloned()
-        .collect()
-}
-
-/// A fresh, unused refresh token of `grant` (first issue or rotation): it
-/// idles out after the MCP server's idle lifetime, never after the grant.
-fn new_refresh_token(
-    token_hash: String,
-    grant: &Grant,
-    client_id: &str,
-    scopes: &[String],
-    res: &Resource,
-    now: authgate_core::clock::UnixTime,
-) -> RefreshToken {
-    RefreshToken {
-        token_hash,
-        grant_id: grant.id.clone(),
-        client_id: client_id.to_owned(),
-        scopes: scopes.to_vec(),
-        issued_at: now,
-        expires_at: refresh::next_expiry(now, res.refresh_token_idle_ttl_secs, grant.expires_at),
-        rotated_at: None,
-        successor_hash: None,
-        revoked_at: None,
-    }
-}
+use authgate_core::model::Client;
 
 /// Whether `c` registered `grant_type` (a client that registered no grant
 /// types predates the list and may use any).

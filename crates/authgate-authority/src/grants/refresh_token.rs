@@ -71,7 +71,7 @@ pub async fn grant(
             client_id: &c.client_id,
             subject,
             resource: &res,
-            scopes: &super::resource_scopes(&scopes),
+            scopes: &super::delegated::resource_scopes(&scopes),
             auth_time: Some(grant.auth_time),
             grant_id: Some(&grant.id),
         },
@@ -167,7 +167,7 @@ async fn rotate(
             check_successor_live(state, &h, &successor_hash).await?;
         }
         RefreshDecision::Rotate => {
-            let record = super::new_refresh_token(
+            let record = super::delegated::new_refresh_token(
                 successor_hash.clone(),
                 grant,
                 &c.client_id,

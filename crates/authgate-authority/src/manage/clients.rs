@@ -1,7 +1,8 @@
 //! Clients: register (secret shown once), rotate the secret, block, delete
 //! with their grants.
 
-use super::{Actor, AdminError, AdminResult, record};
+use super::actor::{Actor, record};
+use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::client_draft::{ClientDraft, METADATA_DOCUMENT, PreRegistered};
 use crate::manage::types::*;

@@ -1,6 +1,7 @@
 //! Signing keys (list, rotate, retire) and the audit log.
 
-use super::{Actor, AdminError, AdminResult, record};
+use super::actor::{Actor, record};
+use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::manage::types::*;
 use authgate_core::model::Resource;

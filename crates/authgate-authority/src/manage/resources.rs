@@ -1,7 +1,8 @@
 //! MCP servers (protected resources): create, update, delete with what it
 //! revokes, and what each must publish.
 
-use super::{Actor, AdminError, AdminResult, record};
+use super::actor::{Actor, record};
+use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::config::ResourceConfig;
 use crate::manage::types::*;
@@ -65,7 +66,7 @@ async fn validate_resource(
     cfg: &ResourceConfig,
     existing_id: Option<&str>,
 ) -> AdminResult<()> {
-    provision::validate_resource_config(cfg).map_err(|(f, d)| AdminError::invalid(f, d))?;
+    crate::declared::validate_resource_config(cfg).map_err(|(f, d)| AdminError::invalid(f, d))?;
     if let Some(a) = cfg.refresh_token_idle_ttl_secs
         && let Some(b) = cfg.refresh_token_absolute_ttl_secs
         && a > b

@@ -1,6 +1,7 @@
 //! People: add, disable or enable, password links, and what they allowed.
 
-use super::{Actor, AdminError, AdminResult, record};
+use super::actor::{Actor, record};
+use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::manage::types::*;
 use crate::setup_links::{self as setup, Purpose};

@@ -18,7 +18,7 @@
 //!   `negative_cache` and answers the same error meanwhile, so a failing
 //!   `jwks_uri` or document is not fetched again on every request.
 
-use super::NegativeCache;
+use super::negative_cache::NegativeCache;
 use super::policy::AddressPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! generous per-address token bucket (keyed by the one client-address rule
 //! in `http::client_address`) and initial access tokens.
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 pub use crate::net::AddressKey;
 use authgate_core::secret;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,34 @@
+//! Who makes a change ([`Actor`]), and the audit record each change
+//! leaves under that name.
+
+use crate::Authority;
+use serde_json::Value;
+
+/// Who is making a change (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `client:<id>` for API tokens, the person's email for the dashboard.
+    pub name: String,
+    pub address: Option<String>,
+}
+
+/// Audits a change `actor` made (outcome `ok`).
+pub(super) fn record(
+    state: &Authority,
+    actor: &Actor,
+    event: &str,
+    client_id: Option<&str>,
+    resource_id: Option<&str>,
+    detail: Value,
+) {
+    crate::audit::audit_detail(
+        state,
+        event,
+        Some(&actor.name),
+        client_id,
+        resource_id,
+        actor.address.as_deref(),
+        "ok",
+        detail,
+    );
+}

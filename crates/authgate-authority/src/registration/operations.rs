@@ -23,7 +23,7 @@
 //! registered the same metadata must not be able to redirect everyone's
 //! authorizations); deleting it only drops one registration.
 
-use super::fingerprint;
+use super::fingerprint::fingerprint;
 use super::limits;
 use crate::client_draft::{ClientDraft, DYNAMIC};
 use crate::client_metadata::{self, Origin, Rules};
@@ -196,7 +196,7 @@ async fn re_register(
 }
 
 /// Refuses a new dynamic client when `max_clients` are live (see
-/// [`super::LiveCount`]).
+/// [`super::guard::LiveCount`]).
 async fn check_live_clients(state: &Authority) -> Result<(), OAuthError> {
     let max = state.settings.raw.dynamic_registration.max_clients;
     let counted = &state.client_services.registration.live;

@@ -1,10 +1,11 @@
 //! Hidden benchmark helper: mints refresh tokens for a client directly in
-//! the store (as the authorization code flow would), one per line.
+//! the store (as the authorization code flow would), one per line. Each
+//! use is audited (`cli.bench_refresh_tokens_minted`).
 
 use super::error::CliError;
 use super::local::{now, open_store};
 use authgate_authority::config::Settings;
-use authgate_core::model::{Grant, RefreshToken, User};
+use authgate_core::model::{AuditEvent, Grant, RefreshToken, User};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
 
@@ -58,7 +59,23 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
         }
     };
     let t = now();
-    for _ in 0..a.count.min(100_000) {
+    let count = a.count.min(100_000);
+    // Tokens minted outside every flow are a security event: recorded
+    // before any is minted, so none exists without its audit row.
+    store
+        .append_audit_events(vec![AuditEvent {
+            id: 0,
+            at: t,
+            event: "cli.bench_refresh_tokens_minted".into(),
+            actor: Some("cli".into()),
+            client_id: Some(client.client_id.clone()),
+            resource_id: Some(resource.id.clone()),
+            address: None,
+            outcome: "ok".into(),
+            detail: serde_json::json!({"count": count, "user_id": user.id}),
+        }])
+        .await?;
+    for _ in 0..count {
         let g = Grant {
             id: secret::generate_id(&rng)?,
             client_id: client.client_id.clone(),

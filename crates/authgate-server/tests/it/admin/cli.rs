@@ -556,3 +556,75 @@ async fn local_changes_are_audited_admin_operations() {
     assert_eq!(events[2].1["client_id"], "m");
     assert_eq!(events[2].1["detail"]["confidential"], true);
 }
+
+/// The hidden benchmark helper mints refresh tokens outside every flow: it
+/// leaves an audit row saying how many, for which client.
+#[tokio::test]
+async fn minting_bench_refresh_tokens_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = local_config(dir.path());
+    let c = cfg.to_str().unwrap();
+    let env = [("USER", "tester")];
+    for args in [
+        vec![
+            "resource",
+            "add",
+            "--id",
+            "tides",
+            "--name",
+            "Tides",
+            "--uri",
+            "https://tides.example.com/mcp",
+        ],
+        vec![
+            "client",
+            "add",
+            "--id",
+            "m",
+            "--confidential",
+            "--resource",
+            "tides",
+        ],
+    ] {
+        let mut v = vec!["--config", c];
+        v.extend(args);
+        let out = run(&v, &env, None).await;
+        assert_eq!(out.code, 0, "{v:?}: {}", out.stderr);
+    }
+    let out = run(
+        &[
+            "--config",
+            c,
+            "bench-seed-refresh",
+            "--client",
+            "m",
+            "--count",
+            "3",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    let out = run(
+        &[
+            "--config",
+            c,
+            "audit",
+            "--json",
+            "--q",
+            "cli.bench_refresh_tokens_minted",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{v}");
+    assert_eq!(items[0]["client_id"], "m");
+    assert_eq!(items[0]["resource_id"], "tides");
+    assert_eq!(items[0]["detail"]["count"], 3);
+}

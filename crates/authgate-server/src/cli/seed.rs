@@ -8,6 +8,7 @@ use authgate_authority::config::Settings;
 use authgate_core::model::{AuditEvent, Grant, RefreshToken, User};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
+use authgate_store::Store;
 
 #[derive(clap::Args, Debug)]
 pub struct SeedArgs {
@@ -41,23 +42,7 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
         .get_resource(&resource_id)
         .await?
         .ok_or_else(|| CliError("resource missing".into()))?;
-    let email = "bench@authgate.invalid";
-    let user = match store.get_user_by_email(email).await? {
-        Some(u) => u,
-        None => {
-            let u = User {
-                id: secret::generate_id(&rng)?,
-                email: email.into(),
-                name: Some("Bench".into()),
-                password_hash: "!".into(),
-                disabled: false,
-                is_admin: false,
-                created_at: now(),
-            };
-            store.insert_user(&u).await?;
-            u
-        }
-    };
+    let user = bench_user(store.as_ref(), &rng).await?;
     let t = now();
     let count = a.count.min(100_000);
     // Tokens minted outside every flow are a security event: recorded
@@ -106,4 +91,24 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
         println!("{token}");
     }
     Ok(())
+}
+
+/// The person the minted grants belong to (created once, with no usable
+/// password).
+async fn bench_user(store: &dyn Store, rng: &OsRandom) -> Result<User, CliError> {
+    let email = "bench@authgate.invalid";
+    if let Some(u) = store.get_user_by_email(email).await? {
+        return Ok(u);
+    }
+    let u = User {
+        id: secret::generate_id(rng)?,
+        email: email.into(),
+        name: Some("Bench".into()),
+        password_hash: "!".into(),
+        disabled: false,
+        is_admin: false,
+        created_at: now(),
+    };
+    store.insert_user(&u).await?;
+    Ok(u)
 }

@@ -108,28 +108,10 @@ pub async fn login_submit(
         field("r"),
         field("csrf"),
     );
-    let sess = match session::load(&state, &headers).await {
-        Ok(Some((s, _))) => s,
-        Ok(None) => {
-            return page::error_page(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "Your session expired",
-                "The sign-in form was open too long or cookies are blocked.",
-                "Go back to the app and connect again.",
-            );
-        }
-        Err(e) => return store_failure(&state, e),
+    let sess = match signed_form_session(&state, &headers, &csrf).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
     };
-    if !session::csrf_ok(&sess, Some(&csrf)) {
-        return page::error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Sign-in refused",
-            "The form did not come from this page (CSRF check failed).",
-            "Reload the sign-in page and try again.",
-        );
-    }
     let now = state.clock.now();
     let addr_key = client.key();
     let show = |error: String| {
@@ -172,6 +154,38 @@ pub async fn login_submit(
     };
     session::set_cookie(&state, &mut resp, &raw);
     resp
+}
+
+/// The session the sign-in form was served in, if it is still there and
+/// the form carries its CSRF token; otherwise the page to answer with.
+async fn signed_form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<authgate_core::model::Session, Response> {
+    let sess = match session::load(state, headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => {
+            return Err(page::error_page(
+                state,
+                StatusCode::BAD_REQUEST,
+                "Your session expired",
+                "The sign-in form was open too long or cookies are blocked.",
+                "Go back to the app and connect again.",
+            ));
+        }
+        Err(e) => return Err(store_failure(state, e)),
+    };
+    if !session::csrf_ok(&sess, Some(csrf)) {
+        return Err(page::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "The form did not come from this page (CSRF check failed).",
+            "Reload the sign-in page and try again.",
+        ));
+    }
+    Ok(sess)
 }
 
 pub async fn logout(

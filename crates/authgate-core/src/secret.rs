@@ -35,7 +35,7 @@ pub fn verify(presented: &str, stored_hash: &str) -> bool {
 }
 
 /// Keyed derivation used for deterministic refresh-token successors (see
-/// [`crate::refresh`]): HMAC-SHA256(key, input), base64url.
+/// the `refresh` module): HMAC-SHA256(key, input), base64url.
 pub fn derive(key: &[u8], input: &str) -> String {
     let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
     URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&k, input.as_bytes()).as_ref())

@@ -3,8 +3,8 @@
 //! The aggregate modules (`users`, `clients`, …) hold each query once and
 //! are generic over a [`Dialect`]; `sqlite/` and `postgres/` implement it.
 //! A difference belongs here only when the two databases really need it:
-//! - how lists and JSON documents are stored ([`Values`]: JSON text on
-//!   SQLite, `TEXT[]` and `JSONB` on PostgreSQL);
+//! - how lists and JSON documents are stored ([`Values`](crate::values::Values):
+//!   JSON text on SQLite, `TEXT[]` and `JSONB` on PostgreSQL);
 //! - which pool reads and which writes, and how a write transaction begins;
 //! - how a unique violation names its constraint;
 //! - the few statements whose SQL differs (planner hints, string search);
@@ -12,27 +12,14 @@
 //!   refresh-token rotation, refresh-context reads, the first signing key,
 //!   audit batches, revoking a grant's tokens.
 
-use crate::query::{Q, Run};
+use crate::query::Run;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{AuditEvent, RefreshToken, RefreshTokenContext, SigningKeyRecord};
 use authgate_store::StoreResult;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sqlx::database::Database;
 use sqlx::error::DatabaseError;
 use sqlx::{Pool, Transaction};
 use std::future::Future;
-
-/// How a database stores the values whose SQL type differs between
-/// backends. Implemented for sqlx's database types.
-pub(crate) trait Values: Database {
-    fn bind_list(q: Q<Self>, v: &[String]) -> Q<Self>;
-    fn bind_opt_list(q: Q<Self>, v: Option<&[String]>) -> Q<Self>;
-    fn bind_json<T: Serialize>(q: Q<Self>, v: &T) -> Q<Self>;
-    fn list_col(row: &Self::Row, name: &str) -> StoreResult<Vec<String>>;
-    fn opt_list_col(row: &Self::Row, name: &str) -> StoreResult<Option<Vec<String>>>;
-    fn json_col<T: DeserializeOwned>(row: &Self::Row, name: &str) -> StoreResult<T>;
-}
 
 /// A SQL backend: its connections and what it does differently. The store
 /// ([`crate::SqlStore`]) holds one.

@@ -2,8 +2,9 @@
 
 use crate::SqlStore;
 use crate::codec::{col, db_err};
-use crate::dialect::{Dialect, RowOf, Values};
+use crate::dialect::{Dialect, RowOf};
 use crate::query::{Run, Sql, sql};
+use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{SigningAlg, SigningKeyRecord};

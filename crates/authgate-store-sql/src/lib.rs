@@ -49,6 +49,7 @@ mod revocations;
 mod sessions;
 mod sqlite;
 mod users;
+mod values;
 
 pub use postgres::PostgresDialect;
 pub use sqlite::SqliteDialect;

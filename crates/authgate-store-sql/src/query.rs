@@ -9,15 +9,11 @@
 //! PostgreSQL). Everything here is generic and monomorphized: a query on
 //! SQLite compiles to the same calls as a hand-written SQLite query.
 
-use crate::dialect::Values;
+use crate::values::{Q, Values};
 use serde::Serialize;
 use sqlx::database::Database;
-use sqlx::query::Query;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, SqlSafeStr, Type};
 use std::future::Future;
-
-/// A sqlx query under construction, on database `DB`.
-pub(crate) type Q<DB> = Query<'static, DB, <DB as Database>::Arguments>;
 
 /// `DB` can bind a `T` (a blanket implementation of what sqlx's
 /// `Query::bind` requires).

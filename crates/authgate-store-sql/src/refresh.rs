@@ -2,7 +2,7 @@
 
 use crate::SqlStore;
 use crate::codec::{col, db_err};
-use crate::dialect::{Dialect, RowOf, Values};
+use crate::dialect::Dialect;
 use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
@@ -16,12 +16,12 @@ macro_rules! cols {
     };
 }
 
-fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<RefreshToken> {
+fn from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshToken> {
     Ok(RefreshToken {
         token_hash: col(row, "token_hash")?,
         grant_id: col(row, "grant_id")?,
         client_id: col(row, "client_id")?,
-        scopes: D::Db::list_col(row, "scopes")?,
+        scopes: DB::list_col(row, "scopes")?,
         issued_at: col(row, "issued_at")?,
         expires_at: col(row, "expires_at")?,
         rotated_at: col(row, "rotated_at")?,
@@ -53,8 +53,8 @@ pub(crate) use context_select;
 pub(crate) const CONTEXT_SELECT: &str = context_select!();
 
 /// Decodes a row of [`CONTEXT_SELECT`].
-pub(crate) fn context_from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<RefreshTokenContext> {
-    let token = from_row::<D>(row)?;
+pub(crate) fn context_from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshTokenContext> {
+    let token = from_row::<DB>(row)?;
     let gid: Option<String> = col(row, "g_id")?;
     let grant = match gid {
         None => None,
@@ -63,7 +63,7 @@ pub(crate) fn context_from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Refres
             client_id: col(row, "g_client_id")?,
             user_id: col(row, "g_user_id")?,
             resource_id: col(row, "g_resource_id")?,
-            scopes: D::Db::list_col(row, "g_scopes")?,
+            scopes: DB::list_col(row, "g_scopes")?,
             auth_time: col(row, "g_auth_time")?,
             created_at: col(row, "g_created_at")?,
             last_used_at: col(row, "g_last_used_at")?,
@@ -121,7 +121,7 @@ impl<D: Dialect> RefreshTokenStore for SqlStore<D> {
         .await
         .map_err(db_err("refresh token"))?
         .as_ref()
-        .map(from_row::<D>)
+        .map(from_row::<D::Db>)
         .transpose()
     }
 

@@ -2,8 +2,9 @@
 
 use crate::SqlStore;
 use crate::codec::{col, db_err};
-use crate::dialect::{Dialect, RowOf, Values};
+use crate::dialect::{Dialect, RowOf};
 use crate::query::sql;
+use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::model::Resource;
 use authgate_store::{ResourceStore, StoreResult};

@@ -1,7 +1,8 @@
 //! The authentication layer: every request but the metadata needs a valid
 //! bearer token.
 
-use super::{ProtectedResource, error_response};
+use super::challenge::{ChallengeInfo, error_response};
+use super::resource::ProtectedResource;
 use crate::AuthClaims;
 use crate::error::ValidationError;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, header};
@@ -73,7 +74,7 @@ fn is_preflight<B>(req: &Request<B>) -> bool {
 ///   malformed `Authorization` header, 503 when no key could ever be
 ///   fetched.
 /// * On success the claims go into the request extensions as
-///   [`AuthClaims`], with the resource's [`ChallengeInfo`](super::ChallengeInfo).
+///   [`AuthClaims`], with the resource's [`ChallengeInfo`].
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     resource: ProtectedResource,
@@ -83,6 +84,13 @@ impl AuthLayer {
     /// Same as [`ProtectedResource::layer`].
     pub fn new(resource: ProtectedResource) -> Self {
         Self { resource }
+    }
+}
+
+impl ProtectedResource {
+    /// The tower layer that authenticates every request (see [`AuthLayer`]).
+    pub fn layer(&self) -> AuthLayer {
+        AuthLayer::new(self.clone())
     }
 }
 
@@ -171,9 +179,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AuthClaims {
             .get::<AuthClaims>()
             .cloned()
             .ok_or_else(|| {
-                let info = parts
-                    .extensions
-                    .get::<std::sync::Arc<super::ChallengeInfo>>();
+                let info = parts.extensions.get::<std::sync::Arc<ChallengeInfo>>();
                 error_response(&ValidationError::MissingToken, info.map(|i| &**i), None)
             })
     }

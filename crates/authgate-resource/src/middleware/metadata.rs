@@ -1,6 +1,6 @@
 //! The RFC 9728 protected resource metadata endpoint.
 
-use super::ProtectedResource;
+use super::resource::ProtectedResource;
 use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;

@@ -1,6 +1,6 @@
 //! `require_scopes`: a route layer answering 403 `insufficient_scope`.
 
-use super::{ChallengeInfo, error_response};
+use super::challenge::{ChallengeInfo, error_response};
 use crate::AuthClaims;
 use crate::error::ValidationError;
 use axum::http::Request;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A route layer requiring every scope in `scopes` (implied scopes count).
-/// Put it inside (after) the [`AuthLayer`](super::AuthLayer):
+/// Put it inside (after) the [`AuthLayer`](super::layer::AuthLayer):
 ///
 /// ```no_run
 /// # use axum::{Router, routing::post};

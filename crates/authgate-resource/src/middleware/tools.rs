@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The scopes each MCP tool needs. Also a tower layer (put it inside the
-/// [`AuthLayer`](super::AuthLayer), around the MCP service):
+/// [`AuthLayer`](super::layer::AuthLayer), around the MCP service):
 ///
 /// ```
 /// use authgate_resource::ToolScopes;

@@ -1,6 +1,11 @@
 //! The command line's arguments and subcommands.
 
-use super::{admin, client, keys, resource, seed, user};
+use super::admin::{AdminCmd, AuditArgs};
+use super::client::ClientCmd;
+use super::keys::KeysCmd;
+use super::resource::ResourceCmd;
+use super::seed::SeedArgs;
+use super::user::UserCmd;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -49,23 +54,23 @@ pub(super) enum Command {
     },
     /// Manage MCP servers (protected resources).
     #[command(subcommand)]
-    Resource(resource::ResourceCmd),
+    Resource(ResourceCmd),
     /// Manage clients.
     #[command(subcommand)]
-    Client(client::ClientCmd),
+    Client(ClientCmd),
     /// Manage people who sign in.
     #[command(subcommand)]
-    User(user::UserCmd),
+    User(UserCmd),
     /// Manage signing keys.
     #[command(subcommand)]
-    Keys(keys::KeysCmd),
+    Keys(KeysCmd),
     /// Administrators and admin operations (first admin, secrets, password
     /// links, grants, key retirement, connection check).
     #[command(subcommand)]
-    Admin(admin::AdminCmd),
+    Admin(AdminCmd),
     /// Show the audit log, newest first.
-    Audit(admin::AuditArgs),
+    Audit(AuditArgs),
     /// (Benchmarks) print fresh refresh tokens for a client, one per line.
     #[command(hide = true)]
-    BenchSeedRefresh(seed::SeedArgs),
+    BenchSeedRefresh(SeedArgs),
 }

@@ -2,7 +2,8 @@
 //! single statements (or table locks) where SQLite relies on its one
 //! writer connection.
 
-use super::{PostgresDialect, audit};
+use super::audit;
+use super::database::PostgresDialect;
 use crate::audit::list_audit_events;
 use crate::clients::client_cols;
 use crate::codec::db_err;
@@ -111,7 +112,7 @@ impl Dialect for PostgresDialect {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err("refresh token"))?;
-        row.as_ref().map(context_from_row::<Self>).transpose()
+        row.as_ref().map(context_from_row::<Postgres>).transpose()
     }
 
     /// Runs as the second statement of the revoking transaction, grant

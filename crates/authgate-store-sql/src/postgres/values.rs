@@ -1,8 +1,7 @@
 //! How PostgreSQL stores lists and JSON documents: `TEXT[]` and `JSONB`.
 
 use crate::codec::col;
-use crate::dialect::Values;
-use crate::query::Q;
+use crate::values::{Q, Values};
 use authgate_store::StoreResult;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

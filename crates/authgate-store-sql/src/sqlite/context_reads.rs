@@ -16,7 +16,6 @@
 //! simply get the same answer, and a failed batch fails its readers, who
 //! answer as they would for any failed read.
 
-use super::SqliteDialect;
 use super::rotation::padded_len;
 use crate::codec::{col, db_err};
 use crate::refresh::{CONTEXT_SELECT, context_from_row};
@@ -57,25 +56,26 @@ impl ContextReads {
         });
         Self { tx }
     }
-}
 
-/// The context of `token_hash`, through the batching task when it runs.
-pub(crate) async fn get(store: &SqliteDialect, token_hash: &str) -> Answer {
-    if let Some(tx) = &store.context_reads.tx {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            token_hash: token_hash.to_owned(),
-            reply,
-        };
-        if tx.send(job).await.is_ok()
-            && let Ok(result) = answer.await
-        {
-            return result;
+    /// The context of `token_hash`, through the batching task when it runs
+    /// (directly on `reader` when it does not).
+    pub(crate) async fn get(&self, reader: &SqlitePool, token_hash: &str) -> Answer {
+        if let Some(tx) = &self.tx {
+            let (reply, answer) = oneshot::channel();
+            let job = Job {
+                token_hash: token_hash.to_owned(),
+                reply,
+            };
+            if tx.send(job).await.is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
+            }
+            // The task is gone (its runtime shut down): read directly.
         }
-        // The task is gone (its runtime shut down): read directly.
+        let mut found = read_batch(reader, &[token_hash]).await?;
+        Ok(found.remove(token_hash))
     }
-    let mut found = read_batch(&store.reader, &[token_hash]).await?;
-    Ok(found.remove(token_hash))
 }
 
 async fn run(reader: SqlitePool, mut rx: mpsc::Receiver<Job>) {
@@ -135,7 +135,7 @@ async fn read_batch(
     let mut found = HashMap::with_capacity(rows.len());
     for row in &rows {
         let hash: String = col(row, "token_hash")?;
-        found.insert(hash, context_from_row::<SqliteDialect>(row)?);
+        found.insert(hash, context_from_row::<sqlx::Sqlite>(row)?);
     }
     Ok(found)
 }

@@ -2,7 +2,9 @@
 //! readers, `BEGIN IMMEDIATE` for writes, and the batching machinery of
 //! the hot paths.
 
-use super::{SqliteDialect, audit, context_reads, rotation};
+use super::audit;
+use super::database::SqliteDialect;
+use super::rotation;
 use crate::audit::list_audit_events;
 use crate::clients::client_cols;
 use crate::codec::db_err;
@@ -82,7 +84,7 @@ impl Dialect for SqliteDialect {
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<RefreshTokenContext>> {
-        context_reads::get(self, token_hash).await
+        self.context_reads.get(&self.reader, token_hash).await
     }
 
     /// One statement per grant (a transaction revokes one or a few).

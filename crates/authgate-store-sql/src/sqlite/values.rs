@@ -1,7 +1,6 @@
 //! How SQLite stores lists and JSON documents: as JSON text.
 
-use crate::dialect::Values;
-use crate::query::Q;
+use crate::values::{Q, Values};
 use authgate_store::{StoreError, StoreResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

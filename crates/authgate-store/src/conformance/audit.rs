@@ -1,6 +1,6 @@
 //! Conformance: the audit log.
 
-use super::{NOW, ok, unique};
+use super::support::{NOW, ok, unique};
 use crate::Store;
 use authgate_core::model::AuditEvent;
 use serde_json::json;

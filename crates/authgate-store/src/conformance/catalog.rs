@@ -1,108 +1,11 @@
 //! Conformance: resources, clients, users, signing keys.
 
-use super::{NOW, conflict, ok, only_ours, strings, unique};
+use super::fixtures::{bare_client, full_client, grant, refresh, resource, user};
+use super::support::{NOW, RACERS, conflict, ok, only_ours, strings, unique};
 use crate::Store;
 use authgate_core::model::*;
-use authgate_core::scope::ScopeDef;
 use serde_json::json;
 use std::sync::Arc;
-
-pub(crate) fn resource(id: &str, created_at: i64) -> Resource {
-    Resource {
-        id: id.to_owned(),
-        name: format!("Resource {id}"),
-        uri: format!("https://mcp.example.com/{id}"),
-        scopes: vec![
-            ScopeDef {
-                name: "weather:read".into(),
-                description: "Read the forecast".into(),
-                implies: vec![],
-            },
-            ScopeDef {
-                name: "weather:write".into(),
-                description: String::new(),
-                implies: strings(&["weather:read"]),
-            },
-        ],
-        default_scopes: strings(&["weather:read"]),
-        access_token_ttl_secs: 900,
-        refresh_token_idle_ttl_secs: 86_400,
-        refresh_token_absolute_ttl_secs: 30 * 86_400,
-        allow_dynamic_registration: true,
-        allow_client_id_metadata_documents: false,
-        allow_dynamic_client_credentials: false,
-        documentation_uri: Some("https://docs.example.com/weather".into()),
-        created_at,
-        updated_at: created_at + 1,
-    }
-}
-
-/// A client with every optional field set.
-pub(crate) fn full_client(id: &str, kind: ClientKind, created_at: i64) -> Client {
-    Client {
-        client_id: id.to_owned(),
-        kind,
-        metadata: ClientMetadata {
-            redirect_uris: strings(&["https://app.example.com/cb", "http://127.0.0.1/cb"]),
-            client_name: Some("Example \"App\" ✓".into()),
-            client_uri: Some("https://app.example.com".into()),
-            logo_uri: Some("https://app.example.com/logo.png".into()),
-            scope: Some("weather:read weather:write".into()),
-            grant_types: strings(&["authorization_code", "refresh_token"]),
-            response_types: strings(&["code"]),
-            token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
-            application_type: Some("web".into()),
-            software_id: Some("sw-1".into()),
-            software_version: Some("1.2.3".into()),
-            contacts: strings(&["ops@example.com"]),
-            jwks: Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "abc", "y": "def"}]})),
-            jwks_uri: Some("https://app.example.com/jwks".into()),
-            tos_uri: Some("https://app.example.com/tos".into()),
-            policy_uri: Some("https://app.example.com/policy".into()),
-            // Persisted in the metadata JSON: no column, no migration.
-            id_token_signed_response_alg: Some(SigningAlg::EdDSA),
-        },
-        secret_hash: Some("c2VjcmV0LWhhc2g".into()),
-        registration_access_token_hash: Some("cmF0LWhhc2g".into()),
-        resources: strings(&["weather", "calendar"]),
-        allowed_scopes: Some(strings(&["weather:read"])),
-        blocked: true,
-        registration_fingerprint: Some(unique("fp")),
-        registration_count: 3,
-        created_at,
-        last_used_at: Some(created_at + 5),
-    }
-}
-
-/// A client with every optional field unset.
-pub(crate) fn bare_client(id: &str, kind: ClientKind, created_at: i64) -> Client {
-    Client {
-        client_id: id.to_owned(),
-        kind,
-        metadata: ClientMetadata::default(),
-        secret_hash: None,
-        registration_access_token_hash: None,
-        resources: vec![],
-        allowed_scopes: None,
-        blocked: false,
-        registration_fingerprint: None,
-        registration_count: 0,
-        created_at,
-        last_used_at: None,
-    }
-}
-
-pub(crate) fn user(id: &str, email: &str, created_at: i64) -> User {
-    User {
-        id: id.to_owned(),
-        email: email.to_owned(),
-        name: Some("Ada Lovelace".into()),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        disabled: false,
-        is_admin: true,
-        created_at,
-    }
-}
 
 /// Resources: round trip, upsert replaces, list order, delete.
 pub async fn resources(store: Arc<dyn Store>) {
@@ -384,9 +287,9 @@ async fn reap(store: &Arc<dyn Store>, run: &str) {
     }
     // A reaped client may have a grant, tokens and a consent: reaping still works.
     let u = unique("u");
-    let g = super::tokens::grant(&unique("g"), &never_used.client_id, Some(&u), "res", old);
+    let g = grant(&unique("g"), &never_used.client_id, Some(&u), "res", old);
     ok(store.insert_grant(&g).await, "insert_grant");
-    let t = super::tokens::refresh(&unique("rt"), &g, old);
+    let t = refresh(&unique("rt"), &g, old);
     ok(store.insert_refresh_token(&t).await, "insert_refresh_token");
     let consent = Consent {
         user_id: u.clone(),
@@ -652,7 +555,7 @@ pub async fn signing_keys(store: Arc<dyn Store>) {
 }
 
 /// Instances starting together on one *empty* database (not part of
-/// [`super::run_all`], which runs on databases that already have keys): of
+/// `run_all`, which runs on databases that already have keys): of
 /// racing `insert_first_signing_key` calls spread over `instances`, exactly
 /// one inserts per algorithm, and every instance then lists those keys.
 pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
@@ -670,7 +573,7 @@ pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
     // first exists (a database from before that algorithm was used).
     for alg in [SigningAlg::ES256, SigningAlg::RS256] {
         let mut tasks = vec![];
-        for i in 0..super::RACERS {
+        for i in 0..RACERS {
             let store = instances[i % instances.len()].clone();
             let kid = format!("{run}-{}-{i}", alg.as_str());
             let rec = SigningKeyRecord {
@@ -700,7 +603,7 @@ pub async fn first_signing_key_once(instances: Vec<Arc<dyn Store>>) {
             won.len(),
             1,
             "insert_first_signing_key: exactly one of {} {} racers inserts, got {won:?}",
-            super::RACERS,
+            RACERS,
             alg.as_str()
         );
         winners.extend(won);

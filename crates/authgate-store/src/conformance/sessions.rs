@@ -1,7 +1,7 @@
 //! Conformance: consents, access-token revocations, sessions, nonces.
 
-use super::catalog::bare_client;
-use super::{NOW, RACERS, conflict, ok, race, strings, unique};
+use super::fixtures::bare_client;
+use super::support::{NOW, RACERS, conflict, ok, race, strings, unique};
 use crate::Store;
 use authgate_core::model::*;
 use serde_json::json;

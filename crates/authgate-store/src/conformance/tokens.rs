@@ -1,45 +1,10 @@
 //! Conformance: authorization codes, grants, refresh tokens.
 
-use super::catalog::bare_client;
-use super::{NOW, RACERS, conflict, ok, race, strings, unique};
+use super::fixtures::{bare_client, grant, refresh};
+use super::support::{NOW, RACERS, conflict, ok, race, strings, unique};
 use crate::Store;
 use authgate_core::model::*;
 use std::sync::Arc;
-
-pub(crate) fn grant(
-    id: &str,
-    client_id: &str,
-    user_id: Option<&str>,
-    resource_id: &str,
-    created_at: i64,
-) -> Grant {
-    Grant {
-        id: id.to_owned(),
-        client_id: client_id.to_owned(),
-        user_id: user_id.map(str::to_owned),
-        resource_id: resource_id.to_owned(),
-        scopes: strings(&["weather:read", "offline_access"]),
-        auth_time: created_at - 3,
-        created_at,
-        last_used_at: created_at,
-        expires_at: created_at + 90 * 86_400,
-        revoked_at: None,
-    }
-}
-
-pub(crate) fn refresh(hash: &str, g: &Grant, issued_at: i64) -> RefreshToken {
-    RefreshToken {
-        token_hash: hash.to_owned(),
-        grant_id: g.id.clone(),
-        client_id: g.client_id.clone(),
-        scopes: g.scopes.clone(),
-        issued_at,
-        expires_at: issued_at + 14 * 86_400,
-        rotated_at: None,
-        successor_hash: None,
-        revoked_at: None,
-    }
-}
 
 fn code(hash: &str, client_id: &str, expires_at: i64) -> AuthorizationCode {
     AuthorizationCode {
@@ -269,7 +234,7 @@ pub async fn grants(store: Arc<dyn Store>) {
         "a grant whose person does not exist is not active"
     );
     // The person exists: active; disabled: not active.
-    let mut person = super::catalog::user(&user, &format!("{user}@example.com"), NOW);
+    let mut person = super::fixtures::user(&user, &format!("{user}@example.com"), NOW);
     ok(store.insert_user(&person).await, "insert_user");
     assert_eq!(
         ctx(t_other.token_hash.clone())
@@ -482,7 +447,7 @@ pub async fn grants(store: Arc<dyn Store>) {
 /// disabled, repeated tokens, and hashes that match nothing.
 async fn concurrent_context_reads_get_their_own(store: &Arc<dyn Store>, cid: &str) {
     let user = unique("u");
-    let mut person = super::catalog::user(&user, &format!("{user}@example.com"), NOW);
+    let mut person = super::fixtures::user(&user, &format!("{user}@example.com"), NOW);
     person.disabled = true;
     ok(store.insert_user(&person).await, "insert_user");
     let grants = [

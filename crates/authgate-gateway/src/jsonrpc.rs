@@ -127,11 +127,11 @@ fn decode_name(v: &str) -> Result<String, String> {
     }
 }
 
-/// Whether the request's protocol revision requires the standard headers.
-fn headers_required(h: &HeaderMap) -> bool {
-    h.get(MCP_PROTOCOL_VERSION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() == 10 && v >= HEADERS_REQUIRED_FROM)
+/// Whether the request's protocol revision requires the standard headers
+/// (revisions are dates, `YYYY-MM-DD`, so they compare as strings).
+fn headers_required(h: &HeaderMap) -> Result<bool, String> {
+    Ok(single(h, MCP_PROTOCOL_VERSION)?
+        .is_some_and(|v| v.len() == 10 && v >= HEADERS_REQUIRED_FROM))
 }
 
 /// The spec's MUST: headers that disagree with the body are refused. A
@@ -140,6 +140,7 @@ fn headers_required(h: &HeaderMap) -> bool {
 /// `Mcp-Name` on `tools/call`, `prompts/get` and `resources/read`. A batch
 /// cannot be described by one header, so headers on a batch are refused.
 pub fn check_headers(h: &HeaderMap, p: &Parsed) -> Result<(), String> {
+    let required = headers_required(h)?;
     let hm = single(h, MCP_METHOD)?;
     let hn = single(h, MCP_NAME)?.map(decode_name).transpose()?;
     if p.batch {
@@ -156,7 +157,6 @@ pub fn check_headers(h: &HeaderMap, p: &Parsed) -> Result<(), String> {
         }
         return Ok(());
     };
-    let required = headers_required(h);
     match hm {
         Some(v) if v != body_method => {
             return Err(format!(

@@ -116,14 +116,15 @@ async fn batches_are_judged_per_message() {
     assert!(h.seen.lock().unwrap().is_empty());
     assert_eq!(h.audit.rows().len(), 3);
     // Allowed: forwarded as sent.
-    let r = h.post(Some(&h.token(&[WRITE])), &batch, &[]).await;
+    let both = h.token(&[READ, WRITE]);
+    let r = h.post(Some(&both), &batch, &[]).await;
     assert_ne!(r.status(), 403);
     assert_eq!(h.seen.lock().unwrap().len(), 1);
     let rows = h.audit.rows();
     assert!(rows[3..].iter().all(|r| r.outcome == "allowed"), "{rows:?}");
     // A batch cannot be described by the standard headers.
     let r = h
-        .post(Some(&h.token(&[WRITE])), &batch, &[("mcp-method", "tools/call")])
+        .post(Some(&both), &batch, &[("mcp-method", "tools/call")])
         .await;
     assert_eq!(r.status(), 400);
 }

@@ -188,7 +188,9 @@ pub fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Settings, Confi
         fig = fig.merge(Serialized::default("listen", l));
     }
     let raw: GatewayConfig = fig.extract().map_err(figment_error)?;
-    validate(raw, file.and_then(Path::parent))
+    // Relative paths are taken from the working directory, as in
+    // authgate's own configuration.
+    validate(raw, None)
 }
 
 /// Checks a `[gateway]` table given as a JSON value (how `authgate serve`

@@ -46,7 +46,8 @@ impl authgate_gateway::AuditSink for AuthorityAudit {
 
 /// Checks the `[gateway]` table of authgate's configuration.
 pub fn settings(table: &serde_json::Value) -> Result<Settings, String> {
-    authgate_gateway::config::from_value(table.clone(), None).map_err(|e| e.to_string())
+    authgate_gateway::config::from_value(table.clone(), None)
+        .map_err(|e| format!("configuration error: gateway.{}: {}", e.key, e.reason))
 }
 
 /// Starts the gateway next to the authorization server; it stops (with

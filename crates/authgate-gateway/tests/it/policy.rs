@@ -41,11 +41,16 @@ async fn step_up_through_the_gateway() {
     // set_alert's rule does not log arguments.
     assert!(rows[1].arguments.is_none());
 
+    // An implied scope counts (scope_implies: weather:admin => weather:write).
+    let admin = h.token(&["weather:admin"]);
+    assert_eq!(h.post(Some(&admin), &alert, &[]).await.status(), 200);
+    assert_eq!(h.audit.rows().last().unwrap().outcome, "allowed");
+
     // get_* logs them (log_arguments = true).
     let r = h.post(Some(&read), &call(2, "get_forecast", json!({"city": "Oslo"})), &[]).await;
     assert_eq!(r.status(), 200);
     let rows = h.audit.rows();
-    assert_eq!(rows[2].arguments, Some(json!({"city": "Oslo"})));
+    assert_eq!(rows[3].arguments, Some(json!({"city": "Oslo"})));
 }
 
 #[tokio::test]

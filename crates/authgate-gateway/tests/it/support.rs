@@ -211,6 +211,7 @@ async fn start(
         "upstream_url": upstream_url,
         "issuer": auth.issuer(),
         "scopes_supported": [READ, WRITE],
+        "scope_implies": {"weather:admin": [WRITE]},
         "unknown_tools": opts.unknown_tools,
         "list_filter": opts.list_filter,
     });

@@ -32,11 +32,12 @@ pub fn main() -> ExitCode {
         // The gateway has its own configuration file: `--config` when
         // given on the command line, else AUTHGATE_GATEWAY_CONFIG (never
         // AUTHGATE_CONFIG, which names authgate's own).
-        let config = if matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine) {
-            cli.config.clone()
-        } else {
-            std::env::var_os("AUTHGATE_GATEWAY_CONFIG").map(PathBuf::from)
-        };
+        let config =
+            if matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine) {
+                cli.config.clone()
+            } else {
+                std::env::var_os("AUTHGATE_GATEWAY_CONFIG").map(PathBuf::from)
+            };
         return gateway_main(&cli, config, listen.clone());
     }
     let listen = match &cli.command {

@@ -4,13 +4,6 @@
 use crate::support::*;
 use serde_json::{Value, json};
 
-fn www(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn missing_and_bad_tokens_get_401_with_the_challenge() {
     let h = weather(Opts::default()).await;

@@ -140,6 +140,14 @@ pub async fn messages(resp: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// The `WWW-Authenticate` of a response ("" when none).
+pub fn www(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn tool_names(list_answer: &Value) -> Vec<String> {
     let mut v: Vec<String> = list_answer["result"]["tools"]
         .as_array()

@@ -33,6 +33,8 @@ struct LoginPage {
 }
 
 const GENERIC_FAILURE: &str = "The email or password is not correct.";
+const DISABLED: &str =
+    "This account is disabled. Ask an administrator of this server to enable it.";
 
 fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storage failure on sign-in");
@@ -135,6 +137,7 @@ pub async fn login_submit(
         Ok(user) => user,
         Err(SignInError::Throttled(refusal)) => return show(wait_message(refusal)).await,
         Err(SignInError::BadCredentials) => return show(GENERIC_FAILURE.into()).await,
+        Err(SignInError::Disabled) => return show(DISABLED.into()).await,
         Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
     let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {

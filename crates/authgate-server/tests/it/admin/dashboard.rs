@@ -551,7 +551,7 @@ async fn users_page_revokes_a_grant_and_makes_password_links() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!bob.is_admin);
+    assert_eq!(bob.role, Role::User);
     // Disable then enable.
     let p = b
         .post(
@@ -646,7 +646,7 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap()
         .unwrap();
-    assert!(u.is_admin);
+    assert_eq!(u.role, Role::Admin);
     assert!(!file.exists(), "the setup link file outlived the setup");
     // Single use; and no new link once an admin exists.
     assert_eq!(Browser::new().get(&link).await.status, 404);

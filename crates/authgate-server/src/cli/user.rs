@@ -1,7 +1,7 @@
 //! `authgate user add|list|edit|set-role|disable|enable|delete|sign-out`.
 
 use super::error::CliError;
-use super::local::{Local, actor, admin_err, open_store};
+use super::local::{Local, actor, admin_err};
 use super::output;
 use crate::format;
 use authgate_authority::config::Settings;

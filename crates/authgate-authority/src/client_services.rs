@@ -90,7 +90,11 @@ mod tests {
 
     #[test]
     fn loopback_servers_are_checked_when_the_issuer_is_loopback() {
-        for issuer in ["http://127.0.0.1:8080", "http://localhost:9000/t", "http://[::1]:80"] {
+        for issuer in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9000/t",
+            "http://[::1]:80",
+        ] {
             let p = connection_check_policy(issuer, false);
             assert!(p.permits(ip("127.0.0.1")), "{issuer}");
             assert!(p.allows_plain_http_to("localhost"), "{issuer}");

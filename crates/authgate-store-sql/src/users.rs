@@ -28,7 +28,7 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<User> {
 
 fn role_col<D: Dialect>(row: &RowOf<D>) -> StoreResult<Role> {
     let name: &str = col(row, "role")?;
-    Role::parse(&name).ok_or_else(|| StoreError::Backend(format!("user: unknown role {name:?}")))
+    Role::parse(name).ok_or_else(|| StoreError::Backend(format!("user: unknown role {name:?}")))
 }
 
 /// The unique lookup key of an email.

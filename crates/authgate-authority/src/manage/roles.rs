@@ -87,7 +87,11 @@ mod tests {
         let e = check(&person(Role::Auditor, false), Access::Write).unwrap_err();
         assert!(e.message().contains("read-only"), "{}", e.message());
         let e = check(&person(Role::User, false), Access::Read).unwrap_err();
-        assert!(e.message().contains("not an administrator"), "{}", e.message());
+        assert!(
+            e.message().contains("not an administrator"),
+            "{}",
+            e.message()
+        );
         // A disabled administrator is refused even a read.
         let e = check(&person(Role::Admin, true), Access::Read).unwrap_err();
         assert!(e.message().contains("disabled"), "{}", e.message());

@@ -183,8 +183,8 @@ pub async fn list_users(
         })
         .await?;
     let total = usize::try_from(total).unwrap_or(usize::MAX);
-    let next_offset = (offset + users.len() < total && !users.is_empty())
-        .then_some(offset + users.len());
+    let next_offset =
+        (offset + users.len() < total && !users.is_empty()).then_some(offset + users.len());
     Ok(UserList {
         items: users.iter().map(UserView::from).collect(),
         total,

@@ -375,9 +375,7 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_sessions_and_grants(&state, &user.id)
-            .await
-        {
+        match authgate_authority::manage::end_sessions_and_grants(&state, &user.id).await {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

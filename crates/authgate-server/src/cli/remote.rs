@@ -200,11 +200,7 @@ async fn on_person(
 ) -> Result<(Value, Value), CliError> {
     let u = user_by_email(r, email).await?;
     let v = r
-        .call(
-            method,
-            &format!("/users/{}{tail}", seg(&s(&u, "id"))),
-            body,
-        )
+        .call(method, &format!("/users/{}{tail}", seg(&s(&u, "id"))), body)
         .await?;
     Ok((v, u))
 }

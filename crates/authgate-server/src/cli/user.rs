@@ -4,12 +4,12 @@ use super::error::CliError;
 use super::local::{Local, actor, admin_err};
 use super::output;
 use crate::format;
+use authgate_authority::Authority;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
-use authgate_authority::Authority;
 use authgate_authority::manage::types::{UserEdit, UserFilter, UserInput, UserView};
-use authgate_core::model::Role;
 use authgate_authority::passwords;
+use authgate_core::model::Role;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 

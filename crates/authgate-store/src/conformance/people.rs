@@ -119,8 +119,16 @@ pub async fn users_paged(store: Arc<dyn Store>) {
 /// with refresh tokens; another person's stay.
 pub async fn user_deletion(store: Arc<dyn Store>) {
     let run = unique("del");
-    let gone = user(&format!("{run}-gone"), &format!("{run}-gone@example.com"), NOW);
-    let kept = user(&format!("{run}-kept"), &format!("{run}-kept@example.com"), NOW);
+    let gone = user(
+        &format!("{run}-gone"),
+        &format!("{run}-gone@example.com"),
+        NOW,
+    );
+    let kept = user(
+        &format!("{run}-kept"),
+        &format!("{run}-kept@example.com"),
+        NOW,
+    );
     let client = unique("cl");
     ok(
         store
@@ -178,19 +186,36 @@ pub async fn user_deletion(store: Arc<dyn Store>) {
     let (g, h, sid) = &hashes[0];
     assert_eq!(ok(store.get_grant(g).await, "get_grant"), None);
     assert!(
-        ok(store.get_refresh_token(h).await, "get_refresh_token").is_none_or(|t| t.revoked_at.is_some()),
+        ok(store.get_refresh_token(h).await, "get_refresh_token")
+            .is_none_or(|t| t.revoked_at.is_some()),
         "the deleted person's refresh token is gone or revoked"
     );
     assert_eq!(ok(store.get_session(sid, NOW).await, "get_session"), None);
-    assert!(ok(store.list_consents_for_user(&gone.id).await, "list_consents_for_user").is_empty());
-    assert!(ok(store.list_grants_for_user(&gone.id).await, "list_grants_for_user").is_empty());
+    assert!(
+        ok(
+            store.list_consents_for_user(&gone.id).await,
+            "list_consents_for_user"
+        )
+        .is_empty()
+    );
+    assert!(
+        ok(
+            store.list_grants_for_user(&gone.id).await,
+            "list_grants_for_user"
+        )
+        .is_empty()
+    );
     let (g, h, sid) = &hashes[1];
     assert!(ok(store.get_user(&kept.id).await, "get_user").is_some());
     assert!(ok(store.get_grant(g).await, "get_grant").is_some());
     assert!(ok(store.get_refresh_token(h).await, "get_refresh_token").is_some());
     assert!(ok(store.get_session(sid, NOW).await, "get_session").is_some());
     assert_eq!(
-        ok(store.list_consents_for_user(&kept.id).await, "list_consents_for_user").len(),
+        ok(
+            store.list_consents_for_user(&kept.id).await,
+            "list_consents_for_user"
+        )
+        .len(),
         1
     );
 }

@@ -4,12 +4,12 @@
 //! checked. Handlers receive it or never run.
 
 use super::admin_page::require_admin;
-use authgate_authority::manage::roles::Access;
 use super::layout::AdminSession;
 use crate::http::form::FormPairs;
 use crate::pages::page;
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
+use authgate_authority::manage::roles::Access;
 use authgate_core::token_request::Params;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;

@@ -167,7 +167,12 @@ async fn list_page(
     let shown = if rows.is_empty() {
         format!("none of {}", list.total)
     } else {
-        format!("{}–{} of {}", f.offset + 1, f.offset + rows.len(), list.total)
+        format!(
+            "{}–{} of {}",
+            f.offset + 1,
+            f.offset + rows.len(),
+            list.total
+        )
     };
     let prev = (f.offset > 0).then(|| f.link(base, f.offset.saturating_sub(PAGE_SIZE)));
     let next = list.next_offset.map(|o| f.link(base, o));
@@ -400,9 +405,9 @@ pub async fn detail(
         Some("enabled") => Some("Account enabled.".into()),
         Some("updated") => Some("Saved.".into()),
         Some("role") => Some("Role changed.".into()),
-        Some("signed-out") => Some(
-            "Signed out everywhere: every session ended and every grant is revoked.".into(),
-        ),
+        Some("signed-out") => {
+            Some("Signed out everywhere: every session ended and every grant is revoked.".into())
+        }
         _ => None,
     };
     detail_page(&state, &admin, &id, StatusCode::OK, None, notice, None).await
@@ -422,7 +427,16 @@ fn to_person(state: &AppState, id: &str, notice: &str) -> Response {
 async fn form_error(state: &AppState, f: &Submitted, id: &str, e: AdminError) -> Response {
     match e {
         AdminError::Invalid { .. } | AdminError::Conflict { .. } => {
-            detail_page(state, &f.admin, id, StatusCode::BAD_REQUEST, None, None, Some(e)).await
+            detail_page(
+                state,
+                &f.admin,
+                id,
+                StatusCode::BAD_REQUEST,
+                None,
+                None,
+                Some(e),
+            )
+            .await
         }
         e => error(state, e),
     }
@@ -537,7 +551,18 @@ pub async fn password_link(
     Reauthenticated { form: f, .. }: Reauthenticated<MakePasswordLink>,
 ) -> Response {
     match manage::password_link(&state, &f.admin.actor, &id).await {
-        Ok(link) => detail_page(&state, &f.admin, &id, StatusCode::OK, Some(link), None, None).await,
+        Ok(link) => {
+            detail_page(
+                &state,
+                &f.admin,
+                &id,
+                StatusCode::OK,
+                Some(link),
+                None,
+                None,
+            )
+            .await
+        }
         Err(e) => error(&state, e),
     }
 }

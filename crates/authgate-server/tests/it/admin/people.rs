@@ -173,7 +173,9 @@ async fn an_auditors_api_token_reads_and_every_write_is_refused() {
     add_person(&a.app, "audrey@example.com", Role::Auditor).await;
     add_admin(&a.app, "root@example.com").await;
     let auditor = delegated_token(&a.app, "audrey@example.com").await;
-    let kid = a.app.store.list_signing_keys().await.unwrap()[0].kid.clone();
+    let kid = a.app.store.list_signing_keys().await.unwrap()[0]
+        .kid
+        .clone();
     for (method, path, _) in ROUTES {
         let path = path
             .replace("{id}", "weather")
@@ -193,7 +195,10 @@ async fn an_auditors_api_token_reads_and_every_write_is_refused() {
             assert_eq!(s, 403, "{method} {path}: {v}");
             assert_eq!(v["error"], "access_denied", "{method} {path}: {v}");
             assert!(
-                v["error_description"].as_str().unwrap().contains("read-only"),
+                v["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("read-only"),
                 "{v}"
             );
         }
@@ -215,9 +220,7 @@ async fn an_auditors_api_token_reads_and_every_write_is_refused() {
     })
     .await;
     // A person demoted to user loses the API at once.
-    let (s, _, _) = a
-        .call_with(Some(&auditor), "GET", "/users", None)
-        .await;
+    let (s, _, _) = a.call_with(Some(&auditor), "GET", "/users", None).await;
     assert_eq!(s, 200);
     let audrey = a
         .app
@@ -236,7 +239,11 @@ async fn an_auditors_api_token_reads_and_every_write_is_refused() {
         .await;
     assert_eq!(s, 200);
     let (s, v, _) = a.call_with(Some(&auditor), "GET", "/users", None).await;
-    assert_eq!((s, v["error"].as_str()), (403, Some("access_denied")), "{v}");
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (403, Some("access_denied")),
+        "{v}"
+    );
     a.app.shutdown().await;
 }
 
@@ -322,8 +329,20 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
         (Some(1), Some(1))
     );
     assert!(!refresh_works(app, &rt).await, "the grant went with her");
-    assert!(app.store.list_grants_for_user(&ada.id).await.unwrap().is_empty());
-    assert!(app.store.list_consents_for_user(&ada.id).await.unwrap().is_empty());
+    assert!(
+        app.store
+            .list_grants_for_user(&ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        app.store
+            .list_consents_for_user(&ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let (s, _) = a.call("GET", &format!("/users/{}", ada.id), None).await;
     assert_eq!(s, 404);
     // The only administrator stays.
@@ -478,7 +497,11 @@ async fn roles_change_and_the_last_admin_is_never_demoted() {
             Some(json!({"email": "audrey@example.com", "role": "auditor"})),
         )
         .await;
-    assert_eq!((s, v["user"]["role"].as_str()), (201, Some("auditor")), "{v}");
+    assert_eq!(
+        (s, v["user"]["role"].as_str()),
+        (201, Some("auditor")),
+        "{v}"
+    );
     let (s, v) = a
         .call("POST", "/users", Some(json!({"email": "ann@example.com"})))
         .await;
@@ -623,16 +646,24 @@ async fn the_users_list_searches_filters_and_pages() {
     app.store.update_user(&off).await.unwrap();
     let (s, v) = a.call("GET", "/users?q=PERSON0&limit=5", None).await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!((v["total"].as_u64(), v["next_offset"].as_u64()), (Some(10), Some(5)));
+    assert_eq!(
+        (v["total"].as_u64(), v["next_offset"].as_u64()),
+        (Some(10), Some(5))
+    );
     assert_eq!(v["items"][0]["email"], "person00@example.com");
-    let (_, v) = a.call("GET", "/users?q=person0&limit=5&offset=5", None).await;
+    let (_, v) = a
+        .call("GET", "/users?q=person0&limit=5&offset=5", None)
+        .await;
     assert_eq!(v["items"][4]["email"], "person09@example.com");
     assert!(v["next_offset"].is_null());
     let (_, v) = a.call("GET", "/users?role=auditor", None).await;
     assert_eq!(v["total"], 1);
     assert_eq!(v["items"][0]["email"], "audrey@example.com");
     let (_, v) = a.call("GET", "/users?status=disabled", None).await;
-    assert_eq!((v["total"].as_u64(), v["items"][0]["email"].as_str()), (Some(1), Some("off@example.com")));
+    assert_eq!(
+        (v["total"].as_u64(), v["items"][0]["email"].as_str()),
+        (Some(1), Some("off@example.com"))
+    );
     let (s, v) = a.call("GET", "/users?role=root", None).await;
     assert_eq!((s, v["field"].as_str()), (400, Some("role")));
     let (s, v) = a.call("GET", "/users?status=gone", None).await;
@@ -645,12 +676,18 @@ async fn the_users_list_searches_filters_and_pages() {
     assert!(p.body.contains("person49@example.com"));
     assert!(!p.body.contains("person50@example.com"));
     let next = p.body.find("id=\"next-page\"").expect("a next page link");
-    assert!(p.body[..next].ends_with("offset=50\" rel=\"next\" "), "{}", p.body);
+    assert!(
+        p.body[..next].ends_with("offset=50\" rel=\"next\" "),
+        "{}",
+        p.body
+    );
     let p = b.get(&app.url("/admin/users?q=person&offset=50")).await;
     assert!(element(&p, "shown").contains("51–60 of 60"));
     assert!(p.body.contains("person59@example.com"));
     assert!(!p.body.contains("person00@example.com"));
-    let p = b.get(&app.url("/admin/users?role=auditor&status=active")).await;
+    let p = b
+        .get(&app.url("/admin/users?role=auditor&status=active"))
+        .await;
     assert!(p.body.contains("audrey@example.com"));
     assert!(!p.body.contains("person00@example.com"));
     a.app.shutdown().await;
@@ -673,7 +710,11 @@ async fn the_root_leads_somewhere_useful() {
         ("root@example.com", "/admin"),
     ] {
         let b = signed_in(&app, email).await;
-        assert_eq!(to(b.get(&app.url("/")).await), (303, Some(place.into())), "{email}");
+        assert_eq!(
+            to(b.get(&app.url("/")).await),
+            (303, Some(place.into())),
+            "{email}"
+        );
         // The account page links to the dashboard for those who see it.
         let account = b.get(&app.url("/account")).await;
         assert_eq!(

@@ -10,10 +10,10 @@
 use crate::Authority;
 use crate::manage::types::OneTimeLink;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{Role, Session};
+use authgate_core::model::Session;
 use authgate_core::random::Random;
 use authgate_core::secret;
-use authgate_store::{Store, StoreError, UserQuery};
+use authgate_store::{Store, StoreError};
 use serde_json::{Value, json};
 
 /// How long the first-run setup link is valid.
@@ -137,15 +137,7 @@ pub async fn has_admin(state: &Authority) -> Result<bool, StoreError> {
 
 /// Whether an enabled administrator exists.
 pub async fn store_has_admin(store: &dyn Store) -> Result<bool, StoreError> {
-    let (_, admins) = store
-        .list_users_page(&UserQuery {
-            role: Some(Role::Admin),
-            disabled: Some(false),
-            limit: 0,
-            ..Default::default()
-        })
-        .await?;
-    Ok(admins > 0)
+    Ok(crate::manage::roles::enabled_admins(store).await? > 0)
 }
 
 /// The file in the data directory that holds the first-run setup link.

@@ -4,6 +4,7 @@
 
 use super::error::{AdminError, AdminResult};
 use authgate_core::model::{Role, User};
+use authgate_store::{Store, StoreResult, UserQuery};
 
 /// What a request wants to do with the administration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,20 @@ pub fn check(u: &User, access: Access) -> AdminResult<()> {
         }
         _ => "this account is not an administrator or auditor of this server".into(),
     }))
+}
+
+/// How many enabled administrators there are (the last one is kept:
+/// never disabled, demoted or deleted).
+pub async fn enabled_admins(store: &dyn Store) -> StoreResult<u64> {
+    let (_, n) = store
+        .list_users_page(&UserQuery {
+            role: Some(Role::Admin),
+            disabled: Some(false),
+            limit: 0,
+            ..Default::default()
+        })
+        .await?;
+    Ok(n)
 }
 
 /// How `role` is shown to people.

@@ -123,22 +123,23 @@ fn email_taken(e: StoreError, email: &str) -> AdminError {
     }
 }
 
+/// Writes `u` back: a person deleted meanwhile is not found, an email
+/// someone else has is a conflict.
+async fn save(state: &Authority, u: &User) -> AdminResult<()> {
+    match state.store.update_user(u).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AdminError::NotFound(format!("no user with id {:?}", u.id))),
+        Err(e) => Err(email_taken(e, &u.email)),
+    }
+}
+
 /// Refuses a change that would leave no enabled administrator: `u` is one
 /// and `what` would end that (disable, demote, delete).
 async fn keep_an_administrator(state: &Authority, u: &User, what: &str) -> AdminResult<()> {
     if u.role != Role::Admin || u.disabled {
         return Ok(());
     }
-    let (_, enabled_admins) = state
-        .store
-        .list_users_page(&UserQuery {
-            role: Some(Role::Admin),
-            disabled: Some(false),
-            limit: 0,
-            ..Default::default()
-        })
-        .await?;
-    if enabled_admins <= 1 {
+    if super::roles::enabled_admins(state.store.as_ref()).await? <= 1 {
         return Err(AdminError::conflict(
             "id",
             format!("this is the last active administrator; add another before you {what} it"),
@@ -210,14 +211,7 @@ pub async fn update_user(
     if u == before {
         return Ok(u);
     }
-    if !state
-        .store
-        .update_user(&u)
-        .await
-        .map_err(|e| email_taken(e, &u.email))?
-    {
-        return Err(AdminError::NotFound(format!("no user with id {id:?}")));
-    }
+    save(state, &u).await?;
     record(
         state,
         actor,
@@ -244,9 +238,7 @@ pub async fn set_user_role(
     keep_an_administrator(state, &u, "demote").await?;
     let previous = u.role;
     u.role = role;
-    if !state.store.update_user(&u).await? {
-        return Err(AdminError::NotFound(format!("no user with id {id:?}")));
-    }
+    save(state, &u).await?;
     record(
         state,
         actor,
@@ -274,9 +266,7 @@ pub async fn set_user_disabled(
         keep_an_administrator(state, &u, "disable").await?;
     }
     u.disabled = disabled;
-    if !state.store.update_user(&u).await? {
-        return Err(AdminError::NotFound(format!("no user with id {id:?}")));
-    }
+    save(state, &u).await?;
     // After the flag is stored: no session can open after this ends them.
     let (sessions, grants) = if disabled {
         end_sessions_and_grants(state, &u.id).await?

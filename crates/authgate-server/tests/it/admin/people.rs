@@ -408,6 +408,12 @@ async fn sign_out_everywhere_ends_another_browsers_session() {
         )
         .await;
     assert_eq!(p.status, 303, "{}", p.body);
+    let login = phone.get(&abs(app, p.location.as_deref().unwrap())).await;
+    assert!(
+        login.body.contains("signed out everywhere"),
+        "{}",
+        login.body
+    );
     assert!(!still_signed_in(app, &laptop).await, "the other browser");
     assert!(!still_signed_in(app, &phone).await, "this browser");
     assert!(!refresh_works(app, &rt).await);

@@ -612,10 +612,15 @@ async fn local_changes_are_audited_admin_operations() {
             "root",
         ],
         &env,
-        Some("a long enough password\n"),
+        None, // refused before the password is read
     )
     .await;
     assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("not user, auditor or admin"),
+        "{}",
+        out.stderr
+    );
 
     let out = ok(vec!["audit", "--json", "--q", "admin.resource"]).await;
     let v: Value = serde_json::from_str(&out.stdout).unwrap();

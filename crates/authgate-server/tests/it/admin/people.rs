@@ -69,6 +69,7 @@ async fn an_auditor_reads_the_dashboard_and_every_form_is_refused() {
     // The person's page shows no action to an auditor.
     let page = b.get(&app.url(&format!("/admin/users/{}", ada.id))).await;
     assert_eq!(page.status, 200);
+    assert!(element(&page, "read-only").contains("auditor (read-only)"));
     for id in ["disable", "delete-user", "sign-out-everywhere", "edit-form"] {
         assert!(!page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }

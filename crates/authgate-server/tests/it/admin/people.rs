@@ -18,6 +18,29 @@ async fn add_person(app: &TestApp, email: &str, role: Role) -> User {
     u
 }
 
+/// Calls the admin API on the person `id` (`tail` after their path).
+async fn on_user(
+    a: &Admin,
+    method: &str,
+    id: &str,
+    tail: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    a.call(method, &format!("/users/{id}{tail}"), body).await
+}
+
+/// Posts the person `id`'s dashboard form `action` with `page`'s CSRF token.
+async fn post_person(
+    app: &TestApp,
+    b: &Browser,
+    page: &crate::browser::Page,
+    id: &str,
+    action: &str,
+) -> crate::browser::Page {
+    let url = app.url(&format!("/admin/users/{id}/{action}"));
+    b.post(&url, &[("csrf", &page.hidden("csrf"))]).await
+}
+
 /// A browser signed in as `email`.
 async fn signed_in(app: &TestApp, email: &str) -> Browser {
     let b = Browser::new();
@@ -257,12 +280,7 @@ async fn disabling_ends_sessions_and_refresh_tokens_and_sign_in_says_why() {
     assert!(still_signed_in(&app, &person).await);
     let b = admin_browser(&app).await;
     let page = b.get(&app.url(&format!("/admin/users/{}", ada.id))).await;
-    let p = b
-        .post(
-            &app.url(&format!("/admin/users/{}/disable", ada.id)),
-            &[("csrf", &page.hidden("csrf"))],
-        )
-        .await;
+    let p = post_person(&app, &b, &page, &ada.id, "disable").await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(!still_signed_in(&app, &person).await, "the session ended");
     assert!(!refresh_works(&app, &rt).await, "the refresh token died");
@@ -306,12 +324,7 @@ async fn disabling_ends_sessions_and_refresh_tokens_and_sign_in_says_why() {
         .unwrap()
         .unwrap();
     add_admin(&app, "root@example.com").await;
-    let p = b
-        .post(
-            &app.url(&format!("/admin/users/{}/disable", grace.id)),
-            &[("csrf", &page.hidden("csrf"))],
-        )
-        .await;
+    let p = post_person(&app, &b, &page, &grace.id, "disable").await;
     assert_eq!(p.status, 400, "{}", p.body);
     assert!(p.body.contains("your own account"), "{}", p.body);
     app.shutdown().await;
@@ -323,7 +336,7 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
     let app = &a.app;
     let ada = add_user(app, "ada@example.com").await;
     let rt = refresh_token_of(app, &Browser::new(), "ada@example.com").await;
-    let (s, v) = a.call("DELETE", &format!("/users/{}", ada.id), None).await;
+    let (s, v) = on_user(&a, "DELETE", &ada.id, "", None).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["grants_removed"].as_u64(), v["consents_removed"].as_u64()),
@@ -344,11 +357,11 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
             .unwrap()
             .is_empty()
     );
-    let (s, _) = a.call("GET", &format!("/users/{}", ada.id), None).await;
+    let (s, _) = on_user(&a, "GET", &ada.id, "", None).await;
     assert_eq!(s, 404);
     // The only administrator stays.
     let root = add_admin(app, "root@example.com").await;
-    let (s, v) = a.call("DELETE", &format!("/users/{}", root.id), None).await;
+    let (s, v) = on_user(&a, "DELETE", &root.id, "", None).await;
     assert_eq!((s, v["field"].as_str()), (409, Some("id")), "{v}");
     assert!(v["error_description"].as_str().unwrap().contains("last"));
     // Through the dashboard: another person goes, yourself never.
@@ -356,12 +369,7 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
     let b = admin_browser(app).await;
     let page = b.get(&app.url(&format!("/admin/users/{}", bob.id))).await;
     assert!(page.body.contains("id=\"delete-user\""));
-    let p = b
-        .post(
-            &app.url(&format!("/admin/users/{}/delete", bob.id)),
-            &[("csrf", &page.hidden("csrf"))],
-        )
-        .await;
+    let p = post_person(&app, &b, &page, &bob.id, "delete").await;
     assert_eq!(p.status, 303, "{}", p.body);
     let list = b.get(&abs(app, p.location.as_deref().unwrap())).await;
     assert!(list.body.contains("Person deleted"), "{}", list.body);
@@ -374,12 +382,7 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
         .unwrap();
     let own = b.get(&app.url(&format!("/admin/users/{}", grace.id))).await;
     assert!(!own.body.contains("id=\"delete-user\""));
-    let p = b
-        .post(
-            &app.url(&format!("/admin/users/{}/delete", grace.id)),
-            &[("csrf", &page.hidden("csrf"))],
-        )
-        .await;
+    let p = post_person(&app, &b, &page, &grace.id, "delete").await;
     assert_eq!(p.status, 400, "{}", p.body);
     assert!(p.body.contains("your own account"));
     assert!(app.store.get_user(&grace.id).await.unwrap().is_some());
@@ -433,21 +436,14 @@ async fn sign_out_everywhere_ends_another_browsers_session() {
         .unwrap();
     let b = admin_browser(app).await;
     let page = b.get(&app.url(&format!("/admin/users/{}", ada.id))).await;
-    let p = b
-        .post(
-            &app.url(&format!("/admin/users/{}/sign-out", ada.id)),
-            &[("csrf", &page.hidden("csrf"))],
-        )
-        .await;
+    let p = post_person(&app, &b, &page, &ada.id, "sign-out").await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(!still_signed_in(app, &laptop).await);
     assert!(!refresh_works(app, &rt).await);
     assert!(still_signed_in(app, &b).await, "the administrator stays");
     let laptop = Browser::new();
     let rt = refresh_token_of(app, &laptop, "ada@example.com").await;
-    let (s, v) = a
-        .call("POST", &format!("/users/{}/sign-out", ada.id), None)
-        .await;
+    let (s, v) = on_user(&a, "POST", &ada.id, "/sign-out", None).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["sessions_ended"].as_u64(), v["grants_revoked"].as_u64()),
@@ -465,9 +461,7 @@ async fn a_password_reset_by_an_administrator_ends_sessions_and_grants() {
     let ada = add_user(app, "ada@example.com").await;
     let laptop = Browser::new();
     let rt = refresh_token_of(app, &laptop, "ada@example.com").await;
-    let (s, v) = a
-        .call("POST", &format!("/users/{}/password-link", ada.id), None)
-        .await;
+    let (s, v) = on_user(&a, "POST", &ada.id, "/password-link", None).await;
     assert_eq!(s, 200, "{v}");
     assert!(!still_signed_in(app, &laptop).await);
     assert!(!refresh_works(app, &rt).await);
@@ -479,22 +473,24 @@ async fn roles_change_and_the_last_admin_is_never_demoted() {
     let a = Admin::start().await;
     let app = &a.app;
     let root = add_admin(app, "root@example.com").await;
-    let (s, v) = a
-        .call(
-            "POST",
-            &format!("/users/{}/role", root.id),
-            Some(json!({"role": "auditor"})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "POST",
+        &root.id,
+        "/role",
+        Some(json!({"role": "auditor"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (409, Some("id")), "{v}");
     assert!(v["error_description"].as_str().unwrap().contains("last"));
-    let (s, v) = a
-        .call(
-            "POST",
-            &format!("/users/{}/role", root.id),
-            Some(json!({"role": "superuser"})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "POST",
+        &root.id,
+        "/role",
+        Some(json!({"role": "superuser"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("role")), "{v}");
     // Add people with roles; the list and the store agree.
     let (s, v) = a
@@ -529,13 +525,14 @@ async fn roles_change_and_the_last_admin_is_never_demoted() {
         app.store.get_user(&ann).await.unwrap().unwrap().role,
         Role::Admin
     );
-    let (s, v) = a
-        .call(
-            "POST",
-            &format!("/users/{}/role", root.id),
-            Some(json!({"role": "auditor"})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "POST",
+        &root.id,
+        "/role",
+        Some(json!({"role": "auditor"})),
+    )
+    .await;
     assert_eq!((s, v["role"].as_str()), (200, Some("auditor")), "{v}");
     // The dashboard's add form gives a role.
     let list = b.get(&app.url("/admin/users")).await;
@@ -567,29 +564,32 @@ async fn edit_checks_that_the_email_is_nobody_elses() {
     let app = &a.app;
     let ada = add_user(app, "ada@example.com").await;
     add_user(app, "bob@example.com").await;
-    let (s, v) = a
-        .call(
-            "PATCH",
-            &format!("/users/{}", ada.id),
-            Some(json!({"email": "BOB@example.com"})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "PATCH",
+        &ada.id,
+        "",
+        Some(json!({"email": "BOB@example.com"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (409, Some("email")), "{v}");
-    let (s, v) = a
-        .call(
-            "PATCH",
-            &format!("/users/{}", ada.id),
-            Some(json!({"email": "not an email"})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "PATCH",
+        &ada.id,
+        "",
+        Some(json!({"email": "not an email"})),
+    )
+    .await;
     assert_eq!((s, v["field"].as_str()), (400, Some("email")), "{v}");
-    let (s, v) = a
-        .call(
-            "PATCH",
-            &format!("/users/{}", ada.id),
-            Some(json!({"email": "Ada.Lovelace@example.com", "name": "Ada L."})),
-        )
-        .await;
+    let (s, v) = on_user(
+        &a,
+        "PATCH",
+        &ada.id,
+        "",
+        Some(json!({"email": "Ada.Lovelace@example.com", "name": "Ada L."})),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
         (v["email"].as_str(), v["name"].as_str()),

@@ -369,7 +369,7 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
     let b = admin_browser(app).await;
     let page = b.get(&app.url(&format!("/admin/users/{}", bob.id))).await;
     assert!(page.body.contains("id=\"delete-user\""));
-    let p = post_person(&app, &b, &page, &bob.id, "delete").await;
+    let p = post_person(app, &b, &page, &bob.id, "delete").await;
     assert_eq!(p.status, 303, "{}", p.body);
     let list = b.get(&abs(app, p.location.as_deref().unwrap())).await;
     assert!(list.body.contains("Person deleted"), "{}", list.body);
@@ -382,7 +382,7 @@ async fn delete_removes_grants_never_the_last_admin_nor_yourself() {
         .unwrap();
     let own = b.get(&app.url(&format!("/admin/users/{}", grace.id))).await;
     assert!(!own.body.contains("id=\"delete-user\""));
-    let p = post_person(&app, &b, &page, &grace.id, "delete").await;
+    let p = post_person(app, &b, &page, &grace.id, "delete").await;
     assert_eq!(p.status, 400, "{}", p.body);
     assert!(p.body.contains("your own account"));
     assert!(app.store.get_user(&grace.id).await.unwrap().is_some());
@@ -436,7 +436,7 @@ async fn sign_out_everywhere_ends_another_browsers_session() {
         .unwrap();
     let b = admin_browser(app).await;
     let page = b.get(&app.url(&format!("/admin/users/{}", ada.id))).await;
-    let p = post_person(&app, &b, &page, &ada.id, "sign-out").await;
+    let p = post_person(app, &b, &page, &ada.id, "sign-out").await;
     assert_eq!(p.status, 303, "{}", p.body);
     assert!(!still_signed_in(app, &laptop).await);
     assert!(!refresh_works(app, &rt).await);

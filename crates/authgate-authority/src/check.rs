@@ -6,7 +6,8 @@
 //! (`crate::outbound`), like client metadata documents: only public
 //! unicast addresses (checked in the resolver, so the address dialled is
 //! the address checked), no redirects, no proxies, small bodies, short
-//! timeouts. `admin_connection_check_allow_private = true` also allows
+//! timeouts. When the issuer itself is loopback, loopback MCP servers are
+//! checked too. `admin_connection_check_allow_private = true` also allows
 //! loopback and private networks (RFC 1918, CGNAT, unique-local) for MCP
 //! servers there; link-local (cloud metadata) and other special-use
 //! addresses stay refused.

@@ -42,10 +42,10 @@ impl ClientServices {
         )
         .map_err(|e| ConfigError::new("cimd", e))?;
         let connection_check = Fetcher::new(
-            AddressPolicy {
-                allow_loopback: false,
-                allow_private: settings.raw.admin_connection_check_allow_private,
-            },
+            connection_check_policy(
+                &settings.issuer,
+                settings.raw.admin_connection_check_allow_private,
+            ),
             FetchLimits::connection_check(),
             "authgate-connection-check",
         )
@@ -57,5 +57,62 @@ impl ClientServices {
             jwks: JwksCache::new(Duration::from_secs(c.negative_cache_secs)),
             registration: RegistrationGuard::new(&settings.raw.dynamic_registration),
         })
+    }
+}
+
+/// The connection check's address policy. Loopback MCP servers are checked
+/// when the issuer itself is loopback (authgate and its servers on one
+/// machine, as in development: nothing reachable from outside is at
+/// stake); private networks only with `allow_private`. Link-local and the
+/// cloud metadata addresses stay refused whatever the switches.
+fn connection_check_policy(issuer: &str, allow_private: bool) -> AddressPolicy {
+    let issuer_is_loopback = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(authgate_core::resource_uri::is_loopback_host)
+        })
+        .unwrap_or(false);
+    AddressPolicy {
+        allow_loopback: issuer_is_loopback,
+        allow_private,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_servers_are_checked_when_the_issuer_is_loopback() {
+        for issuer in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9000/t",
+            "http://[::1]:80",
+        ] {
+            let p = connection_check_policy(issuer, false);
+            assert!(p.permits(ip("127.0.0.1")), "{issuer}");
+            assert!(p.allows_plain_http_to("localhost"), "{issuer}");
+            // Still no private networks, never link-local or metadata.
+            assert!(!p.permits(ip("10.0.0.5")), "{issuer}");
+            assert!(!p.permits(ip("192.168.1.2")), "{issuer}");
+            assert!(!p.permits(ip("169.254.169.254")), "{issuer}");
+        }
+    }
+
+    #[test]
+    fn a_public_issuer_refuses_loopback_and_private_unless_allowed() {
+        let p = connection_check_policy("https://auth.example.com", false);
+        assert!(!p.permits(ip("127.0.0.1")));
+        assert!(!p.permits(ip("10.0.0.5")));
+        assert!(p.permits(ip("93.184.216.34")));
+        let p = connection_check_policy("https://auth.example.com", true);
+        assert!(p.permits(ip("10.0.0.5")));
+        assert!(!p.permits(ip("169.254.169.254")));
     }
 }

@@ -137,11 +137,7 @@ pub async fn has_admin(state: &Authority) -> Result<bool, StoreError> {
 
 /// Whether an enabled administrator exists.
 pub async fn store_has_admin(store: &dyn Store) -> Result<bool, StoreError> {
-    Ok(store
-        .list_users()
-        .await?
-        .iter()
-        .any(|u| u.is_admin && !u.disabled))
+    Ok(crate::manage::roles::enabled_admins(store).await? > 0)
 }
 
 /// The file in the data directory that holds the first-run setup link.

@@ -21,16 +21,18 @@ pub const MAX_EMAIL_BYTES: usize = 254;
 pub enum SignInError {
     /// Too many failures for this account or address: wait.
     Throttled(Refusal),
-    /// Wrong email or password, or a disabled account (indistinguishable
-    /// on purpose).
+    /// Wrong email or password (which of the two is not said, on purpose).
     BadCredentials,
+    /// The right password for a disabled account: said plainly, since only
+    /// someone who knows the password learns it.
+    Disabled,
     /// The store failed.
     Store(StoreError),
 }
 
 /// Checks `email` (already trimmed and lower-cased) and `password` from
 /// `address`, counting failures for the throttle and auditing the outcome
-/// (`sign_in.succeeded`, `.failed`, `.lockout`, `.locked_out`,
+/// (`sign_in.succeeded`, `.failed`, `.disabled`, `.lockout`, `.locked_out`,
 /// `.slowed_down`).
 pub async fn authenticate_user(
     auth: &Authority,
@@ -73,7 +75,11 @@ pub async fn authenticate_user(
         .map_err(SignInError::Store)?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ok = auth.passwords.verify(password.to_owned(), hash).await;
-    let Some(user) = user.filter(|u| ok && !u.disabled) else {
+    if ok && user.as_ref().is_some_and(|u| u.disabled) {
+        event("sign_in.disabled", email, "refused");
+        return Err(SignInError::Disabled);
+    }
+    let Some(user) = user.filter(|_| ok) else {
         let locked = auth.login_throttle.fail(email, address, now);
         event("sign_in.failed", email, "refused");
         if locked {

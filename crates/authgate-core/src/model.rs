@@ -220,8 +220,38 @@ pub struct User {
     /// Argon2id PHC string.
     pub password_hash: String,
     pub disabled: bool,
-    pub is_admin: bool,
+    pub role: Role,
     pub created_at: UnixTime,
+}
+
+/// What a person may do on the dashboard and the admin API. What each
+/// role is allowed is decided in one place, `authgate_authority::manage::roles`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Signs in to authorize apps; no dashboard.
+    User,
+    /// Reads the dashboard, the admin API and the audit log; changes nothing.
+    Auditor,
+    /// Administers the server.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::User, Role::Auditor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `s` (as [`Role::as_str`] writes it), if any.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,7 +54,12 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/consent"),
             get(endpoints::consent::consent_page).post(endpoints::consent::consent_submit),
         )
+        .route(&paths.at("/"), get(endpoints::home::home))
         .route(&paths.at("/account"), get(endpoints::account::account_page))
+        .route(
+            &paths.at("/account/sign-out-everywhere"),
+            post(endpoints::account::sign_out_everywhere),
+        )
         .route(
             &paths.at("/account/revoke"),
             post(endpoints::account::revoke),
@@ -88,6 +93,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&as_meta, get(endpoints::discovery::authorization_server))
         .route(&oidc_meta, get(endpoints::discovery::openid_configuration));
     if !base.is_empty() {
+        r = r.route(base, get(endpoints::home::home));
         r = r.route(
             &format!("{base}/.well-known/openid-configuration"),
             get(endpoints::discovery::openid_configuration),

@@ -32,12 +32,14 @@ use support::ok;
 mod audit;
 mod catalog;
 mod fixtures;
+mod people;
 mod sessions;
 mod support;
 mod tokens;
 
 pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
+pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
 pub use tokens::{codes, grants, refresh_tokens};
@@ -48,6 +50,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     resources(store.clone()).await;
     clients(store.clone()).await;
     users(store.clone()).await;
+    users_paged(store.clone()).await;
+    user_deletion(store.clone()).await;
     signing_keys(store.clone()).await;
     codes(store.clone()).await;
     grants(store.clone()).await;

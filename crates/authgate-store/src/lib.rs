@@ -77,6 +77,25 @@ pub trait UserStore: Send + Sync {
     /// `email` is compared lowercased.
     async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// One page of the people matching `q`, in creation order (then id),
+    /// and how many match in all.
+    async fn list_users_page(&self, q: &UserQuery) -> StoreResult<(Vec<User>, u64)>;
+    /// Deletes the person with everything that signs in or acts as them:
+    /// sessions, consents, unredeemed codes, grants and their refresh
+    /// tokens, atomically. Returns whether the person existed.
+    async fn delete_user(&self, id: &str) -> StoreResult<bool>;
+}
+
+/// Which people a page of [`UserStore::list_users_page`] holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Matches email or name (case-insensitive substring).
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(true)`: disabled only; `Some(false)`: active only.
+    pub disabled: Option<bool>,
+    pub offset: u64,
+    pub limit: u64,
 }
 
 #[async_trait]

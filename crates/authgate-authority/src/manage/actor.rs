@@ -10,6 +10,9 @@ pub struct Actor {
     /// `client:<id>` for API tokens, the person's email for the dashboard.
     pub name: String,
     pub address: Option<String>,
+    /// The person acting, when a person is (the dashboard, a token they
+    /// delegated): nobody deletes or disables their own account.
+    pub user_id: Option<String>,
 }
 
 /// Audits a change `actor` made (outcome `ok`).

@@ -12,6 +12,8 @@ pub enum AdminError {
         description: String,
     },
     NotFound(String),
+    /// The person's role does not allow this (an auditor writing...).
+    Forbidden(String),
     /// The change conflicts with existing state (an id in use...).
     Conflict {
         field: String,
@@ -40,7 +42,7 @@ impl AdminError {
             Self::Invalid { field, description } | Self::Conflict { field, description } => {
                 format!("{field}: {description}")
             }
-            Self::NotFound(m) => m.clone(),
+            Self::NotFound(m) | Self::Forbidden(m) => m.clone(),
             Self::Store(_) | Self::Internal(_) => {
                 "the server could not complete the request; try again".into()
             }

@@ -5,6 +5,7 @@
 mod actor;
 mod error;
 mod paging;
+pub mod roles;
 pub mod types;
 
 mod clients;

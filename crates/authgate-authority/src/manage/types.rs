@@ -1,7 +1,9 @@
 //! What the admin operations take and return: the admin API's JSON bodies
 //! (with their OpenAPI schemas) and what the dashboard renders.
 
-use authgate_core::model::{AuditEvent, Client, ClientKind, Resource, SigningKeyRecord, User};
+use authgate_core::model::{
+    AuditEvent, Client, ClientKind, Resource, Role, SigningKeyRecord, User,
+};
 use authgate_core::scope::ScopeDef;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -322,12 +324,71 @@ pub struct UserInput {
     pub email: String,
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
-    pub is_admin: bool,
+    /// `user` (the default), `auditor` (reads the dashboard and the admin
+    /// API, changes nothing) or `admin`.
+    #[serde(default = "user_role")]
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
     /// Optional initial password (at least 8 characters). Without one the
     /// answer carries a one-time link where the person sets it.
     #[serde(default)]
     pub password: Option<String>,
+}
+
+fn user_role() -> Role {
+    Role::User
+}
+
+/// New values for a person's email and name (absent: unchanged).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserEdit {
+    /// Must not be another person's.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// An empty name removes it.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A person's new role.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// `user`, `auditor` or `admin`.
+    #[schema(value_type = String, example = "auditor")]
+    pub role: Role,
+}
+
+/// Which people a list shows; every filter optional.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Part of the email or name (case-insensitive).
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(true)`: disabled people only; `Some(false)`: active only.
+    pub disabled: Option<bool>,
+}
+
+/// What "sign out everywhere" (or disabling a person) ended.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct SignedOut {
+    pub user_id: String,
+    /// Browser sessions deleted.
+    pub sessions_ended: u64,
+    /// Grants revoked, with every refresh token in them.
+    pub grants_revoked: u64,
+}
+
+/// What deleting a person removed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UserDeleted {
+    pub user_id: String,
+    pub email: String,
+    /// Grants deleted, with their refresh tokens (access tokens of those
+    /// grants fail introspection at once and expire on their own).
+    pub grants_removed: u64,
+    pub consents_removed: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -335,7 +396,9 @@ pub struct UserView {
     pub id: String,
     pub email: String,
     pub name: Option<String>,
-    pub is_admin: bool,
+    /// `user`, `auditor` or `admin`.
+    #[schema(value_type = String, example = "admin")]
+    pub role: Role,
     pub disabled: bool,
     pub created_at: i64,
 }
@@ -346,7 +409,7 @@ impl From<&User> for UserView {
             id: u.id.clone(),
             email: u.email.clone(),
             name: u.name.clone(),
-            is_admin: u.is_admin,
+            role: u.role,
             disabled: u.disabled,
             created_at: u.created_at,
         }
@@ -516,7 +579,8 @@ pub struct AuditPage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// `invalid_request`, `invalid_token`, `insufficient_scope`,
-    /// `not_found`, `conflict` or `server_error`.
+    /// `access_denied` (the person's role may not do this: an auditor
+    /// writing), `not_found`, `conflict` or `server_error`.
     pub error: String,
     pub error_description: String,
     /// The request field at fault, when one is.

@@ -1,13 +1,14 @@
-//! People: add, disable or enable, password links, and what they allowed.
+//! People: add, edit, set the role, disable or enable, delete, sign out
+//! everywhere, password links, and what they allowed.
 
 use super::actor::{Actor, record};
 use super::error::{AdminError, AdminResult};
 use crate::Authority;
 use crate::manage::types::*;
 use crate::setup_links::{self as setup, Purpose};
-use authgate_core::model::User;
+use authgate_core::model::{Role, User};
 use authgate_core::secret;
-use authgate_store::StoreError;
+use authgate_store::{StoreError, UserQuery};
 use serde_json::json;
 
 pub fn valid_email(e: &str) -> bool {
@@ -38,22 +39,8 @@ pub async fn create_user(
     actor: &Actor,
     input: UserInput,
 ) -> AdminResult<(User, Option<OneTimeLink>)> {
-    let email = input.email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(AdminError::invalid("email", "is not an email address"));
-    }
-    let name = input
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(AdminError::invalid(
-            "name",
-            "must be at most 200 characters",
-        ));
-    }
+    let email = clean_email(&input.email)?;
+    let name = clean_name(input.name.as_deref())?;
     let password_hash = match input.password {
         Some(pw) => {
             crate::passwords::check_password_policy(&pw)
@@ -73,26 +60,21 @@ pub async fn create_user(
         name,
         password_hash,
         disabled: false,
-        is_admin: input.is_admin,
+        role: input.role,
         created_at: state.clock.now(),
     };
-    match state.store.insert_user(&u).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            return Err(AdminError::conflict(
-                "email",
-                format!("{email} already has an account"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state
+        .store
+        .insert_user(&u)
+        .await
+        .map_err(|e| email_taken(e, &email))?;
     record(
         state,
         actor,
         "admin.user.created",
         None,
         None,
-        json!({"user_id": u.id, "email": u.email, "is_admin": u.is_admin}),
+        json!({"user_id": u.id, "email": u.email, "role": u.role.as_str()}),
     );
     let link = if needs_link {
         Some(
@@ -110,6 +92,168 @@ pub async fn create_user(
     Ok((u, link))
 }
 
+/// The email, trimmed and lowercased, or why it is not one.
+fn clean_email(email: &str) -> AdminResult<String> {
+    let email = email.trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(AdminError::invalid("email", "is not an email address"));
+    }
+    Ok(email)
+}
+
+/// The name, trimmed (blank: none), or why it is refused.
+fn clean_name(name: Option<&str>) -> AdminResult<Option<String>> {
+    let name = name.map(str::trim).filter(|s| !s.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 200) {
+        return Err(AdminError::invalid(
+            "name",
+            "must be at most 200 characters",
+        ));
+    }
+    Ok(name.map(str::to_owned))
+}
+
+/// A store conflict on writing a person: their email is someone else's.
+fn email_taken(e: StoreError, email: &str) -> AdminError {
+    match e {
+        StoreError::Conflict(_) => {
+            AdminError::conflict("email", format!("{email} already has an account"))
+        }
+        e => e.into(),
+    }
+}
+
+/// Writes `u` back: a person deleted meanwhile is not found, an email
+/// someone else has is a conflict.
+async fn save(state: &Authority, u: &User) -> AdminResult<()> {
+    match state.store.update_user(u).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AdminError::NotFound(format!("no user with id {:?}", u.id))),
+        Err(e) => Err(email_taken(e, &u.email)),
+    }
+}
+
+/// Refuses a change that would leave no enabled administrator: `u` is one
+/// and `what` would end that (disable, demote, delete).
+async fn keep_an_administrator(state: &Authority, u: &User, what: &str) -> AdminResult<()> {
+    if u.role != Role::Admin || u.disabled {
+        return Ok(());
+    }
+    if super::roles::enabled_admins(state.store.as_ref()).await? <= 1 {
+        return Err(AdminError::conflict(
+            "id",
+            format!("this is the last active administrator; add another before you {what} it"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `what` on the acting person's own account.
+fn not_yourself(actor: &Actor, u: &User, what: &str) -> AdminResult<()> {
+    if actor.user_id.as_deref() == Some(u.id.as_str()) {
+        return Err(AdminError::conflict(
+            "id",
+            format!("you cannot {what} your own account; ask another administrator"),
+        ));
+    }
+    Ok(())
+}
+
+/// One page of the people matching `filter`, oldest first.
+pub async fn list_users(
+    state: &Authority,
+    filter: UserFilter,
+    offset: usize,
+    limit: usize,
+) -> AdminResult<UserList> {
+    let text = filter
+        .text
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(AdminError::invalid("q", "must be at most 200 characters"));
+    }
+    let (users, total) = state
+        .store
+        .list_users_page(&UserQuery {
+            text,
+            role: filter.role,
+            disabled: filter.disabled,
+            offset: offset as u64,
+            limit: limit as u64,
+        })
+        .await?;
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let next_offset =
+        (offset + users.len() < total && !users.is_empty()).then_some(offset + users.len());
+    Ok(UserList {
+        items: users.iter().map(UserView::from).collect(),
+        total,
+        next_offset,
+    })
+}
+
+/// Changes a person's email (unique) and name.
+pub async fn update_user(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+    edit: UserEdit,
+) -> AdminResult<User> {
+    let mut u = get_user(state, id).await?;
+    let before = u.clone();
+    if let Some(email) = &edit.email {
+        u.email = clean_email(email)?;
+    }
+    if let Some(name) = &edit.name {
+        u.name = clean_name(Some(name))?;
+    }
+    if u == before {
+        return Ok(u);
+    }
+    save(state, &u).await?;
+    record(
+        state,
+        actor,
+        "admin.user.updated",
+        None,
+        None,
+        json!({"user_id": u.id, "email": u.email, "previous_email": before.email,
+               "name_changed": u.name != before.name}),
+    );
+    Ok(u)
+}
+
+/// Gives a person another role; the last enabled administrator keeps theirs.
+pub async fn set_user_role(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+    role: Role,
+) -> AdminResult<User> {
+    let mut u = get_user(state, id).await?;
+    if u.role == role {
+        return Ok(u);
+    }
+    keep_an_administrator(state, &u, "demote").await?;
+    let previous = u.role;
+    u.role = role;
+    save(state, &u).await?;
+    record(
+        state,
+        actor,
+        "admin.user.role_changed",
+        None,
+        None,
+        json!({"user_id": u.id, "email": u.email, "role": role.as_str(),
+               "previous_role": previous.as_str()}),
+    );
+    Ok(u)
+}
+
+/// Disables (or enables) a person. Disabling refuses their next sign-in
+/// and ends, at once, every session and grant (refresh tokens) they have:
+/// a disabled account keeps nothing open.
 pub async fn set_user_disabled(
     state: &Authority,
     actor: &Actor,
@@ -117,25 +261,18 @@ pub async fn set_user_disabled(
     disabled: bool,
 ) -> AdminResult<User> {
     let mut u = get_user(state, id).await?;
-    if disabled && u.is_admin && !u.disabled {
-        let others = state
-            .store
-            .list_users()
-            .await?
-            .iter()
-            .filter(|o| o.is_admin && !o.disabled && o.id != u.id)
-            .count();
-        if others == 0 {
-            return Err(AdminError::conflict(
-                "id",
-                "this is the last active administrator; add another before disabling it",
-            ));
-        }
+    if disabled {
+        not_yourself(actor, &u, "disable")?;
+        keep_an_administrator(state, &u, "disable").await?;
     }
     u.disabled = disabled;
-    if !state.store.update_user(&u).await? {
-        return Err(AdminError::NotFound(format!("no user with id {id:?}")));
-    }
+    save(state, &u).await?;
+    // After the flag is stored: no session can open after this ends them.
+    let (sessions, grants) = if disabled {
+        end_sessions_and_grants(state, &u.id).await?
+    } else {
+        (0, 0)
+    };
     let event = if disabled {
         "admin.user.disabled"
     } else {
@@ -147,9 +284,70 @@ pub async fn set_user_disabled(
         event,
         None,
         None,
-        json!({"user_id": u.id, "email": u.email}),
+        json!({"user_id": u.id, "email": u.email, "sessions_ended": sessions,
+               "grants_revoked": grants}),
     );
     Ok(u)
+}
+
+/// Deletes a person with their sessions, consents and grants. Not the
+/// last enabled administrator, not the acting person.
+pub async fn delete_user(state: &Authority, actor: &Actor, id: &str) -> AdminResult<UserDeleted> {
+    let u = get_user(state, id).await?;
+    not_yourself(actor, &u, "delete")?;
+    keep_an_administrator(state, &u, "delete").await?;
+    let store = state.store.as_ref();
+    let grants_removed = store.list_grants_for_user(&u.id).await?.len() as u64;
+    let consents_removed = store.list_consents_for_user(&u.id).await?.len() as u64;
+    if !store.delete_user(&u.id).await? {
+        return Err(AdminError::NotFound(format!("no user with id {id:?}")));
+    }
+    record(
+        state,
+        actor,
+        "admin.user.deleted",
+        None,
+        None,
+        json!({"user_id": u.id, "email": u.email, "grants_removed": grants_removed,
+               "consents_removed": consents_removed}),
+    );
+    Ok(UserDeleted {
+        user_id: u.id,
+        email: u.email,
+        grants_removed,
+        consents_removed,
+    })
+}
+
+/// Signs a person out everywhere: every browser session ends and every
+/// grant is revoked with its refresh tokens. An administrator does it to
+/// anyone; a person to themselves (the account page).
+pub async fn sign_out_everywhere(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+) -> AdminResult<SignedOut> {
+    let u = get_user(state, id).await?;
+    let (sessions_ended, grants_revoked) = end_sessions_and_grants(state, &u.id).await?;
+    let event = if actor.user_id.as_deref() == Some(u.id.as_str()) {
+        "user.signed_out_everywhere"
+    } else {
+        "admin.user.signed_out_everywhere"
+    };
+    record(
+        state,
+        actor,
+        event,
+        None,
+        None,
+        json!({"user_id": u.id, "email": u.email, "sessions_ended": sessions_ended,
+               "grants_revoked": grants_revoked}),
+    );
+    Ok(SignedOut {
+        user_id: u.id,
+        sessions_ended,
+        grants_revoked,
+    })
 }
 
 pub async fn password_link(state: &Authority, actor: &Actor, id: &str) -> AdminResult<OneTimeLink> {
@@ -161,24 +359,29 @@ pub async fn password_link(state: &Authority, actor: &Actor, id: &str) -> AdminR
         PASSWORD_LINK_TTL,
     )
     .await?;
+    // An administrator resets a password when it may be known to someone
+    // else: what was opened with it ends now, not when the link is used.
+    let (sessions, grants) = end_sessions_and_grants(state, &u.id).await?;
     record(
         state,
         actor,
         "admin.user.password_link_created",
         None,
         None,
-        json!({"user_id": u.id, "email": u.email, "expires_at": link.expires_at}),
+        json!({"user_id": u.id, "email": u.email, "expires_at": link.expires_at,
+               "sessions_ended": sessions, "grants_revoked": grants}),
     );
     Ok(link)
 }
 
-/// What a password change (or reset) ends: every session signed in as the
-/// person and every grant they gave, with its refresh tokens — whoever knew
-/// or guessed the old password keeps nothing it opened. Access tokens
-/// already issued live out their short lifetime. Returns (sessions,
-/// grants) ended. Called after the new password is stored, so no session
-/// opened with the old password can appear after it.
-pub async fn end_everything_after_password_change(
+/// What a password change or reset, disabling a person and "sign out
+/// everywhere" end: every session signed in as the person and every grant
+/// they gave, with its refresh tokens — whoever knew or guessed the old
+/// password keeps nothing it opened. Access tokens already issued fail
+/// introspection at once and live out their short lifetime. Returns
+/// (sessions, grants) ended. Called after the change is stored, so no
+/// session opened before it can appear after it.
+pub async fn end_sessions_and_grants(
     state: &Authority,
     user_id: &str,
 ) -> Result<(u64, u64), StoreError> {

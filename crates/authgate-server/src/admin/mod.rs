@@ -6,7 +6,7 @@
 //! (`authgate-admin`, `{issuer}/admin/api/v1`, scope `authgate:admin`) is
 //! provisioned at start-up, and a client credentials client allowed that
 //! scope gets tokens the API accepts. The dashboard is for signed-in people
-//! with `is_admin`. Both call the same operations (`authgate_authority::manage`), which validate,
+//! with a role that allows it (`manage::roles`). Both call the same operations (`authgate_authority::manage`), which validate,
 //! write, invalidate caches and audit.
 
 pub mod api;

@@ -8,7 +8,7 @@ use crate::pages::session;
 use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::setup_links::{Purpose, has_admin, peek, remove_setup_link_file, take};
-use authgate_core::model::{Session, User};
+use authgate_core::model::{Role, Session, User};
 use authgate_core::secret;
 use authgate_core::token_request::Params;
 use authgate_store::StoreError;
@@ -201,7 +201,7 @@ async fn create_first_admin(
         name: (!name.is_empty()).then(|| name.to_owned()),
         password_hash: hash,
         disabled: false,
-        is_admin: true,
+        role: Role::Admin,
         created_at: state.clock.now(),
     };
     if let Err(e) = state.store.insert_user(&user).await {
@@ -375,9 +375,7 @@ async fn password_submit(
         return failure(&state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_everything_after_password_change(&state, &user.id)
-            .await
-        {
+        match authgate_authority::manage::end_sessions_and_grants(&state, &user.id).await {
             Ok(n) => n,
             Err(e) => return failure(&state, e),
         };

@@ -13,6 +13,7 @@ use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::*;
 use authgate_authority::setup_links::{self as setup, Purpose};
+use authgate_core::model::Role;
 use authgate_core::random::OsRandom;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -360,7 +361,7 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
         .get_user_by_email(&email)
         .await?
     {
-        if u.is_admin {
+        if u.role == Role::Admin {
             return Err(CliError(format!("{email} is already an administrator")));
         }
         return Err(CliError(format!(
@@ -370,7 +371,7 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
     let input = UserInput {
         email: email.clone(),
         name,
-        is_admin: true,
+        role: Role::Admin,
         password: Some(super::user::read_password()?),
     };
     let (u, _) = Local::run(settings, async |s| {

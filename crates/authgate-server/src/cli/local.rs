@@ -61,6 +61,7 @@ pub(super) fn actor() -> Actor {
             Some(u) => format!("local ({u})"),
             None => "local".into(),
         }),
+        user_id: None,
     }
 }
 

@@ -9,6 +9,8 @@ use super::output;
 use super::resource::{AddArgs as ResourceAdd, ResourceCmd};
 use super::user::UserCmd;
 use crate::format;
+use authgate_authority::manage::types::UserView;
+use authgate_core::model::Role;
 use serde_json::{Value, json};
 
 fn s(v: &Value, k: &str) -> String {
@@ -176,24 +178,48 @@ async fn list_clients(r: &Remote, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The person with `email`, found through the list's search.
 async fn user_by_email(r: &Remote, email: &str) -> Result<Value, CliError> {
     let email = email.trim().to_lowercase();
-    r.list_all("/users")
+    let q: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+    r.list_all(&format!("/users?q={q}"))
         .await?
         .into_iter()
         .find(|u| u["email"] == email.as_str())
         .ok_or_else(|| CliError(format!("no user {email:?}")))
 }
 
+/// POSTs (or `method`s) to a path under the person with `email`; the
+/// answer and the person.
+async fn on_person(
+    r: &Remote,
+    email: &str,
+    method: &str,
+    tail: &str,
+    body: Option<Value>,
+) -> Result<(Value, Value), CliError> {
+    let u = user_by_email(r, email).await?;
+    let v = r
+        .call(method, &format!("/users/{}{tail}", seg(&s(&u, "id"))), body)
+        .await?;
+    Ok((v, u))
+}
+
 pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
     match cmd {
-        UserCmd::Add { email, name, admin } => {
+        UserCmd::Add {
+            email,
+            name,
+            role,
+            admin,
+        } => {
             let pw = super::user::read_password()?;
+            let role = if admin { Role::Admin } else { role };
             let v = r
                 .call(
                     "POST",
                     "/users",
-                    Some(json!({"email": email, "name": name, "is_admin": admin, "password": pw})),
+                    Some(json!({"email": email, "name": name, "role": role, "password": pw})),
                 )
                 .await?;
             println!(
@@ -202,56 +228,73 @@ pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
                 s(&v["user"], "id")
             );
         }
-        UserCmd::List { json } => {
-            let list = r.list_all("/users").await?;
-            if json {
-                println!("{}", output::json(&Value::Array(list)));
-            } else {
-                let rows: Vec<Vec<String>> = list
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            s(u, "email"),
-                            s(u, "name"),
-                            if u["is_admin"] == true {
-                                "admin".into()
-                            } else {
-                                String::new()
-                            },
-                            if u["disabled"] == true {
-                                "disabled".into()
-                            } else {
-                                "active".into()
-                            },
-                            format::time(u["created_at"].as_i64()),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    output::table(&["EMAIL", "NAME", "ROLE", "STATUS", "CREATED"], &rows)
-                );
+        UserCmd::List {
+            json,
+            search,
+            role,
+            disabled,
+            active,
+        } => {
+            let f = super::user::list_filter(search, role, disabled, active);
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(t) = &f.text {
+                query.append_pair("q", t);
             }
+            if let Some(role) = f.role {
+                query.append_pair("role", role.as_str());
+            }
+            if let Some(d) = f.disabled {
+                query.append_pair("status", if d { "disabled" } else { "active" });
+            }
+            let list = r.list_all(&format!("/users?{}", query.finish())).await?;
+            let views: Vec<UserView> = serde_json::from_value(Value::Array(list))
+                .map_err(|e| CliError(format!("the admin API answered an unexpected list: {e}")))?;
+            super::user::print_list(&views, json);
         }
-        UserCmd::Disable { email } => {
-            let u = user_by_email(r, &email).await?;
-            r.call(
-                "POST",
-                &format!("/users/{}/disable", seg(&s(&u, "id"))),
-                None,
+        UserCmd::Edit {
+            email,
+            new_email,
+            name,
+        } => {
+            let (v, _) = on_person(
+                r,
+                &email,
+                "PATCH",
+                "",
+                Some(json!({"email": new_email, "name": name})),
             )
             .await?;
+            println!("user {} updated", s(&v, "email"));
+        }
+        UserCmd::SetRole { email, role } => {
+            let (v, _) = on_person(r, &email, "POST", "/role", Some(json!({"role": role}))).await?;
+            println!("user {} is now {}", s(&v, "email"), s(&v, "role"));
+        }
+        UserCmd::Disable { email } => {
+            let (_, u) = on_person(r, &email, "POST", "/disable", None).await?;
             println!("user {} disabled", s(&u, "email"));
         }
         UserCmd::Enable { email } => {
-            let u = user_by_email(r, &email).await?;
-            r.call(
-                "POST",
-                &format!("/users/{}/enable", seg(&s(&u, "id"))),
-                None,
-            )
-            .await?;
+            let (_, u) = on_person(r, &email, "POST", "/enable", None).await?;
             println!("user {} enabled", s(&u, "email"));
+        }
+        UserCmd::Delete { email } => {
+            let (v, _) = on_person(r, &email, "DELETE", "", None).await?;
+            println!(
+                "user {} deleted ({} grants, {} consents removed)",
+                s(&v, "email"),
+                s(&v, "grants_removed"),
+                s(&v, "consents_removed")
+            );
+        }
+        UserCmd::SignOut { email } => {
+            let (v, u) = on_person(r, &email, "POST", "/sign-out", None).await?;
+            println!(
+                "user {} signed out everywhere ({} sessions ended, {} grants revoked)",
+                s(&u, "email"),
+                s(&v, "sessions_ended"),
+                s(&v, "grants_revoked")
+            );
         }
     }
     Ok(())

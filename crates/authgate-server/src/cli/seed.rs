@@ -5,7 +5,7 @@
 use super::error::CliError;
 use super::local::{now, open_store};
 use authgate_authority::config::Settings;
-use authgate_core::model::{AuditEvent, Grant, RefreshToken, User};
+use authgate_core::model::{AuditEvent, Grant, RefreshToken, Role, User};
 use authgate_core::random::OsRandom;
 use authgate_core::secret;
 use authgate_store::Store;
@@ -106,7 +106,7 @@ async fn bench_user(store: &dyn Store, rng: &OsRandom) -> Result<User, CliError>
         name: Some("Bench".into()),
         password_hash: "!".into(),
         disabled: false,
-        is_admin: false,
+        role: Role::User,
         created_at: now(),
     };
     store.insert_user(&u).await?;

@@ -1,13 +1,15 @@
-//! `authgate user add|list|disable|enable`.
+//! `authgate user add|list|edit|set-role|disable|enable|delete|sign-out`.
 
 use super::error::CliError;
-use super::local::{Local, actor, admin_err, open_store};
+use super::local::{Local, actor, admin_err};
 use super::output;
 use crate::format;
+use authgate_authority::Authority;
 use authgate_authority::config::Settings;
 use authgate_authority::manage;
-use authgate_authority::manage::types::UserInput;
+use authgate_authority::manage::types::{UserEdit, UserFilter, UserInput, UserView};
 use authgate_authority::passwords;
+use authgate_core::model::Role;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -20,7 +22,11 @@ pub enum UserCmd {
         email: String,
         #[arg(long)]
         name: Option<String>,
-        /// Make the person an administrator.
+        /// user, auditor (reads the dashboard and the admin API, changes
+        /// nothing) or admin.
+        #[arg(long, value_parser = role_arg, default_value = "user", conflicts_with = "admin")]
+        role: Role,
+        /// Make the person an administrator (same as --role admin).
         #[arg(long)]
         admin: bool,
     },
@@ -28,11 +34,63 @@ pub enum UserCmd {
     List {
         #[arg(long)]
         json: bool,
+        /// Only people whose email or name contains this.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only people with this role.
+        #[arg(long, value_parser = role_arg)]
+        role: Option<Role>,
+        /// Only disabled people.
+        #[arg(long, conflicts_with = "active")]
+        disabled: bool,
+        /// Only active people.
+        #[arg(long)]
+        active: bool,
     },
-    /// Disable a person: they can no longer sign in or refresh tokens.
+    /// Change a person's email or name.
+    Edit {
+        email: String,
+        /// The new email (must not be another person's).
+        #[arg(long)]
+        new_email: Option<String>,
+        /// The new name (empty removes it).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Give a person a role: user, auditor or admin.
+    SetRole {
+        email: String,
+        #[arg(value_parser = role_arg)]
+        role: Role,
+    },
+    /// Disable a person: they can no longer sign in or refresh tokens; their
+    /// sessions and grants end now.
     Disable { email: String },
     /// Enable a disabled person.
     Enable { email: String },
+    /// Delete a person with their sessions, consents and grants.
+    Delete { email: String },
+    /// Sign a person out everywhere: sessions end, grants are revoked.
+    SignOut { email: String },
+}
+
+/// A role named on the command line.
+fn role_arg(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?} is not user, auditor or admin"))
+}
+
+/// What `user list` filters on.
+pub(super) fn list_filter(
+    search: Option<String>,
+    role: Option<Role>,
+    disabled: bool,
+    active: bool,
+) -> UserFilter {
+    UserFilter {
+        text: search,
+        role,
+        disabled: (disabled || active).then_some(disabled),
+    }
 }
 
 pub fn valid_email(e: &str) -> bool {
@@ -62,7 +120,12 @@ pub(super) fn read_password() -> Result<String, CliError> {
 
 pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
     match cmd {
-        UserCmd::Add { email, name, admin } => {
+        UserCmd::Add {
+            email,
+            name,
+            role,
+            admin,
+        } => {
             let email = email.trim().to_lowercase();
             if !valid_email(&email) {
                 return Err(CliError(format!(
@@ -72,7 +135,7 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
             let input = UserInput {
                 email,
                 name,
-                is_admin: admin,
+                role: if admin { Role::Admin } else { role },
                 password: Some(read_password()?),
             };
             let (u, _) = Local::run(settings, async |s| {
@@ -83,25 +146,107 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
             .await?;
             println!("user {} added (id {})", u.email, u.id);
         }
-        UserCmd::List { json } => list(settings, json).await?,
-        UserCmd::Disable { email } => set_disabled(settings, &email, true).await?,
-        UserCmd::Enable { email } => set_disabled(settings, &email, false).await?,
+        UserCmd::List {
+            json,
+            search,
+            role,
+            disabled,
+            active,
+        } => {
+            let filter = list_filter(search, role, disabled, active);
+            let list = Local::run(settings, async |s| {
+                manage::list_users(s, filter, 0, usize::MAX)
+                    .await
+                    .map_err(admin_err)
+            })
+            .await?;
+            print_list(&list.items, json);
+        }
+        UserCmd::Edit {
+            email,
+            new_email,
+            name,
+        } => {
+            let edit = UserEdit {
+                email: new_email,
+                name,
+            };
+            let u = on_person(settings, &email, async |s, id| {
+                manage::update_user(s, &actor(), id, edit).await
+            })
+            .await?;
+            println!("user {} updated", u.email);
+        }
+        UserCmd::SetRole { email, role } => {
+            let u = on_person(settings, &email, async |s, id| {
+                manage::set_user_role(s, &actor(), id, role).await
+            })
+            .await?;
+            println!("user {} is now {}", u.email, u.role.as_str());
+        }
+        UserCmd::Disable { email } => {
+            let u = on_person(settings, &email, async |s, id| {
+                manage::set_user_disabled(s, &actor(), id, true).await
+            })
+            .await?;
+            println!("user {} disabled", u.email);
+        }
+        UserCmd::Enable { email } => {
+            let u = on_person(settings, &email, async |s, id| {
+                manage::set_user_disabled(s, &actor(), id, false).await
+            })
+            .await?;
+            println!("user {} enabled", u.email);
+        }
+        UserCmd::Delete { email } => {
+            let d = on_person(settings, &email, async |s, id| {
+                manage::delete_user(s, &actor(), id).await
+            })
+            .await?;
+            println!(
+                "user {} deleted ({} grants, {} consents removed)",
+                d.email, d.grants_removed, d.consents_removed
+            );
+        }
+        UserCmd::SignOut { email } => {
+            let o = on_person(settings, &email, async |s, id| {
+                manage::sign_out_everywhere(s, &actor(), id).await
+            })
+            .await?;
+            println!(
+                "user {} signed out everywhere ({} sessions ended, {} grants revoked)",
+                email.trim().to_lowercase(),
+                o.sessions_ended,
+                o.grants_revoked
+            );
+        }
     }
     Ok(())
 }
 
-async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
-    let list = open_store(settings).await?.list_users().await?;
+/// Runs `op` on the person with `email`.
+async fn on_person<T>(
+    settings: &Settings,
+    email: &str,
+    op: impl AsyncFnOnce(&Authority, &str) -> Result<T, manage::AdminError>,
+) -> Result<T, CliError> {
+    let email = email.trim().to_lowercase();
+    Local::run(settings, async |s| {
+        let u = s
+            .store
+            .get_user_by_email(&email)
+            .await?
+            .ok_or_else(|| CliError(format!("no user {email:?}")))?;
+        op(s.as_ref(), &u.id).await.map_err(admin_err)
+    })
+    .await
+}
+
+/// Prints people as JSON or a table (the API's view of each).
+pub(super) fn print_list(list: &[UserView], json: bool) {
     if json {
-        let v: Vec<_> = list
-            .iter()
-            .map(|u| {
-                serde_json::json!({"id": u.id, "email": u.email, "name": u.name,
-                "disabled": u.disabled, "is_admin": u.is_admin, "created_at": u.created_at})
-            })
-            .collect();
-        println!("{}", output::json(&serde_json::Value::Array(v)));
-        return Ok(());
+        println!("{}", output::json(&serde_json::json!(list)));
+        return;
     }
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -109,7 +254,7 @@ async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
             vec![
                 u.email.clone(),
                 u.name.clone().unwrap_or_default(),
-                if u.is_admin { "admin" } else { "" }.into(),
+                u.role.as_str().into(),
                 if u.disabled { "disabled" } else { "active" }.into(),
                 format::time(Some(u.created_at)),
             ]
@@ -119,26 +264,4 @@ async fn list(settings: &Settings, json: bool) -> Result<(), CliError> {
         "{}",
         output::table(&["EMAIL", "NAME", "ROLE", "STATUS", "CREATED"], &rows)
     );
-    Ok(())
-}
-
-async fn set_disabled(settings: &Settings, email: &str, disabled: bool) -> Result<(), CliError> {
-    let email = email.trim().to_lowercase();
-    let u = Local::run(settings, async |s| {
-        let u = s
-            .store
-            .get_user_by_email(&email)
-            .await?
-            .ok_or_else(|| CliError(format!("no user {email:?}")))?;
-        manage::set_user_disabled(s, &actor(), &u.id, disabled)
-            .await
-            .map_err(admin_err)
-    })
-    .await?;
-    println!(
-        "user {} {}",
-        u.email,
-        if disabled { "disabled" } else { "enabled" }
-    );
-    Ok(())
 }

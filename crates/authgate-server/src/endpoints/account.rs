@@ -1,5 +1,7 @@
 //! Connected apps: every client a person approved, for which MCP server,
 //! with what; Revoke removes the consent and every token of those grants.
+//! "Sign out everywhere" ends every session and grant of the person. An
+//! administrator or auditor also gets a link to the dashboard.
 
 use crate::format::time as fmt_time;
 use crate::http::form::FormPairs;
@@ -7,6 +9,8 @@ use crate::pages::page::{self, PageCtx};
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
 use askama::Template;
+use authgate_authority::manage::{self, Actor, roles};
+use authgate_core::model::User;
 use authgate_core::token_request::Params;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -32,6 +36,8 @@ struct AccountPage {
     user_email: String,
     apps: Vec<AppRow>,
     notice: Option<String>,
+    /// The person's role may see the dashboard: link to it.
+    sees_dashboard: bool,
 }
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
@@ -105,11 +111,58 @@ pub async fn account_page(
     let page = AccountPage {
         page: PageCtx::new(&state),
         csrf: sess.csrf_token.clone(),
+        sees_dashboard: roles::sees_dashboard(user.role),
         user_email: user.email,
         apps,
         notice,
     };
     page::render(&state, StatusCode::OK, &page)
+}
+
+/// The signed-in person of a posted account form (its CSRF token
+/// checked) and the form's fields; otherwise the page to answer with.
+async fn signed_in_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Result<(User, Vec<(String, String)>), Response> {
+    let base = state.settings.issuer_path();
+    let Ok(FormPairs(pairs)) = form else {
+        return Err(page::error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "Request refused",
+            "The form could not be read.",
+            "Reload the page and try again.",
+        ));
+    };
+    let csrf = Params::new(&pairs)
+        .single("csrf")
+        .ok()
+        .flatten()
+        .map(str::to_owned);
+    let sess = match session::load(state, headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => return Err(page::see_other(&format!("{base}/login"))),
+        Err(e) => return Err(failure(state, e)),
+    };
+    let Some(uid) = sess.user_id.clone() else {
+        return Err(page::see_other(&format!("{base}/login")));
+    };
+    if !session::csrf_ok(&sess, csrf.as_deref()) {
+        return Err(page::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "The form did not come from this page (CSRF check failed).",
+            "Reload the page and try again.",
+        ));
+    }
+    match state.store.get_user(&uid).await {
+        Ok(Some(u)) if !u.disabled => Ok((u, pairs)),
+        Ok(_) => Err(page::see_other(&format!("{base}/login"))),
+        Err(e) => Err(failure(state, e)),
+    }
 }
 
 pub async fn revoke(
@@ -118,34 +171,13 @@ pub async fn revoke(
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Response {
     let base = state.settings.issuer_path().to_owned();
-    let Ok(FormPairs(pairs)) = form else {
-        return page::error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "Revoke failed",
-            "The form could not be read.",
-            "Reload the page and try again.",
-        );
+    let (user, pairs) = match signed_in_form(&state, &headers, form).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
+    let uid = user.id;
     let p = Params::new(&pairs);
     let field = |k: &str| p.single(k).ok().flatten().unwrap_or("").to_owned();
-    let (sess, _) = match session::load(&state, &headers).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return page::see_other(&format!("{base}/login")),
-        Err(e) => return failure(&state, e),
-    };
-    let Some(uid) = sess.user_id.clone() else {
-        return page::see_other(&format!("{base}/login"));
-    };
-    if !session::csrf_ok(&sess, Some(&field("csrf"))) {
-        return page::error_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            "Revoke refused",
-            "The form did not come from this page (CSRF check failed).",
-            "Reload the page and try again.",
-        );
-    }
     let (client_id, resource_id) = (field("client_id"), field("resource_id"));
     let now = state.clock.now();
     let store = state.store.as_ref();
@@ -167,4 +199,29 @@ pub async fn revoke(
         "ok",
     );
     page::see_other(&format!("{base}/account?revoked=1"))
+}
+
+/// Signs the person out of every browser (this one too) and revokes every
+/// grant they gave: a lost laptop or a shared computer keeps nothing.
+pub async fn sign_out_everywhere(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let (user, _) = match signed_in_form(&state, &headers, form).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let actor = Actor {
+        name: user.email.clone(),
+        address: authgate_authority::audit::current_client_address().map(|a| a.to_string()),
+        user_id: Some(user.id.clone()),
+    };
+    match manage::sign_out_everywhere(&state, &actor, &user.id).await {
+        Ok(_) => page::see_other(&format!(
+            "{}/login?signed_out_everywhere=1",
+            state.settings.issuer_path()
+        )),
+        Err(e) => failure(&state, e),
+    }
 }

@@ -30,9 +30,24 @@ struct LoginPage {
     email: String,
     client_name: Option<String>,
     error: Option<String>,
+    /// Why the person is here (a password just set, signed out everywhere).
+    notice: Option<&'static str>,
+}
+
+/// The notice a redirect to the sign-in page asks for.
+fn notice(q: &HashMap<String, String>) -> Option<&'static str> {
+    if q.contains_key("signed_out_everywhere") {
+        Some("You are signed out everywhere, and your apps must be allowed again.")
+    } else if q.contains_key("password_set") {
+        Some("Your password is set: sign in with it.")
+    } else {
+        None
+    }
 }
 
 const GENERIC_FAILURE: &str = "The email or password is not correct.";
+const DISABLED: &str =
+    "This account is disabled. Ask an administrator of this server to enable it.";
 
 fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storage failure on sign-in");
@@ -77,6 +92,7 @@ pub async fn login_page(
         email: hint,
         client_name: client_name(&state, &sess, &rid).await,
         error: None,
+        notice: notice(&q),
     };
     let mut resp = page::render(&state, StatusCode::OK, &page);
     if is_new {
@@ -127,6 +143,7 @@ pub async fn login_submit(
                 email,
                 client_name: client_name(&state, &sess, &rid).await,
                 error: Some(error),
+                notice: None,
             };
             page::render(&state, StatusCode::UNAUTHORIZED, &page)
         }
@@ -135,6 +152,7 @@ pub async fn login_submit(
         Ok(user) => user,
         Err(SignInError::Throttled(refusal)) => return show(wait_message(refusal)).await,
         Err(SignInError::BadCredentials) => return show(GENERIC_FAILURE.into()).await,
+        Err(SignInError::Disabled) => return show(DISABLED.into()).await,
         Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
     let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {

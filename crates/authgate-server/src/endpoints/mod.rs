@@ -6,6 +6,7 @@ pub mod consent;
 pub mod discovery;
 pub mod fallback;
 pub mod health;
+pub mod home;
 pub mod introspect;
 pub mod jwks;
 pub mod login;

@@ -2,7 +2,7 @@
 //! the way a person's browser would (the real-browser suite is in e2e/).
 
 use crate::support::*;
-use authgate_core::model::User;
+use authgate_core::model::{Role, User};
 use authgate_core::random::OsRandom;
 use serde_json::Value;
 
@@ -19,7 +19,7 @@ pub async fn add_user(app: &TestApp, email: &str) -> User {
         password_hash: authgate_authority::passwords::hash_password(PASSWORD, &OsRandom::new())
             .unwrap(),
         disabled: false,
-        is_admin: false,
+        role: Role::User,
         created_at: 0,
     };
     app.store.insert_user(&u).await.unwrap();

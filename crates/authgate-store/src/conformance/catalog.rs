@@ -372,7 +372,7 @@ pub async fn users(store: Arc<dyn Store>) {
     let mut ub = user(&b, &format!("{run}-b@example.com"), NOW - 20);
     ub.name = None;
     ub.disabled = true;
-    ub.is_admin = false;
+    ub.role = Role::User;
     let uc = user(&c, &format!("{run}-c@example.com"), NOW - 20);
     for u in [&ua, &ub, &uc] {
         ok(store.insert_user(u).await, "insert_user");
@@ -431,7 +431,7 @@ pub async fn users(store: Arc<dyn Store>) {
     ua2.name = None;
     ua2.password_hash = "$argon2id$new".into();
     ua2.disabled = true;
-    ua2.is_admin = false;
+    ua2.role = Role::Auditor;
     assert!(ok(store.update_user(&ua2).await, "update_user"));
     assert_eq!(
         ok(store.get_user(&a).await, "get_user").as_ref(),

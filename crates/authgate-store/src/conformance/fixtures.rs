@@ -99,7 +99,7 @@ pub(crate) fn user(id: &str, email: &str, created_at: i64) -> User {
         name: Some("Ada Lovelace".into()),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         disabled: false,
-        is_admin: true,
+        role: Role::Admin,
         created_at,
     }
 }

@@ -3,16 +3,18 @@
 //! revocation (token and grant), `aud` exactly the admin API URL, scope
 //! `authgate:admin`. A client credentials token must come from a client
 //! that still exists and is not blocked; a token a person delegated is
-//! accepted only while that person is an enabled administrator.
+//! accepted only while that person's role allows the request
+//! (`manage::roles`: an administrator anything, an auditor only reads).
 
 use super::failure::Failure;
 use crate::state::{AppState, SharedState};
 use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX, api_uri};
+use authgate_authority::manage::roles::{self, Access};
 use authgate_authority::manage::{Actor, AdminError};
 use authgate_core::claims::AccessTokenClaims;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 
 /// The authenticated caller of an admin API request.
 #[derive(Debug, Clone)]
@@ -148,21 +150,37 @@ async fn check_client_allowed(state: &AppState, claims: &AccessTokenClaims) -> R
     }
 }
 
-/// Who acts: the person who delegated the token (still an enabled
-/// administrator), or the client itself.
-async fn actor_name(state: &AppState, claims: &AccessTokenClaims) -> Result<String, Failure> {
-    if claims.gid.is_none() {
-        return Ok(format!("client:{}", claims.client_id));
+/// What the request does: a GET (or HEAD) reads, anything else writes.
+fn access_of(parts: &Parts) -> Access {
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        Access::Read
+    } else {
+        Access::Write
     }
-    match state.store.get_user(&claims.sub).await? {
-        Some(u) if u.is_admin && !u.disabled => Ok(u.email),
-        _ => Err(reject(
+}
+
+/// Who acts: the person who delegated the token (whose role must allow
+/// `access`: `roles::check`), or the client itself (the admin scope is
+/// the whole permission of a client's own token). The name and, for a
+/// person, their id.
+async fn actor_of(
+    state: &AppState,
+    claims: &AccessTokenClaims,
+    access: Access,
+) -> Result<(String, Option<String>), Failure> {
+    if claims.gid.is_none() {
+        return Ok((format!("client:{}", claims.client_id), None));
+    }
+    let Some(u) = state.store.get_user(&claims.sub).await? else {
+        return Err(reject(
             state,
             StatusCode::FORBIDDEN,
             "access_denied",
-            "the person behind this token is not an administrator",
-        )),
-    }
+            "the person behind this token no longer exists",
+        ));
+    };
+    roles::check(&u, access)?;
+    Ok((u.email, Some(u.id)))
 }
 
 impl FromRequestParts<SharedState> for Caller {
@@ -180,9 +198,13 @@ impl FromRequestParts<SharedState> for Caller {
         let token = bearer_token(parts).map_err(|d| unauthorized(state, d))?;
         let claims = admin_api_claims(state, token).await?;
         check_client_allowed(state, &claims).await?;
-        let name = actor_name(state, &claims).await?;
+        let (name, user_id) = actor_of(state, &claims, access_of(parts)).await?;
         Ok(Caller {
-            actor: Actor { name, address },
+            actor: Actor {
+                name,
+                address,
+                user_id,
+            },
             client_id: claims.client_id,
         })
     }

@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "authgate admin API",
-        description = "Manage the MCP servers, clients, people, signing keys and audit log of an authgate authorization server. Authenticate with an access token from authgate itself: a client credentials client allowed the `authgate-admin` resource and the `authgate:admin` scope."
+        description = "Manage the MCP servers, clients, people, signing keys and audit log of an authgate authorization server. Authenticate with an access token from authgate itself: a client credentials client allowed the `authgate-admin` resource and the `authgate:admin` scope. A token a person delegated acts with that person's role: an `admin` may do everything, an `auditor` only the GET operations (any other answers 403 `access_denied`)."
     ),
     paths(
         handlers::list_resources,
@@ -36,6 +36,10 @@ use utoipa::OpenApi;
         handlers::list_users,
         handlers::create_user,
         handlers::get_user,
+        handlers::update_user,
+        handlers::delete_user,
+        handlers::set_user_role,
+        handlers::sign_out_user,
         handlers::disable_user,
         handlers::enable_user,
         handlers::password_link,
@@ -98,7 +102,7 @@ pub fn document(state: &AppState) -> Value {
                     ),
                     (
                         "403",
-                        "The token lacks the authgate:admin scope (insufficient_scope)",
+                        "The token lacks the authgate:admin scope (insufficient_scope), or the person who delegated it may not do this (access_denied: an auditor writing)",
                     ),
                     ("500", "The server could not complete the request"),
                 ] {

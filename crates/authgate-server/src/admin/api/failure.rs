@@ -56,6 +56,9 @@ impl IntoResponse for Failure {
                 StatusCode::CONFLICT,
                 body("conflict", description, Some(field)),
             ),
+            Failure::Admin(AdminError::Forbidden(m)) => {
+                (StatusCode::FORBIDDEN, body("access_denied", m, None))
+            }
             Failure::Admin(AdminError::NotFound(m)) => {
                 (StatusCode::NOT_FOUND, body("not_found", m, None))
             }

@@ -6,6 +6,7 @@ use super::json::JsonBody;
 use crate::state::SharedState;
 use authgate_authority::manage::types::*;
 use authgate_authority::manage::{self, AdminError};
+use authgate_core::model::Role;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -293,9 +294,39 @@ pub async fn unblock_client(
 
 // ------------------------------------------------------------------ users
 
-/// List people who sign in.
+/// The people list's filters: `q` (email or name), `role`, `status`.
+fn user_filter(q: &HashMap<String, String>) -> Result<UserFilter, AdminError> {
+    let given = |k: &str| q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let role = match given("role") {
+        None => None,
+        Some(r) => Some(Role::parse(r).ok_or_else(|| {
+            AdminError::invalid("role", format!("{r:?} is not user, auditor or admin"))
+        })?),
+    };
+    let disabled = match given("status") {
+        None => None,
+        Some("active") => Some(false),
+        Some("disabled") => Some(true),
+        Some(s) => {
+            return Err(AdminError::invalid(
+                "status",
+                format!("{s:?} is not active or disabled"),
+            ));
+        }
+    };
+    Ok(UserFilter {
+        text: given("q").map(str::to_owned),
+        role,
+        disabled,
+    })
+}
+
+/// List people who sign in, oldest first, filtered.
 #[utoipa::path(get, path = "/users", tag = "Users",
-    params(("limit" = Option<usize>, Query, description = "1-500, default 50"),
+    params(("q" = Option<String>, Query, description = "part of the email or name (case-insensitive)"),
+           ("role" = Option<String>, Query, description = "user, auditor or admin"),
+           ("status" = Option<String>, Query, description = "active or disabled"),
+           ("limit" = Option<usize>, Query, description = "1-500, default 50"),
            ("offset" = Option<usize>, Query, description = "items to skip, default 0")),
     responses((status = 200, body = UserList)))]
 pub async fn list_users(
@@ -304,12 +335,9 @@ pub async fn list_users(
     Query(q): Q,
 ) -> ApiResult<UserList> {
     let (offset, limit) = paging(&q)?;
-    let (items, total, next_offset) = manage::page(state.store.list_users().await?, offset, limit);
-    Ok(Json(UserList {
-        items: items.iter().map(UserView::from).collect(),
-        total,
-        next_offset,
-    }))
+    Ok(Json(
+        manage::list_users(&state, user_filter(&q)?, offset, limit).await?,
+    ))
 }
 
 /// Add a person (with a password, or get a one-time link to set one).
@@ -339,7 +367,66 @@ pub async fn get_user(
     Ok(Json(UserView::from(&manage::get_user(&state, &id).await?)))
 }
 
-/// Disable a person: no sign-in, no refresh.
+/// Change a person's email (unique) or name.
+#[utoipa::path(patch, path = "/users/{id}", tag = "Users", request_body = UserEdit,
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the email is another person's")))]
+pub async fn update_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    JsonBody(edit): JsonBody<UserEdit>,
+) -> ApiResult<UserView> {
+    Ok(Json(UserView::from(
+        &manage::update_user(&state, &c.actor, &id, edit).await?,
+    )))
+}
+
+/// Delete a person with their sessions, consents and grants (refresh
+/// tokens). Not the last active administrator, not yourself.
+#[utoipa::path(delete, path = "/users/{id}", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserDeleted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the last active administrator, or yourself")))]
+pub async fn delete_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserDeleted> {
+    Ok(Json(manage::delete_user(&state, &c.actor, &id).await?))
+}
+
+/// Give a person a role: `user`, `auditor` (read-only) or `admin`.
+#[utoipa::path(post, path = "/users/{id}/role", tag = "Users", request_body = RoleInput,
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "the last active administrator")))]
+pub async fn set_user_role(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<RoleInput>,
+) -> ApiResult<UserView> {
+    Ok(Json(UserView::from(
+        &manage::set_user_role(&state, &c.actor, &id, input.role).await?,
+    )))
+}
+
+/// Sign a person out everywhere: every session ends and every grant is
+/// revoked with its refresh tokens.
+#[utoipa::path(post, path = "/users/{id}/sign-out", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = SignedOut), (status = 404, body = ErrorBody)))]
+pub async fn sign_out_user(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<SignedOut> {
+    Ok(Json(
+        manage::sign_out_everywhere(&state, &c.actor, &id).await?,
+    ))
+}
+
+/// Disable a person: no sign-in, no refresh; their sessions and grants end
+/// at once.
 #[utoipa::path(post, path = "/users/{id}/disable", tag = "Users",
     params(("id" = String, Path, description = "user id")),
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "last administrator")))]
@@ -367,7 +454,8 @@ pub async fn enable_user(
     )))
 }
 
-/// Reset a password: a one-time link (24 h) where the person sets a new one.
+/// Reset a password: a one-time link (24 h) where the person sets a new
+/// one. The person's sessions and grants end at once.
 #[utoipa::path(post, path = "/users/{id}/password-link", tag = "Users",
     params(("id" = String, Path, description = "user id")),
     responses((status = 200, body = OneTimeLink), (status = 404, body = ErrorBody)))]

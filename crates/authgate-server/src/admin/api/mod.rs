@@ -17,7 +17,7 @@ use authgate_authority::builtin::API_PREFIX;
 use axum::Router;
 use axum::http::header;
 use axum::response::Response;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 type MakeRoute = fn() -> MethodRouter<SharedState>;
 
@@ -54,6 +54,12 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("GET", "/users", || get(handlers::list_users)),
     ("POST", "/users", || post(handlers::create_user)),
     ("GET", "/users/{id}", || get(handlers::get_user)),
+    ("PATCH", "/users/{id}", || patch(handlers::update_user)),
+    ("DELETE", "/users/{id}", || delete(handlers::delete_user)),
+    ("POST", "/users/{id}/role", || post(handlers::set_user_role)),
+    ("POST", "/users/{id}/sign-out", || {
+        post(handlers::sign_out_user)
+    }),
     ("POST", "/users/{id}/disable", || {
         post(handlers::disable_user)
     }),

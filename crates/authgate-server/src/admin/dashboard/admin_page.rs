@@ -1,7 +1,9 @@
 //! The signed-in administrator of a dashboard request, as an extractor
 //! ([`AdminPage`]): handlers receive the administrator or never run. Not
 //! signed in: to the sign-in page, which brings them back to the page's
-//! return-to URL ([`ReturnTo`]). Signed in without `is_admin`: 403.
+//! return-to URL ([`ReturnTo`]). Signed in with a role that may not see
+//! the dashboard (`manage::roles`): 403. Pages are read (auditors too);
+//! forms write (administrators only, [`super::form::Submitted`]).
 
 use super::display::seg;
 use super::layout::{AdminSession, failure};
@@ -9,6 +11,7 @@ use crate::pages::page;
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
 use authgate_authority::manage::Actor;
+use authgate_authority::manage::roles::{self, Access};
 use authgate_core::model::{Session, User};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::StatusCode;
@@ -89,18 +92,20 @@ impl<R: ReturnTo> FromRequestParts<SharedState> for AdminPage<R> {
     ) -> Result<Self, Self::Rejection> {
         let here = R::here(state, parts).await;
         Ok(Self {
-            admin: require_admin(state, parts, &here).await?,
+            admin: require_admin(state, parts, &here, Access::Read).await?,
             returns_to: PhantomData,
         })
     }
 }
 
-/// The signed-in administrator, or the response to send instead: to the
-/// sign-in page (coming back to `here`), or 403.
+/// The signed-in person whose role allows `access` (`roles::check`), or
+/// the response to send instead: to the sign-in page (coming back to
+/// `here`), or 403 saying why.
 pub async fn require_admin(
     state: &AppState,
     parts: &mut Parts,
     here: &str,
+    access: Access,
 ) -> Result<AdminSession, Response> {
     let peer = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
         .await
@@ -125,12 +130,16 @@ pub async fn require_admin(
             state.settings.issuer_path()
         )));
     };
-    if !user.is_admin {
+    if let Err(e) = roles::check(&user, access) {
         return Err(page::error_page(
             state,
             StatusCode::FORBIDDEN,
-            "Administrators only",
-            "Your account is not an administrator of this server.",
+            if access == Access::Read {
+                "Administrators only"
+            } else {
+                "Read-only access"
+            },
+            &e.message(),
             "Ask an administrator if you need access.",
         ));
     }
@@ -148,6 +157,7 @@ fn admin_session(session: Session, user: User, peer: &ConnectInfo<SocketAddr>) -
                     .unwrap_or(peer.0.ip())
                     .to_string(),
             ),
+            user_id: Some(user.id.clone()),
         },
         session,
         user,

@@ -1,5 +1,5 @@
 //! A submitted dashboard form, as an extractor ([`Submitted`]): the
-//! administrator (not signed in: to the sign-in page and back to the
+//! administrator, whose role may write (not signed in: to the sign-in page and back to the
 //! dashboard's home), the form's fields, and the session's CSRF token
 //! checked. Handlers receive it or never run.
 
@@ -9,6 +9,7 @@ use crate::http::form::FormPairs;
 use crate::pages::page;
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
+use authgate_authority::manage::roles::Access;
 use authgate_core::token_request::Params;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -63,7 +64,9 @@ impl FromRequest<SharedState> for Submitted {
         // Signed out: sign-in comes back with a GET, which cannot repeat
         // the post, so to the dashboard's home.
         let home = format!("{}/admin", state.settings.issuer_path());
-        let admin = require_admin(state, &mut parts, &home).await?;
+        // A form changes something: administrators only (an auditor
+        // reads the pages but every post is refused, 403).
+        let admin = require_admin(state, &mut parts, &home, Access::Write).await?;
         let form = FormPairs::from_request(Request::from_parts(parts, body), state).await;
         let Ok(FormPairs(pairs)) = form else {
             return Err(unreadable_form(state));

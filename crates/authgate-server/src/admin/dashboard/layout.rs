@@ -5,7 +5,7 @@
 use crate::pages::page::{self, PageCtx};
 use crate::state::AppState;
 use askama::Template;
-use authgate_authority::manage::{Actor, AdminError};
+use authgate_authority::manage::{Actor, AdminError, roles};
 use authgate_core::model::{Session, User};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -16,9 +16,14 @@ pub struct AdminCtx {
     pub csrf: String,
     pub user_email: String,
     pub section: &'static str,
+    /// The viewer's role may change things (an auditor's may not: pages
+    /// leave their forms out).
+    pub can_write: bool,
+    /// The viewer's role, as people read it.
+    pub role: &'static str,
 }
 
-/// A signed-in administrator.
+/// A signed-in administrator or auditor.
 pub struct AdminSession {
     pub session: Session,
     pub user: User,
@@ -32,6 +37,8 @@ impl AdminSession {
             csrf: self.session.csrf_token.clone(),
             user_email: self.user.email.clone(),
             section,
+            can_write: roles::may(self.user.role, roles::Access::Write),
+            role: roles::label(self.user.role),
         }
     }
 }
@@ -72,6 +79,13 @@ pub fn error(state: &AppState, e: AdminError) -> Response {
             "Not found",
             &m,
             "Go back to the list and try again.",
+        ),
+        AdminError::Forbidden(m) => page::error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            &m,
+            "Ask an administrator if this needs doing.",
         ),
         AdminError::Store(_) | AdminError::Internal(_) => failure(state, e),
         other => page::error_page(

@@ -1,8 +1,9 @@
 //! The admin dashboard: server-rendered pages for signed-in administrators,
 //! with the sign-in pages' look and rules (CSRF token of the session on
 //! every form, security headers on every page, no inline script or style).
-//! Not signed in: to the sign-in page and back. Signed in without
-//! `is_admin`: 403. Handlers get the administrator from extractors:
+//! Not signed in: to the sign-in page and back. Administrators and
+//! auditors see the pages; only administrators post forms (the roles'
+//! rules are `manage::roles`); anyone else: 403. Handlers get the administrator from extractors:
 //! [`AdminPage`] for pages, [`Submitted`] for forms (CSRF checked), and
 //! [`Reauthenticated`] for sensitive forms (password asked again).
 
@@ -57,6 +58,10 @@ pub fn router(base: &str) -> Router<SharedState> {
         .route(&at("/users/{id}"), get(users::detail))
         .route(&at("/users/{id}/disable"), post(users::disable))
         .route(&at("/users/{id}/enable"), post(users::enable))
+        .route(&at("/users/{id}/edit"), post(users::edit))
+        .route(&at("/users/{id}/role"), post(users::set_role))
+        .route(&at("/users/{id}/delete"), post(users::delete))
+        .route(&at("/users/{id}/sign-out"), post(users::sign_out))
         .route(&at("/users/{id}/password-link"), post(users::password_link))
         .route(&at("/users/{id}/revoke"), post(users::revoke))
         .route(&at("/keys"), get(keys::list))

@@ -37,6 +37,11 @@ pub trait SensitiveAction: Send + Sync + 'static {
     /// The form is on the page it posts to (a list's add form), not on the
     /// page a level up; the password page's Cancel goes back there.
     const FORM_ON_ACTION_PAGE: bool = false;
+    /// Whether this submission is sensitive (by default: always, or when
+    /// the `ONLY_WHEN_CHECKED` box is checked).
+    fn applies(form: &Submitted) -> bool {
+        Self::ONLY_WHEN_CHECKED.is_none_or(|k| form.checked(k))
+    }
 }
 
 /// Where the password page's Cancel goes, from where the form posts to.
@@ -64,7 +69,7 @@ impl<A: SensitiveAction> FromRequest<SharedState> for Reauthenticated<A> {
         let (mut parts, body) = req.into_parts();
         let action = this_page(&mut parts).await;
         let mut form = Submitted::from_request(Request::from_parts(parts, body), state).await?;
-        if A::ONLY_WHEN_CHECKED.is_none_or(|k| form.checked(k)) {
+        if A::applies(&form) {
             let ask = Ask {
                 what: A::WHAT,
                 cancel: cancel::<A>(&action),

@@ -33,7 +33,10 @@ pub struct Row {
 #[template(path = "admin/servers.html")]
 struct ListPage {
     a: AdminCtx,
+    /// The MCP servers to deploy and publish.
     rows: Vec<Row>,
+    /// Served by authgate itself (the admin API): shown apart.
+    builtin_rows: Vec<Row>,
     notice: Option<String>,
 }
 
@@ -56,7 +59,7 @@ pub async fn list(
         Ok(l) => l,
         Err(e) => return failure(&state, e),
     };
-    let rows = list
+    let (builtin_rows, rows): (Vec<Row>, Vec<Row>) = list
         .iter()
         .map(|r| Row {
             id: r.id.clone(),
@@ -73,13 +76,14 @@ pub async fn list(
             builtin: authgate_authority::builtin::is_builtin(&r.id),
             updated: display::when(Some(r.updated_at)),
         })
-        .collect();
+        .partition(|r| r.builtin);
     render(
         &state,
         StatusCode::OK,
         &ListPage {
             a: admin.ctx(&state, "servers"),
             rows,
+            builtin_rows,
             notice: notice(&q),
         },
     )

@@ -540,7 +540,11 @@ async fn users_create_disable_link_and_grants() {
             "password",
         ),
         (json!({"name": "x"}), "email"),
-        (json!({"email": "x@example.com", "is_admin": 1}), "is_admin"),
+        (
+            json!({"email": "x@example.com", "is_admin": true}),
+            "is_admin",
+        ),
+        (json!({"email": "x@example.com", "role": "root"}), "role"),
     ] {
         let (s, v) = a.call("POST", "/users", Some(body.clone())).await;
         assert_eq!((s, v["field"].as_str()), (400, Some(field)), "{body}: {v}");

@@ -408,6 +408,35 @@ async fn management_commands_through_the_admin_api() {
     )
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // Roles, edit, search, sign out and delete, through the API.
+    for args in [
+        vec!["user", "set-role", "eve@example.com", "auditor"],
+        vec!["user", "edit", "eve@example.com", "--name", "Eve A."],
+        vec!["user", "sign-out", "eve@example.com"],
+    ] {
+        let out = call(remote(&args), None).await;
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    }
+    let out = call(
+        remote(&["user", "list", "--role", "auditor", "--json"]),
+        None,
+    )
+    .await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        (v[0]["email"].as_str(), v[0]["name"].as_str()),
+        (Some("eve@example.com"), Some("Eve A."))
+    );
+    let out = call(remote(&["user", "delete", "eve@example.com"]), None).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        app.store
+            .get_user_by_email("eve@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Keys and the audit log.
     let out = call(remote(&["keys", "rotate"]), None).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -524,6 +553,71 @@ async fn local_changes_are_audited_admin_operations() {
     assert_ne!(out.code, 0);
     assert!(
         out.stderr.contains("last active administrator"),
+        "{}",
+        out.stderr
+    );
+    // Roles from the command line: an auditor added, promoted, listed by
+    // role; the last administrator not demoted.
+    let out = run(
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "--email",
+            "audrey@example.com",
+            "--role",
+            "auditor",
+        ],
+        &env,
+        Some("a long enough password\n"),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = ok(vec!["user", "list", "--role", "auditor", "--json"]).await;
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v[0]["email"], "audrey@example.com", "{v}");
+    let out = run(
+        &[
+            "--config",
+            c,
+            "user",
+            "set-role",
+            "root@example.com",
+            "user",
+        ],
+        &env,
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("last active administrator"),
+        "{}",
+        out.stderr
+    );
+    ok(vec!["user", "set-role", "audrey@example.com", "admin"]).await;
+    ok(vec!["user", "set-role", "root@example.com", "user"]).await;
+    let out = ok(vec!["user", "list", "--role", "admin"]).await;
+    assert!(out.stdout.contains("audrey@example.com") && !out.stdout.contains("root@"));
+    let out = run(
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "--email",
+            "x@example.com",
+            "--role",
+            "root",
+        ],
+        &env,
+        None, // refused before the password is read
+    )
+    .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("not user, auditor or admin"),
         "{}",
         out.stderr
     );

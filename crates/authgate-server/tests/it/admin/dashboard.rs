@@ -20,7 +20,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The text of the element with `id` (first tag's content, unescaped).
-fn element(p: &Page, id: &str) -> String {
+pub(super) fn element(p: &Page, id: &str) -> String {
     let needle = format!("id=\"{id}\"");
     let at = p
         .body
@@ -41,7 +41,7 @@ fn assert_secure(p: &Page) {
 }
 
 /// Signs in as a new administrator through the dashboard redirect.
-async fn admin_browser(app: &TestApp) -> Browser {
+pub(super) async fn admin_browser(app: &TestApp) -> Browser {
     add_admin(app, "grace@example.com").await;
     let b = Browser::new();
     let p = b.get(&app.url("/admin/servers/new")).await;
@@ -379,17 +379,32 @@ async fn add_server_see_metadata_and_run_the_connection_check() {
 }
 
 #[tokio::test]
-async fn the_check_refuses_private_addresses_unless_allowed() {
+async fn the_check_reaches_loopback_when_the_issuer_is_loopback_never_metadata() {
     let mut cfg = admin_config();
     cfg.admin_connection_check_allow_private = false;
     let app = TestApp::start_with(cfg, "").await;
     let b = admin_browser(&app).await;
+    // The issuer is loopback (127.0.0.1): so may its MCP servers be.
     let good = stand_in(app.base.clone()).await;
     add_server(&app, &b, "Local", &good).await;
     let detail = b.get(&app.url("/admin/servers/local")).await;
     let check = b
         .post(
             &app.url("/admin/servers/local/check"),
+            &[("csrf", &detail.hidden("csrf"))],
+        )
+        .await;
+    assert!(
+        check.body.contains("id=\"check-summary\" data-ok=\"true\""),
+        "{}",
+        check.body
+    );
+    // The cloud metadata address stays refused (before any connection).
+    add_server(&app, &b, "Metadata", "https://169.254.169.254/mcp").await;
+    let detail = b.get(&app.url("/admin/servers/metadata")).await;
+    let check = b
+        .post(
+            &app.url("/admin/servers/metadata/check"),
             &[("csrf", &detail.hidden("csrf"))],
         )
         .await;
@@ -551,7 +566,7 @@ async fn users_page_revokes_a_grant_and_makes_password_links() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!bob.is_admin);
+    assert_eq!(bob.role, Role::User);
     // Disable then enable.
     let p = b
         .post(
@@ -646,7 +661,7 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap()
         .unwrap();
-    assert!(u.is_admin);
+    assert_eq!(u.role, Role::Admin);
     assert!(!file.exists(), "the setup link file outlived the setup");
     // Single use; and no new link once an admin exists.
     assert_eq!(Browser::new().get(&link).await.status, 404);

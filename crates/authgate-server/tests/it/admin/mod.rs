@@ -5,11 +5,12 @@ mod api;
 mod audit;
 mod cli;
 mod dashboard;
+mod people;
 
 use crate::browser::{Browser, PASSWORD};
 use crate::support::*;
 use authgate_authority::config::{ClientConfig, Config};
-use authgate_core::model::User;
+use authgate_core::model::{Role, User};
 use authgate_core::random::OsRandom;
 use serde_json::Value;
 use std::time::Duration;
@@ -109,7 +110,7 @@ pub async fn add_admin(app: &TestApp, email: &str) -> User {
         password_hash: authgate_authority::passwords::hash_password(PASSWORD, &OsRandom::new())
             .unwrap(),
         disabled: false,
-        is_admin: true,
+        role: Role::Admin,
         created_at: 0,
     };
     app.store.insert_user(&u).await.expect("insert admin");

@@ -355,7 +355,7 @@ async fn filtered(
     }
     let bytes = match Limited::new(body, MAX_FILTERED_BYTES).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return Failure::Unreachable.response(route, s, id),
+        Err(_) => return Failure::BadAnswer.response(route, s, id),
     };
     let out = match serde_json::from_slice::<Value>(&bytes) {
         Ok(mut v) => {

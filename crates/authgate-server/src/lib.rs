@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod format;
 pub mod http;
 pub mod listener;
+pub mod metric_catalog;
 pub mod pages;
 pub mod router;
 pub mod serve;

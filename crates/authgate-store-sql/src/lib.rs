@@ -113,6 +113,21 @@ impl<D: Dialect> Store for SqlStore<D> {
         D::NAME
     }
 
+    fn pool_usage(&self) -> Vec<authgate_store::PoolUsage> {
+        let (w, r) = (self.db.writer(), self.db.reader());
+        let usage = |pool, p: &sqlx::Pool<D::Db>| authgate_store::PoolUsage {
+            pool,
+            size: p.size(),
+            idle: p.num_idle(),
+        };
+        // PostgreSQL reads and writes on one pool: report it once.
+        if std::ptr::eq(w, r) {
+            vec![usage("main", w)]
+        } else {
+            vec![usage("writer", w), usage("reader", r)]
+        }
+    }
+
     async fn get_refresh_token_context(
         &self,
         token_hash: &str,

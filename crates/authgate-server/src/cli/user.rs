@@ -16,8 +16,10 @@ pub enum UserCmd {
     /// Add a person. The password is read from standard input (one line),
     /// or prompted for on a terminal.
     Add {
+        /// The person's email address (their sign-in name).
         #[arg(long)]
         email: String,
+        /// The name shown for them.
         #[arg(long)]
         name: Option<String>,
         /// Make the person an administrator.
@@ -26,13 +28,20 @@ pub enum UserCmd {
     },
     /// List people.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Disable a person: they can no longer sign in or refresh tokens.
-    Disable { email: String },
+    Disable {
+        /// The person's email address.
+        email: String,
+    },
     /// Enable a disabled person.
-    Enable { email: String },
+    Enable {
+        /// The person's email address.
+        email: String,
+    },
 }
 
 pub fn valid_email(e: &str) -> bool {
@@ -56,6 +65,13 @@ pub(super) fn read_password() -> Result<String, CliError> {
         .read_line(&mut line)
         .map_err(|e| CliError(format!("cannot read the password: {e}")))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(CliError(
+            "the password read from standard input is empty; type it at the prompt or pipe \
+             it in, e.g. `echo 'a long password' | authgate user add --email …`"
+                .into(),
+        ));
+    }
     passwords::check_password_policy(&pw).map_err(|e| CliError(e.to_string()))?;
     Ok(pw)
 }

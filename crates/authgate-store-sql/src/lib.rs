@@ -96,7 +96,18 @@ impl<D: Dialect> std::fmt::Debug for SqlStore<D> {
 }
 
 fn backend(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::Backend(format!("{what}: {e}"))
+    move |e| StoreError::Backend(format!("{what}: {}", reason(&e)))
+}
+
+/// What went wrong, for people: the database's own message (PostgreSQL's
+/// `Display` appends the line of its C source that raised it, e.g. "role
+/// \"x\" does not exist at line 768", which tells an operator nothing),
+/// else sqlx's text.
+pub(crate) fn reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        other => other.to_string(),
+    }
 }
 
 #[async_trait]

@@ -46,6 +46,7 @@ pub struct Cli {
 
 /// Where the configuration comes from, and the flags that override it.
 #[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Configuration")]
 pub(super) struct ConfigArgs {
     /// TOML configuration file.
     #[arg(long, global = true, env = "AUTHGATE_CONFIG")]
@@ -61,6 +62,7 @@ pub(super) struct ConfigArgs {
 
 /// Logging (`serve`; other commands log warnings only).
 #[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Logging")]
 pub(super) struct LogArgs {
     /// Log as JSON lines.
     #[arg(long)]
@@ -72,6 +74,7 @@ pub(super) struct LogArgs {
 
 /// Managing a running server through its admin API.
 #[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Running server")]
 pub(super) struct RemoteArgs {
     /// Manage a running server through its admin API instead of the local
     /// store: its issuer URL. Credentials: AUTHGATE_ADMIN_CLIENT_ID and
@@ -95,13 +98,13 @@ pub(super) struct ManageArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct ServeArgs {
+    /// Listen address (default 127.0.0.1:8080); overrides the config.
+    #[arg(long)]
+    pub(super) listen: Option<String>,
     #[command(flatten)]
     pub(super) config: ConfigArgs,
     #[command(flatten)]
     pub(super) log: LogArgs,
-    /// Listen address (default 127.0.0.1:8080); overrides the config.
-    #[arg(long)]
-    pub(super) listen: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

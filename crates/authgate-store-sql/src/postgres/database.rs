@@ -33,10 +33,10 @@ impl SqlStore<PostgresDialect> {
     /// default schema (normally `public`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = parse_url(url)?;
-        let pool = pool_options()
-            .connect_with(options)
-            .await
-            .map_err(backend("connecting to PostgreSQL"))?;
+        let pool = match pool_options().connect_with(options.clone()).await {
+            Ok(p) => p,
+            Err(e) => return Err(connect_error(&options, e).await),
+        };
         Self::from_pool(pool).await
     }
 
@@ -80,6 +80,28 @@ impl SqlStore<PostgresDialect> {
     pub async fn close(&self) {
         self.db.pool.close().await;
     }
+}
+
+/// Why connecting failed. A pool that timed out says only that; one
+/// direct attempt gets the reason (connection refused, host unknown, …).
+async fn connect_error(options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+    let e = match e {
+        sqlx::Error::PoolTimedOut => {
+            match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(options))
+                .await
+            {
+                Ok(Err(direct)) => direct,
+                _ => e,
+            }
+        }
+        other => other,
+    };
+    StoreError::Backend(format!(
+        "connecting to PostgreSQL at {}:{}: {}",
+        options.get_host(),
+        options.get_port(),
+        crate::reason(&e)
+    ))
 }
 
 /// A pooled connection idle for longer than this is pinged before use.

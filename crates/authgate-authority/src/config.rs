@@ -149,7 +149,6 @@ impl Default for Config {
     }
 }
 
-
 /// Command-line overrides (only what was given).
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Overrides {
@@ -221,11 +220,9 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
         ConfigError::new(key, reason)
     })?;
     let mut settings = validate(raw)?;
-    settings
-        .warnings
-        .extend(crate::config_unknown::unknown_env(
-            std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
-        ));
+    settings.warnings.extend(crate::config_unknown::unknown_env(
+        std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+    ));
     Ok(settings)
 }
 
@@ -714,7 +711,10 @@ mod tests {
     fn issuer_with_trailing_slash_or_spaces_is_refused() {
         for (bad, hint) in [
             ("https://auth.example.com/", "\"https://auth.example.com\""),
-            ("https://auth.example.com/t/", "\"https://auth.example.com/t\""),
+            (
+                "https://auth.example.com/t/",
+                "\"https://auth.example.com/t\"",
+            ),
             (" https://auth.example.com", "spaces"),
         ] {
             let c = Config {

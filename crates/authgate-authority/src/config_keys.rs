@@ -142,12 +142,7 @@ pub const KEYS: &[KeyDoc] = &[
         None,
         "a rotated refresh token presented again within this window gets the same successor (parallel refreshes); later it revokes the grant",
     ),
-    key(
-        "id_token_ttl_secs",
-        "integer",
-        None,
-        "ID token lifetime",
-    ),
+    key("id_token_ttl_secs", "integer", None, "ID token lifetime"),
     key(
         "session_ttl_secs",
         "integer",
@@ -475,8 +470,13 @@ mod tests {
     fn readme_table_is_generated_from_keys() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
         let readme = std::fs::read_to_string(path).unwrap();
-        let start = readme.find(START).expect("README lacks the config-table:start marker") + START.len();
-        let end = readme.find(END).expect("README lacks the config-table:end marker");
+        let start = readme
+            .find(START)
+            .expect("README lacks the config-table:start marker")
+            + START.len();
+        let end = readme
+            .find(END)
+            .expect("README lacks the config-table:end marker");
         let table = markdown_table();
         if readme[start..end] == table {
             return;
@@ -496,7 +496,10 @@ mod tests {
     fn nearest_finds_typos_not_strangers() {
         assert_eq!(nearest("issuers", keys_in("")), Some("issuer"));
         assert_eq!(nearest("isuer", keys_in("")), Some("issuer"));
-        assert_eq!(nearest("max_fetch_per_host", keys_in("cimd")), Some("max_fetches_per_host"));
+        assert_eq!(
+            nearest("max_fetch_per_host", keys_in("cimd")),
+            Some("max_fetches_per_host")
+        );
         assert_eq!(nearest("zzzzzz", keys_in("")), None);
     }
 

@@ -141,7 +141,10 @@ mod tests {
         std::fs::write(&f, "listen = \"127.0.0.1:1\"\n\nissuers = \"x\"\n").unwrap();
         let e = unknown_key(&path(&["issuers"]), &[], Some(&f));
         let msg = e.to_string();
-        assert!(msg.contains("issuers") && msg.contains("authgate.toml line 3"), "{msg}");
+        assert!(
+            msg.contains("issuers") && msg.contains("authgate.toml line 3"),
+            "{msg}"
+        );
         assert!(msg.contains("did you mean `issuer`?"), "{msg}");
         // Inside [[clients]] the serde field list is the candidates.
         let e = unknown_key(
@@ -167,6 +170,9 @@ mod tests {
             "PATH".into(),
         ]);
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("AUTHGATE_ISUER") && w[0].contains("AUTHGATE_ISSUER"), "{w:?}");
+        assert!(
+            w[0].contains("AUTHGATE_ISUER") && w[0].contains("AUTHGATE_ISSUER"),
+            "{w:?}"
+        );
     }
 }

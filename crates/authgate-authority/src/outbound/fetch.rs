@@ -160,7 +160,13 @@ pub const KIND_CONNECTION_CHECK: &str = "connection_check";
 /// Every `outcome` label: an answer (any status), refused by the address
 /// policy or scheme before sending, timed out, failed to connect, or a
 /// recent failure answered from memory.
-pub const FETCH_OUTCOMES: &[&str] = &["answered", "refused", "timeout", "failed", "negative_cached"];
+pub const FETCH_OUTCOMES: &[&str] = &[
+    "answered",
+    "refused",
+    "timeout",
+    "failed",
+    "negative_cached",
+];
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -300,8 +306,7 @@ impl Fetcher {
             Err(FetchError::Timeout(_)) => "timeout",
             Err(_) => "failed",
         };
-        metrics::counter!(OUTBOUND_FETCHES, "kind" => self.kind, "outcome" => outcome)
-            .increment(1);
+        metrics::counter!(OUTBOUND_FETCHES, "kind" => self.kind, "outcome" => outcome).increment(1);
         r
     }
 

@@ -39,7 +39,11 @@ fn an_unknown_key_names_file_line_and_the_nearest_key() {
         "listen = \"127.0.0.1:9\"\n# comment\nissuers = \"https://a.example\"\n",
     )
     .unwrap();
-    let out = authgate(dir.path(), &["serve", "--config", cfg.to_str().unwrap()], "");
+    let out = authgate(
+        dir.path(),
+        &["serve", "--config", cfg.to_str().unwrap()],
+        "",
+    );
     assert!(!out.status.success());
     let e = stderr(&out);
     assert!(
@@ -51,9 +55,15 @@ fn an_unknown_key_names_file_line_and_the_nearest_key() {
     assert!(!e.contains("audit_queue_capacity"), "{e}");
     // In a table, the nearest key of that table.
     std::fs::write(&cfg, "[http]\nmax_connection = 5\n").unwrap();
-    let e = stderr(&authgate(dir.path(), &["serve", "--config", cfg.to_str().unwrap()], ""));
+    let e = stderr(&authgate(
+        dir.path(),
+        &["serve", "--config", cfg.to_str().unwrap()],
+        "",
+    ));
     assert!(
-        e.contains("http.max_connection") && e.contains("line 2") && e.contains("`max_connections`"),
+        e.contains("http.max_connection")
+            && e.contains("line 2")
+            && e.contains("`max_connections`"),
         "{e}"
     );
 }
@@ -64,7 +74,14 @@ fn an_empty_password_on_stdin_says_so() {
     let db = format!("sqlite://{}", dir.path().join("a.db").display());
     let out = authgate(
         dir.path(),
-        &["user", "add", "--email", "a@example.com", "--database-url", &db],
+        &[
+            "user",
+            "add",
+            "--email",
+            "a@example.com",
+            "--database-url",
+            &db,
+        ],
         "\n",
     );
     assert!(!out.status.success());
@@ -80,12 +97,12 @@ fn a_bad_data_dir_names_data_dir_and_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("file"), "").unwrap();
     let cfg = dir.path().join("authgate.toml");
-    std::fs::write(
-        &cfg,
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"file/sub\"\n",
-    )
-    .unwrap();
-    let out = authgate(dir.path(), &["serve", "--config", cfg.to_str().unwrap()], "");
+    std::fs::write(&cfg, "listen = \"127.0.0.1:0\"\ndata_dir = \"file/sub\"\n").unwrap();
+    let out = authgate(
+        dir.path(),
+        &["serve", "--config", cfg.to_str().unwrap()],
+        "",
+    );
     assert!(!out.status.success());
     let e = stderr(&out);
     assert!(e.contains("data_dir") && e.contains("file/sub"), "{e}");
@@ -147,7 +164,10 @@ fn flags(help: &str) -> Vec<String> {
     help.lines()
         .filter_map(|l| {
             let l = l.trim_start();
-            let l = l.strip_prefix("-h, ").or_else(|| l.strip_prefix("-V, ")).unwrap_or(l);
+            let l = l
+                .strip_prefix("-h, ")
+                .or_else(|| l.strip_prefix("-V, "))
+                .unwrap_or(l);
             l.strip_prefix("--")
                 .map(|f| f.split([' ', '<']).next().unwrap_or("").to_owned())
         })
@@ -165,15 +185,36 @@ fn each_subcommand_help_lists_only_its_own_flags_each_described() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let serve = flags(&help(&["serve"]));
-    for f in ["config", "database-url", "issuer", "listen", "log-level", "log-json"] {
-        assert!(serve.contains(&f.to_string()), "serve lacks --{f}: {serve:?}");
+    for f in [
+        "config",
+        "database-url",
+        "issuer",
+        "listen",
+        "log-level",
+        "log-json",
+    ] {
+        assert!(
+            serve.contains(&f.to_string()),
+            "serve lacks --{f}: {serve:?}"
+        );
     }
     for f in ["server", "credentials"] {
         assert!(!serve.contains(&f.to_string()), "serve shows --{f}");
     }
     let add = flags(&help(&["user", "add"]));
-    for f in ["email", "name", "admin", "config", "database-url", "server", "credentials"] {
-        assert!(add.contains(&f.to_string()), "user add lacks --{f}: {add:?}");
+    for f in [
+        "email",
+        "name",
+        "admin",
+        "config",
+        "database-url",
+        "server",
+        "credentials",
+    ] {
+        assert!(
+            add.contains(&f.to_string()),
+            "user add lacks --{f}: {add:?}"
+        );
     }
     for f in ["listen", "log-level", "log-json"] {
         assert!(!add.contains(&f.to_string()), "user add shows --{f}");
@@ -203,9 +244,14 @@ fn each_subcommand_help_lists_only_its_own_flags_each_described() {
                 .is_some_and(|(_, d)| !d.trim().is_empty());
             let below = lines.get(i + 1).is_some_and(|n| {
                 let t = n.trim_start();
-                !t.is_empty() && !t.starts_with('-') && n.len() - t.len() > line.len() - line.trim_start().len()
+                !t.is_empty()
+                    && !t.starts_with('-')
+                    && n.len() - t.len() > line.len() - line.trim_start().len()
             });
-            assert!(beside || below, "{args:?}: undescribed flag {line:?}\n{text}");
+            assert!(
+                beside || below,
+                "{args:?}: undescribed flag {line:?}\n{text}"
+            );
         }
     }
     // --scope without a description is a documented choice.

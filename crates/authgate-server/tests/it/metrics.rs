@@ -60,7 +60,10 @@ async fn series_are_described_zeroed_at_start_and_counted() {
         "authgate_oauth_errors_total",
         "authgate_audit_dropped_total",
     ] {
-        assert!(m.contains(&format!("# HELP {name} ")), "no HELP for {name}:\n{m}");
+        assert!(
+            m.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}:\n{m}"
+        );
     }
 
     // A failed sign-in and a token.
@@ -86,8 +89,7 @@ async fn series_are_described_zeroed_at_start_and_counted() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     let m = loop {
         let m = scrape(mport).await;
-        if m.contains("authgate_store_pool_connections{") || std::time::Instant::now() > deadline
-        {
+        if m.contains("authgate_store_pool_connections{") || std::time::Instant::now() > deadline {
             break m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -101,7 +103,10 @@ async fn series_are_described_zeroed_at_start_and_counted() {
         "authgate_store_pool_connections",
         "authgate_token_request_seconds",
     ] {
-        assert!(m.contains(&format!("# HELP {name} ")), "no HELP for {name}:\n{m}");
+        assert!(
+            m.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}:\n{m}"
+        );
     }
     assert!(
         m.contains(r#"authgate_http_requests_total{route="/token",status="200"} 1"#),
@@ -112,7 +117,9 @@ async fn series_are_described_zeroed_at_start_and_counted() {
         "{m}"
     );
     // A path no route serves is counted as `other`, not by its path.
-    reqwest::get(format!("{base}/no-such-page-123")).await.unwrap();
+    reqwest::get(format!("{base}/no-such-page-123"))
+        .await
+        .unwrap();
     let m = scrape(mport).await;
     assert!(m.contains(r#"route="other",status="404""#), "{m}");
     assert!(!m.contains("no-such-page-123"), "{m}");

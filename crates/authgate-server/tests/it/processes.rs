@@ -52,7 +52,11 @@ pub(crate) async fn wait_ready(base: &str) {
     panic!("authgate at {base} did not become ready");
 }
 
-pub(crate) fn write_config(dir: &std::path::Path, port: u16, database_url: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(
+    dir: &std::path::Path,
+    port: u16,
+    database_url: &str,
+) -> std::path::PathBuf {
     let p = dir.join("authgate.toml");
     let mut f = std::fs::File::create(&p).unwrap();
     write!(

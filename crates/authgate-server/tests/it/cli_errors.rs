@@ -277,3 +277,42 @@ fn flags_before_the_subcommand_still_work() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// An `AUTHGATE_*` variable that sets nothing is a warning at start,
+/// naming it and the nearest key.
+#[test]
+fn an_unknown_environment_variable_is_a_warning_naming_the_nearest_key() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("AUTHGATE_CONFIG")
+        .env_remove("AUTHGATE_LOG")
+        .env("AUTHGATE_ISUER", "https://auth.example.com")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("AUTHGATE_ISUER") {
+                let _ = tx.send(line);
+                return;
+            }
+        }
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a warning naming AUTHGATE_ISUER");
+    assert!(
+        line.contains("WARN") && line.contains("did you mean AUTHGATE_ISSUER?"),
+        "{line}"
+    );
+}

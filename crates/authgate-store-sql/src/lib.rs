@@ -99,6 +99,19 @@ fn backend(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| StoreError::Backend(format!("{what}: {}", reason(&e)))
 }
 
+/// A failed migration, as [`reason`] words the database's part.
+pub(crate) fn migration_error(backend: &str, e: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    let text = match &e {
+        MigrateError::Execute(inner) => reason(inner),
+        MigrateError::ExecuteMigration(inner, version) => {
+            format!("migration {version}: {}", reason(inner))
+        }
+        other => other.to_string(),
+    };
+    StoreError::Backend(format!("{backend} migrations: {text}"))
+}
+
 /// What went wrong, for people: the database's own message (PostgreSQL's
 /// `Display` appends the line of its C source that raised it, e.g. "role
 /// \"x\" does not exist at line 768", which tells an operator nothing),

@@ -67,7 +67,7 @@ impl SqlStore<PostgresDialect> {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("PostgreSQL migrations: {e}")))?;
+            .map_err(|e| crate::migration_error("PostgreSQL", e))?;
         Ok(Self::new(PostgresDialect { pool }))
     }
 

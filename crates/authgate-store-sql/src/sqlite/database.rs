@@ -194,5 +194,5 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
     sqlx::migrate!("./migrations/sqlite")
         .run(pool)
         .await
-        .map_err(|e| StoreError::Backend(format!("SQLite migrations: {e}")))
+        .map_err(|e| crate::migration_error("SQLite", e))
 }

@@ -21,8 +21,10 @@ use tokio::sync::watch;
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] authgate_authority::config::ConfigError),
-    #[error("cannot open the database: {0}")]
+    #[error(transparent)]
     Store(#[from] authgate_store::StoreError),
+    #[error("{0}")]
+    Open(String),
     #[error(transparent)]
     Provision(#[from] authgate_authority::provision::ProvisionError),
     #[error(transparent)]
@@ -212,7 +214,9 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
-    let store = authgate_authority::store_open::open(&settings.database_url).await?;
+    let store = authgate_authority::store_open::open(&settings.database_url)
+        .await
+        .map_err(|e| StartError::Open(authgate_authority::store_open::open_failure(&e)))?;
     if let Some(m) = settings.metrics_listen {
         start_metrics(m).await?;
     }

@@ -59,7 +59,7 @@ fn open_error(path: &std::path::Path, e: &sqlx::Error) -> StoreError {
         None
     };
     StoreError::Backend(format!(
-        "cannot open the SQLite database {}: {}",
+        "SQLite file {}: {}",
         path.display(),
         os.unwrap_or_else(|| crate::reason(e))
     ))

@@ -49,6 +49,7 @@ impl ClientServices {
             FetchLimits::connection_check(),
             "authgate-connection-check",
         )
+        .map(|f| f.counted_as(crate::outbound::fetch::KIND_CONNECTION_CHECK))
         .map_err(|e| ConfigError::new("admin_connection_check_allow_private", e))?;
         Ok(Self {
             fetcher,

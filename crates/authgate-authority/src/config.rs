@@ -155,41 +155,6 @@ impl Default for Config {
     }
 }
 
-/// Keys that may be set from `AUTHGATE_<KEY>` environment variables. Other
-/// `AUTHGATE_*` variables (used by tests and tools) are ignored.
-const ENV_KEYS: &[&str] = &[
-    "issuer",
-    "listen",
-    "database_url",
-    "database_url_file",
-    "data_dir",
-    "key_encryption_key",
-    "key_encryption_key_file",
-    "signing_alg",
-    "key_reload_interval_secs",
-    "log_level",
-    "log_json",
-    "metrics_listen",
-    "tls_cert_file",
-    "tls_key_file",
-    "max_body_bytes",
-    "authorization_code_ttl_secs",
-    "refresh_grace_secs",
-    "id_token_ttl_secs",
-    "session_ttl_secs",
-    "instance_name",
-    "logo_uri",
-    "password_hash_concurrency",
-    "login_max_failures_per_account",
-    "login_max_failures_per_address",
-    "login_lockout_secs",
-    "trusted_proxies",
-    "audit_retention_days",
-    "admin_reauthenticate_after_secs",
-    "audit_queue_capacity",
-    "admin_connection_check_allow_private",
-];
-
 /// Command-line overrides (only what was given).
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Overrides {
@@ -232,13 +197,22 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
         }
         fig = fig.merge(Toml::file(path));
     }
+    // Only `AUTHGATE_<KEY>` for a documented top-level key: other tools
+    // share the prefix (those that set nothing are warned about below).
     fig = fig
-        .merge(
-            Env::prefixed("AUTHGATE_")
-                .filter(|k| ENV_KEYS.contains(&k.as_str().to_ascii_lowercase().as_str())),
-        )
+        .merge(Env::prefixed("AUTHGATE_").filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            crate::config_keys::env_keys().any(|known| known == k)
+        }))
         .merge(Serialized::defaults(overrides));
     let raw: Config = fig.extract().map_err(|e| {
+        if let figment2::error::Kind::UnknownField(_, expected) = &e.kind {
+            let file = e.metadata.as_ref().and_then(|m| match &m.source {
+                Some(figment2::Source::File(f)) => Some(f.as_path()),
+                _ => None,
+            });
+            return crate::config_unknown::unknown_key(&e.path, expected, file);
+        }
         let key = e.path.join(".");
         let key = if key.is_empty() {
             "config".to_string()
@@ -251,7 +225,11 @@ pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Setting
         }
         ConfigError::new(key, reason)
     })?;
-    validate(raw)
+    let mut settings = validate(raw)?;
+    settings.warnings.extend(crate::config_unknown::unknown_env(
+        std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()),
+    ));
+    Ok(settings)
 }
 
 /// Checks every key and derives [`Settings`]. The first problem found is
@@ -540,10 +518,27 @@ fn issuer_listen_mismatch(issuer: &str, listen: SocketAddr) -> Option<String> {
 }
 
 /// The issuer must be an absolute URL without query or fragment; https
-/// unless the host is loopback. Kept byte for byte as given (minus one
-/// trailing slash on a bare origin, the commonest drift) because clients
-/// compare it exactly.
+/// unless the host is loopback. Kept byte for byte as given, because
+/// clients compare it exactly: so a trailing `/` or surrounding spaces,
+/// which would otherwise have to be silently dropped (endpoints are
+/// `<issuer>/token`), are refused with the spelling to use.
 fn validate_issuer(s: &str) -> Result<String, ConfigError> {
+    if s.trim() != s {
+        return Err(ConfigError::new(
+            "issuer",
+            format!("{s:?} has spaces around it; write it without them"),
+        ));
+    }
+    if s.ends_with('/') {
+        return Err(ConfigError::new(
+            "issuer",
+            format!(
+                "{s:?} ends with `/`; write {:?}: the issuer is compared byte for byte and \
+                 endpoints are <issuer>/token, <issuer>/authorize, …",
+                s.trim_end_matches('/')
+            ),
+        ));
+    }
     let url = url::Url::parse(s)
         .map_err(|_| ConfigError::new("issuer", format!("{s:?} is not an absolute URL")))?;
     let host = url
@@ -571,11 +566,7 @@ fn validate_issuer(s: &str) -> Result<String, ConfigError> {
             ));
         }
     }
-    let mut out = s.trim().to_string();
-    if out.ends_with('/') {
-        out.pop();
-    }
-    Ok(out)
+    Ok(s.to_string())
 }
 
 impl Settings {
@@ -712,12 +703,34 @@ mod tests {
     #[test]
     fn issuer_with_path() {
         let c = Config {
-            issuer: Some("https://auth.example.com/t/".into()),
+            issuer: Some("https://auth.example.com/t".into()),
             ..Config::default()
         };
         let s = validate(c).unwrap();
         assert_eq!(s.issuer, "https://auth.example.com/t");
         assert_eq!(s.issuer_path(), "/t");
+    }
+
+    /// The issuer is used byte for byte, so a spelling that would have to
+    /// be changed to work is refused, naming the one to use.
+    #[test]
+    fn issuer_with_trailing_slash_or_spaces_is_refused() {
+        for (bad, hint) in [
+            ("https://auth.example.com/", "\"https://auth.example.com\""),
+            (
+                "https://auth.example.com/t/",
+                "\"https://auth.example.com/t\"",
+            ),
+            (" https://auth.example.com", "spaces"),
+        ] {
+            let c = Config {
+                issuer: Some(bad.into()),
+                ..Config::default()
+            };
+            let e = validate(c).unwrap_err();
+            assert_eq!(e.key, "issuer", "{bad}");
+            assert!(e.reason.contains(hint), "{bad}: {}", e.reason);
+        }
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// The MCP server the access token is for (its id): the `resource`
+    /// label of `authgate_tokens_issued_total`, not part of the body.
+    #[serde(skip)]
+    pub resource_id: String,
 }
 
 impl TokenResponse {
@@ -182,6 +186,7 @@ mod tests {
             scope: scope.to_owned(),
             refresh_token: None,
             id_token: None,
+            resource_id: "r".to_owned(),
         }
     }
 

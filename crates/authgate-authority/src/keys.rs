@@ -91,14 +91,15 @@ pub fn load_kek(settings: &Settings, sealed_keys: usize) -> Result<Kek, ConfigEr
     if let Some(k) = &settings.raw.key_encryption_key {
         return decode("key_encryption_key", k);
     }
-    let path = settings
-        .raw
-        .key_encryption_key_file
-        .clone()
-        .unwrap_or_else(|| settings.raw.data_dir.join("kek"));
+    // The key at fault in errors: the file's own key, or `data_dir` when
+    // the file is the one generated there.
+    let (key, path) = match &settings.raw.key_encryption_key_file {
+        Some(f) => ("key_encryption_key_file", f.clone()),
+        None => ("data_dir", settings.raw.data_dir.join("kek")),
+    };
     if path.exists() {
-        let s = read_secret_file("key_encryption_key_file", &path)?;
-        return decode("key_encryption_key_file", &s);
+        let s = read_secret_file(key, &path)?;
+        return decode(key, &s);
     }
     if sealed_keys > 0 {
         return Err(ConfigError::new(
@@ -112,15 +113,14 @@ pub fn load_kek(settings: &Settings, sealed_keys: usize) -> Result<Kek, ConfigEr
             ),
         ));
     }
-    generate_kek_file(&path)?;
-    let s = read_secret_file("key_encryption_key_file", &path)?;
-    decode("key_encryption_key_file", &s)
+    generate_kek_file(key, &path)?;
+    let s = read_secret_file(key, &path)?;
+    decode(key, &s)
 }
 
-/// Writes a fresh random KEK, readable only by its owner.
-fn generate_kek_file(path: &Path) -> Result<(), ConfigError> {
+/// Writes a fresh random KEK, readable only by its owner; errors name `key`.
+fn generate_kek_file(key: &str, path: &Path) -> Result<(), ConfigError> {
     use std::io::Write;
-    let key = "key_encryption_key_file";
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| ConfigError::new(key, format!("cannot create {}: {e}", dir.display())))?;

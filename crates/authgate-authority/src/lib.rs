@@ -26,6 +26,8 @@ pub mod client_services;
 pub mod clients;
 pub mod config;
 pub mod config_error;
+pub mod config_keys;
+pub mod config_unknown;
 pub mod declared;
 pub mod discovery;
 pub mod grants;

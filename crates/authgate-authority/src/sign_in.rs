@@ -30,6 +30,11 @@ pub enum SignInError {
     Store(StoreError),
 }
 
+/// `authgate_sign_ins_total{outcome}`: `success`, `failure` (wrong email or
+/// password, disabled account) and `lockout` (refused by the throttle
+/// before the password was looked at).
+pub const SIGN_INS: &str = "authgate_sign_ins_total";
+
 /// Checks `email` (already trimmed and lower-cased) and `password` from
 /// `address`, counting failures for the throttle and auditing the outcome
 /// (`sign_in.succeeded`, `.failed`, `.disabled`, `.lockout`, `.locked_out`,
@@ -59,6 +64,7 @@ pub async fn authenticate_user(
             Refusal::SlowedDown { .. } => "sign_in.slowed_down",
         };
         event(name, email, "refused");
+        metrics::counter!(SIGN_INS, "outcome" => "lockout").increment(1);
         return Err(SignInError::Throttled(refusal));
     }
     if email.is_empty()
@@ -66,6 +72,7 @@ pub async fn authenticate_user(
         || password.len() > MAX_PASSWORD_BYTES
         || email.len() > MAX_EMAIL_BYTES
     {
+        metrics::counter!(SIGN_INS, "outcome" => "failure").increment(1);
         return Err(SignInError::BadCredentials);
     }
     let user = auth
@@ -85,8 +92,10 @@ pub async fn authenticate_user(
         if locked {
             event("sign_in.lockout", email, "locked");
         }
+        metrics::counter!(SIGN_INS, "outcome" => "failure").increment(1);
         return Err(SignInError::BadCredentials);
     };
+    metrics::counter!(SIGN_INS, "outcome" => "success").increment(1);
     auth.login_throttle.succeed(email, address);
     event("sign_in.succeeded", &user.id, "ok");
     Ok(user)

@@ -15,3 +15,13 @@ pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
         ))
     }
 }
+
+/// Why the store could not be opened, for people: the backend's message
+/// (which names the file or host and the reason) without the "storage
+/// backend error" wrapping meant for logs.
+pub fn open_failure(e: &StoreError) -> String {
+    match e {
+        StoreError::Backend(m) => format!("cannot open the database: {m}"),
+        other => format!("cannot open the database: {other}"),
+    }
+}

@@ -106,5 +106,6 @@ pub fn router(state: SharedState) -> Router {
             crate::telemetry::client_address,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(crate::telemetry::http_metrics))
         .with_state(state)
 }

@@ -21,8 +21,10 @@ use tokio::sync::watch;
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] authgate_authority::config::ConfigError),
-    #[error("cannot open the database: {0}")]
+    #[error(transparent)]
     Store(#[from] authgate_store::StoreError),
+    #[error("{0}")]
+    Open(String),
     #[error(transparent)]
     Provision(#[from] authgate_authority::provision::ProvisionError),
     #[error(transparent)]
@@ -219,7 +221,9 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         Some(table) => Some(crate::gateway::settings(table).map_err(StartError::Gateway)?),
         None => None,
     };
-    let store = authgate_authority::store_open::open(&settings.database_url).await?;
+    let store = authgate_authority::store_open::open(&settings.database_url)
+        .await
+        .map_err(|e| StartError::Open(authgate_authority::store_open::open_failure(&e)))?;
     if let Some(m) = settings.metrics_listen {
         start_metrics(m).await?;
     }
@@ -232,7 +236,11 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         })?;
     let issuer = settings.issuer.clone();
     let backend = store.backend();
+    let metrics = settings.metrics_listen.is_some();
     let running = start(settings, store, listener).await?;
+    if metrics {
+        start_metric_sampling(&running.state).await;
+    }
     tracing::info!(%issuer, addr = %running.addr, store = backend, "authgate is listening");
     authgate_authority::setup_links::announce(&running.state).await;
     let (gateway_stop, gateway_stop_rx) = watch::channel(false);
@@ -261,6 +269,7 @@ async fn start_metrics(addr: SocketAddr) -> Result<(), StartError> {
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| StartError::Tls(format!("metrics: {e}")))?;
+    crate::metric_catalog::describe();
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| StartError::Bind { addr, source: e })?;
@@ -288,6 +297,29 @@ async fn start_metrics(addr: SocketAddr) -> Result<(), StartError> {
     });
     tracing::info!(%addr, "metrics listening at /metrics");
     Ok(())
+}
+
+/// Registers the counters known at start at zero (the MCP servers are
+/// known once the configuration is applied) and samples the store's pool
+/// use every [`METRICS_UPKEEP`].
+async fn start_metric_sampling(state: &SharedState) {
+    let resources: Vec<String> = match state.store.list_resources().await {
+        Ok(rs) => rs.into_iter().map(|r| r.id).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list MCP servers for the metrics");
+            vec![]
+        }
+    };
+    crate::metric_catalog::register_zeroes(&resources);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(METRICS_UPKEEP);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            crate::metric_catalog::record_pool_usage(store.as_ref());
+        }
+    });
 }
 
 pub fn tls_acceptor(settings: &Settings) -> Result<Option<tokio_rustls::TlsAcceptor>, StartError> {

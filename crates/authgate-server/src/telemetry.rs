@@ -65,3 +65,26 @@ pub async fn client_address(
         }
     }
 }
+
+/// Middleware: counts every request in `authgate_http_requests_total{route,
+/// status}` and times it in `authgate_http_request_duration_seconds{route}`.
+/// `route` is the matched route's pattern (`/register/{client_id}`), never
+/// the raw path, so the label set is bounded; requests no route matched
+/// are `other`.
+pub async fn http_metrics(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use crate::metric_catalog::{HTTP_REQUESTS, HTTP_SECONDS};
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |m| m.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::histogram!(HTTP_SECONDS, "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
+    resp
+}

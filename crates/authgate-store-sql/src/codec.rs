@@ -12,7 +12,7 @@ use sqlx::Row;
 pub(crate) fn db_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what.into()),
-        _ => StoreError::Backend(format!("{what}: {e}")),
+        _ => StoreError::Backend(format!("{what}: {}", crate::reason(&e))),
     }
 }
 

@@ -96,7 +96,31 @@ impl<D: Dialect> std::fmt::Debug for SqlStore<D> {
 }
 
 fn backend(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::Backend(format!("{what}: {e}"))
+    move |e| StoreError::Backend(format!("{what}: {}", reason(&e)))
+}
+
+/// A failed migration, as [`reason`] words the database's part.
+pub(crate) fn migration_error(backend: &str, e: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    let text = match &e {
+        MigrateError::Execute(inner) => reason(inner),
+        MigrateError::ExecuteMigration(inner, version) => {
+            format!("migration {version}: {}", reason(inner))
+        }
+        other => other.to_string(),
+    };
+    StoreError::Backend(format!("{backend} migrations: {text}"))
+}
+
+/// What went wrong, for people: the database's own message (PostgreSQL's
+/// `Display` appends the line of its C source that raised it, e.g. "role
+/// \"x\" does not exist at line 768", which tells an operator nothing),
+/// else sqlx's text.
+pub(crate) fn reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        other => other.to_string(),
+    }
 }
 
 #[async_trait]
@@ -111,6 +135,21 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     fn backend(&self) -> &'static str {
         D::NAME
+    }
+
+    fn pool_usage(&self) -> Vec<authgate_store::PoolUsage> {
+        let (w, r) = (self.db.writer(), self.db.reader());
+        let usage = |pool, p: &sqlx::Pool<D::Db>| authgate_store::PoolUsage {
+            pool,
+            size: p.size(),
+            idle: p.num_idle(),
+        };
+        // PostgreSQL reads and writes on one pool: report it once.
+        if std::ptr::eq(w, r) {
+            vec![usage("main", w)]
+        } else {
+            vec![usage("writer", w), usage("reader", r)]
+        }
     }
 
     async fn get_refresh_token_context(

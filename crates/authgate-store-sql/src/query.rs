@@ -14,6 +14,7 @@ use serde::Serialize;
 use sqlx::database::Database;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row, SqlSafeStr, Type};
 use std::future::Future;
+use std::time::Instant;
 
 /// `DB` can bind a `T` (a blanket implementation of what sqlx's
 /// `Query::bind` requires).
@@ -150,12 +151,60 @@ impl Run for sqlx::Postgres {}
 #[must_use = "a query does nothing until it runs"]
 pub(crate) struct Sql<DB: Run> {
     q: Q<DB>,
+    op: Op,
+}
+
+/// `authgate_store_query_seconds{operation,statement}`: how long queries
+/// take, by the store module that runs them (`users`, `refresh`, …) and
+/// their first keyword (`select`, `insert`, …); both come from static
+/// text, so the label set is bounded.
+pub(crate) const STORE_QUERY_SECONDS: &str = "authgate_store_query_seconds";
+
+/// A query's labels.
+#[derive(Clone, Copy)]
+struct Op {
+    module: &'static str,
+    statement: &'static str,
+}
+
+impl Op {
+    fn record(self, started: Instant) {
+        metrics::histogram!(
+            STORE_QUERY_SECONDS,
+            "operation" => self.module,
+            "statement" => self.statement
+        )
+        .record(started.elapsed().as_secs_f64());
+    }
+}
+
+/// The store module a query is written in: the caller's file name.
+fn module_of(file: &'static str) -> &'static str {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    name.strip_suffix(".rs").unwrap_or(name)
+}
+
+fn statement_of(text: &str) -> &'static str {
+    let first = text.split_whitespace().next().unwrap_or("");
+    for s in ["select", "insert", "update", "delete", "with"] {
+        if first.eq_ignore_ascii_case(s) {
+            return s;
+        }
+    }
+    "other"
 }
 
 /// Starts a query.
+#[track_caller]
 pub(crate) fn sql<DB: Run>(text: impl SqlSafeStr) -> Sql<DB> {
+    let text = text.into_sql_str();
+    let op = Op {
+        module: module_of(std::panic::Location::caller().file()),
+        statement: statement_of(text.as_str()),
+    };
     Sql {
         q: sqlx::query(text),
+        op,
     }
 }
 
@@ -167,6 +216,7 @@ impl<DB: Run> Sql<DB> {
     {
         Self {
             q: DB::bind_value(self.q, v),
+            op: self.op,
         }
     }
 
@@ -174,6 +224,7 @@ impl<DB: Run> Sql<DB> {
     pub(crate) fn list(self, v: &[String]) -> Self {
         Self {
             q: DB::bind_list(self.q, v),
+            op: self.op,
         }
     }
 
@@ -181,6 +232,7 @@ impl<DB: Run> Sql<DB> {
     pub(crate) fn opt_list(self, v: Option<&[String]>) -> Self {
         Self {
             q: DB::bind_opt_list(self.q, v),
+            op: self.op,
         }
     }
 
@@ -188,35 +240,54 @@ impl<DB: Run> Sql<DB> {
     pub(crate) fn json<T: Serialize>(self, v: &T) -> Self {
         Self {
             q: DB::bind_json(self.q, v),
+            op: self.op,
         }
     }
 
     /// Runs on `pool`; how many rows changed.
     pub(crate) async fn execute(self, pool: &Pool<DB>) -> sqlx::Result<u64> {
-        DB::execute(self.q, pool).await
+        let started = Instant::now();
+        let r = DB::execute(self.q, pool).await;
+        self.op.record(started);
+        r
     }
 
     pub(crate) async fn fetch_one(self, pool: &Pool<DB>) -> sqlx::Result<DB::Row> {
-        DB::fetch_one(self.q, pool).await
+        let started = Instant::now();
+        let r = DB::fetch_one(self.q, pool).await;
+        self.op.record(started);
+        r
     }
 
     pub(crate) async fn fetch_optional(self, pool: &Pool<DB>) -> sqlx::Result<Option<DB::Row>> {
-        DB::fetch_optional(self.q, pool).await
+        let started = Instant::now();
+        let r = DB::fetch_optional(self.q, pool).await;
+        self.op.record(started);
+        r
     }
 
     pub(crate) async fn fetch_all(self, pool: &Pool<DB>) -> sqlx::Result<Vec<DB::Row>> {
-        DB::fetch_all(self.q, pool).await
+        let started = Instant::now();
+        let r = DB::fetch_all(self.q, pool).await;
+        self.op.record(started);
+        r
     }
 
     /// Runs on a transaction's connection; how many rows changed.
     pub(crate) async fn execute_in(self, conn: &mut DB::Connection) -> sqlx::Result<u64> {
-        DB::execute_in(self.q, conn).await
+        let started = Instant::now();
+        let r = DB::execute_in(self.q, conn).await;
+        self.op.record(started);
+        r
     }
 
     pub(crate) async fn fetch_all_in(
         self,
         conn: &mut DB::Connection,
     ) -> sqlx::Result<Vec<DB::Row>> {
-        DB::fetch_all_in(self.q, conn).await
+        let started = Instant::now();
+        let r = DB::fetch_all_in(self.q, conn).await;
+        self.op.record(started);
+        r
     }
 }

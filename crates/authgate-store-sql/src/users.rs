@@ -45,7 +45,7 @@ fn user_err<D: Dialect>(e: sqlx::Error) -> StoreError {
                 StoreError::Conflict("user".into())
             }
         }
-        _ => StoreError::Backend(format!("user: {e}")),
+        _ => StoreError::Backend(format!("user: {}", crate::reason(&e))),
     }
 }
 

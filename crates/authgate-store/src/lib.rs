@@ -239,6 +239,15 @@ pub trait AuditStore: Send + Sync {
     async fn purge_audit_events(&self, before: UnixTime) -> StoreResult<u64>;
 }
 
+/// One connection pool's use: `size` connections open, `idle` of them
+/// free. `pool` names it (`writer`, `reader`; one pool is both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub pool: &'static str,
+    pub size: u32,
+    pub idle: usize,
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -262,6 +271,10 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// Backend name for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+    /// The connection pools' use now, for metrics (none by default).
+    fn pool_usage(&self) -> Vec<PoolUsage> {
+        Vec::new()
+    }
 
     /// A refresh token, the grant it names and whether the grant's person
     /// is active, in one read where the backend can (the refresh grant's

@@ -84,6 +84,7 @@ pub async fn grant(
         scope: scope::join(&code.scopes),
         refresh_token,
         id_token,
+        resource_id: res.id.clone(),
     })
 }
 

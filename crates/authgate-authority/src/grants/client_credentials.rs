@@ -53,5 +53,6 @@ pub async fn grant(
         scope: at.claims.scope,
         refresh_token: None,
         id_token: None,
+        resource_id: res.id.clone(),
     })
 }

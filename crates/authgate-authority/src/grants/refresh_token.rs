@@ -83,6 +83,7 @@ pub async fn grant(
         scope: scope::join(&scopes),
         refresh_token: Some(successor_plain),
         id_token: None,
+        resource_id: res.id.clone(),
     })
 }
 

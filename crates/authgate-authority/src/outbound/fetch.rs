@@ -146,7 +146,27 @@ pub struct Fetcher {
     slots: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     failures: NegativeCache<FetchError>,
+    /// The `kind` label of `authgate_outbound_fetches_total`.
+    kind: &'static str,
 }
+
+/// `authgate_outbound_fetches_total{kind,outcome}`.
+pub const OUTBOUND_FETCHES: &str = "authgate_outbound_fetches_total";
+/// The `kind` label of a document fetcher: client ID metadata documents
+/// and client `jwks_uri` key sets.
+pub const KIND_CLIENT_METADATA: &str = "client_metadata";
+/// The `kind` label of the admin connection check.
+pub const KIND_CONNECTION_CHECK: &str = "connection_check";
+/// Every `outcome` label: an answer (any status), refused by the address
+/// policy or scheme before sending, timed out, failed to connect, or a
+/// recent failure answered from memory.
+pub const FETCH_OUTCOMES: &[&str] = &[
+    "answered",
+    "refused",
+    "timeout",
+    "failed",
+    "negative_cached",
+];
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,7 +222,14 @@ impl Fetcher {
             slots: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
             hosts: Mutex::new(HashMap::new()),
             failures: NegativeCache::new(limits.negative_cache),
+            kind: KIND_CLIENT_METADATA,
         })
+    }
+
+    /// The same fetcher counted under another `kind` label.
+    pub fn counted_as(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub fn limits(&self) -> FetchLimits {
@@ -266,6 +293,24 @@ impl Fetcher {
     /// Sends `req` (built from [`Fetcher::client`]) to `url` under the
     /// address policy and the limits; any status is an answer.
     pub async fn request(
+        &self,
+        url: &url::Url,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Answer, FetchError> {
+        let r = self.request_uncounted(url, req).await;
+        let outcome = match &r {
+            Ok(_) => "answered",
+            Err(FetchError::Scheme | FetchError::NoHost | FetchError::SpecialUseAddress) => {
+                "refused"
+            }
+            Err(FetchError::Timeout(_)) => "timeout",
+            Err(_) => "failed",
+        };
+        metrics::counter!(OUTBOUND_FETCHES, "kind" => self.kind, "outcome" => outcome).increment(1);
+        r
+    }
+
+    async fn request_uncounted(
         &self,
         url: &url::Url,
         req: reqwest::RequestBuilder,
@@ -334,7 +379,7 @@ impl Fetcher {
     /// negative-cache time and answered again without a fetch.
     pub async fn get_json(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         if let Some(e) = self.failures.get(url.as_str()) {
-            metrics::counter!("authgate_outbound_fetches_total", "outcome" => "negative_cached")
+            metrics::counter!(OUTBOUND_FETCHES, "kind" => self.kind, "outcome" => "negative_cached")
                 .increment(1);
             return Err(e);
         }

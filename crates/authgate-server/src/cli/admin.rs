@@ -23,8 +23,10 @@ pub enum AdminCmd {
     /// Create an administrator on the local store (first-run bootstrap).
     /// The password is read from standard input (one line).
     Create {
+        /// The administrator's email address.
         #[arg(long)]
         email: String,
+        /// The name shown for them.
         #[arg(long)]
         name: Option<String>,
     },
@@ -33,37 +35,51 @@ pub enum AdminCmd {
     SetupLink,
     /// Give a confidential client a new secret (printed once).
     RotateSecret {
+        /// The client's id.
         client_id: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// A one-time link (24 hours) where a person sets a new password.
     PasswordLink {
+        /// The person's email address.
         email: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// What a person allowed: apps, MCP servers, scopes, grants.
     Grants {
+        /// The person's email address.
         email: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Revoke what a person allowed a client for an MCP server.
     RevokeGrant {
+        /// The person's email address.
         email: String,
+        /// The client's id.
         #[arg(long)]
         client: String,
+        /// The MCP server's id.
         #[arg(long)]
         resource: String,
     },
     /// Remove a retired signing key from the JWKS now (tokens it signed stop
     /// verifying). The active key cannot be retired: rotate first.
-    RetireKey { kid: String },
+    RetireKey {
+        /// The key's id (kid), as `authgate keys list` shows it.
+        kid: String,
+    },
     /// Check an MCP server as a client would see it; exits non-zero when a
     /// point fails.
     Check {
+        /// The MCP server's id.
         resource_id: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -78,8 +94,10 @@ pub struct AuditArgs {
     /// Events older than this id (the previous page's last id).
     #[arg(long)]
     before: Option<i64>,
+    /// Most events shown.
     #[arg(long, default_value_t = 50)]
     limit: i64,
+    /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }

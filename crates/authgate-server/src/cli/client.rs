@@ -17,30 +17,51 @@ pub enum ClientCmd {
     Add(AddArgs),
     /// List clients.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one client.
-    Show { id: String },
+    Show {
+        /// The client's id.
+        id: String,
+    },
     /// Delete a client.
-    Remove { id: String },
+    Remove {
+        /// The client's id.
+        id: String,
+    },
     /// Block a client: it can no longer authenticate or authorize.
-    Block { id: String },
+    Block {
+        /// The client's id.
+        id: String,
+    },
     /// Unblock a client.
-    Unblock { id: String },
+    Unblock {
+        /// The client's id.
+        id: String,
+    },
     /// Refuse every client ID metadata document on a host (e.g.
     /// `evil.example`), including URLs never seen before. Takes effect on
     /// running servers within seconds.
-    BlockHost { host: String },
+    BlockHost {
+        /// The host name, e.g. `evil.example`.
+        host: String,
+    },
     /// Lift a host block made with `block-host`.
-    UnblockHost { host: String },
+    UnblockHost {
+        /// The host name, e.g. `evil.example`.
+        host: String,
+    },
 }
 
 /// `client add`.
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
+    /// The client id.
     #[arg(long)]
     id: String,
+    /// The name shown on consent pages.
     #[arg(long)]
     name: Option<String>,
     /// Give the client a secret (client_secret_basic).

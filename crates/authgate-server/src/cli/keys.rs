@@ -12,6 +12,7 @@ use clap::Subcommand;
 pub enum KeysCmd {
     /// List signing keys.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },

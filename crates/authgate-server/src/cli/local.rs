@@ -77,7 +77,7 @@ pub(crate) async fn open_store(
 ) -> Result<std::sync::Arc<dyn authgate_store::Store>, CliError> {
     authgate_authority::store_open::open(&settings.database_url)
         .await
-        .map_err(|e| CliError(format!("cannot open the database: {e}")))
+        .map_err(|e| CliError(authgate_authority::store_open::open_failure(&e)))
 }
 
 /// Now, by the system clock.

@@ -23,42 +23,30 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
-    let matches = <Cli as clap::CommandFactory>::command().get_matches();
-    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
-        Ok(c) => c,
-        Err(e) => e.exit(),
-    };
-    if let Command::Gateway { listen } = &cli.command {
-        // The gateway has its own configuration file: `--config` when
-        // given on the command line, else AUTHGATE_GATEWAY_CONFIG (never
-        // AUTHGATE_CONFIG, which names authgate's own).
-        let config =
-            if matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine) {
-                cli.config.clone()
-            } else {
-                std::env::var_os("AUTHGATE_GATEWAY_CONFIG").map(PathBuf::from)
-            };
-        return gateway_main(&cli, config, listen.clone());
+    let cli = Cli::parse();
+    if let Command::Gateway(g) = &cli.command {
+        return gateway_main(g);
     }
+    let (cfg, log, remote) = cli.effective();
     let listen = match &cli.command {
-        Command::Serve { listen } => listen.clone(),
+        Command::Serve(s) => s.listen.clone(),
         _ => None,
     };
     let overrides = Overrides {
-        issuer: cli.issuer.clone(),
+        issuer: cfg.issuer,
         listen,
-        database_url: cli.database_url.clone(),
-        log_json: cli.log_json.then_some(true),
-        log_level: cli.log_level.clone(),
+        database_url: cfg.database_url,
+        log_json: log.log_json.then_some(true),
+        log_level: log.log_level,
     };
-    let settings = match config::load(cli.config.as_deref(), &overrides) {
+    let settings = match config::load(cfg.config.as_deref(), &overrides) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("authgate: {e}");
             return ExitCode::from(2);
         }
     };
-    let level = if matches!(cli.command, Command::Serve { .. }) {
+    let level = if matches!(cli.command, Command::Serve(_)) {
         settings.raw.log_level.clone()
     } else {
         "warn".to_string()
@@ -67,7 +55,7 @@ pub fn main() -> ExitCode {
     let Some(rt) = runtime() else {
         return ExitCode::FAILURE;
     };
-    let remote = (cli.server.clone(), cli.credentials.clone());
+    let remote = (remote.server, remote.credentials);
     let result = rt.block_on(dispatch(cli.command, settings, remote));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -93,12 +81,12 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn gateway_main(cli: &Cli, config: Option<PathBuf>, listen: Option<String>) -> ExitCode {
-    crate::telemetry::init_logging(cli.log_level.as_deref().unwrap_or("info"), cli.log_json);
+fn gateway_main(g: &args::GatewayArgs) -> ExitCode {
+    crate::telemetry::init_logging(g.log.log_level.as_deref().unwrap_or("info"), g.log.log_json);
     let Some(rt) = runtime() else {
         return ExitCode::FAILURE;
     };
-    match rt.block_on(crate::gateway::run_standalone(config, listen)) {
+    match rt.block_on(crate::gateway::run_standalone(g.config.clone(), g.listen.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("authgate gateway: {e}");
@@ -116,30 +104,33 @@ async fn dispatch(
     if let Some(s) = server
         && matches!(
             cmd,
-            Command::Resource(_) | Command::Client(_) | Command::User(_) | Command::Keys(_)
+            Command::Resource { .. }
+                | Command::Client { .. }
+                | Command::User { .. }
+                | Command::Keys { .. }
         )
     {
         let r = api_client::Remote::connect(s, &api_client::Credentials::load(creds)?).await?;
         return match cmd {
-            Command::Resource(c) => remote::resource(&r, c).await,
-            Command::Client(c) => remote::client(&r, c).await,
-            Command::User(c) => remote::user(&r, c).await,
-            Command::Keys(c) => remote::keys(&r, c).await,
+            Command::Resource { cmd, .. } => remote::resource(&r, cmd).await,
+            Command::Client { cmd, .. } => remote::client(&r, cmd).await,
+            Command::User { cmd, .. } => remote::user(&r, cmd).await,
+            Command::Keys { cmd, .. } => remote::keys(&r, cmd).await,
             _ => Ok(()),
         };
     }
     match cmd {
-        Command::Serve { .. } => crate::serve::run(settings.clone())
+        Command::Serve(_) => crate::serve::run(settings.clone())
             .await
             .map_err(|e| CliError(e.to_string())),
-        Command::Resource(c) => resource::run(c, &settings).await,
-        Command::Client(c) => client::run(c, &settings).await,
-        Command::User(c) => user::run(c, &settings).await,
-        Command::Keys(c) => keys::run(c, &settings).await,
-        Command::Admin(c) => admin::run(c, &settings, server, creds).await,
-        Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
-        Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
+        Command::Resource { cmd, .. } => resource::run(cmd, &settings).await,
+        Command::Client { cmd, .. } => client::run(cmd, &settings).await,
+        Command::User { cmd, .. } => user::run(cmd, &settings).await,
+        Command::Keys { cmd, .. } => keys::run(cmd, &settings).await,
+        Command::Admin { cmd, .. } => admin::run(cmd, &settings, server, creds).await,
+        Command::Audit { args, .. } => admin::audit(args, &settings, server, creds).await,
+        Command::BenchSeedRefresh { args, .. } => seed::run(args, &settings).await,
         // Handled in `main` before authgate's configuration is read.
-        Command::Gateway { .. } => Ok(()),
+        Command::Gateway(_) => Ok(()),
     }
 }

@@ -17,13 +17,20 @@ pub enum ResourceCmd {
     Add(AddArgs),
     /// List MCP servers.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one MCP server and the metadata JSON it must serve.
-    Show { id: String },
+    Show {
+        /// The MCP server's id.
+        id: String,
+    },
     /// Remove an MCP server.
-    Remove { id: String },
+    Remove {
+        /// The MCP server's id.
+        id: String,
+    },
 }
 
 /// `resource add`.
@@ -38,7 +45,8 @@ pub struct AddArgs {
     /// The MCP server's canonical URL; becomes the tokens' `aud`.
     #[arg(long)]
     uri: String,
-    /// A scope as `name=description` (repeatable).
+    /// A scope as `name=description`, or `name` alone (then the consent
+    /// page shows just the name) (repeatable).
     #[arg(long = "scope")]
     scopes: Vec<String>,
     /// An implication as `broad>narrow`, e.g. `weather:write>weather:read` (repeatable).

@@ -12,8 +12,10 @@ use authgate_store::Store;
 
 #[derive(clap::Args, Debug)]
 pub struct SeedArgs {
+    /// The client the refresh tokens are for.
     #[arg(long)]
     client: String,
+    /// How many tokens to print.
     #[arg(long, default_value_t = 16)]
     count: usize,
 }

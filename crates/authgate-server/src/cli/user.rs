@@ -18,8 +18,10 @@ pub enum UserCmd {
     /// Add a person. The password is read from standard input (one line),
     /// or prompted for on a terminal.
     Add {
+        /// The person's email address (their sign-in name).
         #[arg(long)]
         email: String,
+        /// The name shown for them.
         #[arg(long)]
         name: Option<String>,
         /// user, auditor (reads the dashboard and the admin API, changes
@@ -32,6 +34,7 @@ pub enum UserCmd {
     },
     /// List people.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
         /// Only people whose email or name contains this.
@@ -49,6 +52,7 @@ pub enum UserCmd {
     },
     /// Change a person's email or name.
     Edit {
+        /// The person's email address.
         email: String,
         /// The new email (must not be another person's).
         #[arg(long)]
@@ -59,19 +63,33 @@ pub enum UserCmd {
     },
     /// Give a person a role: user, auditor or admin.
     SetRole {
+        /// The person's email address.
         email: String,
+        /// The role: user, auditor or admin.
         #[arg(value_parser = role_arg)]
         role: Role,
     },
     /// Disable a person: they can no longer sign in or refresh tokens; their
     /// sessions and grants end now.
-    Disable { email: String },
+    Disable {
+        /// The person's email address.
+        email: String,
+    },
     /// Enable a disabled person.
-    Enable { email: String },
+    Enable {
+        /// The person's email address.
+        email: String,
+    },
     /// Delete a person with their sessions, consents and grants.
-    Delete { email: String },
+    Delete {
+        /// The person's email address.
+        email: String,
+    },
     /// Sign a person out everywhere: sessions end, grants are revoked.
-    SignOut { email: String },
+    SignOut {
+        /// The person's email address.
+        email: String,
+    },
 }
 
 /// A role named on the command line.
@@ -114,6 +132,13 @@ pub(super) fn read_password() -> Result<String, CliError> {
         .read_line(&mut line)
         .map_err(|e| CliError(format!("cannot read the password: {e}")))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(CliError(
+            "the password read from standard input is empty; type it at the prompt or pipe \
+             it in, e.g. `echo 'a long password' | authgate user add --email …`"
+                .into(),
+        ));
+    }
     passwords::check_password_policy(&pw).map_err(|e| CliError(e.to_string()))?;
     Ok(pw)
 }

@@ -61,7 +61,12 @@ pub async fn token(
         }
     };
     let resp = result.map_err(|e| ApiError::from(e).with_basic(basic))?;
-    metrics::counter!("authgate_tokens_issued_total", "grant_type" => grant_type).increment(1);
+    metrics::counter!(
+        crate::metric_catalog::TOKENS_ISSUED,
+        "grant" => grant_type,
+        "resource" => resp.resource_id.clone()
+    )
+    .increment(1);
     // Audit: queued for the batched writer, nothing awaited here.
     let id = Some(client.client.client_id.as_str());
     let detail = json!({"grant_type": grant_type, "resource": req.resource.first()});
@@ -75,7 +80,7 @@ pub async fn token(
         "ok",
         detail,
     );
-    metrics::histogram!("authgate_token_request_seconds", "grant_type" => grant_type)
+    metrics::histogram!(crate::metric_catalog::TOKEN_SECONDS, "grant" => grant_type)
         .record(started.elapsed().as_secs_f64());
     Ok(no_store_json_bytes(StatusCode::OK, resp.to_json()))
 }

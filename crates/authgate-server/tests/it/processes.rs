@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_authgate");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,7 +17,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Proc(Child);
+pub(crate) struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -25,7 +25,7 @@ impl Drop for Proc {
     }
 }
 
-fn spawn(dir: &std::path::Path, args: &[&str]) -> Proc {
+pub(crate) fn spawn(dir: &std::path::Path, args: &[&str]) -> Proc {
     Proc(
         Command::new(BIN)
             .args(args)
@@ -38,7 +38,7 @@ fn spawn(dir: &std::path::Path, args: &[&str]) -> Proc {
     )
 }
 
-async fn wait_ready(base: &str) {
+pub(crate) async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -52,7 +52,11 @@ async fn wait_ready(base: &str) {
     panic!("authgate at {base} did not become ready");
 }
 
-fn write_config(dir: &std::path::Path, port: u16, database_url: &str) -> std::path::PathBuf {
+pub(crate) fn write_config(
+    dir: &std::path::Path,
+    port: u16,
+    database_url: &str,
+) -> std::path::PathBuf {
     let p = dir.join("authgate.toml");
     let mut f = std::fs::File::create(&p).unwrap();
     write!(
@@ -83,7 +87,7 @@ resources = ["weather"]
     p
 }
 
-async fn cc_token(base: &str) -> String {
+pub(crate) async fn cc_token(base: &str) -> String {
     let r: Value = reqwest::Client::new()
         .post(format!("{base}/token"))
         .basic_auth("svc", Some(SVC_SECRET))

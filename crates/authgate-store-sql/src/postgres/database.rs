@@ -33,10 +33,10 @@ impl SqlStore<PostgresDialect> {
     /// default schema (normally `public`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = parse_url(url)?;
-        let pool = pool_options()
-            .connect_with(options)
-            .await
-            .map_err(backend("connecting to PostgreSQL"))?;
+        let pool = match pool_options().connect_with(options.clone()).await {
+            Ok(p) => p,
+            Err(e) => return Err(connect_error(&options, e).await),
+        };
         Self::from_pool(pool).await
     }
 
@@ -67,7 +67,7 @@ impl SqlStore<PostgresDialect> {
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Backend(format!("PostgreSQL migrations: {e}")))?;
+            .map_err(|e| crate::migration_error("PostgreSQL", e))?;
         Ok(Self::new(PostgresDialect { pool }))
     }
 
@@ -80,6 +80,28 @@ impl SqlStore<PostgresDialect> {
     pub async fn close(&self) {
         self.db.pool.close().await;
     }
+}
+
+/// Why connecting failed. A pool that timed out says only that; one
+/// direct attempt gets the reason (connection refused, host unknown, …).
+async fn connect_error(options: &PgConnectOptions, e: sqlx::Error) -> StoreError {
+    let e = match e {
+        sqlx::Error::PoolTimedOut => {
+            match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(options))
+                .await
+            {
+                Ok(Err(direct)) => direct,
+                _ => e,
+            }
+        }
+        other => other,
+    };
+    StoreError::Backend(format!(
+        "connecting to PostgreSQL at {}:{}: {}",
+        options.get_host(),
+        options.get_port(),
+        crate::reason(&e)
+    ))
 }
 
 /// A pooled connection idle for longer than this is pinged before use.

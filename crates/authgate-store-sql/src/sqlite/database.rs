@@ -42,6 +42,29 @@ pub struct SqliteDialect {
     checkpointer: Mutex<Option<Checkpointer>>,
 }
 
+/// Why the database file at `path` cannot be opened, naming it: the
+/// operating system's reason when it refuses the file (a directory, no
+/// permission), else SQLite's ("file is not a database").
+fn open_error(path: &std::path::Path, e: &sqlx::Error) -> StoreError {
+    let os = if path.is_dir() {
+        Some("it is a directory".to_owned())
+    } else if path.exists() {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .err()
+            .map(|io| io.to_string())
+    } else {
+        None
+    };
+    StoreError::Backend(format!(
+        "SQLite file {}: {}",
+        path.display(),
+        os.unwrap_or_else(|| crate::reason(e))
+    ))
+}
+
 impl SqlStore<SqliteDialect> {
     /// Opens the database at `url_or_path`, creating the file if missing, and
     /// applies pending migrations.
@@ -91,7 +114,7 @@ impl SqlStore<SqliteDialect> {
         let writer = one_connection()
             .connect_with(options.clone())
             .await
-            .map_err(backend("opening SQLite database"))?;
+            .map_err(|e| open_error(options.get_filename(), &e))?;
         migrate(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers())
@@ -171,5 +194,5 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
     sqlx::migrate!("./migrations/sqlite")
         .run(pool)
         .await
-        .map_err(|e| StoreError::Backend(format!("SQLite migrations: {e}")))
+        .map_err(|e| crate::migration_error("SQLite", e))
 }

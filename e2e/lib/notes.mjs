@@ -49,14 +49,12 @@ export async function planNotes() {
  * @param {number} o.port
  * @param {string} [o.issuer]   direct mode
  * @param {string} [o.gateway]  gateway mode: the gateway's origin
- * @param {boolean} [o.testTools]
  */
-export async function startNotes({ lang, mode, port, issuer, gateway, testTools = false, name = `notes-${lang}-${mode}` }) {
+export async function startNotes({ lang, mode, port, issuer, gateway, name = `notes-${lang}-${mode}` }) {
   const url = `http://127.0.0.1:${port}/mcp`;
   const args = ['--mode', mode, '--listen', `127.0.0.1:${port}`, '--resource', url];
   if (issuer) args.push('--issuer', issuer);
   if (gateway) args.push('--gateway', gateway);
-  if (testTools) args.push('--test-tools');
   let proc;
   if (lang === 'ts') {
     const main = requireFile(path.join(NOTES_TS_DIR, 'dist', 'main.js'), 'run `npm ci && npm run build` in examples/notes-mcp-ts (or e2e/run.sh)');

@@ -7,7 +7,7 @@ protected by authgate in one of two ways:
                   carrying a valid Authgate-Caller JWT (gateway.py).
 
 Every flag has an environment twin: NOTES_MODE, NOTES_LISTEN, NOTES_RESOURCE,
-NOTES_ISSUER, NOTES_GATEWAY, NOTES_TEST_TOOLS=1.
+NOTES_ISSUER, NOTES_GATEWAY.
 
     python -m notes_mcp --mode direct --issuer http://127.0.0.1:8080
 """
@@ -179,7 +179,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--resource", default=env("NOTES_RESOURCE"), help="this server's MCP URL (the token's aud)")
     p.add_argument("--issuer", default=env("NOTES_ISSUER"), help="direct mode: authgate's issuer URL")
     p.add_argument("--gateway", default=env("NOTES_GATEWAY"), help="gateway mode: the gateway's origin")
-    p.add_argument("--test-tools", action="store_true", default=env("NOTES_TEST_TOOLS") == "1")
     a = p.parse_args(argv)
     a.resource = a.resource or f"http://{a.listen}/mcp"
     if a.mode == "direct" and not a.issuer:
@@ -194,7 +193,7 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     host, _, port = args.listen.rpartition(":")
     host = host.strip("[]")
-    app = notes_server(test_tools=args.test_tools).streamable_http_app(
+    app = notes_server().streamable_http_app(
         streamable_http_path=urlsplit(args.resource).path, stateless_http=True, host=host
     )
     where = f"issuer {args.issuer}" if args.mode == "direct" else f"gateway {args.gateway}"

@@ -25,21 +25,16 @@ def token_checker(issuer: str, resource: str):
     jwks = jwt.PyJWKClient(meta["jwks_uri"], lifespan=300, timeout=10)
 
     def check(authorization: str | None) -> set[str]:
-        """The token's scopes; raises (401) when `authorization` is no valid token for this server."""
+        """The token's scopes; raises (401) when it is no valid token for this server."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise MissingToken()
         if jwt.get_unverified_header(token).get("typ") != "at+jwt":  # an access token, not an ID token
             raise jwt.InvalidTokenError("typ is not at+jwt")
-        claims = jwt.decode(
-            token,
-            jwks.get_signing_key_from_jwt(token).key,
-            algorithms=["ES256", "RS256", "EdDSA"],  # never "none", never HMAC
-            issuer=issuer,  # exact
-            audience=resource,  # this server's own URL (RFC 8707)
-            leeway=30,  # exp, nbf, iat
-            options={"require": ["exp", "iss", "aud", "sub", "client_id"]},
-        )
+        claims = jwt.decode(  # never "none" or HMAC; iss exact; aud = this server's own URL (RFC 8707)
+            token, jwks.get_signing_key_from_jwt(token).key, algorithms=["ES256", "RS256", "EdDSA"],
+            issuer=issuer, audience=resource, leeway=30, options={"require": ["exp", "sub", "client_id"]},
+        )  # fmt: skip
         return set(str(claims.get("scope", "")).split())
 
     return check

@@ -5,8 +5,6 @@ gateway.py); this file only says which scope each tool needs."""
 from __future__ import annotations
 
 import asyncio
-import os
-
 from mcp.server.mcpserver import Context, MCPServer
 
 # The scope a tools/call needs, by tool name. A tool not listed here is refused.
@@ -15,9 +13,6 @@ TOOL_SCOPES = {
     "read_note": "notes:read",
     "count_slowly": "notes:read",
     "add_note": "notes:write",
-    # Only with --test-tools (end-to-end tests of the gateway):
-    "hang": "notes:read",
-    "crash": "notes:read",
 }
 SCOPES_SUPPORTED = ["notes:read", "notes:write"]
 BASELINE_SCOPE = "notes:read"  # what a caller without a token is told to ask for first
@@ -26,7 +21,7 @@ MAX_NOTES = 1000
 _notes: dict[str, str] = {"welcome": "Notes kept by notes-mcp-py."}
 
 
-def notes_server(test_tools: bool = False) -> MCPServer:
+def notes_server() -> MCPServer:
     mcp = MCPServer("notes-mcp-py", version="0.1.0")
 
     @mcp.tool(description="List the titles of all notes")
@@ -56,19 +51,5 @@ def notes_server(test_tools: bool = False) -> MCPServer:
             await ctx.report_progress(i, n)
             await asyncio.sleep(delay_ms / 1000)
         return f"counted to {n}"
-
-    if test_tools:
-
-        @mcp.tool(description="Test only: never answers")
-        async def hang() -> str:
-            await asyncio.Event().wait()  # until the request is cancelled
-            return "cancelled"
-
-        @mcp.tool(description="Test only: the server dies mid-stream")
-        async def crash(ctx: Context) -> str:
-            for i in range(1, 4):
-                await ctx.report_progress(i, 10)
-                await asyncio.sleep(0.05)
-            os._exit(3)
 
     return mcp

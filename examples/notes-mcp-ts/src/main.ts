@@ -7,7 +7,7 @@
 //                   carrying a valid Authgate-Caller JWT (gateway.ts).
 //
 // Every flag has an environment twin: NOTES_MODE, NOTES_LISTEN, NOTES_RESOURCE,
-// NOTES_ISSUER, NOTES_GATEWAY, NOTES_TEST_TOOLS=1.
+// NOTES_ISSUER, NOTES_GATEWAY.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { errors } from 'jose';
@@ -32,7 +32,6 @@ const { values: flags } = parseArgs({
     resource: { type: 'string' },
     issuer: { type: 'string' },
     gateway: { type: 'string' },
-    'test-tools': { type: 'boolean' },
   },
 });
 const env = process.env;
@@ -41,7 +40,6 @@ const listen = flags.listen ?? env.NOTES_LISTEN ?? '127.0.0.1:3100';
 const resource = flags.resource ?? env.NOTES_RESOURCE ?? `http://${listen}/mcp`;
 const issuer = flags.issuer ?? env.NOTES_ISSUER;
 const gateway = flags.gateway ?? env.NOTES_GATEWAY;
-const testTools = flags['test-tools'] ?? env.NOTES_TEST_TOOLS === '1';
 
 function die(msg: string): never {
   console.error(`notes-mcp-ts: ${msg}`);
@@ -153,7 +151,7 @@ async function handleMcp(req: http.IncomingMessage, res: http.ServerResponse) {
       throw new Refusal(403, { error: 'insufficient_scope', error_description: 'this tool needs more access' }, { 'www-authenticate': challenge });
     }
   }
-  const server = notesServer({ testTools });
+  const server = notesServer();
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   res.on('close', () => {
     void transport.close();

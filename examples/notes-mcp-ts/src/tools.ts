@@ -10,9 +10,6 @@ export const TOOL_SCOPES: Record<string, string> = {
   read_note: 'notes:read',
   count_slowly: 'notes:read',
   add_note: 'notes:write',
-  // Only with --test-tools (end-to-end tests of the gateway):
-  hang: 'notes:read',
-  crash: 'notes:read',
 };
 
 export const SCOPES_SUPPORTED = ['notes:read', 'notes:write'];
@@ -26,7 +23,7 @@ const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fresh server per request (stateless streamable HTTP); the notes are shared. */
-export function notesServer({ testTools = false } = {}): McpServer {
+export function notesServer(): McpServer {
   const server = new McpServer({ name: 'notes-mcp-ts', version: '0.1.0' });
 
   server.registerTool('list_notes', { description: 'List the titles of all notes' }, async () =>
@@ -72,21 +69,5 @@ export function notesServer({ testTools = false } = {}): McpServer {
     },
   );
 
-  if (testTools) {
-    // Never answers (until the caller goes away): an upstream that hangs.
-    server.registerTool('hang', { description: 'Test only: never answers' }, async (extra) => {
-      await new Promise((resolve) => extra.signal.addEventListener('abort', resolve, { once: true }));
-      return text('cancelled');
-    });
-    // Streams a few progress notifications, then the process dies.
-    server.registerTool('crash', { description: 'Test only: the server dies mid-stream' }, async (extra) => {
-      const token = extra._meta?.progressToken ?? 'crash';
-      for (let i = 1; i <= 3; i++) {
-        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: 10 } });
-        await sleep(50);
-      }
-      process.exit(3);
-    });
-  }
   return server;
 }

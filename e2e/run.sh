@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end suite in one command: installs what a fresh machine lacks
-# (Debian's Chromium, the pinned npm packages), builds the binaries, and runs
+# (Debian's Chromium, the pinned npm packages, the examples' npm packages and
+# Python venv), builds the binaries, and runs
 # every test in e2e/tests with node's test runner. Exits non-zero, loudly, if
 # anything is missing or any test fails; nothing is skipped.
 #

@@ -151,13 +151,13 @@ class Guard:
             parsed = json.loads(body)
         except ValueError:
             raise Refusal(400, "invalid_request", "the body is not JSON")
-        for needed in sorted(scopes_needed(parsed)):
-            if needed not in scopes:
-                if self.args.mode == "direct":
-                    challenge = insufficient_scope_challenge(self.args.resource, scopes, needed)
-                else:
-                    challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(scopes | {needed}))}"'
-                raise Refusal(403, "insufficient_scope", "this tool needs more access", {"www-authenticate": challenge})
+        missing = scopes_needed(parsed) - scopes
+        if missing:
+            if self.args.mode == "direct":
+                challenge = insufficient_scope_challenge(self.args.resource, scopes, missing)
+            else:
+                challenge = f'Bearer error="insufficient_scope", scope="{" ".join(sorted(scopes | missing))}"'
+            raise Refusal(403, "insufficient_scope", "this tool needs more access", {"www-authenticate": challenge})
 
         replayed = False
 

@@ -65,9 +65,9 @@ def unauthorized_challenge(resource: str, baseline: str, invalid: bool) -> str:
     return h
 
 
-def insufficient_scope_challenge(resource: str, granted: set[str], needed: str) -> str:
+def insufficient_scope_challenge(resource: str, granted: set[str], needed: set[str]) -> str:
     """403: one challenge naming what the token has plus what the call needs."""
-    union = " ".join(sorted(granted | {needed}))
+    union = " ".join(sorted(granted | needed))
     return (
         f'Bearer error="insufficient_scope", scope="{union}", '
         f'resource_metadata="{metadata_url(resource)}", error_description="this tool needs more access"'

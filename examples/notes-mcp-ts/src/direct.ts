@@ -56,7 +56,7 @@ export function unauthorizedChallenge(resource: string, baseline: string, invali
 }
 
 /** 403: one challenge naming what the token has plus what the call needs (the client asks for all of it). */
-export function insufficientScopeChallenge(resource: string, granted: Set<string>, needed: string): string {
-  const union = [...new Set([...granted, needed])].join(' ');
+export function insufficientScopeChallenge(resource: string, granted: Set<string>, needed: string[]): string {
+  const union = [...new Set([...granted, ...needed])].join(' ');
   return `Bearer error="insufficient_scope", scope="${union}", resource_metadata="${metadataUrl(resource)}", error_description="this tool needs more access"`;
 }

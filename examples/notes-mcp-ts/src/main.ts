@@ -142,14 +142,13 @@ async function handleMcp(req: http.IncomingMessage, res: http.ServerResponse) {
     return send(res, new Refusal(405, { error: 'method_not_allowed', error_description: 'POST only' }, { allow: 'POST' }));
   }
   const body = await readBody(req);
-  for (const needed of scopesNeeded(body)) {
-    if (!scopes.has(needed)) {
-      const challenge =
-        mode === 'direct'
-          ? insufficientScopeChallenge(resource, scopes, needed)
-          : `Bearer error="insufficient_scope", scope="${[...new Set([...scopes, needed])].join(' ')}"`;
-      throw new Refusal(403, { error: 'insufficient_scope', error_description: 'this tool needs more access' }, { 'www-authenticate': challenge });
-    }
+  const missing = scopesNeeded(body).filter((s) => !scopes.has(s));
+  if (missing.length) {
+    const challenge =
+      mode === 'direct'
+        ? insufficientScopeChallenge(resource, scopes, missing)
+        : `Bearer error="insufficient_scope", scope="${[...new Set([...scopes, ...missing])].join(' ')}"`;
+    throw new Refusal(403, { error: 'insufficient_scope', error_description: 'this tool needs more access' }, { 'www-authenticate': challenge });
   }
   const server = notesServer();
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });

@@ -112,3 +112,30 @@ export function startMcpRemote(serverUrl, { name = 'mcp-remote' } = {}) {
     },
   };
 }
+
+/**
+ * Starts mcp-remote for `serverUrl`, walks the authorization it opens in
+ * Chromium (`page`), and sends `initialize` over stdio. Resolves with
+ * { remote, authorizationUrl, seen }; the caller stops `remote`.
+ */
+export async function connectMcpRemote({ serverUrl, page, user, name = 'mcp-remote', shot }) {
+  const { authorizeInBrowser } = await import('./browser.mjs');
+  const remote = startMcpRemote(serverUrl, { name });
+  try {
+    const authorizationUrl = await remote.openedUrl();
+    const redirectUri = authorizationUrl.searchParams.get('redirect_uri');
+    if (!/^http:\/\/127\.0\.0\.1:\d+\//.test(redirectUri ?? '')) throw new Error(`unexpected redirect_uri ${redirectUri}`);
+    const seen = await authorizeInBrowser(page, authorizationUrl, { redirectUri, user, shots: shot ? { consent: shot } : {} });
+    const init = await remote.request(
+      'initialize',
+      { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'authgate-e2e-stdio', version: '1.0.0' } },
+      60_000,
+    );
+    if (!init.result) throw new Error(`initialize over mcp-remote failed: ${JSON.stringify(init)}`);
+    remote.notify('notifications/initialized');
+    return { remote, authorizationUrl, seen };
+  } catch (e) {
+    await remote.stop();
+    throw e;
+  }
+}

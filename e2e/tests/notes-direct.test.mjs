@@ -20,6 +20,7 @@ import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { TestOAuthProvider, browserOpener, recordingFetch, corruptJwt, resultText } from '../lib/mcp.mjs';
 import { decodeJwt, postForm, scopeSet } from '../lib/oauth.mjs';
 import { LANGS, notesResource, planNotes, startNotes, pythonClient } from '../lib/notes.mjs';
+import { connectMcpRemote } from '../lib/mcp-remote.mjs';
 
 const OTHER_SERVICE = { id: 'e2e-other-service', secret: 'other-service-secret-0123456789abcdef' };
 
@@ -205,6 +206,22 @@ function directSuite(lang) {
     assert.match(write.text, /added from python/);
     const read = await pythonClient(notes.url, token, 'read_note', { title: 'from python' });
     assert.equal(read.text, 'accepted');
+  });
+
+  it('mcp-remote (stdio) registers, authorizes through Chromium and calls read_note', async () => {
+    const { page: p } = await newPage(browser);
+    let remote;
+    try {
+      let authorizationUrl;
+      ({ remote, authorizationUrl } = await connectMcpRemote({ serverUrl: notes.url, page: p, user: USER, name: `mcp-remote-direct-${lang}` }));
+      assert.equal(authorizationUrl.searchParams.get('resource'), notes.url);
+      const r = await remote.request('tools/call', { name: 'read_note', arguments: { title: 'welcome' } });
+      assert.ok(r.result, JSON.stringify(r));
+      assert.match(resultText(r.result), new RegExp(`notes-mcp-${lang}`));
+    } finally {
+      await p.context().close().catch(() => {});
+      await remote?.stop();
+    }
   });
 }
 

@@ -16,11 +16,11 @@ import { USER } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { planGateway, startGateway } from '../lib/gateway.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
-import { launchBrowser, newPage, authorizeInBrowser } from '../lib/browser.mjs';
+import { launchBrowser, newPage } from '../lib/browser.mjs';
 import { TestOAuthProvider, browserOpener, recordingFetch, resultText } from '../lib/mcp.mjs';
 import { decodeJwt, postForm, scopeSet } from '../lib/oauth.mjs';
 import { LANGS, notesResource, planNotes, startNotes, pythonClient } from '../lib/notes.mjs';
-import { startMcpRemote } from '../lib/mcp-remote.mjs';
+import { connectMcpRemote } from '../lib/mcp-remote.mjs';
 
 const SERVICE = { id: 'e2e-gateway-service', secret: 'gateway-service-secret-0123456789abcdef' };
 const UPSTREAM_TIMEOUT_MS = 3000;
@@ -277,29 +277,20 @@ for (const lang of Object.keys(LANGS)) {
 
 describe("gateway behaviours with real upstreams (issue #20)", () => {
   it('mcp-remote (stdio) authorizes through Chromium and calls a tool through the gateway', async () => {
-    const remote = startMcpRemote(up.ts.publicUrl, { name: 'mcp-remote-gateway' });
     const { page } = await newPage(browser);
+    let remote;
     try {
-      const url = await remote.openedUrl();
-      assert.equal(url.origin + url.pathname, authgate.metadata.authorization_endpoint, 'it opened authgate /authorize');
-      assert.equal(url.searchParams.get('resource'), up.ts.publicUrl);
-      const redirectUri = url.searchParams.get('redirect_uri');
-      assert.match(redirectUri, /^http:\/\/127\.0\.0\.1:\d+\//);
-      const seen = await authorizeInBrowser(page, url, { redirectUri, user: USER, shots: { consent: 'notes-gateway-mcp-remote-consent' } });
+      let authorizationUrl, seen;
+      ({ remote, authorizationUrl, seen } = await connectMcpRemote({ serverUrl: up.ts.publicUrl, page, user: USER, name: 'mcp-remote-gateway', shot: 'notes-gateway-mcp-remote-consent' }));
+      assert.equal(authorizationUrl.origin + authorizationUrl.pathname, authgate.metadata.authorization_endpoint, 'it opened authgate /authorize');
+      assert.equal(authorizationUrl.searchParams.get('resource'), up.ts.publicUrl);
       assert.ok(seen.consent, 'a new client asks for consent');
-      const init = await remote.request('initialize', {
-        protocolVersion: '2025-06-18',
-        capabilities: {},
-        clientInfo: { name: 'authgate-e2e-stdio', version: '1.0.0' },
-      }, 60_000);
-      assert.ok(init.result, JSON.stringify(init));
-      remote.notify('notifications/initialized');
       const r = await remote.request('tools/call', { name: 'read_note', arguments: { title: 'welcome' } });
       assert.ok(r.result, JSON.stringify(r));
       assert.match(resultText(r.result), /notes-mcp-ts/);
     } finally {
       await page.context().close().catch(() => {});
-      await remote.stop();
+      await remote?.stop();
     }
   });
 

@@ -17,12 +17,14 @@ import { USER } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
 import { launchBrowser, newPage } from '../lib/browser.mjs';
-import { TestOAuthProvider, browserOpener, recordingFetch, corruptJwt, resultText } from '../lib/mcp.mjs';
+import { TestOAuthProvider, browserOpener, recordingFetch, expectAuthorizationNeeded, authorizationCallback, corruptJwt, resultText } from '../lib/mcp.mjs';
 import { decodeJwt, postForm, scopeSet } from '../lib/oauth.mjs';
 import { LANGS, notesResource, planNotes, startNotes, pythonClient } from '../lib/notes.mjs';
 import { connectMcpRemote } from '../lib/mcp-remote.mjs';
 
 const OTHER_SERVICE = { id: 'e2e-other-service', secret: 'other-service-secret-0123456789abcdef' };
+
+const isUnauthorized = (e) => e instanceof UnauthorizedError;
 
 let browser;
 before(async () => {
@@ -31,24 +33,6 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
 });
-
-async function expectUnauthorized(fn, what) {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof UnauthorizedError) return;
-    throw new Error(`${what}: expected UnauthorizedError (authorization needed), got ${e?.name}: ${e?.message}`, { cause: e });
-  }
-  assert.fail(`${what}: expected the client to need authorization, but it succeeded`);
-}
-
-async function callback(provider, issuer) {
-  assert.ok(provider.pendingAuthorization, 'the SDK asked the host to open an authorization URL');
-  const cb = await provider.pendingAuthorization;
-  assert.equal(cb.searchParams.get('error'), null, `authorization failed: ${cb.searchParams.get('error_description')}`);
-  assert.equal(cb.searchParams.get('iss'), issuer);
-  return cb;
-}
 
 const mcpPost = (url, headers = {}) =>
   fetch(url, {
@@ -122,8 +106,8 @@ function directSuite(lang) {
     const url = new URL(notes.url);
     const t1 = new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: fetchFn });
     const c1 = new Client({ name: 'authgate-e2e', version: '1.0.0' });
-    await expectUnauthorized(() => c1.connect(t1), 'first connect');
-    const cb = await callback(provider, authgate.issuer);
+    await expectAuthorizationNeeded(() => c1.connect(t1), 'first connect', isUnauthorized);
+    const cb = await authorizationCallback(provider, authgate.issuer);
     assert.ok(cb.seen.signIn && cb.seen.consent, 'signed in and consented');
     assert.match(cb.seen.consentText, /Read notes/);
     await t1.finishAuth(cb.searchParams);
@@ -180,14 +164,14 @@ function directSuite(lang) {
     assert.ok(conn, 'connected');
     const mark = fetchFn.log.length;
     const addNote = () => conn.client.callTool({ name: 'add_note', arguments: { title: 'shopping', text: 'bread' } });
-    await expectUnauthorized(addNote, 'add_note with a read-only token');
+    await expectAuthorizationNeeded(addNote, 'add_note with a read-only token', isUnauthorized);
     const forbidden = fetchFn.since(mark, (e) => e.status === 403);
     assert.equal(forbidden.length, 1, 'one 403');
     const h = forbidden[0].wwwAuthenticate ?? '';
     assert.match(h, /^Bearer error="insufficient_scope", scope="notes:read notes:write", resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp"/);
     const asked = scopeSet(provider.authorizationUrls.at(-1).searchParams.get('scope'));
     assert.ok(asked.has('notes:read') && asked.has('notes:write'), `scopes asked: ${[...asked]}`);
-    const cb = await callback(provider, authgate.issuer);
+    const cb = await authorizationCallback(provider, authgate.issuer);
     assert.ok(cb.seen.consent, 'asked to consent to the new scope');
     assert.match(cb.seen.consentText, /Add notes/);
     await conn.transport.finishAuth(cb.searchParams);

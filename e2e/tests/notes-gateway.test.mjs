@@ -17,7 +17,7 @@ import { startAuthgate } from '../lib/authgate.mjs';
 import { planGateway, startGateway } from '../lib/gateway.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
 import { launchBrowser, newPage } from '../lib/browser.mjs';
-import { TestOAuthProvider, browserOpener, recordingFetch, resultText } from '../lib/mcp.mjs';
+import { TestOAuthProvider, browserOpener, recordingFetch, expectAuthorizationNeeded, authorizationCallback, resultText } from '../lib/mcp.mjs';
 import { decodeJwt, postForm, scopeSet } from '../lib/oauth.mjs';
 import { LANGS, notesResource, planNotes, startNotes, pythonClient } from '../lib/notes.mjs';
 import { connectMcpRemote } from '../lib/mcp-remote.mjs';
@@ -30,6 +30,8 @@ const TOOL_RULES = [
   { name: 'count_slowly', scopes: ['notes:read'] },
   { name: 'add_note', scopes: ['notes:write'] },
 ];
+
+const isUnauthorized = (e) => e instanceof UnauthorizedError;
 
 let browser, authgate, gateway;
 /** lang → { notes (the upstream), publicUrl } */
@@ -142,24 +144,6 @@ async function readMessages(res, { onMessage } = {}) {
 
 const resultOf = (messages, id) => messages.find((m) => m.msg.id === id)?.msg;
 
-async function expectUnauthorized(fn, what) {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof UnauthorizedError) return;
-    throw new Error(`${what}: expected UnauthorizedError, got ${e?.name}: ${e?.message}`, { cause: e });
-  }
-  assert.fail(`${what}: expected the client to need authorization, but it succeeded`);
-}
-
-async function callbackOf(provider) {
-  assert.ok(provider.pendingAuthorization, 'the SDK asked the host to open an authorization URL');
-  const cb = await provider.pendingAuthorization;
-  assert.equal(cb.searchParams.get('error'), null, `authorization failed: ${cb.searchParams.get('error_description')}`);
-  assert.equal(cb.searchParams.get('iss'), authgate.issuer);
-  return cb;
-}
-
 function clientSuite(lang) {
   let callbackServer, page, provider, fetchFn, conn;
 
@@ -202,11 +186,11 @@ function clientSuite(lang) {
   it('the official TypeScript SDK client signs in through the gateway (Chromium consent); tools/list hides add_note', async () => {
     const url = new URL(up[lang].publicUrl);
     const t1 = new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: fetchFn });
-    await expectUnauthorized(() => new Client({ name: 'authgate-e2e', version: '1.0.0' }).connect(t1), 'first connect');
+    await expectAuthorizationNeeded(() => new Client({ name: 'authgate-e2e', version: '1.0.0' }).connect(t1), 'first connect', isUnauthorized);
     const first = fetchFn.log[0];
     assert.equal(first.status, 401);
     assert.match(first.wwwAuthenticate ?? '', /resource_metadata="[^"]*\/\.well-known\/oauth-protected-resource\/notes-/);
-    const cb = await callbackOf(provider);
+    const cb = await authorizationCallback(provider, authgate.issuer);
     assert.ok(cb.seen.consent, 'consented');
     await t1.finishAuth(cb.searchParams);
     await t1.close().catch(() => {});
@@ -226,14 +210,14 @@ function clientSuite(lang) {
     assert.ok(conn, 'connected');
     const mark = fetchFn.log.length;
     const addNote = () => conn.client.callTool({ name: 'add_note', arguments: { title: `via gateway ${lang}`, text: 'ok' } });
-    await expectUnauthorized(addNote, 'add_note with a read-only token');
+    await expectAuthorizationNeeded(addNote, 'add_note with a read-only token', isUnauthorized);
     const forbidden = fetchFn.since(mark, (e) => e.status === 403);
     assert.equal(forbidden.length, 1, 'one 403');
     assert.match(forbidden[0].wwwAuthenticate ?? '', /error="insufficient_scope"/);
     assert.match(forbidden[0].wwwAuthenticate ?? '', /scope="[^"]*notes:write[^"]*"/);
     const asked = scopeSet(provider.authorizationUrls.at(-1).searchParams.get('scope'));
     assert.ok(asked.has('notes:read') && asked.has('notes:write'), `scopes asked: ${[...asked]}`);
-    const cb = await callbackOf(provider);
+    const cb = await authorizationCallback(provider, authgate.issuer);
     await conn.transport.finishAuth(cb.searchParams);
     const r = await addNote();
     assert.notEqual(r.isError, true, resultText(r));

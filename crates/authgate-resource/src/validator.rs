@@ -293,6 +293,12 @@ impl Validator {
         self.inner.keys.fetch_count()
     }
 
+    /// Whether a key set was ever fetched (for readiness checks: a
+    /// resource whose keys never loaded can only answer 503).
+    pub fn keys_loaded(&self) -> bool {
+        self.inner.keys.ever_fetched()
+    }
+
     /// Fetches the metadata and keys now instead of on the first request.
     /// Fails (without other effect) when the authorization server cannot be
     /// reached; validation then retries on its own.

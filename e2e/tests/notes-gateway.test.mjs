@@ -11,7 +11,7 @@
 // that dies mid-stream (the stream ends, the gateway stays up, 502 after).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, UnauthorizedError, auth } from '@modelcontextprotocol/client';
 import { USER } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { planGateway, startGateway } from '../lib/gateway.mjs';
@@ -120,7 +120,7 @@ async function readMessages(res, { onMessage } = {}) {
   let buf = '';
   try {
     for await (const chunk of res.body) {
-      buf += decoder.decode(chunk, { stream: true });
+      buf += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n'); // SSE lines end in CRLF, LF or CR
       let i;
       while ((i = buf.indexOf('\n\n')) >= 0) {
         const event = buf.slice(0, i);
@@ -144,17 +144,29 @@ async function readMessages(res, { onMessage } = {}) {
 
 const resultOf = (messages, id) => messages.find((m) => m.msg.id === id)?.msg;
 
+/** The tools a caller holding `scopes` may call, by the gateway's rules (first match wins). */
+function callableTools(scopes) {
+  const match = (pattern, name) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(name);
+  return ['add_note', 'count_slowly', 'list_notes', 'read_note'].filter((tool) => TOOL_RULES.find((r) => match(r.name, tool)).scopes.every((sc) => scopes.has(sc)));
+}
+
 function clientSuite(lang) {
-  let callbackServer, page, provider, fetchFn, conn;
+  let callbackServer, page, fetchFn;
+  /** One host following the gateway's challenge, one that asks for read access only. */
+  let follower, reader, conn;
+
+  const newProvider = (name) =>
+    new TestOAuthProvider({
+      redirectUrl: callbackServer.redirectUri,
+      clientName: `E2E gateway ${lang} ${name}`,
+      openBrowser: browserOpener({ page, callback: callbackServer, user: USER, shots: (n) => ({ consent: `notes-gateway-${lang}-${name}-${n}-consent` }) }),
+    });
 
   before(async () => {
     callbackServer = await startCallbackServer();
     ({ page } = await newPage(browser));
-    provider = new TestOAuthProvider({
-      redirectUrl: callbackServer.redirectUri,
-      clientName: `E2E gateway ${lang} client`,
-      openBrowser: browserOpener({ page, callback: callbackServer, user: USER, shots: (n) => ({ consent: `notes-gateway-${lang}-${n}-consent` }) }),
-    });
+    follower = newProvider('follower');
+    reader = newProvider('reader');
     fetchFn = recordingFetch();
   });
 
@@ -183,50 +195,67 @@ function clientSuite(lang) {
     }
   });
 
-  it('the official TypeScript SDK client signs in through the gateway (Chromium consent); tools/list hides add_note', async () => {
+  it("the official TypeScript SDK client follows the gateway's 401 through Chromium consent; tools/list shows what the grant may call", async () => {
     const url = new URL(up[lang].publicUrl);
-    const t1 = new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: fetchFn });
+    const t1 = new StreamableHTTPClientTransport(url, { authProvider: follower, fetch: fetchFn });
     await expectAuthorizationNeeded(() => new Client({ name: 'authgate-e2e', version: '1.0.0' }).connect(t1), 'first connect', isUnauthorized);
     const first = fetchFn.log[0];
     assert.equal(first.status, 401);
-    assert.match(first.wwwAuthenticate ?? '', /resource_metadata="[^"]*\/\.well-known\/oauth-protected-resource\/notes-/);
-    const cb = await authorizationCallback(provider, authgate.issuer);
+    assert.match(first.wwwAuthenticate ?? '', new RegExp(`resource_metadata="${gateway.origin}/\\.well-known/oauth-protected-resource/notes-${lang}/mcp"`));
+    const challenged = scopeSet(/scope="([^"]*)"/.exec(first.wwwAuthenticate ?? '')?.[1]);
+    const cb = await authorizationCallback(follower, authgate.issuer);
     assert.ok(cb.seen.consent, 'consented');
     await t1.finishAuth(cb.searchParams);
     await t1.close().catch(() => {});
-    assert.equal(provider.authorizationUrls[0].searchParams.get('resource'), up[lang].publicUrl);
-    const transport = new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: fetchFn });
+    assert.equal(follower.authorizationUrls[0].searchParams.get('resource'), up[lang].publicUrl);
+    const granted = scopeSet(decodeJwt(follower.tokens().access_token).payload.scope);
+    assert.deepEqual([...granted].sort(), [...challenged].sort(), 'granted what the challenge asked for');
+    const client = new Client({ name: 'authgate-e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(url, { authProvider: follower, fetch: fetchFn }));
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      assert.deepEqual(names, callableTools(granted), `tools/list for ${[...granted]}`);
+      const r = await client.callTool({ name: 'read_note', arguments: { title: 'welcome' } });
+      assert.notEqual(r.isError, true, resultText(r));
+      assert.match(resultText(r), new RegExp(`notes-mcp-${lang}`), 'the upstream answered');
+    } finally {
+      await client.close().catch(() => {});
+    }
+  });
+
+  it('step-up through the gateway: a read-only host (add_note hidden) → 403 insufficient_scope → re-authorization → add_note', async () => {
+    const url = new URL(up[lang].publicUrl);
+    // A host asking for the least it needs: read access only.
+    assert.equal(await auth(reader, { serverUrl: url, scope: 'notes:read', fetchFn }), 'REDIRECT');
+    const transport = new StreamableHTTPClientTransport(url, { authProvider: reader, fetch: fetchFn });
+    await transport.finishAuth((await authorizationCallback(reader, authgate.issuer)).searchParams);
+    assert.deepEqual([...scopeSet(decodeJwt(reader.tokens().access_token).payload.scope)], ['notes:read']);
     const client = new Client({ name: 'authgate-e2e', version: '1.0.0' });
     await client.connect(transport);
     conn = { client, transport };
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
     assert.deepEqual(names, ['count_slowly', 'list_notes', 'read_note'], 'add_note hidden from a read-only caller');
-    const r = await client.callTool({ name: 'read_note', arguments: { title: 'welcome' } });
-    assert.notEqual(r.isError, true, resultText(r));
-    assert.match(resultText(r), new RegExp(`notes-mcp-${lang}`), 'the upstream answered');
-  });
 
-  it('step-up through the gateway: add_note → 403 insufficient_scope → re-authorization → success', async () => {
-    assert.ok(conn, 'connected');
     const mark = fetchFn.log.length;
-    const addNote = () => conn.client.callTool({ name: 'add_note', arguments: { title: `via gateway ${lang}`, text: 'ok' } });
+    const addNote = () => client.callTool({ name: 'add_note', arguments: { title: `via gateway ${lang}`, text: 'ok' } });
     await expectAuthorizationNeeded(addNote, 'add_note with a read-only token', isUnauthorized);
     const forbidden = fetchFn.since(mark, (e) => e.status === 403);
     assert.equal(forbidden.length, 1, 'one 403');
     assert.match(forbidden[0].wwwAuthenticate ?? '', /error="insufficient_scope"/);
     assert.match(forbidden[0].wwwAuthenticate ?? '', /scope="[^"]*notes:write[^"]*"/);
-    const asked = scopeSet(provider.authorizationUrls.at(-1).searchParams.get('scope'));
+    const asked = scopeSet(reader.authorizationUrls.at(-1).searchParams.get('scope'));
     assert.ok(asked.has('notes:read') && asked.has('notes:write'), `scopes asked: ${[...asked]}`);
-    const cb = await authorizationCallback(provider, authgate.issuer);
-    await conn.transport.finishAuth(cb.searchParams);
+    const cb = await authorizationCallback(reader, authgate.issuer);
+    assert.ok(cb.seen.consent, 'asked to consent to the new scope');
+    await transport.finishAuth(cb.searchParams);
     const r = await addNote();
     assert.notEqual(r.isError, true, resultText(r));
-    const names = (await conn.client.listTools()).tools.map((t) => t.name);
-    assert.ok(names.includes('add_note'), 'add_note listed for a writer');
+    const after = (await client.listTools()).tools.map((t) => t.name);
+    assert.ok(after.includes('add_note'), 'add_note listed for a writer');
   });
 
   it('the Python mcp client calls through the gateway with the token the browser flow produced', async () => {
-    const token = provider.tokens().access_token;
+    const token = reader.tokens().access_token;
     const read = await pythonClient(up[lang].publicUrl, token, 'read_note', { title: `via gateway ${lang}` });
     assert.equal(read.is_error, false, JSON.stringify(read));
     assert.equal(read.text, 'ok');
@@ -247,7 +276,7 @@ function clientSuite(lang) {
     const { messages, ended } = await readMessages(res);
     assert.equal(ended, 'complete');
     const progress = messages.filter((m) => m.msg.method === 'notifications/progress');
-    assert.deepEqual(progress.map((m) => m.msg.params.progress), Array.from({ length: n }, (_, i) => i + 1));
+    assert.deepEqual(progress.map((m) => m.msg.params.progress), Array.from({ length: n }, (_, i) => i + 1), JSON.stringify(messages.slice(0, 3)));
     assert.match(resultText(resultOf(messages, req.id)?.result), new RegExp(`counted to ${n}`));
     // Not buffered: the first notification arrived long before the answer (~3 s of counting).
     const last = messages.at(-1).at;
@@ -327,7 +356,7 @@ describe("gateway behaviours with real upstreams (issue #20)", () => {
       process.kill(pid, 'SIGCONT');
     }
     const again = await readMessages(await post(up.py.publicUrl, token, call('read_note', { title: 'welcome' })));
-    assert.match(JSON.stringify(again.messages), /notes-mcp-py/, 'the upstream answers again once it resumes');
+    assert.match(JSON.stringify(again.messages), /notes-mcp-py/, `the upstream answers again once it resumes: ${JSON.stringify(again)}`);
   });
 
   it('an upstream that dies mid-stream: the stream ends, the gateway stays up, then 502', async () => {
@@ -353,6 +382,6 @@ describe("gateway behaviours with real upstreams (issue #20)", () => {
     assert.equal(after.status, 502, 'the upstream is gone');
     await after.body?.cancel();
     const py = await readMessages(await post(up.py.publicUrl, await serviceToken('py', 'notes:read'), call('list_notes')));
-    assert.ok(py.messages.some((m) => m.msg.result), 'the other upstream still served');
+    assert.ok(py.messages.some((m) => m.msg.result), `the other upstream still served: ${JSON.stringify(py)}`);
   });
 });

@@ -10,10 +10,12 @@
 // insufficient_scope, the client re-authorizes for both scopes and succeeds;
 // the Python `mcp` client calls the server with the tokens the browser flow
 // produced (read-only: 403 on the write tool; stepped up: it writes).
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
-import { USER } from '../lib/env.mjs';
+import { USER, REPO_ROOT } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
 import { launchBrowser, newPage } from '../lib/browser.mjs';
@@ -212,3 +214,19 @@ function directSuite(lang) {
 for (const lang of Object.keys(LANGS)) {
   describe(`notes-mcp-${lang}: ${LANGS[lang].label} MCP server validating authgate tokens itself (issue #20)`, () => directSuite(lang));
 }
+
+it('the README quotes the token checks exactly as the examples run them', () => {
+  const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  for (const [file, marker] of [
+    ['examples/notes-mcp-ts/src/direct.ts', '//'],
+    ['examples/notes-mcp-py/notes_mcp/direct.py', '#'],
+  ]) {
+    const src = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
+    const start = src.indexOf(`${marker} --- token check`);
+    const end = src.indexOf(`${marker} --- end of token check ---`);
+    assert.ok(start >= 0 && end > start, `${file} marks its token check`);
+    const block = src.slice(src.indexOf('\n', start) + 1, end).trimEnd();
+    assert.ok(block.split('\n').length <= 25, `${file}: the check stays short`);
+    assert.ok(readme.includes(block), `README.md quotes ${file}'s token check as it is`);
+  }
+});

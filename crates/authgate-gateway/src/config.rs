@@ -276,18 +276,19 @@ pub fn read_policy_file(
     let key = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(&key, format!("cannot read: {e}")))?;
-    let file: PolicyFile = Figment::from(Toml::string(&text))
-        .extract()
-        .map_err(|e| {
-            let mut e = figment_error(e);
-            e.key = format!("{key}: {}", e.key);
-            e
-        })?;
+    let file: PolicyFile = Figment::from(Toml::string(&text)).extract().map_err(|e| {
+        let mut e = figment_error(e);
+        e.key = format!("{key}: {}", e.key);
+        e
+    })?;
     let unknown = match &file.unknown_tools {
         Some(s) => parse_unknown(&format!("{key}: unknown_tools"), s)?,
         None => default_unknown.clone(),
     };
-    Ok(Policy::new(rules(&format!("{key}: tools"), &file.tools)?, unknown))
+    Ok(Policy::new(
+        rules(&format!("{key}: tools"), &file.tools)?,
+        unknown,
+    ))
 }
 
 fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -301,7 +302,10 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
         return Err(ConfigError::new("max_body_bytes", "must be more than 0"));
     }
     if raw.upstream_timeout_ms == 0 {
-        return Err(ConfigError::new("upstream_timeout_ms", "must be more than 0"));
+        return Err(ConfigError::new(
+            "upstream_timeout_ms",
+            "must be more than 0",
+        ));
     }
     if raw.upstreams.is_empty() {
         return Err(ConfigError::new(
@@ -450,7 +454,9 @@ mod tests {
             "upstreams[0].upstream_url"
         );
         assert_eq!(
-            key(value(serde_json::json!({"tools": [{"name": "x", "scopes": ["a\"b"]}]}))),
+            key(value(
+                serde_json::json!({"tools": [{"name": "x", "scopes": ["a\"b"]}]})
+            )),
             "upstreams[0].tools[0].scopes"
         );
         assert_eq!(key(serde_json::json!({"upstreams": []})), "upstreams");

@@ -57,7 +57,8 @@ pub async fn start_in_serve(
     audit: AuditSink,
     mut stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
-    let gateway = Gateway::new(settings, Arc::new(AuthorityAudit(audit))).map_err(|e| e.to_string())?;
+    let gateway =
+        Gateway::new(settings, Arc::new(AuthorityAudit(audit))).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("gateway: cannot listen on {}: {e}", settings.listen))?;
@@ -80,5 +81,7 @@ pub async fn start_in_serve(
 pub async fn run_standalone(config: Option<PathBuf>, listen: Option<String>) -> Result<(), String> {
     let settings = authgate_gateway::config::load(config.as_deref(), listen.as_deref())
         .map_err(|e| e.to_string())?;
-    authgate_gateway::run(settings).await.map_err(|e| e.to_string())
+    authgate_gateway::run(settings)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -70,7 +70,12 @@ impl Harness {
 
     /// POSTs a JSON-RPC body with the legacy protocol version (no
     /// standard headers) plus `extra` headers.
-    pub async fn post(&self, token: Option<&str>, body: &Value, extra: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        token: Option<&str>,
+        body: &Value,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut r = self
             .http
             .post(&self.url)
@@ -135,6 +140,14 @@ pub async fn messages(resp: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// The `WWW-Authenticate` of a response ("" when none).
+pub fn www(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn tool_names(list_answer: &Value) -> Vec<String> {
     let mut v: Vec<String> = list_answer["result"]["tools"]
         .as_array()
@@ -179,9 +192,13 @@ pub async fn weather(opts: Opts) -> Harness {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let app = axum::Router::new()
-        .route_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn_with_state(verifier, verify_caller));
+    let app =
+        axum::Router::new()
+            .route_service("/mcp", mcp)
+            .layer(axum::middleware::from_fn_with_state(
+                verifier,
+                verify_caller,
+            ));
     tokio::spawn(async move {
         let _ = axum::serve(up, app).await;
     });
@@ -325,7 +342,11 @@ async fn verify(v: &Verifier, jwt: &str) -> Result<Claims, String> {
         s("sub"),
         s("client_id"),
         s("aud"),
-        s("scope").split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+        s("scope")
+            .split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect(),
         c["iat"].as_i64().unwrap_or(0),
         c["exp"].as_i64().unwrap_or(0),
         &implications,

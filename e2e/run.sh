@@ -61,7 +61,11 @@ if ! stamp_ok "$notes_ts/package-lock.json" "$notes_ts/node_modules/.e2e-stamp";
   ( cd "$notes_ts" && timeout 600 npm ci --no-audit --no-fund ) || die "npm ci in examples/notes-mcp-ts failed"
   stamp "$notes_ts/package-lock.json" "$notes_ts/node_modules/.e2e-stamp"
 fi
-( cd "$notes_ts" && timeout 300 npm run --silent build ) || die "building examples/notes-mcp-ts (tsc) failed"
+# tsc only when a source (or the lock file) is newer than the build.
+if [[ ! -f "$notes_ts/dist/main.js" ]] || [[ -n "$(find "$notes_ts/src" "$notes_ts/tsconfig.json" "$notes_ts/node_modules/.e2e-stamp" -newer "$notes_ts/dist/main.js" -print -quit)" ]]; then
+  say "building examples/notes-mcp-ts (tsc)"
+  ( cd "$notes_ts" && timeout 300 npm run --silent build ) || die "building examples/notes-mcp-ts (tsc) failed"
+fi
 notes_py="$repo/examples/notes-mcp-py"
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   say "installing python3 and python3-venv"

@@ -15,6 +15,9 @@ import path from 'node:path';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError as UnauthorizedErrorV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { USER, REPO_ROOT } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
@@ -192,6 +195,28 @@ function directSuite(lang) {
     assert.match(write.text, /added from python/);
     const read = await pythonClient(notes.url, token, 'read_note', { title: 'from python' });
     assert.equal(read.text, 'accepted');
+  });
+
+  it('the v1 TypeScript SDK client (@modelcontextprotocol/sdk 1.32) registers, authorizes and calls read_note', async () => {
+    const v1 = new TestOAuthProvider({
+      redirectUrl: callbackServer.redirectUri,
+      clientName: `E2E ${label} notes v1 client`,
+      openBrowser: browserOpener({ page, callback: callbackServer, user: USER }),
+    });
+    const url = new URL(notes.url);
+    const t1 = new TransportV1(url, { authProvider: v1 });
+    await expectAuthorizationNeeded(() => new ClientV1({ name: 'authgate-e2e-v1', version: '1.0.0' }).connect(t1), 'v1 first connect', (e) => e instanceof UnauthorizedErrorV1);
+    await t1.finishAuth((await authorizationCallback(v1, authgate.issuer)).searchParams.get('code'));
+    await t1.close().catch(() => {});
+    const client = new ClientV1({ name: 'authgate-e2e-v1', version: '1.0.0' });
+    await client.connect(new TransportV1(url, { authProvider: v1 }));
+    try {
+      const r = await client.callTool({ name: 'read_note', arguments: { title: 'welcome' } });
+      assert.notEqual(r.isError, true, resultText(r));
+      assert.match(resultText(r), new RegExp(`notes-mcp-${lang}`));
+    } finally {
+      await client.close().catch(() => {});
+    }
   });
 
   it('mcp-remote (stdio) registers, authorizes through Chromium and calls read_note', async () => {

@@ -56,7 +56,7 @@ function directSuite(lang) {
     otherUrl = (await planNotes()).url; // another MCP server: only its URL matters
     authgate = await startAuthgate({
       name: `authgate-notes-${lang}`,
-      resources: [notesResource(`notes-${lang}`, plan.url), notesResource('other', otherUrl)],
+      resources: [notesResource(`notes-${lang}`, plan.url, { name: resourceName }), notesResource('other', otherUrl)],
       clients: [
         {
           client_id: OTHER_SERVICE.id,
@@ -115,6 +115,7 @@ function directSuite(lang) {
     const cb = await authorizationCallback(provider, authgate.issuer);
     assert.ok(cb.seen.signIn && cb.seen.consent, 'signed in and consented');
     assert.match(cb.seen.consentText, /Read notes/);
+    assert.ok(cb.seen.consentText.includes(resourceName), 'consent names the MCP server');
     await t1.finishAuth(cb.searchParams);
     await t1.close().catch(() => {});
     assert.equal(provider.authorizationUrls[0].searchParams.get('resource'), notes.url, 'RFC 8707 resource');

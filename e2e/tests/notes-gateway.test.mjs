@@ -46,7 +46,7 @@ before(async () => {
   }
   authgate = await startAuthgate({
     name: 'authgate-gateway',
-    resources: Object.keys(LANGS).map((lang) => notesResource(`notes-${lang}`, up[lang].publicUrl)),
+    resources: Object.keys(LANGS).map((lang) => notesResource(`notes-${lang}`, up[lang].publicUrl, { name: LANGS[lang].resourceName })),
     clients: [
       {
         client_id: SERVICE.id,

@@ -178,3 +178,27 @@ export function resultText(result) {
     .map((c) => c.text)
     .join('\n');
 }
+
+/**
+ * Runs `fn`, which must fail because the SDK needs the host to finish an
+ * authorization in the browser (`isUnauthorized` tells that error apart).
+ */
+export async function expectAuthorizationNeeded(fn, what, isUnauthorized) {
+  try {
+    await fn();
+  } catch (e) {
+    if (isUnauthorized(e)) return;
+    throw new Error(`${what}: expected UnauthorizedError (authorization needed), got ${e?.name}: ${e?.message}`, { cause: e });
+  }
+  throw new Error(`${what}: expected the client to need authorization, but it succeeded`);
+}
+
+/** Waits for the browser leg the SDK started; fails unless the callback carries a code and `iss` = `issuer`. */
+export async function authorizationCallback(provider, issuer) {
+  if (!provider.pendingAuthorization) throw new Error('the SDK did not ask the host to open an authorization URL');
+  const cb = await provider.pendingAuthorization;
+  const q = cb.searchParams;
+  if (q.get('error') || !q.get('code')) throw new Error(`authorization failed: ${q.get('error')} ${q.get('error_description')}`);
+  if (q.get('iss') !== issuer) throw new Error(`callback iss ${q.get('iss')}, expected ${issuer}`);
+  return cb;
+}

@@ -1,0 +1,1 @@
+"""notes-mcp-py: an MCP server (PyPI `mcp`, MCPServer) protected by authgate."""

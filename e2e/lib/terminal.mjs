@@ -3,7 +3,7 @@
 // the servers a README says to start "in another terminal". Each runs bash
 // in its own process group, so stopping a terminal stops what it started
 // (a server under `cd … && ./server`), by that group's id, never by name.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -71,6 +71,15 @@ function startBash(name, args, { cwd, env }) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The processes in a terminal's group, for the message of a block that hangs. */
+function processes(pgid) {
+  try {
+    return execFileSync('ps', ['-o', 'pid,stat,wchan:24,etime,args', '-g', String(pgid)], { encoding: 'utf8', timeout: 5000 });
+  } catch (e) {
+    return `(ps failed: ${e.message})`;
+  }
+}
+
 /**
  * The person's main terminal: a bash reading commands, with `set -e` so a
  * failing command ends it (and the test) instead of going unnoticed.
@@ -105,7 +114,9 @@ export function openTerminal(name, { cwd, env, scratchDir }) {
         throw new Error(`the block failed (the shell exited: ${JSON.stringify(t.exitInfo)}):\n${script}--- output ---\n${t.output.slice(from)}`);
       }
       if (Date.now() > deadline) {
-        throw new Error(`the block did not finish within ${timeoutMs} ms:\n${script}--- output so far ---\n${t.output.slice(from)}`);
+        throw new Error(
+          `the block did not finish within ${timeoutMs} ms:\n${script}--- output so far ---\n${t.output.slice(from)}\n--- what is still running ---\n${processes(t.child.pid)}`,
+        );
       }
       await sleep(50);
     }

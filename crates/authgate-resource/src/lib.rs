@@ -130,6 +130,11 @@ impl std::ops::Deref for AuthClaims {
     }
 }
 
+/// The README's examples, compiled by `cargo test --doc` so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The RFC 9728 well-known path prefix.
 pub const METADATA_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 

@@ -14,8 +14,8 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// From `file` (JSON `{"client_id", "client_secret"}` or `key = value`
-    /// lines), else from the environment.
+    /// From `file` (JSON `{"client_id", "client_secret"}`, or `key = value`
+    /// or `key: value` lines), else from the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, CliError> {
         if let Some(f) = file {
             let text = std::fs::read_to_string(f)
@@ -48,7 +48,9 @@ impl Credentials {
         let mut id = None;
         let mut secret = None;
         for line in text.lines() {
-            let Some((k, v)) = line.split_once('=') else {
+            // `key = value`, or `key: value` as `authgate client add
+            // --confidential` prints it, so its output works as this file.
+            let Some((k, v)) = line.split_once(['=', ':']) else {
                 continue;
             };
             let v = v.trim().trim_matches('"').to_owned();
@@ -218,5 +220,14 @@ mod tests {
             ("ops", "s3")
         );
         assert!(Credentials::parse("client_id = ops").is_none());
+        // What `authgate client add --confidential` prints.
+        let c = Credentials::parse(
+            "client_id:     ops\nclient_secret: a=b:c\n(the secret is shown only now)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.client_id.as_str(), c.client_secret.as_str()),
+            ("ops", "a=b:c")
+        );
     }
 }

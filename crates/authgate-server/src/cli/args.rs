@@ -82,7 +82,8 @@ pub(super) struct RemoteArgs {
     #[arg(long, global = true, env = "AUTHGATE_SERVER")]
     pub(super) server: Option<String>,
     /// File with the admin client's credentials for --server (JSON with
-    /// client_id and client_secret, or `key = value` lines).
+    /// client_id and client_secret, `key = value` lines, or what
+    /// `authgate client add --confidential` printed).
     #[arg(long, global = true)]
     pub(super) credentials: Option<PathBuf>,
 }

@@ -18,6 +18,7 @@ mod user;
 
 use args::{Cli, Command};
 use authgate_authority::config::{self, Overrides, Settings};
+use clap::Parser;
 use error::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +58,10 @@ pub fn main() -> ExitCode {
     };
     let remote = (remote.server, remote.credentials);
     let result = rt.block_on(dispatch(cli.command, settings, remote));
+    // A command is done when `dispatch` returns: a blocking task still
+    // running (a DNS lookup, a database worker) must not keep the process
+    // alive after its answer was printed.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -76,6 +76,12 @@ pub struct UpstreamConfig {
     pub issuer: String,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
+    /// The `scope` of the 401 challenge: what a client asks for on first
+    /// sign-in. Empty (the default): the challenge names no scope and the
+    /// authorization server grants the resource's default scopes — never
+    /// every scope the resource knows.
+    #[serde(default)]
+    pub baseline_scopes: Vec<String>,
     /// Scope implications, as the authorization server declares them:
     /// `{ "weather:write" = ["weather:read"] }` lets a `weather:write`
     /// token call what needs `weather:read`.
@@ -139,6 +145,7 @@ pub struct Upstream {
     pub upstream_url: url::Url,
     pub issuer: String,
     pub scopes_supported: Vec<String>,
+    pub baseline_scopes: Vec<String>,
     pub scope_implies: std::collections::BTreeMap<String, Vec<String>>,
     pub list_filter: ListFilter,
     pub policy_file: Option<PathBuf>,
@@ -344,6 +351,16 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
                 format!("{s:?} is not a valid scope name"),
             ));
         }
+        if let Some(s) = u
+            .baseline_scopes
+            .iter()
+            .find(|s| !u.scopes_supported.contains(s))
+        {
+            return Err(ConfigError::new(
+                k("baseline_scopes"),
+                format!("{s:?} is not in scopes_supported: list it there or drop it here"),
+            ));
+        }
         for (scope, implied) in &u.scope_implies {
             if let Some(s) = std::iter::once(scope)
                 .chain(implied)
@@ -399,6 +416,7 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
             upstream_url,
             issuer: u.issuer.clone(),
             scopes_supported: u.scopes_supported.clone(),
+            baseline_scopes: u.baseline_scopes.clone(),
             scope_implies: u.scope_implies.clone(),
             list_filter,
             policy_file,
@@ -460,6 +478,12 @@ mod tests {
             "upstreams[0].tools[0].scopes"
         );
         assert_eq!(key(serde_json::json!({"upstreams": []})), "upstreams");
+        assert_eq!(
+            key(value(serde_json::json!({
+                "scopes_supported": ["r", "w"], "baseline_scopes": ["r", "admin"]
+            }))),
+            "upstreams[0].baseline_scopes"
+        );
         assert!(from_value(serde_json::json!({"upstreams": [], "bogus": 1}), None).is_err());
         let ok = from_value(value(serde_json::json!({})), None).unwrap();
         assert_eq!(ok.upstreams[0].list_filter, ListFilter::Hide);

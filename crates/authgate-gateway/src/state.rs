@@ -88,6 +88,7 @@ impl Shared {
                 .map_err(|e| ConfigError::new(key("public_url"), e.to_string()))?;
             let resource = ProtectedResource::builder(validator)
                 .scopes_supported(up.scopes_supported.clone())
+                .baseline_scopes(up.baseline_scopes.clone())
                 .resource_name(up.name.clone())
                 // The root form names one resource: only when there is one.
                 .metadata_at_root(one)

@@ -32,6 +32,8 @@ pub struct Opts {
     pub policy_file: Option<String>,
     /// The upstream answers with JSON instead of SSE.
     pub json_response: bool,
+    /// The 401 challenge's `scope`.
+    pub baseline_scopes: &'static [&'static str],
 }
 
 impl Default for Opts {
@@ -43,6 +45,7 @@ impl Default for Opts {
             max_body: 64 * 1024,
             policy_file: None,
             json_response: false,
+            baseline_scopes: &[],
         }
     }
 }
@@ -231,6 +234,7 @@ async fn start(
         "scope_implies": {"weather:admin": [WRITE]},
         "unknown_tools": opts.unknown_tools,
         "list_filter": opts.list_filter,
+        "baseline_scopes": opts.baseline_scopes,
     });
     match &opts.policy_file {
         Some(text) => {

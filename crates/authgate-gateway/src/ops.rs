@@ -135,7 +135,7 @@ pub fn spawn_background(s: &Arc<Shared>) -> Vec<tokio::task::JoinHandle<()>> {
             tasks.push(tokio::spawn(policy::watch(
                 r.up.name.clone(),
                 file,
-                r.up.unknown_tools.clone(),
+                r.up.unknown.clone(),
                 r.policy.clone(),
                 policy::RELOAD_INTERVAL,
             )));

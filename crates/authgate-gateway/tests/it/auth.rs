@@ -88,7 +88,10 @@ async fn the_challenge_asks_for_the_baseline_only() {
     let r = h.post(Some("abc.def.ghi"), &list(1), &[]).await;
     assert_eq!(r.status(), 401);
     let c = www(&r);
-    assert!(c.contains("scope=\"weather:read\"") && c.contains("error=\"invalid_token\""), "{c}");
+    assert!(
+        c.contains("scope=\"weather:read\"") && c.contains("error=\"invalid_token\""),
+        "{c}"
+    );
 }
 
 #[tokio::test]

@@ -8,5 +8,6 @@
 mod auth;
 mod ops;
 mod policy;
+mod prompts;
 mod support;
 mod transport;

@@ -34,6 +34,8 @@ pub struct Opts {
     pub json_response: bool,
     /// The 401 challenge's `scope`.
     pub baseline_scopes: &'static [&'static str],
+    /// More upstream keys (prompt and resource rules…).
+    pub extra: Value,
 }
 
 impl Default for Opts {
@@ -46,6 +48,7 @@ impl Default for Opts {
             policy_file: None,
             json_response: false,
             baseline_scopes: &[],
+            extra: json!({}),
         }
     }
 }
@@ -236,6 +239,9 @@ async fn start(
         "list_filter": opts.list_filter,
         "baseline_scopes": opts.baseline_scopes,
     });
+    if let (Some(u), Some(e)) = (up.as_object_mut(), opts.extra.as_object()) {
+        u.extend(e.clone());
+    }
     match &opts.policy_file {
         Some(text) => {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();

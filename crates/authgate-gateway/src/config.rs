@@ -45,6 +45,10 @@ pub struct GatewayConfig {
     pub upstream_timeout_ms: u64,
     /// How long streams may drain after SIGTERM before they are cut.
     pub shutdown_grace_ms: u64,
+    /// Origins of browser-based MCP clients allowed by CORS: exact origins
+    /// (`https://app.example`) or `*`. Empty (the default): no CORS headers.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
     #[serde(default)]
     pub upstreams: Vec<UpstreamConfig>,
 }
@@ -58,6 +62,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 1024 * 1024,
             upstream_timeout_ms: 30_000,
             shutdown_grace_ms: 10_000,
+            cors_allowed_origins: Vec::new(),
             upstreams: Vec::new(),
         }
     }
@@ -224,6 +229,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub upstream_timeout: std::time::Duration,
     pub shutdown_grace: std::time::Duration,
+    pub cors_allowed_origins: Vec<String>,
     pub upstreams: Vec<Upstream>,
 }
 
@@ -288,6 +294,13 @@ fn http_url(key: &str, s: &str) -> Result<url::Url, ConfigError> {
         return Err(ConfigError::new(key, "must not have a #fragment"));
     }
     Ok(u)
+}
+
+/// Whether `s` is exactly an http(s) origin, as browsers send it.
+fn is_origin(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == s
+    })
 }
 
 /// Parses `unknown_tools`: `deny` or one scope.
@@ -417,6 +430,14 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
             "upstream_timeout_ms",
             "must be more than 0",
         ));
+    }
+    for (i, o) in raw.cors_allowed_origins.iter().enumerate() {
+        if o != "*" && !is_origin(o) {
+            return Err(ConfigError::new(
+                format!("cors_allowed_origins[{i}]"),
+                format!("{o:?} must be \"*\" or an origin like https://app.example (no path)"),
+            ));
+        }
     }
     if raw.upstreams.is_empty() {
         return Err(ConfigError::new(
@@ -560,6 +581,7 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
         max_body_bytes: raw.max_body_bytes,
         upstream_timeout: std::time::Duration::from_millis(raw.upstream_timeout_ms),
         shutdown_grace: std::time::Duration::from_millis(raw.shutdown_grace_ms),
+        cors_allowed_origins: raw.cors_allowed_origins,
         upstreams,
     })
 }
@@ -603,6 +625,20 @@ mod tests {
             "upstreams[0].tools[0].scopes"
         );
         assert_eq!(key(serde_json::json!({"upstreams": []})), "upstreams");
+        for bad in [
+            "https://app.example/",
+            "https://app.example/x",
+            "app.example",
+            "",
+        ] {
+            let mut v = value(serde_json::json!({}));
+            v["cors_allowed_origins"] = serde_json::json!(["*", bad]);
+            assert_eq!(key(v), "cors_allowed_origins[1]", "{bad}");
+        }
+        let mut v = value(serde_json::json!({}));
+        v["cors_allowed_origins"] =
+            serde_json::json!(["https://app.example", "http://127.0.0.1:5173"]);
+        assert!(from_value(v, None).is_ok());
         assert_eq!(
             key(value(serde_json::json!({
                 "scopes_supported": ["r", "w"], "baseline_scopes": ["r", "admin"]

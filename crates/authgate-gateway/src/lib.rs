@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod config;
+mod cors;
 mod filter;
 mod forward;
 pub mod jsonrpc;
@@ -83,7 +84,10 @@ impl Gateway {
             .route("/healthz", get(ops::healthz))
             .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics_text))
-            .route("/.well-known/jwks.json", get(ops::jwks));
+            .route(
+                "/.well-known/jwks.json",
+                get(ops::jwks).options(cors::public_preflight),
+            );
         for r in &self.shared.routes {
             router = router.merge(r.resource.metadata_router());
         }

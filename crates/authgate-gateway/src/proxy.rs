@@ -147,11 +147,23 @@ fn too_large(id: Value) -> Response {
     )
 }
 
-/// The handler for every upstream path.
+/// The handler for every upstream path: preflights answered here, CORS
+/// headers on every answer (for allowed origins).
 pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Response {
     let Some(route) = s.route(req.uri().path()).cloned() else {
         return not_found();
     };
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    if req.method() == Method::OPTIONS {
+        // A preflight carries no token by design (Fetch standard).
+        return s.cors.preflight(origin.as_ref());
+    }
+    let mut resp = authenticated(&s, route, req).await;
+    s.cors.decorate(origin.as_ref(), resp.headers_mut());
+    resp
+}
+
+async fn authenticated(s: &Arc<Shared>, route: Arc<Route>, req: Request<Body>) -> Response {
     let h = req.headers();
     // One body framing: a request with both, or with two lengths, could be
     // read differently by the upstream (request smuggling).
@@ -179,13 +191,13 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
         }
     };
     match *req.method() {
-        Method::POST => post(&s, &route, claims, req).await,
+        Method::POST => post(s, &route, claims, req).await,
         Method::GET | Method::DELETE => {
             let (parts, _) = req.into_parts();
             // GET (the server-to-client stream) and DELETE (ending a
             // session) carry no body: none is forwarded.
             match forward::send(
-                &s,
+                s,
                 &route,
                 parts.method,
                 &parts.uri,
@@ -201,7 +213,7 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
                 }
                 Err(f) => {
                     count_request(&route, f.outcome());
-                    f.response(&route, &s, Value::Null)
+                    f.response(&route, s, Value::Null)
                 }
             }
         }

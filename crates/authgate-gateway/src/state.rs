@@ -51,6 +51,7 @@ pub struct Shared {
     pub audit: Arc<dyn AuditSink>,
     pub max_body: usize,
     pub timeout: Duration,
+    pub cors: crate::cors::Cors,
 }
 
 pub fn now() -> i64 {
@@ -126,6 +127,7 @@ impl Shared {
             audit,
             max_body: settings.max_body_bytes,
             timeout: settings.upstream_timeout,
+            cors: crate::cors::Cors::new(&settings.cors_allowed_origins),
         })
     }
 

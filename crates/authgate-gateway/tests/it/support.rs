@@ -36,6 +36,7 @@ pub struct Opts {
     pub baseline_scopes: &'static [&'static str],
     /// More upstream keys (prompt and resource rules…).
     pub extra: Value,
+    pub cors_allowed_origins: &'static [&'static str],
 }
 
 impl Default for Opts {
@@ -49,6 +50,7 @@ impl Default for Opts {
             json_response: false,
             baseline_scopes: &[],
             extra: json!({}),
+            cors_allowed_origins: &[],
         }
     }
 }
@@ -255,6 +257,7 @@ async fn start(
         "max_body_bytes": opts.max_body,
         "upstream_timeout_ms": opts.timeout_ms,
         "shutdown_grace_ms": 2000,
+        "cors_allowed_origins": opts.cors_allowed_origins,
         "upstreams": [up],
     });
     let settings = authgate_gateway::config::from_value(value, Some(dir.path())).unwrap();

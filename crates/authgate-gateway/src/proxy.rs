@@ -209,7 +209,7 @@ async fn authenticated(s: &Arc<Shared>, route: Arc<Route>, req: Request<Body>) -
             {
                 Ok(resp) => {
                     count_request(&route, "forwarded");
-                    passthrough(resp)
+                    passthrough(s, resp)
                 }
                 Err(f) => {
                     count_request(&route, f.outcome());
@@ -231,11 +231,12 @@ async fn authenticated(s: &Arc<Shared>, route: Arc<Route>, req: Request<Body>) -
     }
 }
 
-/// The upstream's response, streamed through unchanged (headers cleaned).
-fn passthrough(resp: hyper::Response<hyper::body::Incoming>) -> Response {
+/// The upstream's response, streamed through unchanged (headers cleaned;
+/// cut at the end of the shutdown grace period).
+fn passthrough(s: &Shared, resp: hyper::Response<hyper::body::Incoming>) -> Response {
     let (mut parts, body) = resp.into_parts();
     forward::strip_response_headers(&mut parts.headers);
-    Response::from_parts(parts, Body::new(body))
+    Response::from_parts(parts, Body::new(s.cutter.wrap(body)))
 }
 
 async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>) -> Response {
@@ -343,7 +344,7 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
     record(s, route, &claims, calls, "allowed", resp.status(), started);
     match visible {
         Some(v) if resp.status() == StatusCode::OK => filtered(resp, v, route, s, id).await,
-        _ => passthrough(resp),
+        _ => passthrough(s, resp),
     }
 }
 
@@ -365,10 +366,11 @@ async fn filtered(
         .unwrap_or("")
         .to_ascii_lowercase();
     if ct.starts_with("text/event-stream") {
-        return Response::from_parts(parts, Body::new(SseFilter::new(body, visible)));
+        let filtered = SseFilter::new(body, visible);
+        return Response::from_parts(parts, Body::new(s.cutter.wrap(filtered)));
     }
     if !ct.starts_with("application/json") {
-        return Response::from_parts(parts, Body::new(body));
+        return Response::from_parts(parts, Body::new(s.cutter.wrap(body)));
     }
     let bytes = match Limited::new(body, MAX_FILTERED_BYTES).collect().await {
         Ok(c) => c.to_bytes(),

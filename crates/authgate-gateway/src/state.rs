@@ -52,6 +52,8 @@ pub struct Shared {
     pub max_body: usize,
     pub timeout: Duration,
     pub cors: crate::cors::Cors,
+    /// Ends the upstream streams after the shutdown grace period.
+    pub cutter: crate::cut::Cutter,
 }
 
 pub fn now() -> i64 {
@@ -128,6 +130,7 @@ impl Shared {
             max_body: settings.max_body_bytes,
             timeout: settings.upstream_timeout,
             cors: crate::cors::Cors::new(&settings.cors_allowed_origins),
+            cutter: crate::cut::Cutter::default(),
         })
     }
 

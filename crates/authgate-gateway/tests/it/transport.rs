@@ -258,7 +258,7 @@ async fn session_and_resumption_headers_pass_and_hop_by_hop_ones_do_not() {
 }
 
 #[tokio::test]
-async fn shutdown_lets_a_stream_drain_within_the_grace_period() {
+async fn shutdown_lets_a_stream_drain_within_the_grace_period_then_cuts_it() {
     let url = raw_upstream(|mut s| async move {
         read_request(&mut s).await;
         s.write_all(SSE_HEAD.as_bytes()).await.unwrap();
@@ -278,6 +278,13 @@ async fn shutdown_lets_a_stream_drain_within_the_grace_period() {
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
         "{took:?}"
+    );
+    // The stream is cut then, not when the upstream (60 s) or the process
+    // ends: the client sees its end at once.
+    let end = tokio::time::timeout(Duration::from_secs(2), r.chunk()).await;
+    assert!(
+        matches!(end, Ok(Err(_)) | Ok(Ok(None))),
+        "the stream is still open after the grace period: {end:?}"
     );
     // New connections are refused.
     assert!(

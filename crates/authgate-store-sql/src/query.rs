@@ -124,6 +124,7 @@ pub(crate) trait Run:
     + Binds<i64>
     + Binds<Option<i64>>
     + Binds<bool>
+    + Binds<Option<bool>>
     + Binds<String>
     + for<'a> Binds<&'a str>
     + for<'a> Binds<Option<&'a str>>

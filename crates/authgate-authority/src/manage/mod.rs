@@ -8,6 +8,7 @@ mod paging;
 pub mod types;
 
 mod clients;
+mod deployment;
 mod keys;
 mod resources;
 mod users;
@@ -17,6 +18,7 @@ pub use error::{AdminError, AdminResult};
 pub use paging::page;
 
 pub use clients::*;
+pub use deployment::*;
 pub use keys::*;
 pub use resources::*;
 pub use users::*;

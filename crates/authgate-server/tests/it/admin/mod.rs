@@ -5,6 +5,7 @@ mod api;
 mod audit;
 mod cli;
 mod dashboard;
+mod overview;
 
 use crate::browser::{Browser, PASSWORD};
 use crate::support::*;

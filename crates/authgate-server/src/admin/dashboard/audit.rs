@@ -36,6 +36,8 @@ pub struct Row {
     pub id: i64,
     pub at: String,
     pub event: String,
+    /// The event name split at its dots (a line may break after each).
+    pub event_parts: Vec<String>,
     pub actor: Named,
     pub client_id: String,
     pub resource_id: String,
@@ -53,6 +55,7 @@ pub fn detail_fields(detail: &Value) -> Vec<(String, String)> {
     fn plain(v: &Value) -> String {
         match v {
             Value::String(s) => s.clone(),
+            Value::Array(items) if items.is_empty() => "none".into(),
             Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
             Value::Null => "none".into(),
             other => other.to_string(),
@@ -80,6 +83,7 @@ pub async fn rows(state: &AppState, events: Vec<AuditEvent>) -> Vec<Row> {
                     .as_deref()
                     .and_then(|a| names.get(a).cloned())
                     .unwrap_or_default(),
+                event_parts: e.event.split('.').map(str::to_owned).collect(),
                 event: e.event,
                 client_id: e.client_id.unwrap_or_default(),
                 resource_id: e.resource_id.unwrap_or_default(),

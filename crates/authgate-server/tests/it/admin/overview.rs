@@ -214,7 +214,7 @@ async fn audit_page_filters_and_reads_like_a_person_would() {
     let rows = |body: &str| -> Vec<String> {
         body.split("<td data-label=\"Event\" class=\"mono\">")
             .skip(1)
-            .map(|s| s.split('<').next().unwrap().to_owned())
+            .map(|s| s.split("</td>").next().unwrap().replace("<wbr>", ""))
             .filter(|e| !e.starts_with("admin.reauthenticate"))
             .collect()
     };

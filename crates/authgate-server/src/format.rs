@@ -70,7 +70,14 @@ mod tests {
         assert_eq!(date_start("1970-01-01"), Some(0));
         assert_eq!(date_start("2025-11-28"), Some(1_764_288_000));
         assert_eq!(date_start("2024-02-29"), Some(1_709_164_800));
-        for bad in ["2025-02-30", "2025-13-01", "2025-1-01", "x", "", "2025-11-28T00"] {
+        for bad in [
+            "2025-02-30",
+            "2025-13-01",
+            "2025-1-01",
+            "x",
+            "",
+            "2025-11-28T00",
+        ] {
             assert_eq!(date_start(bad), None, "{bad}");
         }
     }

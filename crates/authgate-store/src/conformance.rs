@@ -38,8 +38,8 @@ mod support;
 mod tokens;
 
 pub use audit::audit;
-pub use dashboard::{audit_filters, client_pages, facts};
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
+pub use dashboard::{audit_filters, client_pages, facts};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
 pub use tokens::{codes, grants, refresh_tokens};

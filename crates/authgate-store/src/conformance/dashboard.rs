@@ -50,14 +50,29 @@ pub async fn client_pages(store: Arc<dyn Store>) {
     assert_eq!(all.items[0], ca, "every field intact");
     assert_eq!(all.total, 3);
     let first = list(page(&run, None, None), 0, 2).await;
-    assert_eq!((ids(&first), first.total), (vec![a.as_str(), b.as_str()], 3));
+    assert_eq!(
+        (ids(&first), first.total),
+        (vec![a.as_str(), b.as_str()], 3)
+    );
     let second = list(page(&run, None, None), 2, 2).await;
-    assert_eq!((ids(&second), second.total), (vec![c.as_str()], 3), "offset pages on");
+    assert_eq!(
+        (ids(&second), second.total),
+        (vec![c.as_str()], 3),
+        "offset pages on"
+    );
     let past = list(page(&run, None, None), 9, 2).await;
-    assert_eq!((past.items.len(), past.total), (0, 3), "past the end: empty");
+    assert_eq!(
+        (past.items.len(), past.total),
+        (0, 3),
+        "past the end: empty"
+    );
 
     let by_host = list(page(&host.to_uppercase(), None, None), 0, 10).await;
-    assert_eq!(ids(&by_host), [&a], "text matches a redirect URI, in any case");
+    assert_eq!(
+        ids(&by_host),
+        [&a],
+        "text matches a redirect URI, in any case"
+    );
     let by_name = list(page(&name, None, None), 0, 10).await;
     assert_eq!(ids(&by_name), [&b], "text matches the client name");
     let md = list(page(&run, Some(ClientKind::MetadataDocument), None), 0, 10).await;
@@ -112,14 +127,14 @@ pub async fn audit_filters(store: Arc<dyn Store>) {
         let store = store.clone();
         let m = m.clone();
         async move {
-            let f = AuditFilter {
-                text: Some(m),
-                ..f
-            };
-            ok(store.find_audit_events(&f, None, 100).await, "find_audit_events")
-                .into_iter()
-                .map(|e| e.event)
-                .collect::<Vec<_>>()
+            let f = AuditFilter { text: Some(m), ..f };
+            ok(
+                store.find_audit_events(&f, None, 100).await,
+                "find_audit_events",
+            )
+            .into_iter()
+            .map(|e| e.event)
+            .collect::<Vec<_>>()
         }
     };
     let names = |v: &[&AuditEvent]| v.iter().map(|e| e.event.clone()).collect::<Vec<_>>();
@@ -139,7 +154,11 @@ pub async fn audit_filters(store: Arc<dyn Store>) {
         actors: Some(vec![uid.clone(), email.clone()]),
         ..AuditFilter::default()
     };
-    assert_eq!(find(person).await, names(&[&e3, &e2, &e1]), "any of the actors");
+    assert_eq!(
+        find(person).await,
+        names(&[&e3, &e2, &e1]),
+        "any of the actors"
+    );
     let by_email = AuditFilter {
         actors: Some(vec![email.clone()]),
         ..AuditFilter::default()
@@ -155,12 +174,19 @@ pub async fn audit_filters(store: Arc<dyn Store>) {
         until: Some(NOW + 2),
         ..AuditFilter::default()
     };
-    assert_eq!(find(window).await, names(&[&e2]), "from inclusive, until exclusive");
+    assert_eq!(
+        find(window).await,
+        names(&[&e2]),
+        "from inclusive, until exclusive"
+    );
     let nothing = AuditFilter {
         actors: Some(vec![]),
         ..AuditFilter::default()
     };
-    assert!(find(nothing).await.is_empty(), "an empty actor list matches none");
+    assert!(
+        find(nothing).await.is_empty(),
+        "an empty actor list matches none"
+    );
     let combined = AuditFilter {
         event_prefix: Some("sign_in.".into()),
         outcomes: Some(vec!["ok".into()]),
@@ -175,10 +201,19 @@ pub async fn facts(store: Arc<dyn Store>) {
     let k = unique("fact");
     assert_eq!(ok(store.get_fact(&k).await, "get_fact"), None);
     let v1 = json!({"ok": false, "failed": ["metadata"]});
-    ok(store.put_fact(&format!("{k}:a"), &v1, NOW).await, "put_fact");
+    ok(
+        store.put_fact(&format!("{k}:a"), &v1, NOW).await,
+        "put_fact",
+    );
     let v2 = json!({"ok": true, "n": 2, "by": "ops@example.com ✓"});
-    ok(store.put_fact(&format!("{k}:a"), &v2, NOW + 5).await, "put_fact");
-    ok(store.put_fact(&format!("{k}:b"), &v1, NOW).await, "put_fact");
+    ok(
+        store.put_fact(&format!("{k}:a"), &v2, NOW + 5).await,
+        "put_fact",
+    );
+    ok(
+        store.put_fact(&format!("{k}:b"), &v1, NOW).await,
+        "put_fact",
+    );
     let got = ok(store.get_fact(&format!("{k}:a")).await, "get_fact");
     assert_eq!(
         got,

@@ -102,10 +102,7 @@ pub fn type_of(s: &Value) -> String {
                 s.get("items").map_or_else(|| "anything".into(), type_of)
             ),
             "object" if s.get("additionalProperties").is_some_and(Value::is_object) => {
-                format!(
-                    "map of {}",
-                    type_of(&s["additionalProperties"])
-                )
+                format!("map of {}", type_of(&s["additionalProperties"]))
             }
             other => other.to_owned(),
         }
@@ -256,7 +253,10 @@ fn schemas(doc: &Value) -> Vec<Schema> {
         .collect()
 }
 
-pub async fn show(State(state): State<SharedState>, AdminPage { admin, .. }: AdminPage) -> Response {
+pub async fn show(
+    State(state): State<SharedState>,
+    AdminPage { admin, .. }: AdminPage,
+) -> Response {
     let d = doc::document(&state);
     let issuer = &state.settings.issuer;
     let page = ReferencePage {
@@ -285,9 +285,18 @@ mod tests {
 
     #[test]
     fn types_in_words() {
-        assert_eq!(type_of(&json!({"$ref": "#/components/schemas/ClientView"})), "ClientView");
-        assert_eq!(type_of(&json!({"type": "array", "items": {"type": "string"}})), "array of string");
-        assert_eq!(type_of(&json!({"type": ["string", "null"]})), "string or null");
+        assert_eq!(
+            type_of(&json!({"$ref": "#/components/schemas/ClientView"})),
+            "ClientView"
+        );
+        assert_eq!(
+            type_of(&json!({"type": "array", "items": {"type": "string"}})),
+            "array of string"
+        );
+        assert_eq!(
+            type_of(&json!({"type": ["string", "null"]})),
+            "string or null"
+        );
         assert_eq!(type_of(&json!({"enum": ["a", "b"]})), "one of: a, b");
         assert_eq!(type_of(&json!({})), "any");
     }
@@ -297,6 +306,10 @@ mod tests {
         let d = serde_json::to_value(<doc::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
         let shown: usize = tags(&d).iter().map(|t| t.operations.len()).sum();
         assert_eq!(shown, crate::admin::api::ROUTES.len());
-        assert!(schemas(&d).iter().any(|s| s.name == "ErrorBody" && !s.fields.is_empty()));
+        assert!(
+            schemas(&d)
+                .iter()
+                .any(|s| s.name == "ErrorBody" && !s.fields.is_empty())
+        );
     }
 }

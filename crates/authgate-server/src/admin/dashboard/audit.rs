@@ -63,7 +63,10 @@ pub fn detail_fields(detail: &Value) -> Vec<(String, String)> {
     }
     match detail {
         Value::Null => vec![],
-        Value::Object(m) => m.iter().map(|(k, v)| (k.replace('_', " "), plain(v))).collect(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| (k.replace('_', " "), plain(v)))
+            .collect(),
         other => vec![("detail".into(), plain(other))],
     }
 }
@@ -237,7 +240,11 @@ pub async fn list(
         Ok(filter) => filter,
         Err(e) => return error(&state, e),
     };
-    let mut events = match state.store.find_audit_events(&filter, before, PAGE + 1).await {
+    let mut events = match state
+        .store
+        .find_audit_events(&filter, before, PAGE + 1)
+        .await
+    {
         Ok(e) => e,
         Err(e) => return error(&state, e.into()),
     };

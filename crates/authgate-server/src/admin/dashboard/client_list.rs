@@ -15,7 +15,11 @@ pub const PAGE: i64 = 25;
 
 /// The origins the filter offers: (query value, label, kind).
 pub const ORIGINS: [(&str, &str, ClientKind); 3] = [
-    ("pre-registered", "Pre-registered", ClientKind::PreRegistered),
+    (
+        "pre-registered",
+        "Pre-registered",
+        ClientKind::PreRegistered,
+    ),
     ("dynamic", "Dynamic registration", ClientKind::Dynamic),
     (
         "metadata-document",
@@ -108,16 +112,23 @@ impl ClientQuery {
 
     /// The list's URL with these filters on page `page`.
     pub fn link(&self, base: &str, page: i64) -> String {
-        let mut parts: Vec<String> = [("q", &self.q), ("origin", &self.origin), ("status", &self.status)]
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", display::seg(v)))
-            .collect();
+        let mut parts: Vec<String> = [
+            ("q", &self.q),
+            ("origin", &self.origin),
+            ("status", &self.status),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", display::seg(v)))
+        .collect();
         if page > 1 {
             parts.push(format!("page={page}"));
         }
         let qs = parts.join("&");
-        format!("{base}/admin/clients{}{qs}", if qs.is_empty() { "" } else { "?" })
+        format!(
+            "{base}/admin/clients{}{qs}",
+            if qs.is_empty() { "" } else { "?" }
+        )
     }
 }
 
@@ -159,7 +170,13 @@ mod tests {
 
     #[test]
     fn reads_filters_and_writes_links() {
-        let q = query(&[("q", " example.com "), ("origin", "dynamic"), ("status", "blocked"), ("page", "2")]).unwrap();
+        let q = query(&[
+            ("q", " example.com "),
+            ("origin", "dynamic"),
+            ("status", "blocked"),
+            ("page", "2"),
+        ])
+        .unwrap();
         let f = q.filter().unwrap();
         assert_eq!(f.text.as_deref(), Some("example.com"));
         assert_eq!(f.kind, Some(ClientKind::Dynamic));
@@ -170,7 +187,12 @@ mod tests {
             "/p/admin/clients?q=example%2Ecom&origin=dynamic&status=blocked&page=3"
         );
         assert_eq!(query(&[]).unwrap().link("", 1), "/admin/clients");
-        for bad in [("origin", "x"), ("status", "gone"), ("page", "0"), ("page", "two")] {
+        for bad in [
+            ("origin", "x"),
+            ("status", "gone"),
+            ("page", "0"),
+            ("page", "two"),
+        ] {
             let e = query(&[bad]).unwrap_err();
             assert_eq!(e.field(), Some(bad.0), "{bad:?}");
         }

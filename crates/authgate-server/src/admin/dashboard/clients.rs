@@ -119,7 +119,12 @@ async fn page(
         (Ok(c), Ok(r)) => (c, r),
         (Err(e), _) | (_, Err(e)) => return failure(state, e),
     };
-    let pager = Pager::new(state.settings.issuer_path(), &list, found.items.len(), found.total);
+    let pager = Pager::new(
+        state.settings.issuer_path(),
+        &list,
+        found.items.len(),
+        found.total,
+    );
     let rows = found
         .items
         .iter()

@@ -241,7 +241,11 @@ async fn attention(state: &AppState) -> Result<Vec<Attention>, authgate_store::S
         {
             out.push(item(
                 &c,
-                format!("new {} client, {}", origin_label(kind), when(Some(c.created_at))),
+                format!(
+                    "new {} client, {}",
+                    origin_label(kind),
+                    when(Some(c.created_at))
+                ),
             ));
         }
     }
@@ -254,7 +258,10 @@ async fn attention(state: &AppState) -> Result<Vec<Attention>, authgate_store::S
         .filter(|c| c.resources.is_empty())
         .take(ATTENTION as usize)
     {
-        out.push(item(&c, "allowed no MCP server: it cannot get tokens".into()));
+        out.push(item(
+            &c,
+            "allowed no MCP server: it cannot get tokens".into(),
+        ));
     }
     Ok(out)
 }

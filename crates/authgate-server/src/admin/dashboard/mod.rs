@@ -37,7 +37,10 @@ pub fn router(base: &str) -> Router<SharedState> {
     Router::new()
         .route(&at(""), get(home::show))
         .route(&at("/"), get(home::show))
-        .route(&at("/deployment/kek-backup"), post(home::confirm_kek_backup))
+        .route(
+            &at("/deployment/kek-backup"),
+            post(home::confirm_kek_backup),
+        )
         .route(&at("/api-reference"), get(api_reference::show))
         .route(&at("/assets/admin.css"), get(assets::stylesheet))
         .route(&at("/assets/admin.js"), get(assets::script))

@@ -39,7 +39,11 @@ fn step_done(body: &str, id: &str) -> bool {
     let at = body
         .find(&format!("id=\"step-{id}\""))
         .unwrap_or_else(|| panic!("no step {id} in {body}"));
-    body[at..].split('>').next().unwrap().contains("data-done=\"true\"")
+    body[at..]
+        .split('>')
+        .next()
+        .unwrap()
+        .contains("data-done=\"true\"")
 }
 
 #[tokio::test]
@@ -63,7 +67,10 @@ async fn home_shows_counts_checklist_sign_ins_and_clients_to_look_at() {
     let home = b.get(&app.url("/admin")).await;
     assert_eq!(home.status, 200, "{}", home.body);
     assert!(home.body.contains("aria-current=\"page\">Overview"));
-    for (n, what) in [(2, "dynamically registered clients"), (1, "metadata-document clients")] {
+    for (n, what) in [
+        (2, "dynamically registered clients"),
+        (1, "metadata-document clients"),
+    ] {
         let shown = format!("<span class=\"n\">{n}</span> <span class=\"what\">{what}</span>");
         assert!(home.body.contains(&shown), "{shown} in {}", home.body);
     }
@@ -73,8 +80,17 @@ async fn home_shows_counts_checklist_sign_ins_and_clients_to_look_at() {
     assert!(!step_done(&home.body, "kek-backup"));
     assert!(!step_done(&home.body, "server-checked"));
     // Sign-ins name the person by email, the id on hover.
-    let u = app.store.get_user_by_email("grace@example.com").await.unwrap().unwrap();
-    assert!(home.body.contains(&format!("title=\"user id {}\"", u.id)), "{}", home.body);
+    let u = app
+        .store
+        .get_user_by_email("grace@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        home.body.contains(&format!("title=\"user id {}\"", u.id)),
+        "{}",
+        home.body
+    );
     assert!(home.body.contains(">success</span>"));
     // Attention: the blocked client, the new dynamic one and the
     // pre-registered one allowed nothing; not the month-old one.
@@ -83,22 +99,39 @@ async fn home_shows_counts_checklist_sign_ins_and_clients_to_look_at() {
         ("fresh-dyn", "new dynamic client"),
         ("no-servers", "allowed no MCP server"),
     ] {
-        let at = home.body.find(&format!("client_id={}\"", id.replace('-', "%2D"))).unwrap_or_else(|| panic!("{id} not listed: {}", home.body));
+        let at = home
+            .body
+            .find(&format!("client_id={}\"", id.replace('-', "%2D")))
+            .unwrap_or_else(|| panic!("{id} not listed: {}", home.body));
         assert!(home.body[at..].contains(why), "{id}: {why}");
     }
     assert!(!home.body.contains("client_id=old%2Ddyn"));
 
     // The operator confirms the key-encryption key backup (CSRF checked).
     let refused = b
-        .post(&app.url("/admin/deployment/kek-backup"), &[("csrf", "wrong")])
+        .post(
+            &app.url("/admin/deployment/kek-backup"),
+            &[("csrf", "wrong")],
+        )
         .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     let csrf = home.hidden("csrf");
     let p = b
-        .post(&app.url("/admin/deployment/kek-backup"), &[("csrf", csrf.as_str())])
+        .post(
+            &app.url("/admin/deployment/kek-backup"),
+            &[("csrf", csrf.as_str())],
+        )
         .await;
-    assert_eq!((p.status, p.location.as_deref()), (303, Some("/admin?notice=kek-confirmed")));
-    let fact = app.store.get_fact("kek_backup_confirmed").await.unwrap().unwrap();
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/admin?notice=kek-confirmed"))
+    );
+    let fact = app
+        .store
+        .get_fact("kek_backup_confirmed")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(fact.value["by"], "grace@example.com");
 
     // A passing connection check is kept for the checklist.
@@ -138,8 +171,16 @@ async fn clients_page_searches_filters_and_pages_on_the_server() {
 
     let first = b.get(&app.url("/admin/clients")).await;
     assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(first.body.matches("data-client-id=").count(), 25, "one page");
-    assert!(first.body.contains(&format!("1–25 of {total}")), "{}", first.body);
+    assert_eq!(
+        first.body.matches("data-client-id=").count(),
+        25,
+        "one page"
+    );
+    assert!(
+        first.body.contains(&format!("1–25 of {total}")),
+        "{}",
+        first.body
+    );
     assert!(first.body.contains("href=\"/admin/clients?page=2\""));
     let second = b.get(&app.url("/admin/clients?page=2")).await;
     assert_eq!(second.body.matches("data-client-id=").count(), total - 25);
@@ -164,14 +205,19 @@ async fn clients_page_searches_filters_and_pages_on_the_server() {
         .get(&app.url("/admin/clients?origin=pre-registered&status=active&q=bulk-2"))
         .await;
     assert_eq!(ids(&both.body).len(), 10, "bulk-20..29");
-    assert!(both.body.contains("selected>Pre-registered"), "the form keeps the filters");
+    assert!(
+        both.body.contains("selected>Pre-registered"),
+        "the form keeps the filters"
+    );
     for bad in ["origin=elsewhere", "status=gone", "page=0"] {
         let p = b.get(&app.url(&format!("/admin/clients?{bad}"))).await;
         assert_eq!(p.status, 400, "{bad}: {}", p.body);
     }
 
     // One client's page.
-    let p = b.get(&app.url("/admin/clients/view?client_id=dyn-tool")).await;
+    let p = b
+        .get(&app.url("/admin/clients/view?client_id=dyn-tool"))
+        .await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("https://tools.example.org/cb"));
     assert!(p.body.contains("dynamic"));
@@ -183,7 +229,12 @@ async fn clients_page_searches_filters_and_pages_on_the_server() {
 async fn audit_page_filters_and_reads_like_a_person_would() {
     let app = TestApp::start_with(admin_config(), "").await;
     let b = admin_browser(&app).await;
-    let u = app.store.get_user_by_email("grace@example.com").await.unwrap().unwrap();
+    let u = app
+        .store
+        .get_user_by_email("grace@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     let at = now();
     let ev = |event: &str, actor: &str, outcome: &str, detail: Value, at: i64| AuditEvent {
         id: 0,
@@ -222,7 +273,12 @@ async fn audit_page_filters_and_reads_like_a_person_would() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(
         rows(&page.body),
-        ["client.registration_refused", "admin.client.created", "sign_in.succeeded", "sign_in.failed"]
+        [
+            "client.registration_refused",
+            "admin.client.created",
+            "sign_in.succeeded",
+            "sign_in.failed"
+        ]
     );
     // One vocabulary: ok -> success, refused, failure.
     assert!(page.body.contains("data-outcome=\"success\""));
@@ -230,17 +286,36 @@ async fn audit_page_filters_and_reads_like_a_person_would() {
     assert!(page.body.contains("data-outcome=\"failure\""));
     assert!(!page.body.contains("data-outcome=\"ok\""));
     // The person by email, the id on hover; details as fields.
-    assert!(page.body.contains(&format!("title=\"user id {}\">grace@example.com", u.id)));
-    assert!(page.body.contains("<dt>grant types</dt><dd class=\"id\">authorization_code, refresh_token</dd>"));
-    assert!(!page.body.contains("{&#34;") && !page.body.contains("{\""), "no raw JSON");
+    assert!(
+        page.body
+            .contains(&format!("title=\"user id {}\">grace@example.com", u.id))
+    );
+    assert!(
+        page.body.contains(
+            "<dt>grant types</dt><dd class=\"id\">authorization_code, refresh_token</dd>"
+        )
+    );
+    assert!(
+        !page.body.contains("{&#34;") && !page.body.contains("{\""),
+        "no raw JSON"
+    );
 
-    let refused = b.get(&app.url("/admin/audit?q=audit-app&outcome=refused")).await;
+    let refused = b
+        .get(&app.url("/admin/audit?q=audit-app&outcome=refused"))
+        .await;
     assert_eq!(rows(&refused.body), ["sign_in.failed"]);
-    let signins = b.get(&app.url("/admin/audit?q=audit-app&event=sign_in.")).await;
+    let signins = b
+        .get(&app.url("/admin/audit?q=audit-app&event=sign_in."))
+        .await;
     assert_eq!(rows(&signins.body), ["sign_in.succeeded", "sign_in.failed"]);
     // An actor by email also finds the events recorded under their id.
-    let grace = b.get(&app.url("/admin/audit?q=audit-app&actor=grace%40example.com")).await;
-    assert_eq!(rows(&grace.body), ["admin.client.created", "sign_in.succeeded"]);
+    let grace = b
+        .get(&app.url("/admin/audit?q=audit-app&actor=grace%40example.com"))
+        .await;
+    assert_eq!(
+        rows(&grace.body),
+        ["admin.client.created", "sign_in.succeeded"]
+    );
     let today = authgate_server::format::time(Some(at))[..10].to_owned();
     let recent = b
         .get(&app.url(&format!("/admin/audit?q=audit-app&from={today}&to={today}")))
@@ -266,13 +341,17 @@ async fn api_reference_is_the_openapi_document_for_people() {
         .unwrap();
     for path in doc["paths"].as_object().unwrap().keys() {
         assert!(
-            p.body.contains(&format!("<code class=\"id\">{path}</code>")),
+            p.body
+                .contains(&format!("<code class=\"id\">{path}</code>")),
             "{path} missing"
         );
     }
     assert!(p.body.contains("id=\"schema-ErrorBody\""));
     assert!(p.body.contains("aria-current=\"page\">API reference"));
-    assert!(!p.body.contains("<script src=\"http"), "nothing from elsewhere");
+    assert!(
+        !p.body.contains("<script src=\"http"),
+        "nothing from elsewhere"
+    );
     // Administrators only.
     let anon = Browser::new().get(&app.url("/admin/api-reference")).await;
     assert_eq!(anon.status, 303);

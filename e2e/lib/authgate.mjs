@@ -35,7 +35,7 @@ export function weatherResource(uri, overrides = {}) {
  * @param {object} [opts.extra]       more top-level keys or tables (e.g. { cimd: { allow_loopback: true } })
  * @param {object} [opts.env]         extra environment for the server (e.g. SSL_CERT_FILE)
  * @param {number} [opts.port]        a port chosen by the caller (else a free one)
- * @param {object[]} [opts.users]     people to create (default: USER)
+ * @param {object[]} [opts.users]     people to create (default: USER); `admin: true` makes an administrator
  */
 export async function startAuthgate({ name = 'authgate', resources, clients = [], extra = {}, env = {}, port, users = [USER] }) {
   requireFile(AUTHGATE_BIN, 'build it with `cargo build -p authgate-server --bin authgate` (or run e2e/run.sh)');
@@ -66,7 +66,8 @@ export async function startAuthgate({ name = 'authgate', resources, clients = []
   const childEnv = { ...cleanEnv, ...env };
 
   for (const u of users) {
-    const r = await runCommand(AUTHGATE_BIN, ['--config', configFile, 'user', 'add', '--email', u.email], {
+    const args = ['--config', configFile, 'user', 'add', '--email', u.email, ...(u.admin ? ['--admin'] : [])];
+    const r = await runCommand(AUTHGATE_BIN, args, {
       input: `${u.password}\n`,
       env: childEnv,
       timeoutMs: 60_000,

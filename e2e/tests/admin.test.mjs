@@ -110,7 +110,7 @@ describe('admin dashboard in a real browser (issue 6)', () => {
   });
 
   it('adds the weather MCP server and shows the metadata JSON to copy', async () => {
-    await page.goto(`${ag.issuer}/admin`);
+    await page.goto(`${ag.issuer}/admin/servers`);
     await page.getByRole('link', { name: 'Add MCP server' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Weather');
     await page.getByLabel('Server URL', { exact: true }).fill(weather.url);

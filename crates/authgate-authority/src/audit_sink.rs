@@ -271,9 +271,9 @@ mod sink_tests {
             self.stored.lock().unwrap().extend(events);
             Ok(())
         }
-        async fn list_audit_events(
+        async fn find_audit_events(
             &self,
-            _: Option<&str>,
+            _: &authgate_store::AuditFilter,
             _: Option<i64>,
             _: i64,
         ) -> StoreResult<Vec<AuditEvent>> {

@@ -19,6 +19,35 @@ pub fn time(t: Option<i64>) -> String {
     }
 }
 
+/// The start (00:00 UTC) of a date written `YYYY-MM-DD`, as a form's
+/// date field sends it; `None` when it is not such a date.
+pub fn date_start(s: &str) -> Option<i64> {
+    let mut parts = s.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let days = days_from_civil(y, m, d)?;
+    // Reject 2025-02-30 and the like: the date must come back unchanged.
+    (civil_from_days(days) == (y, m, d)).then_some(days * 86400)
+}
+
+/// Howard Hinnant's civil-to-days algorithm; `None` outside months 1-12
+/// and days 1-31.
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -35,6 +64,24 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn date_fields() {
+        use super::date_start;
+        assert_eq!(date_start("1970-01-01"), Some(0));
+        assert_eq!(date_start("2025-11-28"), Some(1_764_288_000));
+        assert_eq!(date_start("2024-02-29"), Some(1_709_164_800));
+        for bad in [
+            "2025-02-30",
+            "2025-13-01",
+            "2025-1-01",
+            "x",
+            "",
+            "2025-11-28T00",
+        ] {
+            assert_eq!(date_start(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn dates() {
         assert_eq!(super::time(Some(0)), "1970-01-01 00:00");

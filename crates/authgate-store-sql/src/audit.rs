@@ -10,19 +10,24 @@ use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::AuditEvent;
-use authgate_store::{AuditStore, StoreResult};
+use authgate_store::{AuditFilter, AuditStore, StoreResult};
 
 /// Audit events matching `$filter`, newest first: the filter tests `$1`
 /// (the id to page before, or NULL) and `$2` (the case-insensitive
-/// substring to find, or NULL) with the dialect's own substring function;
-/// `$3` is the limit.
+/// substring to find, or NULL) with the dialect's own substring function,
+/// and `$5` (actors) and `$6` (outcomes) with its own list membership;
+/// `$3` is the limit. The event prefix (`$4`) and the time range (`$7`,
+/// `$8`) are tested the same way on every database.
 macro_rules! list_audit_events {
     ($filter:literal) => {
         concat!(
             "SELECT id, at, event, actor, client_id, resource_id, address, outcome, detail \
              FROM audit_events WHERE ",
             $filter,
-            " ORDER BY id DESC LIMIT $3"
+            " AND (CAST($4 AS TEXT) IS NULL OR substr(event, 1, length($4)) = $4) \
+             AND (CAST($7 AS BIGINT) IS NULL OR at >= $7) \
+             AND (CAST($8 AS BIGINT) IS NULL OR at < $8) \
+             ORDER BY id DESC LIMIT $3"
         )
     };
 }
@@ -42,6 +47,11 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<AuditEvent> {
     })
 }
 
+/// A filter's text, unless empty (an empty search matches everything).
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
+}
+
 #[async_trait]
 impl<D: Dialect> AuditStore for SqlStore<D> {
     async fn append_audit_events(&self, events: Vec<AuditEvent>) -> StoreResult<()> {
@@ -51,17 +61,21 @@ impl<D: Dialect> AuditStore for SqlStore<D> {
         self.db.append_audit_events(events).await
     }
 
-    async fn list_audit_events(
+    async fn find_audit_events(
         &self,
-        query: Option<&str>,
+        filter: &AuditFilter,
         before_id: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>> {
-        let needle = query.filter(|q| !q.is_empty());
         sql::<D::Db>(D::LIST_AUDIT_EVENTS)
             .arg(before_id)
-            .arg(needle)
+            .arg(nonempty(&filter.text))
             .arg(limit.max(0))
+            .arg(nonempty(&filter.event_prefix))
+            .opt_list(filter.actors.as_deref())
+            .opt_list(filter.outcomes.as_deref())
+            .arg(filter.from)
+            .arg(filter.until)
             .fetch_all(self.db.reader())
             .await
             .map_err(db_err("audit event"))?

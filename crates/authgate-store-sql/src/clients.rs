@@ -8,7 +8,7 @@ use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{Client, ClientKind};
-use authgate_store::{ClientStore, StoreError, StoreResult};
+use authgate_store::{ClientFilter, ClientPage, ClientStore, StoreError, StoreResult};
 
 macro_rules! cols {
     () => {
@@ -18,6 +18,37 @@ macro_rules! cols {
     };
 }
 pub(crate) use cols as client_cols;
+
+/// The clients a [`ClientFilter`] matches: `$1` the text (or NULL) found
+/// by `$text`, the dialect's case-insensitive substring test of the id,
+/// name and redirect URIs; `$2` the kind (or NULL); `$3` blocked (or NULL).
+macro_rules! filtered {
+    ($text:literal) => {
+        concat!(
+            " FROM clients WHERE (CAST($1 AS TEXT) IS NULL OR ",
+            $text,
+            ") AND (CAST($2 AS TEXT) IS NULL OR kind = $2) \
+             AND (CAST($3 AS BOOLEAN) IS NULL OR blocked = $3)"
+        )
+    };
+}
+
+/// A page of filtered clients, newest first (`$4` limit, `$5` offset),
+/// and their count: the dialect's queries for [`ClientStore::list_clients_page`].
+macro_rules! clients_page {
+    ($text:literal) => {
+        (
+            concat!(
+                "SELECT ",
+                $crate::clients::client_cols!(),
+                $crate::clients::filtered!($text),
+                " ORDER BY created_at DESC, client_id DESC LIMIT $4 OFFSET $5"
+            ),
+            concat!("SELECT count(*) AS n", $crate::clients::filtered!($text)),
+        )
+    };
+}
+pub(crate) use {clients_page, filtered};
 
 fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Client> {
     let kind: &str = col(row, "kind")?;
@@ -113,6 +144,40 @@ impl<D: Dialect> ClientStore for SqlStore<D> {
         .iter()
         .map(from_row::<D>)
         .collect()
+    }
+
+    async fn list_clients_page(
+        &self,
+        filter: &ClientFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<ClientPage> {
+        let text = filter.text.as_deref().filter(|t| !t.is_empty());
+        let kind = filter.kind.map(|k| k.as_str());
+        let (page, count) = D::CLIENTS_PAGE;
+        let items = sql::<D::Db>(page)
+            .arg(text)
+            .arg(kind)
+            .arg(filter.blocked)
+            .arg(limit.max(0))
+            .arg(offset.max(0))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(db_err("client"))?
+            .iter()
+            .map(from_row::<D>)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let row = sql::<D::Db>(count)
+            .arg(text)
+            .arg(kind)
+            .arg(filter.blocked)
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(db_err("client"))?;
+        Ok(ClientPage {
+            items,
+            total: col(&row, "n")?,
+        })
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {

@@ -37,8 +37,14 @@ pub(crate) trait Dialect: Send + Sync + Sized + 'static {
 
     /// Audit events, newest first: `$1` is the id to page before (or
     /// NULL), `$2` the case-insensitive substring to find (or NULL), `$3`
-    /// the limit. Each database has its own substring function.
+    /// the limit, `$4` the event name prefix, `$5` the actors and `$6` the
+    /// outcomes (lists), `$7` from, `$8` until (each or NULL). Each
+    /// database has its own substring function and list membership.
     const LIST_AUDIT_EVENTS: &'static str;
+
+    /// A page of clients and their count (see `clients::clients_page!`):
+    /// each database has its own substring function and JSON access.
+    const CLIENTS_PAGE: (&'static str, &'static str);
 
     /// The pool that writes.
     fn writer(&self) -> &Pool<Self::Db>;

@@ -39,6 +39,7 @@ mod codec;
 mod codes;
 mod consents;
 mod dialect;
+mod facts;
 mod grants;
 mod keys;
 mod postgres;

@@ -31,6 +31,7 @@ use support::ok;
 
 mod audit;
 mod catalog;
+mod dashboard;
 mod fixtures;
 mod people;
 mod sessions;
@@ -40,6 +41,7 @@ mod tokens;
 pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use people::{user_deletion, users_paged};
+pub use dashboard::{audit_filters, client_pages, facts};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
 pub use tokens::{codes, grants, refresh_tokens};
@@ -60,7 +62,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     access_token_revocations(store.clone()).await;
     sessions(store.clone()).await;
     nonces(store.clone()).await;
-    audit(store).await;
+    audit(store.clone()).await;
+    client_pages(store.clone()).await;
+    audit_filters(store.clone()).await;
+    facts(store).await;
 }
 
 /// `ping` answers and `backend` names the backend.

@@ -53,6 +53,14 @@ pub trait ClientStore: Send + Sync {
     async fn update_client(&self, c: &Client) -> StoreResult<bool>;
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// One page of the clients `filter` matches, newest first (creation
+    /// time, then id, both descending), and how many match in all.
+    async fn list_clients_page(
+        &self,
+        filter: &ClientFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<ClientPage>;
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
     /// Records use (last_used_at = now).
     async fn touch_client(&self, client_id: &str, now: UnixTime) -> StoreResult<()>;
@@ -235,6 +243,20 @@ pub trait AuditStore: Send + Sync {
         query: Option<&str>,
         before_id: Option<i64>,
         limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let filter = AuditFilter {
+            text: query.map(str::to_owned),
+            ..AuditFilter::default()
+        };
+        self.find_audit_events(&filter, before_id, limit).await
+    }
+    /// The events `filter` matches, newest first; `before_id` pages
+    /// backwards.
+    async fn find_audit_events(
+        &self,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
     async fn purge_audit_events(&self, before: UnixTime) -> StoreResult<u64>;
 }
@@ -246,6 +268,65 @@ pub struct PoolUsage {
     pub pool: &'static str,
     pub size: u32,
     pub idle: usize,
+}
+
+/// Small facts the dashboard keeps about the deployment, by key: that an
+/// operator confirmed the key-encryption key is backed up, each MCP
+/// server's last connection check. Values are JSON documents.
+#[async_trait]
+pub trait FactStore: Send + Sync {
+    /// Inserts or replaces the fact `key`.
+    async fn put_fact(&self, key: &str, value: &serde_json::Value, at: UnixTime)
+    -> StoreResult<()>;
+    async fn get_fact(&self, key: &str) -> StoreResult<Option<Fact>>;
+    /// Every fact whose key starts with `prefix`, by key.
+    async fn list_facts(&self, prefix: &str) -> StoreResult<Vec<Fact>>;
+}
+
+/// A fact of [`FactStore`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub key: String,
+    pub value: serde_json::Value,
+    /// When it was last put.
+    pub at: UnixTime,
+}
+
+/// Which clients [`ClientStore::list_clients_page`] returns; every field
+/// set narrows the list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientFilter {
+    /// A case-insensitive substring of the client id, its name
+    /// (`client_name`) or its redirect URIs (so a host finds its clients).
+    pub text: Option<String>,
+    pub kind: Option<ClientKind>,
+    pub blocked: Option<bool>,
+}
+
+/// A page of clients and how many match the filter in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientPage {
+    pub items: Vec<Client>,
+    pub total: i64,
+}
+
+/// Which events [`AuditStore::find_audit_events`] returns; every field set
+/// narrows the list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// A case-insensitive substring of the event, actor, client or
+    /// resource.
+    pub text: Option<String>,
+    /// The event name, or its start (`sign_in.` finds every sign-in event).
+    pub event_prefix: Option<String>,
+    /// The actor is one of these (an email and a user id name one person).
+    pub actors: Option<Vec<String>>,
+    /// The outcome (as recorded) is one of these.
+    pub outcomes: Option<Vec<String>>,
+    /// At or after.
+    pub from: Option<UnixTime>,
+    /// Before.
+    pub until: Option<UnixTime>,
 }
 
 /// Everything a backend provides.
@@ -263,6 +344,7 @@ pub trait Store:
     + SessionStore
     + NonceStore
     + AuditStore
+    + FactStore
     + Send
     + Sync
     + 'static

@@ -9,6 +9,7 @@ pub mod roles;
 pub mod types;
 
 mod clients;
+mod deployment;
 mod keys;
 mod resources;
 mod users;
@@ -18,6 +19,7 @@ pub use error::{AdminError, AdminResult};
 pub use paging::page;
 
 pub use clients::*;
+pub use deployment::*;
 pub use keys::*;
 pub use resources::*;
 pub use users::*;

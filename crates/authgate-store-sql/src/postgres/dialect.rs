@@ -5,7 +5,7 @@
 use super::audit;
 use super::database::PostgresDialect;
 use crate::audit::list_audit_events;
-use crate::clients::client_cols;
+use crate::clients::{client_cols, clients_page};
 use crate::codec::db_err;
 use crate::dialect::Dialect;
 use crate::keys;
@@ -66,7 +66,15 @@ impl Dialect for PostgresDialect {
          AND ($2::text IS NULL OR strpos(lower(event), lower($2)) > 0 \
               OR strpos(lower(actor), lower($2)) > 0 \
               OR strpos(lower(client_id), lower($2)) > 0 \
-              OR strpos(lower(resource_id), lower($2)) > 0)"
+              OR strpos(lower(resource_id), lower($2)) > 0) \
+         AND ($5::text[] IS NULL OR actor = ANY($5)) \
+         AND ($6::text[] IS NULL OR outcome = ANY($6))"
+    );
+
+    const CLIENTS_PAGE: (&'static str, &'static str) = clients_page!(
+        "strpos(lower(client_id), lower($1)) > 0 \
+         OR strpos(lower(coalesce(metadata->>'client_name', '')), lower($1)) > 0 \
+         OR strpos(lower(coalesce(metadata->>'redirect_uris', '')), lower($1)) > 0"
     );
 
     fn writer(&self) -> &Pool<Postgres> {

@@ -6,7 +6,7 @@ use super::audit;
 use super::database::SqliteDialect;
 use super::rotation;
 use crate::audit::list_audit_events;
-use crate::clients::client_cols;
+use crate::clients::{client_cols, clients_page};
 use crate::codec::db_err;
 use crate::dialect::Dialect;
 use crate::keys;
@@ -40,7 +40,15 @@ impl Dialect for SqliteDialect {
          AND ($2 IS NULL OR instr(lower(event), lower($2)) > 0 \
               OR instr(lower(coalesce(actor, '')), lower($2)) > 0 \
               OR instr(lower(coalesce(client_id, '')), lower($2)) > 0 \
-              OR instr(lower(coalesce(resource_id, '')), lower($2)) > 0)"
+              OR instr(lower(coalesce(resource_id, '')), lower($2)) > 0) \
+         AND ($5 IS NULL OR actor IN (SELECT value FROM json_each($5))) \
+         AND ($6 IS NULL OR outcome IN (SELECT value FROM json_each($6)))"
+    );
+
+    const CLIENTS_PAGE: (&'static str, &'static str) = clients_page!(
+        "instr(lower(client_id), lower($1)) > 0 \
+         OR instr(lower(coalesce(json_extract(metadata, '$.client_name'), '')), lower($1)) > 0 \
+         OR instr(lower(coalesce(json_extract(metadata, '$.redirect_uris'), '')), lower($1)) > 0"
     );
 
     fn writer(&self) -> &Pool<Sqlite> {

@@ -145,17 +145,7 @@ pub async fn check_resource(
     Path(id): Path<String>,
 ) -> ApiResult<CheckReport> {
     let r = manage::get_resource(&state, &id).await?;
-    let report = authgate_authority::check::run(&state, &r).await;
-    authgate_authority::audit::audit_detail(
-        &state,
-        "admin.resource.checked",
-        Some(&c.actor.name),
-        None,
-        Some(&r.id),
-        c.actor.address.as_deref(),
-        if report.ok { "ok" } else { "failed" },
-        serde_json::json!({"failed": report.points.iter().filter(|p| !p.ok).map(|p| &p.id).collect::<Vec<_>>()}),
-    );
+    let report = manage::check_resource(&state, &c.actor, &r).await;
     Ok(Json(report))
 }
 

@@ -2,6 +2,7 @@
 //! secret is shown once), rotate its secret, block, delete.
 
 use super::admin_page::{AdminPage, ReturnTo};
+use super::client_list::{ClientQuery, ORIGINS, PAGE, Pager, origin_label};
 use super::display::{self, when};
 use super::form::Submitted;
 use super::layout::{AdminCtx, AdminSession, error, failure, render};
@@ -55,6 +56,10 @@ pub struct AddValues {
 #[template(path = "admin/clients.html")]
 struct ListPage {
     a: AdminCtx,
+    list: ClientQuery,
+    /// (value, label, selected)
+    origin_options: Vec<(&'static str, &'static str, bool)>,
+    pager: Pager,
     rows: Vec<Row>,
     servers: Vec<ServerChoice>,
     /// The "every MCP server" box (`"*"`) was checked.
@@ -92,6 +97,7 @@ fn resources_label(c: &Client) -> String {
 async fn page(
     state: &AppState,
     admin: &AdminSession,
+    list: ClientQuery,
     status: StatusCode,
     v: AddValues,
     chosen: &[String],
@@ -99,25 +105,34 @@ async fn page(
     notice: Option<String>,
     err: Option<AdminError>,
 ) -> Response {
-    let (clients, resources) = match (
-        state.store.list_clients().await,
+    let filter = match list.filter() {
+        Ok(f) => f,
+        Err(e) => return error(state, e),
+    };
+    let (found, resources) = match (
+        state
+            .store
+            .list_clients_page(&filter, list.offset(), PAGE)
+            .await,
         state.store.list_resources().await,
     ) {
         (Ok(c), Ok(r)) => (c, r),
         (Err(e), _) | (_, Err(e)) => return failure(state, e),
     };
-    let rows = clients
+    let pager = Pager::new(
+        state.settings.issuer_path(),
+        &list,
+        found.items.len(),
+        found.total,
+    );
+    let rows = found
+        .items
         .iter()
         .map(|c| Row {
             client_id: c.client_id.clone(),
             q: display::seg(&c.client_id),
             name: c.display_name().to_owned(),
-            kind: match c.kind.as_str() {
-                "pre_registered" => "pre-registered",
-                "dynamic" => "dynamic",
-                _ => "CIMD",
-            }
-            .into(),
+            kind: origin_label(c.kind).into(),
             source: client_source(c),
             created: when(Some(c.created_at)),
             last_used: c
@@ -152,6 +167,12 @@ async fn page(
         status,
         &ListPage {
             a: admin.ctx(state, "clients"),
+            origin_options: ORIGINS
+                .iter()
+                .map(|(v, l, _)| (*v, *l, list.origin == *v))
+                .collect(),
+            list,
+            pager,
             rows,
             servers,
             any_checked,
@@ -183,9 +204,14 @@ pub async fn list(
         Some("unblocked") => Some("Client unblocked.".into()),
         _ => None,
     };
+    let list = match ClientQuery::read(&q) {
+        Ok(l) => l,
+        Err(e) => return error(&state, e),
+    };
     page(
         &state,
         &admin,
+        list,
         StatusCode::OK,
         default_values(),
         &[],
@@ -255,6 +281,7 @@ pub async fn create(
             page(
                 &state,
                 &f.admin,
+                ClientQuery::default(),
                 StatusCode::OK,
                 default_values(),
                 &[],
@@ -269,6 +296,7 @@ pub async fn create(
             page(
                 &state,
                 &f.admin,
+                ClientQuery::default(),
                 StatusCode::BAD_REQUEST,
                 v,
                 &chosen,
@@ -297,6 +325,7 @@ pub async fn rotate(
             page(
                 &state,
                 &f.admin,
+                ClientQuery::default(),
                 StatusCode::OK,
                 default_values(),
                 &[],

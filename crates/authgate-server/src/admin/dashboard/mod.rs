@@ -8,13 +8,19 @@
 //! [`Reauthenticated`] for sensitive forms (password asked again).
 
 mod admin_page;
+mod api_reference;
 mod assets;
 mod audit;
+mod client_detail;
+mod client_list;
 mod clients;
 mod display;
 mod form;
+mod home;
 mod keys;
 mod layout;
+mod outcome;
+mod people;
 mod reauth;
 mod servers;
 mod users;
@@ -30,8 +36,13 @@ use axum::routing::{get, post};
 pub fn router(base: &str) -> Router<SharedState> {
     let at = |p: &str| format!("{base}/admin{p}");
     Router::new()
-        .route(&at(""), get(servers::list))
-        .route(&at("/"), get(servers::list))
+        .route(&at(""), get(home::show))
+        .route(&at("/"), get(home::show))
+        .route(
+            &at("/deployment/kek-backup"),
+            post(home::confirm_kek_backup),
+        )
+        .route(&at("/api-reference"), get(api_reference::show))
         .route(&at("/assets/admin.css"), get(assets::stylesheet))
         .route(&at("/assets/admin.js"), get(assets::script))
         .route(&at("/servers"), get(servers::list).post(servers::create))
@@ -47,6 +58,7 @@ pub fn router(base: &str) -> Router<SharedState> {
         )
         .route(&at("/servers/{id}/check"), post(servers::check))
         .route(&at("/clients"), get(clients::list).post(clients::create))
+        .route(&at("/clients/view"), get(client_detail::detail))
         .route(&at("/clients/secret"), post(clients::rotate))
         .route(&at("/clients/block"), post(clients::block))
         .route(&at("/clients/unblock"), post(clients::unblock))

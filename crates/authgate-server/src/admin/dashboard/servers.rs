@@ -483,17 +483,7 @@ pub async fn check(
         Ok(r) => r,
         Err(e) => return error(&state, e),
     };
-    let report = authgate_authority::check::run(&state, &r).await;
-    authgate_authority::audit::audit_detail(
-        &state,
-        "admin.resource.checked",
-        Some(&f.admin.actor.name),
-        None,
-        Some(&r.id),
-        f.admin.actor.address.as_deref(),
-        if report.ok { "ok" } else { "failed" },
-        serde_json::json!({"failed": report.points.iter().filter(|p| !p.ok).map(|p| &p.id).collect::<Vec<_>>()}),
-    );
+    let report = manage::check_resource(&state, &f.admin.actor, &r).await;
     detail_page(
         &state,
         f.admin.ctx(&state, "servers"),

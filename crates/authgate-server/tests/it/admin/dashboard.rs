@@ -58,7 +58,7 @@ pub(super) async fn admin_browser(app: &TestApp) -> Browser {
 /// A stand-in MCP server on loopback: 401 with a challenge, and its
 /// metadata at the path-inserted URL. `issuer_in_metadata` is what it
 /// publishes as authorization server.
-async fn stand_in(issuer_in_metadata: String) -> String {
+pub(super) async fn stand_in(issuer_in_metadata: String) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let uri = format!("http://{addr}/mcp");
@@ -96,7 +96,7 @@ async fn stand_in(issuer_in_metadata: String) -> String {
     uri
 }
 
-async fn add_server(app: &TestApp, b: &Browser, name: &str, uri: &str) -> Page {
+pub(super) async fn add_server(app: &TestApp, b: &Browser, name: &str, uri: &str) -> Page {
     let form = b.get(&app.url("/admin/servers/new")).await;
     assert_eq!(form.status, 200, "{}", form.body);
     assert_secure(&form);

@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod dashboard;
 mod people;
+mod overview;
 
 use crate::browser::{Browser, PASSWORD};
 use crate::support::*;

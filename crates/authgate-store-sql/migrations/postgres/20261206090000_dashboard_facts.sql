@@ -1,0 +1,8 @@
+-- Issue 22: facts the dashboard keeps about the deployment (the
+-- key-encryption key backup confirmed, each MCP server's last connection
+-- check), by key; value is a JSON document.
+CREATE TABLE dashboard_facts (
+    key   TEXT   NOT NULL PRIMARY KEY,
+    value JSONB  NOT NULL,
+    at    BIGINT NOT NULL
+);

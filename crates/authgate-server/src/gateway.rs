@@ -23,6 +23,7 @@ impl authgate_gateway::AuditSink for AuthorityAudit {
         };
         let mut detail = serde_json::json!({
             "upstream": row.upstream,
+            "kind": row.kind,
             "tool": row.tool,
             "status": row.status,
             "latency_ms": row.latency_ms,

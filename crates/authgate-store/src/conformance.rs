@@ -40,8 +40,8 @@ mod tokens;
 
 pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
-pub use people::{user_deletion, users_paged};
 pub use dashboard::{audit_filters, client_pages, facts};
+pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
 pub use tokens::{codes, grants, refresh_tokens};

@@ -202,11 +202,7 @@ impl Cli {
                 (config.clone(), LogArgs::default(), RemoteArgs::default())
             }
             // Never reaches authgate's configuration (see `GatewayArgs`).
-            Command::Gateway(g) => (
-                ConfigArgs::default(),
-                g.log.clone(),
-                RemoteArgs::default(),
-            ),
+            Command::Gateway(g) => (ConfigArgs::default(), g.log.clone(), RemoteArgs::default()),
         };
         (
             ConfigArgs {

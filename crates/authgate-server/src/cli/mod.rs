@@ -91,7 +91,10 @@ fn gateway_main(g: &args::GatewayArgs) -> ExitCode {
     let Some(rt) = runtime() else {
         return ExitCode::FAILURE;
     };
-    match rt.block_on(crate::gateway::run_standalone(g.config.clone(), g.listen.clone())) {
+    match rt.block_on(crate::gateway::run_standalone(
+        g.config.clone(),
+        g.listen.clone(),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("authgate gateway: {e}");

@@ -5,8 +5,8 @@ mod api;
 mod audit;
 mod cli;
 mod dashboard;
-mod people;
 mod overview;
+mod people;
 
 use crate::browser::{Browser, PASSWORD};
 use crate::support::*;

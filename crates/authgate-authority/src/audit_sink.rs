@@ -44,6 +44,9 @@ pub const ROUTINE_EVENTS: &[&str] = &[
     "authorization_code.issued",
     "sign_out",
     "admin.resource.checked",
+    // A tool call the gateway let through (refusals are
+    // `gateway.tool_call.refused`, a security event).
+    "gateway.tool_call",
 ];
 
 /// Whether an event must never be dropped.

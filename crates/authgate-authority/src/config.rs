@@ -105,6 +105,11 @@ pub struct Config {
     /// `[http]`: listener timeouts and connection limit.
     #[serde(default)]
     pub http: crate::listener_config::HttpConfig,
+    /// `[gateway]`: run `authgate gateway` in this process too. Kept as
+    /// data here (the gateway is an HTTP component); `authgate-server`
+    /// checks it with the gateway's own configuration rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<serde_json::Value>,
 }
 
 impl Default for Config {
@@ -145,6 +150,7 @@ impl Default for Config {
             cimd: Default::default(),
             dynamic_registration: Default::default(),
             http: Default::default(),
+            gateway: None,
         }
     }
 }

@@ -76,6 +76,11 @@ pub struct UpstreamConfig {
     pub issuer: String,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
+    /// Scope implications, as the authorization server declares them:
+    /// `{ "weather:write" = ["weather:read"] }` lets a `weather:write`
+    /// token call what needs `weather:read`.
+    #[serde(default)]
+    pub scope_implies: std::collections::BTreeMap<String, Vec<String>>,
     /// `deny`, or the scope a tool without a rule needs.
     #[serde(default = "default_unknown")]
     pub unknown_tools: String,
@@ -134,6 +139,7 @@ pub struct Upstream {
     pub upstream_url: url::Url,
     pub issuer: String,
     pub scopes_supported: Vec<String>,
+    pub scope_implies: std::collections::BTreeMap<String, Vec<String>>,
     pub list_filter: ListFilter,
     pub policy_file: Option<PathBuf>,
     /// The policy from the configuration (or the policy file at start).
@@ -188,7 +194,9 @@ pub fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Settings, Confi
         fig = fig.merge(Serialized::default("listen", l));
     }
     let raw: GatewayConfig = fig.extract().map_err(figment_error)?;
-    validate(raw, file.and_then(Path::parent))
+    // Relative paths are taken from the working directory, as in
+    // authgate's own configuration.
+    validate(raw, None)
 }
 
 /// Checks a `[gateway]` table given as a JSON value (how `authgate serve`
@@ -197,11 +205,7 @@ pub fn load(file: Option<&Path>, listen: Option<&str>) -> Result<Settings, Confi
 pub fn from_value(value: serde_json::Value, base: Option<&Path>) -> Result<Settings, ConfigError> {
     let fig = Figment::from(Serialized::defaults(GatewayConfig::default()))
         .merge(Serialized::defaults(value));
-    let raw: GatewayConfig = fig.extract().map_err(|e| {
-        let mut e = figment_error(e);
-        e.key = format!("gateway.{}", e.key);
-        e
-    })?;
+    let raw: GatewayConfig = fig.extract().map_err(figment_error)?;
     validate(raw, base)
 }
 
@@ -272,18 +276,19 @@ pub fn read_policy_file(
     let key = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::new(&key, format!("cannot read: {e}")))?;
-    let file: PolicyFile = Figment::from(Toml::string(&text))
-        .extract()
-        .map_err(|e| {
-            let mut e = figment_error(e);
-            e.key = format!("{key}: {}", e.key);
-            e
-        })?;
+    let file: PolicyFile = Figment::from(Toml::string(&text)).extract().map_err(|e| {
+        let mut e = figment_error(e);
+        e.key = format!("{key}: {}", e.key);
+        e
+    })?;
     let unknown = match &file.unknown_tools {
         Some(s) => parse_unknown(&format!("{key}: unknown_tools"), s)?,
         None => default_unknown.clone(),
     };
-    Ok(Policy::new(rules(&format!("{key}: tools"), &file.tools)?, unknown))
+    Ok(Policy::new(
+        rules(&format!("{key}: tools"), &file.tools)?,
+        unknown,
+    ))
 }
 
 fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -297,7 +302,10 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
         return Err(ConfigError::new("max_body_bytes", "must be more than 0"));
     }
     if raw.upstream_timeout_ms == 0 {
-        return Err(ConfigError::new("upstream_timeout_ms", "must be more than 0"));
+        return Err(ConfigError::new(
+            "upstream_timeout_ms",
+            "must be more than 0",
+        ));
     }
     if raw.upstreams.is_empty() {
         return Err(ConfigError::new(
@@ -335,6 +343,17 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
                 k("scopes_supported"),
                 format!("{s:?} is not a valid scope name"),
             ));
+        }
+        for (scope, implied) in &u.scope_implies {
+            if let Some(s) = std::iter::once(scope)
+                .chain(implied)
+                .find(|s| !is_scope_token(s))
+            {
+                return Err(ConfigError::new(
+                    k("scope_implies"),
+                    format!("{s:?} is not a valid scope name"),
+                ));
+            }
         }
         let list_filter = match u.list_filter.as_str() {
             "hide" => ListFilter::Hide,
@@ -380,6 +399,7 @@ fn validate(raw: GatewayConfig, base: Option<&Path>) -> Result<Settings, ConfigE
             upstream_url,
             issuer: u.issuer.clone(),
             scopes_supported: u.scopes_supported.clone(),
+            scope_implies: u.scope_implies.clone(),
             list_filter,
             policy_file,
             policy,
@@ -434,11 +454,13 @@ mod tests {
             "upstreams[0].upstream_url"
         );
         assert_eq!(
-            key(value(serde_json::json!({"tools": [{"name": "x", "scopes": ["a\"b"]}]}))),
+            key(value(
+                serde_json::json!({"tools": [{"name": "x", "scopes": ["a\"b"]}]})
+            )),
             "upstreams[0].tools[0].scopes"
         );
         assert_eq!(key(serde_json::json!({"upstreams": []})), "upstreams");
-        assert!(key(serde_json::json!({"upstreams": [], "bogus": 1})).starts_with("gateway"));
+        assert!(from_value(serde_json::json!({"upstreams": [], "bogus": 1}), None).is_err());
         let ok = from_value(value(serde_json::json!({})), None).unwrap();
         assert_eq!(ok.upstreams[0].list_filter, ListFilter::Hide);
         assert_eq!(ok.upstreams[0].unknown_tools, UnknownTools::Deny);

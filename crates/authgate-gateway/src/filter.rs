@@ -30,7 +30,14 @@ impl Visible {
     /// true when something was removed.
     pub fn apply(&self, v: &mut Value) -> bool {
         match v {
-            Value::Array(a) => a.iter_mut().fold(false, |acc, m| self.apply_one(m) || acc),
+            Value::Array(a) => {
+                // Every answer is filtered (no short circuit).
+                a.iter_mut()
+                    .map(|m| self.apply_one(m))
+                    .filter(|&c| c)
+                    .count()
+                    > 0
+            }
             m => self.apply_one(m),
         }
     }
@@ -224,8 +231,16 @@ mod tests {
     fn visible(scopes: &[&str]) -> Visible {
         let policy = Policy::new(
             vec![
-                ToolRule { pattern: "get_*".into(), scopes: vec!["r".into()], log_arguments: false },
-                ToolRule { pattern: "set_*".into(), scopes: vec!["w".into()], log_arguments: false },
+                ToolRule {
+                    pattern: "get_*".into(),
+                    scopes: vec!["r".into()],
+                    log_arguments: false,
+                },
+                ToolRule {
+                    pattern: "set_*".into(),
+                    scopes: vec!["w".into()],
+                    log_arguments: false,
+                },
             ],
             UnknownTools::Deny,
         );
@@ -263,7 +278,9 @@ mod tests {
         let ev = format!("event: message\nid: 5\ndata: {list}\n\n");
         let out = String::from_utf8(rewrite_event(ev.as_bytes(), &v).unwrap()).unwrap();
         assert!(out.starts_with("event: message\nid: 5\ndata: "));
-        assert!(out.contains("get_forecast") && !out.contains("set_alert") && !out.contains("whoami"));
+        assert!(
+            out.contains("get_forecast") && !out.contains("set_alert") && !out.contains("whoami")
+        );
         let other = json!({"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"set_alert"}]}});
         assert!(rewrite_event(format!("data: {other}\n\n").as_bytes(), &v).is_none());
         let mut batch = json!([list, other]);

@@ -84,7 +84,10 @@ fn request_headers(route: &Route, s: &Shared, from: &HeaderMap, claims: &Claims)
     }
     // Convenience for logs; an upstream trusts them only when the
     // assertion verifies.
-    for (name, value) in [(AUTHGATE_SUB, &claims.sub), (AUTHGATE_CLIENT_ID, &claims.client_id)] {
+    for (name, value) in [
+        (AUTHGATE_SUB, &claims.sub),
+        (AUTHGATE_CLIENT_ID, &claims.client_id),
+    ] {
         if let Ok(v) = HeaderValue::from_str(value) {
             out.insert(name, v);
         }

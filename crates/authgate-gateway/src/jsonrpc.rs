@@ -47,7 +47,14 @@ impl Parsed {
         self.messages
             .iter()
             .filter(|m| method(m) == Some("tools/call"))
-            .map(|m| (m, m.get("params").and_then(|p| p.get("name")).and_then(Value::as_str)))
+            .map(|m| {
+                (
+                    m,
+                    m.get("params")
+                        .and_then(|p| p.get("name"))
+                        .and_then(Value::as_str),
+                )
+            })
     }
 
     /// The ids of the list requests (`tools/list`) whose answers are filtered.
@@ -66,8 +73,8 @@ pub fn method(m: &Value) -> Option<&str> {
 
 /// Parses a body: one JSON-RPC message or a non-empty batch of them.
 pub fn parse(body: &[u8]) -> Result<Parsed, (i64, &'static str)> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|_| (code::PARSE_ERROR, "the body is not JSON"))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| (code::PARSE_ERROR, "the body is not JSON"))?;
     let (messages, batch) = match v {
         Value::Array(a) => (a, true),
         o @ Value::Object(_) => (vec![o], false),
@@ -117,7 +124,10 @@ fn single<'a>(h: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, String> {
 
 /// Decodes the SEP-2243 sentinel form `=?base64?…?=`.
 fn decode_name(v: &str) -> Result<String, String> {
-    match v.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
+    match v
+        .strip_prefix("=?base64?")
+        .and_then(|r| r.strip_suffix("?="))
+    {
         Some(b64) => base64::engine::general_purpose::STANDARD
             .decode(b64)
             .ok()
@@ -170,9 +180,9 @@ pub fn check_headers(h: &HeaderMap, p: &Parsed) -> Result<(), String> {
         .and_then(|f| m.get("params").and_then(|p| p.get(f)))
         .and_then(Value::as_str);
     match (hn, body_name) {
-        (Some(v), Some(b)) if v != b => Err(format!(
-            "Mcp-Name {v:?} does not match the body's {b:?}"
-        )),
+        (Some(v), Some(b)) if v != b => {
+            Err(format!("Mcp-Name {v:?} does not match the body's {b:?}"))
+        }
         (Some(_), None) => Err("Mcp-Name is sent but the body names nothing".into()),
         (None, Some(_)) if required && name_required(body_method) => {
             Err("Mcp-Name is missing".into())
@@ -207,7 +217,8 @@ mod tests {
         h
     }
 
-    const CALL: &[u8] = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"set_alert"}}"#;
+    const CALL: &[u8] =
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"set_alert"}}"#;
 
     #[test]
     fn agreement() {
@@ -223,21 +234,18 @@ mod tests {
         assert!(check_headers(&headers(&[("mcp-name", "get_forecast")]), &p).is_err());
         assert!(check_headers(&headers(&[("mcp-method", "tools/list")]), &p).is_err());
         assert!(
-            check_headers(&headers(&[("mcp-name", "set_alert"), ("mcp-name", "set_alert")]), &p)
-                .is_err()
+            check_headers(
+                &headers(&[("mcp-name", "set_alert"), ("mcp-name", "set_alert")]),
+                &p
+            )
+            .is_err()
         );
         // base64 sentinel
         assert!(check_headers(&headers(&[("mcp-name", "=?base64?c2V0X2FsZXJ0?=")]), &p).is_ok());
         // 2026-07-28 clients must send them.
         let modern = [("mcp-protocol-version", "2026-07-28")];
         assert!(check_headers(&headers(&modern), &p).is_err());
-        assert!(
-            check_headers(
-                &headers(&[modern[0], ("mcp-method", "tools/call")]),
-                &p
-            )
-            .is_err()
-        );
+        assert!(check_headers(&headers(&[modern[0], ("mcp-method", "tools/call")]), &p).is_err());
         let batch = parse(&[b"[", CALL, b"]"].concat()).unwrap();
         assert!(check_headers(&headers(&[]), &batch).is_ok());
         assert!(check_headers(&headers(&[("mcp-method", "tools/call")]), &batch).is_err());
@@ -248,8 +256,14 @@ mod tests {
         assert_eq!(parse(b"nope").unwrap_err().0, code::PARSE_ERROR);
         assert_eq!(parse(b"[]").unwrap_err().0, code::INVALID_REQUEST);
         assert_eq!(parse(b"[1]").unwrap_err().0, code::INVALID_REQUEST);
-        assert_eq!(parse(br#"{"method":1}"#).unwrap_err().0, code::INVALID_REQUEST);
-        let p = parse(br#"[{"id":7,"method":"tools/list"},{"method":"tools/call","params":{"name":"x"}}]"#).unwrap();
+        assert_eq!(
+            parse(br#"{"method":1}"#).unwrap_err().0,
+            code::INVALID_REQUEST
+        );
+        let p = parse(
+            br#"[{"id":7,"method":"tools/list"},{"method":"tools/call","params":{"name":"x"}}]"#,
+        )
+        .unwrap();
         assert_eq!(p.list_ids(), vec![json!(7)]);
         assert_eq!(p.tool_calls().map(|t| t.1).collect::<Vec<_>>(), [Some("x")]);
     }

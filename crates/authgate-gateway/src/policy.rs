@@ -210,6 +210,8 @@ mod tests {
         assert!(matches!(p.decide("del_alert"), Decision::Needs { scopes, .. } if scopes == ["x"]));
         assert_eq!(p.decide("other"), Decision::Denied);
         let p = Policy::new(vec![], UnknownTools::Scope("d".into()));
-        assert!(matches!(p.decide("other"), Decision::Needs { scopes, rule: None } if scopes == ["d"]));
+        assert!(
+            matches!(p.decide("other"), Decision::Needs { scopes, rule: None } if scopes == ["d"])
+        );
     }
 }

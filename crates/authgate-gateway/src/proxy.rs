@@ -179,7 +179,17 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
             let (parts, _) = req.into_parts();
             // GET (the server-to-client stream) and DELETE (ending a
             // session) carry no body: none is forwarded.
-            match forward::send(&s, &route, parts.method, &parts.uri, &parts.headers, Body::empty(), &claims).await {
+            match forward::send(
+                &s,
+                &route,
+                parts.method,
+                &parts.uri,
+                &parts.headers,
+                Body::empty(),
+                &claims,
+            )
+            .await
+            {
                 Ok(resp) => {
                     count_request(&route, "forwarded");
                     passthrough(resp)

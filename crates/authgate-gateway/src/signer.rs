@@ -46,15 +46,18 @@ impl Signer {
             let der = pem_decode(&pem).ok_or_else(|| {
                 ConfigError::new(
                     key,
-                    format!("{} holds no PKCS#8 \"PRIVATE KEY\" PEM block", path.display()),
+                    format!(
+                        "{} holds no PKCS#8 \"PRIVATE KEY\" PEM block",
+                        path.display()
+                    ),
                 )
             })?;
-            return Self::from_pkcs8(&der).map_err(|r| {
-                ConfigError::new(key, format!("{}: {r}", path.display()))
-            });
+            return Self::from_pkcs8(&der)
+                .map_err(|r| ConfigError::new(key, format!("{}: {r}", path.display())));
         }
-        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .map_err(|_| ConfigError::new(key, "cannot generate a P-256 key"))?;
+        let der =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|_| ConfigError::new(key, "cannot generate a P-256 key"))?;
         let der = der.as_ref().to_vec();
         write_private(path, &pem_encode(&der))
             .map_err(|e| ConfigError::new(key, format!("cannot write {}: {e}", path.display())))?;

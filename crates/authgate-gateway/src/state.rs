@@ -79,7 +79,11 @@ impl Shared {
                     format!("the path {path:?} is the gateway's own"),
                 ));
             }
-            let validator = Validator::builder(&up.issuer, up.public_url.as_str())
+            let mut builder = Validator::builder(&up.issuer, up.public_url.as_str());
+            for (scope, implied) in &up.scope_implies {
+                builder = builder.scope_implies(scope.clone(), implied.clone());
+            }
+            let validator = builder
                 .build()
                 .map_err(|e| ConfigError::new(key("public_url"), e.to_string()))?;
             let resource = ProtectedResource::builder(validator)

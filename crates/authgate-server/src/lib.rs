@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cli;
 pub mod endpoints;
 pub mod format;
+pub mod gateway;
 pub mod http;
 pub mod listener;
 pub mod pages;

@@ -34,6 +34,8 @@ pub enum StartError {
     },
     #[error("TLS configuration: {0}")]
     Tls(String),
+    #[error("{0}")]
+    Gateway(String),
 }
 
 /// Builds the application state on an open store.
@@ -212,6 +214,11 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
+    // `[gateway]` is checked before anything starts.
+    let gateway = match &settings.raw.gateway {
+        Some(table) => Some(crate::gateway::settings(table).map_err(StartError::Gateway)?),
+        None => None,
+    };
     let store = authgate_authority::store_open::open(&settings.database_url).await?;
     if let Some(m) = settings.metrics_listen {
         start_metrics(m).await?;
@@ -228,8 +235,21 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     let running = start(settings, store, listener).await?;
     tracing::info!(%issuer, addr = %running.addr, store = backend, "authgate is listening");
     authgate_authority::setup_links::announce(&running.state).await;
+    let (gateway_stop, gateway_stop_rx) = watch::channel(false);
+    let gateway_task = match &gateway {
+        Some(g) => Some(
+            crate::gateway::start_in_serve(g, running.state.audit.clone(), gateway_stop_rx)
+                .await
+                .map_err(StartError::Gateway)?,
+        ),
+        None => None,
+    };
     shutdown_signal().await;
     tracing::info!("shutting down");
+    let _ = gateway_stop.send(true);
+    if let Some(t) = gateway_task {
+        let _ = t.await;
+    }
     running.shutdown().await;
     Ok(())
 }

@@ -33,8 +33,14 @@ async fn missing_and_bad_tokens_get_401_with_the_challenge() {
     let mut claims = h.auth.claims(&h.url, &[READ]);
     let bad: Vec<(&str, String)> = vec![
         ("garbage", "abc.def.ghi".to_owned()),
-        ("opaque (refresh-token shaped)", "rt_9f8e7d6c5b4a39281706".to_owned()),
-        ("wrong audience", h.auth.token("http://elsewhere.example/mcp", &[READ])),
+        (
+            "opaque (refresh-token shaped)",
+            "rt_9f8e7d6c5b4a39281706".to_owned(),
+        ),
+        (
+            "wrong audience",
+            h.auth.token("http://elsewhere.example/mcp", &[READ]),
+        ),
         // An ID token: a JWT of the same issuer and key, but typ JWT and
         // aud = the client.
         ("id token", {
@@ -43,7 +49,13 @@ async fn missing_and_bad_tokens_get_401_with_the_challenge() {
             key.sign_with_header(&json!({"alg":"ES256","kid":key.kid(),"typ":"JWT"}), &c)
         }),
         // Right audience but not typ at+jwt (e.g. a refresh token as JWT).
-        ("refresh-token typ", key.sign_with_header(&json!({"alg":"ES256","kid":key.kid(),"typ":"rt+jwt"}), &claims)),
+        (
+            "refresh-token typ",
+            key.sign_with_header(
+                &json!({"alg":"ES256","kid":key.kid(),"typ":"rt+jwt"}),
+                &claims,
+            ),
+        ),
         ("expired", {
             claims["exp"] = json!(1000);
             claims["iat"] = json!(900);
@@ -54,9 +66,15 @@ async fn missing_and_bad_tokens_get_401_with_the_challenge() {
         let r = h.post(Some(&token), &list(1), &[]).await;
         assert_eq!(r.status(), 401, "{what}");
         let c = www(&r);
-        assert!(c.contains("error=\"invalid_token\"") && c.contains(&md), "{what}: {c}");
+        assert!(
+            c.contains("error=\"invalid_token\"") && c.contains(&md),
+            "{what}: {c}"
+        );
     }
-    assert!(h.seen.lock().unwrap().is_empty(), "nothing reached the upstream");
+    assert!(
+        h.seen.lock().unwrap().is_empty(),
+        "nothing reached the upstream"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +84,12 @@ async fn metadata_at_the_path_inserted_and_root_forms() {
         "/.well-known/oauth-protected-resource/weather/mcp",
         "/.well-known/oauth-protected-resource",
     ] {
-        let r = h.http.get(format!("{}{path}", h.base)).send().await.unwrap();
+        let r = h
+            .http
+            .get(format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{path}");
         let doc: Value = r.json().await.unwrap();
         assert_eq!(doc["resource"], h.url);
@@ -89,13 +112,19 @@ async fn no_token_passthrough_and_a_caller_assertion_that_verifies() {
         .await;
     assert_eq!(r.status(), 200);
     let m = messages(r).await;
-    assert_eq!(m[0]["result"]["structuredContent"]["sub"], "user-1", "{m:?}");
+    assert_eq!(
+        m[0]["result"]["structuredContent"]["sub"], "user-1",
+        "{m:?}"
+    );
     assert_eq!(m[0]["result"]["structuredContent"]["client_id"], "client-1");
 
     let seen = h.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     let got = &seen[0];
-    assert!(got.get("authorization").is_none(), "the token must not reach the upstream");
+    assert!(
+        got.get("authorization").is_none(),
+        "the token must not reach the upstream"
+    );
     assert_eq!(got.get("authgate-sub").unwrap(), "user-1");
     assert_eq!(got.get("authgate-client-id").unwrap(), "client-1");
     let jwt = got.get("authgate-caller").unwrap().to_str().unwrap();
@@ -113,8 +142,13 @@ async fn no_token_passthrough_and_a_caller_assertion_that_verifies() {
     assert!(c["jti"].is_string());
     // Verified against another audience it fails: it is bound to this upstream.
     assert!(
-        verify_assertion(&format!("{}/.well-known/jwks.json", h.base), &h.base, "http://other/mcp", jwt)
-            .await
-            .is_err()
+        verify_assertion(
+            &format!("{}/.well-known/jwks.json", h.base),
+            &h.base,
+            "http://other/mcp",
+            jwt
+        )
+        .await
+        .is_err()
     );
 }

@@ -24,20 +24,40 @@ async fn health_readiness_metrics_and_jwks() {
     }
     assert!(ready, "/readyz never became ready");
 
-    let jwks: Value = get("/.well-known/jwks.json").await.unwrap().json().await.unwrap();
+    let jwks: Value = get("/.well-known/jwks.json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "EC");
     assert_eq!(jwks["keys"][0]["alg"], "ES256");
     assert!(jwks["keys"][0].get("d").is_none(), "no private part");
 
     let t = h.token(&[READ]);
-    assert_eq!(h.post(Some(&t), &call(1, "get_forecast", json!({"city": "Oslo"})), &[]).await.status(), 200);
-    assert_eq!(h.post(Some(&t), &call(2, "set_alert", json!({})), &[]).await.status(), 403);
+    assert_eq!(
+        h.post(
+            Some(&t),
+            &call(1, "get_forecast", json!({"city": "Oslo"})),
+            &[]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        h.post(Some(&t), &call(2, "set_alert", json!({})), &[])
+            .await
+            .status(),
+        403
+    );
     let text = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(
-        text.lines().any(|l| l.starts_with("authgate_gateway_tool_calls_total")
-            && l.contains("upstream=\"weather\"")
-            && l.contains("tool=\"get_*\"")
-            && l.contains("outcome=\"allowed\"")),
+        text.lines()
+            .any(|l| l.starts_with("authgate_gateway_tool_calls_total")
+                && l.contains("upstream=\"weather\"")
+                && l.contains("tool=\"get_*\"")
+                && l.contains("outcome=\"allowed\"")),
         "{text}"
     );
     assert!(text.contains("outcome=\"insufficient_scope\""), "{text}");

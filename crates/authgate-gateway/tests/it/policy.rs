@@ -33,7 +33,10 @@ async fn step_up_through_the_gateway() {
 
     let rows = h.audit.rows();
     assert_eq!(rows.len(), 2);
-    assert_eq!((rows[0].outcome, rows[0].status), ("insufficient_scope", 403));
+    assert_eq!(
+        (rows[0].outcome, rows[0].status),
+        ("insufficient_scope", 403)
+    );
     assert_eq!((rows[1].outcome, rows[1].status), ("allowed", 200));
     assert_eq!(rows[1].tool, "set_alert");
     assert_eq!(rows[1].sub, "user-1");
@@ -41,26 +44,49 @@ async fn step_up_through_the_gateway() {
     // set_alert's rule does not log arguments.
     assert!(rows[1].arguments.is_none());
 
+    // An implied scope counts (scope_implies: weather:admin => weather:write).
+    let admin = h.token(&["weather:admin"]);
+    assert_eq!(h.post(Some(&admin), &alert, &[]).await.status(), 200);
+    assert_eq!(h.audit.rows().last().unwrap().outcome, "allowed");
+
     // get_* logs them (log_arguments = true).
-    let r = h.post(Some(&read), &call(2, "get_forecast", json!({"city": "Oslo"})), &[]).await;
+    let r = h
+        .post(
+            Some(&read),
+            &call(2, "get_forecast", json!({"city": "Oslo"})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let rows = h.audit.rows();
-    assert_eq!(rows[2].arguments, Some(json!({"city": "Oslo"})));
+    assert_eq!(rows[3].arguments, Some(json!({"city": "Oslo"})));
 }
 
 #[tokio::test]
 async fn unknown_tools_are_denied_or_need_the_configured_scope() {
     let h = weather(Opts::default()).await;
     let all = h.token(&[READ, WRITE]);
-    let r = h.post(Some(&all), &call(1, "drop_tables", json!({})), &[]).await;
+    let r = h
+        .post(Some(&all), &call(1, "drop_tables", json!({})), &[])
+        .await;
     assert_eq!(r.status(), 403);
     assert!(www(&r).is_empty(), "no scope unlocks a denied tool");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["id"], 1);
     assert_eq!(h.audit.rows()[0].outcome, "denied");
 
-    let h = weather(Opts { unknown_tools: "weather:admin", ..Opts::default() }).await;
-    let r = h.post(Some(&h.token(&[READ])), &call(1, "drop_tables", json!({})), &[]).await;
+    let h = weather(Opts {
+        unknown_tools: "weather:admin",
+        ..Opts::default()
+    })
+    .await;
+    let r = h
+        .post(
+            Some(&h.token(&[READ])),
+            &call(1, "drop_tables", json!({})),
+            &[],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert!(www(&r).contains("scope=\"weather:read weather:admin\""));
 }
@@ -85,7 +111,11 @@ async fn headers_and_body_must_agree() {
     }
     // A 2026-07-28 client must send them.
     let r = h
-        .post(Some(&t), &forecast, &[("mcp-protocol-version", "2026-07-28")])
+        .post(
+            Some(&t),
+            &forecast,
+            &[("mcp-protocol-version", "2026-07-28")],
+        )
         .await;
     assert_eq!(r.status(), 400);
     assert!(h.seen.lock().unwrap().is_empty());
@@ -93,7 +123,10 @@ async fn headers_and_body_must_agree() {
     // sending none.
     for headers in [
         vec![("mcp-method", "tools/call"), ("mcp-name", "get_forecast")],
-        vec![("mcp-method", "tools/call"), ("mcp-name", "=?base64?Z2V0X2ZvcmVjYXN0?=")],
+        vec![
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "=?base64?Z2V0X2ZvcmVjYXN0?="),
+        ],
         vec![],
     ] {
         let r = h.post(Some(&t), &forecast, &headers).await;
@@ -140,14 +173,32 @@ async fn listed(h: &Harness, scopes: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn tools_list_is_filtered_over_sse_and_json() {
     for json_response in [false, true] {
-        let h = weather(Opts { json_response, ..Opts::default() }).await;
-        assert_eq!(listed(&h, &[READ]).await, ["get_forecast", "whoami"], "json {json_response}");
+        let h = weather(Opts {
+            json_response,
+            ..Opts::default()
+        })
+        .await;
+        assert_eq!(
+            listed(&h, &[READ]).await,
+            ["get_forecast", "whoami"],
+            "json {json_response}"
+        );
         assert_eq!(listed(&h, &[WRITE]).await, ["set_alert", "whoami"]);
-        assert_eq!(listed(&h, &[READ, WRITE]).await, ["get_forecast", "set_alert", "whoami"]);
+        assert_eq!(
+            listed(&h, &[READ, WRITE]).await,
+            ["get_forecast", "set_alert", "whoami"]
+        );
     }
     // "show": everything listed, for clients that step up on a 403.
-    let h = weather(Opts { list_filter: "show", ..Opts::default() }).await;
-    assert_eq!(listed(&h, &[READ]).await, ["get_forecast", "set_alert", "whoami"]);
+    let h = weather(Opts {
+        list_filter: "show",
+        ..Opts::default()
+    })
+    .await;
+    assert_eq!(
+        listed(&h, &[READ]).await,
+        ["get_forecast", "set_alert", "whoami"]
+    );
 }
 
 #[tokio::test]
@@ -182,5 +233,9 @@ async fn policy_file_is_hot_reloaded_and_a_bad_file_keeps_the_old_policy() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     std::fs::write(&file, "[[tools]\nbroken").unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(h.post(Some(&read), &alert, &[]).await.status(), 200, "old policy kept");
+    assert_eq!(
+        h.post(Some(&read), &alert, &[]).await.status(),
+        200,
+        "old policy kept"
+    );
 }

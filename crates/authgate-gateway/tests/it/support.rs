@@ -70,7 +70,12 @@ impl Harness {
 
     /// POSTs a JSON-RPC body with the legacy protocol version (no
     /// standard headers) plus `extra` headers.
-    pub async fn post(&self, token: Option<&str>, body: &Value, extra: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        token: Option<&str>,
+        body: &Value,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut r = self
             .http
             .post(&self.url)
@@ -179,9 +184,13 @@ pub async fn weather(opts: Opts) -> Harness {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let app = axum::Router::new()
-        .route_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn_with_state(verifier, verify_caller));
+    let app =
+        axum::Router::new()
+            .route_service("/mcp", mcp)
+            .layer(axum::middleware::from_fn_with_state(
+                verifier,
+                verify_caller,
+            ));
     tokio::spawn(async move {
         let _ = axum::serve(up, app).await;
     });
@@ -211,6 +220,7 @@ async fn start(
         "upstream_url": upstream_url,
         "issuer": auth.issuer(),
         "scopes_supported": [READ, WRITE],
+        "scope_implies": {"weather:admin": [WRITE]},
         "unknown_tools": opts.unknown_tools,
         "list_filter": opts.list_filter,
     });
@@ -324,7 +334,11 @@ async fn verify(v: &Verifier, jwt: &str) -> Result<Claims, String> {
         s("sub"),
         s("client_id"),
         s("aud"),
-        s("scope").split(' ').filter(|x| !x.is_empty()).map(str::to_owned).collect(),
+        s("scope")
+            .split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect(),
         c["iat"].as_i64().unwrap_or(0),
         c["exp"].as_i64().unwrap_or(0),
         &implications,

@@ -36,7 +36,11 @@ async fn a_long_sse_response_streams_before_the_upstream_finishes() {
     .await;
     let h = gateway(url, Opts::default()).await;
     let mut r = h
-        .post(Some(&h.token(&[READ])), &call(1, "get_forecast", json!({"city": "x"})), &[])
+        .post(
+            Some(&h.token(&[READ])),
+            &call(1, "get_forecast", json!({"city": "x"})),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["mcp-session-id"], "s-42");
@@ -63,16 +67,36 @@ async fn an_upstream_that_hangs_gets_504_within_the_timeout() {
         drop(s);
     })
     .await;
-    let h = gateway(url, Opts { timeout_ms: 500, ..Opts::default() }).await;
+    let h = gateway(
+        url,
+        Opts {
+            timeout_ms: 500,
+            ..Opts::default()
+        },
+    )
+    .await;
     let started = Instant::now();
     let r = h
-        .post(Some(&h.token(&[READ])), &call(9, "get_forecast", json!({})), &[])
+        .post(
+            Some(&h.token(&[READ])),
+            &call(9, "get_forecast", json!({})),
+            &[],
+        )
         .await;
     assert_eq!(r.status(), 504);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["id"], 9);
-    assert!(b["error"]["message"].as_str().unwrap().contains("upstream weather"));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upstream weather")
+    );
     assert_eq!(h.audit.rows()[0].outcome, "upstream_timeout");
 }
 
@@ -88,7 +112,12 @@ async fn an_unreachable_upstream_gets_502() {
     let b: Value = r.json().await.unwrap();
     assert!(b["error"]["message"].as_str().unwrap().contains("weather"));
     // readyz says which upstream is not reachable.
-    let r = h.http.get(format!("{}/readyz", h.base)).send().await.unwrap();
+    let r = h
+        .http
+        .get(format!("{}/readyz", h.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["upstreams"][0]["name"], "weather");
@@ -100,9 +129,11 @@ async fn an_upstream_that_dies_mid_stream_ends_the_stream() {
     let url = raw_upstream(|mut s| async move {
         read_request(&mut s).await;
         s.write_all(SSE_HEAD.as_bytes()).await.unwrap();
-        s.write_all(&chunk("data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n"))
-            .await
-            .unwrap();
+        s.write_all(&chunk(
+            "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n",
+        ))
+        .await
+        .unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         // Dies: no terminating chunk.
         drop(s);
@@ -112,12 +143,7 @@ async fn an_upstream_that_dies_mid_stream_ends_the_stream() {
     let mut r = h.post(Some(&h.token(&[READ])), &list(1), &[]).await;
     assert_eq!(r.status(), 200);
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match r.chunk().await {
-                Ok(Some(_)) => continue,
-                Ok(None) | Err(_) => break,
-            }
-        }
+        while let Ok(Some(_)) = r.chunk().await {}
     })
     .await;
     assert!(ended.is_ok(), "the client's stream must end, not hang");
@@ -127,10 +153,19 @@ async fn an_upstream_that_dies_mid_stream_ends_the_stream() {
 async fn bodies_over_the_bound_get_413_and_framing_is_unambiguous() {
     let url = raw_upstream(|mut s| async move {
         read_request(&mut s).await;
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            .await;
     })
     .await;
-    let h = gateway(url, Opts { max_body: 1024, ..Opts::default() }).await;
+    let h = gateway(
+        url,
+        Opts {
+            max_body: 1024,
+            ..Opts::default()
+        },
+    )
+    .await;
     let t = h.token(&[READ]);
     let big = call(1, "get_forecast", json!({"city": "x".repeat(4096)}));
     let r = h.post(Some(&t), &big, &[]).await;
@@ -202,7 +237,12 @@ async fn session_and_resumption_headers_pass_and_hop_by_hop_ones_do_not() {
         .cloned()
         .unwrap();
     assert!(head.starts_with("get /mcp http/1.1"), "{head}");
-    for want in ["mcp-session-id: s-1", "last-event-id: 41", "mcp-protocol-version: 2025-06-18", "authgate-caller: "] {
+    for want in [
+        "mcp-session-id: s-1",
+        "last-event-id: 41",
+        "mcp-protocol-version: 2025-06-18",
+        "authgate-caller: ",
+    ] {
         assert!(head.contains(want), "{want} missing from {head}");
     }
     for never in ["authorization", "x-private", "cookie"] {
@@ -228,7 +268,16 @@ async fn shutdown_lets_a_stream_drain_within_the_grace_period() {
     h.stop().await.unwrap();
     // Grace is 2 s in the harness: the stop neither hangs nor cuts at once.
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(6), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
     // New connections are refused.
-    assert!(h.http.get(format!("{}/healthz", h.base)).send().await.is_err());
+    assert!(
+        h.http
+            .get(format!("{}/healthz", h.base))
+            .send()
+            .await
+            .is_err()
+    );
 }

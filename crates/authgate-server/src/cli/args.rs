@@ -52,6 +52,15 @@ pub(super) enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Run the gateway: protect any MCP server (streamable HTTP) with
+    /// OAuth tokens and per-tool scopes, without code in the server.
+    /// `--config` names the gateway's TOML (or AUTHGATE_GATEWAY_CONFIG).
+    Gateway {
+        /// Listen address (overrides `listen` in the gateway's config;
+        /// also AUTHGATE_GATEWAY_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Manage MCP servers (protected resources).
     #[command(subcommand)]
     Resource(ResourceCmd),

@@ -18,13 +18,28 @@ mod user;
 
 use args::{Cli, Command};
 use authgate_authority::config::{self, Overrides, Settings};
-use clap::Parser;
 use error::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    if let Command::Gateway { listen } = &cli.command {
+        // The gateway has its own configuration file: `--config` when
+        // given on the command line, else AUTHGATE_GATEWAY_CONFIG (never
+        // AUTHGATE_CONFIG, which names authgate's own).
+        let config =
+            if matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine) {
+                cli.config.clone()
+            } else {
+                std::env::var_os("AUTHGATE_GATEWAY_CONFIG").map(PathBuf::from)
+            };
+        return gateway_main(&cli, config, listen.clone());
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -70,6 +85,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn gateway_main(cli: &Cli, config: Option<PathBuf>, listen: Option<String>) -> ExitCode {
+    crate::telemetry::init_logging(cli.log_level.as_deref().unwrap_or("info"), cli.log_json);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("authgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::gateway::run_standalone(config, listen)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authgate gateway: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn dispatch(
     cmd: Command,
     settings: Settings,
@@ -102,5 +138,7 @@ async fn dispatch(
         Command::Admin(c) => admin::run(c, &settings, server, creds).await,
         Command::Audit(a) => admin::audit(a, &settings, server, creds).await,
         Command::BenchSeedRefresh(a) => seed::run(a, &settings).await,
+        // Handled in `main` before authgate's configuration is read.
+        Command::Gateway { .. } => Ok(()),
     }
 }

@@ -71,6 +71,11 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!(listen = %args.listen, resource = %settings.resource, behind_gateway = args.behind_gateway, "weather-mcp listening");
+    // Without TCP_NODELAY an answer written in pieces (the SSE priming
+    // event, then the message) waits for the client's delayed ACK: ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -45,7 +45,10 @@ pub struct McpCall {
 /// The JSON-RPC messages of a body: one JSON value (or a batch), or the
 /// `data:` of each SSE event (events without data, such as a priming
 /// event, are skipped).
-pub fn messages(content_type: Option<&HeaderValue>, body: &[u8]) -> Result<Vec<Value>, &'static str> {
+pub fn messages(
+    content_type: Option<&HeaderValue>,
+    body: &[u8],
+) -> Result<Vec<Value>, &'static str> {
     let sse = content_type
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
@@ -169,7 +172,11 @@ impl McpSetup {
         status(reply.status, 200).map_err(|_| "mcp_initialize_status")?;
         let msgs = messages(reply.headers.get(header::CONTENT_TYPE), &reply.body)?;
         let result = result_for(&msgs, 0)?;
-        if result.get("protocolVersion").and_then(Value::as_str).is_none() {
+        if result
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .is_none()
+        {
             return Err("mcp_initialize_shape");
         }
         let session = reply.headers.get(SESSION).cloned();
@@ -241,8 +248,11 @@ mod tests {
         assert!(result_for(&m, 7).is_ok());
         assert_eq!(result_for(&m, 8), Err("mcp_no_answer_for_id"));
         let json_ct = HeaderValue::from_static("application/json");
-        let m = messages(Some(&json_ct), br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601}}"#)
-            .unwrap();
+        let m = messages(
+            Some(&json_ct),
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601}}"#,
+        )
+        .unwrap();
         assert_eq!(result_for(&m, 1), Err("mcp_jsonrpc_error"));
         assert_eq!(messages(Some(&json_ct), b"nope"), Err("mcp_not_json"));
         assert_eq!(

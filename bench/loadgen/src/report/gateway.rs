@@ -133,7 +133,10 @@ pub fn render(out: &mut String, lines: &[Value]) {
     if rows.is_empty() && streams.is_empty() {
         return;
     }
-    let _ = writeln!(out, "## MCP gateway: a tool call direct and through `authgate gateway`\n");
+    let _ = writeln!(
+        out,
+        "## MCP gateway: a tool call direct and through `authgate gateway`\n"
+    );
     let _ = writeln!(
         out,
         "The same trivial tool call (`tools/call` of weather-mcp's `whoami`, which echoes the caller: \
@@ -163,7 +166,9 @@ pub fn render(out: &mut String, lines: &[Value]) {
                 .push(r);
         }
         for ((c, target), runs) in &cells {
-            let m = |f: &dyn Fn(&Value) -> Option<f64>| median(runs.iter().filter_map(|r| f(*r)).collect());
+            let m = |f: &dyn Fn(&Value) -> Option<f64>| {
+                median(runs.iter().filter_map(|r| f(*r)).collect())
+            };
             let is_gateway = target == GATEWAY;
             let (gw_cpu, mcp_cpu) = if is_gateway {
                 (
@@ -185,13 +190,22 @@ pub fn render(out: &mut String, lines: &[Value]) {
                 out,
                 "| {target} | {c} | {} | {} | {} | {} | {} | {} | {} | {errors} | {} | {} |",
                 fmt(m(&|r: &Value| num(r, &["rps"])), 0),
-                fmt(m(&|r: &Value| num(r, &["latency_us", "p50"])).map(|u| u / 1000.0), 3),
-                fmt(m(&|r: &Value| num(r, &["latency_us", "p99"])).map(|u| u / 1000.0), 3),
+                fmt(
+                    m(&|r: &Value| num(r, &["latency_us", "p50"])).map(|u| u / 1000.0),
+                    3
+                ),
+                fmt(
+                    m(&|r: &Value| num(r, &["latency_us", "p99"])).map(|u| u / 1000.0),
+                    3
+                ),
                 fmt(gw_cpu, 1),
                 fmt(mcp_cpu, 1),
                 fmt(m(&per_cpu_s), 0),
                 fmt(peak.map(|k| k / 1024.0), 1),
-                fmt(m(&|r: &Value| Some(num(r, &["loadgen_cpu_s"])? / num(r, &["window_s"])?)), 2),
+                fmt(
+                    m(&|r: &Value| Some(num(r, &["loadgen_cpu_s"])? / num(r, &["window_s"])?)),
+                    2
+                ),
                 fmt(m(&|r: &Value| rest_of_machine(r)), 2),
             );
         }
@@ -207,7 +221,9 @@ pub fn render(out: &mut String, lines: &[Value]) {
         );
         let concs: std::collections::BTreeSet<usize> = rows.iter().map(|r| conc(r)).collect();
         for c in concs {
-            let eff = median(per_round(&rows, c, |d, g| Some(per_cpu_s(g)? / per_cpu_s(d)?)));
+            let eff = median(per_round(&rows, c, |d, g| {
+                Some(per_cpu_s(g)? / per_cpu_s(d)?)
+            }));
             let _ = writeln!(
                 out,
                 "| {c} | {} | {} | {} | {} | {} |",
@@ -241,7 +257,10 @@ pub fn render(out: &mut String, lines: &[Value]) {
             "| process | RSS before (MiB) | RSS with the streams open (MiB) | added (MiB) | KiB per stream |\n|---|---:|---:|---:|---:|"
         );
         for (who, name) in [("server", "gateway"), ("upstream", "weather-mcp behind it")] {
-            let (before, with) = (mib(&[who, "rss_before_kib"]), mib(&[who, "rss_with_streams_kib"]));
+            let (before, with) = (
+                mib(&[who, "rss_before_kib"]),
+                mib(&[who, "rss_with_streams_kib"]),
+            );
             let _ = writeln!(
                 out,
                 "| {name} | {} | {} | {} | {} |",
@@ -266,7 +285,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn line(target: &str, run: &str, c: u64, p50: f64, server_cpu: f64, up_cpu: Option<f64>) -> Value {
+    fn line(
+        target: &str,
+        run: &str,
+        c: u64,
+        p50: f64,
+        server_cpu: f64,
+        up_cpu: Option<f64>,
+    ) -> Value {
         let mut l = json!({"scenario": "gateway", "target": target, "run": run, "concurrency": c,
             "rps": 1000.0, "errors": 0, "requests_ok_in_window": 10000,
             "latency_us": {"p50": p50, "p99": p50 * 3.0},
@@ -310,9 +336,21 @@ mod tests {
             "upstream": {"rss_before_kib": 20480, "rss_with_streams_kib": 61440, "kib_per_stream": 41.0}}));
         let mut out = String::new();
         render(&mut out, &lines);
-        assert!(out.contains("| direct | 1 | 1000 | 0.400 | 1.200 | — | 50.0 | 20000 |"), "{out}");
-        assert!(out.contains("| gateway | 1 | 1000 | 0.600 | 1.800 | 20.0 | 40.0 | 16667 |"), "{out}");
-        assert!(out.contains("| 1 | +0.200 ms | +0.600 ms | 0.83× | 50% | 40% |"), "{out}");
-        assert!(out.contains("| gateway | 10.0 | 30.0 | 20.0 | 20.5 |"), "{out}");
+        assert!(
+            out.contains("| direct | 1 | 1000 | 0.400 | 1.200 | — | 50.0 | 20000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| gateway | 1 | 1000 | 0.600 | 1.800 | 20.0 | 40.0 | 16667 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 1 | +0.200 ms | +0.600 ms | 0.83× | 50% | 40% |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| gateway | 10.0 | 30.0 | 20.0 | 20.5 |"),
+            "{out}"
+        );
     }
 }

@@ -58,7 +58,7 @@ fn per_round(rows: &[&Value], c: usize, f: impl Fn(&Value, &Value) -> Option<f64
         .values()
         .filter_map(|round| {
             let (d, g) = (round.get(DIRECT)?, round.get(GATEWAY)?);
-            (clean(d) && clean(g)).then(|| f(*d, *g)).flatten()
+            (clean(d) && clean(g)).then(|| f(d, g)).flatten()
         })
         .collect()
 }
@@ -167,7 +167,7 @@ pub fn render(out: &mut String, lines: &[Value]) {
         }
         for ((c, target), runs) in &cells {
             let m = |f: &dyn Fn(&Value) -> Option<f64>| {
-                median(runs.iter().filter_map(|r| f(*r)).collect())
+                median(runs.iter().filter_map(|r| f(r)).collect())
             };
             let is_gateway = target == GATEWAY;
             let (gw_cpu, mcp_cpu) = if is_gateway {

@@ -1,23 +1,27 @@
-//! Audit rows: one per tool call (tool, caller, client, outcome, latency).
-//! Arguments are never recorded unless the tool's rule says
-//! `log_arguments = true`.
+//! Audit rows: one per tool call, prompt fetch and resource read (name,
+//! caller, client, outcome, latency). Arguments are never recorded unless
+//! the tool's (prompt's) rule says `log_arguments = true`.
 
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
-/// One tool call as the gateway saw it.
+/// One tool call (prompt fetch, resource read) as the gateway saw it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRow {
     /// Unix seconds.
     pub time: i64,
     pub upstream: String,
+    /// `tool` (`tools/call`), `prompt` (`prompts/get`) or `resource`
+    /// (`resources/read`, `resources/subscribe`).
+    pub kind: &'static str,
+    /// The tool or prompt name, or the resource URI.
     pub tool: String,
     pub sub: String,
     pub client_id: String,
     /// `allowed` (forwarded; `status` is the upstream's), `insufficient_scope`,
-    /// `denied` (no rule and `unknown_tools = "deny"`), `rejected` (bad
+    /// `denied` (no rule and `unknown_* = "deny"`), `rejected` (bad
     /// request), `upstream_timeout`, `upstream_unreachable`.
     pub outcome: &'static str,
     /// The HTTP status the client got.

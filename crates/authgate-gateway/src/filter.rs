@@ -1,8 +1,11 @@
 //! List filtering (`list_filter = "hide"`): the upstream's answer to a
-//! `tools/list` keeps only the tools the token may call, whether it comes
+//! `tools/list` (`prompts/list`, `resources/list`,
+//! `resources/templates/list`) keeps only the entries the token may use,
+//! whether it comes
 //! as one JSON body or as a Server-Sent Events stream (each `data:` event
 //! holding the list response is rewritten; every other event passes as is).
 
+use crate::jsonrpc::List;
 use crate::policy::Policy;
 use authgate_resource::Claims;
 use bytes::Bytes;
@@ -16,13 +19,14 @@ use std::task::{Context, Poll};
 /// the stream fails rather than pass an unfiltered list.
 pub const MAX_FILTERED_BYTES: usize = 16 * 1024 * 1024;
 
-/// Which tools a token may see.
+/// What a token may see.
 #[derive(Clone)]
 pub struct Visible {
     pub policy: Arc<Policy>,
     pub claims: Arc<Claims>,
-    /// The ids of the `tools/list` requests whose answers are filtered.
-    pub ids: Arc<[Value]>,
+    /// The ids of the list requests whose answers are filtered, with
+    /// their lists.
+    pub ids: Arc<[(Value, List)]>,
 }
 
 impl Visible {
@@ -44,23 +48,24 @@ impl Visible {
 
     fn apply_one(&self, m: &mut Value) -> bool {
         let Some(id) = m.get("id") else { return false };
-        if !self.ids.contains(id) {
+        let Some((_, list)) = self.ids.iter().find(|(i, _)| i == id) else {
             return false;
-        }
-        let Some(tools) = m
+        };
+        let (key, field, kind) = list.shape();
+        let Some(entries) = m
             .get_mut("result")
-            .and_then(|r| r.get_mut("tools"))
+            .and_then(|r| r.get_mut(key))
             .and_then(Value::as_array_mut)
         else {
             return false;
         };
-        let before = tools.len();
-        tools.retain(|t| {
-            t.get("name")
+        let before = entries.len();
+        entries.retain(|t| {
+            t.get(field)
                 .and_then(Value::as_str)
-                .is_some_and(|n| self.policy.allows(&self.claims, n))
+                .is_some_and(|n| self.policy.allows(&self.claims, kind, n))
         });
-        tools.len() != before
+        entries.len() != before
     }
 }
 
@@ -224,19 +229,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{ToolRule, UnknownTools};
+    use crate::policy::{Rule, UnknownTools};
     use authgate_resource::ScopeImplications;
     use serde_json::json;
 
     fn visible(scopes: &[&str]) -> Visible {
-        let policy = Policy::new(
+        let policy = Policy::tools_only(
             vec![
-                ToolRule {
+                Rule {
                     pattern: "get_*".into(),
                     scopes: vec!["r".into()],
                     log_arguments: false,
                 },
-                ToolRule {
+                Rule {
                     pattern: "set_*".into(),
                     scopes: vec!["w".into()],
                     log_arguments: false,
@@ -257,7 +262,7 @@ mod tests {
         Visible {
             policy: Arc::new(policy),
             claims: Arc::new(claims),
-            ids: Arc::from(vec![json!(2)]),
+            ids: Arc::from(vec![(json!(2), List::Tools)]),
         }
     }
 

@@ -108,6 +108,8 @@ pub fn strip_response_headers(h: &mut HeaderMap) {
 pub enum Failure {
     Timeout,
     Unreachable,
+    /// An answer the gateway had to read (a list to filter) but could not.
+    BadAnswer,
 }
 
 impl Failure {
@@ -115,6 +117,7 @@ impl Failure {
         match self {
             Failure::Timeout => "upstream_timeout",
             Failure::Unreachable => "upstream_unreachable",
+            Failure::BadAnswer => "upstream_bad_answer",
         }
     }
 
@@ -136,6 +139,12 @@ impl Failure {
                 id,
                 code::UPSTREAM,
                 &format!("upstream {name} is unreachable"),
+            ),
+            Failure::BadAnswer => jsonrpc::error(
+                StatusCode::BAD_GATEWAY,
+                id,
+                code::UPSTREAM,
+                &format!("upstream {name} sent an answer the gateway cannot read"),
             ),
         }
     }

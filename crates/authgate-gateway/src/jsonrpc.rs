@@ -2,6 +2,7 @@
 //! headers that mirror them (`Mcp-Method`, `Mcp-Name`; MCP 2026-07-28,
 //! SEP-2243) and the gateway's own JSON-RPC error responses.
 
+use crate::policy::Kind;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -42,28 +43,65 @@ impl Parsed {
         }
     }
 
-    /// The `tools/call` names (None for a call without a string name).
-    pub fn tool_calls(&self) -> impl Iterator<Item = (&Value, Option<&str>)> {
-        self.messages
-            .iter()
-            .filter(|m| method(m) == Some("tools/call"))
-            .map(|m| {
-                (
-                    m,
-                    m.get("params")
-                        .and_then(|p| p.get("name"))
-                        .and_then(Value::as_str),
-                )
-            })
+    /// The messages the policy guards: `tools/call`, `prompts/get`,
+    /// `resources/read`, `resources/subscribe`, with the name (URI) they
+    /// use (None when it is missing or not a string).
+    pub fn guarded(&self) -> impl Iterator<Item = (&Value, Kind, Option<&str>)> {
+        self.messages.iter().filter_map(|m| {
+            let (kind, field) = match method(m)? {
+                "tools/call" => (Kind::Tool, "name"),
+                "prompts/get" => (Kind::Prompt, "name"),
+                "resources/read" | "resources/subscribe" => (Kind::Resource, "uri"),
+                _ => return None,
+            };
+            let name = m
+                .get("params")
+                .and_then(|p| p.get(field))
+                .and_then(Value::as_str);
+            Some((m, kind, name))
+        })
     }
 
-    /// The ids of the list requests (`tools/list`) whose answers are filtered.
-    pub fn list_ids(&self) -> Vec<Value> {
+    /// The list requests whose answers are filtered: their ids and lists.
+    pub fn lists(&self) -> Vec<(Value, List)> {
         self.messages
             .iter()
-            .filter(|m| method(m) == Some("tools/list"))
-            .filter_map(|m| m.get("id").cloned())
+            .filter_map(|m| Some((m.get("id")?.clone(), List::of(method(m)?)?)))
             .collect()
+    }
+}
+
+/// A list method whose answers `list_filter = "hide"` filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Tools,
+    Prompts,
+    Resources,
+    ResourceTemplates,
+}
+
+impl List {
+    fn of(method: &str) -> Option<Self> {
+        Some(match method {
+            "tools/list" => Self::Tools,
+            "prompts/list" => Self::Prompts,
+            "resources/list" => Self::Resources,
+            "resources/templates/list" => Self::ResourceTemplates,
+            _ => return None,
+        })
+    }
+
+    /// The result's array, the field of each entry the policy judges, and
+    /// the kind of rules that judge it. A template is judged by its
+    /// `uriTemplate` text against the resource rules (`weather://*`
+    /// matches `weather://{city}`); one no rule covers is hidden.
+    pub fn shape(self) -> (&'static str, &'static str, Kind) {
+        match self {
+            Self::Tools => ("tools", "name", Kind::Tool),
+            Self::Prompts => ("prompts", "name", Kind::Prompt),
+            Self::Resources => ("resources", "uri", Kind::Resource),
+            Self::ResourceTemplates => ("resourceTemplates", "uriTemplate", Kind::Resource),
+        }
     }
 }
 
@@ -264,7 +302,23 @@ mod tests {
             br#"[{"id":7,"method":"tools/list"},{"method":"tools/call","params":{"name":"x"}}]"#,
         )
         .unwrap();
-        assert_eq!(p.list_ids(), vec![json!(7)]);
-        assert_eq!(p.tool_calls().map(|t| t.1).collect::<Vec<_>>(), [Some("x")]);
+        assert_eq!(p.lists(), vec![(json!(7), List::Tools)]);
+        assert_eq!(
+            p.guarded().map(|t| (t.1, t.2)).collect::<Vec<_>>(),
+            [(Kind::Tool, Some("x"))]
+        );
+        let p = parse(
+            br#"[{"id":1,"method":"prompts/get","params":{"name":"brief"}},{"id":2,"method":"resources/read","params":{"uri":"w://a"}},{"id":3,"method":"resources/subscribe","params":{}},{"id":4,"method":"resources/templates/list"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.guarded().map(|t| (t.1, t.2)).collect::<Vec<_>>(),
+            [
+                (Kind::Prompt, Some("brief")),
+                (Kind::Resource, Some("w://a")),
+                (Kind::Resource, None)
+            ]
+        );
+        assert_eq!(p.lists(), vec![(json!(4), List::ResourceTemplates)]);
     }
 }

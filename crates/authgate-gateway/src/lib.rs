@@ -19,6 +19,8 @@
 
 pub mod audit;
 pub mod config;
+mod cors;
+mod cut;
 mod filter;
 mod forward;
 pub mod jsonrpc;
@@ -39,6 +41,9 @@ use state::Shared;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long connections get to close once their streams are cut.
+const CUT_WAIT: Duration = Duration::from_secs(1);
 
 /// A configured gateway, ready to serve.
 pub struct Gateway {
@@ -83,7 +88,10 @@ impl Gateway {
             .route("/healthz", get(ops::healthz))
             .route("/readyz", get(ops::readyz))
             .route("/metrics", get(ops::metrics_text))
-            .route("/.well-known/jwks.json", get(ops::jwks));
+            .route(
+                "/.well-known/jwks.json",
+                get(ops::jwks).options(cors::public_preflight),
+            );
         for r in &self.shared.routes {
             router = router.merge(r.resource.metadata_router());
         }
@@ -94,7 +102,7 @@ impl Gateway {
 
     /// Serves on `listener` until `shutdown` completes; then stops
     /// accepting and lets open streams drain for `shutdown_grace_ms` at
-    /// most (the remaining ones are cut when the process exits).
+    /// most, then cuts the remaining ones (their connections close).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
@@ -122,11 +130,18 @@ impl Gateway {
             notify.notify_one();
         });
         let grace = self.shutdown_grace;
+        let server = server.into_future();
+        tokio::pin!(server);
         let result = tokio::select! {
-            r = server.into_future() => r,
+            r = &mut server => r,
             () = async { fired.notified().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("streams still open after the shutdown grace period: closing them");
-                Ok(())
+                self.shared.cutter.cut();
+                // The cut bodies end their connections; a client that does
+                // not read is not waited for long.
+                tokio::time::timeout(CUT_WAIT, &mut server)
+                    .await
+                    .unwrap_or(Ok(()))
             }
         };
         for t in tasks {

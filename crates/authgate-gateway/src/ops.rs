@@ -45,6 +45,8 @@ pub async fn readyz(State(s): State<Arc<Shared>>) -> Response {
 
 pub async fn jwks(State(s): State<Arc<Shared>>) -> Response {
     let mut r = Json(s.signer.jwks()).into_response();
+    // Public keys: any page may fetch them.
+    crate::cors::public(r.headers_mut());
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -135,7 +137,7 @@ pub fn spawn_background(s: &Arc<Shared>) -> Vec<tokio::task::JoinHandle<()>> {
             tasks.push(tokio::spawn(policy::watch(
                 r.up.name.clone(),
                 file,
-                r.up.unknown_tools.clone(),
+                r.up.unknown.clone(),
                 r.policy.clone(),
                 policy::RELOAD_INTERVAL,
             )));

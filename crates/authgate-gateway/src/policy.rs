@@ -1,12 +1,13 @@
-//! Per-tool policy: which scopes each tool needs, by name with `*`
-//! wildcards; tools without a rule need a configured scope or are denied.
+//! The policy: which scopes each tool, prompt and resource needs, by name
+//! (tools, prompts) or URI (resources) with `*` wildcards; those without a
+//! rule need a configured scope or are denied.
 
 use authgate_resource::Claims;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-/// What a tool without a rule needs.
+/// What a tool (prompt, resource) without a rule needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnknownTools {
     /// No scope unlocks it.
@@ -15,38 +16,60 @@ pub enum UnknownTools {
     Scope(String),
 }
 
-/// One rule: tools whose name matches `pattern` need `scopes`.
+/// What the policy guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `tools/call`, by `params.name`.
+    Tool,
+    /// `prompts/get`, by `params.name`.
+    Prompt,
+    /// `resources/read` and `resources/subscribe`, by `params.uri`.
+    Resource,
+}
+
+impl Kind {
+    /// The audit and metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+            Self::Resource => "resource",
+        }
+    }
+}
+
+/// One rule: names (or URIs) matching `pattern` need `scopes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolRule {
+pub struct Rule {
     pub pattern: String,
     pub scopes: Vec<String>,
     pub log_arguments: bool,
 }
 
-/// What the policy says about one tool.
+/// What the policy says about one name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision<'a> {
     /// Allowed to a token holding every one of these scopes; `rule` is the
-    /// matching rule (None: the `unknown_tools` scope applied).
+    /// matching rule (None: the `unknown_*` scope applied).
     Needs {
         scopes: &'a [String],
-        rule: Option<&'a ToolRule>,
+        rule: Option<&'a Rule>,
     },
-    /// Never allowed (no rule, and `unknown_tools = "deny"`).
+    /// Never allowed (no rule, and `unknown_* = "deny"`).
     Denied,
 }
 
-/// The rules of one upstream. The first rule whose pattern matches wins,
-/// so put specific names before wildcards.
+/// The rules of one kind. The first rule whose pattern matches wins, so
+/// put specific names before wildcards.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    rules: Vec<ToolRule>,
+pub struct RuleSet {
+    rules: Vec<Rule>,
     unknown: UnknownTools,
     unknown_scopes: Vec<String>,
 }
 
-impl Policy {
-    pub fn new(rules: Vec<ToolRule>, unknown: UnknownTools) -> Self {
+impl RuleSet {
+    pub fn new(rules: Vec<Rule>, unknown: UnknownTools) -> Self {
         let unknown_scopes = match &unknown {
             UnknownTools::Scope(s) => vec![s.clone()],
             UnknownTools::Deny => Vec::new(),
@@ -58,9 +81,9 @@ impl Policy {
         }
     }
 
-    /// The decision for `tool`.
-    pub fn decide(&self, tool: &str) -> Decision<'_> {
-        if let Some(rule) = self.rules.iter().find(|r| glob_match(&r.pattern, tool)) {
+    /// The decision for `name`.
+    pub fn decide(&self, name: &str) -> Decision<'_> {
+        if let Some(rule) = self.rules.iter().find(|r| glob_match(&r.pattern, name)) {
             return Decision::Needs {
                 scopes: &rule.scopes,
                 rule: Some(rule),
@@ -74,10 +97,55 @@ impl Policy {
             },
         }
     }
+}
 
-    /// Whether `claims` may call `tool`.
-    pub fn allows(&self, claims: &Claims, tool: &str) -> bool {
-        match self.decide(tool) {
+/// The rules of one upstream: tools, prompts, resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    tools: RuleSet,
+    prompts: RuleSet,
+    resources: RuleSet,
+}
+
+impl Policy {
+    pub fn new(tools: RuleSet, prompts: RuleSet, resources: RuleSet) -> Self {
+        Self {
+            tools,
+            prompts,
+            resources,
+        }
+    }
+
+    /// Tool rules only; prompts and resources fall to the same `unknown`.
+    pub fn tools_only(rules: Vec<Rule>, unknown: UnknownTools) -> Self {
+        Self::new(
+            RuleSet::new(rules, unknown.clone()),
+            RuleSet::new(Vec::new(), unknown.clone()),
+            RuleSet::new(Vec::new(), unknown),
+        )
+    }
+
+    fn set(&self, kind: Kind) -> &RuleSet {
+        match kind {
+            Kind::Tool => &self.tools,
+            Kind::Prompt => &self.prompts,
+            Kind::Resource => &self.resources,
+        }
+    }
+
+    /// The decision for the tool `tool`.
+    pub fn decide(&self, tool: &str) -> Decision<'_> {
+        self.tools.decide(tool)
+    }
+
+    /// The decision for `name` of `kind`.
+    pub fn decide_for(&self, kind: Kind, name: &str) -> Decision<'_> {
+        self.set(kind).decide(name)
+    }
+
+    /// Whether `claims` may use `name` of `kind`.
+    pub fn allows(&self, claims: &Claims, kind: Kind, name: &str) -> bool {
+        match self.decide_for(kind, name) {
             Decision::Needs { scopes, .. } => claims.has_scopes(scopes),
             Decision::Denied => false,
         }
@@ -147,7 +215,7 @@ pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 pub async fn watch(
     upstream: String,
     file: PathBuf,
-    unknown: UnknownTools,
+    unknown: crate::config::Unknowns,
     live: Arc<LivePolicy>,
     interval: Duration,
 ) {
@@ -197,21 +265,40 @@ mod tests {
 
     #[test]
     fn first_rule_wins_and_unknown_tools() {
-        let rule = |p: &str, s: &str| ToolRule {
+        let rule = |p: &str, s: &str| Rule {
             pattern: p.into(),
             scopes: vec![s.into()],
             log_arguments: false,
         };
-        let p = Policy::new(
+        let p = Policy::tools_only(
             vec![rule("set_alert", "w"), rule("*_alert", "x")],
             UnknownTools::Deny,
         );
         assert!(matches!(p.decide("set_alert"), Decision::Needs { scopes, .. } if scopes == ["w"]));
         assert!(matches!(p.decide("del_alert"), Decision::Needs { scopes, .. } if scopes == ["x"]));
         assert_eq!(p.decide("other"), Decision::Denied);
-        let p = Policy::new(vec![], UnknownTools::Scope("d".into()));
+        let p = Policy::tools_only(vec![], UnknownTools::Scope("d".into()));
         assert!(
             matches!(p.decide("other"), Decision::Needs { scopes, rule: None } if scopes == ["d"])
+        );
+        // Prompts and resources keep rule sets of their own.
+        let p = Policy::new(
+            RuleSet::new(vec![rule("*", "t")], UnknownTools::Deny),
+            RuleSet::new(vec![rule("brief", "p")], UnknownTools::Deny),
+            RuleSet::new(
+                vec![rule("weather://*", "r")],
+                UnknownTools::Scope("x".into()),
+            ),
+        );
+        assert!(
+            matches!(p.decide_for(Kind::Prompt, "brief"), Decision::Needs { scopes, .. } if scopes == ["p"])
+        );
+        assert_eq!(p.decide_for(Kind::Prompt, "other"), Decision::Denied);
+        assert!(
+            matches!(p.decide_for(Kind::Resource, "weather://oslo/now"), Decision::Needs { scopes, .. } if scopes == ["r"])
+        );
+        assert!(
+            matches!(p.decide_for(Kind::Resource, "file:///etc/passwd"), Decision::Needs { scopes, rule: None } if scopes == ["x"])
         );
     }
 }

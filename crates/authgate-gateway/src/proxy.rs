@@ -1,12 +1,12 @@
 //! The proxy handler: framing checks, authentication (authgate-resource),
-//! the per-tool policy, then the upstream; list answers filtered on the way
+//! the policy (tools, prompts, resources), then the upstream; list answers filtered on the way
 //! back, everything else streamed through as it comes.
 
 use crate::audit::AuditRow;
 use crate::filter::{MAX_FILTERED_BYTES, SseFilter, Visible};
 use crate::forward::{self, Failure};
 use crate::jsonrpc::{self, Parsed, code};
-use crate::policy::{Decision, Policy};
+use crate::policy::{Decision, Kind, Policy};
 use crate::state::{Route, Shared, now};
 use authgate_resource::{Claims, ValidationError, bearer_token, error_response};
 use axum::body::{Body, Bytes};
@@ -18,8 +18,10 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One `tools/call` of a request, as audited.
+/// One `tools/call` (`prompts/get`, `resources/read`) of a request, as
+/// audited.
 struct Call {
+    kind: Kind,
     tool: String,
     /// The metrics label: the matching rule's pattern (bounded by the
     /// configuration, unlike names a client makes up), or `(unknown)`.
@@ -27,12 +29,12 @@ struct Call {
     arguments: Option<Value>,
 }
 
-/// How the policy judged a request's tool calls.
+/// How the policy judged a request's guarded messages.
 enum Verdict {
     Pass,
-    /// A call without a tool name.
+    /// A call without its name (URI).
     Malformed,
-    /// A tool no scope unlocks.
+    /// A tool (prompt, resource) no scope unlocks.
     Denied,
     /// Scopes the token lacks (union over the calls).
     Insufficient(Vec<String>),
@@ -42,12 +44,12 @@ fn judge(policy: &Policy, claims: &Claims, parsed: &Parsed) -> (Verdict, Vec<Cal
     let mut calls = Vec::new();
     let mut missing: Vec<String> = Vec::new();
     let (mut denied, mut malformed) = (false, false);
-    for (m, name) in parsed.tool_calls() {
+    for (m, kind, name) in parsed.guarded() {
         let Some(name) = name else {
             malformed = true;
             continue;
         };
-        let (label, log_arguments) = match policy.decide(name) {
+        let (label, log_arguments) = match policy.decide_for(kind, name) {
             Decision::Denied => {
                 denied = true;
                 ("(unknown)".to_owned(), false)
@@ -65,6 +67,7 @@ fn judge(policy: &Policy, claims: &Claims, parsed: &Parsed) -> (Verdict, Vec<Cal
             }
         };
         calls.push(Call {
+            kind,
             tool: name.to_owned(),
             label,
             arguments: log_arguments
@@ -84,7 +87,7 @@ fn judge(policy: &Policy, claims: &Claims, parsed: &Parsed) -> (Verdict, Vec<Cal
     (verdict, calls)
 }
 
-/// Metrics and audit rows for the tool calls of one request.
+/// Metrics and audit rows for the guarded messages of one request.
 fn record(
     s: &Shared,
     route: &Route,
@@ -98,15 +101,17 @@ fn record(
     for c in calls {
         let labels = [
             ("upstream", route.up.name.clone()),
+            ("kind", c.kind.label().to_owned()),
             ("tool", c.label),
             ("outcome", outcome.to_owned()),
         ];
         metrics::counter!("authgate_gateway_tool_calls_total", &labels).increment(1);
-        metrics::histogram!("authgate_gateway_tool_call_duration_seconds", &labels[..2])
+        metrics::histogram!("authgate_gateway_tool_call_duration_seconds", &labels[..3])
             .record(elapsed.as_secs_f64());
         s.audit.record(AuditRow {
             time: now(),
             upstream: route.up.name.clone(),
+            kind: c.kind.label(),
             tool: c.tool,
             sub: claims.sub.clone(),
             client_id: claims.client_id.clone(),
@@ -142,11 +147,23 @@ fn too_large(id: Value) -> Response {
     )
 }
 
-/// The handler for every upstream path.
+/// The handler for every upstream path: preflights answered here, CORS
+/// headers on every answer (for allowed origins).
 pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Response {
     let Some(route) = s.route(req.uri().path()).cloned() else {
         return not_found();
     };
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    if req.method() == Method::OPTIONS {
+        // A preflight carries no token by design (Fetch standard).
+        return s.cors.preflight(origin.as_ref());
+    }
+    let mut resp = authenticated(&s, route, req).await;
+    s.cors.decorate(origin.as_ref(), resp.headers_mut());
+    resp
+}
+
+async fn authenticated(s: &Arc<Shared>, route: Arc<Route>, req: Request<Body>) -> Response {
     let h = req.headers();
     // One body framing: a request with both, or with two lengths, could be
     // read differently by the upstream (request smuggling).
@@ -174,13 +191,13 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
         }
     };
     match *req.method() {
-        Method::POST => post(&s, &route, claims, req).await,
+        Method::POST => post(s, &route, claims, req).await,
         Method::GET | Method::DELETE => {
             let (parts, _) = req.into_parts();
             // GET (the server-to-client stream) and DELETE (ending a
             // session) carry no body: none is forwarded.
             match forward::send(
-                &s,
+                s,
                 &route,
                 parts.method,
                 &parts.uri,
@@ -192,11 +209,11 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
             {
                 Ok(resp) => {
                     count_request(&route, "forwarded");
-                    passthrough(resp)
+                    passthrough(s, resp)
                 }
                 Err(f) => {
                     count_request(&route, f.outcome());
-                    f.response(&route, &s, Value::Null)
+                    f.response(&route, s, Value::Null)
                 }
             }
         }
@@ -214,11 +231,12 @@ pub async fn handle(State(s): State<Arc<Shared>>, req: Request<Body>) -> Respons
     }
 }
 
-/// The upstream's response, streamed through unchanged (headers cleaned).
-fn passthrough(resp: hyper::Response<hyper::body::Incoming>) -> Response {
+/// The upstream's response, streamed through unchanged (headers cleaned;
+/// cut at the end of the shutdown grace period).
+fn passthrough(s: &Shared, resp: hyper::Response<hyper::body::Incoming>) -> Response {
     let (mut parts, body) = resp.into_parts();
     forward::strip_response_headers(&mut parts.headers);
-    Response::from_parts(parts, Body::new(body))
+    Response::from_parts(parts, Body::new(s.cutter.wrap(body)))
 }
 
 async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>) -> Response {
@@ -271,7 +289,7 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
                 StatusCode::BAD_REQUEST,
                 id.clone(),
                 code::INVALID_REQUEST,
-                "tools/call without a tool name",
+                "tools/call or prompts/get without a name, or resources/read or resources/subscribe without a uri",
             ),
         )),
         Verdict::Denied => Some((
@@ -280,7 +298,7 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
                 StatusCode::FORBIDDEN,
                 id.clone(),
                 code::FORBIDDEN,
-                "the gateway's policy does not allow this tool",
+                "the gateway's policy does not allow this tool, prompt or resource",
             ),
         )),
         Verdict::Insufficient(required) => Some((
@@ -297,7 +315,7 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
         record(s, route, &claims, calls, outcome, resp.status(), started);
         return resp;
     }
-    let ids = parsed.list_ids();
+    let ids = parsed.lists();
     let visible = (route.hides_lists() && !ids.is_empty()).then(|| Visible {
         policy: policy.clone(),
         claims: claims.clone(),
@@ -326,12 +344,12 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
     record(s, route, &claims, calls, "allowed", resp.status(), started);
     match visible {
         Some(v) if resp.status() == StatusCode::OK => filtered(resp, v, route, s, id).await,
-        _ => passthrough(resp),
+        _ => passthrough(s, resp),
     }
 }
 
-/// The answer to a request holding `tools/list`, with the tools the token
-/// may not call removed.
+/// The answer to a request holding a list request, with the entries the
+/// token may not use removed.
 async fn filtered(
     resp: hyper::Response<hyper::body::Incoming>,
     visible: Visible,
@@ -348,14 +366,15 @@ async fn filtered(
         .unwrap_or("")
         .to_ascii_lowercase();
     if ct.starts_with("text/event-stream") {
-        return Response::from_parts(parts, Body::new(SseFilter::new(body, visible)));
+        let filtered = SseFilter::new(body, visible);
+        return Response::from_parts(parts, Body::new(s.cutter.wrap(filtered)));
     }
     if !ct.starts_with("application/json") {
-        return Response::from_parts(parts, Body::new(body));
+        return Response::from_parts(parts, Body::new(s.cutter.wrap(body)));
     }
     let bytes = match Limited::new(body, MAX_FILTERED_BYTES).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return Failure::Unreachable.response(route, s, id),
+        Err(_) => return Failure::BadAnswer.response(route, s, id),
     };
     let out = match serde_json::from_slice::<Value>(&bytes) {
         Ok(mut v) => {

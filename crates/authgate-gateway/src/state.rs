@@ -51,6 +51,9 @@ pub struct Shared {
     pub audit: Arc<dyn AuditSink>,
     pub max_body: usize,
     pub timeout: Duration,
+    pub cors: crate::cors::Cors,
+    /// Ends the upstream streams after the shutdown grace period.
+    pub cutter: crate::cut::Cutter,
 }
 
 pub fn now() -> i64 {
@@ -88,6 +91,7 @@ impl Shared {
                 .map_err(|e| ConfigError::new(key("public_url"), e.to_string()))?;
             let resource = ProtectedResource::builder(validator)
                 .scopes_supported(up.scopes_supported.clone())
+                .baseline_scopes(up.baseline_scopes.clone())
                 .resource_name(up.name.clone())
                 // The root form names one resource: only when there is one.
                 .metadata_at_root(one)
@@ -125,6 +129,8 @@ impl Shared {
             audit,
             max_body: settings.max_body_bytes,
             timeout: settings.upstream_timeout,
+            cors: crate::cors::Cors::new(&settings.cors_allowed_origins),
+            cutter: crate::cut::Cutter::default(),
         })
     }
 

@@ -244,7 +244,7 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
         ),
         None => None,
     };
-    shutdown_signal().await;
+    authgate_gateway::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = gateway_stop.send(true);
     if let Some(t) = gateway_task {
@@ -252,24 +252,6 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
     }
     running.shutdown().await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 /// How often histogram samples are folded into their summaries.

@@ -4,13 +4,6 @@
 use crate::support::*;
 use serde_json::{Value, json};
 
-fn www(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn missing_and_bad_tokens_get_401_with_the_challenge() {
     let h = weather(Opts::default()).await;
@@ -23,7 +16,9 @@ async fn missing_and_bad_tokens_get_401_with_the_challenge() {
     assert_eq!(r.status(), 401);
     let c = www(&r);
     assert!(c.starts_with("Bearer ") && c.contains(&md), "{c}");
-    assert!(c.contains("scope=\"weather:read weather:write\""), "{c}");
+    // No baseline configured: no `scope` at all (the authorization server
+    // grants the resource's defaults), never every supported scope.
+    assert!(!c.contains("scope="), "{c}");
     assert!(!c.contains("error="), "{c}");
     let r = h.http.get(&h.url).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -74,6 +69,28 @@ async fn missing_and_bad_tokens_get_401_with_the_challenge() {
     assert!(
         h.seen.lock().unwrap().is_empty(),
         "nothing reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn the_challenge_asks_for_the_baseline_only() {
+    let h = weather(Opts {
+        baseline_scopes: &[READ],
+        ..Opts::default()
+    })
+    .await;
+    let r = h.post(None, &list(1), &[]).await;
+    assert_eq!(r.status(), 401);
+    let c = www(&r);
+    assert!(c.contains("scope=\"weather:read\""), "{c}");
+    assert!(!c.contains("weather:write"), "{c}");
+    // A bad token's challenge names the same baseline.
+    let r = h.post(Some("abc.def.ghi"), &list(1), &[]).await;
+    assert_eq!(r.status(), 401);
+    let c = www(&r);
+    assert!(
+        c.contains("scope=\"weather:read\"") && c.contains("error=\"invalid_token\""),
+        "{c}"
     );
 }
 

@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod cors;
 mod ops;
 mod policy;
+mod prompts;
 mod support;
 mod transport;

@@ -5,13 +5,6 @@ use crate::support::*;
 use serde_json::json;
 use std::time::Duration;
 
-fn www(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn step_up_through_the_gateway() {
     let h = weather(Opts::default()).await;

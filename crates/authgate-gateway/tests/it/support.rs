@@ -32,6 +32,11 @@ pub struct Opts {
     pub policy_file: Option<String>,
     /// The upstream answers with JSON instead of SSE.
     pub json_response: bool,
+    /// The 401 challenge's `scope`.
+    pub baseline_scopes: &'static [&'static str],
+    /// More upstream keys (prompt and resource rules…).
+    pub extra: Value,
+    pub cors_allowed_origins: &'static [&'static str],
 }
 
 impl Default for Opts {
@@ -43,6 +48,9 @@ impl Default for Opts {
             max_body: 64 * 1024,
             policy_file: None,
             json_response: false,
+            baseline_scopes: &[],
+            extra: json!({}),
+            cors_allowed_origins: &[],
         }
     }
 }
@@ -140,6 +148,14 @@ pub async fn messages(resp: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// The `WWW-Authenticate` of a response ("" when none).
+pub fn www(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
 pub fn tool_names(list_answer: &Value) -> Vec<String> {
     let mut v: Vec<String> = list_answer["result"]["tools"]
         .as_array()
@@ -223,7 +239,11 @@ async fn start(
         "scope_implies": {"weather:admin": [WRITE]},
         "unknown_tools": opts.unknown_tools,
         "list_filter": opts.list_filter,
+        "baseline_scopes": opts.baseline_scopes,
     });
+    if let (Some(u), Some(e)) = (up.as_object_mut(), opts.extra.as_object()) {
+        u.extend(e.clone());
+    }
     match &opts.policy_file {
         Some(text) => {
             std::fs::write(dir.path().join("policy.toml"), text).unwrap();
@@ -237,6 +257,7 @@ async fn start(
         "max_body_bytes": opts.max_body,
         "upstream_timeout_ms": opts.timeout_ms,
         "shutdown_grace_ms": 2000,
+        "cors_allowed_origins": opts.cors_allowed_origins,
         "upstreams": [up],
     });
     let settings = authgate_gateway::config::from_value(value, Some(dir.path())).unwrap();

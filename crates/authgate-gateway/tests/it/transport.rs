@@ -9,6 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nmcp-session-id: s-42\r\n\r\n";
 
+const NOT_ALLOWED: &[u8] = b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n";
+
 fn chunk(data: &str) -> Vec<u8> {
     format!("{:x}\r\n{data}\r\n", data.len()).into_bytes()
 }
@@ -20,7 +22,12 @@ async fn a_long_sse_response_streams_before_the_upstream_finishes() {
     let url = raw_upstream(move |mut s| {
         let release = r2.clone();
         async move {
-            read_request(&mut s).await;
+            // Only the proxied POST streams (not the gateway's GET probe,
+            // which would otherwise take the release).
+            if !read_request(&mut s).await.starts_with("POST") {
+                let _ = s.write_all(NOT_ALLOWED).await;
+                return;
+            }
             s.write_all(SSE_HEAD.as_bytes()).await.unwrap();
             s.write_all(&chunk("id: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n")).await.unwrap();
             // The rest only once the client has seen the first event.
@@ -251,7 +258,7 @@ async fn session_and_resumption_headers_pass_and_hop_by_hop_ones_do_not() {
 }
 
 #[tokio::test]
-async fn shutdown_lets_a_stream_drain_within_the_grace_period() {
+async fn shutdown_lets_a_stream_drain_within_the_grace_period_then_cuts_it() {
     let url = raw_upstream(|mut s| async move {
         read_request(&mut s).await;
         s.write_all(SSE_HEAD.as_bytes()).await.unwrap();
@@ -271,6 +278,13 @@ async fn shutdown_lets_a_stream_drain_within_the_grace_period() {
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(6),
         "{took:?}"
+    );
+    // The stream is cut then, not when the upstream (60 s) or the process
+    // ends: the client sees its end at once.
+    let end = tokio::time::timeout(Duration::from_secs(2), r.chunk()).await;
+    assert!(
+        matches!(end, Ok(Err(_)) | Ok(Ok(None))),
+        "the stream is still open after the grace period: {end:?}"
     );
     // New connections are refused.
     assert!(

@@ -64,15 +64,8 @@ pub fn main() -> ExitCode {
         "warn".to_string()
     };
     crate::telemetry::init_logging(&level, settings.raw.log_json);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("authgate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let remote = (cli.server.clone(), cli.credentials.clone());
     let result = rt.block_on(dispatch(cli.command, settings, remote));
@@ -85,17 +78,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn gateway_main(cli: &Cli, config: Option<PathBuf>, listen: Option<String>) -> ExitCode {
-    crate::telemetry::init_logging(cli.log_level.as_deref().unwrap_or("info"), cli.log_json);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+/// The multi-threaded runtime (None, with the reason printed, when it
+/// cannot start).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("authgate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+fn gateway_main(cli: &Cli, config: Option<PathBuf>, listen: Option<String>) -> ExitCode {
+    crate::telemetry::init_logging(cli.log_level.as_deref().unwrap_or("info"), cli.log_json);
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match rt.block_on(crate::gateway::run_standalone(config, listen)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -775,3 +775,164 @@ async fn the_setup_link_is_in_a_private_file_not_in_the_log() {
     );
     drop(child);
 }
+
+/// Reads one HTTP/1.1 request (head and Content-Length body) off `s`.
+async fn read_http_request(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return String::from_utf8_lossy(&buf).into_owned();
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return text;
+            }
+        }
+    }
+}
+
+/// `authgate serve` with a `[gateway]` table: the gateway listens on its
+/// own address, accepts authgate's tokens for its public URL, enforces the
+/// tool rules and writes its audit rows into authgate's audit log.
+#[tokio::test]
+async fn serve_runs_the_gateway_section_and_audits_its_tool_calls() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, gw_port) = (free_port(), free_port());
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up_addr = upstream.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen2 = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = upstream.accept().await {
+            let seen = seen2.clone();
+            tokio::spawn(async move {
+                let req = read_http_request(&mut s).await;
+                let reply: &[u8] = if req.starts_with("POST") {
+                    seen.lock().unwrap().push(req.to_ascii_lowercase());
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 49\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}"
+                } else {
+                    b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n"
+                };
+                let _ = s.write_all(reply).await;
+            });
+        }
+    });
+    let public = format!("http://127.0.0.1:{gw_port}/weather/mcp");
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+issuer = "http://127.0.0.1:{port}"
+listen = "127.0.0.1:{port}"
+database_url = "sqlite://{db}?mode=rwc"
+log_level = "warn"
+
+[[resources]]
+id = "weather"
+name = "Weather"
+uri = "{public}"
+default_scopes = ["weather:read"]
+[[resources.scopes]]
+name = "weather:read"
+description = "Read forecasts"
+[[resources.scopes]]
+name = "weather:write"
+description = "Set alerts"
+
+[[clients]]
+client_id = "svc"
+client_secret = "{SVC_SECRET}"
+resources = ["weather"]
+
+[gateway]
+listen = "127.0.0.1:{gw_port}"
+signing_key_file = "gateway-data/signing-key.pem"
+[[gateway.upstreams]]
+name = "weather"
+public_url = "{public}"
+upstream_url = "http://{up_addr}/mcp"
+issuer = "http://127.0.0.1:{port}"
+[[gateway.upstreams.tools]]
+name = "get_*"
+scopes = ["weather:read"]
+[[gateway.upstreams.tools]]
+name = "set_alert"
+scopes = ["weather:write"]
+"#,
+            db = dir.path().join("a.db").display(),
+        ),
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let _p = spawn(dir.path(), &["serve", "--config", cfg_arg]);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base).await;
+    let token = cc_token(&base).await;
+    let http = reqwest::Client::new();
+    let gw_health = format!("http://127.0.0.1:{gw_port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http.get(&gw_health).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the gateway never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let call = |tool: &str| {
+        http.post(&public)
+            .bearer_auth(&token)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+            ))
+            .send()
+    };
+    let r = call("get_forecast").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = call("set_alert").await.unwrap();
+    assert_eq!(r.status(), 403);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.contains("scope=\"weather:read weather:write\""),
+        "{challenge}"
+    );
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "only the allowed call reaches the upstream");
+        assert!(seen[0].contains("authgate-caller: ") && !seen[0].contains("authorization:"));
+    }
+    // The audit rows land in authgate's audit log.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = Command::new(BIN)
+            .args(["audit", "--json", "--q", "gateway", "--config", cfg_arg])
+            .current_dir(dir.path())
+            .env_remove("AUTHGATE_CONFIG")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("\"gateway.tool_call\"") && text.contains("\"gateway.tool_call.refused\"")
+        {
+            assert!(
+                text.contains("set_alert") && text.contains("insufficient_scope"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no gateway audit rows: {text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -158,6 +158,33 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Sends one request and returns the answer with its body unread: a
+    /// stream, which holds this connection until it is dropped.
+    pub async fn open_stream(
+        &mut self,
+        request: Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, &'static str> {
+        let usable = match self.sender.as_mut() {
+            Some(sender) if !sender.is_closed() => sender.ready().await.is_ok(),
+            _ => false,
+        };
+        if !usable {
+            self.sender = None;
+            self.connect().await?;
+        }
+        let Some(sender) = self.sender.as_mut() else {
+            return Err("connect");
+        };
+        match tokio::time::timeout(timeout, sender.send_request(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(_)) => Err("io"),
+            Err(_) => Err("timeout"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Endpoint;

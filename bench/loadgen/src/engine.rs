@@ -26,6 +26,9 @@ pub struct Settings {
     pub timeout: Duration,
     pub server_pid: Option<u32>,
     pub db_pid: Option<u32>,
+    /// A second process serving the same requests (the MCP server behind a
+    /// gateway): its CPU and memory are read like the server's.
+    pub upstream_pid: Option<u32>,
 }
 
 struct Shared {
@@ -210,6 +213,8 @@ struct Sample {
     server_rss_peak_kib: Option<u64>,
     server_hwm_kib: Option<u64>,
     db_cpu_s: Option<f64>,
+    upstream_cpu_s: Option<f64>,
+    upstream_rss_peak_kib: Option<u64>,
     loadgen_cpu_s: Option<f64>,
     machine_busy_s: Option<f64>,
     window: Duration,
@@ -221,6 +226,9 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
     let pid = settings.server_pid.map(|p| p.to_string());
     let cpu0 = pid.as_deref().and_then(procstat::cpu_seconds);
     let db0 = settings.db_pid.and_then(procstat::tree_cpu_seconds);
+    let up = settings.upstream_pid.map(|p| p.to_string());
+    let up0 = up.as_deref().and_then(procstat::cpu_seconds);
+    let mut up_peak: Option<u64> = None;
     let self0 = procstat::cpu_seconds("self");
     let machine0 = procstat::machine_busy_seconds();
     let started = Instant::now();
@@ -231,6 +239,9 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
             .and_then(|p| procstat::status_kib(p, "VmRSS"))
         {
             peak = Some(peak.map_or(rss, |p| p.max(rss)));
+        }
+        if let Some(rss) = up.as_deref().and_then(|p| procstat::status_kib(p, "VmRSS")) {
+            up_peak = Some(up_peak.map_or(rss, |p| p.max(rss)));
         }
         let now = Instant::now();
         if now >= shared.deadline || shared.stop.load(Ordering::Relaxed) {
@@ -247,6 +258,8 @@ async fn sample(settings: &Settings, shared: Arc<Shared>) -> Sample {
             .as_deref()
             .and_then(|p| procstat::status_kib(p, "VmHWM")),
         db_cpu_s: delta(db0, settings.db_pid.and_then(procstat::tree_cpu_seconds)),
+        upstream_cpu_s: delta(up0, up.as_deref().and_then(procstat::cpu_seconds)),
+        upstream_rss_peak_kib: up_peak,
         loadgen_cpu_s: delta(self0, procstat::cpu_seconds("self")),
         machine_busy_s: delta(machine0, procstat::machine_busy_seconds()),
         window,
@@ -376,6 +389,19 @@ pub async fn run(
             "cpu_s": round(db_cpu, 3),
             "rps_per_server_and_db_cpu_s": server_cpu
                 .map(|c| c + db_cpu)
+                .filter(|c| *c > 0.0)
+                .map(|c| round(ok_in_window as f64 / c, 1)),
+        });
+    }
+    if let Some(up_cpu) = sampled.upstream_cpu_s {
+        result["upstream"] = json!({
+            "pid": settings.upstream_pid,
+            "cpu_s": round(up_cpu, 3),
+            "cpu_util": round(up_cpu / window_s, 3),
+            "rss_peak_kib": sampled.upstream_rss_peak_kib,
+            // Requests per second of the server's and the upstream's CPU together.
+            "rps_per_server_and_upstream_cpu_s": server_cpu
+                .map(|c| c + up_cpu)
                 .filter(|c| *c > 0.0)
                 .map(|c| round(ok_in_window as f64 / c, 1)),
         });

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::authcode::AuthCode;
 use crate::conn::{Conn, Endpoint};
+use crate::mcp::McpCall;
 
 pub type Check = Result<(), &'static str>;
 
@@ -409,6 +410,8 @@ pub enum Flow {
     Get(Get),
     /// Several requests per exchange: the whole authorization code flow.
     AuthCode(Box<AuthCode>),
+    /// An MCP `tools/call` (the worker's first one shakes hands first).
+    Mcp(Box<McpCall>),
 }
 
 impl Flow {
@@ -423,6 +426,7 @@ impl Flow {
             Flow::Introspect(f) => f.request(),
             Flow::Get(f) => f.request(),
             Flow::AuthCode(f) => return f.run(conn, timeout).await,
+            Flow::Mcp(f) => return f.run(conn, timeout).await,
         }?;
         let reply = match conn.send(request, timeout).await {
             Ok(reply) => reply,
@@ -441,7 +445,9 @@ impl Flow {
             Flow::Register(f) => f.check(status, body),
             Flow::Introspect(_) => Introspect::check(status, body),
             Flow::Get(f) => f.check(status, body),
-            Flow::AuthCode(_) => unreachable!("an authorization code flow runs whole, above"),
+            Flow::AuthCode(_) | Flow::Mcp(_) => {
+                unreachable!("authorization code flows and MCP calls run whole, above")
+            }
         }
     }
 

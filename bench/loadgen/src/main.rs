@@ -8,8 +8,10 @@ mod authcode;
 mod conn;
 mod engine;
 mod flows;
+mod mcp;
 mod procstat;
 mod report;
+mod streams;
 
 use std::hash::RandomState;
 use std::path::PathBuf;
@@ -119,6 +121,41 @@ enum Command {
         #[arg(long)]
         token_url: String,
     },
+    /// MCP `tools/call` POSTs (streamable HTTP) with a bearer token from a
+    /// client-credentials request: the `initialize` handshake once per
+    /// worker, then one checked call per request.
+    McpCall {
+        /// `--url` is the MCP endpoint.
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        mcp: McpArgs,
+    },
+    /// Open `--streams` idle SSE streams (one MCP session and connection
+    /// each), hold them, and report the server's RSS before and with them.
+    McpStreams {
+        /// The MCP endpoint.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        mcp: McpArgs,
+        #[arg(long, default_value_t = 1000)]
+        streams: usize,
+        /// Streams being opened at once.
+        #[arg(long, default_value_t = 16)]
+        parallel: usize,
+        /// Seconds to hold them all open before reading RSS again.
+        #[arg(long, default_value_t = 3.0)]
+        hold_s: f64,
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        #[arg(long)]
+        server_pid: Option<u32>,
+        #[arg(long)]
+        upstream_pid: Option<u32>,
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+    },
     /// GET a JSON document (JWKS, metadata).
     Get {
         #[command(flatten)]
@@ -192,9 +229,61 @@ struct LoadArgs {
     /// Database server process (postmaster); its whole process tree's CPU is read.
     #[arg(long)]
     db_pid: Option<u32>,
+    /// A second process serving the same requests (an MCP server behind a
+    /// gateway): its CPU and memory are read too.
+    #[arg(long)]
+    upstream_pid: Option<u32>,
     /// Labels copied into the output line, as key=value.
     #[arg(long = "label", value_parser = parse_label)]
     labels: Vec<(String, String)>,
+}
+
+#[derive(Args, Clone)]
+struct McpArgs {
+    /// Token endpoint the bearer token is obtained from (client credentials,
+    /// `--resource` = the MCP URL the token is for).
+    #[arg(long)]
+    token_url: String,
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The tool called.
+    #[arg(long, default_value = "whoami")]
+    tool: String,
+    /// Its arguments, a JSON object.
+    #[arg(long, default_value = "{}")]
+    arguments: String,
+    /// The tool echoes its caller (`structuredContent.client_id`): check it
+    /// is the token's client.
+    #[arg(long)]
+    check_caller: bool,
+}
+
+impl McpArgs {
+    /// Obtains the token and builds the shared request parts.
+    fn setup(&self, url: &str) -> Result<Arc<mcp::McpSetup>, String> {
+        let endpoint = Endpoint::parse(url)?;
+        let arguments: Value =
+            serde_json::from_str(&self.arguments).map_err(|e| format!("--arguments: {e}"))?;
+        if !arguments.is_object() {
+            return Err("--arguments must be a JSON object".into());
+        }
+        let token_endpoint = Endpoint::parse(&self.token_url)?;
+        let rt = runtime(1).map_err(|e| e.to_string())?;
+        let token = rt.block_on(fetch_token(
+            &token_endpoint,
+            &self.client,
+            self.client.jwt(false).as_ref(),
+        ))?;
+        let bearer = http::HeaderValue::from_str(&format!("Bearer {}", token.access_token))
+            .map_err(|e| format!("access token: {e}"))?;
+        Ok(Arc::new(mcp::McpSetup {
+            endpoint,
+            bearer,
+            tool: self.tool.clone(),
+            arguments,
+            expect_client_id: self.check_caller.then(|| self.client.client_id.clone()),
+        }))
+    }
 }
 
 #[derive(Args, Clone)]
@@ -253,6 +342,7 @@ fn settings(load: &LoadArgs) -> engine::Settings {
         timeout: Duration::from_millis(load.timeout_ms),
         server_pid: load.server_pid,
         db_pid: load.db_pid,
+        upstream_pid: load.upstream_pid,
     }
 }
 
@@ -490,6 +580,55 @@ fn real_main() -> Result<ExitCode, String> {
                 }))
             })?;
             run_load("introspect", &load, flows, false)?
+        }
+        Command::McpCall { load, mcp: args } => {
+            let setup = args.setup(&load.url)?;
+            let flows = load_flows(&load, |_| {
+                Ok(Flow::Mcp(Box::new(mcp::McpCall {
+                    setup: setup.clone(),
+                    session: None,
+                    next_id: 0,
+                })))
+            })?;
+            run_load("mcp-call", &load, flows, false)?
+        }
+        Command::McpStreams {
+            url,
+            mcp: args,
+            streams,
+            parallel,
+            hold_s,
+            timeout_ms,
+            server_pid,
+            upstream_pid,
+            labels,
+        } => {
+            let setup = args.setup(&url)?;
+            let rt = runtime(1).map_err(|e| e.to_string())?;
+            let mut line = rt.block_on(streams::hold(
+                setup,
+                streams::HoldSettings {
+                    streams,
+                    parallel,
+                    hold: Duration::from_secs_f64(hold_s),
+                    timeout: Duration::from_millis(timeout_ms),
+                    server_pid,
+                    upstream_pid,
+                },
+            ));
+            line["scenario"] = json!("mcp-streams");
+            line["url"] = json!(url);
+            for (k, v) in &labels {
+                line[k] = json!(v);
+            }
+            println!("{line}");
+            let complete = line["errors"].as_u64() == Some(0)
+                && line["streams_alive_at_end"].as_u64() == Some(streams as u64);
+            return Ok(if complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
         }
         Command::Get { load, expect_field } => {
             let endpoint = Endpoint::parse(&load.url)?;

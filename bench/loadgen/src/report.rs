@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+mod gateway;
 mod microbench;
 
 const SCENARIOS: &[(&str, &str)] = &[
@@ -74,12 +75,13 @@ fn num(v: &Value, path: &[&str]) -> Option<f64> {
     cur.as_f64()
 }
 
-/// Cores busy over a window with anything but the server, its database and
-/// the load generator.
+/// Cores busy over a window with anything but the server, its database or
+/// upstream, and the load generator.
 fn rest_of_machine(r: &Value) -> Option<f64> {
     let window = num(r, &["window_s"]).filter(|w| *w > 0.0)?;
     let ours = num(r, &["server", "cpu_s"]).unwrap_or(0.0)
         + num(r, &["db", "cpu_s"]).unwrap_or(0.0)
+        + num(r, &["upstream", "cpu_s"]).unwrap_or(0.0)
         + num(r, &["loadgen_cpu_s"]).unwrap_or(0.0);
     Some(((num(r, &["machine_busy_s"])? - ours) / window).max(0.0))
 }
@@ -361,6 +363,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         ratios(&mut out, &rows);
     }
 
+    gateway::render(&mut out, &lines);
     microbench::render_validation(&mut out, &meta);
     microbench::render_signing(&mut out, &lines, &meta);
 
@@ -600,6 +603,7 @@ fn goals(lines: &[Value], meta: &[Value]) -> Vec<Goal> {
         goal: "≥ 1,000,000 /s",
         met: cached.map(|c| c >= 1_000_000.0),
     });
+    goals.extend(gateway::goals(lines));
     goals
 }
 
@@ -607,7 +611,8 @@ fn render_goals(out: &mut String, lines: &[Value], meta: &[Value]) {
     let _ = writeln!(out, "## Goals\n");
     let _ = writeln!(
         out,
-        "The goals from bench/README.md, for {GOAL_TARGET} (the default store), each checked \
+        "The goals from bench/README.md, for {GOAL_TARGET} (the default store) and, in the gateway \
+         rows, for `authgate gateway` against the MCP server called directly, each checked \
          against this run's own numbers; ratios are medians of per-round ratios. \"—\" means this \
          run did not measure it (a smoke run is too short to judge any of them).\n"
     );

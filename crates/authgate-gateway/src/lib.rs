@@ -119,6 +119,12 @@ impl Gateway {
         let fired = Arc::new(tokio::sync::Notify::new());
         let notify = fired.clone();
         let app = self.router();
+        // Without TCP_NODELAY an answer written in pieces (a streamed SSE
+        // answer: priming event, then the message) waits ~40 ms for the
+        // client's delayed ACK (bench/run --scenarios gateway showed it).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             notify.notify_one();

@@ -30,6 +30,8 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub mod behind_gateway;
+
 pub const READ: &str = "weather:read";
 pub const WRITE: &str = "weather:write";
 
@@ -237,11 +239,15 @@ impl ServerHandler for WeatherServer {
     }
 }
 
-/// The whole application: `/mcp` (rmcp streamable HTTP, tool scopes,
-/// authentication) and the protected resource metadata.
-pub fn app(settings: &Settings, resource: &ProtectedResource) -> Router {
-    let hide = settings.hide_unauthorized_tools;
-    let server = WeatherServer::new(hide);
+/// The MCP service (rmcp streamable HTTP, sessions) and the path it is
+/// served at: the resource URL's path.
+fn mcp_service(
+    settings: &Settings,
+) -> (
+    String,
+    StreamableHttpService<WeatherServer, LocalSessionManager>,
+) {
+    let server = WeatherServer::new(settings.hide_unauthorized_tools);
     let mut hosts = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
@@ -269,9 +275,28 @@ pub fn app(settings: &Settings, resource: &ProtectedResource) -> Router {
     } else {
         path
     };
+    (path, mcp)
+}
+
+/// The whole application: `/mcp` (rmcp streamable HTTP, tool scopes,
+/// authentication) and the protected resource metadata.
+pub fn app(settings: &Settings, resource: &ProtectedResource) -> Router {
+    let (path, mcp) = mcp_service(settings);
     Router::new()
         .route_service(&path, mcp)
         .layer(tool_scopes())
         .layer(resource.layer())
         .merge(resource.metadata_router())
+}
+
+/// The application behind `authgate gateway`, which validates the tokens
+/// and enforces the tool policy itself (see [`behind_gateway`]).
+pub fn app_behind_gateway(settings: &Settings) -> Router {
+    let (path, mcp) = mcp_service(settings);
+    Router::new()
+        .route_service(&path, mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(behind_gateway::Trust::new(settings)),
+            behind_gateway::caller,
+        ))
 }

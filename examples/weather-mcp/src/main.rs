@@ -1,7 +1,7 @@
 //! `weather-mcp`: the sample MCP server.
 
 use clap::Parser;
-use weather_mcp::{Settings, app, protected_resource};
+use weather_mcp::{Settings, app, app_behind_gateway, behind_gateway, protected_resource};
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Sample MCP server protected by authgate")]
@@ -22,6 +22,11 @@ struct Args {
     /// Leave tools the token cannot call out of tools/list.
     #[arg(long, env = "WEATHER_HIDE_UNAUTHORIZED_TOOLS")]
     hide_unauthorized_tools: bool,
+    /// Run as the upstream of `authgate gateway`: no token validation here
+    /// (the gateway does it); the caller comes from the gateway's headers
+    /// and gets `weather:read` only. Loopback addresses only.
+    #[arg(long, env = "WEATHER_BEHIND_GATEWAY")]
+    behind_gateway: bool,
 }
 
 #[tokio::main]
@@ -37,18 +42,27 @@ async fn main() -> std::process::ExitCode {
         resource: args.resource,
         hide_unauthorized_tools: args.hide_unauthorized_tools,
     };
-    let resource = match protected_resource(&settings) {
-        Ok(r) => r,
-        Err(e) => {
+    let router = if args.behind_gateway {
+        if let Err(e) = behind_gateway::loopback_only(&args.listen) {
             eprintln!("weather-mcp: {e}");
             return std::process::ExitCode::from(2);
         }
+        app_behind_gateway(&settings)
+    } else {
+        let resource = match protected_resource(&settings) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("weather-mcp: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+        // Fetch the keys now if the authorization server is up; otherwise
+        // the first request will.
+        if resource.validator().prefetch().await.is_err() {
+            tracing::warn!(issuer = %settings.issuer, "authorization server not reachable yet");
+        }
+        app(&settings, &resource)
     };
-    // Fetch the keys now if the authorization server is up; otherwise the
-    // first request will.
-    if resource.validator().prefetch().await.is_err() {
-        tracing::warn!(issuer = %settings.issuer, "authorization server not reachable yet");
-    }
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -56,8 +70,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    tracing::info!(listen = %args.listen, resource = %settings.resource, "weather-mcp listening");
-    let router = app(&settings, &resource);
+    tracing::info!(listen = %args.listen, resource = %settings.resource, behind_gateway = args.behind_gateway, "weather-mcp listening");
+    // Without TCP_NODELAY an answer written in pieces (the SSE priming
+    // event, then the message) waits for the client's delayed ACK: ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     if let Err(e) = axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -1,0 +1,356 @@
+//! The gateway scenario: the same trivial MCP tool call sent straight to
+//! the MCP server (`direct`, which validates the token itself) and through
+//! `authgate gateway` (`gateway`, the gateway validating, the MCP server
+//! behind it not), alternating in the same rounds; and the gateway's memory
+//! with idle SSE streams held open.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::{Goal, fmt, label, median, num, rest_of_machine};
+
+pub const SCENARIO: &str = "gateway";
+pub const STREAMS_SCENARIO: &str = "gateway-streams";
+const DIRECT: &str = "direct";
+const GATEWAY: &str = "gateway";
+
+/// Latency goal's concurrency (one call at a time: what the gateway adds
+/// to a call, without queueing) and CPU goal's (under load).
+const LATENCY_CONC: usize = 1;
+const CPU_CONC: usize = 16;
+
+fn conc(r: &Value) -> usize {
+    num(r, &["concurrency"]).unwrap_or(0.0) as usize
+}
+
+fn clean(r: &Value) -> bool {
+    num(r, &["errors"]) == Some(0.0) && num(r, &["rps"]).is_some_and(|v| v > 0.0)
+}
+
+/// CPU microseconds per answered call of the process at `who` (`server`
+/// or `upstream`).
+fn cpu_us_per_call(r: &Value, who: &str) -> Option<f64> {
+    let calls = num(r, &["requests_ok_in_window"]).filter(|n| *n > 0.0)?;
+    Some(num(r, &[who, "cpu_s"])? * 1e6 / calls)
+}
+
+/// Answered calls per second of every serving process's CPU: the MCP
+/// server alone (direct), or the gateway and the MCP server behind it.
+fn per_cpu_s(r: &Value) -> Option<f64> {
+    let calls = num(r, &["requests_ok_in_window"])?;
+    let cpu = num(r, &["server", "cpu_s"])? + num(r, &["upstream", "cpu_s"]).unwrap_or(0.0);
+    (cpu > 0.0).then(|| calls / cpu)
+}
+
+/// For each round (run) at `c` where both targets answered cleanly, `f`
+/// of (direct, gateway).
+fn per_round(rows: &[&Value], c: usize, f: impl Fn(&Value, &Value) -> Option<f64>) -> Vec<f64> {
+    let mut rounds: BTreeMap<&str, BTreeMap<&str, &Value>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| conc(r) == c) {
+        rounds
+            .entry(label(r, "run"))
+            .or_default()
+            .insert(label(r, "target"), r);
+    }
+    rounds
+        .values()
+        .filter_map(|round| {
+            let (d, g) = (round.get(DIRECT)?, round.get(GATEWAY)?);
+            (clean(d) && clean(g)).then(|| f(d, g)).flatten()
+        })
+        .collect()
+}
+
+fn added_ms(rows: &[&Value], c: usize, q: &str) -> Option<f64> {
+    median(per_round(rows, c, |d, g| {
+        Some((num(g, &["latency_us", q])? - num(d, &["latency_us", q])?) / 1000.0)
+    }))
+}
+
+/// The gateway's CPU per call over the MCP server's behind it (same run).
+fn gateway_share(rows: &[&Value], c: usize) -> Option<f64> {
+    median(per_round(rows, c, |_, g| {
+        Some(cpu_us_per_call(g, "server")? / cpu_us_per_call(g, "upstream")?)
+    }))
+}
+
+/// The gateway's CPU per call over the direct MCP server's (same round).
+fn gateway_share_of_direct(rows: &[&Value], c: usize) -> Option<f64> {
+    median(per_round(rows, c, |d, g| {
+        Some(cpu_us_per_call(g, "server")? / cpu_us_per_call(d, "server")?)
+    }))
+}
+
+fn pct(x: Option<f64>) -> String {
+    match x {
+        Some(x) => format!("{:.0}%", x * 100.0),
+        None => "—".to_owned(),
+    }
+}
+
+fn signed_ms(x: Option<f64>) -> String {
+    match x {
+        Some(x) => format!("{x:+.3} ms"),
+        None => "—".to_owned(),
+    }
+}
+
+/// The goals of issue #20, judged on this run's rounds.
+pub fn goals(lines: &[Value]) -> Vec<Goal> {
+    let rows: Vec<&Value> = lines
+        .iter()
+        .filter(|l| label(l, "scenario") == SCENARIO)
+        .collect();
+    let added = added_ms(&rows, LATENCY_CONC, "p50");
+    let share = gateway_share(&rows, CPU_CONC);
+    vec![
+        Goal {
+            what: "gateway: p50 latency it adds to a trivial tool call, c1 (same rounds)",
+            measured: signed_ms(added),
+            goal: "≤ 0.2 ms",
+            met: added.map(|ms| ms <= 0.2),
+        },
+        Goal {
+            what: "gateway: its CPU per call against the MCP server's behind it, c16",
+            measured: pct(share),
+            goal: "≤ 25%",
+            met: share.map(|x| x <= 0.25),
+        },
+    ]
+}
+
+pub fn render(out: &mut String, lines: &[Value]) {
+    let rows: Vec<&Value> = lines
+        .iter()
+        .filter(|l| label(l, "scenario") == SCENARIO)
+        .collect();
+    let streams: Vec<&Value> = lines
+        .iter()
+        .filter(|l| label(l, "scenario") == STREAMS_SCENARIO)
+        .collect();
+    if rows.is_empty() && streams.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## MCP gateway: a tool call direct and through `authgate gateway`\n"
+    );
+    let _ = writeln!(
+        out,
+        "The same trivial tool call (`tools/call` of weather-mcp's `whoami`, which echoes the caller: \
+         the load generator checks it names the token's client) on the same release-built MCP server. \
+         `direct`: the load generator sends the access token to weather-mcp, which validates it itself \
+         (authgate-resource: the signature once, then its cache). `gateway`: the same token to \
+         `authgate gateway`, which validates it, checks the tool policy and the `Mcp-Method`/`Mcp-Name` \
+         headers against the body, signs a caller assertion and forwards the call to a second weather-mcp \
+         run with `--behind-gateway` (no validation of its own: it trusts the gateway's headers, loopback \
+         only). Each worker shakes hands once (`initialize`, a session) and then calls; every answer is \
+         checked (200, the JSON-RPC result for its id, no error, not `isError`, the caller). Targets \
+         alternate within each round. CPU per call is utime+stime over the window divided by the calls \
+         answered in it; \"req per CPU-s\" counts every serving process (direct: weather-mcp; gateway: \
+         the gateway + weather-mcp behind it).\n"
+    );
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "| target | conc | req/s | p50 ms | p99 ms | gateway CPU µs/call | MCP server CPU µs/call | req per CPU-s (all serving processes) | gateway peak RSS MiB | errors | loadgen CPU util | rest of machine CPU util |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let mut cells: BTreeMap<(usize, String), Vec<&Value>> = BTreeMap::new();
+        for r in &rows {
+            cells
+                .entry((conc(r), label(r, "target").to_owned()))
+                .or_default()
+                .push(r);
+        }
+        for ((c, target), runs) in &cells {
+            let m = |f: &dyn Fn(&Value) -> Option<f64>| {
+                median(runs.iter().filter_map(|r| f(r)).collect())
+            };
+            let is_gateway = target == GATEWAY;
+            let (gw_cpu, mcp_cpu) = if is_gateway {
+                (
+                    m(&|r: &Value| cpu_us_per_call(r, "server")),
+                    m(&|r: &Value| cpu_us_per_call(r, "upstream")),
+                )
+            } else {
+                (None, m(&|r: &Value| cpu_us_per_call(r, "server")))
+            };
+            let peak = is_gateway
+                .then(|| {
+                    runs.iter()
+                        .filter_map(|r| num(r, &["server", "rss_peak_kib"]))
+                        .reduce(f64::max)
+                })
+                .flatten();
+            let errors: f64 = runs.iter().filter_map(|r| num(r, &["errors"])).sum();
+            let _ = writeln!(
+                out,
+                "| {target} | {c} | {} | {} | {} | {} | {} | {} | {} | {errors} | {} | {} |",
+                fmt(m(&|r: &Value| num(r, &["rps"])), 0),
+                fmt(
+                    m(&|r: &Value| num(r, &["latency_us", "p50"])).map(|u| u / 1000.0),
+                    3
+                ),
+                fmt(
+                    m(&|r: &Value| num(r, &["latency_us", "p99"])).map(|u| u / 1000.0),
+                    3
+                ),
+                fmt(gw_cpu, 1),
+                fmt(mcp_cpu, 1),
+                fmt(m(&per_cpu_s), 0),
+                fmt(peak.map(|k| k / 1024.0), 1),
+                fmt(
+                    m(&|r: &Value| Some(num(r, &["loadgen_cpu_s"])? / num(r, &["window_s"])?)),
+                    2
+                ),
+                fmt(m(&|r: &Value| rest_of_machine(r)), 2),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nWhat the gateway adds (median over rounds of the per-round difference or ratio; rounds \
+             with an error in either target are left out):\n"
+        );
+        let _ = writeln!(
+            out,
+            "| conc | p50 added | p99 added | req per CPU-s, gateway+MCP / MCP alone | gateway CPU / MCP server behind it, per call | gateway CPU / direct MCP server, per call |\n\
+             |---:|---:|---:|---:|---:|---:|"
+        );
+        let concs: std::collections::BTreeSet<usize> = rows.iter().map(|r| conc(r)).collect();
+        for c in concs {
+            let eff = median(per_round(&rows, c, |d, g| {
+                Some(per_cpu_s(g)? / per_cpu_s(d)?)
+            }));
+            let _ = writeln!(
+                out,
+                "| {c} | {} | {} | {} | {} | {} |",
+                signed_ms(added_ms(&rows, c, "p50")),
+                signed_ms(added_ms(&rows, c, "p99")),
+                super::fmt_ratio(eff),
+                pct(gateway_share(&rows, c)),
+                pct(gateway_share_of_direct(&rows, c)),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    for s in &streams {
+        let open = num(s, &["streams_open"]).unwrap_or(0.0);
+        let mib = |path: &[&str]| num(s, path).map(|k| k / 1024.0);
+        let _ = writeln!(
+            out,
+            "**Idle SSE streams through the gateway** (run {}): {open:.0} of {} streams opened in {} s \
+             (each its own connection and MCP session: `initialize`, then `GET` with \
+             `Accept: text/event-stream` and the token, answered 200 `text/event-stream`), held {} s; \
+             {} still open at the end; {} errors.\n",
+            label(s, "run"),
+            fmt(num(s, &["streams_wanted"]), 0),
+            fmt(num(s, &["open_s"]), 1),
+            fmt(num(s, &["hold_s"]), 0),
+            fmt(num(s, &["streams_alive_at_end"]), 0),
+            fmt(num(s, &["errors"]), 0),
+        );
+        let _ = writeln!(
+            out,
+            "| process | RSS before (MiB) | RSS with the streams open (MiB) | added (MiB) | KiB per stream |\n|---|---:|---:|---:|---:|"
+        );
+        for (who, name) in [("server", "gateway"), ("upstream", "weather-mcp behind it")] {
+            let (before, with) = (
+                mib(&[who, "rss_before_kib"]),
+                mib(&[who, "rss_with_streams_kib"]),
+            );
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} |",
+                fmt(before, 1),
+                fmt(with, 1),
+                fmt(with.zip(before).map(|(w, b)| w - b), 1),
+                fmt(num(s, &[who, "kib_per_stream"]), 1),
+            );
+        }
+        if let Some(kinds) = s.get("error_kinds").and_then(Value::as_object)
+            && !kinds.is_empty()
+        {
+            let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+            let _ = writeln!(out, "\nErrors by kind: {}.", list.join(", "));
+        }
+        let _ = writeln!(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line(
+        target: &str,
+        run: &str,
+        c: u64,
+        p50: f64,
+        server_cpu: f64,
+        up_cpu: Option<f64>,
+    ) -> Value {
+        let mut l = json!({"scenario": "gateway", "target": target, "run": run, "concurrency": c,
+            "rps": 1000.0, "errors": 0, "requests_ok_in_window": 10000,
+            "latency_us": {"p50": p50, "p99": p50 * 3.0},
+            "server": {"cpu_s": server_cpu}});
+        if let Some(u) = up_cpu {
+            l["upstream"] = json!({"cpu_s": u});
+        }
+        l
+    }
+
+    #[test]
+    fn goals_use_same_round_differences_and_the_upstreams_cpu() {
+        let mut lines = Vec::new();
+        for (run, extra) in [("1", 150.0), ("2", 250.0), ("3", 180.0)] {
+            lines.push(line("direct", run, 1, 400.0, 0.5, None));
+            lines.push(line("gateway", run, 1, 400.0 + extra, 0.2, Some(0.4)));
+            // At c16: gateway 10 µs a call, the MCP server behind it 50 µs.
+            lines.push(line("direct", run, 16, 900.0, 0.6, None));
+            lines.push(line("gateway", run, 16, 1100.0, 0.1, Some(0.5)));
+        }
+        let g = goals(&lines);
+        assert_eq!(g[0].measured, "+0.180 ms");
+        assert_eq!(g[0].met, Some(true));
+        assert_eq!(g[1].measured, "20%");
+        assert_eq!(g[1].met, Some(true));
+        // A round with an error is left out; without rounds, nothing is judged.
+        lines[1]["errors"] = json!(2);
+        assert_eq!(goals(&lines)[0].measured, "+0.215 ms");
+        assert!(goals(&[]).iter().all(|g| g.met.is_none()));
+    }
+
+    #[test]
+    fn the_report_shows_both_targets_and_the_streams() {
+        let mut lines = vec![
+            line("direct", "1", 1, 400.0, 0.5, None),
+            line("gateway", "1", 1, 600.0, 0.2, Some(0.4)),
+        ];
+        lines.push(json!({"scenario": "gateway-streams", "run": "1", "streams_wanted": 1000,
+            "streams_open": 1000, "streams_alive_at_end": 1000, "errors": 0, "open_s": 2.5, "hold_s": 3,
+            "server": {"rss_before_kib": 10240, "rss_with_streams_kib": 30720, "kib_per_stream": 20.5},
+            "upstream": {"rss_before_kib": 20480, "rss_with_streams_kib": 61440, "kib_per_stream": 41.0}}));
+        let mut out = String::new();
+        render(&mut out, &lines);
+        assert!(
+            out.contains("| direct | 1 | 1000 | 0.400 | 1.200 | — | 50.0 | 20000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| gateway | 1 | 1000 | 0.600 | 1.800 | 20.0 | 40.0 | 16667 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 1 | +0.200 ms | +0.600 ms | 0.83× | 50% | 40% |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| gateway | 10.0 | 30.0 | 20.0 | 20.5 |"),
+            "{out}"
+        );
+    }
+}

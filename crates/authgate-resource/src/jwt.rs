@@ -81,6 +81,7 @@ pub(crate) fn header<'b>(
     encoded: &str,
     buf: &'b mut HeaderBuf,
     allowed: &[Algorithm],
+    typ: Option<&str>,
 ) -> Result<Header<'b>, InvalidReason> {
     let n = URL_SAFE_NO_PAD
         .decode_slice(encoded, buf)
@@ -93,7 +94,14 @@ pub(crate) fn header<'b>(
     let alg = Algorithm::from_name(&raw.alg)
         .filter(|a| allowed.contains(a))
         .ok_or(InvalidReason::Algorithm)?;
-    if !raw.typ.as_deref().is_some_and(is_access_token_typ) {
+    let typ_ok = match typ {
+        None => raw.typ.as_deref().is_some_and(is_access_token_typ),
+        Some(want) => raw
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(want)),
+    };
+    if !typ_ok {
         return Err(InvalidReason::Type);
     }
     Ok(Header { alg, kid: raw.kid })
@@ -158,7 +166,24 @@ mod tests {
 
     fn hdr(json: &str) -> Result<Algorithm, InvalidReason> {
         let mut buf: HeaderBuf = [0; HEADER_LIMIT / 4 * 3 + 8];
-        header(&enc(json), &mut buf, &Algorithm::ALL).map(|h| h.alg)
+        header(&enc(json), &mut buf, &Algorithm::ALL, None).map(|h| h.alg)
+    }
+
+    #[test]
+    fn a_configured_typ_replaces_the_access_token_typ() {
+        let mut buf: HeaderBuf = [0; HEADER_LIMIT / 4 * 3 + 8];
+        let want = Some("authgate-caller+jwt");
+        let caller = enc(r#"{"alg":"ES256","typ":"authgate-caller+jwt"}"#);
+        let access = enc(r#"{"alg":"ES256","typ":"at+jwt"}"#);
+        assert!(header(&caller, &mut buf, &Algorithm::ALL, want).is_ok());
+        assert_eq!(
+            header(&access, &mut buf, &Algorithm::ALL, want).err(),
+            Some(InvalidReason::Type)
+        );
+        assert_eq!(
+            header(&caller, &mut buf, &Algorithm::ALL, None).err(),
+            Some(InvalidReason::Type)
+        );
     }
 
     #[test]
@@ -199,13 +224,14 @@ mod tests {
         assert_eq!(hdr("not json"), Err(InvalidReason::Header));
         let kid_escaped = r#"{"alg":"ES256","typ":"at+jwt","kid":"a\"b"}"#;
         let mut buf: HeaderBuf = [0; HEADER_LIMIT / 4 * 3 + 8];
-        let h = header(&enc(kid_escaped), &mut buf, &Algorithm::ALL).unwrap();
+        let h = header(&enc(kid_escaped), &mut buf, &Algorithm::ALL, None).unwrap();
         assert_eq!(h.kid.as_deref(), Some("a\"b"));
         assert_eq!(
             header(
                 &enc(r#"{"alg":"RS256","typ":"at+jwt"}"#),
                 &mut buf,
-                &[Algorithm::ES256]
+                &[Algorithm::ES256],
+                None
             )
             .err(),
             Some(InvalidReason::Algorithm)

@@ -50,6 +50,8 @@ struct Inner {
     max_token_bytes: usize,
     max_header_bytes: usize,
     algorithms: Vec<Algorithm>,
+    /// The JWT `typ` accepted instead of an access token's (`None`: `at+jwt`).
+    typ: Option<String>,
     implications: Arc<ScopeImplications>,
     keys: Arc<KeyStore>,
     cache: Option<quick_cache::sync::Cache<Box<str>, CacheEntry>>,
@@ -66,6 +68,7 @@ pub struct ValidatorBuilder {
     max_token_bytes: usize,
     max_header_bytes: usize,
     algorithms: Vec<Algorithm>,
+    typ: Option<String>,
     implications: ScopeImplications,
     refresh_interval: Duration,
     max_age: Duration,
@@ -85,6 +88,16 @@ impl ValidatorBuilder {
     }
 
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s).
+    /// Accept JWTs of this `typ` instead of access tokens (`at+jwt`), e.g.
+    /// `authgate-caller+jwt` for the caller assertions `authgate gateway`
+    /// sends its upstreams. The other checks stay: signature, `iss`, `aud`,
+    /// times. Never set it to a type another token of the same issuer has
+    /// (an ID token's `JWT`), or that token would pass.
+    pub fn token_type(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -226,6 +239,7 @@ impl ValidatorBuilder {
                 max_token_bytes: self.max_token_bytes,
                 max_header_bytes: self.max_header_bytes.min(jwt::HEADER_LIMIT),
                 algorithms,
+                typ: self.typ,
                 implications: Arc::new(self.implications),
                 keys,
                 cache,
@@ -252,6 +266,7 @@ impl Validator {
             max_token_bytes: 8 * 1024,
             max_header_bytes: 1024,
             algorithms: Algorithm::ALL.to_vec(),
+            typ: None,
             implications: ScopeImplications::new(),
             refresh_interval: Duration::from_secs(30),
             max_age: Duration::from_secs(3600),
@@ -356,7 +371,12 @@ impl Validator {
         let inner = &*self.inner;
         let jws = jwt::split(token, inner.max_token_bytes, inner.max_header_bytes)?;
         let mut buf: jwt::HeaderBuf = [0; jwt::HEADER_LIMIT / 4 * 3 + 8];
-        let header = jwt::header(jws.header, &mut buf, &inner.algorithms)?;
+        let header = jwt::header(
+            jws.header,
+            &mut buf,
+            &inner.algorithms,
+            inner.typ.as_deref(),
+        )?;
         let kid = header.kid.as_deref();
         let mut keys = inner.keys.current();
         if matches!(keys.find(kid, header.alg), Lookup::NotFound) {

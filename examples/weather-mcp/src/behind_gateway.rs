@@ -1,111 +1,79 @@
-//! `--behind-gateway`: weather-mcp as the upstream of `authgate gateway`.
+//! `--behind-gateway <GATEWAY_URL>`: weather-mcp as the upstream of
+//! `authgate gateway`.
 //!
-//! The gateway validates the caller's access token, enforces the per-tool
-//! scopes and forwards the call without the token; it names the caller in
-//! `Authgate-Sub` / `Authgate-Client-Id` next to its signed
-//! `Authgate-Caller` assertion. In this mode weather-mcp does no token
-//! validation of its own: it trusts whoever can reach it, which is why
-//! `main` refuses the mode unless it listens on a loopback address (only
-//! the gateway on the same host reaches it), and why it grants the caller
-//! `weather:read` only — it cannot see the token's scopes, so `set_alert`
-//! stays refused here. Without the assertion header a request did not come
-//! through the gateway and is refused (401).
-//!
-//! It exists so the benchmark can compare "weather-mcp validating tokens
-//! itself" with "the gateway validating, weather-mcp not" (bench/README.md).
-//! An upstream reachable by anything but the gateway must verify the
-//! assertion against the gateway's JWKS instead.
+//! The gateway validates the caller's access token, enforces its per-tool
+//! scopes and forwards the call without the token, naming the caller in a
+//! signed assertion (`Authgate-Caller`: an ES256 JWT, `typ`
+//! `authgate-caller+jwt`, `iss` the gateway's origin, `aud` this server's
+//! URL, 60 s). This mode verifies that assertion against the gateway's
+//! JWKS (`<GATEWAY_URL>/.well-known/jwks.json`) with the same
+//! `authgate-resource` validator it uses for access tokens, so a request
+//! that did not come through the gateway — no assertion, a forged one, one
+//! minted for another upstream — is refused (401), wherever this server
+//! listens. The caller's scopes come from the assertion, and the tools
+//! check them again here (defence in depth: a too-lax gateway rule does
+//! not open `set_alert`). The plain `Authgate-Sub` / `Authgate-Client-Id`
+//! headers are ignored: they are not signed.
 
-use crate::{READ, Settings, WRITE};
-use authgate_resource::{AuthClaims, Claims, ScopeImplications};
+use crate::Settings;
+use authgate_resource::{AuthClaims, ConfigError, Validator};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// The gateway's headers (`authgate_gateway::forward`).
+/// The gateway's assertion header (`authgate_gateway::forward`).
 const CALLER: &str = "authgate-caller";
-const SUB: &str = "authgate-sub";
-const CLIENT_ID: &str = "authgate-client-id";
+/// The `typ` of the gateway's assertions.
+const CALLER_TYP: &str = "authgate-caller+jwt";
 
-/// What every forwarded call is given.
-pub struct Trust {
-    resource: String,
-    implications: ScopeImplications,
+/// Where the gateway's assertions come from.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// The gateway's origin (`http://127.0.0.1:8090`): the assertions' `iss`.
+    pub origin: String,
+    /// Its JWKS; `None`: `<origin>/.well-known/jwks.json`.
+    pub jwks_uri: Option<String>,
 }
 
-impl Trust {
-    pub fn new(settings: &Settings) -> Self {
-        let mut implications = ScopeImplications::new();
-        implications.add(WRITE, [READ]);
-        Self {
-            resource: settings.resource.clone(),
-            implications,
-        }
-    }
-
-    /// The caller the gateway names, or why the request is refused.
-    fn claims(&self, h: &HeaderMap) -> Result<Claims, &'static str> {
-        let text = |name: &str| {
-            h.get(name)
-                .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty())
-        };
-        if text(CALLER).is_none() {
-            return Err("this server answers only calls forwarded by authgate gateway");
-        }
-        let (Some(sub), Some(client_id)) = (text(SUB), text(CLIENT_ID)) else {
-            return Err("the gateway did not name the caller");
-        };
-        Ok(Claims::new(
-            "authgate-gateway",
-            sub,
-            client_id,
-            self.resource.clone(),
-            vec![READ.to_owned()],
-            0,
-            0,
-            &self.implications,
-        ))
-    }
+/// The validator for the gateway's assertions to this server.
+pub fn validator(settings: &Settings, gateway: &Gateway) -> Result<Validator, ConfigError> {
+    let origin = gateway.origin.trim_end_matches('/');
+    let jwks = gateway
+        .jwks_uri
+        .clone()
+        .unwrap_or_else(|| format!("{origin}/.well-known/jwks.json"));
+    Validator::builder(origin, settings.resource.clone())
+        .jwks_uri(jwks)
+        .token_type(CALLER_TYP)
+        .algorithms(&[authgate_resource::Algorithm::ES256])
+        .scope_implies(crate::WRITE, [crate::READ])
+        .build()
 }
 
-/// Hands the tools the caller the gateway named, or answers 401.
-pub async fn caller(State(trust): State<Arc<Trust>>, mut req: Request, next: Next) -> Response {
-    match trust.claims(req.headers()) {
+/// Hands the tools the caller the gateway's verified assertion names, or
+/// answers 401.
+pub async fn caller(State(v): State<Arc<Validator>>, mut req: Request, next: Next) -> Response {
+    let Some(assertion) = req.headers().get(CALLER).and_then(|h| h.to_str().ok()) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "this server answers only calls forwarded by authgate gateway",
+        )
+            .into_response();
+    };
+    match v.validate(assertion).await {
         Ok(claims) => {
-            req.extensions_mut().insert(AuthClaims(Arc::new(claims)));
+            req.extensions_mut().insert(AuthClaims(claims));
             next.run(req).await
         }
-        Err(why) => (StatusCode::UNAUTHORIZED, why).into_response(),
-    }
-}
-
-/// Whether `listen` is a loopback socket address (the only place this
-/// mode may listen).
-pub fn loopback_only(listen: &str) -> Result<(), String> {
-    match listen.parse::<std::net::SocketAddr>() {
-        Ok(a) if a.ip().is_loopback() => Ok(()),
-        Ok(a) => Err(format!(
-            "--behind-gateway trusts every caller that reaches it: listen on a loopback address, not {a}"
-        )),
-        Err(_) => Err(format!(
-            "--behind-gateway needs --listen as a loopback IP:port (e.g. 127.0.0.1:3001), not {listen}"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_loopback_addresses_are_accepted() {
-        assert!(loopback_only("127.0.0.1:3001").is_ok());
-        assert!(loopback_only("[::1]:3001").is_ok());
-        assert!(loopback_only("0.0.0.0:3001").is_err());
-        assert!(loopback_only("192.168.1.2:3001").is_err());
-        assert!(loopback_only("localhost:3001").is_err());
+        Err(e) => {
+            tracing::debug!(error = %e, "caller assertion refused");
+            (
+                StatusCode::UNAUTHORIZED,
+                "the gateway's caller assertion did not verify",
+            )
+                .into_response()
+        }
     }
 }

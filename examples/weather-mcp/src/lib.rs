@@ -289,14 +289,17 @@ pub fn app(settings: &Settings, resource: &ProtectedResource) -> Router {
         .merge(resource.metadata_router())
 }
 
-/// The application behind `authgate gateway`, which validates the tokens
-/// and enforces the tool policy itself (see [`behind_gateway`]).
-pub fn app_behind_gateway(settings: &Settings) -> Router {
+/// The application behind `authgate gateway`: the gateway validates the
+/// access tokens; this checks its signed caller assertion (`validator`,
+/// from [`behind_gateway::validator`]) and the tools' scopes again (see
+/// [`behind_gateway`]).
+pub fn app_behind_gateway(settings: &Settings, validator: Validator) -> Router {
     let (path, mcp) = mcp_service(settings);
     Router::new()
         .route_service(&path, mcp)
+        .layer(tool_scopes())
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(behind_gateway::Trust::new(settings)),
+            Arc::new(validator),
             behind_gateway::caller,
         ))
 }

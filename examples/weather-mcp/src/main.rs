@@ -22,11 +22,12 @@ struct Args {
     /// Leave tools the token cannot call out of tools/list.
     #[arg(long, env = "WEATHER_HIDE_UNAUTHORIZED_TOOLS")]
     hide_unauthorized_tools: bool,
-    /// Run as the upstream of `authgate gateway`: no token validation here
-    /// (the gateway does it); the caller comes from the gateway's headers
-    /// and gets `weather:read` only. Loopback addresses only.
-    #[arg(long, env = "WEATHER_BEHIND_GATEWAY")]
-    behind_gateway: bool,
+    /// Run as the upstream of `authgate gateway` at this URL (its origin,
+    /// e.g. http://127.0.0.1:8090): accept only calls carrying the
+    /// gateway's signed caller assertion, verified against its JWKS,
+    /// instead of access tokens.
+    #[arg(long, env = "WEATHER_BEHIND_GATEWAY", value_name = "GATEWAY_URL")]
+    behind_gateway: Option<String>,
 }
 
 #[tokio::main]
@@ -42,12 +43,18 @@ async fn main() -> std::process::ExitCode {
         resource: args.resource,
         hide_unauthorized_tools: args.hide_unauthorized_tools,
     };
-    let router = if args.behind_gateway {
-        if let Err(e) = behind_gateway::loopback_only(&args.listen) {
-            eprintln!("weather-mcp: {e}");
-            return std::process::ExitCode::from(2);
+    let router = if let Some(origin) = &args.behind_gateway {
+        let gateway = behind_gateway::Gateway {
+            origin: origin.clone(),
+            jwks_uri: None,
+        };
+        match behind_gateway::validator(&settings, &gateway) {
+            Ok(v) => app_behind_gateway(&settings, v),
+            Err(e) => {
+                eprintln!("weather-mcp: --behind-gateway: {e}");
+                return std::process::ExitCode::from(2);
+            }
         }
-        app_behind_gateway(&settings)
     } else {
         let resource = match protected_resource(&settings) {
             Ok(r) => r,
@@ -70,7 +77,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    tracing::info!(listen = %args.listen, resource = %settings.resource, behind_gateway = args.behind_gateway, "weather-mcp listening");
+    tracing::info!(listen = %args.listen, resource = %settings.resource, behind_gateway = ?args.behind_gateway, "weather-mcp listening");
     // Without TCP_NODELAY an answer written in pieces (the SSE priming
     // event, then the message) waits for the client's delayed ACK: ~40 ms.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -737,7 +737,8 @@ async fn the_root_leads_somewhere_useful() {
 async fn the_builtin_admin_api_is_shown_apart_from_mcp_servers() {
     let app = TestApp::start_with(admin_config(), "").await;
     let b = admin_browser(&app).await;
-    let p = b.get(&app.url("/admin")).await;
+    // The MCP servers list (the dashboard's home is the overview).
+    let p = b.get(&app.url("/admin/servers")).await;
     let servers = &p.body[p.body.find("id=\"servers\"").unwrap()..];
     let servers = &servers[..servers.find("</table>").unwrap()];
     assert!(!servers.contains("authgate-admin"), "{servers}");

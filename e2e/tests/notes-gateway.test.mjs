@@ -70,6 +70,10 @@ before(async () => {
       upstream_url: up[lang].notes.url,
       issuer: authgate.issuer,
       scopes_supported: ['notes:read', 'notes:write'],
+      // What the 401 asks for. Without it the challenge names no scope, and
+      // a client following the MCP spec then asks for all of
+      // scopes_supported (read and write) on first sign-in.
+      baseline_scopes: ['notes:read'],
       unknown_tools: 'deny',
       list_filter: 'hide',
       tools: TOOL_RULES,
@@ -203,6 +207,7 @@ function clientSuite(lang) {
     assert.equal(first.status, 401);
     assert.match(first.wwwAuthenticate ?? '', new RegExp(`resource_metadata="${gateway.origin}/\\.well-known/oauth-protected-resource/notes-${lang}/mcp"`));
     const challenged = scopeSet(/scope="([^"]*)"/.exec(first.wwwAuthenticate ?? '')?.[1]);
+    assert.deepEqual([...challenged], ['notes:read'], 'the challenge asks for baseline_scopes');
     const cb = await authorizationCallback(follower, authgate.issuer);
     assert.ok(cb.seen.consent, 'consented');
     await t1.finishAuth(cb.searchParams);

@@ -145,8 +145,8 @@ pub fn render(out: &mut String, lines: &[Value]) {
          (authgate-resource: the signature once, then its cache). `gateway`: the same token to \
          `authgate gateway`, which validates it, checks the tool policy and the `Mcp-Method`/`Mcp-Name` \
          headers against the body, signs a caller assertion and forwards the call to a second weather-mcp \
-         run with `--behind-gateway` (no validation of its own: it trusts the gateway's headers, loopback \
-         only). Each worker shakes hands once (`initialize`, a session) and then calls; every answer is \
+         run with `--behind-gateway`, which verifies that assertion (one ES256 verification per call) \
+         instead of a bearer token. Each worker shakes hands once (`initialize`, a session) and then calls; every answer is \
          checked (200, the JSON-RPC result for its id, no error, not `isError`, the caller). Targets \
          alternate within each round. CPU per call is utime+stime over the window divided by the calls \
          answered in it; \"req per CPU-s\" counts every serving process (direct: weather-mcp; gateway: \

@@ -30,6 +30,7 @@ pub mod config_keys;
 pub mod config_unknown;
 pub mod declared;
 pub mod discovery;
+pub mod federation;
 pub mod grants;
 pub mod introspection;
 pub mod issue;

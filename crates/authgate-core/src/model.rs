@@ -420,3 +420,37 @@ pub struct AuditEvent {
     pub outcome: String,
     pub detail: serde_json::Value,
 }
+
+/// How a person signed in, carried from the browser session to the
+/// authorization code, the grant and every token issued from it (claims
+/// `amr`, `idp`, `org_id`). Kept in the session's data under `"auth"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthContext {
+    /// RFC 8176 authentication method references, e.g. `["pwd"]`,
+    /// `["pwd", "otp", "mfa"]`, `["hwk", "user", "mfa"]`, or what an
+    /// upstream identity provider reported, in the order they were used.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// The upstream connection's id when the person signed in through an
+    /// identity provider (`None` for a local sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
+    /// The organization the person signed in as a member of, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+}
+
+impl AuthContext {
+    /// A local password sign-in.
+    pub fn password() -> Self {
+        Self {
+            amr: vec!["pwd".into()],
+            ..Self::default()
+        }
+    }
+
+    /// Whether more than one factor was used (`mfa` in `amr`).
+    pub fn is_multi_factor(&self) -> bool {
+        self.amr.iter().any(|m| m == "mfa")
+    }
+}

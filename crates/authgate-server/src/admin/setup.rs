@@ -272,7 +272,14 @@ async fn setup_submit(
     };
     remove_setup_link_file(&state);
     // Signed in as the new administrator.
-    let (_, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
+    let (_, raw) = match session::renew_for_user(
+        &state,
+        &sess,
+        &user.id,
+        &authgate_core::model::AuthContext::password(),
+    )
+    .await
+    {
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };

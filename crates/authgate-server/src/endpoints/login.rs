@@ -155,7 +155,14 @@ pub async fn login_submit(
         Err(SignInError::Disabled) => return show(DISABLED.into()).await,
         Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
-    let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id).await {
+    let (new_sess, raw) = match session::renew_for_user(
+        &state,
+        &sess,
+        &user.id,
+        &authgate_core::model::AuthContext::password(),
+    )
+    .await
+    {
         Ok(x) => x,
         Err(e) => return store_failure(&state, e),
     };

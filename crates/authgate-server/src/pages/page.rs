@@ -15,6 +15,14 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
+    /// The text to show for the English `text`, in the page's language.
+    /// Every person-facing string in a template goes through this
+    /// (`{{ page.t("Sign in") }}`), so translations can be found and
+    /// checked. Until catalogs exist the English text is shown as is.
+    pub fn t<'a>(&self, text: &'a str) -> &'a str {
+        text
+    }
+
     pub fn new(state: &AppState) -> Self {
         Self {
             instance_name: state.settings.raw.instance_name.clone(),

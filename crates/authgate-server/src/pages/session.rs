@@ -14,7 +14,7 @@
 
 use crate::state::AppState;
 use authgate_core::authorize::AuthorizationRequest;
-use authgate_core::model::Session;
+use authgate_core::model::{AuthContext, Session};
 use authgate_core::secret;
 use authgate_store::StoreError;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -38,6 +38,12 @@ const MAX_PRE_SESSION_COOKIE: usize = 3800;
 /// Marks a pre-session cookie value (a stored session's is 43 characters
 /// of base64url, which never contain a dot).
 const PRE_SESSION_PREFIX: &str = "p1.";
+/// Session data key of the [`AuthContext`] a signed-in session was made with.
+const AUTH_KEY: &str = "auth";
+/// Session data key of a sign-in waiting for its second factor.
+const SECOND_FACTOR_KEY: &str = "second_factor";
+/// How long a person has to give the second factor after the first.
+pub const SECOND_FACTOR_TTL: i64 = 300;
 
 pub fn cookie_name(state: &AppState) -> &'static str {
     if state.settings.is_https() {
@@ -206,15 +212,29 @@ fn drop_oldest_pending(s: &mut Session) -> bool {
 }
 
 /// Sign-in: the first stored session, with a new id (defeats fixation),
-/// carrying the old session's data. A stored session being replaced (a
-/// second sign-in) is deleted.
+/// carrying the old session's data and how the person signed in (`ctx`,
+/// read back by [`auth_context`]). A stored session being replaced (a
+/// second sign-in) is deleted, and so is any half-finished sign-in
+/// ([`begin_second_factor`]).
 pub async fn renew_for_user(
     state: &AppState,
     old: &Session,
     user_id: &str,
+    ctx: &AuthContext,
 ) -> Result<(Session, String), StoreError> {
     let raw = secret::generate(state.rng.as_ref())?;
     let now = state.clock.now();
+    let mut data = old.data.clone();
+    if !data.is_object() {
+        data = json!({});
+    }
+    if let Some(o) = data.as_object_mut() {
+        o.remove(SECOND_FACTOR_KEY);
+        o.insert(
+            AUTH_KEY.into(),
+            serde_json::to_value(ctx).unwrap_or(Value::Null),
+        );
+    }
     let s = Session {
         id_hash: secret::hash(&raw),
         user_id: Some(user_id.to_owned()),
@@ -222,7 +242,7 @@ pub async fn renew_for_user(
         auth_time: Some(now),
         created_at: now,
         expires_at: now + state.settings.raw.session_ttl_secs,
-        data: old.data.clone(),
+        data,
     };
     state.store.insert_session(&s).await?;
     if !is_pre_session(old) {
@@ -326,4 +346,53 @@ fn set_pending_map(session: &mut Session, map: serde_json::Map<String, Value>) {
     if let Some(o) = session.data.as_object_mut() {
         o.insert("pending".into(), Value::Object(map));
     }
+}
+
+/// How the signed-in person of `session` signed in. Sessions made before
+/// this was recorded read as a password sign-in.
+pub fn auth_context(session: &Session) -> AuthContext {
+    session
+        .data
+        .get(AUTH_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_else(AuthContext::password)
+}
+
+/// A sign-in whose first factor passed and whose second is still owed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SecondFactorPending {
+    pub user_id: String,
+    /// What was used so far (e.g. `["pwd"]`, plus `idp`/`org_id`).
+    pub ctx: AuthContext,
+    /// Unix time after which the first factor must be given again.
+    pub expires_at: i64,
+}
+
+/// Records in the (pre-)session that `user_id` passed the first factor
+/// (`ctx`) and owes a second one. The session is not signed in: nothing
+/// that needs a signed-in person (consent, the account page) accepts it.
+/// The caller saves the session ([`save`]).
+pub fn begin_second_factor(session: &mut Session, user_id: &str, ctx: &AuthContext, now: i64) {
+    if !session.data.is_object() {
+        session.data = json!({});
+    }
+    let pending = SecondFactorPending {
+        user_id: user_id.to_owned(),
+        ctx: ctx.clone(),
+        expires_at: now + SECOND_FACTOR_TTL,
+    };
+    if let Some(o) = session.data.as_object_mut() {
+        o.insert(
+            SECOND_FACTOR_KEY.into(),
+            serde_json::to_value(pending).unwrap_or(Value::Null),
+        );
+    }
+}
+
+/// The sign-in waiting for its second factor in `session`, unless it has
+/// expired.
+pub fn second_factor_pending(session: &Session, now: i64) -> Option<SecondFactorPending> {
+    let p: SecondFactorPending =
+        serde_json::from_value(session.data.get(SECOND_FACTOR_KEY)?.clone()).ok()?;
+    (p.expires_at > now).then_some(p)
 }

@@ -27,6 +27,23 @@ fn inactive() -> Value {
     json!({"active": false})
 }
 
+/// Adds how the person signed in (`amr`, `idp`, `org_id`), as the access
+/// token carries them, to an introspection answer; absent ones are omitted.
+fn sign_in_context(v: &mut Value, amr: Vec<String>, idp: Option<String>, org_id: Option<String>) {
+    let Some(o) = v.as_object_mut() else {
+        return;
+    };
+    if !amr.is_empty() {
+        o.insert("amr".into(), json!(amr));
+    }
+    if let Some(idp) = idp {
+        o.insert("idp".into(), json!(idp));
+    }
+    if let Some(org_id) = org_id {
+        o.insert("org_id".into(), json!(org_id));
+    }
+}
+
 /// Verifies one of our access tokens: signature with a published key,
 /// `typ`, issuer, expiry, and that neither the token nor its grant was revoked.
 pub async fn active_access_token(
@@ -106,18 +123,22 @@ pub async fn introspect_token(
             _ => None,
         };
         return Ok(match claims {
-            Some(c) => json!({
-                "active": true,
-                "token_type": "Bearer",
-                "iss": c.iss,
-                "sub": c.sub,
-                "aud": c.aud,
-                "client_id": c.client_id,
-                "scope": c.scope,
-                "iat": c.iat,
-                "exp": c.exp,
-                "jti": c.jti,
-            }),
+            Some(c) => {
+                let mut v = json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "iss": c.iss,
+                    "sub": c.sub,
+                    "aud": c.aud,
+                    "client_id": c.client_id,
+                    "scope": c.scope,
+                    "iat": c.iat,
+                    "exp": c.exp,
+                    "jti": c.jti,
+                });
+                sign_in_context(&mut v, c.amr, c.idp, c.org_id);
+                v
+            }
             None => inactive(),
         });
     }
@@ -150,7 +171,7 @@ pub async fn introspect_token(
         .await
         .map_err(StoreFailure)?
         .map(|r| r.uri.clone());
-    Ok(json!({
+    let mut v = json!({
         "active": true,
         "token_type": "refresh_token",
         "iss": state.settings.issuer,
@@ -160,5 +181,7 @@ pub async fn introspect_token(
         "scope": rt.scopes.join(" "),
         "iat": rt.issued_at,
         "exp": rt.expires_at,
-    }))
+    });
+    sign_in_context(&mut v, grant.auth.amr, grant.auth.idp, grant.auth.org_id);
+    Ok(v)
 }

@@ -9,7 +9,7 @@
 use crate::Authority;
 use authgate_core::OAuthError;
 use authgate_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, IdTokenClaims};
-use authgate_core::model::{Resource, SigningAlg, User};
+use authgate_core::model::{AuthContext, Resource, SigningAlg, User};
 use authgate_core::signing::DEFAULT_ID_TOKEN_ALG;
 use authgate_core::{scope, secret};
 use serde::Serialize;
@@ -21,6 +21,9 @@ pub struct AccessTokenSpec<'a> {
     pub scopes: &'a [String],
     pub auth_time: Option<i64>,
     pub grant_id: Option<&'a str>,
+    /// How the person signed in (`None` for client credentials): claims
+    /// `amr`, `idp`, `org_id`.
+    pub auth: Option<&'a AuthContext>,
 }
 
 pub struct IssuedAccessToken {
@@ -46,6 +49,9 @@ pub fn access_token(
         jti: secret::generate_id(state.rng.as_ref())?,
         auth_time: spec.auth_time,
         gid: spec.grant_id.map(str::to_owned),
+        amr: spec.auth.map(|a| a.amr.clone()).unwrap_or_default(),
+        idp: spec.auth.and_then(|a| a.idp.clone()),
+        org_id: spec.auth.and_then(|a| a.org_id.clone()),
     };
     let keys = state.keys.current();
     let token = keys.active.sign_jwt(ACCESS_TOKEN_TYP, &claims)?;
@@ -65,6 +71,8 @@ pub struct IdTokenSpec<'a> {
     pub nonce: Option<&'a str>,
     pub access_token: &'a str,
     pub scopes: &'a [String],
+    /// How the person signed in: the `amr` claim.
+    pub auth: &'a AuthContext,
 }
 
 pub fn id_token(state: &Authority, spec: IdTokenSpec<'_>) -> Result<String, OAuthError> {
@@ -88,6 +96,7 @@ pub fn id_token(state: &Authority, spec: IdTokenSpec<'_>) -> Result<String, OAut
             None
         },
         azp: spec.client_id.to_owned(),
+        amr: spec.auth.amr.clone(),
     };
     let keys = state.keys.current();
     // Registration accepts only algorithms authgate keeps a key for, so

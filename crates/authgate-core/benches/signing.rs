@@ -43,6 +43,9 @@ fn claims() -> AccessTokenClaims {
         jti: "ijWv0oLkhRMZ3NnvX8z8XA".into(),
         auth_time: None,
         gid: None,
+        amr: Vec::new(),
+        idp: None,
+        org_id: None,
     }
 }
 

@@ -24,6 +24,17 @@ pub struct AccessTokenClaims {
     /// can tell when the grant was revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// RFC 8176 methods the person signed in with (`pwd`, `otp`, `hwk`,
+    /// `mfa`, ...); omitted when unknown (client credentials, grants made
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The upstream connection the person signed in through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
+    /// The organization the person signed in as a member of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 /// Claims of an OIDC ID token.
@@ -46,4 +57,54 @@ pub struct IdTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub azp: String,
+    /// RFC 8176 methods the person signed in with (OIDC Core §2); omitted
+    /// when unknown. No `acr`: authgate has no assurance levels to name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(amr: &[&str], idp: Option<&str>, org_id: Option<&str>) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://as.example".into(),
+            sub: "u1".into(),
+            aud: "https://mcp.example/mcp".into(),
+            client_id: "c1".into(),
+            scope: "mcp".into(),
+            iat: 1,
+            exp: 2,
+            jti: "j".into(),
+            auth_time: Some(1),
+            gid: None,
+            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+            idp: idp.map(str::to_owned),
+            org_id: org_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn sign_in_context_claims_are_written_when_known() {
+        let c = access(&["pwd", "otp", "mfa"], Some("okta"), Some("org_1"));
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+        assert_eq!(v["idp"], "okta");
+        assert_eq!(v["org_id"], "org_1");
+        let back: AccessTokenClaims = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn sign_in_context_claims_are_omitted_when_empty() {
+        let v = serde_json::to_value(access(&[], None, None)).unwrap();
+        let obj = v.as_object().unwrap();
+        for k in ["amr", "idp", "org_id"] {
+            assert!(!obj.contains_key(k), "{k} must be omitted: {v}");
+        }
+        // Tokens minted before these claims existed still parse.
+        let back: AccessTokenClaims = serde_json::from_value(v).unwrap();
+        assert!(back.amr.is_empty() && back.idp.is_none() && back.org_id.is_none());
+    }
 }

@@ -311,6 +311,8 @@ pub struct AuthorizationCode {
     pub grant_id: String,
     pub expires_at: UnixTime,
     pub consumed_at: Option<UnixTime>,
+    /// How the person signed in when they approved this code.
+    pub auth: AuthContext,
 }
 
 /// What happened when a code was redeemed.
@@ -339,6 +341,9 @@ pub struct Grant {
     /// Absolute end of the refresh family.
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// How the person signed in when the grant was made; refreshed access
+    /// tokens keep carrying it (empty for client credentials).
+    pub auth: AuthContext,
 }
 
 /// A refresh token, stored by hash.

@@ -74,6 +74,7 @@ mod tests {
             last_used_at: 0,
             expires_at: 1000,
             revoked_at: None,
+            auth: Default::default(),
         }
     }
     fn token() -> RefreshToken {

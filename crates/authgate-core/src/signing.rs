@@ -370,6 +370,9 @@ mod tests {
             jti: "j".into(),
             auth_time: None,
             gid: None,
+            amr: Vec::new(),
+            idp: None,
+            org_id: None,
         }
     }
 

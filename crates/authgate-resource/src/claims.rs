@@ -86,6 +86,34 @@ impl Claims {
         out
     }
 
+    /// How the person signed in: RFC 8176 method references such as `pwd`,
+    /// `otp`, `hwk`, `mfa` (the `amr` claim), in the order used. Empty for
+    /// client credentials and for tokens that do not say.
+    pub fn amr(&self) -> Vec<&str> {
+        match self.extra.get("amr") {
+            Some(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the person signed in with more than one factor (`mfa` in
+    /// `amr`), e.g. to require it for a sensitive tool.
+    pub fn is_multi_factor(&self) -> bool {
+        self.amr().contains(&"mfa")
+    }
+
+    /// The upstream identity provider connection the person signed in
+    /// through (the `idp` claim), if any.
+    pub fn idp(&self) -> Option<&str> {
+        self.extra.get("idp").and_then(|v| v.as_str())
+    }
+
+    /// The organization the person signed in as a member of (the `org_id`
+    /// claim), if any.
+    pub fn org_id(&self) -> Option<&str> {
+        self.extra.get("org_id").and_then(|v| v.as_str())
+    }
+
     /// Builds claims by hand, e.g. for a unit test of a tool that takes
     /// claims. The validator is the only source of trusted claims.
     #[allow(clippy::too_many_arguments)]
@@ -420,5 +448,26 @@ mod tests {
         assert_eq!(c.scope_union(&["read", "admin", "x"]), "admin read x");
         let c = Claims::new("i", "s", "c", "a", vec!["read".into()], 0, 1, &imp);
         assert!(!c.has_scope("write"));
+    }
+
+    #[test]
+    fn sign_in_context_accessors() {
+        let imp = ScopeImplications::new();
+        let mut c = Claims::new("i", "s", "c", "a", vec![], 0, 1, &imp);
+        assert!(c.amr().is_empty());
+        assert!(!c.is_multi_factor());
+        assert_eq!((c.idp(), c.org_id()), (None, None));
+        c.extra
+            .insert("amr".into(), serde_json::json!(["pwd", "otp", "mfa"]));
+        c.extra.insert("idp".into(), serde_json::json!("okta"));
+        c.extra.insert("org_id".into(), serde_json::json!("org_1"));
+        assert_eq!(c.amr(), vec!["pwd", "otp", "mfa"]);
+        assert!(c.is_multi_factor());
+        assert_eq!((c.idp(), c.org_id()), (Some("okta"), Some("org_1")));
+        // A malformed claim reads as absent, never as a factor.
+        c.extra.insert("amr".into(), serde_json::json!("mfa"));
+        c.extra.insert("org_id".into(), serde_json::json!(7));
+        assert!(c.amr().is_empty() && !c.is_multi_factor());
+        assert_eq!(c.org_id(), None);
     }
 }

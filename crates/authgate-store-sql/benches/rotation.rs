@@ -74,6 +74,7 @@ async fn refresh_rotations_per_second() {
                 last_used_at: NOW,
                 expires_at: NOW + 90 * 86_400,
                 revoked_at: None,
+                auth: Default::default(),
             })
             .await
             .expect("grant");

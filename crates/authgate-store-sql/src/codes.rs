@@ -7,13 +7,13 @@ use crate::query::sql;
 use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{AuthorizationCode, CodeRedemption};
+use authgate_core::model::{AuthContext, AuthorizationCode, CodeRedemption};
 use authgate_store::{AuthorizationCodeStore, StoreResult};
 
 macro_rules! cols {
     () => {
         "code_hash, client_id, redirect_uri, code_challenge, resource_id, scopes, user_id, \
-         auth_time, nonce, grant_id, expires_at, consumed_at"
+         auth_time, nonce, grant_id, expires_at, consumed_at, amr, idp, org_id"
     };
 }
 
@@ -31,6 +31,11 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<AuthorizationCode> {
         grant_id: col(row, "grant_id")?,
         expires_at: col(row, "expires_at")?,
         consumed_at: col(row, "consumed_at")?,
+        auth: AuthContext {
+            amr: D::Db::list_col(row, "amr")?,
+            idp: col(row, "idp")?,
+            org_id: col(row, "org_id")?,
+        },
     })
 }
 
@@ -40,7 +45,7 @@ impl<D: Dialect> AuthorizationCodeStore for SqlStore<D> {
         sql::<D::Db>(concat!(
             "INSERT INTO authorization_codes (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .arg(&c.code_hash)
         .arg(&c.client_id)
@@ -54,6 +59,9 @@ impl<D: Dialect> AuthorizationCodeStore for SqlStore<D> {
         .arg(&c.grant_id)
         .arg(c.expires_at)
         .arg(c.consumed_at)
+        .list(&c.auth.amr)
+        .arg(&c.auth.idp)
+        .arg(&c.auth.org_id)
         .execute(self.db.writer())
         .await
         .map_err(db_err("authorization code"))?;

@@ -8,13 +8,13 @@ use crate::query::{Sql, sql};
 use crate::values::Values;
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::Grant;
+use authgate_core::model::{AuthContext, Grant};
 use authgate_store::{GrantStore, StoreResult};
 
 macro_rules! cols {
     () => {
         "id, client_id, user_id, resource_id, scopes, auth_time, created_at, last_used_at, \
-         expires_at, revoked_at"
+         expires_at, revoked_at, amr, idp, org_id"
     };
 }
 
@@ -30,6 +30,11 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Grant> {
         last_used_at: col(row, "last_used_at")?,
         expires_at: col(row, "expires_at")?,
         revoked_at: col(row, "revoked_at")?,
+        auth: AuthContext {
+            amr: D::Db::list_col(row, "amr")?,
+            idp: col(row, "idp")?,
+            org_id: col(row, "org_id")?,
+        },
     })
 }
 
@@ -39,7 +44,7 @@ impl<D: Dialect> GrantStore for SqlStore<D> {
         sql::<D::Db>(concat!(
             "INSERT INTO grants (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .arg(&g.id)
         .arg(&g.client_id)
@@ -51,6 +56,9 @@ impl<D: Dialect> GrantStore for SqlStore<D> {
         .arg(g.last_used_at)
         .arg(g.expires_at)
         .arg(g.revoked_at)
+        .list(&g.auth.amr)
+        .arg(&g.auth.idp)
+        .arg(&g.auth.org_id)
         .execute(self.db.writer())
         .await
         .map_err(db_err("grant"))?;

@@ -6,7 +6,9 @@ use crate::dialect::Dialect;
 use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
-use authgate_core::model::{Grant, RefreshToken, RefreshTokenContext, RotationOutcome};
+use authgate_core::model::{
+    AuthContext, Grant, RefreshToken, RefreshTokenContext, RotationOutcome,
+};
 use authgate_store::{RefreshTokenStore, StoreResult};
 
 macro_rules! cols {
@@ -41,7 +43,8 @@ macro_rules! context_select {
             g.resource_id AS g_resource_id, g.scopes AS g_scopes, \
             g.auth_time AS g_auth_time, g.created_at AS g_created_at, \
             g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
-            g.revoked_at AS g_revoked_at, \
+            g.revoked_at AS g_revoked_at, g.amr AS g_amr, g.idp AS g_idp, \
+            g.org_id AS g_org_id, \
             CASE WHEN g.id IS NULL THEN false \
                  WHEN g.user_id IS NULL THEN true \
                  ELSE coalesce(NOT u.disabled, false) END AS subject_active \
@@ -69,6 +72,11 @@ pub(crate) fn context_from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshTok
             last_used_at: col(row, "g_last_used_at")?,
             expires_at: col(row, "g_expires_at")?,
             revoked_at: col(row, "g_revoked_at")?,
+            auth: AuthContext {
+                amr: DB::list_col(row, "g_amr")?,
+                idp: col(row, "g_idp")?,
+                org_id: col(row, "g_org_id")?,
+            },
         }),
     };
     let subject_active: bool = col(row, "subject_active")?;

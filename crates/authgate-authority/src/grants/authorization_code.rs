@@ -46,6 +46,8 @@ pub async fn grant(
         last_used_at: now,
         expires_at: now + res.refresh_token_absolute_ttl_secs,
         revoked_at: None,
+        // Kept on the grant so refreshed access tokens say the same.
+        auth: code.auth.clone(),
     };
     store.insert_grant(&grant).await.map_err(StoreFailure)?;
 
@@ -58,6 +60,7 @@ pub async fn grant(
             scopes: &super::delegated::resource_scopes(&code.scopes),
             auth_time: Some(code.auth_time),
             grant_id: Some(&grant.id),
+            auth: Some(&code.auth),
         },
     )?;
     let refresh_token = first_refresh_token(state, c, &grant, &res, now).await?;
@@ -72,6 +75,7 @@ pub async fn grant(
                 nonce: code.nonce.as_deref(),
                 access_token: &at.token,
                 scopes: &code.scopes,
+                auth: &code.auth,
             },
         )?)
     } else {

@@ -44,6 +44,7 @@ pub async fn grant(
             scopes: &scopes,
             auth_time: None,
             grant_id: None,
+            auth: None,
         },
     )?;
     Ok(TokenResponse {

@@ -74,6 +74,7 @@ pub async fn grant(
             scopes: &super::delegated::resource_scopes(&scopes),
             auth_time: Some(grant.auth_time),
             grant_id: Some(&grant.id),
+            auth: Some(&grant.auth),
         },
     )?;
     Ok(TokenResponse {

@@ -74,6 +74,7 @@ pub async fn run(a: SeedArgs, settings: &Settings) -> Result<(), CliError> {
             last_used_at: t,
             expires_at: t + resource.refresh_token_absolute_ttl_secs,
             revoked_at: None,
+            auth: Default::default(),
         };
         store.insert_grant(&g).await?;
         let token = secret::generate(&rng)?;

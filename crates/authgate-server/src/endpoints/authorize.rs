@@ -287,7 +287,15 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
     if !must_login && let Some(user) = &signed_in_user {
         match consent_remembered(state, &user.id, &req).await {
             Ok(true) => {
-                return match issue_code(state, &req, &user.id, auth_time.unwrap_or(now)).await {
+                return match issue_code(
+                    state,
+                    &req,
+                    &user.id,
+                    auth_time.unwrap_or(now),
+                    &session::auth_context(&sess),
+                )
+                .await
+                {
                     Ok(code) => ret.code(&code),
                     Err(e) => server_error(e),
                 };
@@ -356,6 +364,7 @@ pub async fn issue_code(
     req: &AuthorizationRequest,
     user_id: &str,
     auth_time: i64,
+    auth: &authgate_core::model::AuthContext,
 ) -> Result<String, authgate_store::StoreError> {
     // A metadata document client has now proved itself (a person approved
     // it): only now is its row stored.
@@ -377,6 +386,7 @@ pub async fn issue_code(
             grant_id: secret::generate_id(state.rng.as_ref())?,
             expires_at: now + state.settings.raw.authorization_code_ttl_secs,
             consumed_at: None,
+            auth: auth.clone(),
         })
         .await?;
     authgate_authority::audit::audit(

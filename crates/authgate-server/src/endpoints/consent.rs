@@ -77,7 +77,14 @@ pub async fn after_sign_in(
     session::remove_pending(&mut sess, rid);
     state.store.update_session(&sess).await?;
     let now = state.clock.now();
-    let code = issue_code(state, &req, user_id, sess.auth_time.unwrap_or(now)).await?;
+    let code = issue_code(
+        state,
+        &req,
+        user_id,
+        sess.auth_time.unwrap_or(now),
+        &session::auth_context(&sess),
+    )
+    .await?;
     let issuer = state.settings.issuer.clone();
     let ret = Return {
         redirect_uri: &req.redirect_uri,
@@ -276,7 +283,15 @@ pub async fn consent_submit(
     if let Err(e) = record_consent(&state, &user.id, &req, now).await {
         return failure(&state, e);
     }
-    match issue_code(&state, &req, &user.id, sess.auth_time.unwrap_or(now)).await {
+    match issue_code(
+        &state,
+        &req,
+        &user.id,
+        sess.auth_time.unwrap_or(now),
+        &session::auth_context(&sess),
+    )
+    .await
+    {
         Ok(code) => ret.code(&code),
         Err(e) => failure(&state, e),
     }

@@ -114,6 +114,42 @@ async fn id_tokens_are_rs256_by_default_and_access_tokens_keep_signing_alg() {
     app.shutdown().await;
 }
 
+/// How the person signed in travels from the session through the code and
+/// the grant into every token: a password sign-in says `amr: ["pwd"]` in
+/// the access token, the ID token and a refreshed access token, and names
+/// no upstream connection or organization.
+#[tokio::test]
+async fn tokens_say_how_the_person_signed_in() {
+    let app = TestApp::start().await;
+    add_user(&app, "ada@example.com").await;
+    let tok = code_flow(&app, &Browser::new(), "public").await;
+    let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["amr"], json!(["pwd"]), "{at}");
+    assert!(
+        at.get("idp").is_none() && at.get("org_id").is_none(),
+        "{at}"
+    );
+    let (_, id) = verify_id_token(&app, tok["id_token"].as_str().unwrap(), "public").await;
+    assert_eq!(id["amr"], json!(["pwd"]), "{id}");
+    assert!(id.get("acr").is_none(), "{id}");
+    if let Some(rt) = tok["refresh_token"].as_str() {
+        let (s, next, _) = app
+            .token_form(
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "public"),
+                    ("refresh_token", rt),
+                ],
+            )
+            .await;
+        assert_eq!(s, 200, "{next}");
+        let at2 = decode_segment(next["access_token"].as_str().unwrap(), 1);
+        assert_eq!(at2["amr"], json!(["pwd"]), "the grant keeps it: {at2}");
+    }
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_client_gets_the_id_token_alg_it_registered() {
     let app = TestApp::start().await;

@@ -122,6 +122,7 @@ pub(crate) fn grant(
         last_used_at: created_at,
         expires_at: created_at + 90 * 86_400,
         revoked_at: None,
+        auth: AuthContext::default(),
     }
 }
 

@@ -20,6 +20,16 @@ fn code(hash: &str, client_id: &str, expires_at: i64) -> AuthorizationCode {
         grant_id: unique("g"),
         expires_at,
         consumed_at: None,
+        auth: AuthContext::default(),
+    }
+}
+
+/// A sign-in context with every field set, to check it round-trips.
+fn full_auth() -> AuthContext {
+    AuthContext {
+        amr: strings(&["pwd", "otp", "mfa"]),
+        idp: Some(unique("conn")),
+        org_id: Some(unique("org")),
     }
 }
 
@@ -39,7 +49,9 @@ async fn client(store: &Arc<dyn Store>) -> String {
 /// purge.
 pub async fn codes(store: Arc<dyn Store>) {
     let cid = client(&store).await;
-    let c1 = code(&unique("code"), &cid, NOW + 600);
+    // c1 carries a full sign-in context, c2 an empty one (older rows).
+    let mut c1 = code(&unique("code"), &cid, NOW + 600);
+    c1.auth = full_auth();
     let mut c2 = code(&unique("code"), &cid, NOW + 600);
     c2.nonce = None;
     c2.scopes = vec![];
@@ -141,7 +153,9 @@ pub async fn grants(store: Arc<dyn Store>) {
     let user2 = unique("u");
     let res = unique("res");
 
-    let g1 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 30);
+    // g1 carries a full sign-in context; g_cc (client credentials) none.
+    let mut g1 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 30);
+    g1.auth = full_auth();
     let mut g_cc = grant(&unique("g"), &cid, None, &res, NOW - 30);
     g_cc.scopes = vec![];
     g_cc.revoked_at = Some(NOW - 1);
@@ -172,7 +186,8 @@ pub async fn grants(store: Arc<dyn Store>) {
     );
 
     // revoke_grant revokes the grant and every refresh token in it.
-    let g2 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 20);
+    let mut g2 = grant(&unique("g"), &cid, Some(&user), &res, NOW - 20);
+    g2.auth = full_auth(); // read back through the joined refresh context below
     ok(store.insert_grant(&g2).await, "insert_grant");
     let t1 = refresh(&unique("rt"), &g1, NOW - 30);
     let t2 = refresh(&unique("rt"), &g1, NOW - 29);

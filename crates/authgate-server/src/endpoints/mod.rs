@@ -13,5 +13,6 @@ pub mod login;
 pub mod login_email;
 pub mod register;
 pub mod revoke;
+pub mod scope_rules;
 pub mod token;
 pub mod userinfo;

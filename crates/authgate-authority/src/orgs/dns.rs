@@ -84,6 +84,7 @@ impl DomainResolver for StaticResolver {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -99,5 +100,130 @@ mod tests {
         assert!(!records_verify(&[expected_txt("other")], t));
         assert!(!records_verify(&[], t));
         assert_eq!(challenge_name("acme.com"), "_authgate-challenge.acme.com");
+    }
+
+    /// No network: a name server that is not there gives a clear "could
+    /// not resolve" error, never a panic or a hang.
+    #[tokio::test]
+    async fn hickory_without_a_name_server_fails_cleanly() {
+        let port = {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string());
+            match s.and_then(|s| s.local_addr().map_err(|e| e.to_string())) {
+                Ok(a) => a.port(),
+                Err(e) => return eprintln!("skipped: no loopback socket: {e}"),
+            }
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let r = match HickoryResolver::with_server(addr) {
+            Ok(r) => r,
+            Err(e) => panic!("building the resolver: {e}"),
+        };
+        let started = std::time::Instant::now();
+        let e = r.txt("_authgate-challenge.nonexistent-3f9c2.example").await;
+        assert!(started.elapsed() <= LOOKUP_TIMEOUT + std::time::Duration::from_secs(1));
+        match e {
+            Err(ResolveError::Failed { name, .. }) => {
+                assert!(name.contains("nonexistent-3f9c2"));
+                let msg = ResolveError::Failed {
+                    name,
+                    reason: "x".into(),
+                }
+                .to_string();
+                assert!(msg.starts_with("could not resolve"), "{msg}");
+            }
+            other => panic!("expected a resolve failure, got {other:?}"),
+        }
+    }
+}
+
+/// How long one DNS lookup may take in all (bounded: an operator waits on
+/// it).
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The real resolver: hickory over plain UDP/TCP DNS, to the system's name
+/// servers (`/etc/resolv.conf`) or to given ones.
+pub struct HickoryResolver {
+    inner: hickory_resolver::TokioResolver,
+}
+
+impl HickoryResolver {
+    /// Uses the system's name servers.
+    pub fn system() -> Result<Self, ResolveError> {
+        let mut b =
+            hickory_resolver::TokioResolver::builder_tokio().map_err(|e| ResolveError::Failed {
+                name: "(system configuration)".into(),
+                reason: e.to_string(),
+            })?;
+        Self::bound(b.options_mut());
+        Self::finish(b)
+    }
+
+    /// Asks only the name server at `addr` (tests, split-horizon setups).
+    pub fn with_server(addr: std::net::SocketAddr) -> Result<Self, ResolveError> {
+        use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+        let mut udp = ConnectionConfig::udp();
+        udp.port = addr.port();
+        let mut tcp = ConnectionConfig::tcp();
+        tcp.port = addr.port();
+        let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
+        let config = ResolverConfig::from_parts(None, vec![], vec![ns]);
+        let mut b = hickory_resolver::TokioResolver::builder_with_config(
+            config,
+            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+        );
+        Self::bound(b.options_mut());
+        Self::finish(b)
+    }
+
+    fn bound(opts: &mut hickory_resolver::config::ResolverOpts) {
+        opts.timeout = std::time::Duration::from_secs(2);
+        opts.attempts = 2;
+    }
+
+    fn finish(
+        b: hickory_resolver::ResolverBuilder<hickory_resolver::net::runtime::TokioRuntimeProvider>,
+    ) -> Result<Self, ResolveError> {
+        let inner = b.build().map_err(|e| ResolveError::Failed {
+            name: "(resolver)".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { inner })
+    }
+}
+
+#[async_trait]
+impl DomainResolver for HickoryResolver {
+    async fn txt(&self, name: &str) -> Result<Vec<String>, ResolveError> {
+        // Fully qualified: no search-domain expansion.
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        let lookup = tokio::time::timeout(LOOKUP_TIMEOUT, self.inner.txt_lookup(fqdn.as_str()))
+            .await
+            .map_err(|_| ResolveError::Failed {
+                name: name.into(),
+                reason: "timed out".into(),
+            })?;
+        let lookup = match lookup {
+            Ok(l) => l,
+            Err(e) if e.is_nx_domain() || e.is_no_records_found() => {
+                return Err(ResolveError::NoRecord(name.into()));
+            }
+            Err(e) => {
+                return Err(ResolveError::Failed {
+                    name: name.into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut out = Vec::new();
+        for r in lookup.answers().iter().take(MAX_TXT_RECORDS) {
+            if let hickory_resolver::proto::rr::RData::TXT(t) = &r.data {
+                let joined: Vec<u8> = t.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+                out.push(String::from_utf8_lossy(&joined).into_owned());
+            }
+        }
+        if out.is_empty() {
+            return Err(ResolveError::NoRecord(name.into()));
+        }
+        Ok(out)
     }
 }

@@ -83,59 +83,6 @@ impl DomainResolver for StaticResolver {
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::panic)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_exact_value_verifies() {
-        let t = "abc123";
-        assert!(records_verify(&[expected_txt(t)], t));
-        assert!(records_verify(
-            &["v=spf1 -all".into(), format!("\"{}\"", expected_txt(t))],
-            t
-        ));
-        assert!(!records_verify(&[format!("{}x", expected_txt(t))], t));
-        assert!(!records_verify(&[expected_txt("other")], t));
-        assert!(!records_verify(&[], t));
-        assert_eq!(challenge_name("acme.com"), "_authgate-challenge.acme.com");
-    }
-
-    /// No network: a name server that is not there gives a clear "could
-    /// not resolve" error, never a panic or a hang.
-    #[tokio::test]
-    async fn hickory_without_a_name_server_fails_cleanly() {
-        let port = {
-            let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string());
-            match s.and_then(|s| s.local_addr().map_err(|e| e.to_string())) {
-                Ok(a) => a.port(),
-                Err(e) => return eprintln!("skipped: no loopback socket: {e}"),
-            }
-        };
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let r = match HickoryResolver::with_server(addr) {
-            Ok(r) => r,
-            Err(e) => panic!("building the resolver: {e}"),
-        };
-        let started = std::time::Instant::now();
-        let e = r.txt("_authgate-challenge.nonexistent-3f9c2.example").await;
-        assert!(started.elapsed() <= LOOKUP_TIMEOUT + std::time::Duration::from_secs(1));
-        match e {
-            Err(ResolveError::Failed { name, .. }) => {
-                assert!(name.contains("nonexistent-3f9c2"));
-                let msg = ResolveError::Failed {
-                    name,
-                    reason: "x".into(),
-                }
-                .to_string();
-                assert!(msg.starts_with("could not resolve"), "{msg}");
-            }
-            other => panic!("expected a resolve failure, got {other:?}"),
-        }
-    }
-}
-
 /// How long one DNS lookup may take in all (bounded: an operator waits on
 /// it).
 pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -225,5 +172,58 @@ impl DomainResolver for HickoryResolver {
             return Err(ResolveError::NoRecord(name.into()));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_value_verifies() {
+        let t = "abc123";
+        assert!(records_verify(&[expected_txt(t)], t));
+        assert!(records_verify(
+            &["v=spf1 -all".into(), format!("\"{}\"", expected_txt(t))],
+            t
+        ));
+        assert!(!records_verify(&[format!("{}x", expected_txt(t))], t));
+        assert!(!records_verify(&[expected_txt("other")], t));
+        assert!(!records_verify(&[], t));
+        assert_eq!(challenge_name("acme.com"), "_authgate-challenge.acme.com");
+    }
+
+    /// No network: a name server that is not there gives a clear "could
+    /// not resolve" error, never a panic or a hang.
+    #[tokio::test]
+    async fn hickory_without_a_name_server_fails_cleanly() {
+        let port = {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string());
+            match s.and_then(|s| s.local_addr().map_err(|e| e.to_string())) {
+                Ok(a) => a.port(),
+                Err(e) => return eprintln!("skipped: no loopback socket: {e}"),
+            }
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let r = match HickoryResolver::with_server(addr) {
+            Ok(r) => r,
+            Err(e) => panic!("building the resolver: {e}"),
+        };
+        let started = std::time::Instant::now();
+        let e = r.txt("_authgate-challenge.nonexistent-3f9c2.example").await;
+        assert!(started.elapsed() <= LOOKUP_TIMEOUT + std::time::Duration::from_secs(1));
+        match e {
+            Err(ResolveError::Failed { name, .. }) => {
+                assert!(name.contains("nonexistent-3f9c2"));
+                let msg = ResolveError::Failed {
+                    name,
+                    reason: "x".into(),
+                }
+                .to_string();
+                assert!(msg.starts_with("could not resolve"), "{msg}");
+            }
+            other => panic!("expected a resolve failure, got {other:?}"),
+        }
     }
 }

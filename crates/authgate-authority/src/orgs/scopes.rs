@@ -63,34 +63,6 @@ pub async fn decide_scopes(
     Ok(apply_rules(&rules, requested, groups))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn scopes_with_rules_need_a_group() {
-        let rules = vec![ScopeGroupRule {
-            resource_id: "notes".into(),
-            scope: "notes:write".into(),
-            groups: v(&["editors", "admins"]),
-        }];
-        let d = apply_rules(&rules, &v(&["notes:read", "notes:write"]), &v(&["staff"]));
-        assert_eq!(d.allowed, v(&["notes:read"]));
-        assert_eq!(d.refused, v(&["notes:write"]));
-        assert!(!d.denies_all());
-        let d = apply_rules(&rules, &v(&["notes:write"]), &v(&["admins"]));
-        assert_eq!(d.allowed, v(&["notes:write"]));
-        let d = apply_rules(&rules, &v(&["notes:write"]), &[]);
-        assert!(d.denies_all());
-        let d = apply_rules(&rules, &[], &[]);
-        assert!(!d.denies_all(), "an empty request is not a refusal");
-    }
-}
-
 /// The groups a person is in, as their upstream identity providers last
 /// asserted them. Local accounts have none. Until the federation store of
 /// upstream identities is wired in, nobody has groups, so a scope with a
@@ -124,4 +96,32 @@ pub async fn decide_for_person(
         );
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn scopes_with_rules_need_a_group() {
+        let rules = vec![ScopeGroupRule {
+            resource_id: "notes".into(),
+            scope: "notes:write".into(),
+            groups: v(&["editors", "admins"]),
+        }];
+        let d = apply_rules(&rules, &v(&["notes:read", "notes:write"]), &v(&["staff"]));
+        assert_eq!(d.allowed, v(&["notes:read"]));
+        assert_eq!(d.refused, v(&["notes:write"]));
+        assert!(!d.denies_all());
+        let d = apply_rules(&rules, &v(&["notes:write"]), &v(&["admins"]));
+        assert_eq!(d.allowed, v(&["notes:write"]));
+        let d = apply_rules(&rules, &v(&["notes:write"]), &[]);
+        assert!(d.denies_all());
+        let d = apply_rules(&rules, &[], &[]);
+        assert!(!d.denies_all(), "an empty request is not a refusal");
+    }
 }

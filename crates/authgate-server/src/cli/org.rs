@@ -78,12 +78,24 @@ pub enum OrgCmd {
 #[derive(Subcommand, Debug)]
 pub enum DomainCmd {
     /// Claim a domain (unverified until its TXT record is checked).
-    Add { org: String, domain: String },
+    Add {
+        org: String,
+        domain: String,
+    },
     /// Look up `_authgate-challenge.<domain>` TXT and verify the domain.
-    Verify { org: String, domain: String },
+    Verify {
+        org: String,
+        domain: String,
+    },
     /// Mark the domain verified by hand (audited).
-    MarkVerified { org: String, domain: String },
-    Remove { org: String, domain: String },
+    MarkVerified {
+        org: String,
+        domain: String,
+    },
+    Remove {
+        org: String,
+        domain: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,7 +130,11 @@ fn print_org(o: &OrgView, json: bool) {
     println!(
         "  status: {}; local passwords: {}; MFA required: {}",
         if o.disabled { "disabled" } else { "active" },
-        if o.forbid_local_passwords { "forbidden" } else { "allowed" },
+        if o.forbid_local_passwords {
+            "forbidden"
+        } else {
+            "allowed"
+        },
         if o.require_mfa { "yes" } else { "no" }
     );
     println!("  connections: {}", o.connection_ids.join(", "));

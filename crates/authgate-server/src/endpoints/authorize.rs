@@ -288,7 +288,7 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
         match consent_remembered(state, &user.id, &req).await {
             Ok(true) => {
                 let req = match super::scope_rules::apply(state, &user.id, req.clone()).await {
-                    Ok(super::scope_rules::Ruled::Go(r)) => r,
+                    Ok(super::scope_rules::Ruled::Go(r)) => *r,
                     Ok(super::scope_rules::Ruled::Denied) => {
                         return ret.error(&OAuthError::new(
                             ErrorCode::AccessDenied,

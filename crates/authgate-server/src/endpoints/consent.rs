@@ -71,7 +71,7 @@ pub async fn after_sign_in(
 ) -> Result<Response, StoreError> {
     let (redirect_uri, client_state) = (req.redirect_uri.clone(), req.state.clone());
     let req = match super::scope_rules::apply(state, user_id, req).await? {
-        super::scope_rules::Ruled::Go(r) => r,
+        super::scope_rules::Ruled::Go(r) => *r,
         super::scope_rules::Ruled::Denied => {
             // Single use, as when the consent page is answered.
             session::remove_pending(&mut sess, rid);
@@ -145,7 +145,7 @@ pub async fn consent_page(
     // Only what the person's groups allow is shown (and later granted); a
     // request with nothing allowed was answered before this page.
     let req = match super::scope_rules::apply(&state, &user.id, req).await {
-        Ok(super::scope_rules::Ruled::Go(r)) => r,
+        Ok(super::scope_rules::Ruled::Go(r)) => *r,
         Ok(super::scope_rules::Ruled::Denied) => return expired(&state),
         Err(e) => return failure(&state, e),
     };
@@ -297,7 +297,7 @@ pub async fn consent_submit(
         }
     }
     let req = match super::scope_rules::apply(&state, &user.id, req.clone()).await {
-        Ok(super::scope_rules::Ruled::Go(r)) => r,
+        Ok(super::scope_rules::Ruled::Go(r)) => *r,
         Ok(super::scope_rules::Ruled::Denied) => {
             return ret.error(&OAuthError::new(
                 ErrorCode::AccessDenied,

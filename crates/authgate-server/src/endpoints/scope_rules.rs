@@ -11,7 +11,7 @@ use authgate_store::StoreError;
 /// What the rules leave of a request.
 pub enum Ruled {
     /// Go on with the request, its scopes narrowed to what is allowed.
-    Go(AuthorizationRequest),
+    Go(Box<AuthorizationRequest>),
     /// Nothing requested is allowed: answer `access_denied`.
     Denied,
 }
@@ -33,7 +33,7 @@ pub async fn apply(
         return Ok(Ruled::Denied);
     }
     req.scopes = d.allowed;
-    Ok(Ruled::Go(req))
+    Ok(Ruled::Go(Box::new(req)))
 }
 
 /// The error description sent with `access_denied`.

@@ -51,12 +51,33 @@ export function screenshotPath(name) {
  *
  * @param {import('playwright-core').Page} page
  */
+/**
+ * Signs in on authgate's email-first sign-in page: the email, "Continue",
+ * then the password (the password step also shows the email, so this works
+ * from either step).
+ *
+ * @param {import('playwright-core').Page} page
+ */
+export async function signInWithPassword(page, email, password) {
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  const next = page.getByRole('button', { name: 'Continue', exact: true });
+  if (await next.isVisible().catch(() => false)) {
+    await next.click();
+    await page.getByLabel('Password', { exact: true }).waitFor();
+  }
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
 export async function authorizeInBrowser(page, authorizationUrl, { redirectUri, user, decision = 'allow', shots = {}, expectConsent } = {}) {
   const seen = { signIn: false, consent: false, consentText: '' };
   const atRedirect = (u) => u.toString().startsWith(redirectUri);
   await page.goto(authorizationUrl.toString());
 
-  const signInPage = page.getByRole('button', { name: 'Sign in', exact: true });
+  // The sign-in page asks for the email first ("Continue"), then the
+  // password ("Sign in").
+  const signInPage = page.getByRole('button', { name: 'Sign in', exact: true })
+    .or(page.getByRole('button', { name: 'Continue', exact: true }));
   const consentPage = page.getByRole('button', { name: 'Allow', exact: true });
 
   // Where did /authorize send us: sign-in, consent, or straight back?
@@ -76,9 +97,7 @@ export async function authorizeInBrowser(page, authorizationUrl, { redirectUri, 
     seen.signIn = true;
     if (!user) throw new Error('the sign-in page showed but no user was given');
     if (shots.signIn) await page.screenshot({ path: screenshotPath(shots.signIn), fullPage: true });
-    await page.getByLabel('Email', { exact: true }).fill(user.email);
-    await page.getByLabel('Password', { exact: true }).fill(user.password);
-    await signInPage.click();
+    await signInWithPassword(page, user.email, user.password);
     await page.waitForLoadState();
     at = await where();
     if (at === 'signin') {

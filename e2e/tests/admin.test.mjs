@@ -13,7 +13,7 @@ import { USER, WAIT_MS } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { planWeather, startWeather } from '../lib/weather.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
-import { launchBrowser, newPage, authorizeInBrowser, screenshotPath, bodyText } from '../lib/browser.mjs';
+import { launchBrowser, newPage, authorizeInBrowser, screenshotPath, bodyText, signInWithPassword } from '../lib/browser.mjs';
 import { pkce, randomState, authorizationUrl, postForm } from '../lib/oauth.mjs';
 
 const ADMIN = { email: 'grace@example.com', name: 'Grace', password: 'an admin password for e2e' };
@@ -101,10 +101,8 @@ describe('admin dashboard in a real browser (issue 6)', () => {
     await page.waitForURL(/\/login$/);
     await page.goto(`${ag.issuer}/admin/users`);
     await page.waitForURL(/\/login$/);
-    await page.getByLabel('Email', { exact: true }).fill(ADMIN.email);
-    await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
     await shot('2-sign-in');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, ADMIN.email, ADMIN.password);
     await page.waitForURL(`${ag.issuer}/admin/users`);
     assert.match(await bodyText(page), /ada@example\.com/);
   });

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { E2E_DIR, USER } from '../lib/env.mjs';
 import { startAuthgate, weatherResource } from '../lib/authgate.mjs';
 import { planWeather, startWeather } from '../lib/weather.mjs';
-import { launchBrowser, newPage } from '../lib/browser.mjs';
+import { launchBrowser, newPage, signInWithPassword } from '../lib/browser.mjs';
 
 const ADMIN = { email: 'grace@example.com', password: 'an admin password for the screens', admin: true };
 const APP = { id: 'e2e-screens-app', name: 'Screens App' };
@@ -71,13 +71,9 @@ describe('every dashboard page at desktop and phone width, light and dark (issue
   it('signs in as an administrator (after one wrong password) and checks the weather server', async () => {
     await page.goto(`${ag.issuer}/admin`);
     await page.waitForURL(/\/login$/);
-    await page.getByLabel('Email', { exact: true }).fill(ADMIN.email);
-    await page.getByLabel('Password', { exact: true }).fill('not the password');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, ADMIN.email, 'not the password');
     await page.getByText(/not correct/).waitFor();
-    await page.getByLabel('Email', { exact: true }).fill(ADMIN.email);
-    await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, ADMIN.email, ADMIN.password);
     await page.waitForURL(`${ag.issuer}/admin`);
     await page.goto(`${ag.issuer}/admin/servers/weather`);
     await page.getByRole('button', { name: 'Run connection check' }).click();

@@ -38,6 +38,7 @@ pub mod keys;
 pub mod listener_config;
 pub mod manage;
 pub mod net;
+pub mod orgs;
 pub mod outbound;
 pub mod passwords;
 pub mod provision;

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto_box;
 pub mod error;
 pub mod model;
+pub mod org;
 pub mod pkce;
 pub mod random;
 pub mod redirect_uri;

@@ -49,6 +49,10 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/login"),
             get(endpoints::login::login_page).post(endpoints::login::login_submit),
         )
+        .route(
+            &paths.at("/login/email"),
+            post(endpoints::login_email::email_submit),
+        )
         .route(&paths.at("/logout"), post(endpoints::login::logout))
         .route(
             &paths.at("/consent"),

@@ -42,6 +42,7 @@ mod dialect;
 mod facts;
 mod grants;
 mod keys;
+mod orgs;
 mod postgres;
 mod query;
 mod refresh;

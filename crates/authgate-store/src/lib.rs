@@ -261,6 +261,49 @@ pub trait AuditStore: Send + Sync {
     async fn purge_audit_events(&self, before: UnixTime) -> StoreResult<u64>;
 }
 
+/// Organizations and their email domains (see `authgate_core::org`).
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Fails with `Conflict` when the id exists.
+    async fn insert_org(&self, o: &authgate_core::org::Organization) -> StoreResult<()>;
+    /// Replaces an existing organization; returns whether it existed.
+    async fn update_org(&self, o: &authgate_core::org::Organization) -> StoreResult<bool>;
+    async fn get_org(&self, id: &str) -> StoreResult<Option<authgate_core::org::Organization>>;
+    /// Every organization, in creation order (then id).
+    async fn list_orgs(&self) -> StoreResult<Vec<authgate_core::org::Organization>>;
+    /// Deletes the organization and its domains; returns whether it existed.
+    async fn delete_org(&self, id: &str) -> StoreResult<bool>;
+    /// Fails with `Conflict` when the domain is claimed (by any organization).
+    async fn insert_org_domain(&self, d: &authgate_core::org::OrgDomain) -> StoreResult<()>;
+    /// Marks the domain verified; returns whether it exists.
+    async fn mark_org_domain_verified(
+        &self,
+        domain: &str,
+        method: authgate_core::org::DomainMethod,
+        at: UnixTime,
+    ) -> StoreResult<bool>;
+    /// The domain's record (verified or not), by normalized domain.
+    async fn get_org_domain(
+        &self,
+        domain: &str,
+    ) -> StoreResult<Option<authgate_core::org::OrgDomain>>;
+    /// An organization's domains, by domain.
+    async fn list_org_domains(
+        &self,
+        org_id: &str,
+    ) -> StoreResult<Vec<authgate_core::org::OrgDomain>>;
+    async fn delete_org_domain(&self, domain: &str) -> StoreResult<bool>;
+    /// Inserts or replaces the rule of `(resource_id, scope)`.
+    async fn put_scope_group_rule(&self, r: &authgate_core::org::ScopeGroupRule)
+    -> StoreResult<()>;
+    /// A resource's rules, by scope.
+    async fn list_scope_group_rules(
+        &self,
+        resource_id: &str,
+    ) -> StoreResult<Vec<authgate_core::org::ScopeGroupRule>>;
+    async fn delete_scope_group_rule(&self, resource_id: &str, scope: &str) -> StoreResult<bool>;
+}
+
 /// One connection pool's use: `size` connections open, `idle` of them
 /// free. `pool` names it (`writer`, `reader`; one pool is both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +388,7 @@ pub trait Store:
     + NonceStore
     + AuditStore
     + FactStore
+    + OrganizationStore
     + Send
     + Sync
     + 'static

@@ -10,6 +10,7 @@
 use super::admin::{AdminCmd, AuditArgs};
 use super::client::ClientCmd;
 use super::keys::KeysCmd;
+use super::org::OrgCmd;
 use super::resource::ResourceCmd;
 use super::seed::SeedArgs;
 use super::user::UserCmd;
@@ -151,6 +152,14 @@ pub(super) enum Command {
         #[command(subcommand)]
         cmd: UserCmd,
     },
+    /// Manage organizations, their email domains and connections, and
+    /// group -> scope rules.
+    Org {
+        #[command(flatten)]
+        common: ManageArgs,
+        #[command(subcommand)]
+        cmd: OrgCmd,
+    },
     /// Manage signing keys.
     Keys {
         #[command(flatten)]
@@ -191,6 +200,7 @@ impl Cli {
             Command::Resource { common, .. }
             | Command::Client { common, .. }
             | Command::User { common, .. }
+            | Command::Org { common, .. }
             | Command::Keys { common, .. }
             | Command::Admin { common, .. }
             | Command::Audit { common, .. } => (

@@ -10,6 +10,7 @@ mod client;
 mod error;
 mod keys;
 mod local;
+mod org;
 pub mod output;
 mod remote;
 mod resource;
@@ -134,6 +135,12 @@ async fn dispatch(
         Command::Resource { cmd, .. } => resource::run(cmd, &settings).await,
         Command::Client { cmd, .. } => client::run(cmd, &settings).await,
         Command::User { cmd, .. } => user::run(cmd, &settings).await,
+        Command::Org { .. } if server.is_some() => Err(CliError(
+            "`authgate org` works on the local store only (no --server yet): run it where the \
+             database is"
+                .into(),
+        )),
+        Command::Org { cmd, .. } => org::run(cmd, &settings).await,
         Command::Keys { cmd, .. } => keys::run(cmd, &settings).await,
         Command::Admin { cmd, .. } => admin::run(cmd, &settings, server, creds).await,
         Command::Audit { args, .. } => admin::audit(args, &settings, server, creds).await,

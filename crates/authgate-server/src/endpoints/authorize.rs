@@ -287,6 +287,16 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
     if !must_login && let Some(user) = &signed_in_user {
         match consent_remembered(state, &user.id, &req).await {
             Ok(true) => {
+                let req = match super::scope_rules::apply(state, &user.id, req.clone()).await {
+                    Ok(super::scope_rules::Ruled::Go(r)) => *r,
+                    Ok(super::scope_rules::Ruled::Denied) => {
+                        return ret.error(&OAuthError::new(
+                            ErrorCode::AccessDenied,
+                            super::scope_rules::DENIED,
+                        ));
+                    }
+                    Err(e) => return server_error(e),
+                };
                 return match issue_code(
                     state,
                     &req,

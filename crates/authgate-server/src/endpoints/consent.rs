@@ -69,6 +69,25 @@ pub async fn after_sign_in(
     req: AuthorizationRequest,
     user_id: &str,
 ) -> Result<Response, StoreError> {
+    let (redirect_uri, client_state) = (req.redirect_uri.clone(), req.state.clone());
+    let req = match super::scope_rules::apply(state, user_id, req).await? {
+        super::scope_rules::Ruled::Go(r) => *r,
+        super::scope_rules::Ruled::Denied => {
+            // Single use, as when the consent page is answered.
+            session::remove_pending(&mut sess, rid);
+            state.store.update_session(&sess).await?;
+            let issuer = state.settings.issuer.clone();
+            let ret = Return {
+                redirect_uri: &redirect_uri,
+                state: client_state.as_deref(),
+                issuer: &issuer,
+            };
+            return Ok(ret.error(&OAuthError::new(
+                ErrorCode::AccessDenied,
+                super::scope_rules::DENIED,
+            )));
+        }
+    };
     if !consent_remembered(state, user_id, &req).await? {
         let base = state.settings.issuer_path();
         return Ok(page::see_other(&format!("{base}/consent?r={rid}")));
@@ -129,6 +148,13 @@ pub async fn consent_page(
     };
     let Some(req) = session::pending(&sess, &rid, state.clock.now()) else {
         return expired(&state);
+    };
+    // Only what the person's groups allow is shown (and later granted); a
+    // request with nothing allowed was answered before this page.
+    let req = match super::scope_rules::apply(&state, &user.id, req).await {
+        Ok(super::scope_rules::Ruled::Go(r)) => *r,
+        Ok(super::scope_rules::Ruled::Denied) => return expired(&state),
+        Err(e) => return failure(&state, e),
     };
     let client = match clients::resolve(&state, &req.client_id).await {
         Ok(Some(c)) => c,
@@ -277,6 +303,16 @@ pub async fn consent_submit(
             );
         }
     }
+    let req = match super::scope_rules::apply(&state, &user.id, req.clone()).await {
+        Ok(super::scope_rules::Ruled::Go(r)) => *r,
+        Ok(super::scope_rules::Ruled::Denied) => {
+            return ret.error(&OAuthError::new(
+                ErrorCode::AccessDenied,
+                super::scope_rules::DENIED,
+            ));
+        }
+        Err(e) => return failure(&state, e),
+    };
     // The person approved the client: a metadata document client has
     // proved itself and is stored now (the consent row refers to it).
     authgate_authority::cimd::remember(&state, &req.client_id).await;

@@ -23,15 +23,59 @@ use std::collections::HashMap;
 
 #[derive(Template)]
 #[template(path = "login.html")]
-struct LoginPage {
-    page: PageCtx,
-    csrf: String,
-    request_id: String,
-    email: String,
-    client_name: Option<String>,
-    error: Option<String>,
+pub(crate) struct LoginPage {
+    pub(crate) page: PageCtx,
+    pub(crate) csrf: String,
+    pub(crate) request_id: String,
+    pub(crate) email: String,
+    pub(crate) client_name: Option<String>,
+    pub(crate) error: Option<String>,
     /// Why the person is here (a password just set, signed out everywhere).
-    notice: Option<&'static str>,
+    pub(crate) notice: Option<&'static str>,
+    /// Which step of the email-first sign-in: `email`, `password`,
+    /// `choose` (several company connections), `company` (the
+    /// organization forbids passwords), `org_disabled`.
+    pub(crate) step: &'static str,
+    /// The organization the email's domain belongs to, when it does.
+    pub(crate) org_name: Option<String>,
+    /// The organization's connections (step `choose`).
+    pub(crate) connections: Vec<ConnectionButton>,
+    /// Connections shown to everyone on step `email` (social sign-in).
+    pub(crate) social: Vec<ConnectionButton>,
+    /// Step `choose` also offers the password form.
+    pub(crate) password_allowed: bool,
+}
+
+/// A button that starts sign-in through an upstream connection.
+pub(crate) struct ConnectionButton {
+    pub(crate) id: String,
+    pub(crate) name: String,
+}
+
+impl LoginPage {
+    /// The page at `step` for the session `csrf` and request `rid`.
+    pub(crate) fn at(
+        state: &AppState,
+        step: &'static str,
+        csrf: &str,
+        rid: &str,
+        email: String,
+    ) -> Self {
+        Self {
+            page: PageCtx::new(state),
+            csrf: csrf.to_owned(),
+            request_id: rid.to_owned(),
+            email,
+            client_name: None,
+            error: None,
+            notice: None,
+            step,
+            org_name: None,
+            connections: Vec::new(),
+            social: Vec::new(),
+            password_allowed: true,
+        }
+    }
 }
 
 /// The notice a redirect to the sign-in page asks for.
@@ -45,11 +89,12 @@ fn notice(q: &HashMap<String, String>) -> Option<&'static str> {
     }
 }
 
+const ORG_NO_PASSWORDS: &str = "Your organization does not allow passwords on this server: sign in through your company's sign-in.";
 const GENERIC_FAILURE: &str = "The email or password is not correct.";
 const DISABLED: &str =
     "This account is disabled. Ask an administrator of this server to enable it.";
 
-fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
+pub(crate) fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storage failure on sign-in");
     page::error_page(
         state,
@@ -60,7 +105,7 @@ fn store_failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     )
 }
 
-async fn client_name(
+pub(crate) async fn client_name(
     state: &AppState,
     s: &authgate_core::model::Session,
     rid: &str,
@@ -85,15 +130,10 @@ pub async fn login_page(
     let hint = session::pending(&sess, &rid, state.clock.now())
         .and_then(|r| r.login_hint)
         .unwrap_or_default();
-    let page = LoginPage {
-        page: PageCtx::new(&state),
-        csrf: sess.csrf_token.clone(),
-        request_id: rid.clone(),
-        email: hint,
-        client_name: client_name(&state, &sess, &rid).await,
-        error: None,
-        notice: notice(&q),
-    };
+    let mut page = LoginPage::at(&state, "email", &sess.csrf_token, &rid, hint);
+    page.client_name = client_name(&state, &sess, &rid).await;
+    page.notice = notice(&q);
+    page.social = crate::endpoints::login_email::social_buttons(&state).await;
     let mut resp = page::render(&state, StatusCode::OK, &page);
     if is_new {
         session::set_cookie(&state, &mut resp, &raw);
@@ -136,18 +176,20 @@ pub async fn login_submit(
         let rid = rid.clone();
         let email = email.clone();
         async move {
-            let page = LoginPage {
-                page: PageCtx::new(&state),
-                csrf: sess.csrf_token.clone(),
-                request_id: rid.clone(),
-                email,
-                client_name: client_name(&state, &sess, &rid).await,
-                error: Some(error),
-                notice: None,
-            };
+            let mut page = LoginPage::at(&state, "password", &sess.csrf_token, &rid, email);
+            page.client_name = client_name(&state, &sess, &rid).await;
+            page.error = Some(error);
             page::render(&state, StatusCode::UNAUTHORIZED, &page)
         }
     };
+    // An organization that forbids local passwords (or is deactivated)
+    // refuses them before the password is looked at; the answer depends
+    // only on the email's domain, so it tells nothing about the account.
+    match authgate_authority::orgs::local_password_allowed(&state, &email).await {
+        Ok(true) => {}
+        Ok(false) => return show(ORG_NO_PASSWORDS.into()).await,
+        Err(e) => return store_failure(&state, e),
+    }
     let user = match sign_in::authenticate_user(&state, &email, &password, addr_key).await {
         Ok(user) => user,
         Err(SignInError::Throttled(refusal)) => return show(wait_message(refusal)).await,
@@ -183,7 +225,7 @@ pub async fn login_submit(
 
 /// The session the sign-in form was served in, if it is still there and
 /// the form carries its CSRF token; otherwise the page to answer with.
-async fn signed_form_session(
+pub(crate) async fn signed_form_session(
     state: &AppState,
     headers: &HeaderMap,
     csrf: &str,

@@ -34,13 +34,27 @@ async fn full_flow_sign_in_consent_code_token_refresh() {
     assert!(loc.contains("/login?r="), "{loc}");
     let login = b.get(&abs(&app, &loc)).await;
     assert_eq!(login.status, 200);
+    // Email first (issue 19): the email, then the password step.
     assert!(login.body.contains("<label for=\"email\">Email</label>"));
+    assert!(login.body.contains(">Continue</button>"));
+    let step2 = b
+        .post(
+            &app.url("/login/email"),
+            &[
+                ("csrf", &login.hidden("csrf")),
+                ("r", &login.hidden("r")),
+                ("email", "ada@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(step2.status, 200, "{}", step2.body);
     assert!(
-        login
+        step2
             .body
             .contains("<label for=\"password\">Password</label>")
     );
-    assert!(login.body.contains(">Sign in</button>"));
+    assert!(step2.body.contains(">Sign in</button>"));
+    assert!(step2.body.contains("Public"), "shows the client name");
     assert!(login.body.contains("Public"), "shows the client name");
     assert_eq!(login.headers["x-frame-options"], "DENY");
     assert!(

@@ -211,7 +211,7 @@ fn verification_label(
             page.tf(msg("Verified domain {host}"), &[("host", h)])
         }
         (ClientKind::MetadataDocument, Some(h), false) => page.tf(
-            msg("Identified by its domain {host}, which this server does not vouch for"),
+            msg("Identified by a metadata document at {host} — the name is chosen by that site"),
             &[("host", h)],
         ),
         (ClientKind::MetadataDocument, None, _) => {

@@ -22,6 +22,7 @@ mod keys;
 mod malformed;
 mod metrics;
 mod no_writes;
+mod pages_i18n;
 mod private_key_jwt;
 mod processes;
 mod registration;

@@ -44,7 +44,12 @@ pub fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
     (hi + 0.05) / (lo + 0.05)
 }
 
-fn check(key: &str, value: &str, against: (u8, u8, u8), theme: &str) -> Result<String, ConfigError> {
+fn check(
+    key: &str,
+    value: &str,
+    against: (u8, u8, u8),
+    theme: &str,
+) -> Result<String, ConfigError> {
     let rgb = parse_hex(value).ok_or_else(|| {
         ConfigError::new(key, format!("{value:?} is not a colour like \"#1f5fbf\""))
     })?;
@@ -101,7 +106,16 @@ mod tests {
     fn colours_parse_and_normalise() {
         assert_eq!(parse_hex("#FFF"), Some((255, 255, 255)));
         assert_eq!(parse_hex("#1f5fbf"), Some((0x1f, 0x5f, 0xbf)));
-        for bad in ["1f5fbf", "#1f5fb", "#gggggg", "#", "", "#1f5fbf00", "red", "#é12"] {
+        for bad in [
+            "1f5fbf",
+            "#1f5fb",
+            "#gggggg",
+            "#",
+            "",
+            "#1f5fbf00",
+            "red",
+            "#é12",
+        ] {
             assert_eq!(parse_hex(bad), None, "{bad}");
         }
         let c = validate(&cfg(Some("#1F5FBF"), Some("#8AB4F8"))).ok();
@@ -117,12 +131,29 @@ mod tests {
 
     #[test]
     fn low_contrast_is_a_config_error_naming_the_key() {
-        let e = validate(&cfg(Some("#ffeb3b"), None)).err().map(|e| e.to_string());
-        assert!(e.as_deref().is_some_and(|e| e.contains("primary_color") && e.contains("contrast")), "{e:?}");
-        let e = validate(&cfg(None, Some("#1f5fbf"))).err().map(|e| e.to_string());
-        assert!(e.as_deref().is_some_and(|e| e.contains("primary_color_dark")), "{e:?}");
-        let e = validate(&cfg(Some("blue"), None)).err().map(|e| e.to_string());
-        assert!(e.as_deref().is_some_and(|e| e.contains("primary_color")), "{e:?}");
+        let e = validate(&cfg(Some("#ffeb3b"), None))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("primary_color") && e.contains("contrast")),
+            "{e:?}"
+        );
+        let e = validate(&cfg(None, Some("#1f5fbf")))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("primary_color_dark")),
+            "{e:?}"
+        );
+        let e = validate(&cfg(Some("blue"), None))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("primary_color")),
+            "{e:?}"
+        );
         // Black on white is 21:1.
         assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 0.01);
     }

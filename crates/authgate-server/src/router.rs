@@ -106,7 +106,9 @@ pub fn router(state: SharedState) -> Router {
     }
     r.merge(crate::admin::router(&state.settings))
         .fallback(endpoints::fallback::not_found)
-        .layer(axum::middleware::from_fn(crate::pages::i18n::negotiate_layer))
+        .layer(axum::middleware::from_fn(
+            crate::pages::i18n::negotiate_layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::telemetry::client_address,

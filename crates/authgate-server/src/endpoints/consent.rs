@@ -47,7 +47,9 @@ fn expired(state: &AppState) -> Response {
         state,
         StatusCode::BAD_REQUEST,
         msg("This request expired"),
-        msg("The approval page was open too long, was already used, or belongs to another browser session."),
+        msg(
+            "The approval page was open too long, was already used, or belongs to another browser session.",
+        ),
         msg("Go back to the app and connect again."),
     )
 }
@@ -205,7 +207,9 @@ fn verification_label(
 ) -> String {
     use authgate_core::model::ClientKind;
     match (kind, identity.host.as_deref(), identity.verified) {
-        (ClientKind::PreRegistered, _, _) => page.t(msg("Registered by your administrator")).to_owned(),
+        (ClientKind::PreRegistered, _, _) => {
+            page.t(msg("Registered by your administrator")).to_owned()
+        }
         (ClientKind::Dynamic, _, _) => page.t(msg("Unverified — registered by itself")).to_owned(),
         (ClientKind::MetadataDocument, Some(h), true) => {
             page.tf(msg("Verified domain {host}"), &[("host", h)])
@@ -214,9 +218,9 @@ fn verification_label(
             msg("Identified by a metadata document at {host} — the name is chosen by that site"),
             &[("host", h)],
         ),
-        (ClientKind::MetadataDocument, None, _) => {
-            page.t(msg("Identified by a metadata document at an unknown host")).to_owned()
-        }
+        (ClientKind::MetadataDocument, None, _) => page
+            .t(msg("Identified by a metadata document at an unknown host"))
+            .to_owned(),
     }
 }
 

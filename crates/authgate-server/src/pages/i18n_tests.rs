@@ -81,14 +81,25 @@ fn cookie_then_ui_locales_then_accept_language() {
     // A cookie with a value we did not set is ignored.
     let h = headers(&[("cookie", "authgate_lang=fr-xx"), ("accept-language", "en")]);
     assert_eq!(Hints::from_request(&h, "/").resolve(None), Locale::En);
-    assert_eq!(Hints::from_request(&HeaderMap::new(), "/").resolve(None), Locale::En);
+    assert_eq!(
+        Hints::from_request(&HeaderMap::new(), "/").resolve(None),
+        Locale::En
+    );
 }
 
 #[test]
 fn interpolation_is_single_pass() {
-    let s = translate_with(Locale::En, "Hello {name}, {missing} {", &[("name", "{name}")]);
+    let s = translate_with(
+        Locale::En,
+        "Hello {name}, {missing} {",
+        &[("name", "{name}")],
+    );
     assert_eq!(s, "Hello {name}, {missing} {");
-    let s = translate_with(Locale::En, "Allow {a} to use {b}?", &[("a", "X"), ("b", "Y")]);
+    let s = translate_with(
+        Locale::En,
+        "Allow {a} to use {b}?",
+        &[("a", "X"), ("b", "Y")],
+    );
     assert_eq!(s, "Allow X to use Y?");
 }
 
@@ -115,7 +126,9 @@ fn literals(text: &str, marker: &str, out: &mut BTreeSet<String>) {
 }
 
 fn walk(dir: &Path, ext: &str, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -187,8 +200,15 @@ fn every_text_has_a_french_entry_and_none_is_orphaned() {
             .join("\n")
     );
     let orphans: Vec<_> = fr.keys().filter(|k| !english.contains(*k)).collect();
-    assert!(orphans.is_empty(), "fr.json entries no page uses: {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "fr.json entries no page uses: {orphans:?}"
+    );
     for (k, v) in &fr {
-        assert_eq!(placeholders(k), placeholders(v), "placeholders differ in {k:?}");
+        assert_eq!(
+            placeholders(k),
+            placeholders(v),
+            "placeholders differ in {k:?}"
+        );
     }
 }

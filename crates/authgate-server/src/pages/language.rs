@@ -21,7 +21,10 @@ fn local_return(base: &str, back: &str) -> Option<String> {
         && !back.contains('\\')
         && back.len() <= 2048
         && !back.chars().any(char::is_control)
-        && (base.is_empty() || back == base || back.starts_with(&format!("{base}/")) || back.starts_with(&format!("{base}?")));
+        && (base.is_empty()
+            || back == base
+            || back.starts_with(&format!("{base}/"))
+            || back.starts_with(&format!("{base}?")));
     ok.then(|| back.to_owned())
 }
 
@@ -61,7 +64,11 @@ pub async fn switch(
     };
     let back = local_return(&base, &field("back")).unwrap_or_else(|| format!("{base}/account"));
     let mut resp = page::see_other(&back);
-    let secure = if state.settings.is_https() { "; Secure" } else { "" };
+    let secure = if state.settings.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{COOKIE}={}; Path=/; SameSite=Lax; Max-Age={MAX_AGE}{secure}",
         locale.tag()
@@ -78,9 +85,22 @@ mod tests {
 
     #[test]
     fn returns_only_to_local_pages() {
-        assert_eq!(local_return("", "/login?r=abc").as_deref(), Some("/login?r=abc"));
-        assert_eq!(local_return("/t", "/t/consent?r=x").as_deref(), Some("/t/consent?r=x"));
-        for bad in ["//evil.example/x", "/\\evil.example", "https://evil.example/", "", "x", "/a\nb"] {
+        assert_eq!(
+            local_return("", "/login?r=abc").as_deref(),
+            Some("/login?r=abc")
+        );
+        assert_eq!(
+            local_return("/t", "/t/consent?r=x").as_deref(),
+            Some("/t/consent?r=x")
+        );
+        for bad in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "https://evil.example/",
+            "",
+            "x",
+            "/a\nb",
+        ] {
             assert_eq!(local_return("", bad), None, "{bad:?}");
         }
         assert_eq!(local_return("/t", "/other"), None);

@@ -43,7 +43,11 @@ async fn accept_language_fr_renders_french_login_consent_account() {
     let b = browser_speaking("de-DE, fr;q=0.8, en;q=0.5");
     let (login, consent_loc) = to_consent(&app, &b, &[]).await;
     assert!(login.body.contains("<html lang=\"fr\">"), "{}", login.body);
-    assert!(login.body.contains(">Se connecter</button>"), "{}", login.body);
+    assert!(
+        login.body.contains(">Se connecter</button>"),
+        "{}",
+        login.body
+    );
     assert!(login.body.contains("Mot de passe"));
     let consent = b.get(&abs(&app, &consent_loc)).await;
     assert_eq!(consent.status, 200);
@@ -54,10 +58,18 @@ async fn accept_language_fr_renders_french_login_consent_account() {
         "Enregistrée par votre administrateur",
         "Autoriser Public à utiliser Weather ?",
     ] {
-        assert!(consent.body.contains(needle), "lacks {needle}: {}", consent.body);
+        assert!(
+            consent.body.contains(needle),
+            "lacks {needle}: {}",
+            consent.body
+        );
     }
     let account = b.get(&app.url("/account")).await;
-    assert!(account.body.contains("Applications connectées"), "{}", account.body);
+    assert!(
+        account.body.contains("Applications connectées"),
+        "{}",
+        account.body
+    );
     // An expired request's error page too.
     let err = b.get(&app.url("/consent?r=nothing")).await;
     assert_eq!(err.status, 400);
@@ -72,7 +84,11 @@ async fn ui_locales_beats_accept_language_and_the_cookie_beats_both() {
     let b = browser_speaking("en");
     let (_, consent_loc) = to_consent(&app, &b, &[("ui_locales", "fr-CA en")]).await;
     let consent = b.get(&abs(&app, &consent_loc)).await;
-    assert!(consent.body.contains("<html lang=\"fr\">"), "{}", consent.body);
+    assert!(
+        consent.body.contains("<html lang=\"fr\">"),
+        "{}",
+        consent.body
+    );
     // The switcher: choose English, come back to the same page.
     let back = consent_loc.clone();
     let p = b
@@ -83,15 +99,25 @@ async fn ui_locales_beats_accept_language_and_the_cookie_beats_both() {
     let set = p.headers["set-cookie"].to_str().unwrap().to_string();
     assert!(set.starts_with("authgate_lang=en;"), "{set}");
     let consent = b.get(&abs(&app, &consent_loc)).await;
-    assert!(consent.body.contains("<html lang=\"en\">"), "{}", consent.body);
+    assert!(
+        consent.body.contains("<html lang=\"en\">"),
+        "{}",
+        consent.body
+    );
     // Never back to another site; unknown languages refused with a page.
     let p = b
-        .post(&app.url("/language"), &[("lang", "fr"), ("back", "//evil.example/")])
+        .post(
+            &app.url("/language"),
+            &[("lang", "fr"), ("back", "//evil.example/")],
+        )
         .await;
     assert_eq!(p.status, 303);
     assert!(!p.location.unwrap().contains("evil"));
     let p = b
-        .post(&app.url("/language"), &[("lang", "xx"), ("back", "/account")])
+        .post(
+            &app.url("/language"),
+            &[("lang", "xx"), ("back", "/account")],
+        )
         .await;
     assert_eq!(p.status, 400);
     let p = b

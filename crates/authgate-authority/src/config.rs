@@ -64,6 +64,11 @@ pub struct Config {
     /// Name shown on pages.
     pub instance_name: String,
     pub logo_uri: Option<String>,
+    /// Accent colour of the pages in the light theme (`#rrggbb`), checked
+    /// for contrast (see `branding`).
+    pub primary_color: Option<String>,
+    /// Accent colour in the dark theme.
+    pub primary_color_dark: Option<String>,
     /// How many Argon2 password checks may run at once (bounds CPU so a
     /// sign-in flood cannot starve the token endpoint).
     pub password_hash_concurrency: usize,
@@ -136,6 +141,8 @@ impl Default for Config {
             session_ttl_secs: 12 * 3600,
             instance_name: "authgate".into(),
             logo_uri: None,
+            primary_color: None,
+            primary_color_dark: None,
             password_hash_concurrency: 1,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
@@ -278,6 +285,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
             .filter(|u| matches!(u.scheme(), "https" | "http"))
             .ok_or_else(|| ConfigError::new("logo_uri", "must be an absolute http(s) URL"))?;
     }
+    crate::branding::validate(&raw)?;
     check_declarations(&raw)?;
     crate::cimd::config::validate_config(&raw.cimd)?;
     crate::registration::limits::validate_config(&raw.dynamic_registration)?;

@@ -162,6 +162,18 @@ pub const KEYS: &[KeyDoc] = &[
         "logo shown on the sign-in and consent pages",
     ),
     key(
+        "primary_color",
+        "string",
+        None,
+        "accent colour of the person-facing pages in the light theme (`#rrggbb`); refused unless it has WCAG AA contrast (4.5:1) against white",
+    ),
+    key(
+        "primary_color_dark",
+        "string",
+        None,
+        "accent colour in the dark theme; refused unless it has 4.5:1 contrast against the dark background (#181c22)",
+    ),
+    key(
         "password_hash_concurrency",
         "integer",
         None,

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod audit_coalesce;
 pub mod audit_sink;
+pub mod branding;
 pub mod builtin;
 pub mod check;
 pub mod cimd;

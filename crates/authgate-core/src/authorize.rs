@@ -48,6 +48,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// OIDC `ui_locales`: the languages the client would like the pages in.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     pub created_at: i64,
 }
 
@@ -62,6 +65,7 @@ pub struct Validated {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
 }
 
 impl RawParams {
@@ -128,6 +132,10 @@ impl RawParams {
         let login_hint = p
             .single("login_hint")?
             .map(|h| h.chars().take(254).collect::<String>());
+        // Only a preference: an odd value is cut short, never an error.
+        let ui_locales = p
+            .single("ui_locales")?
+            .map(|h| h.chars().take(256).collect::<String>());
         Ok(Validated {
             state: state.map(str::to_owned),
             code_challenge,
@@ -137,6 +145,7 @@ impl RawParams {
             prompt,
             max_age,
             login_hint,
+            ui_locales,
         })
     }
 }

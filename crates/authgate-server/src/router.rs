@@ -77,6 +77,11 @@ pub fn router(state: SharedState) -> Router {
             get(crate::pages::assets::stylesheet),
         )
         .route(
+            &paths.at("/assets/brand.css"),
+            get(crate::pages::assets::brand_stylesheet),
+        )
+        .route(&paths.at("/language"), post(crate::pages::language::switch))
+        .route(
             &paths.at("/register"),
             post(endpoints::register::register).fallback(endpoints::fallback::method_not_allowed),
         )
@@ -105,6 +110,9 @@ pub fn router(state: SharedState) -> Router {
     }
     r.merge(crate::admin::router(&state.settings))
         .fallback(endpoints::fallback::not_found)
+        .layer(axum::middleware::from_fn(
+            crate::pages::i18n::negotiate_layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::telemetry::client_address,

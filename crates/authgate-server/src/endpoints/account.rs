@@ -5,6 +5,7 @@
 
 use crate::format::time as fmt_time;
 use crate::http::form::FormPairs;
+use crate::pages::i18n::msg;
 use crate::pages::page::{self, PageCtx};
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
@@ -45,9 +46,9 @@ fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The server could not load your connected apps.",
-        "Try again in a moment.",
+        msg("Something went wrong"),
+        msg("The server could not load your connected apps."),
+        msg("Try again in a moment."),
     )
 }
 
@@ -104,10 +105,10 @@ pub async fn account_page(
             first: fmt_time(Some(c.created_at)),
             last_used: last
                 .map(|t| fmt_time(Some(t)))
-                .unwrap_or_else(|| "never".into()),
+                .unwrap_or_else(|| msg("never").into()),
         });
     }
-    let notice = q.get("revoked").map(|_| "Access revoked.".to_string());
+    let notice = q.get("revoked").map(|_| msg("Access revoked.").to_string());
     let page = AccountPage {
         page: PageCtx::new(&state),
         csrf: sess.csrf_token.clone(),

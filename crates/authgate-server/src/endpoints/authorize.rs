@@ -245,6 +245,7 @@ async fn validate(
         prompt: v.prompt,
         max_age: v.max_age,
         login_hint: v.login_hint,
+        ui_locales: v.ui_locales,
         created_at: state.clock.now(),
     })
 }

@@ -5,6 +5,7 @@
 
 use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
+use crate::pages::i18n::msg;
 use crate::pages::page::{self, PageCtx};
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
@@ -27,8 +28,12 @@ struct ConsentPage {
     csrf: String,
     request_id: String,
     client_name: String,
-    identity: String,
+    /// How the client is identified, in the page's language.
+    verification: String,
     verified: bool,
+    name_warning: Option<String>,
+    /// The client's host: its metadata document's, else its redirect's.
+    client_host: Option<String>,
     redirect_host: String,
     resource_name: String,
     resource_uri: String,
@@ -41,9 +46,11 @@ fn expired(state: &AppState) -> Response {
     page::error_page(
         state,
         StatusCode::BAD_REQUEST,
-        "This request expired",
-        "The approval page was open too long, was already used, or belongs to another browser session.",
-        "Go back to the app and connect again.",
+        msg("This request expired"),
+        msg(
+            "The approval page was open too long, was already used, or belongs to another browser session.",
+        ),
+        msg("Go back to the app and connect again."),
     )
 }
 
@@ -52,9 +59,9 @@ fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     page::error_page(
         state,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The server could not complete the request.",
-        "Try again in a moment.",
+        msg("Something went wrong"),
+        msg("The server could not complete the request."),
+        msg("Try again in a moment."),
     )
 }
 
@@ -184,6 +191,7 @@ pub async fn consent_page(
             .iter()
             .find(|d| &d.name == name)
             .map(|d| d.description.clone())
+            .filter(|d| !d.trim().is_empty())
             .unwrap_or_else(|| oidc_description(name).to_owned());
         (name.clone(), d)
     };
@@ -197,14 +205,24 @@ pub async fn consent_page(
         .cloned()
         .collect();
     let identity = clients::identity(&state, &client);
+    let page_ctx = PageCtx::new(&state).with_ui_locales(req.ui_locales.as_deref());
+    let redirect_host = redirect_display(&req.redirect_uri);
+    let client_host = identity.host.clone().or_else(|| {
+        url::Url::parse(&req.redirect_uri)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    });
+    let verification = verification_label(&page_ctx, &client.kind, &identity);
     let page = ConsentPage {
-        page: PageCtx::new(&state),
+        page: page_ctx,
         csrf: sess.csrf_token.clone(),
         request_id: rid,
         client_name: client.display_name().to_owned(),
-        identity: identity.how,
+        verification,
         verified: identity.verified,
-        redirect_host: redirect_display(&req.redirect_uri),
+        name_warning: identity.name_warning,
+        client_host,
+        redirect_host,
         resource_name: resource.name.clone(),
         resource_uri: resource.uri.clone(),
         user_email: user.email.clone(),
@@ -214,13 +232,38 @@ pub async fn consent_page(
     page::render(&state, StatusCode::OK, &page)
 }
 
+/// What the person is told about who registered the client.
+fn verification_label(
+    page: &PageCtx,
+    kind: &authgate_core::model::ClientKind,
+    identity: &clients::ClientIdentity,
+) -> String {
+    use authgate_core::model::ClientKind;
+    match (kind, identity.host.as_deref(), identity.verified) {
+        (ClientKind::PreRegistered, _, _) => {
+            page.t(msg("Registered by your administrator")).to_owned()
+        }
+        (ClientKind::Dynamic, _, _) => page.t(msg("Unverified — registered by itself")).to_owned(),
+        (ClientKind::MetadataDocument, Some(h), true) => {
+            page.tf(msg("Verified domain {host}"), &[("host", h)])
+        }
+        (ClientKind::MetadataDocument, Some(h), false) => page.tf(
+            msg("Identified by a metadata document at {host} — the name is chosen by that site"),
+            &[("host", h)],
+        ),
+        (ClientKind::MetadataDocument, None, _) => page
+            .t(msg("Identified by a metadata document at an unknown host"))
+            .to_owned(),
+    }
+}
+
 fn oidc_description(s: &str) -> &'static str {
     match s {
-        "openid" => "Know who you are (your account id)",
-        "profile" => "See your name",
-        "email" => "See your email address",
-        "offline_access" => "Stay connected when you are away",
-        _ => "",
+        "openid" => msg("Know who you are (your account id)"),
+        "profile" => msg("See your name"),
+        "email" => msg("See your email address"),
+        "offline_access" => msg("Stay connected when you are away"),
+        _ => msg("Use this MCP server on your behalf (the server gives no description)"),
     }
 }
 
@@ -257,9 +300,9 @@ pub async fn consent_submit(
         return page::error_page(
             &state,
             StatusCode::FORBIDDEN,
-            "Approval refused",
-            "The form did not come from this page (CSRF check failed).",
-            "Go back to the app and connect again.",
+            msg("Approval refused"),
+            msg("The form did not come from this page (CSRF check failed)."),
+            msg("Go back to the app and connect again."),
         );
     }
     let now = state.clock.now();
@@ -297,9 +340,9 @@ pub async fn consent_submit(
             return page::error_page(
                 &state,
                 StatusCode::BAD_REQUEST,
-                "Unknown choice",
-                "Choose Allow or Deny.",
-                "Go back to the app and connect again.",
+                msg("Unknown choice"),
+                msg("Choose Allow or Deny."),
+                msg("Go back to the app and connect again."),
             );
         }
     }

@@ -2,6 +2,8 @@
 //! JavaScript, no external assets, strict security headers.
 
 pub mod assets;
+pub mod i18n;
+pub mod language;
 pub mod page;
 pub mod session;
 pub mod sign_in;

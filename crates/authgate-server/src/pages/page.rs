@@ -1,34 +1,66 @@
 //! Rendering a page: what every page needs from configuration, the
 //! security headers every page carries, error pages and redirects.
 
+use crate::pages::i18n::{self, Locale};
 use crate::state::AppState;
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// What every page needs from configuration.
+/// What every page needs from configuration and the request.
 pub struct PageCtx {
     pub instance_name: String,
     pub logo_uri: Option<String>,
     /// The issuer path ("" or "/t"), prefix of every link.
     pub base: String,
+    /// The page's language (`<html lang>`, [`PageCtx::t`]).
+    pub locale: Locale,
+    /// Path and query of this page, where the language switcher returns.
+    pub here: String,
 }
 
 impl PageCtx {
     /// The text to show for the English `text`, in the page's language.
     /// Every person-facing string in a template goes through this
-    /// (`{{ page.t("Sign in") }}`), so translations can be found and
-    /// checked. Until catalogs exist the English text is shown as is.
+    /// (`{{ page.t("Sign in") }}`); text missing from the language's
+    /// catalog (`locales/<lang>.json`) shows in English.
     pub fn t<'a>(&self, text: &'a str) -> &'a str {
-        text
+        i18n::translate(self.locale, text)
     }
 
+    /// [`PageCtx::t`] for text with values: `{name}` in the English text
+    /// (and its translation) is replaced by the value named `name`:
+    /// `{{ page.tf("Allow {client}?", [("client", client_name.as_str())]) }}`.
+    pub fn tf(&self, text: &str, args: &[(&str, &str)]) -> String {
+        i18n::translate_with(self.locale, text, args)
+    }
+
+    /// The languages offered by the switcher, with whether each is current.
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Locale::ALL
+            .iter()
+            .map(|l| (l.tag(), l.name(), *l == self.locale))
+            .collect()
+    }
+
+    /// The page for the current request, in the language its cookie or
+    /// `Accept-Language` asks for (English outside a request).
     pub fn new(state: &AppState) -> Self {
+        let hints = i18n::current_hints();
         Self {
             instance_name: state.settings.raw.instance_name.clone(),
             logo_uri: state.settings.raw.logo_uri.clone(),
             base: state.settings.issuer_path().to_owned(),
+            locale: hints.resolve(None),
+            here: hints.here,
         }
+    }
+
+    /// Also honours the pending authorization request's `ui_locales`
+    /// (after an explicit choice, before `Accept-Language`).
+    pub fn with_ui_locales(mut self, ui_locales: Option<&str>) -> Self {
+        self.locale = i18n::current_hints().resolve(ui_locales);
+        self
     }
 }
 

@@ -23,6 +23,7 @@ mod malformed;
 mod metrics;
 mod no_writes;
 mod orgs;
+mod pages_i18n;
 mod private_key_jwt;
 mod processes;
 mod registration;

@@ -39,6 +39,7 @@ pub mod listener_config;
 pub mod manage;
 pub mod net;
 pub mod outbound;
+pub mod passkeys;
 pub mod passwords;
 pub mod provision;
 pub mod registration;

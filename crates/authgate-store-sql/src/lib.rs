@@ -42,6 +42,7 @@ mod dialect;
 mod facts;
 mod grants;
 mod keys;
+mod passkeys;
 mod postgres;
 mod query;
 mod refresh;

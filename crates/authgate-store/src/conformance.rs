@@ -33,6 +33,7 @@ mod audit;
 mod catalog;
 mod dashboard;
 mod fixtures;
+mod passkeys;
 mod people;
 mod sessions;
 mod support;
@@ -41,6 +42,7 @@ mod tokens;
 pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use dashboard::{audit_filters, client_pages, facts};
+pub use passkeys::passkeys;
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
@@ -65,7 +67,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     audit(store.clone()).await;
     client_pages(store.clone()).await;
     audit_filters(store.clone()).await;
-    facts(store).await;
+    facts(store.clone()).await;
+    passkeys(store).await;
 }
 
 /// `ping` answers and `backend` names the backend.

@@ -32,6 +32,8 @@ struct LoginPage {
     error: Option<String>,
     /// Why the person is here (a password just set, signed out everywhere).
     notice: Option<&'static str>,
+    /// Offer "Sign in with a passkey" (the issuer can be a WebAuthn RP).
+    passkeys: bool,
 }
 
 /// The notice a redirect to the sign-in page asks for.
@@ -93,8 +95,10 @@ pub async fn login_page(
         client_name: client_name(&state, &sess, &rid).await,
         error: None,
         notice: notice(&q),
+        passkeys: authgate_authority::passkeys::available(&state),
     };
     let mut resp = page::render(&state, StatusCode::OK, &page);
+    crate::endpoints::passkeys::allow_script(&mut resp);
     if is_new {
         session::set_cookie(&state, &mut resp, &raw);
     }
@@ -144,8 +148,11 @@ pub async fn login_submit(
                 client_name: client_name(&state, &sess, &rid).await,
                 error: Some(error),
                 notice: None,
+                passkeys: authgate_authority::passkeys::available(&state),
             };
-            page::render(&state, StatusCode::UNAUTHORIZED, &page)
+            let mut resp = page::render(&state, StatusCode::UNAUTHORIZED, &page);
+            crate::endpoints::passkeys::allow_script(&mut resp);
+            resp
         }
     };
     let user = match sign_in::authenticate_user(&state, &email, &password, addr_key).await {

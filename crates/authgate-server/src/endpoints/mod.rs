@@ -10,6 +10,7 @@ pub mod home;
 pub mod introspect;
 pub mod jwks;
 pub mod login;
+pub mod passkeys;
 pub mod register;
 pub mod revoke;
 pub mod token;

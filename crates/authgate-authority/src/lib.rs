@@ -41,6 +41,7 @@ pub mod manage;
 pub mod net;
 pub mod orgs;
 pub mod outbound;
+pub mod passkeys;
 pub mod passwords;
 pub mod provision;
 pub mod registration;

@@ -459,3 +459,21 @@ impl AuthContext {
         self.amr.iter().any(|m| m == "mfa")
     }
 }
+
+/// A person's passkey (a WebAuthn discoverable credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRecord {
+    /// authgate's id for it (in URLs of the account page).
+    pub id: String,
+    pub user_id: String,
+    /// The credential id, base64url; unique across people.
+    pub credential_id: String,
+    /// The name the person gave it.
+    pub name: String,
+    /// The credential as webauthn-rs keeps it (public key, counter,
+    /// backup flags), serialized; only `authgate_authority::passkeys`
+    /// reads it.
+    pub credential: serde_json::Value,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}

@@ -72,6 +72,35 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/userinfo"),
             get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo),
         )
+        // Passkeys (issue 21): the person's list and signing in with one.
+        .route(
+            &paths.at("/account/passkeys"),
+            get(endpoints::passkeys::list_page).post(endpoints::passkeys::register),
+        )
+        .route(
+            &paths.at("/account/passkeys/options"),
+            post(endpoints::passkeys::registration_options),
+        )
+        .route(
+            &paths.at("/account/passkeys/{id}/rename"),
+            post(endpoints::passkeys::rename),
+        )
+        .route(
+            &paths.at("/account/passkeys/{id}/delete"),
+            post(endpoints::passkeys::remove),
+        )
+        .route(
+            &paths.at("/login/passkey"),
+            post(endpoints::passkeys::sign_in),
+        )
+        .route(
+            &paths.at("/login/passkey/options"),
+            post(endpoints::passkeys::sign_in_options),
+        )
+        .route(
+            &paths.at("/assets/passkey.js"),
+            get(endpoints::passkeys::script),
+        )
         .route(
             &paths.at("/assets/authgate.css"),
             get(crate::pages::assets::stylesheet),

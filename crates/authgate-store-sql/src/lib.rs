@@ -43,6 +43,7 @@ mod facts;
 mod grants;
 mod keys;
 mod orgs;
+mod passkeys;
 mod postgres;
 mod query;
 mod refresh;

@@ -206,6 +206,7 @@ impl<D: Dialect> UserStore for SqlStore<D> {
             "DELETE FROM consents WHERE user_id = $1",
             "DELETE FROM authorization_codes WHERE user_id = $1",
             "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM passkeys WHERE user_id = $1",
         ] {
             sql::<D::Db>(statement)
                 .arg(id)

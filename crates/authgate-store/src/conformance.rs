@@ -34,6 +34,7 @@ mod catalog;
 mod dashboard;
 mod fixtures;
 mod orgs;
+mod passkeys;
 mod people;
 mod sessions;
 mod support;
@@ -43,6 +44,7 @@ pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use dashboard::{audit_filters, client_pages, facts};
 pub use orgs::{organizations, scope_group_rules};
+pub use passkeys::passkeys;
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
@@ -69,7 +71,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     audit_filters(store.clone()).await;
     facts(store.clone()).await;
     organizations(store.clone()).await;
-    scope_group_rules(store).await;
+    scope_group_rules(store.clone()).await;
+    passkeys(store).await;
 }
 
 /// `ping` answers and `backend` names the backend.

@@ -229,6 +229,24 @@ pub trait NonceStore: Send + Sync {
     async fn use_nonce(&self, key: &str, expires_at: UnixTime, now: UnixTime) -> StoreResult<bool>;
 }
 
+/// Passkeys (WebAuthn credentials), by person.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// `Conflict` when the credential id is already registered (to anyone).
+    async fn insert_passkey(&self, p: &PasskeyRecord) -> StoreResult<()>;
+    async fn get_passkey_by_credential_id(
+        &self,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRecord>>;
+    /// A person's passkeys, oldest first.
+    async fn list_passkeys_for_user(&self, user_id: &str) -> StoreResult<Vec<PasskeyRecord>>;
+    /// Saves the name, the credential (counter) and last use; `false` when
+    /// the passkey (of that person) is gone.
+    async fn update_passkey(&self, p: &PasskeyRecord) -> StoreResult<bool>;
+    /// Removes one of `user_id`'s passkeys; `false` when there was none.
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> StoreResult<bool>;
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends events (batched by the caller off the request path). Takes
@@ -389,6 +407,7 @@ pub trait Store:
     + AuditStore
     + FactStore
     + OrganizationStore
+    + PasskeyStore
     + Send
     + Sync
     + 'static

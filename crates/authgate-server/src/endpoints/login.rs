@@ -44,6 +44,8 @@ pub(crate) struct LoginPage {
     pub(crate) social: Vec<ConnectionButton>,
     /// Step `choose` also offers the password form.
     pub(crate) password_allowed: bool,
+    /// Offer "Sign in with a passkey" (the issuer can be a WebAuthn RP).
+    pub(crate) passkeys: bool,
 }
 
 /// A button that starts sign-in through an upstream connection.
@@ -74,6 +76,7 @@ impl LoginPage {
             connections: Vec::new(),
             social: Vec::new(),
             password_allowed: true,
+            passkeys: authgate_authority::passkeys::available(state),
         }
     }
 }
@@ -135,6 +138,7 @@ pub async fn login_page(
     page.notice = notice(&q);
     page.social = crate::endpoints::login_email::social_buttons(&state).await;
     let mut resp = page::render(&state, StatusCode::OK, &page);
+    crate::endpoints::passkeys::allow_script(&mut resp);
     if is_new {
         session::set_cookie(&state, &mut resp, &raw);
     }
@@ -179,7 +183,9 @@ pub async fn login_submit(
             let mut page = LoginPage::at(&state, "password", &sess.csrf_token, &rid, email);
             page.client_name = client_name(&state, &sess, &rid).await;
             page.error = Some(error);
-            page::render(&state, StatusCode::UNAUTHORIZED, &page)
+            let mut resp = page::render(&state, StatusCode::UNAUTHORIZED, &page);
+            crate::endpoints::passkeys::allow_script(&mut resp);
+            resp
         }
     };
     // An organization that forbids local passwords (or is deactivated)

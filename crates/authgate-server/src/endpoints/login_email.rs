@@ -67,7 +67,9 @@ pub async fn email_submit(
         page.client_name = client;
         page.error = Some("Enter your email address, like name@example.com.".into());
         page.social = social_buttons(&state).await;
-        return page::render(&state, StatusCode::BAD_REQUEST, &page);
+        let mut resp = page::render(&state, StatusCode::BAD_REQUEST, &page);
+        crate::endpoints::passkeys::allow_script(&mut resp);
+        return resp;
     }
     let route = match orgs::route_email(&state, &email).await {
         Ok(r) => r,
@@ -109,5 +111,7 @@ pub async fn email_submit(
         }
     };
     page.client_name = client;
-    page::render(&state, StatusCode::OK, &page)
+    let mut resp = page::render(&state, StatusCode::OK, &page);
+    crate::endpoints::passkeys::allow_script(&mut resp);
+    resp
 }

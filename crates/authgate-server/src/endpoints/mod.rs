@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod login_email;
+pub mod passkeys;
 pub mod register;
 pub mod revoke;
 pub mod scope_rules;

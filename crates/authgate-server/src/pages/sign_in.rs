@@ -32,3 +32,28 @@ pub fn wait_message(r: Refusal) -> String {
         if n == 1 { "" } else { "s" }
     )
 }
+
+/// The end of every successful sign-in (password, passkey, upstream): a
+/// new stored session made with `ctx`, then on to the pending
+/// authorization request `rid` (consent, or straight back to the client
+/// when consent was given), else back to the dashboard or the account page.
+pub async fn complete(
+    state: &AppState,
+    old: &Session,
+    user_id: &str,
+    ctx: &authgate_core::model::AuthContext,
+    rid: &str,
+) -> Result<axum::response::Response, authgate_store::StoreError> {
+    use crate::pages::{page, session};
+    let (new_sess, raw) = session::renew_for_user(state, old, user_id, ctx).await?;
+    let now = state.clock.now();
+    let mut resp = if let Some(req) = session::pending(&new_sess, rid, now) {
+        crate::endpoints::consent::after_sign_in(state, new_sess, rid, req, user_id).await?
+    } else if let Some(to) = after_login(state, &new_sess) {
+        page::see_other(&to)
+    } else {
+        page::see_other(&format!("{}/account", state.settings.issuer_path()))
+    };
+    session::set_cookie(state, &mut resp, &raw);
+    Ok(resp)
+}

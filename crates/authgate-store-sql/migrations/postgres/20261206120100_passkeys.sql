@@ -1,0 +1,13 @@
+-- Issue 21: passkeys (WebAuthn discoverable credentials). The credential
+-- column is webauthn-rs's serialized credential (public key, counter,
+-- backup flags): public material, no secret.
+CREATE TABLE passkeys (
+    id            TEXT    NOT NULL PRIMARY KEY,
+    user_id       TEXT    NOT NULL,
+    credential_id TEXT    NOT NULL UNIQUE,
+    name          TEXT    NOT NULL,
+    credential    JSONB    NOT NULL,
+    created_at    BIGINT NOT NULL,
+    last_used_at  BIGINT
+);
+CREATE INDEX passkeys_by_user ON passkeys (user_id, created_at);

@@ -84,6 +84,24 @@ if ! stamp_ok "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"; then
 fi
 "$notes_py/.venv/bin/python" -c 'import mcp, jwt, uvicorn, cryptography' || die "the notes-mcp-py venv lacks a package (remove examples/notes-mcp-py/.venv and run again)"
 
+# SAML test IdP (pysaml2 signs with the xmlsec1 binary from Debian); also
+# used by the authgate-authority SAML unit tests, which need it first.
+saml_idp="$repo/e2e/upstream-saml"
+if ! command -v xmlsec1 >/dev/null; then
+  say "installing xmlsec1"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 900 apt-get install -y -q --no-install-recommends xmlsec1 || die "apt-get install xmlsec1 failed"
+fi
+if ! stamp_ok "$saml_idp/requirements.txt" "$saml_idp/.venv/.e2e-stamp"; then
+  say "Python venv for e2e/upstream-saml (pysaml2)"
+  rm -rf "$saml_idp/.venv"
+  timeout 300 python3 -m venv "$saml_idp/.venv" || die "python3 -m venv failed for e2e/upstream-saml"
+  timeout 900 "$saml_idp/.venv/bin/pip" install --disable-pip-version-check -q -r "$saml_idp/requirements.txt" \
+    || die "pip install -r e2e/upstream-saml/requirements.txt failed"
+  stamp "$saml_idp/requirements.txt" "$saml_idp/.venv/.e2e-stamp"
+fi
+"$saml_idp/.venv/bin/python" -c 'import saml2' || die "the e2e/upstream-saml venv lacks pysaml2 (remove its .venv and run again)"
+
 # --- Binaries ------------------------------------------------------------------
 if [[ $build == 1 ]]; then
   say "cargo build -p authgate-server --bin authgate -p weather-mcp"

@@ -11,7 +11,7 @@ mod config;
 mod sp;
 
 pub use config::{AttributeMap, SamlConnectionConfig};
-pub use sp::{acs_url, sp_entity_id, SamlError, SamlSp, StartedRequest};
+pub use sp::{SamlError, SamlSp, StartedRequest, acs_url, sp_entity_id};
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
 use samael::key_info::{KeyInfo, X509Data};
-use samael::metadata::{EntityDescriptor, IdpSsoDescriptor, KeyDescriptor, HTTP_REDIRECT_BINDING};
+use samael::metadata::{EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor};
 use samael::schema::Assertion;
 use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 use samael::traits::ToXml;
@@ -76,7 +76,9 @@ fn cert_b64(cert: &str) -> Result<String, SamlError> {
         .collect();
     base64::engine::general_purpose::STANDARD
         .decode(&body)
-        .map_err(|_| SamlError::Config("idp_certificates: not a PEM or base64 certificate".into()))?;
+        .map_err(|_| {
+            SamlError::Config("idp_certificates: not a PEM or base64 certificate".into())
+        })?;
     Ok(body)
 }
 
@@ -313,7 +315,7 @@ impl SamlSp {
             None if transient => {
                 return Err(SamlError::Subject(
                     "transient NameID and no subject_attribute configured".into(),
-                ))
+                ));
             }
             None => name_id.value.trim().to_string(),
         };
@@ -326,7 +328,10 @@ impl SamlSp {
             .next()
             .map(|e| e.to_lowercase())
             .filter(|e| e.contains('@') && e.len() <= 320);
-        let name = self.attribute(a, &self.config.attributes.name).into_iter().next();
+        let name = self
+            .attribute(a, &self.config.attributes.name)
+            .into_iter()
+            .next();
         let mut groups = self.attribute(a, &self.config.attributes.groups);
         groups.truncate(MAX_GROUPS);
         Ok(UpstreamIdentity {

@@ -90,7 +90,10 @@ fn enc(xml: &str) -> String {
 
 /// The `<…Assertion …>…</…Assertion>` element of a pysaml2 response.
 fn assertion_span(doc: &str) -> (usize, usize) {
-    let start = doc.find(":Assertion ").and_then(|i| doc[..i].rfind('<')).expect("assertion start");
+    let start = doc
+        .find(":Assertion ")
+        .and_then(|i| doc[..i].rfind('<'))
+        .expect("assertion start");
     let close = doc.find(":Assertion>").expect("assertion end");
     let end = close + ":Assertion>".len();
     (start, end)
@@ -104,13 +107,22 @@ fn good_signed_assertion_is_accepted_and_mapped() {
     assert_eq!(id.issuer, IDP);
     assert_eq!(id.connection_id, CONN);
     assert_eq!(id.email.as_deref(), Some("ann@example.test"));
-    assert!(!id.email_verified, "not trusted for email unless the operator says so");
+    assert!(
+        !id.email_verified,
+        "not trusted for email unless the operator says so"
+    );
     assert_eq!(id.name.as_deref(), Some("Ann"));
     assert_eq!(id.groups, vec!["eng".to_string(), "ops".to_string()]);
     assert!(key.starts_with("saml:c1:"));
     assert!(exp > chrono::Utc::now().timestamp());
     let trusted = sp_with(&cert, |c| c.trust_email = true);
-    assert!(trusted.validate(&resp, "id-req-1").expect("valid").0.email_verified);
+    assert!(
+        trusted
+            .validate(&resp, "id-req-1")
+            .expect("valid")
+            .0
+            .email_verified
+    );
 }
 
 #[test]
@@ -123,13 +135,17 @@ fn signed_response_covering_the_assertion_is_accepted() {
 #[test]
 fn unsigned_response_is_refused() {
     let (resp, cert) = idp_response(json!({"sign_assertion": false, "sign_response": false}));
-    assert!(matches!(sp(&cert).validate(&resp, "id-req-1"), Err(SamlError::Invalid(_))));
+    assert!(matches!(
+        sp(&cert).validate(&resp, "id-req-1"),
+        Err(SamlError::Invalid(_))
+    ));
 }
 
 #[test]
 fn other_idp_key_is_refused() {
     let (resp, _) = idp_response(json!({}));
-    let other_dir = std::env::temp_dir().join(format!("authgate-saml-other-{}", std::process::id()));
+    let other_dir =
+        std::env::temp_dir().join(format!("authgate-saml-other-{}", std::process::id()));
     let (_, other_cert) = idp_response(json!({"dir": other_dir}));
     assert!(sp(&other_cert).validate(&resp, "id-req-1").is_err());
 }
@@ -141,14 +157,20 @@ fn wrong_audience_recipient_or_in_response_to_is_refused() {
     let (resp, cert) = idp_response(json!({"acs_url": "https://evil.test/acs"}));
     assert!(sp(&cert).validate(&resp, "id-req-1").is_err(), "recipient");
     let (resp, cert) = idp_response(json!({}));
-    assert!(sp(&cert).validate(&resp, "id-req-OTHER").is_err(), "InResponseTo");
+    assert!(
+        sp(&cert).validate(&resp, "id-req-OTHER").is_err(),
+        "InResponseTo"
+    );
 }
 
 #[test]
 fn tampered_attribute_is_refused() {
     let (resp, cert) = idp_response(json!({}));
     let doc = xml(&resp).replace("Ann@Example.test", "boss@example.test");
-    assert!(matches!(sp(&cert).validate(&enc(&doc), "id-req-1"), Err(SamlError::Invalid(_))));
+    assert!(matches!(
+        sp(&cert).validate(&enc(&doc), "id-req-1"),
+        Err(SamlError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -159,8 +181,10 @@ fn wrapped_assertions_never_yield_the_evil_subject() {
     let signed = &doc[s..e];
     // The evil twin: same ID, unsigned, another subject.
     let sig_start = signed.find("<ns2:Signature").expect("signature");
-    let sig_end = signed.find("</ns2:Signature>").expect("signature end") + "</ns2:Signature>".len();
-    let evil = format!("{}{}", &signed[..sig_start], &signed[sig_end..]).replace(">user-42<", ">admin<");
+    let sig_end =
+        signed.find("</ns2:Signature>").expect("signature end") + "</ns2:Signature>".len();
+    let evil =
+        format!("{}{}", &signed[..sig_start], &signed[sig_end..]).replace(">user-42<", ">admin<");
     // 1: evil assertion in place, the signed original moved after it.
     let xsw1 = format!("{}{}{}{}", &doc[..s], evil, signed, &doc[e..]);
     // 2: the signed original moved inside the evil assertion.
@@ -168,7 +192,10 @@ fn wrapped_assertions_never_yield_the_evil_subject() {
     let xsw2 = format!("{}{}{}", &doc[..s], inner, &doc[e..]);
     for (name, attack) in [("xsw1", xsw1), ("xsw2", xsw2)] {
         if let Ok((id, _, _)) = sp(&cert).validate(&enc(&attack), "id-req-1") {
-            assert_ne!(id.subject, "admin", "{name}: the unsigned assertion was read");
+            assert_ne!(
+                id.subject, "admin",
+                "{name}: the unsigned assertion was read"
+            );
             assert_eq!(id.subject, "user-42", "{name}");
         }
     }
@@ -178,7 +205,10 @@ fn wrapped_assertions_never_yield_the_evil_subject() {
 fn transient_name_id_needs_a_stable_attribute() {
     let transient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
     let (resp, cert) = idp_response(json!({"name_id_format": transient, "name_id": "_t1"}));
-    assert!(matches!(sp(&cert).validate(&resp, "id-req-1"), Err(SamlError::Subject(_))));
+    assert!(matches!(
+        sp(&cert).validate(&resp, "id-req-1"),
+        Err(SamlError::Subject(_))
+    ));
     let stable = sp_with(&cert, |c| c.subject_attribute = Some("mail".into()));
     let (id, _, _) = stable.validate(&resp, "id-req-1").expect("valid");
     assert_eq!(id.subject, "Ann@Example.test");
@@ -194,9 +224,13 @@ fn config_without_certificates_is_refused() {
         subject_attribute: None,
         trust_email: false,
     };
-    assert!(matches!(SamlSp::new(ISSUER, CONN, cfg), Err(SamlError::Config(_))));
-    let bad: Result<SamlConnectionConfig, _> =
-        serde_json::from_value(json!({"idp_entity_id": IDP, "sso_url": "x", "idp_certificates": [], "nope": 1}));
+    assert!(matches!(
+        SamlSp::new(ISSUER, CONN, cfg),
+        Err(SamlError::Config(_))
+    ));
+    let bad: Result<SamlConnectionConfig, _> = serde_json::from_value(
+        json!({"idp_entity_id": IDP, "sso_url": "x", "idp_certificates": [], "nope": 1}),
+    );
     assert!(bad.is_err(), "unknown keys are refused");
 }
 
@@ -210,7 +244,10 @@ fn metadata_and_authn_request() {
     let started = sp.start("pending-123").expect("start");
     assert!(!started.request_id.is_empty());
     let url = url::Url::parse(&started.redirect_url).expect("url");
-    assert_eq!(url.as_str().split('?').next(), Some("https://idp.test/idp/sso"));
+    assert_eq!(
+        url.as_str().split('?').next(),
+        Some("https://idp.test/idp/sso")
+    );
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q.get("RelayState").map(String::as_str), Some("pending-123"));
     assert!(q.contains_key("SAMLRequest"));

@@ -4,3 +4,4 @@
 //! linking rule turns that into a local person.
 
 pub mod identity;
+pub mod saml;

@@ -32,6 +32,7 @@ use support::ok;
 mod audit;
 mod catalog;
 mod dashboard;
+mod federation;
 mod fixtures;
 mod people;
 mod sessions;
@@ -41,6 +42,7 @@ mod tokens;
 pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use dashboard::{audit_filters, client_pages, facts};
+pub use federation::{connections, user_identities};
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
@@ -65,7 +67,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     audit(store.clone()).await;
     client_pages(store.clone()).await;
     audit_filters(store.clone()).await;
-    facts(store).await;
+    facts(store.clone()).await;
+    connections(store.clone()).await;
+    user_identities(store).await;
 }
 
 /// `ping` answers and `backend` names the backend.

@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod clock;
+pub mod connection;
 pub mod crypto_box;
 pub mod error;
 pub mod model;

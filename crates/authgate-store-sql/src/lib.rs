@@ -37,6 +37,7 @@ mod audit;
 mod clients;
 mod codec;
 mod codes;
+mod connections;
 mod consents;
 mod dialect;
 mod facts;

@@ -132,6 +132,7 @@ pub(crate) trait Run:
     + for<'a> Binds<&'a String>
     + for<'a> Binds<&'a Option<String>>
     + for<'a> Binds<&'a Vec<u8>>
+    + for<'a> Binds<&'a Option<Vec<u8>>>
     + for<'r> Reads<'r, i64>
     + for<'r> Reads<'r, Option<i64>>
     + for<'r> Reads<'r, bool>
@@ -139,6 +140,7 @@ pub(crate) trait Run:
     + for<'r> Reads<'r, Option<String>>
     + for<'r> Reads<'r, &'r str>
     + for<'r> Reads<'r, Vec<u8>>
+    + for<'r> Reads<'r, Option<Vec<u8>>>
 {
 }
 

@@ -32,6 +32,7 @@ use support::ok;
 mod audit;
 mod catalog;
 mod dashboard;
+mod federation;
 mod fixtures;
 mod orgs;
 mod passkeys;
@@ -45,6 +46,7 @@ pub use catalog::{clients, first_signing_key_once, resources, signing_keys, user
 pub use dashboard::{audit_filters, client_pages, facts};
 pub use orgs::{organizations, scope_group_rules};
 pub use passkeys::passkeys;
+pub use federation::{connections, user_identities};
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
 pub use support::{NOW, RACERS, unique};
@@ -72,7 +74,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     facts(store.clone()).await;
     organizations(store.clone()).await;
     scope_group_rules(store.clone()).await;
-    passkeys(store).await;
+    passkeys(store.clone()).await;
+    connections(store.clone()).await;
+    user_identities(store).await;
 }
 
 /// `ping` answers and `backend` names the backend.

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
+use authgate_core::connection::{Connection, IdentityClaims, UserIdentity};
 use authgate_core::model::*;
 
 pub mod conformance;
@@ -322,6 +323,46 @@ pub trait OrganizationStore: Send + Sync {
     async fn delete_scope_group_rule(&self, resource_id: &str, scope: &str) -> StoreResult<bool>;
 }
 
+/// Upstream identity providers (issue 19).
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Fails with `Conflict` when the id exists.
+    async fn insert_connection(&self, c: &Connection) -> StoreResult<()>;
+    /// Replaces an existing connection (by id); returns whether it existed.
+    async fn update_connection(&self, c: &Connection) -> StoreResult<bool>;
+    async fn get_connection(&self, id: &str) -> StoreResult<Option<Connection>>;
+    /// Every connection, in creation order (then id).
+    async fn list_connections(&self) -> StoreResult<Vec<Connection>>;
+    /// Deletes the connection and every link through it; returns whether
+    /// it existed.
+    async fn delete_connection(&self, id: &str) -> StoreResult<bool>;
+}
+
+/// Links from upstream subjects to local people (issue 19). Deleting a
+/// person or a connection deletes their links.
+#[async_trait]
+pub trait UserIdentityStore: Send + Sync {
+    /// Fails with `Conflict` when (connection, subject) is linked already.
+    async fn insert_user_identity(&self, i: &UserIdentity) -> StoreResult<()>;
+    async fn get_user_identity(
+        &self,
+        connection_id: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserIdentity>>;
+    /// Stores what the upstream said this time and `last_seen_at = now`;
+    /// returns whether the link existed.
+    async fn touch_user_identity(
+        &self,
+        connection_id: &str,
+        subject: &str,
+        claims: &IdentityClaims,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
+    /// A person's links, in creation order (then connection, subject).
+    async fn list_user_identities(&self, user_id: &str) -> StoreResult<Vec<UserIdentity>>;
+    async fn delete_user_identity(&self, connection_id: &str, subject: &str) -> StoreResult<bool>;
+}
+
 /// One connection pool's use: `size` connections open, `idle` of them
 /// free. `pool` names it (`writer`, `reader`; one pool is both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,6 +449,8 @@ pub trait Store:
     + FactStore
     + OrganizationStore
     + PasskeyStore
+    + ConnectionStore
+    + UserIdentityStore
     + Send
     + Sync
     + 'static

@@ -14,7 +14,7 @@ import { startAuthgate, weatherResource } from '../lib/authgate.mjs';
 import { planWeather } from '../lib/weather.mjs';
 import { startCallbackServer } from '../lib/callback.mjs';
 import { freePort } from '../lib/ports.mjs';
-import { launchBrowser, newPage, screenshotPath, bodyText } from '../lib/browser.mjs';
+import { launchBrowser, newPage, screenshotPath, bodyText, signInWithPassword as signIn } from '../lib/browser.mjs';
 import { pkce, randomState, authorizationUrl, postForm, decodeJwt } from '../lib/oauth.mjs';
 
 const CLIENT_ID = 'e2e-passkey-client';
@@ -68,9 +68,7 @@ describe('passkeys in a real browser (issue 21)', () => {
 
   const signInWithPassword = async () => {
     await page.goto(`${issuer}/login`);
-    await page.getByLabel('Email', { exact: true }).fill(USER.email);
-    await page.getByLabel('Password', { exact: true }).fill(USER.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signIn(page, USER.email, USER.password);
     await page.waitForURL(`${issuer}/account`);
   };
 

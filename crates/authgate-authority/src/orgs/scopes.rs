@@ -64,11 +64,19 @@ pub async fn decide_scopes(
 }
 
 /// The groups a person is in, as their upstream identity providers last
-/// asserted them. Local accounts have none. Until the federation store of
-/// upstream identities is wired in, nobody has groups, so a scope with a
-/// rule is refused to everyone (fail closed).
-pub async fn groups_of(_auth: &Authority, _user_id: &str) -> Result<Vec<String>, StoreError> {
-    Ok(Vec::new())
+/// asserted them (the claims stored on each linked identity, refreshed at
+/// every upstream sign-in). Local accounts have none, so a scope with a
+/// rule is refused to them (fail closed).
+pub async fn groups_of(auth: &Authority, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut groups: Vec<String> = Vec::new();
+    for identity in auth.store.list_user_identities(user_id).await? {
+        for g in identity.claims.groups {
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    Ok(groups)
 }
 
 /// The decision for `user_id`'s request of `requested` at `resource_id`,

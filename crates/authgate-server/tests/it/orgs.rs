@@ -281,6 +281,60 @@ async fn a_person_outside_the_group_cannot_consent_to_its_scopes() {
     assert_eq!(s, 200, "{tok}");
     assert_eq!(tok["scope"], "openid");
 
+    // Once an upstream asserted the group (the claims stored on a linked
+    // identity), the same person may have the scope.
+    let ada = app
+        .state()
+        .store
+        .get_user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let conn = authgate_core::connection::Connection {
+        id: "corp".into(),
+        kind: authgate_core::connection::ConnectionKind::Oidc,
+        display_name: "Corp".into(),
+        preset: None,
+        config: serde_json::json!({}),
+        secret_sealed: None,
+        trusted_email_domains: vec![],
+        show_on_login: false,
+        disabled: false,
+        created_at: 0,
+    };
+    app.state().store.insert_connection(&conn).await.unwrap();
+    app.state()
+        .store
+        .insert_user_identity(&authgate_core::connection::UserIdentity {
+            connection_id: "corp".into(),
+            subject: "ada-upstream".into(),
+            user_id: ada.id.clone(),
+            claims: authgate_core::connection::IdentityClaims {
+                email: Some("ada@example.com".into()),
+                email_verified: true,
+                name: None,
+                groups: vec!["forecasters".into()],
+            },
+            created_at: 0,
+            last_seen_at: 0,
+        })
+        .await
+        .unwrap();
+    let p = authorize_through(&app, &Browser::new(), "ada@example.com", &[]).await;
+    let q = p.query();
+    let code = q.get("code").unwrap_or_else(|| panic!("{q:?}"));
+    let (s, tok) = exchange(&app, code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    assert!(
+        tok["scope"].as_str().unwrap().split(' ').any(|s| s == "weather:read"),
+        "{tok}"
+    );
+    app.state()
+        .store
+        .delete_connection("corp")
+        .await
+        .unwrap();
+
     // Without the rule, the same person consents as before.
     orgs::set_scope_rule(app.state(), &actor(), "weather", "weather:read", &[])
         .await

@@ -266,7 +266,10 @@ mod tests {
         // Same token, same upstream: the same assertion.
         assert_eq!(s.caller_jwt("https://gw", "http://up/mcp", &c).unwrap(), a);
         // Another upstream or another token: a new one.
-        assert_ne!(s.caller_jwt("https://gw", "http://other/mcp", &c).unwrap(), a);
+        assert_ne!(
+            s.caller_jwt("https://gw", "http://other/mcp", &c).unwrap(),
+            a
+        );
         let c2 = claims(Some("t2"), now() + 3600);
         assert_ne!(s.caller_jwt("https://gw", "http://up/mcp", &c2).unwrap(), a);
         // No jti: never cached.

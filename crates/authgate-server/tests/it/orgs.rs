@@ -326,14 +326,14 @@ async fn a_person_outside_the_group_cannot_consent_to_its_scopes() {
     let (s, tok) = exchange(&app, code, VERIFIER).await;
     assert_eq!(s, 200, "{tok}");
     assert!(
-        tok["scope"].as_str().unwrap().split(' ').any(|s| s == "weather:read"),
+        tok["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "weather:read"),
         "{tok}"
     );
-    app.state()
-        .store
-        .delete_connection("corp")
-        .await
-        .unwrap();
+    app.state().store.delete_connection("corp").await.unwrap();
 
     // Without the rule, the same person consents as before.
     orgs::set_scope_rule(app.state(), &actor(), "weather", "weather:read", &[])

@@ -8,7 +8,6 @@ use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor};
 use samael::schema::Assertion;
 use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
-use samael::traits::ToXml;
 
 use super::config::SamlConnectionConfig;
 use crate::federation::identity::UpstreamIdentity;

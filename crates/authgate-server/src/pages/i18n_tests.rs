@@ -111,14 +111,20 @@ fn french_catalog_translates() {
 }
 
 /// Each `<marker>"literal"` in `text`.
+/// The string literals that follow `marker` (`msg("`, `page.t("`), also
+/// when rustfmt put the literal on the next line (`msg(\n    "…"`).
 fn literals(text: &str, marker: &str, out: &mut BTreeSet<String>) {
+    let call = marker.trim_end_matches('"');
     let mut rest = text;
-    while let Some(i) = rest.find(marker) {
-        let after = &rest[i + marker.len()..];
-        match after.find('"') {
+    while let Some(i) = rest.find(call) {
+        let after = rest[i + call.len()..].trim_start();
+        rest = &rest[i + call.len()..];
+        let Some(lit) = after.strip_prefix('"') else {
+            continue;
+        };
+        match lit.find('"') {
             Some(end) => {
-                out.insert(after[..end].to_owned());
-                rest = &after[end..];
+                out.insert(lit[..end].to_owned());
             }
             None => break,
         }

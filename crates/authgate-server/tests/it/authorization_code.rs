@@ -388,7 +388,7 @@ async fn consent_is_remembered_and_asked_again_for_new_scopes() {
     let consent = b.get(&abs(&app, &loc)).await;
     let new_part = consent.body.split("Already allowed").next().unwrap();
     assert!(new_part.contains("weather:write"));
-    assert!(!new_part.contains("<strong>weather:read</strong>"));
+    assert!(!new_part.contains("<code class=\"scope-name\">weather:read</code>"));
     assert!(consent.body.contains("Already allowed"));
     // prompt=consent always asks.
     let p = b.get(&authorize_url(&app, &[("prompt", "consent")])).await;
@@ -488,9 +488,9 @@ async fn fresh_sign_in_asks_consent_only_for_new_scopes() {
         .body
         .split_once("Already allowed")
         .expect("the already allowed scope is listed");
-    assert!(new_part.contains("<strong>weather:write</strong>"));
-    assert!(!new_part.contains("<strong>weather:read</strong>"));
-    assert!(granted_part.contains("<strong>weather:read</strong>"));
+    assert!(new_part.contains("<code class=\"scope-name\">weather:write</code>"));
+    assert!(!new_part.contains("<code class=\"scope-name\">weather:read</code>"));
+    assert!(granted_part.contains("<code class=\"scope-name\">weather:read</code>"));
     let p = b
         .post(
             &app.url("/consent"),

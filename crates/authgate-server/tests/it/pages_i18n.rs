@@ -43,12 +43,9 @@ async fn accept_language_fr_renders_french_login_consent_account() {
     let b = browser_speaking("de-DE, fr;q=0.8, en;q=0.5");
     let (login, consent_loc) = to_consent(&app, &b, &[]).await;
     assert!(login.body.contains("<html lang=\"fr\">"), "{}", login.body);
-    assert!(
-        login.body.contains(">Se connecter</button>"),
-        "{}",
-        login.body
-    );
-    assert!(login.body.contains("Mot de passe"));
+    // The first step of the sign-in asks for the email.
+    assert!(login.body.contains(">Continuer</button>"), "{}", login.body);
+    assert!(login.body.contains("Adresse e-mail"));
     let consent = b.get(&abs(&app, &consent_loc)).await;
     assert_eq!(consent.status, 200);
     for needle in [

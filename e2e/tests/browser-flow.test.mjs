@@ -253,6 +253,8 @@ describe('authorization code flow in a real browser (issue 3)', () => {
     await Promise.all([page.waitForLoadState(), page.getByRole('button', { name: 'Sign out', exact: true }).click()]);
     const req = authorize();
     await page.goto(req.url.toString());
-    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+    // The sign-in page's first step asks for the email.
+    await page.getByLabel('Email', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Continue', exact: true }).waitFor();
   });
 });

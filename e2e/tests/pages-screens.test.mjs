@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { E2E_DIR, USER } from '../lib/env.mjs';
 import { startAuthgate, weatherResource } from '../lib/authgate.mjs';
 import { planWeather } from '../lib/weather.mjs';
-import { launchBrowser, newPage } from '../lib/browser.mjs';
+import { launchBrowser, newPage, signInWithPassword } from '../lib/browser.mjs';
 import { authorizationUrl, pkce, randomState } from '../lib/oauth.mjs';
 
 const APP = { id: 'e2e-pages-app', name: 'Pages App', redirect: 'http://127.0.0.1:9/callback' };
@@ -123,9 +123,7 @@ describe('person pages in English and French, light and dark, desktop and phone 
     problems.push(...(await look(byName.login, ctx.login)));
 
     await page.goto(`${ag.issuer}${ctx.login}`);
-    await page.getByLabel('Email', { exact: true }).fill(USER.email);
-    await page.getByLabel('Password', { exact: true }).fill(USER.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signInWithPassword(page, USER.email, USER.password);
     await page.waitForURL(/\/consent\?r=/);
     ctx.consent = new URL(page.url()).pathname + new URL(page.url()).search;
     problems.push(...(await look(byName.consent, ctx.consent)));

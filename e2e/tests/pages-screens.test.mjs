@@ -143,22 +143,6 @@ describe('person pages in English and French, light and dark, desktop and phone 
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 
-  it('the language switcher remembers French over Accept-Language, and back', async () => {
-    await page.goto(`${ag.issuer}/account`);
-    await page.getByLabel('Language').selectOption('fr');
-    await page.getByRole('button', { name: 'Change' }).click();
-    await page.waitForURL(`${ag.issuer}/account`);
-    assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
-    assert.match(await page.locator('h1').innerText(), /Applications connectées/);
-    // Tab order starts at the skip link.
-    await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip');
-    await page.getByLabel('Langue').selectOption('en');
-    await page.getByRole('button', { name: 'Changer' }).click();
-    await page.waitForURL(`${ag.issuer}/account`);
-    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
-  });
-
   it('serves the operator colours as a stylesheet', async () => {
     const r = await fetch(`${ag.issuer}/assets/brand.css`);
     assert.equal(r.status, 200);

@@ -11,7 +11,7 @@ use crate::http::client_address::ClientAddress;
 use crate::http::form::FormPairs;
 use crate::pages::page::{self, PageCtx};
 use crate::pages::session;
-use crate::pages::sign_in::{after_login, wait_message};
+use crate::pages::sign_in::wait_message;
 use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::sign_in::{self, SignInError};
@@ -172,7 +172,6 @@ pub async fn login_submit(
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    let now = state.clock.now();
     let addr_key = client.key();
     let show = |error: String| {
         let state = state.clone();
@@ -203,30 +202,12 @@ pub async fn login_submit(
         Err(SignInError::Disabled) => return show(DISABLED.into()).await,
         Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
-    let (new_sess, raw) = match session::renew_for_user(
-        &state,
-        &sess,
-        &user.id,
-        &authgate_core::model::AuthContext::password(),
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(e) => return store_failure(&state, e),
-    };
-    let mut resp = if let Some(req) = session::pending(&new_sess, &rid, now) {
-        match crate::endpoints::consent::after_sign_in(&state, new_sess, &rid, req, &user.id).await
-        {
-            Ok(resp) => resp,
-            Err(e) => return store_failure(&state, e),
-        }
-    } else if let Some(to) = after_login(&state, &new_sess) {
-        page::see_other(&to)
-    } else {
-        page::see_other(&format!("{}/account", state.settings.issuer_path()))
-    };
-    session::set_cookie(&state, &mut resp, &raw);
-    resp
+    // The end every sign-in shares (passkeys and upstreams call it too).
+    let ctx = authgate_core::model::AuthContext::password();
+    match crate::pages::sign_in::complete(&state, &sess, &user.id, &ctx, &rid).await {
+        Ok(resp) => resp,
+        Err(e) => store_failure(&state, e),
+    }
 }
 
 /// The session the sign-in form was served in, if it is still there and

@@ -83,6 +83,7 @@ pub struct AuthCode {
 enum Step {
     Authorize,
     LoginPage,
+    Email,
     SignIn,
     ConsentPage,
     Consent,
@@ -111,6 +112,7 @@ impl Step {
         let labels: [&'static str; 9] = match self {
             Step::Authorize => status_labels!("authorize"),
             Step::LoginPage => status_labels!("login_page"),
+            Step::Email => status_labels!("email_step"),
             Step::SignIn => status_labels!("sign_in"),
             Step::ConsentPage => status_labels!("consent_page"),
             Step::Consent => status_labels!("consent"),
@@ -253,20 +255,42 @@ impl AuthCode {
             .and_then(|q| query_value(q, "r"))
             .ok_or("sign_in_redirect_without_r")?;
 
-        // 2. The sign-in page and its form.
+        // 2. The sign-in page asks for the email first (home-realm
+        // discovery), then answers with the password step for it.
         let reply = self.browse(conn, timeout, &login, None).await?;
         if reply.status != StatusCode::OK {
             return Err(Step::LoginPage.status_label(reply.status));
         }
-        let form = Form::parse(&reply.body).ok_or("login_form_missing")?;
-        if form.action != self.page_path("login") {
-            return Err("login_form_action");
-        }
+        let email_action = self.page_path("login/email");
+        let form = Form::parse(&reply.body, &email_action).ok_or("email_form_missing")?;
         let csrf = form.field("csrf").ok_or("login_csrf_missing")?;
         if form.field("r").ok_or("login_r_missing")? != rid {
             return Err("login_r_mismatch");
         }
-        if form.field("email").is_none() || form.field("password").is_none() {
+        if form.field("email").is_none() {
+            return Err("email_field_missing");
+        }
+        let body = format!(
+            "csrf={}&r={}&email={}",
+            form_encode(csrf),
+            form_encode(&rid),
+            form_encode(&setup.email),
+        );
+        let to = setup
+            .authorize
+            .at(&email_action)
+            .ok_or("email_form_action")?;
+        let reply = self.browse(conn, timeout, &to, Some(body)).await?;
+        if reply.status != StatusCode::OK {
+            return Err(Step::Email.status_label(reply.status));
+        }
+        let login_action = self.page_path("login");
+        let form = Form::parse(&reply.body, &login_action).ok_or("login_form_missing")?;
+        let csrf = form.field("csrf").ok_or("login_csrf_missing")?;
+        if form.field("r").ok_or("login_r_missing")? != rid {
+            return Err("login_r_mismatch");
+        }
+        if form.field("email") != Some(setup.email.as_str()) || form.field("password").is_none() {
             return Err("login_fields_missing");
         }
         let session_before = self.jar.snapshot();
@@ -279,7 +303,7 @@ impl AuthCode {
         );
         let to = setup
             .authorize
-            .at(&form.action)
+            .at(&login_action)
             .ok_or("login_form_action")?;
         self.stats.sign_ins += 1;
         let reply = self.browse(conn, timeout, &to, Some(body)).await?;
@@ -307,10 +331,9 @@ impl AuthCode {
                     return Err(Step::ConsentPage.status_label(reply.status));
                 }
                 self.stats.consent_pages += 1;
-                let form = Form::parse(&reply.body).ok_or("consent_form_missing")?;
-                if form.action != self.page_path("consent") {
-                    return Err("consent_form_action");
-                }
+                let consent_action = self.page_path("consent");
+                let form =
+                    Form::parse(&reply.body, &consent_action).ok_or("consent_form_missing")?;
                 let csrf = form.field("csrf").ok_or("consent_csrf_missing")?;
                 if form.field("r").ok_or("consent_r_missing")? != rid {
                     return Err("consent_r_mismatch");
@@ -325,7 +348,7 @@ impl AuthCode {
                 );
                 let to = setup
                     .authorize
-                    .at(&form.action)
+                    .at(&consent_action)
                     .ok_or("consent_form_action")?;
                 let reply = self.browse(conn, timeout, &to, Some(body)).await?;
                 match self.redirect(&reply, Step::Consent)? {
@@ -449,28 +472,30 @@ fn query_value(query: &str, name: &str) -> Option<String> {
 /// The first POST form of a page: its action and its named inputs and buttons.
 #[derive(Debug)]
 struct Form {
-    action: String,
     /// (tag, name, value): `input` or `button`.
     controls: Vec<(&'static str, String, String)>,
 }
 
 impl Form {
-    fn parse(body: &[u8]) -> Option<Form> {
+    /// The page's POST form to `action` (a page has others: the language
+    /// switcher, the passkey sign-in).
+    fn parse(body: &[u8], action: &str) -> Option<Form> {
         let html = std::str::from_utf8(body).ok()?;
         let mut rest = html;
-        let (form_tag, inner) = loop {
+        let inner = loop {
             let start = rest.find("<form")?;
             let after = &rest[start..];
             let end = after.find('>')?;
             let tag = &after[..=end];
             let inner = &after[end + 1..];
             let inner = &inner[..inner.find("</form>")?];
-            if attr(tag, "method").is_some_and(|m| m.eq_ignore_ascii_case("post")) {
-                break (tag, inner);
+            if attr(tag, "method").is_some_and(|m| m.eq_ignore_ascii_case("post"))
+                && attr(tag, "action").as_deref() == Some(action)
+            {
+                break inner;
             }
             rest = &after[end + 1..];
         };
-        let action = attr(form_tag, "action")?;
         let mut controls = Vec::new();
         for kind in ["input", "button"] {
             let open = format!("<{kind}");
@@ -485,7 +510,7 @@ impl Form {
                 rest = &after[end + 1..];
             }
         }
-        Some(Form { action, controls })
+        Some(Form { controls })
     }
 
     /// An input's value (hidden fields, or empty for a text field).
@@ -693,6 +718,7 @@ mod tests {
     }
 
     const LOGIN: &str = r#"<!doctype html><html><head><title>Sign in</title></head><body>
+<form method="post" action="/language"><input type="hidden" name="lang" value="fr"></form>
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="Ab-_c&amp;d">
 <input type="hidden" name="r" value="rid123">
@@ -711,24 +737,29 @@ mod tests {
 
     #[test]
     fn forms_give_their_action_and_hidden_fields() {
-        let login = Form::parse(LOGIN.as_bytes()).unwrap();
-        assert_eq!(login.action, "/login");
+        let login = Form::parse(LOGIN.as_bytes(), "/login").unwrap();
         assert_eq!(login.field("csrf"), Some("Ab-_c&d"));
         assert_eq!(login.field("r"), Some("rid123"));
         assert_eq!(login.field("email"), Some(""));
         assert_eq!(login.field("missing"), None);
         assert!(!login.has_button("decision", "allow"));
 
-        let consent = Form::parse(CONSENT.as_bytes()).unwrap();
-        assert_eq!(consent.action, "/consent");
+        // The switcher's form comes first but posts elsewhere.
+        assert!(Form::parse(LOGIN.as_bytes(), "/login/email").is_none());
+        let consent = Form::parse(CONSENT.as_bytes(), "/consent").unwrap();
+        // A GET form to the same action is not the one.
+        assert!(Form::parse(CONSENT.as_bytes(), "/elsewhere").is_none());
         assert_eq!(consent.field("csrf"), Some("tok"));
         assert!(consent.has_button("decision", "allow"));
         assert!(consent.has_button("decision", "deny"));
 
-        assert!(Form::parse(b"<p>no form</p>").is_none());
-        assert!(Form::parse(b"<form method=\"post\" action=\"/x\">unclosed").is_none());
+        assert!(Form::parse(b"<p>no form</p>", "/x").is_none());
+        assert!(Form::parse(b"<form method=\"post\" action=\"/x\">unclosed", "/x").is_none());
         let twice = r#"<form method="post" action="/x"><input name="r" value="1"><input name="r" value="2"></form>"#;
-        assert_eq!(Form::parse(twice.as_bytes()).unwrap().field("r"), None);
+        assert_eq!(
+            Form::parse(twice.as_bytes(), "/x").unwrap().field("r"),
+            None
+        );
     }
 
     #[test]

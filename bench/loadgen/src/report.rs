@@ -38,7 +38,7 @@ const SCENARIOS: &[(&str, &str)] = &[
 
 const AUTHCODE_NOTE: &str = "authgate only: the peer and the floor do not run this scenario. Each worker, on its \
 own keep-alive connection and with an empty cookie jar each time, runs the whole flow: `GET /authorize` (fresh \
-PKCE S256 verifier and `state`) → 303 to the sign-in page → `GET` it → `POST` the email and password with its \
+PKCE S256 verifier and `state`) → 303 to the sign-in page → `GET` it → `POST` the email to `/login/email` → `POST` the email and password with its \
 hidden `csrf` and `r` → 303 to the consent page → `GET` it → `POST decision=allow` → 303 to the client's \
 `redirect_uri` with `code`, `state` and `iss` (both checked) → `POST /token` `grant_type=authorization_code` as a \
 public client (`client_id` in the body, PKCE, `resource`) → 200 with an ES256 JWT (`aud`, `scope` checked) and a \

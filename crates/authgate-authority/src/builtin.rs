@@ -39,6 +39,7 @@ fn admin_resource(settings: &Settings, existing: Option<&Resource>, now: UnixTim
         allow_client_id_metadata_documents: false,
         allow_dynamic_client_credentials: false,
         documentation_uri: None,
+        logo_uri: None,
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: existing.map(|e| e.updated_at).unwrap_or(now),
     }

@@ -357,7 +357,7 @@ pub const KEYS: &[KeyDoc] = &[
         "resources",
         "array of tables",
         None,
-        "`[[resources]]`: MCP servers, applied idempotently at start: `id`, `name`, `uri`, `scopes = [{name, description, implies}]` (`description` optional: without it the consent page shows just the name, as with `authgate resource add --scope name`), `default_scopes`, `access_token_ttl_secs`, `refresh_token_idle_ttl_secs`, `refresh_token_absolute_ttl_secs`, `allow_dynamic_registration` (default `true`), `allow_client_id_metadata_documents` (default `true`), `allow_dynamic_client_credentials` (default `false`: whether dynamically registered and metadata document clients may use `client_credentials` for this server — they are anonymous, so leave it off unless anyone may have its scopes without a person), `documentation_uri`",
+        "`[[resources]]`: MCP servers, applied idempotently at start: `id`, `name`, `uri`, `scopes = [{name, description, implies}]` (`description` optional: without it the consent page shows just the name, as with `authgate resource add --scope name`), `default_scopes`, `access_token_ttl_secs`, `refresh_token_idle_ttl_secs`, `refresh_token_absolute_ttl_secs`, `allow_dynamic_registration` (default `true`), `allow_client_id_metadata_documents` (default `true`), `allow_dynamic_client_credentials` (default `false`: whether dynamically registered and metadata document clients may use `client_credentials` for this server — they are anonymous, so leave it off unless anyone may have its scopes without a person), `documentation_uri`, `logo_uri` (https; the consent page shows it)",
     ),
     key(
         "gateway",

@@ -33,6 +33,8 @@ pub struct ResourceConfig {
     #[serde(default)]
     pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
+    /// The logo the consent page shows for this MCP server.
+    pub logo_uri: Option<String>,
 }
 
 fn yes() -> bool {
@@ -96,7 +98,37 @@ pub fn validate_resource_config(r: &ResourceConfig) -> Result<(), (&'static str,
                 "must be an absolute http(s) URL".to_string(),
             ))?;
     }
+    if let Some(l) = &r.logo_uri
+        && !image_url_ok(l)
+    {
+        return Err((
+            "logo_uri",
+            "must be an absolute https URL (http only on localhost or a loopback address)".into(),
+        ));
+    }
     Ok(())
+}
+
+/// Whether `u` may be shown as an image on a sign-in page: https, or http
+/// on loopback (a development server); never a script-capable scheme, and
+/// no credentials in it (they would be sent by every person's browser).
+pub fn image_url_ok(u: &str) -> bool {
+    let Ok(url) = url::Url::parse(u) else {
+        return false;
+    };
+    if !url.username().is_empty() || url.password().is_some() || u.len() > 2000 {
+        return false;
+    }
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(a)) => a.is_loopback(),
+            Some(url::Host::Ipv6(a)) => a.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 /// Scope definitions: valid names, no duplicates, implications and

@@ -35,6 +35,7 @@ pub fn resource_from_config(
         allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
         allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
         documentation_uri: r.documentation_uri.clone(),
+        logo_uri: r.logo_uri.clone(),
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: now,
     }

@@ -61,6 +61,7 @@ mod tests {
             allow_client_id_metadata_documents: true,
             allow_dynamic_client_credentials: false,
             documentation_uri: None,
+            logo_uri: None,
             created_at: 0,
             updated_at: 0,
         };

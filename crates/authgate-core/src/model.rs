@@ -26,6 +26,9 @@ pub struct Resource {
     /// be a token for anyone (issue 17).
     pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
+    /// The MCP server's logo, shown on the consent page (an https URL; http
+    /// only on loopback).
+    pub logo_uri: Option<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

@@ -15,7 +15,7 @@ macro_rules! cols {
          refresh_token_idle_ttl_secs, refresh_token_absolute_ttl_secs, \
          allow_dynamic_registration, allow_client_id_metadata_documents, \
          allow_dynamic_client_credentials, \
-         documentation_uri, created_at, updated_at"
+         documentation_uri, logo_uri, created_at, updated_at"
     };
 }
 
@@ -33,6 +33,7 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Resource> {
         allow_client_id_metadata_documents: col(row, "allow_client_id_metadata_documents")?,
         allow_dynamic_client_credentials: col(row, "allow_dynamic_client_credentials")?,
         documentation_uri: col(row, "documentation_uri")?,
+        logo_uri: col(row, "logo_uri")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
     })
@@ -44,7 +45,7 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
         sql::<D::Db>(concat!(
             "INSERT INTO resources (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, uri = excluded.uri, \
              scopes = excluded.scopes, default_scopes = excluded.default_scopes, \
              access_token_ttl_secs = excluded.access_token_ttl_secs, \
@@ -54,6 +55,7 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
              allow_client_id_metadata_documents = excluded.allow_client_id_metadata_documents, \
              allow_dynamic_client_credentials = excluded.allow_dynamic_client_credentials, \
              documentation_uri = excluded.documentation_uri, \
+             logo_uri = excluded.logo_uri, \
              created_at = excluded.created_at, updated_at = excluded.updated_at"
         ))
         .arg(&r.id)
@@ -68,6 +70,7 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
         .arg(r.allow_client_id_metadata_documents)
         .arg(r.allow_dynamic_client_credentials)
         .arg(&r.documentation_uri)
+        .arg(&r.logo_uri)
         .arg(r.created_at)
         .arg(r.updated_at)
         .execute(self.db.writer())

@@ -137,6 +137,7 @@ async fn open_accepts_urls_and_paths_and_persists() {
             allow_client_id_metadata_documents: true,
             allow_dynamic_client_credentials: false,
             documentation_uri: None,
+            logo_uri: None,
             created_at: 1,
             updated_at: 1,
         };

@@ -58,6 +58,10 @@ fn to_config(id: String, input: ResourceInput) -> ResourceConfig {
             .documentation_uri
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
+        logo_uri: input
+            .logo_uri
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
     }
 }
 

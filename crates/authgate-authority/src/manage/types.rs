@@ -89,6 +89,9 @@ pub struct ResourceInput {
     pub allow_dynamic_client_credentials: bool,
     #[serde(default)]
     pub documentation_uri: Option<String>,
+    /// The MCP server's logo on the consent page (https).
+    #[serde(default)]
+    pub logo_uri: Option<String>,
 }
 
 /// A registered MCP server (protected resource).
@@ -106,6 +109,7 @@ pub struct ResourceView {
     pub allow_client_id_metadata_documents: bool,
     pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
+    pub logo_uri: Option<String>,
     /// The built-in admin API resource (cannot be changed or deleted).
     pub builtin: bool,
     /// Where the MCP server must serve its metadata (path-inserted).
@@ -129,6 +133,7 @@ impl From<&Resource> for ResourceView {
             allow_client_id_metadata_documents: r.allow_client_id_metadata_documents,
             allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
             documentation_uri: r.documentation_uri.clone(),
+            logo_uri: r.logo_uri.clone(),
             builtin: crate::builtin::is_builtin(&r.id),
             metadata_url: crate::resource_metadata::metadata_url(r),
             created_at: r.created_at,

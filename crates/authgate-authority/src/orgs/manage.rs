@@ -497,14 +497,23 @@ pub async fn set_scope_rule(
     scope: &str,
     groups: &[String],
 ) -> AdminResult<Option<ScopeGroupRule>> {
-    if state.store.get_resource(resource_id).await?.is_none() {
+    let Some(resource) = state.store.get_resource(resource_id).await? else {
         return Err(AdminError::NotFound(format!(
             "no MCP server with id {resource_id:?}"
         )));
-    }
+    };
     let scope = scope.trim();
     if scope.is_empty() || scope.len() > 200 || !scope.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AdminError::invalid("scope", "not a scope"));
+    }
+    // A rule on a scope the server does not define would protect nothing
+    // (a typo would leave the real scope open): refuse it. Removing one
+    // stays possible, for a scope the server has since dropped.
+    if !groups.is_empty() && !resource.scopes.iter().any(|d| d.name == scope) {
+        return Err(AdminError::invalid(
+            "scope",
+            format!("{resource_id} has no scope {scope:?}"),
+        ));
     }
     if groups.len() > MAX_RULE_GROUPS {
         return Err(AdminError::invalid(

@@ -72,6 +72,9 @@ pub struct AddArgs {
     /// Documentation URL published in the resource metadata.
     #[arg(long)]
     documentation_uri: Option<String>,
+    /// Logo shown on the consent page (https URL).
+    #[arg(long)]
+    logo_uri: Option<String>,
 }
 
 impl AddArgs {
@@ -93,6 +96,7 @@ impl AddArgs {
             allow_client_id_metadata_documents: !self.no_client_id_metadata_documents,
             allow_dynamic_client_credentials: self.allow_dynamic_client_credentials,
             documentation_uri: self.documentation_uri,
+            logo_uri: self.logo_uri,
         })
     }
 }

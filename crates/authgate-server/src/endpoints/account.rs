@@ -27,6 +27,8 @@ struct AppRow {
     scopes: String,
     first: String,
     last_used: String,
+    /// How the person signed in when they last allowed or renewed it.
+    through: crate::pages::signed_in_through::SignedInThrough,
 }
 
 #[derive(Template)]
@@ -35,6 +37,8 @@ struct AccountPage {
     page: PageCtx,
     csrf: String,
     user_email: String,
+    /// How this session signed in.
+    through: crate::pages::signed_in_through::SignedInThrough,
     apps: Vec<AppRow>,
     notice: Option<String>,
     /// The person's role may see the dashboard: link to it.
@@ -90,11 +94,15 @@ pub async fn account_page(
                 Ok(Some(r)) => (r.name.clone(), r.uri.clone()),
                 _ => (c.resource_id.clone(), String::new()),
             };
-        let last = grants
+        let latest = grants
             .iter()
             .filter(|g| g.client_id == c.client_id && g.resource_id == c.resource_id)
-            .map(|g| g.last_used_at)
-            .max();
+            .max_by_key(|g| g.last_used_at);
+        let last = latest.map(|g| g.last_used_at);
+        let through = match latest {
+            Some(g) => crate::pages::signed_in_through::describe(&state, &g.auth).await,
+            None => Default::default(),
+        };
         apps.push(AppRow {
             client_id: c.client_id.clone(),
             client_name,
@@ -106,11 +114,15 @@ pub async fn account_page(
             last_used: last
                 .map(|t| fmt_time(Some(t)))
                 .unwrap_or_else(|| msg("never").into()),
+            through,
         });
     }
     let notice = q.get("revoked").map(|_| msg("Access revoked.").to_string());
+    let through =
+        crate::pages::signed_in_through::describe(&state, &session::auth_context(&sess)).await;
     let page = AccountPage {
         page: PageCtx::new(&state),
+        through,
         csrf: sess.csrf_token.clone(),
         sees_dashboard: roles::sees_dashboard(user.role),
         user_email: user.email,

@@ -37,7 +37,11 @@ struct ConsentPage {
     redirect_host: String,
     resource_name: String,
     resource_uri: String,
+    /// The MCP server's logo, when its operator set one.
+    resource_logo: Option<String>,
     user_email: String,
+    /// The identity provider and organization of this sign-in, if any.
+    through: crate::pages::signed_in_through::SignedInThrough,
     new_scopes: Vec<(String, String)>,
     granted_scopes: Vec<(String, String)>,
 }
@@ -213,6 +217,8 @@ pub async fn consent_page(
             .and_then(|u| u.host_str().map(str::to_owned))
     });
     let verification = verification_label(&page_ctx, &client.kind, &identity);
+    let through =
+        crate::pages::signed_in_through::describe(&state, &session::auth_context(&sess)).await;
     let page = ConsentPage {
         page: page_ctx,
         csrf: sess.csrf_token.clone(),
@@ -225,11 +231,17 @@ pub async fn consent_page(
         redirect_host,
         resource_name: resource.name.clone(),
         resource_uri: resource.uri.clone(),
+        resource_logo: resource.logo_uri.clone(),
         user_email: user.email.clone(),
+        through,
         new_scopes: fresh.iter().map(describe).collect(),
         granted_scopes: granted.iter().map(describe).collect(),
     };
-    page::render(&state, StatusCode::OK, &page)
+    let mut resp = page::render(&state, StatusCode::OK, &page);
+    if let Some(logo) = &resource.logo_uri {
+        page::allow_image(&mut resp, logo);
+    }
+    resp
 }
 
 /// What the person is told about who registered the client.

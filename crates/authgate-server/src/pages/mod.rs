@@ -7,3 +7,4 @@ pub mod language;
 pub mod page;
 pub mod session;
 pub mod sign_in;
+pub mod signed_in_through;

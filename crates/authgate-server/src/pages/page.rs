@@ -93,6 +93,23 @@ pub fn secure(mut resp: Response, state: &AppState) -> Response {
     resp
 }
 
+/// Lets this one page show an image from `url`'s origin (an MCP server's
+/// logo on the consent page): its origin joins the CSP's `img-src`.
+pub fn allow_image(resp: &mut Response, url: &str) {
+    let Ok(origin) = url::Url::parse(url).map(|u| u.origin().ascii_serialization()) else {
+        return;
+    };
+    let csp = resp
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.replacen("img-src 'self'", &format!("img-src 'self' {origin}"), 1));
+    if let Some(v) = csp.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
 pub fn render(state: &AppState, status: StatusCode, t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => secure((status, axum::response::Html(html)).into_response(), state),

@@ -783,3 +783,50 @@ async fn malformed_authorize_requests_never_5xx() {
     }
     app.shutdown().await;
 }
+
+/// An MCP server's logo is shown on the consent page, and only that page's
+/// CSP lets the browser load it; a logo that is not https (or loopback
+/// http) is refused where it is set.
+#[tokio::test]
+async fn the_consent_page_shows_the_mcp_servers_logo() {
+    let mut cfg = default_config();
+    cfg.resources[0].logo_uri = Some("https://cdn.example.com/weather.png".into());
+    let app = TestApp::start_with(cfg, "").await;
+    add_user(&app, "ada@example.com").await;
+    let b = Browser::new();
+    let (p, _) = sign_in_fresh(&app, &b, "ada@example.com", &[]).await;
+    let loc = p.location.unwrap();
+    assert!(loc.contains("/consent?r="), "{loc}");
+    let consent = b.get(&abs(&app, &loc)).await;
+    assert!(
+        consent
+            .body
+            .contains("src=\"https://cdn.example.com/weather.png\""),
+        "{}",
+        consent.body
+    );
+    let csp = consent.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' https://cdn.example.com"),
+        "{csp}"
+    );
+    let login = b.get(&app.url("/login")).await;
+    let csp = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("cdn.example.com"), "{csp}");
+    app.shutdown().await;
+
+    for bad in [
+        "javascript:alert(1)",
+        "http://cdn.example.com/x.png",
+        "https://user:pw@cdn.example.com/x.png",
+        "data:image/png;base64,AAAA",
+    ] {
+        let mut r = default_config().resources[0].clone();
+        r.logo_uri = Some(bad.into());
+        let e = authgate_authority::declared::validate_resource_config(&r).unwrap_err();
+        assert_eq!(e.0, "logo_uri", "{bad}");
+    }
+    let mut r = default_config().resources[0].clone();
+    r.logo_uri = Some("http://127.0.0.1:9000/logo.svg".into());
+    authgate_authority::declared::validate_resource_config(&r).expect("loopback http is fine");
+}

@@ -50,6 +50,7 @@ pub fn default_config() -> Config {
                 allow_client_id_metadata_documents: true,
                 allow_dynamic_client_credentials: false,
                 documentation_uri: None,
+                logo_uri: None,
             },
             ResourceConfig {
                 id: "notes".into(),
@@ -64,6 +65,7 @@ pub fn default_config() -> Config {
                 allow_client_id_metadata_documents: true,
                 allow_dynamic_client_credentials: false,
                 documentation_uri: None,
+                logo_uri: None,
             },
         ],
         clients: vec![

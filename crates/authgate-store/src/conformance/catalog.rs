@@ -22,6 +22,7 @@ pub async fn resources(store: Arc<dyn Store>) {
     rb.scopes = vec![];
     rb.default_scopes = vec![];
     rb.documentation_uri = None;
+    rb.logo_uri = None;
     rb.allow_dynamic_registration = false;
     rb.allow_client_id_metadata_documents = true;
     rb.allow_dynamic_client_credentials = true;

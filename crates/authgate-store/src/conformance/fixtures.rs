@@ -32,6 +32,7 @@ pub(crate) fn resource(id: &str, created_at: i64) -> Resource {
         allow_client_id_metadata_documents: false,
         allow_dynamic_client_credentials: false,
         documentation_uri: Some("https://docs.example.com/weather".into()),
+        logo_uri: Some("https://docs.example.com/weather.png".into()),
         created_at,
         updated_at: created_at + 1,
     }

@@ -9,6 +9,7 @@ pub mod doc;
 mod failure;
 mod handlers;
 mod json;
+mod orgs;
 
 pub use auth::Caller;
 
@@ -70,6 +71,35 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("GET", "/users/{id}/grants", || get(handlers::user_grants)),
     ("POST", "/users/{id}/grants/revoke", || {
         post(handlers::revoke_user_grant)
+    }),
+    ("GET", "/orgs", || get(orgs::list_orgs)),
+    ("POST", "/orgs", || post(orgs::create_org)),
+    ("GET", "/orgs/{id}", || get(orgs::get_org)),
+    ("PUT", "/orgs/{id}", || put(orgs::update_org)),
+    ("DELETE", "/orgs/{id}", || delete(orgs::delete_org)),
+    ("POST", "/orgs/{id}/disable", || post(orgs::disable_org)),
+    ("POST", "/orgs/{id}/enable", || post(orgs::enable_org)),
+    ("POST", "/orgs/{id}/domains", || post(orgs::add_domain)),
+    ("DELETE", "/orgs/{id}/domains/{domain}", || {
+        delete(orgs::remove_domain)
+    }),
+    ("POST", "/orgs/{id}/domains/{domain}/verify", || {
+        post(orgs::verify_domain)
+    }),
+    ("POST", "/orgs/{id}/domains/{domain}/mark-verified", || {
+        post(orgs::mark_domain_verified)
+    }),
+    ("POST", "/orgs/{id}/connections", || {
+        post(orgs::add_connection)
+    }),
+    ("DELETE", "/orgs/{id}/connections/{connection_id}", || {
+        delete(orgs::remove_connection)
+    }),
+    ("GET", "/resources/{id}/scope-rules", || {
+        get(orgs::list_scope_rules)
+    }),
+    ("PUT", "/resources/{id}/scope-rules/{scope}", || {
+        put(orgs::set_scope_rule)
     }),
     ("GET", "/keys", || get(handlers::list_keys)),
     ("POST", "/keys/rotate", || post(handlers::rotate_key)),

@@ -19,6 +19,7 @@ mod form;
 mod home;
 mod keys;
 mod layout;
+mod orgs;
 mod outcome;
 mod people;
 mod reauth;
@@ -76,6 +77,19 @@ pub fn router(base: &str) -> Router<SharedState> {
         .route(&at("/users/{id}/sign-out"), post(users::sign_out))
         .route(&at("/users/{id}/password-link"), post(users::password_link))
         .route(&at("/users/{id}/revoke"), post(users::revoke))
+        .route(&at("/orgs"), get(orgs::list).post(orgs::create))
+        .route(&at("/orgs/{id}"), get(orgs::detail))
+        .route(&at("/orgs/{id}/edit"), post(orgs::edit))
+        .route(&at("/orgs/{id}/domains"), post(orgs::add_domain))
+        .route(&at("/orgs/{id}/domains/verify"), post(orgs::verify_domain))
+        .route(
+            &at("/orgs/{id}/domains/mark-verified"),
+            post(orgs::mark_domain_verified),
+        )
+        .route(&at("/orgs/{id}/domains/remove"), post(orgs::remove_domain))
+        .route(&at("/orgs/{id}/disable"), post(orgs::disable))
+        .route(&at("/orgs/{id}/enable"), post(orgs::enable))
+        .route(&at("/orgs/{id}/delete"), post(orgs::delete))
         .route(&at("/keys"), get(keys::list))
         .route(&at("/keys/rotate"), post(keys::rotate))
         .route(&at("/keys/retire"), post(keys::retire))

@@ -111,6 +111,7 @@ pub struct FormValues {
     pub refresh_idle_ttl: String,
     pub refresh_absolute_ttl: String,
     pub documentation_uri: String,
+    pub logo_uri: String,
 }
 
 impl FormValues {
@@ -127,6 +128,7 @@ impl FormValues {
             refresh_idle_ttl: Resource::DEFAULT_REFRESH_IDLE_TTL.to_string(),
             refresh_absolute_ttl: Resource::DEFAULT_REFRESH_ABSOLUTE_TTL.to_string(),
             documentation_uri: String::new(),
+            logo_uri: String::new(),
         };
         v.pad();
         v
@@ -154,6 +156,7 @@ impl FormValues {
             refresh_idle_ttl: r.refresh_token_idle_ttl_secs.to_string(),
             refresh_absolute_ttl: r.refresh_token_absolute_ttl_secs.to_string(),
             documentation_uri: r.documentation_uri.clone().unwrap_or_default(),
+            logo_uri: r.logo_uri.clone().unwrap_or_default(),
         };
         v.pad();
         v
@@ -192,6 +195,7 @@ impl FormValues {
             refresh_idle_ttl: f.get("refresh_token_idle_ttl_secs").trim().to_owned(),
             refresh_absolute_ttl: f.get("refresh_token_absolute_ttl_secs").trim().to_owned(),
             documentation_uri: f.get("documentation_uri").trim().to_owned(),
+            logo_uri: f.get("logo_uri").trim().to_owned(),
         };
         v.pad();
         v
@@ -263,6 +267,7 @@ impl FormValues {
             allow_dynamic_client_credentials: self.dyn_cc,
             documentation_uri: (!self.documentation_uri.is_empty())
                 .then(|| self.documentation_uri.clone()),
+            logo_uri: (!self.logo_uri.is_empty()).then(|| self.logo_uri.clone()),
         })
     }
 }

@@ -10,6 +10,9 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "weather")
         .replace("{client_id}", "svc")
         .replace("{kid}", "nokey")
+        .replace("{domain}", "acme.test")
+        .replace("{connection_id}", "okta")
+        .replace("{scope}", "fc:read")
 }
 
 fn weather_input(id: &str, uri: &str) -> Value {

@@ -125,6 +125,7 @@ pub(super) async fn add_server(app: &TestApp, b: &Browser, name: &str, uri: &str
                 ("refresh_token_idle_ttl_secs", "86400"),
                 ("refresh_token_absolute_ttl_secs", "604800"),
                 ("documentation_uri", ""),
+                ("logo_uri", ""),
             ],
         )
         .await;

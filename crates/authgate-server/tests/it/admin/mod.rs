@@ -5,6 +5,7 @@ mod api;
 mod audit;
 mod cli;
 mod dashboard;
+mod orgs_api;
 mod overview;
 mod people;
 

@@ -15,8 +15,11 @@ const MAX_ENTRIES: usize = 256;
 /// Most keys read from one set.
 const MAX_KEYS: usize = 64;
 
+/// A key set and when it was fetched.
+type Entry = (Arc<Vec<Jwk>>, Instant);
+
 pub(crate) struct JwksCache {
-    entries: Mutex<HashMap<String, (Arc<Vec<Jwk>>, Instant)>>,
+    entries: Mutex<HashMap<String, Entry>>,
     /// [`REFETCH_EVERY`] (tests shorten it).
     pub(crate) refetch_every: Duration,
 }

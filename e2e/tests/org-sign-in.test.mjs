@@ -28,7 +28,7 @@ describe('email-first sign-in routes an organization to its identity provider (i
     // Routing offers only connections that exist and are enabled.
     const secretFile = path.join(os.tmpdir(), `authgate-orgs-secret-${process.pid}`);
     fs.writeFileSync(secretFile, 'not-a-real-secret\n', { mode: 0o600 });
-    await cli(ag, ['connection', 'add', 'acme-okta', '--preset', 'okta', '--issuer', 'https://acme.okta.example',
+    await cli(ag, ['connection', 'add', 'acme-okta', '--preset', 'okta', '--upstream-issuer', 'https://acme.okta.example',
       '--client-id', 'authgate', '--client-secret-file', secretFile]);
     fs.rmSync(secretFile, { force: true });
     await cli(ag, ['org', 'add', 'acme', '--name', 'Acme Corp', '--connection', 'acme-okta', '--forbid-local-passwords']);

@@ -26,7 +26,7 @@ const provider = new Provider(issuer, {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, ...a };
+        return { ...a, sub: id };
       },
     };
   },

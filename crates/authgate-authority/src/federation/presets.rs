@@ -90,7 +90,7 @@ pub fn settings_for(
         Some(i) => i.to_owned(),
         None if p.issuer.is_empty() && p.kind == ConnectionKind::Oidc => {
             return Err(format!(
-                "the {} preset needs the issuer URL of your tenant (--issuer)",
+                "the {} preset needs the issuer URL of your tenant",
                 p.display_name
             ));
         }

@@ -17,16 +17,19 @@ use std::path::PathBuf;
 pub enum ConnectionCmd {
     /// Add a connection: `--preset google|microsoft|github|gitlab
     /// --client-id X --client-secret-file F`, or a generic OpenID Connect
-    /// issuer with `--issuer URL` (also for the okta, auth0 and keycloak
-    /// presets).
+    /// issuer with `--upstream-issuer URL` (also for the okta, auth0 and
+    /// keycloak presets). (`--issuer` is authgate's own issuer, a global
+    /// flag.)
     Add {
         /// Its id: 1-64 lower-case letters, digits, '-' and '_'. It appears
         /// in the redirect URI to register at the provider.
         id: String,
         #[arg(long)]
         preset: Option<String>,
+        /// The provider's OpenID Connect issuer URL. (A field not named
+        /// `issuer`: clap would take it for the global `--issuer`.)
         #[arg(long)]
-        issuer: Option<String>,
+        upstream_issuer: Option<String>,
         #[arg(long)]
         client_id: String,
         /// A file holding the client secret (trailing newline ignored).
@@ -64,7 +67,7 @@ pub enum ConnectionCmd {
     Edit {
         id: String,
         #[arg(long)]
-        issuer: Option<String>,
+        upstream_issuer: Option<String>,
         #[arg(long)]
         client_id: Option<String>,
         #[arg(long)]
@@ -134,7 +137,7 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
             ConnectionCmd::Add {
                 id,
                 preset,
-                issuer,
+                upstream_issuer,
                 client_id,
                 client_secret_file,
                 name,
@@ -147,7 +150,7 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     id,
                     preset,
                     display_name: name,
-                    issuer,
+                    issuer: upstream_issuer,
                     client_id,
                     client_secret: Some(read_secret(&client_secret_file)?),
                     scopes,
@@ -193,7 +196,7 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
             }
             ConnectionCmd::Edit {
                 id,
-                issuer,
+                upstream_issuer,
                 client_id,
                 client_secret_file,
                 name,
@@ -212,7 +215,7 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     id: id.clone(),
                     preset: None,
                     display_name: Some(name.unwrap_or(cur.display_name.clone())),
-                    issuer: issuer.or_else(|| cfg("issuer")),
+                    issuer: upstream_issuer.or_else(|| cfg("issuer")),
                     client_id: client_id.or_else(|| cfg("client_id")).unwrap_or_default(),
                     client_secret: match client_secret_file {
                         Some(f) => Some(read_secret(&f)?),

@@ -494,3 +494,150 @@ async fn an_upstream_that_does_not_answer_is_a_page() {
     assert_eq!(p.status, 404, "{}", p.body);
     app.shutdown().await;
 }
+
+/// GitHub has no local equivalent: a small server answers with GitHub's
+/// recorded response shapes (OAuth 2 authorize and token, `GET /user`,
+/// `GET /user/emails`) and checks what authgate sends it.
+async fn recorded_github() -> String {
+    use axum::extract::Query;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::{get, post};
+    use std::collections::HashMap;
+    let bearer_ok = |h: &HeaderMap| {
+        h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer gho_recorded")
+    };
+    let app = axum::Router::new()
+        .route(
+            "/login/oauth/authorize",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                assert_eq!(q["code_challenge_method"], "S256");
+                assert!(!q.contains_key("nonce"), "GitHub is not OpenID Connect");
+                Redirect::to(&format!(
+                    "{}?code=gh-code&state={}",
+                    q["redirect_uri"], q["state"]
+                ))
+            }),
+        )
+        .route(
+            "/login/oauth/access_token",
+            post(|h: HeaderMap, body: String| async move {
+                let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+                let basic = h
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if form.get("code").map(String::as_str) != Some("gh-code")
+                    || !form.contains_key("code_verifier")
+                    || !basic.starts_with("Basic ")
+                {
+                    // GitHub's way: 200 with an error member.
+                    return axum::Json(serde_json::json!({"error": "bad_verification_code"}));
+                }
+                axum::Json(serde_json::json!({
+                    "access_token": "gho_recorded", "token_type": "bearer",
+                    "scope": "read:user,user:email"
+                }))
+            }),
+        )
+        .route(
+            "/user",
+            get(move |h: HeaderMap| async move {
+                if !bearer_ok(&h) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                axum::Json(serde_json::json!({"id": 4242, "login": "octo", "name": "Octo Cat"}))
+                    .into_response()
+            }),
+        )
+        .route(
+            "/user/emails",
+            get(move |h: HeaderMap| async move {
+                if !bearer_ok(&h) {
+                    return StatusCode::UNAUTHORIZED.into_response();
+                }
+                axum::Json(serde_json::json!([
+                    {"email": "octo@unverified.example", "primary": false, "verified": false},
+                    {"email": "Octo@Example.org", "primary": true, "verified": true},
+                ]))
+                .into_response()
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(l, app).await.unwrap();
+    });
+    base
+}
+
+#[tokio::test]
+async fn github_signs_in_with_the_verified_primary_email() {
+    let app = TestApp::start().await;
+    let gh = recorded_github().await;
+    let mut c = authgate_core::connection::Connection {
+        id: "gh".into(),
+        kind: authgate_core::connection::ConnectionKind::Github,
+        display_name: "GitHub".into(),
+        preset: Some("github".into()),
+        config: serde_json::json!({
+            "client_id": "gh-client",
+            "authorization_endpoint": format!("{gh}/login/oauth/authorize"),
+            "token_endpoint": format!("{gh}/login/oauth/access_token"),
+            "api_base": gh,
+        }),
+        secret_sealed: None,
+        trusted_email_domains: vec![],
+        show_on_login: true,
+        disabled: false,
+        created_at: 0,
+    };
+    c.secret_sealed = Some(
+        authgate_authority::federation::oidc::seal_secrets(
+            app.state(),
+            "gh",
+            &authgate_authority::federation::oidc::ConnectionSecrets {
+                client_secret: Some(SECRET.into()),
+            },
+        )
+        .unwrap(),
+    );
+    app.store.insert_connection(&c).await.unwrap();
+
+    // The social button is on the first step.
+    let b = Browser::new();
+    let login = b.get(&app.url("/login")).await;
+    assert!(
+        login.body.contains("/federation/gh/start"),
+        "{}",
+        login.body
+    );
+
+    let p = b.get(&app.url("/federation/gh/start?r=")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let at_github = b.get(p.location.as_deref().unwrap()).await;
+    let callback = at_github
+        .location
+        .clone()
+        .expect("GitHub sends the browser back");
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/account"));
+    let user = app
+        .store
+        .get_user_by_email("octo@example.org")
+        .await
+        .unwrap()
+        .expect("made from the verified primary address");
+    assert_eq!(user.name.as_deref(), Some("Octo Cat"));
+    let link = app
+        .store
+        .get_user_identity("gh", "4242")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.user_id, user.id);
+    app.shutdown().await;
+}

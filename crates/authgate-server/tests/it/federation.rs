@@ -641,3 +641,38 @@ async fn github_signs_in_with_the_verified_primary_email() {
     assert_eq!(link.user_id, user.id);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_upstream_that_stalls_is_a_timeout_page() {
+    let app = TestApp::start().await;
+    // Accepts connections and never answers.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalled = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    conns::create_connection(
+        app.state(),
+        &actor(),
+        ConnectionInput {
+            id: "slow".into(),
+            issuer: Some(stalled),
+            client_id: "authgate".into(),
+            client_secret: Some(SECRET.into()),
+            display_name: Some("Slow".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let p = Browser::new()
+        .get(&app.url("/federation/slow/start?r="))
+        .await;
+    assert_eq!(p.status, 504, "{}", p.body);
+    assert!(p.body.contains("did not answer in time"), "{}", p.body);
+    assert!(audited(&app, "federation.sign_in.failed", "upstream_timeout").await);
+    app.shutdown().await;
+}

@@ -676,3 +676,133 @@ async fn an_upstream_that_stalls_is_a_timeout_page() {
     assert!(audited(&app, "federation.sign_in.failed", "upstream_timeout").await);
     app.shutdown().await;
 }
+
+#[test]
+fn the_connection_cli_seals_the_secret_and_explains_mistakes() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "issuer = \"http://127.0.0.1:4444\"\ndatabase_url = \"sqlite://{d}/a.db\"\n\
+             data_dir = \"{d}/data\"\nkey_encryption_key_file = \"{d}/kek\"\n\
+             [[resources]]\nid = \"w\"\nname = \"W\"\nuri = \"https://w.example/mcp\"\n\
+             scopes = [{{name = \"r\", description = \"r\"}}]\n"
+        ),
+    )
+    .unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_authgate"));
+        cmd.arg("--config").arg(&cfg).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AUTHGATE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let o = cmd.output().unwrap();
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let s = secret.to_str().unwrap();
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "c1",
+        "--preset",
+        "okta",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        s,
+    ]);
+    assert!(!ok && out.contains("needs the issuer URL"), "{out}");
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "c1",
+        "--upstream-issuer",
+        "http://idp.example",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        s,
+    ]);
+    assert!(!ok && out.contains("https"), "{out}");
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "c1",
+        "--preset",
+        "google",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        "/nonexistent/secret",
+    ]);
+    assert!(!ok && out.contains("/nonexistent/secret"), "{out}");
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "Bad Id",
+        "--preset",
+        "google",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        s,
+    ]);
+    assert!(!ok && out.contains("lower-case"), "{out}");
+
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "c1",
+        "--preset",
+        "google",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        s,
+        "--show-on-login",
+        "--trusted-domain",
+        "Example.COM",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("http://127.0.0.1:4444/federation/c1/callback"),
+        "{out}"
+    );
+    let (ok, out) = run(&["connection", "show", "c1", "--json"]);
+    assert!(ok, "{out}");
+    assert!(!out.contains(SECRET), "the secret is never printed: {out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["config"]["issuer"], "https://accounts.google.com");
+    assert_eq!(v["has_secret"], true);
+    assert_eq!(
+        v["trusted_email_domains"],
+        serde_json::json!(["example.com"])
+    );
+    let db = std::fs::read(dir.path().join("a.db")).unwrap();
+    assert!(
+        !db.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "sealed at rest"
+    );
+    let (ok, out) = run(&["connection", "disable", "c1"]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["connection", "show", "c1"]);
+    assert!(out.contains("disabled"), "{out}");
+    let (ok, out) = run(&["connection", "remove", "c1"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["connection", "show", "c1"]);
+    assert!(!ok && out.contains("no connection"), "{out}");
+}

@@ -806,3 +806,73 @@ fn the_connection_cli_seals_the_secret_and_explains_mistakes() {
     let (ok, out) = run(&["connection", "show", "c1"]);
     assert!(!ok && out.contains("no connection"), "{out}");
 }
+
+/// The query of a callback URL as a [`Callback`].
+fn callback_of(url: &str) -> authgate_authority::federation::oidc::Callback {
+    let q: std::collections::HashMap<String, String> = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    authgate_authority::federation::oidc::Callback {
+        code: q.get("code").cloned(),
+        state: q.get("state").cloned(),
+        iss: q.get("iss").cloned(),
+        error: q.get("error").cloned(),
+    }
+}
+
+#[tokio::test]
+async fn a_nonce_signs_in_once_even_in_a_fresh_flow() {
+    use authgate_authority::federation::oidc::{self, UpstreamError};
+    let (app, _up) = setup().await;
+    let conn = app.store.get_connection("up").await.unwrap().unwrap();
+    let redirect = app.url("/federation/up/callback");
+    let b = Browser::new();
+
+    let first = oidc::begin(app.state(), &conn, &redirect, "", None)
+        .await
+        .unwrap();
+    let cb = callback_of(&upstream_sign_in(&b, &first.url, "ann").await);
+    let id = oidc::finish(app.state(), &conn, &redirect, &first.flow, &cb)
+        .await
+        .unwrap();
+    assert_eq!(id.subject, "ann");
+    assert_eq!(id.email.as_deref(), Some("ann@acme.example"));
+
+    // A second flow that carries the first one's nonce (as a replayed or
+    // injected ID token would): the upstream signs it, authgate refuses.
+    let mut second = oidc::begin(app.state(), &conn, &redirect, "", None)
+        .await
+        .unwrap();
+    let mut u = url::Url::parse(&second.url).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "nonce" {
+                (k, first.flow.nonce.clone())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    second.flow.nonce = first.flow.nonce.clone();
+    let cb2 = callback_of(&upstream_sign_in(&b, u.as_str(), "ann").await);
+    // With another flow's state: refused before anything is spent.
+    let e = oidc::finish(app.state(), &conn, &redirect, &first.flow, &cb2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UpstreamError::BadState), "{e:?}");
+    let e = oidc::finish(app.state(), &conn, &redirect, &second.flow, &cb2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UpstreamError::NonceReplayed), "{e:?}");
+    // The same answer twice: the state is spent.
+    let e = oidc::finish(app.state(), &conn, &redirect, &second.flow, &cb2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UpstreamError::BadState), "{e:?}");
+    app.shutdown().await;
+}

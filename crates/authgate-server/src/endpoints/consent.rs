@@ -38,6 +38,10 @@ struct ConsentPage {
     resource_name: String,
     resource_uri: String,
     user_email: String,
+    /// The upstream identity provider the person signed in through.
+    signed_in_via: Option<String>,
+    /// The organization the person signed in as a member of.
+    organization: Option<String>,
     new_scopes: Vec<(String, String)>,
     granted_scopes: Vec<(String, String)>,
 }
@@ -204,6 +208,10 @@ pub async fn consent_page(
         .filter(|s| !fresh.contains(s))
         .cloned()
         .collect();
+    let (signed_in_via, organization) = match how_signed_in(&state, &sess).await {
+        Ok(x) => x,
+        Err(e) => return failure(&state, e),
+    };
     let identity = clients::identity(&state, &client);
     let page_ctx = PageCtx::new(&state).with_ui_locales(req.ui_locales.as_deref());
     let redirect_host = redirect_display(&req.redirect_uri);
@@ -226,10 +234,45 @@ pub async fn consent_page(
         resource_name: resource.name.clone(),
         resource_uri: resource.uri.clone(),
         user_email: user.email.clone(),
+        signed_in_via,
+        organization,
         new_scopes: fresh.iter().map(describe).collect(),
         granted_scopes: granted.iter().map(describe).collect(),
     };
     page::render(&state, StatusCode::OK, &page)
+}
+
+/// The names of the upstream identity provider and the organization the
+/// session was signed in with (issue 19: the person sees which account
+/// they are about to allow).
+async fn how_signed_in(
+    state: &AppState,
+    sess: &authgate_core::model::Session,
+) -> Result<(Option<String>, Option<String>), authgate_store::StoreError> {
+    let ctx = session::auth_context(sess);
+    let via = match &ctx.idp {
+        Some(id) => Some(
+            state
+                .store
+                .get_connection(id)
+                .await?
+                .map(|c| c.display_name)
+                .unwrap_or_else(|| id.clone()),
+        ),
+        None => None,
+    };
+    let org = match &ctx.org_id {
+        Some(id) => Some(
+            state
+                .store
+                .get_org(id)
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_else(|| id.clone()),
+        ),
+        None => None,
+    };
+    Ok((via, org))
 }
 
 /// What the person is told about who registered the client.

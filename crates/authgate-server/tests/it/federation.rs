@@ -267,6 +267,17 @@ async fn upstream_oidc_sign_in_ends_in_a_token_with_idp_org_and_amr() {
     // On to consent at authgate, then back to the client.
     let consent = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
+    // The consent page says which account: the provider and organization.
+    assert!(
+        consent.body.contains("id=\"consent-idp\">Acme SSO<"),
+        "{}",
+        consent.body
+    );
+    assert!(
+        consent.body.contains("id=\"consent-org\">Acme<"),
+        "{}",
+        consent.body
+    );
     let p = b
         .post(
             &app.url("/consent"),

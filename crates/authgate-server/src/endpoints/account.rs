@@ -27,6 +27,10 @@ struct AppRow {
     scopes: String,
     first: String,
     last_used: String,
+    /// The identity provider and organization of the latest grant, when
+    /// the person signed in upstream.
+    signed_in_via: Option<String>,
+    organization: Option<String>,
 }
 
 #[derive(Template)]
@@ -90,11 +94,27 @@ pub async fn account_page(
                 Ok(Some(r)) => (r.name.clone(), r.uri.clone()),
                 _ => (c.resource_id.clone(), String::new()),
             };
-        let last = grants
+        let latest = grants
             .iter()
             .filter(|g| g.client_id == c.client_id && g.resource_id == c.resource_id)
-            .map(|g| g.last_used_at)
-            .max();
+            .max_by_key(|g| g.last_used_at);
+        let last = latest.map(|g| g.last_used_at);
+        let mut signed_in_via = None;
+        let mut organization = None;
+        if let Some(g) = latest {
+            if let Some(id) = &g.auth.idp {
+                signed_in_via = Some(match store.get_connection(id).await {
+                    Ok(Some(conn)) => conn.display_name,
+                    _ => id.clone(),
+                });
+            }
+            if let Some(id) = &g.auth.org_id {
+                organization = Some(match store.get_org(id).await {
+                    Ok(Some(o)) => o.name,
+                    _ => id.clone(),
+                });
+            }
+        }
         apps.push(AppRow {
             client_id: c.client_id.clone(),
             client_name,
@@ -106,6 +126,8 @@ pub async fn account_page(
             last_used: last
                 .map(|t| fmt_time(Some(t)))
                 .unwrap_or_else(|| msg("never").into()),
+            signed_in_via,
+            organization,
         });
     }
     let notice = q.get("revoked").map(|_| msg("Access revoked.").to_string());

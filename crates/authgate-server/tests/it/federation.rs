@@ -315,6 +315,16 @@ async fn upstream_oidc_sign_in_ends_in_a_token_with_idp_org_and_amr() {
     assert_eq!(link.user_id, user.id);
     assert_eq!(link.claims.groups, vec!["eng"]);
     assert!(audited(&app, "federation.sign_in.succeeded", "ok").await);
+    // Connected apps say through which provider and organization.
+    let account = b.get(&app.url("/account")).await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert!(
+        account
+            .body
+            .contains("Signed in through Acme SSO · Organization Acme"),
+        "{}",
+        account.body
+    );
 
     // The same callback again (a replay): the state is spent.
     let again = b.get(&callback).await;

@@ -325,7 +325,16 @@ pub async fn update_connection(
         return Err(AdminError::invalid("id", "this is a SAML connection"));
     }
     let preset = c.preset.as_deref().and_then(presets::preset);
-    let (_, s) = settings(state, preset, &input)?;
+    let (_, mut s) = settings(state, preset, &input)?;
+    // GitHub's endpoints (GitHub Enterprise Server) are not edited here:
+    // keep what is stored.
+    if c.kind == ConnectionKind::Github
+        && let Ok(old) = OidcSettings::of(&c)
+    {
+        s.authorization_endpoint = old.authorization_endpoint.or(s.authorization_endpoint);
+        s.token_endpoint = old.token_endpoint.or(s.token_endpoint);
+        s.api_base = old.api_base.or(s.api_base);
+    }
     c.display_name = display_name(&input, preset)?;
     c.config = serde_json::to_value(&s).map_err(|e| AdminError::Internal(e.to_string()))?;
     c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;

@@ -3,7 +3,8 @@
 // e2e/upstream-oidc/server.mjs). The operator adds the connection and an
 // organization with the CLI; the person types their company email at
 // authgate, signs in on oidc-provider's own pages, consents at authgate, and
-// the client's token carries `idp`, `org_id` and `amr`. Then the attacks: a
+// the client's token carries `idp`, `org_id` and `amr` and calls the weather
+// MCP server's tool with it (TypeScript SDK client). Then the attacks: a
 // replayed callback (state spent), a callback whose `iss` names another
 // issuer (RFC 9207 mix-up), and a sign-in cancelled at the upstream.
 import { describe, it, before, after } from 'node:test';
@@ -13,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { AUTHGATE_BIN, E2E_DIR } from '../lib/env.mjs';
 import { startAuthgate, weatherResource } from '../lib/authgate.mjs';
-import { planWeather } from '../lib/weather.mjs';
+import { planWeather, startWeather } from '../lib/weather.mjs';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { startCallbackServer } from '../lib/callback.mjs';
 import { freePort } from '../lib/ports.mjs';
 import { runCommand, startProcess, waitForHttp } from '../lib/procs.mjs';
@@ -31,11 +33,12 @@ async function cli(ag, args) {
 }
 
 describe('sign-in through an upstream OpenID Connect provider (issue 19)', () => {
-  let ag, up, upIssuer, cb, browser, resource;
+  let ag, up, upIssuer, cb, browser, resource, planned, weather;
 
   before(async () => {
     cb = await startCallbackServer();
-    resource = (await planWeather()).url;
+    planned = await planWeather();
+    resource = planned.url;
     const agPort = await freePort();
     const upPort = await freePort();
     upIssuer = `http://127.0.0.1:${upPort}`;
@@ -80,11 +83,13 @@ describe('sign-in through an upstream OpenID Connect provider (issue 19)', () =>
     await cli(ag, ['org', 'add', 'acme', '--name', 'Acme Corp', '--connection', 'acme-sso']);
     await cli(ag, ['org', 'domain', 'add', 'acme', 'acme.example']);
     await cli(ag, ['org', 'domain', 'mark-verified', 'acme', 'acme.example']);
+    weather = await startWeather({ port: planned.port, issuer: ag.issuer, name: 'weather-upstream-oidc' });
     browser = await launchBrowser();
   });
 
   after(async () => {
     await browser?.close().catch(() => {});
+    await weather?.stop();
     await ag?.stop();
     await up?.stop();
     await cb?.close();
@@ -154,6 +159,15 @@ describe('sign-in through an upstream OpenID Connect provider (issue 19)', () =>
     assert.equal(claims.idp, 'acme-sso');
     assert.equal(claims.org_id, 'acme');
     assert.deepEqual(claims.amr, ['fed']);
+
+    // The MCP server takes the token as any other (TypeScript SDK client).
+    const client = new Client({ name: 'authgate-e2e-upstream', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resource), {
+      requestInit: { headers: { authorization: `Bearer ${tok.body.access_token}` } },
+    }));
+    const forecast = await client.callTool({ name: 'get_forecast', arguments: { city: 'Lyon' } });
+    assert.ok(!forecast.isError, JSON.stringify(forecast));
+    await client.close();
 
     // The callback again (a replayed response): its state is spent.
     assert.equal(callbacks.length, 1, callbacks.join('\n'));

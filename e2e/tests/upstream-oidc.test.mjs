@@ -34,6 +34,8 @@ async function cli(ag, args) {
 
 describe('sign-in through an upstream OpenID Connect provider (issue 19)', () => {
   let ag, up, upIssuer, cb, browser, resource, planned, weather;
+  // Secrets seen along the way, which no log may contain.
+  const secrets = [UPSTREAM_SECRET];
 
   before(async () => {
     cb = await startCallbackServer();
@@ -172,6 +174,7 @@ describe('sign-in through an upstream OpenID Connect provider (issue 19)', () =>
     // The callback again (a replayed response): its state is spent.
     assert.equal(callbacks.length, 1, callbacks.join('\n'));
     const cbUrl = new URL(callbacks[0]);
+    secrets.push(cbUrl.searchParams.get('code'), cbUrl.searchParams.get('state'), tok.body.access_token);
     assert.equal(cbUrl.searchParams.get('iss'), upIssuer, 'oidc-provider sends iss (RFC 9207)');
     const replay = await page.goto(callbacks[0]);
     assert.equal(replay.status(), 400);
@@ -209,6 +212,15 @@ describe('sign-in through an upstream OpenID Connect provider (issue 19)', () =>
     assert.equal(r.status(), 502);
     assert.match(await bodyText(page), /could not be accepted/);
     await context.close();
+  });
+
+  it("never writes the upstream's code, the state, tokens or the client secret to authgate's log", async () => {
+    const log = fs.readFileSync(ag.proc.logFile, 'utf8');
+    assert.ok(log.includes('upstream sign-in failed'), 'the failures are logged (by reason)');
+    for (const s of secrets) {
+      assert.ok(s && s.length > 8, 'a secret was captured');
+      assert.ok(!log.includes(s), `the log contains ${s.slice(0, 6)}…`);
+    }
   });
 
   it('shows a page a person understands when the sign-in is cancelled at the upstream', async () => {

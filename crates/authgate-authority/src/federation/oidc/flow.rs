@@ -318,8 +318,10 @@ pub(crate) fn map_claims(
         .and_then(Value::as_str)
         .map(|e| e.trim().to_lowercase())
         .filter(|e| e.contains('@') && e.len() <= 254);
-    // Some providers send `"true"` as a string.
-    let email_verified = match c.get("email_verified") {
+    // Some providers send `"true"` as a string. Microsoft Entra sends no
+    // `email_verified`; its optional claim `xms_edov` (the email domain's
+    // owner is verified) is its answer, and only when configured.
+    let email_verified = match c.get("email_verified").or_else(|| c.get("xms_edov")) {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s == "true",
         _ => false,

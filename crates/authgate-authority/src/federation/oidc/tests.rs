@@ -201,6 +201,19 @@ fn claims_map_to_an_identity() {
     assert!(flow::map_claims("c1", "u", ISS, &c).email_verified);
     let c = without(good_claims(), "email_verified");
     assert!(!flow::map_claims("c1", "u", ISS, &c).email_verified);
+    // Entra's xms_edov stands in only when email_verified is absent.
+    let c = with(
+        without(good_claims(), "email_verified"),
+        "xms_edov",
+        json!(true),
+    );
+    assert!(flow::map_claims("c1", "u", ISS, &c).email_verified);
+    let c = with(
+        with(good_claims(), "email_verified", json!(false)),
+        "xms_edov",
+        json!(true),
+    );
+    assert!(!flow::map_claims("c1", "u", ISS, &c).email_verified);
     let c = with(good_claims(), "amr", json!(["x y", "pwd"]));
     assert_eq!(flow::map_claims("c1", "u", ISS, &c).amr, vec!["pwd"]);
 }

@@ -383,6 +383,30 @@ async fn callbacks_with_a_wrong_iss_another_browser_or_a_denial_sign_nobody_in()
     let p = b.get(&callback).await;
     assert_eq!(p.status, 303, "{}", p.body);
 
+    // An error response is checked for its iss too (RFC 9207).
+    let b = Browser::new();
+    let auth = to_upstream(&app, &b, "ann@acme.example").await;
+    let first = b.get(&auth).await;
+    let interaction = join(&auth, first.location.as_deref().unwrap());
+    let p = b.get(&format!("{interaction}/abort")).await;
+    let back = join(&interaction, p.location.as_deref().unwrap());
+    let callback = upstream_sign_in(&b, &back, "ann").await;
+    let mut u = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "iss" {
+                (k, "https://evil.example".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    let p = b.get(u.as_str()).await;
+    assert_eq!(p.status, 502, "an error from another issuer: {}", p.body);
+
     // access_denied at the upstream: a page, audited.
     let b = Browser::new();
     let auth = to_upstream(&app, &b, "ann@acme.example").await;

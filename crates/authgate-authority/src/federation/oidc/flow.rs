@@ -164,6 +164,13 @@ pub async fn finish(
     if !spend(auth, "state", &flow.state, flow.created_at + FLOW_TTL).await? {
         return Err(UpstreamError::BadState);
     }
+    let s = settings(conn)?;
+    // RFC 9207 applies to error responses too: the issuer is checked
+    // before anything in the response is believed.
+    let md = match conn.kind {
+        ConnectionKind::Oidc => Some(check_iss(auth, &s, cb).await?),
+        _ => None,
+    };
     if let Some(e) = cb.error.as_deref() {
         return Err(if e == "access_denied" {
             UpstreamError::Denied
@@ -171,10 +178,9 @@ pub async fn finish(
             UpstreamError::Upstream(error_code(e))
         });
     }
-    let s = settings(conn)?;
-    match conn.kind {
-        ConnectionKind::Oidc => finish_oidc(auth, conn, &s, redirect_uri, flow, cb).await,
-        _ => {
+    match md {
+        Some(md) => finish_oidc(auth, conn, &s, &md, redirect_uri, flow, cb).await,
+        None => {
             let code = cb.code.as_deref().ok_or(UpstreamError::NoCode)?;
             let token = exchange(
                 auth,
@@ -195,24 +201,32 @@ pub async fn finish(
     }
 }
 
+/// RFC 9207 mix-up defence: an upstream that says it sends `iss` must
+/// send its own; any `iss` sent must be this connection's issuer.
+async fn check_iss(
+    auth: &Authority,
+    s: &OidcSettings,
+    cb: &Callback,
+) -> Result<std::sync::Arc<super::ProviderMetadata>, UpstreamError> {
+    let md = auth.federation.discover(&s.issuer, s.tenant_issuer).await?;
+    match cb.iss.as_deref() {
+        Some(i) if !s.tenant_issuer && i != md.issuer => Err(UpstreamError::IssMismatch),
+        None if md.authorization_response_iss_parameter_supported => {
+            Err(UpstreamError::IssMismatch)
+        }
+        _ => Ok(md),
+    }
+}
+
 async fn finish_oidc(
     auth: &Authority,
     conn: &Connection,
     s: &OidcSettings,
+    md: &super::ProviderMetadata,
     redirect_uri: &str,
     flow: &PendingFlow,
     cb: &Callback,
 ) -> Result<UpstreamIdentity, UpstreamError> {
-    let md = auth.federation.discover(&s.issuer, s.tenant_issuer).await?;
-    // RFC 9207 mix-up defence: an upstream that says it sends `iss` must
-    // send its own; any `iss` sent must be this connection's issuer.
-    match cb.iss.as_deref() {
-        Some(i) if !s.tenant_issuer && i != md.issuer => return Err(UpstreamError::IssMismatch),
-        None if md.authorization_response_iss_parameter_supported => {
-            return Err(UpstreamError::IssMismatch);
-        }
-        _ => {}
-    }
     let code = cb.code.as_deref().ok_or(UpstreamError::NoCode)?;
     let token = exchange(
         auth,

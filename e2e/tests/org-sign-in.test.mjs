@@ -6,6 +6,9 @@
 // the password step, whether the account exists or not.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { AUTHGATE_BIN, USER } from '../lib/env.mjs';
 import { startAuthgate } from '../lib/authgate.mjs';
 import { runCommand } from '../lib/procs.mjs';
@@ -22,6 +25,12 @@ describe('email-first sign-in routes an organization to its identity provider (i
 
   before(async () => {
     ag = await startAuthgate({ name: 'authgate-orgs', resources: [] });
+    // Routing offers only connections that exist and are enabled.
+    const secretFile = path.join(os.tmpdir(), `authgate-orgs-secret-${process.pid}`);
+    fs.writeFileSync(secretFile, 'not-a-real-secret\n', { mode: 0o600 });
+    await cli(ag, ['connection', 'add', 'acme-okta', '--preset', 'okta', '--upstream-issuer', 'https://acme.okta.example',
+      '--client-id', 'authgate', '--client-secret-file', secretFile]);
+    fs.rmSync(secretFile, { force: true });
     await cli(ag, ['org', 'add', 'acme', '--name', 'Acme Corp', '--connection', 'acme-okta', '--forbid-local-passwords']);
     const added = await cli(ag, ['org', 'domain', 'add', 'acme', 'Acme.Example']);
     assert.match(added, /_authgate-challenge\.acme\.example TXT "authgate-domain-verification=/);

@@ -30,4 +30,7 @@ pub struct Authority {
     pub login_throttle: SignInThrottle,
     /// The rendered metadata documents.
     pub discovery: DiscoveryCache,
+    /// Upstream identity providers: their fetcher, discovery documents
+    /// and key sets.
+    pub federation: crate::federation::oidc::FederationServices,
 }

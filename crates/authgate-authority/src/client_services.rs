@@ -66,7 +66,7 @@ impl ClientServices {
 /// machine, as in development: nothing reachable from outside is at
 /// stake); private networks only with `allow_private`. Link-local and the
 /// cloud metadata addresses stay refused whatever the switches.
-fn connection_check_policy(issuer: &str, allow_private: bool) -> AddressPolicy {
+pub fn connection_check_policy(issuer: &str, allow_private: bool) -> AddressPolicy {
     let issuer_is_loopback = url::Url::parse(issuer)
         .ok()
         .and_then(|u| {

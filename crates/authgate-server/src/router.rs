@@ -55,6 +55,18 @@ pub fn router(state: SharedState) -> Router {
         )
         .route(&paths.at("/logout"), post(endpoints::login::logout))
         .route(
+            &paths.at("/federation/{id}/start"),
+            get(endpoints::federation::start),
+        )
+        .route(
+            &paths.at("/federation/{id}/callback"),
+            get(endpoints::federation::callback),
+        )
+        .route(
+            &paths.at("/federation/link"),
+            post(endpoints::federation::link_submit),
+        )
+        .route(
             &paths.at("/consent"),
             get(endpoints::consent::consent_page).post(endpoints::consent::consent_submit),
         )

@@ -74,6 +74,12 @@ pub async fn build_state(
     };
     let passwords = PasswordChecker::new(settings.raw.password_hash_concurrency);
     let client_services = authgate_authority::clients::ClientServices::new(&settings)?;
+    // Upstream identity providers: loopback only when authgate itself is
+    // loopback (development, tests), never private networks.
+    let federation = authgate_authority::federation::oidc::FederationServices::new(
+        authgate_authority::client_services::connection_check_policy(&settings.issuer, false),
+    )
+    .map_err(|e| authgate_authority::config::ConfigError::new("federation", e))?;
     let state = Arc::new(AppState {
         settings: Arc::new(settings),
         store,
@@ -87,6 +93,7 @@ pub async fn build_state(
         audit,
         login_throttle: authgate_authority::throttle::SignInThrottle::new(login_limits),
         discovery: Default::default(),
+        federation,
     });
     Ok((state, audit_task))
 }

@@ -5,4 +5,7 @@
 
 pub mod identity;
 pub mod link;
+pub mod manage;
+pub mod oidc;
+pub mod presets;
 pub mod saml;

@@ -79,7 +79,17 @@ pub async fn route_email(auth: &Authority, email: &str) -> Result<SignInRoute, S
     if org.disabled {
         return Ok(SignInRoute::OrgDisabled { org });
     }
-    if org.connection_ids.is_empty() {
+    // Only connections that exist and are enabled are offered: a removed
+    // or disabled one would send the person to a dead end.
+    let mut connection_ids = Vec::new();
+    for id in &org.connection_ids {
+        if let Some(c) = auth.store.get_connection(id).await?
+            && !c.disabled
+        {
+            connection_ids.push(id.clone());
+        }
+    }
+    if connection_ids.is_empty() {
         return Ok(if org.forbid_local_passwords {
             SignInRoute::CompanySignInOnly { org }
         } else {
@@ -87,7 +97,7 @@ pub async fn route_email(auth: &Authority, email: &str) -> Result<SignInRoute, S
         });
     }
     Ok(SignInRoute::Connections {
-        connection_ids: org.connection_ids.clone(),
+        connection_ids,
         password_allowed: !org.forbid_local_passwords,
         org,
     })

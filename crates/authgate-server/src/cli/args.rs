@@ -9,6 +9,7 @@
 
 use super::admin::{AdminCmd, AuditArgs};
 use super::client::ClientCmd;
+use super::connection::ConnectionCmd;
 use super::keys::KeysCmd;
 use super::org::OrgCmd;
 use super::resource::ResourceCmd;
@@ -160,6 +161,13 @@ pub(super) enum Command {
         #[command(subcommand)]
         cmd: OrgCmd,
     },
+    /// Manage upstream identity providers (OpenID Connect, GitHub).
+    Connection {
+        #[command(flatten)]
+        common: ManageArgs,
+        #[command(subcommand)]
+        cmd: ConnectionCmd,
+    },
     /// Manage signing keys.
     Keys {
         #[command(flatten)]
@@ -201,6 +209,7 @@ impl Cli {
             | Command::Client { common, .. }
             | Command::User { common, .. }
             | Command::Org { common, .. }
+            | Command::Connection { common, .. }
             | Command::Keys { common, .. }
             | Command::Admin { common, .. }
             | Command::Audit { common, .. } => (

@@ -7,6 +7,7 @@ mod admin;
 mod api_client;
 mod args;
 mod client;
+mod connection;
 mod error;
 mod keys;
 mod local;
@@ -141,6 +142,12 @@ async fn dispatch(
                 .into(),
         )),
         Command::Org { cmd, .. } => org::run(cmd, &settings).await,
+        Command::Connection { .. } if server.is_some() => Err(CliError(
+            "`authgate connection` works on the local store only (no --server yet): run it where \
+             the database is"
+                .into(),
+        )),
+        Command::Connection { cmd, .. } => connection::run(cmd, &settings).await,
         Command::Keys { cmd, .. } => keys::run(cmd, &settings).await,
         Command::Admin { cmd, .. } => admin::run(cmd, &settings, server, creds).await,
         Command::Audit { args, .. } => admin::audit(args, &settings, server, creds).await,

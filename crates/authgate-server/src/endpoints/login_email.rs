@@ -12,16 +12,39 @@ use crate::pages::page;
 use crate::state::{AppState, SharedState};
 use authgate_authority::orgs::{self, SignInRoute};
 use authgate_authority::sign_in::MAX_EMAIL_BYTES;
+use authgate_core::connection::ConnectionKind;
 use authgate_core::token_request::Params;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-/// Connections offered to everyone on the first step (social sign-in).
-/// Upstream connections (and their `show_on_login` flag) live in the
-/// federation part; until it is wired in there are none.
-pub(crate) async fn social_buttons(_state: &AppState) -> Vec<ConnectionButton> {
-    Vec::new()
+/// Connections offered to everyone on the first step (social sign-in):
+/// the enabled ones the operator marked `show_on_login`. A storage failure
+/// shows no buttons (the email step still works).
+pub(crate) async fn social_buttons(state: &AppState) -> Vec<ConnectionButton> {
+    match state.store.list_connections().await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|c| c.show_on_login && !c.disabled && c.kind != ConnectionKind::Saml)
+            .map(|c| ConnectionButton {
+                id: c.id,
+                name: c.display_name,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list connections for the sign-in page");
+            Vec::new()
+        }
+    }
+}
+
+/// The button of connection `id`, named as the operator named it.
+async fn button(state: &AppState, id: String) -> ConnectionButton {
+    let name = match state.store.get_connection(&id).await {
+        Ok(Some(c)) => c.display_name,
+        _ => id.clone(),
+    };
+    ConnectionButton { id, name }
 }
 
 /// The start of sign-in through connection `id`, back to request `rid`.
@@ -90,13 +113,9 @@ pub async fn email_submit(
             let mut page = LoginPage::at(&state, "choose", &sess.csrf_token, &rid, email);
             page.org_name = Some(org.name);
             page.password_allowed = password_allowed;
-            page.connections = connection_ids
-                .into_iter()
-                .map(|id| ConnectionButton {
-                    name: id.clone(),
-                    id,
-                })
-                .collect();
+            for id in connection_ids {
+                page.connections.push(button(&state, id).await);
+            }
             page
         }
         SignInRoute::CompanySignInOnly { org } => {

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod consent;
 pub mod discovery;
 pub mod fallback;
+pub mod federation;
 pub mod health;
 pub mod home;
 pub mod introspect;

@@ -15,6 +15,7 @@ mod cimd;
 mod cli_errors;
 mod client_credentials;
 mod discovery;
+mod federation;
 mod http_limits;
 mod id_tokens;
 mod introspection_revocation;

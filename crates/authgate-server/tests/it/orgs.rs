@@ -33,6 +33,24 @@ async fn org(app: &TestApp, id: &str, connections: &[&str], forbid: bool) {
     .unwrap();
 }
 
+/// A stored upstream connection `id` (routing offers only connections
+/// that exist and are enabled).
+async fn stored_connection(app: &TestApp, id: &str, disabled: bool) {
+    let conn = authgate_core::connection::Connection {
+        id: id.into(),
+        kind: authgate_core::connection::ConnectionKind::Oidc,
+        display_name: format!("{id} SSO"),
+        preset: None,
+        config: serde_json::json!({}),
+        secret_sealed: None,
+        trusted_email_domains: vec![],
+        show_on_login: false,
+        disabled,
+        created_at: 0,
+    };
+    app.state().store.insert_connection(&conn).await.unwrap();
+}
+
 /// The email step's answer for `email` in a fresh browser.
 async fn email_step(app: &TestApp, email: &str) -> Page {
     let b = Browser::new();
@@ -71,7 +89,10 @@ fn shape(p: &Page) -> (u16, Option<String>, bool) {
 async fn email_first_routes_verified_org_domains_to_their_connection_without_enumeration() {
     let app = TestApp::start().await;
     add_user(&app, "ann@acme.test").await;
-    org(&app, "acme", &["okta"], false).await;
+    stored_connection(&app, "okta", false).await;
+    stored_connection(&app, "google", false).await;
+    stored_connection(&app, "off", true).await;
+    org(&app, "acme", &["okta", "off", "gone"], false).await;
     orgs::add_domain(app.state(), &actor(), "acme", "ACME.test.")
         .await
         .unwrap();
@@ -112,6 +133,13 @@ async fn email_first_routes_verified_org_domains_to_their_connection_without_enu
     assert!(p.body.contains("acme Inc"), "{}", p.body);
     assert!(p.body.contains("/federation/okta/start"), "{}", p.body);
     assert!(p.body.contains("/federation/google/start"), "{}", p.body);
+    assert!(
+        p.body.contains("google SSO"),
+        "buttons carry the display name"
+    );
+    // A disabled or missing connection is never offered.
+    assert!(!p.body.contains("/federation/off/start"), "{}", p.body);
+    assert!(!p.body.contains("/federation/gone/start"), "{}", p.body);
 
     // Bad input is a page, not a 500.
     let p = email_step(&app, "not an email").await;

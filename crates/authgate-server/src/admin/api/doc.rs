@@ -3,7 +3,7 @@
 //! server (its URL, the token endpoint) is filled in per request; errors
 //! every operation can answer (400, 401, 403, 500) are added to each.
 
-use super::{handlers, orgs};
+use super::{connections, handlers, orgs};
 use crate::state::{AppState, SharedState};
 use authgate_authority::builtin::{ADMIN_SCOPE, API_PREFIX};
 use authgate_authority::manage::types::ErrorBody;
@@ -16,7 +16,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "authgate admin API",
-        description = "Manage the MCP servers, clients, people, organizations, signing keys and audit log of an authgate authorization server. Authenticate with an access token from authgate itself: a client credentials client allowed the `authgate-admin` resource and the `authgate:admin` scope. A token a person delegated acts with that person's role: an `admin` may do everything, an `auditor` only the GET operations (any other answers 403 `access_denied`)."
+        description = "Manage the MCP servers, clients, people, identity-provider connections, organizations, signing keys and audit log of an authgate authorization server. Authenticate with an access token from authgate itself: a client credentials client allowed the `authgate-admin` resource and the `authgate:admin` scope. A token a person delegated acts with that person's role: an `admin` may do everything, an `auditor` only the GET operations (any other answers 403 `access_denied`)."
     ),
     paths(
         handlers::list_resources,
@@ -45,6 +45,13 @@ use utoipa::OpenApi;
         handlers::password_link,
         handlers::user_grants,
         handlers::revoke_user_grant,
+        connections::list_connections,
+        connections::create_connection,
+        connections::get_connection,
+        connections::update_connection,
+        connections::delete_connection,
+        connections::disable_connection,
+        connections::enable_connection,
         orgs::list_orgs,
         orgs::create_org,
         orgs::get_org,
@@ -70,6 +77,7 @@ use utoipa::OpenApi;
         (name = "MCP servers", description = "Protected resources: what they publish, connection checks"),
         (name = "Clients", description = "Pre-registered, dynamically registered and metadata-document clients"),
         (name = "Users", description = "People who sign in, and what they allowed"),
+        (name = "Connections", description = "Upstream identity providers people sign in through (OpenID Connect, GitHub); secrets are write-only"),
         (name = "Organizations", description = "Organizations, their verified email domains and connections; group -> scope rules of MCP servers"),
         (name = "Signing keys", description = "Token signing keys (JWKS)"),
         (name = "Audit log", description = "Security-relevant events"),

@@ -5,6 +5,7 @@
 //! describes exactly these.
 
 mod auth;
+mod connections;
 pub mod doc;
 mod failure;
 mod handlers;
@@ -71,6 +72,25 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("GET", "/users/{id}/grants", || get(handlers::user_grants)),
     ("POST", "/users/{id}/grants/revoke", || {
         post(handlers::revoke_user_grant)
+    }),
+    ("GET", "/connections", || get(connections::list_connections)),
+    ("POST", "/connections", || {
+        post(connections::create_connection)
+    }),
+    ("GET", "/connections/{id}", || {
+        get(connections::get_connection)
+    }),
+    ("PUT", "/connections/{id}", || {
+        put(connections::update_connection)
+    }),
+    ("DELETE", "/connections/{id}", || {
+        delete(connections::delete_connection)
+    }),
+    ("POST", "/connections/{id}/disable", || {
+        post(connections::disable_connection)
+    }),
+    ("POST", "/connections/{id}/enable", || {
+        post(connections::enable_connection)
     }),
     ("GET", "/orgs", || get(orgs::list_orgs)),
     ("POST", "/orgs", || post(orgs::create_org)),

@@ -14,6 +14,7 @@ mod audit;
 mod client_detail;
 mod client_list;
 mod clients;
+mod connections;
 mod display;
 mod form;
 mod home;
@@ -77,6 +78,15 @@ pub fn router(base: &str) -> Router<SharedState> {
         .route(&at("/users/{id}/sign-out"), post(users::sign_out))
         .route(&at("/users/{id}/password-link"), post(users::password_link))
         .route(&at("/users/{id}/revoke"), post(users::revoke))
+        .route(
+            &at("/connections"),
+            get(connections::list).post(connections::create),
+        )
+        .route(&at("/connections/{id}"), get(connections::detail))
+        .route(&at("/connections/{id}/edit"), post(connections::edit))
+        .route(&at("/connections/{id}/disable"), post(connections::disable))
+        .route(&at("/connections/{id}/enable"), post(connections::enable))
+        .route(&at("/connections/{id}/delete"), post(connections::delete))
         .route(&at("/orgs"), get(orgs::list).post(orgs::create))
         .route(&at("/orgs/{id}"), get(orgs::detail))
         .route(&at("/orgs/{id}/edit"), post(orgs::edit))

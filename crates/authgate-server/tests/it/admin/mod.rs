@@ -4,6 +4,7 @@
 mod api;
 mod audit;
 mod cli;
+mod connections_api;
 mod dashboard;
 mod orgs_api;
 mod overview;

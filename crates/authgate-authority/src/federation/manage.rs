@@ -1,0 +1,405 @@
+//! Operator changes to upstream connections: the CLI, the admin API and
+//! the dashboard call these. A client secret is sealed with the
+//! key-encryption key before it is stored, and never returned. Every
+//! change is audited (`admin.connection.*`).
+
+use crate::Authority;
+use crate::audit::audit_detail;
+use crate::federation::oidc::{ConnectionSecrets, OidcSettings, seal_secrets};
+use crate::federation::presets;
+use crate::manage::{Actor, AdminError, AdminResult};
+use authgate_core::connection::{Connection, ConnectionKind, valid_connection_id};
+use authgate_core::org::normalize_domain;
+use authgate_store::StoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+const MAX_NAME: usize = 100;
+const MAX_CLIENT_ID: usize = 512;
+const MAX_SECRET: usize = 4096;
+const MAX_DOMAINS: usize = 64;
+
+/// A new OpenID Connect or GitHub connection, or the full set of its
+/// editable fields.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ConnectionInput {
+    /// Slug `[a-z0-9_-]`, 1-64 characters (ignored on edit).
+    #[serde(default)]
+    pub id: String,
+    /// `google`, `microsoft`, `github`, `okta`, `auth0`, `keycloak`,
+    /// `gitlab`; none for a generic OpenID Connect issuer (ignored on edit).
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// What people see; defaults to the preset's name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The OpenID Connect issuer (required without a preset and for the
+    /// okta/auth0/keycloak presets).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub client_id: String,
+    /// Write-only. On edit, absent keeps the stored secret.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Email domains this upstream is trusted for (linking to existing
+    /// local accounts with a verified email).
+    #[serde(default)]
+    pub trusted_email_domains: Vec<String>,
+    #[serde(default)]
+    pub show_on_login: bool,
+}
+
+/// A connection as the operator sees it: no secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ConnectionView {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub preset: Option<String>,
+    #[schema(value_type = Object)]
+    pub config: Value,
+    pub has_secret: bool,
+    pub trusted_email_domains: Vec<String>,
+    pub show_on_login: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+    /// Register this redirect URI at the upstream.
+    pub redirect_uri: String,
+}
+
+/// The callback URL of connection `id` (its own redirect URI: a response
+/// for one upstream cannot be replayed at another's callback).
+pub fn redirect_uri(state: &Authority, id: &str) -> String {
+    format!(
+        "{}/federation/{id}/callback",
+        state.settings.issuer.trim_end_matches('/')
+    )
+}
+
+pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
+    ConnectionView {
+        id: c.id.clone(),
+        kind: c.kind.as_str().to_owned(),
+        display_name: c.display_name.clone(),
+        preset: c.preset.clone(),
+        config: c.config.clone(),
+        has_secret: c.secret_sealed.is_some(),
+        trusted_email_domains: c.trusted_email_domains.clone(),
+        show_on_login: c.show_on_login,
+        disabled: c.disabled,
+        created_at: c.created_at,
+        redirect_uri: redirect_uri(state, &c.id),
+    }
+}
+
+fn record(state: &Authority, actor: &Actor, event: &str, detail: Value) {
+    audit_detail(
+        state,
+        event,
+        Some(&actor.name),
+        None,
+        None,
+        actor.address.as_deref(),
+        "ok",
+        detail,
+    );
+}
+
+async fn get(state: &Authority, id: &str) -> AdminResult<Connection> {
+    state
+        .store
+        .get_connection(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no connection with id {id:?}")))
+}
+
+pub async fn list_connections(state: &Authority) -> AdminResult<Vec<ConnectionView>> {
+    Ok(state
+        .store
+        .list_connections()
+        .await?
+        .iter()
+        .map(|c| view(state, c))
+        .collect())
+}
+
+pub async fn show_connection(state: &Authority, id: &str) -> AdminResult<ConnectionView> {
+    Ok(view(state, &get(state, id).await?))
+}
+
+fn clean_domains(v: &[String]) -> AdminResult<Vec<String>> {
+    if v.len() > MAX_DOMAINS {
+        return Err(AdminError::invalid(
+            "trusted_email_domains",
+            format!("at most {MAX_DOMAINS} domains"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for d in v {
+        let d = normalize_domain(d)
+            .map_err(|e| AdminError::invalid("trusted_email_domains", e.to_string()))?;
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// The settings `input` describes for a connection of `preset` (or
+/// generic OIDC), checked.
+fn settings(
+    state: &Authority,
+    preset: Option<&presets::Preset>,
+    input: &ConnectionInput,
+) -> AdminResult<(ConnectionKind, OidcSettings)> {
+    let client_id = input.client_id.trim();
+    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
+        return Err(AdminError::invalid(
+            "client_id",
+            "give the client id the provider issued",
+        ));
+    }
+    let issuer = input.issuer.as_deref().map(str::trim);
+    let (kind, mut s) = match preset {
+        Some(p) => (
+            p.kind,
+            presets::settings_for(p, client_id, issuer)
+                .map_err(|e| AdminError::invalid("issuer", e))?,
+        ),
+        None => {
+            let issuer = issuer.filter(|i| !i.is_empty()).ok_or_else(|| {
+                AdminError::invalid("issuer", "give the issuer URL, or choose a preset")
+            })?;
+            (
+                ConnectionKind::Oidc,
+                OidcSettings {
+                    issuer: issuer.to_owned(),
+                    client_id: client_id.to_owned(),
+                    scopes: Vec::new(),
+                    token_endpoint_auth_method: "client_secret_basic".into(),
+                    tenant_issuer: false,
+                    authorization_endpoint: None,
+                    token_endpoint: None,
+                    api_base: None,
+                },
+            )
+        }
+    };
+    if kind == ConnectionKind::Oidc {
+        state
+            .federation
+            .url_ok(&s.issuer)
+            .map_err(|_| AdminError::invalid("issuer", "the issuer must be an https URL"))?;
+    }
+    s.scopes = input
+        .scopes
+        .iter()
+        .map(|x| x.trim().to_owned())
+        .filter(|x| !x.is_empty())
+        .collect();
+    if s.scopes.iter().any(|x| x.len() > 128 || x.contains(' ')) || s.scopes.len() > 32 {
+        return Err(AdminError::invalid(
+            "scopes",
+            "at most 32 scopes without spaces",
+        ));
+    }
+    if let Some(m) = &input.token_endpoint_auth_method {
+        s.token_endpoint_auth_method = m.clone();
+    }
+    if !crate::federation::oidc::AUTH_METHODS.contains(&s.token_endpoint_auth_method.as_str()) {
+        return Err(AdminError::invalid(
+            "token_endpoint_auth_method",
+            "use client_secret_basic or client_secret_post",
+        ));
+    }
+    Ok((kind, s))
+}
+
+fn display_name(input: &ConnectionInput, preset: Option<&presets::Preset>) -> AdminResult<String> {
+    let name = input
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .or(preset.map(|p| p.display_name))
+        .ok_or_else(|| AdminError::invalid("display_name", "give the name people see"))?;
+    if name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(AdminError::invalid(
+            "display_name",
+            format!("at most {MAX_NAME} characters, no control characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn sealed_secret(state: &Authority, id: &str, secret: &str) -> AdminResult<Vec<u8>> {
+    if secret.is_empty() || secret.len() > MAX_SECRET {
+        return Err(AdminError::invalid(
+            "client_secret",
+            "give the client secret the provider issued",
+        ));
+    }
+    seal_secrets(
+        state,
+        id,
+        &ConnectionSecrets {
+            client_secret: Some(secret.to_owned()),
+        },
+    )
+    .map_err(AdminError::Internal)
+}
+
+pub async fn create_connection(
+    state: &Authority,
+    actor: &Actor,
+    input: ConnectionInput,
+) -> AdminResult<ConnectionView> {
+    let id = input.id.trim().to_owned();
+    if !valid_connection_id(&id) {
+        return Err(AdminError::invalid(
+            "id",
+            "use 1 to 64 lower-case letters, digits, '-' and '_'",
+        ));
+    }
+    let preset = match input.preset.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Some(presets::preset(p).ok_or_else(|| {
+            AdminError::invalid(
+                "preset",
+                format!(
+                    "unknown preset; use one of {}",
+                    presets::PRESETS.map(|p| p.name).join(", ")
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let (kind, s) = settings(state, preset, &input)?;
+    let secret = input.client_secret.as_deref().ok_or_else(|| {
+        AdminError::invalid(
+            "client_secret",
+            "give the client secret the provider issued",
+        )
+    })?;
+    let c = Connection {
+        display_name: display_name(&input, preset)?,
+        secret_sealed: Some(sealed_secret(state, &id, secret)?),
+        id,
+        kind,
+        preset: preset.map(|p| p.name.to_owned()),
+        config: serde_json::to_value(&s).map_err(|e| AdminError::Internal(e.to_string()))?,
+        trusted_email_domains: clean_domains(&input.trusted_email_domains)?,
+        show_on_login: input.show_on_login,
+        disabled: false,
+        created_at: state.clock.now(),
+    };
+    state
+        .store
+        .insert_connection(&c)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::conflict("id", "a connection has this id"),
+            e => e.into(),
+        })?;
+    record(
+        state,
+        actor,
+        "admin.connection.created",
+        json!({"connection": c.id, "kind": c.kind.as_str(), "preset": c.preset}),
+    );
+    Ok(view(state, &c))
+}
+
+pub async fn update_connection(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+    input: ConnectionInput,
+) -> AdminResult<ConnectionView> {
+    let mut c = get(state, id).await?;
+    if c.kind == ConnectionKind::Saml {
+        return Err(AdminError::invalid("id", "this is a SAML connection"));
+    }
+    let preset = c.preset.as_deref().and_then(presets::preset);
+    let (_, mut s) = settings(state, preset, &input)?;
+    // GitHub's endpoints (GitHub Enterprise Server) are not edited here:
+    // keep what is stored.
+    if c.kind == ConnectionKind::Github
+        && let Ok(old) = OidcSettings::of(&c)
+    {
+        s.authorization_endpoint = old.authorization_endpoint.or(s.authorization_endpoint);
+        s.token_endpoint = old.token_endpoint.or(s.token_endpoint);
+        s.api_base = old.api_base.or(s.api_base);
+    }
+    c.display_name = display_name(&input, preset)?;
+    c.config = serde_json::to_value(&s).map_err(|e| AdminError::Internal(e.to_string()))?;
+    c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;
+    c.show_on_login = input.show_on_login;
+    let secret_changed = input.client_secret.is_some();
+    if let Some(secret) = &input.client_secret {
+        c.secret_sealed = Some(sealed_secret(state, &c.id, secret)?);
+    }
+    save(state, &c).await?;
+    record(
+        state,
+        actor,
+        "admin.connection.updated",
+        json!({"connection": c.id, "secret_changed": secret_changed,
+               "trusted_email_domains": c.trusted_email_domains, "show_on_login": c.show_on_login}),
+    );
+    Ok(view(state, &c))
+}
+
+async fn save(state: &Authority, c: &Connection) -> AdminResult<()> {
+    if !state.store.update_connection(c).await? {
+        return Err(AdminError::NotFound(format!(
+            "no connection with id {:?}",
+            c.id
+        )));
+    }
+    Ok(())
+}
+
+/// Enables or disables: a disabled connection signs nobody in.
+pub async fn set_connection_disabled(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+    disabled: bool,
+) -> AdminResult<ConnectionView> {
+    let mut c = get(state, id).await?;
+    c.disabled = disabled;
+    save(state, &c).await?;
+    record(
+        state,
+        actor,
+        if disabled {
+            "admin.connection.disabled"
+        } else {
+            "admin.connection.enabled"
+        },
+        json!({"connection": c.id}),
+    );
+    Ok(view(state, &c))
+}
+
+/// Deletes the connection and every link through it (people keep their
+/// accounts).
+pub async fn delete_connection(state: &Authority, actor: &Actor, id: &str) -> AdminResult<()> {
+    if !state.store.delete_connection(id).await? {
+        return Err(AdminError::NotFound(format!(
+            "no connection with id {id:?}"
+        )));
+    }
+    record(
+        state,
+        actor,
+        "admin.connection.deleted",
+        json!({"connection": id}),
+    );
+    Ok(())
+}

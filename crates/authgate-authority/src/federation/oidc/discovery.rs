@@ -1,0 +1,109 @@
+//! The upstream's discovery document (OpenID Connect Discovery 1.0),
+//! fetched through the outbound fetcher and cached. Its `issuer` must equal
+//! the configured issuer exactly (for Microsoft's multi-tenant issuers, the
+//! per-tenant template), so a document served elsewhere cannot redirect the
+//! sign-in to another provider.
+
+use super::{FederationServices, UpstreamError};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a discovery document is used before it is fetched again.
+const TTL: Duration = Duration::from_secs(3600);
+/// Most documents kept (one per configured issuer; a bound all the same).
+const MAX_ENTRIES: usize = 256;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// RFC 9207: the authorization response carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct DiscoveryCache {
+    entries: Mutex<HashMap<String, (Arc<ProviderMetadata>, Instant)>>,
+}
+
+/// Microsoft's multi-tenant issuers (`…/common/v2.0`, `…/organizations/v2.0`,
+/// `…/consumers/v2.0`) publish `…/{tenantid}/v2.0` as their issuer.
+pub fn tenant_template(issuer: &str) -> String {
+    for seg in ["/common/", "/organizations/", "/consumers/"] {
+        if let Some(i) = issuer.find(seg) {
+            return format!("{}/{{tenantid}}/{}", &issuer[..i], &issuer[i + seg.len()..]);
+        }
+    }
+    issuer.to_owned()
+}
+
+/// The issuer a discovery document must name.
+fn expected_issuer(issuer: &str, tenant: bool) -> String {
+    if tenant {
+        tenant_template(issuer)
+    } else {
+        issuer.to_owned()
+    }
+}
+
+impl FederationServices {
+    /// The discovery document of `issuer`, from the cache when fresh.
+    pub async fn discover(
+        &self,
+        issuer: &str,
+        tenant: bool,
+    ) -> Result<Arc<ProviderMetadata>, UpstreamError> {
+        if let Ok(m) = self.discovery.entries.lock()
+            && let Some((md, at)) = m.get(issuer)
+            && at.elapsed() < TTL
+        {
+            return Ok(md.clone());
+        }
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
+        let url = self.url_ok(&url)?;
+        let fetched = self.fetcher.get_json(&url).await.map_err(|e| match e {
+            crate::outbound::FetchError::Status(_)
+            | crate::outbound::FetchError::NotJson
+            | crate::outbound::FetchError::Redirect(_)
+            | crate::outbound::FetchError::TooLarge(_) => {
+                UpstreamError::Discovery(format!("{url}: {e}"))
+            }
+            e => UpstreamError::Unreachable(e),
+        })?;
+        let md: ProviderMetadata = serde_json::from_slice(&fetched.body)
+            .map_err(|e| UpstreamError::Discovery(format!("the document does not read: {e}")))?;
+        if md.issuer != expected_issuer(issuer, tenant) {
+            return Err(UpstreamError::Discovery(format!(
+                "the document names issuer {:?}, not {:?}",
+                md.issuer,
+                expected_issuer(issuer, tenant)
+            )));
+        }
+        for u in [&md.authorization_endpoint, &md.token_endpoint, &md.jwks_uri] {
+            self.url_ok(u)
+                .map_err(|_| UpstreamError::Discovery(format!("endpoint {u:?} is not https")))?;
+        }
+        if let Some(u) = &md.userinfo_endpoint {
+            self.url_ok(u)
+                .map_err(|_| UpstreamError::Discovery(format!("endpoint {u:?} is not https")))?;
+        }
+        let md = Arc::new(md);
+        if let Ok(mut m) = self.discovery.entries.lock() {
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(issuer.to_owned(), (md.clone(), Instant::now()));
+        }
+        Ok(md)
+    }
+}

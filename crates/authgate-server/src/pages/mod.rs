@@ -5,5 +5,6 @@ pub mod assets;
 pub mod i18n;
 pub mod language;
 pub mod page;
+pub mod qr;
 pub mod session;
 pub mod sign_in;

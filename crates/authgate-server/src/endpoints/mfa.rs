@@ -399,6 +399,11 @@ pub async fn continue_after_enrolment(
     let Some(uid) = session::signed_in_user(&sess).map(str::to_owned) else {
         return to_login(&state, &rid);
     };
+    match state.store.get_user(&uid).await {
+        Ok(Some(u)) if !u.disabled => {}
+        Ok(_) => return to_login(&state, &rid),
+        Err(e) => return failure(&state, e),
+    }
     match sign_in::continue_to(&state, sess, &uid, &rid).await {
         Ok(r) => r,
         Err(e) => failure(&state, e),

@@ -118,27 +118,39 @@ fn event(auth: &Authority, name: &str, actor: &str, outcome: &str, detail: Value
     audit_detail(auth, name, Some(actor), None, None, None, outcome, detail);
 }
 
+/// What an operator's reset removed.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct MfaReset {
+    pub user_id: String,
+    /// Whether an authenticator app (confirmed or being set up) was removed.
+    pub totp_removed: bool,
+    /// Recovery codes removed (used or not).
+    pub recovery_codes_removed: u64,
+    /// Passkeys removed.
+    pub passkeys_removed: u64,
+}
+
 /// Removes every second factor of `user_id` (authenticator app, recovery
 /// codes and passkeys), for a person who lost them: they sign in with
-/// their password next and, where MFA is required, enrol again. `actor`
-/// is the operator. Returns whether anything was removed.
-pub async fn reset(auth: &Authority, actor: &str, user_id: &str) -> Result<bool, StoreError> {
-    let totp = auth.store.delete_totp(user_id).await?;
-    let codes = auth.store.delete_recovery_codes(user_id).await?;
-    let mut passkeys = 0u64;
+/// their password next and, where MFA is required, enrol again. Audited
+/// by the caller (`manage::reset_mfa`, `mfa.reset`).
+pub async fn reset(auth: &Authority, user_id: &str) -> Result<MfaReset, StoreError> {
+    let totp_removed = auth.store.delete_totp(user_id).await?;
+    let recovery_codes_removed = auth.store.delete_recovery_codes(user_id).await?;
+    let mut passkeys_removed = 0u64;
     for p in auth.store.list_passkeys_for_user(user_id).await? {
         if auth.store.delete_passkey(user_id, &p.id).await? {
-            passkeys += 1;
+            passkeys_removed += 1;
         }
     }
-    event(
-        auth,
-        "mfa.reset",
-        actor,
-        "ok",
-        json!({"user": user_id, "totp": totp, "recovery_codes": codes, "passkeys": passkeys}),
-    );
-    Ok(totp || codes > 0 || passkeys > 0)
+    Ok(MfaReset {
+        user_id: user_id.to_owned(),
+        totp_removed,
+        recovery_codes_removed,
+        passkeys_removed,
+    })
 }
 
 #[cfg(test)]

@@ -640,3 +640,67 @@ async fn wrong_codes_are_throttled() {
     assert!(p.body.contains("Too many failed attempts"), "{}", p.body);
     app.shutdown().await;
 }
+
+/// An operator resets a person who lost their second factors (admin API,
+/// documented in OpenAPI): the app, the recovery codes and the passkeys go,
+/// the person's sessions end, and the next sign-in is the password alone.
+#[tokio::test]
+async fn an_operator_resets_a_persons_second_factors() {
+    let a = crate::admin::Admin::start().await;
+    let app = &a.app;
+    let (secret, _) = user_with_totp(app, "ada@example.com").await;
+    let b = Browser::new();
+    let p = password_sign_in(app, &b, "ada@example.com", "").await;
+    let step = b.get(&abs(app, p.location.as_deref().unwrap())).await;
+    let (csrf, r) = step_form(&step);
+    let p = b
+        .post(
+            &app.url("/login/mfa"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("method", "totp"),
+                ("code", &totp_at(&secret, now() + 30)),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(b.get(&app.url("/account")).await.status, 200);
+
+    let ada = app
+        .store
+        .get_user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, v) = a
+        .call("POST", &format!("/users/{}/mfa-reset", ada.id), None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["totp_removed"], true, "{v}");
+    assert_eq!(v["recovery_codes_removed"], 10, "{v}");
+    assert_eq!(v["passkeys_removed"], 0, "{v}");
+    let (s, _) = a.call("POST", "/users/nobody/mfa-reset", None).await;
+    assert_eq!(s, 404);
+    crate::admin::audit_event(app, "mfa.reset", |e| e["event"] == "mfa.reset").await;
+
+    // Signed out, and the password alone signs in now.
+    assert_eq!(b.get(&app.url("/account")).await.status, 303);
+    let p = password_sign_in(app, &Browser::new(), "ada@example.com", "").await;
+    assert!(p.location.unwrap().ends_with("/account"));
+
+    let doc: serde_json::Value = app
+        .http
+        .get(a.api("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/users/{id}/mfa-reset"]["post"].is_object(),
+        "{}",
+        doc["paths"]
+    );
+}

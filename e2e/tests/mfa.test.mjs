@@ -14,6 +14,21 @@ import { startCallbackServer } from '../lib/callback.mjs';
 import { launchBrowser, newPage, screenshotPath, bodyText, signInWithPassword } from '../lib/browser.mjs';
 import { pkce, randomState, authorizationUrl, postForm, decodeJwt } from '../lib/oauth.mjs';
 import { totpCode } from '../lib/totp.mjs';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious or critical axe-core violations on the page as it is now. */
+async function axeProblems(page) {
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const r = await globalThis.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+}
 
 const CLIENT_ID = 'e2e-mfa-client';
 
@@ -65,6 +80,7 @@ describe('two-step verification with an authenticator app (issue 21)', () => {
     const key = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
     assert.equal(new URL(uri).searchParams.get('secret'), key, 'the key shown is the URI\'s');
     await page.screenshot({ path: screenshotPath('mfa-1-enrol'), fullPage: true });
+    assert.deepEqual(await axeProblems(page), [], 'the enrolment page passes axe');
     await page.getByLabel('Code from your authenticator app').fill(await totpCode(uri));
     await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
     await page.locator('#recovery-codes').waitFor();
@@ -97,6 +113,7 @@ describe('two-step verification with an authenticator app (issue 21)', () => {
     await page.waitForURL((u) => u.pathname === '/login/mfa');
     const stepUrl = page.url();
     await page.screenshot({ path: screenshotPath('mfa-3-second-step'), fullPage: true });
+    assert.deepEqual(await axeProblems(page), [], 'the second step passes axe');
 
     // Half signed in: consent is out of reach.
     const rid = new URL(stepUrl).searchParams.get('r');

@@ -480,19 +480,6 @@ pub async fn revoke_app(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails() {
-        assert!(valid_email("a@b.co"));
-        assert!(!valid_email("a@b"));
-        assert!(!valid_email("a b@c.d"));
-        assert!(!valid_email("@c.d"));
-    }
-}
-
 /// Removes every second factor of a person who lost them (authenticator
 /// app, recovery codes, passkeys) and ends their sessions, so the next
 /// sign-in is with the password and, where MFA is required, a new
@@ -516,4 +503,17 @@ pub async fn reset_mfa(
                "passkeys_removed": done.passkeys_removed, "sessions_ended": sessions_ended}),
     );
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(valid_email("a@b.co"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("a b@c.d"));
+        assert!(!valid_email("@c.d"));
+    }
 }

@@ -84,6 +84,18 @@ if ! stamp_ok "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"; then
 fi
 "$notes_py/.venv/bin/python" -c 'import mcp, jwt, uvicorn, cryptography' || die "the notes-mcp-py venv lacks a package (remove examples/notes-mcp-py/.venv and run again)"
 
+# --- pyotp (e2e/totp): TOTP codes computed independently of authgate ---------
+totp_dir="$here/totp"
+if ! stamp_ok "$totp_dir/requirements.txt" "$totp_dir/.venv/.e2e-stamp"; then
+  say "Python venv for e2e/totp (pip install -r requirements.txt)"
+  rm -rf "$totp_dir/.venv"
+  timeout 300 python3 -m venv "$totp_dir/.venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  timeout 600 "$totp_dir/.venv/bin/pip" install --disable-pip-version-check -q -r "$totp_dir/requirements.txt" \
+    || die "pip install -r e2e/totp/requirements.txt failed"
+  stamp "$totp_dir/requirements.txt" "$totp_dir/.venv/.e2e-stamp"
+fi
+"$totp_dir/.venv/bin/python" -c 'import pyotp' || die "the e2e/totp venv lacks pyotp (remove e2e/totp/.venv and run again)"
+
 # --- Binaries ------------------------------------------------------------------
 if [[ $build == 1 ]]; then
   say "cargo build -p authgate-server --bin authgate -p weather-mcp"

@@ -27,6 +27,7 @@ const PAGES = [
   { name: 'login', path: (c) => c.login, status: 200, phrase: { en: 'Sign in', fr: 'Se connecter' } },
   { name: 'consent', path: (c) => c.consent, status: 200, phrase: { en: 'Registered by your administrator', fr: 'Enregistrée par votre administrateur' } },
   { name: 'account', path: () => '/account', status: 200, phrase: { en: 'Connected apps', fr: 'Applications connectées' } },
+  { name: 'account-mfa', path: () => '/account/mfa', status: 200, phrase: { en: 'Two-step verification', fr: 'Validation en deux étapes' } },
   { name: 'error', path: () => '/consent?r=no-such-request', status: 400, phrase: { en: 'This request expired', fr: 'Cette demande a expiré' } },
 ];
 

@@ -183,8 +183,21 @@ describe('passkeys in a real browser (issue 21)', () => {
     assert.equal(new URL(page.url()).pathname, '/login', `not signed in (${me.status()})`);
   });
 
+  it('asks a person with a passkey for it after the password (second factor)', async () => {
+    await page.goto(`${issuer}/login`);
+    await signIn(page, USER.email, USER.password);
+    await page.waitForURL((u) => u.pathname === '/login/mfa');
+    const stepUrl = page.url();
+    // Half signed in: the account page is out of reach.
+    await page.goto(`${issuer}/account`);
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await page.goto(stepUrl);
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.waitForURL(`${issuer}/account`);
+  });
+
   it('removes the passkey, after which it signs nobody in', async () => {
-    await signInWithPassword();
+    // Signed in (password and passkey) by the test before.
     await page.goto(`${issuer}/account/passkeys`);
     await page.getByRole('button', { name: /^Remove/ }).click();
     await page.locator('#passkey-notice').waitFor();

@@ -110,6 +110,9 @@ pub struct Config {
     /// `[http]`: listener timeouts and connection limit.
     #[serde(default)]
     pub http: crate::listener_config::HttpConfig,
+    /// `[mfa]`: when a second factor is required.
+    #[serde(default)]
+    pub mfa: crate::mfa::config::MfaConfig,
     /// `[gateway]`: run `authgate gateway` in this process too. Kept as
     /// data here (the gateway is an HTTP component); `authgate-server`
     /// checks it with the gateway's own configuration rules.
@@ -157,6 +160,7 @@ impl Default for Config {
             cimd: Default::default(),
             dynamic_registration: Default::default(),
             http: Default::default(),
+            mfa: Default::default(),
             gateway: None,
         }
     }

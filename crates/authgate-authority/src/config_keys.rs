@@ -131,6 +131,12 @@ pub const KEYS: &[KeyDoc] = &[
         "connections served at once; beyond it the server stops accepting until one ends (new connections wait in the kernel's backlog)",
     ),
     key(
+        "mfa.required",
+        "boolean",
+        None,
+        "every local password sign-in needs a second factor (an authenticator app code or a passkey); a person with none must set up an authenticator app before the sign-in completes. An organization can require it for its members alone (`require_mfa`)",
+    ),
+    key(
         "authorization_code_ttl_secs",
         "integer",
         None,

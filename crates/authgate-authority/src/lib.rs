@@ -38,6 +38,7 @@ pub mod issue;
 pub mod keys;
 pub mod listener_config;
 pub mod manage;
+pub mod mfa;
 pub mod net;
 pub mod orgs;
 pub mod outbound;

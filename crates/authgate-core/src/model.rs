@@ -480,3 +480,21 @@ pub struct PasskeyRecord {
     pub created_at: UnixTime,
     pub last_used_at: Option<UnixTime>,
 }
+
+/// A person's TOTP authenticator (RFC 6238). At most one per person; it is
+/// unconfirmed (`confirmed_at` unset, not a second factor yet) until the
+/// person has typed a code from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpRecord {
+    pub user_id: String,
+    /// Random id of this enrolment: a confirmation names it, so a code from
+    /// an enrolment that another tab has since replaced confirms nothing.
+    pub id: String,
+    /// The shared secret sealed with the key-encryption key.
+    pub secret_sealed: Vec<u8>,
+    pub created_at: UnixTime,
+    pub confirmed_at: Option<UnixTime>,
+    /// The newest time step whose code was accepted: no code of that step
+    /// or an earlier one is accepted again (RFC 6238 §5.2).
+    pub last_used_step: Option<i64>,
+}

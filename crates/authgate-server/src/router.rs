@@ -109,6 +109,34 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/login/passkey/options"),
             post(endpoints::passkeys::sign_in_options),
         )
+        // TOTP and recovery codes (issue 21): the second sign-in step and
+        // the account's page.
+        .route(
+            &paths.at("/login/mfa"),
+            get(endpoints::mfa::step_page).post(endpoints::mfa::verify),
+        )
+        .route(&paths.at("/login/mfa/enroll"), post(endpoints::mfa::enrol))
+        .route(
+            &paths.at("/login/mfa/continue"),
+            get(endpoints::mfa::continue_after_enrolment),
+        )
+        .route(&paths.at("/account/mfa"), get(endpoints::mfa_account::page))
+        .route(
+            &paths.at("/account/mfa/setup"),
+            post(endpoints::mfa_account::setup),
+        )
+        .route(
+            &paths.at("/account/mfa/confirm"),
+            post(endpoints::mfa_account::confirm),
+        )
+        .route(
+            &paths.at("/account/mfa/recovery-codes"),
+            post(endpoints::mfa_account::regenerate_codes),
+        )
+        .route(
+            &paths.at("/account/mfa/remove"),
+            post(endpoints::mfa_account::remove),
+        )
         .route(
             &paths.at("/assets/passkey.js"),
             get(endpoints::passkeys::script),

@@ -43,6 +43,7 @@ mod dialect;
 mod facts;
 mod grants;
 mod keys;
+mod mfa;
 mod orgs;
 mod passkeys;
 mod postgres;

@@ -207,6 +207,8 @@ impl<D: Dialect> UserStore for SqlStore<D> {
             "DELETE FROM authorization_codes WHERE user_id = $1",
             "DELETE FROM sessions WHERE user_id = $1",
             "DELETE FROM passkeys WHERE user_id = $1",
+            "DELETE FROM totp_secrets WHERE user_id = $1",
+            "DELETE FROM recovery_codes WHERE user_id = $1",
         ] {
             sql::<D::Db>(statement)
                 .arg(id)

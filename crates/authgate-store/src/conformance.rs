@@ -34,6 +34,7 @@ mod catalog;
 mod dashboard;
 mod federation;
 mod fixtures;
+mod mfa;
 mod orgs;
 mod passkeys;
 mod people;
@@ -45,6 +46,7 @@ pub use audit::audit;
 pub use catalog::{clients, first_signing_key_once, resources, signing_keys, users};
 pub use dashboard::{audit_filters, client_pages, facts};
 pub use federation::{connections, user_identities};
+pub use mfa::mfa;
 pub use orgs::{organizations, scope_group_rules};
 pub use passkeys::passkeys;
 pub use people::{user_deletion, users_paged};
@@ -75,6 +77,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     organizations(store.clone()).await;
     scope_group_rules(store.clone()).await;
     passkeys(store.clone()).await;
+    mfa(store.clone()).await;
     connections(store.clone()).await;
     user_identities(store).await;
 }

@@ -13,6 +13,9 @@ use authgate_core::connection::{Connection, IdentityClaims, UserIdentity};
 use authgate_core::model::*;
 
 pub mod conformance;
+mod mfa;
+
+pub use mfa::MfaStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -449,6 +452,7 @@ pub trait Store:
     + FactStore
     + OrganizationStore
     + PasskeyStore
+    + MfaStore
     + ConnectionStore
     + UserIdentityStore
     + Send

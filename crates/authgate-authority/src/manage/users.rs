@@ -480,6 +480,31 @@ pub async fn revoke_app(
     })
 }
 
+/// Removes every second factor of a person who lost them (authenticator
+/// app, recovery codes, passkeys) and ends their sessions, so the next
+/// sign-in is with the password and, where MFA is required, a new
+/// enrolment. Audited `mfa.reset`.
+pub async fn reset_mfa(
+    state: &Authority,
+    actor: &Actor,
+    id: &str,
+) -> AdminResult<crate::mfa::MfaReset> {
+    let u = get_user(state, id).await?;
+    let done = crate::mfa::reset(state, &u.id).await?;
+    let sessions_ended = state.store.delete_sessions_for_user(&u.id).await?;
+    record(
+        state,
+        actor,
+        "mfa.reset",
+        None,
+        None,
+        json!({"user_id": u.id, "email": u.email, "totp_removed": done.totp_removed,
+               "recovery_codes_removed": done.recovery_codes_removed,
+               "passkeys_removed": done.passkeys_removed, "sessions_ended": sessions_ended}),
+    );
+    Ok(done)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

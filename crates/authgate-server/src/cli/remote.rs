@@ -287,6 +287,12 @@ pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
                 s(&v, "consents_removed")
             );
         }
+        UserCmd::MfaReset { email } => {
+            let (v, _) = on_person(r, &email, "POST", "/mfa-reset", None).await?;
+            let done: authgate_authority::mfa::MfaReset = serde_json::from_value(v)
+                .map_err(|e| CliError(format!("unexpected answer from the server: {e}")))?;
+            super::user::print_mfa_reset(&email, &done);
+        }
         UserCmd::SignOut { email } => {
             let (v, u) = on_person(r, &email, "POST", "/sign-out", None).await?;
             println!(

@@ -1,4 +1,4 @@
-//! `authgate user add|list|edit|set-role|disable|enable|delete|sign-out`.
+//! `authgate user add|list|edit|set-role|disable|enable|delete|sign-out|mfa-reset`.
 
 use super::error::CliError;
 use super::local::{Local, actor, admin_err};
@@ -87,6 +87,13 @@ pub enum UserCmd {
     },
     /// Sign a person out everywhere: sessions end, grants are revoked.
     SignOut {
+        /// The person's email address.
+        email: String,
+    },
+    /// Reset a person's two-step verification (they lost their phone or
+    /// key): their authenticator app, recovery codes and passkeys are
+    /// removed and their sessions end.
+    MfaReset {
         /// The person's email address.
         email: String,
     },
@@ -245,8 +252,26 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
                 o.grants_revoked
             );
         }
+        UserCmd::MfaReset { email } => {
+            let r = on_person(settings, &email, async |s, id| {
+                manage::reset_mfa(s, &actor(), id).await
+            })
+            .await?;
+            print_mfa_reset(&email, &r);
+        }
     }
     Ok(())
+}
+
+/// What `user mfa-reset` says it removed.
+pub fn print_mfa_reset(email: &str, r: &authgate_authority::mfa::MfaReset) {
+    println!(
+        "user {}: two-step verification reset (authenticator app {}, {} recovery codes, {} passkeys removed; sessions ended)",
+        email.trim().to_lowercase(),
+        if r.totp_removed { "removed" } else { "none" },
+        r.recovery_codes_removed,
+        r.passkeys_removed
+    );
 }
 
 /// Runs `op` on the person with `email`.

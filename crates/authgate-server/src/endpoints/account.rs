@@ -67,7 +67,7 @@ pub async fn account_page(
         Ok(None) => return page::see_other(&format!("{base}/login")),
         Err(e) => return failure(&state, e),
     };
-    let Some(uid) = sess.user_id.clone() else {
+    let Some(uid) = session::signed_in_user(&sess).map(str::to_owned) else {
         return page::see_other(&format!("{base}/login"));
     };
     let user = match state.store.get_user(&uid).await {
@@ -159,7 +159,7 @@ async fn signed_in_form(
         Ok(None) => return Err(page::see_other(&format!("{base}/login"))),
         Err(e) => return Err(failure(state, e)),
     };
-    let Some(uid) = sess.user_id.clone() else {
+    let Some(uid) = session::signed_in_user(&sess).map(str::to_owned) else {
         return Err(page::see_other(&format!("{base}/login")));
     };
     if !session::csrf_ok(&sess, csrf.as_deref()) {

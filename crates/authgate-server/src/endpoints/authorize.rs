@@ -270,7 +270,7 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
         Ok(x) => x,
         Err(e) => return server_error(e),
     };
-    let signed_in_user = match &sess.user_id {
+    let signed_in_user = match session::signed_in_user(&sess) {
         Some(uid) => match state.store.get_user(uid).await {
             Ok(u) => u.filter(|u| !u.disabled),
             Err(e) => return server_error(e),

@@ -137,7 +137,7 @@ async fn signed_in(
         Ok(None) => return Err(expired(state)),
         Err(e) => return Err(failure(state, e)),
     };
-    let Some(uid) = s.user_id.clone() else {
+    let Some(uid) = session::signed_in_user(&s).map(str::to_owned) else {
         return Err(login);
     };
     match state.store.get_user(&uid).await {

@@ -12,7 +12,7 @@ use axum::response::Response;
 pub async fn home(State(state): State<SharedState>, headers: HeaderMap) -> Response {
     let base = state.settings.issuer_path();
     let user_id = match session::load(&state, &headers).await {
-        Ok(loaded) => loaded.and_then(|(s, _)| s.user_id),
+        Ok(loaded) => loaded.and_then(|(s, _)| session::signed_in_user(&s).map(str::to_owned)),
         Err(e) => {
             tracing::error!(error = %e, "session read failed on /");
             return page::error_page(

@@ -202,8 +202,15 @@ pub async fn login_submit(
         Err(SignInError::Disabled) => return show(DISABLED.into()).await,
         Err(SignInError::Store(e)) => return store_failure(&state, e),
     };
-    // The end every sign-in shares (passkeys and upstreams call it too).
     let ctx = authgate_core::model::AuthContext::password();
+    // A person with a second factor, or who must have one, is not signed
+    // in yet: the sign-in waits for it (`endpoints::mfa`).
+    match authgate_authority::mfa::policy::after_password(&state, &user).await {
+        Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
+        Ok(_) => return crate::endpoints::mfa::begin(&state, sess, &user.id, &ctx, &rid).await,
+        Err(e) => return store_failure(&state, e),
+    }
+    // The end every sign-in shares (passkeys and upstreams call it too).
     match crate::pages::sign_in::complete(&state, &sess, &user.id, &ctx, &rid).await {
         Ok(resp) => resp,
         Err(e) => store_failure(&state, e),

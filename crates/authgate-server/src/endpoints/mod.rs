@@ -12,6 +12,8 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod login_email;
+pub mod mfa;
+pub mod mfa_account;
 pub mod passkeys;
 pub mod register;
 pub mod revoke;

@@ -90,7 +90,7 @@ async fn signed_in(
     let Some((sess, _)) = session::load(state, headers).await? else {
         return Ok(None);
     };
-    let Some(uid) = sess.user_id.clone() else {
+    let Some(uid) = session::signed_in_user(&sess).map(str::to_owned) else {
         return Ok(None);
     };
     Ok(match state.store.get_user(&uid).await? {

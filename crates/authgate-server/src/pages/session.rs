@@ -358,6 +358,19 @@ pub fn auth_context(session: &Session) -> AuthContext {
         .unwrap_or_else(AuthContext::password)
 }
 
+/// The person `session` is signed in as — the one test of "signed in"
+/// every page, the consent step, `/authorize` and the dashboard use. A
+/// pre-session is nobody; so is a session holding a sign-in that waits for
+/// its second factor ([`begin_second_factor`]), expired or not, even when
+/// it was someone's before: half a sign-in reaches nothing until it is
+/// finished (which makes a new session) or started again.
+pub fn signed_in_user(session: &Session) -> Option<&str> {
+    if is_pre_session(session) || session.data.get(SECOND_FACTOR_KEY).is_some() {
+        return None;
+    }
+    session.user_id.as_deref()
+}
+
 /// A sign-in whose first factor passed and whose second is still owed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SecondFactorPending {

@@ -44,16 +44,30 @@ pub async fn complete(
     ctx: &authgate_core::model::AuthContext,
     rid: &str,
 ) -> Result<axum::response::Response, authgate_store::StoreError> {
-    use crate::pages::{page, session};
+    use crate::pages::session;
     let (new_sess, raw) = session::renew_for_user(state, old, user_id, ctx).await?;
+    let mut resp = continue_to(state, new_sess, user_id, rid).await?;
+    session::set_cookie(state, &mut resp, &raw);
+    Ok(resp)
+}
+
+/// Where a signed-in session `sess` of `user_id` goes after signing in:
+/// the pending authorization request `rid` (consent, or straight back to
+/// the client when consent was given), else the dashboard or the account
+/// page.
+pub async fn continue_to(
+    state: &AppState,
+    sess: Session,
+    user_id: &str,
+    rid: &str,
+) -> Result<axum::response::Response, authgate_store::StoreError> {
+    use crate::pages::{page, session};
     let now = state.clock.now();
-    let mut resp = if let Some(req) = session::pending(&new_sess, rid, now) {
-        crate::endpoints::consent::after_sign_in(state, new_sess, rid, req, user_id).await?
-    } else if let Some(to) = after_login(state, &new_sess) {
+    Ok(if let Some(req) = session::pending(&sess, rid, now) {
+        crate::endpoints::consent::after_sign_in(state, sess, rid, req, user_id).await?
+    } else if let Some(to) = after_login(state, &sess) {
         page::see_other(&to)
     } else {
         page::see_other(&format!("{}/account", state.settings.issuer_path()))
-    };
-    session::set_cookie(state, &mut resp, &raw);
-    Ok(resp)
+    })
 }

@@ -22,6 +22,7 @@ mod introspection_revocation;
 mod keys;
 mod malformed;
 mod metrics;
+mod mfa;
 mod no_writes;
 mod orgs;
 mod pages_i18n;

@@ -40,6 +40,7 @@ use utoipa::OpenApi;
         handlers::delete_user,
         handlers::set_user_role,
         handlers::sign_out_user,
+        handlers::reset_user_mfa,
         handlers::disable_user,
         handlers::enable_user,
         handlers::password_link,

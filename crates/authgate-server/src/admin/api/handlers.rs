@@ -415,6 +415,21 @@ pub async fn sign_out_user(
     ))
 }
 
+/// Reset a person's two-step verification: their authenticator app,
+/// recovery codes and passkeys are removed and their sessions end (for a
+/// person who lost them; they sign in with the password next and enrol
+/// again where MFA is required).
+#[utoipa::path(post, path = "/users/{id}/mfa-reset", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = authgate_authority::mfa::MfaReset), (status = 404, body = ErrorBody)))]
+pub async fn reset_user_mfa(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<authgate_authority::mfa::MfaReset> {
+    Ok(Json(manage::reset_mfa(&state, &c.actor, &id).await?))
+}
+
 /// Disable a person: no sign-in, no refresh; their sessions and grants end
 /// at once.
 #[utoipa::path(post, path = "/users/{id}/disable", tag = "Users",

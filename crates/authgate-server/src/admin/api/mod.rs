@@ -62,6 +62,9 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("POST", "/users/{id}/sign-out", || {
         post(handlers::sign_out_user)
     }),
+    ("POST", "/users/{id}/mfa-reset", || {
+        post(handlers::reset_user_mfa)
+    }),
     ("POST", "/users/{id}/disable", || {
         post(handlers::disable_user)
     }),

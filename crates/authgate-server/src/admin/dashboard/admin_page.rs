@@ -114,7 +114,10 @@ pub async fn require_admin(
     let loaded = session::load(state, headers)
         .await
         .map_err(|e| failure(state, e))?;
-    let user = match loaded.as_ref().and_then(|(s, _)| s.user_id.clone()) {
+    let user = match loaded
+        .as_ref()
+        .and_then(|(s, _)| session::signed_in_user(s).map(str::to_owned))
+    {
         None => None,
         Some(uid) => match state.store.get_user(&uid).await {
             Ok(u) => u.filter(|u| !u.disabled),

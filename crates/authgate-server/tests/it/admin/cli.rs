@@ -413,6 +413,7 @@ async fn management_commands_through_the_admin_api() {
         vec!["user", "set-role", "eve@example.com", "auditor"],
         vec!["user", "edit", "eve@example.com", "--name", "Eve A."],
         vec!["user", "sign-out", "eve@example.com"],
+        vec!["user", "mfa-reset", "eve@example.com"],
     ] {
         let out = call(remote(&args), None).await;
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);

@@ -1,0 +1,70 @@
+//! When a local password sign-in needs a second factor.
+//!
+//! - A person with any second factor (a confirmed authenticator app or a
+//!   passkey) gives one after the password, always.
+//! - A person with none gives none, unless MFA is required for them — by
+//!   `[mfa] required`, or by their organization (`require_mfa`, membership
+//!   by the email's verified domain): then they enrol an authenticator
+//!   before the sign-in completes.
+
+use crate::Authority;
+use authgate_core::model::User;
+use authgate_store::StoreError;
+
+/// What follows a correct password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPassword {
+    /// Signed in.
+    Done,
+    /// Owes a code or a passkey.
+    SecondFactor,
+    /// Must enrol a second factor first.
+    MustEnrol,
+}
+
+/// Whether a second factor is required for `user` by configuration or
+/// their organization (an organization that is turned off requires
+/// nothing here: its members cannot sign in with a password anyway).
+pub async fn required_for(auth: &Authority, user: &User) -> Result<bool, StoreError> {
+    if auth.settings.raw.mfa.required {
+        return Ok(true);
+    }
+    Ok(crate::orgs::org_for_email(auth, &user.email)
+        .await?
+        .is_some_and(|o| o.require_mfa && !o.disabled))
+}
+
+/// The second factors a person has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors {
+    pub totp: bool,
+    pub passkeys: bool,
+}
+
+impl Factors {
+    pub fn any(&self) -> bool {
+        self.totp || self.passkeys
+    }
+}
+
+pub async fn factors(auth: &Authority, user_id: &str) -> Result<Factors, StoreError> {
+    let totp = auth
+        .store
+        .get_totp(user_id)
+        .await?
+        .is_some_and(|t| t.confirmed_at.is_some());
+    let passkeys = !auth.store.list_passkeys_for_user(user_id).await?.is_empty();
+    Ok(Factors { totp, passkeys })
+}
+
+/// What follows `user`'s correct password.
+pub async fn after_password(auth: &Authority, user: &User) -> Result<AfterPassword, StoreError> {
+    if factors(auth, &user.id).await?.any() {
+        return Ok(AfterPassword::SecondFactor);
+    }
+    Ok(if required_for(auth, user).await? {
+        AfterPassword::MustEnrol
+    } else {
+        AfterPassword::Done
+    })
+}

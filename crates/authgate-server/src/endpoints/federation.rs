@@ -379,6 +379,27 @@ async fn finish_sign_in(
         idp: Some(identity.connection_id.clone()),
         org_id,
     };
+    // The MFA policy holds for upstream sign-ins too: unless the upstream
+    // says it used several factors (`mfa` in its `amr`), a person with a
+    // second factor gives it here, and one who must have one enrols
+    // first. Otherwise `[mfa] required` would be one social login away.
+    if !ctx.amr.iter().any(|m| m == "mfa") {
+        let user = match state.store.get_user(user_id).await {
+            Ok(Some(u)) => u,
+            // Deleted a moment ago: back to the first step.
+            Ok(None) => {
+                return page::see_other(&format!("{}/login", state.settings.issuer_path()));
+            }
+            Err(e) => return crate::endpoints::login::store_failure(state, e),
+        };
+        match authgate_authority::mfa::policy::after_password(state, &user).await {
+            Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
+            Ok(_) => {
+                return crate::endpoints::mfa::begin(state, sess.clone(), user_id, &ctx, rid).await;
+            }
+            Err(e) => return crate::endpoints::login::store_failure(state, e),
+        }
+    }
     match crate::pages::sign_in::complete(state, sess, user_id, &ctx, rid).await {
         Ok(resp) => resp,
         Err(e) => crate::endpoints::login::store_failure(state, e),

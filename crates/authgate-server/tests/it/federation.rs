@@ -921,3 +921,47 @@ async fn a_nonce_signs_in_once_even_in_a_fresh_flow() {
     assert!(matches!(e, UpstreamError::BadState), "{e:?}");
     app.shutdown().await;
 }
+
+/// The MFA policy holds for upstream sign-ins: when the organization
+/// requires a second factor and the upstream did not say it used one, the
+/// person enrols one at authgate before consent, and the pending sign-in
+/// reaches no consent page.
+#[tokio::test]
+async fn an_organization_requiring_mfa_holds_upstream_sign_ins_too() {
+    let (app, _up) = setup().await;
+    orgs::update_org(
+        app.state(),
+        &actor(),
+        "acme",
+        OrgInput {
+            id: "acme".into(),
+            name: "Acme".into(),
+            connection_ids: vec!["up".into()],
+            forbid_local_passwords: false,
+            require_mfa: true,
+        },
+    )
+    .await
+    .unwrap();
+    let b = Browser::new();
+    let auth = to_upstream(&app, &b, "ann@acme.example").await;
+    let callback = upstream_sign_in(&b, &auth, "ann").await;
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.clone().unwrap();
+    assert!(
+        to.contains("/login/mfa"),
+        "to the second step, not consent: {to}"
+    );
+    // Going straight to consent with the pending sign-in gets nothing.
+    let consent = b.get(&app.url("/consent")).await;
+    assert_ne!(consent.status, 200, "{}", consent.body);
+    let account = b.get(&app.url("/account")).await;
+    assert_eq!(account.status, 303, "{}", account.body);
+    assert!(
+        account.location.as_deref().unwrap_or("").contains("/login"),
+        "{:?}",
+        account.location
+    );
+    app.shutdown().await;
+}

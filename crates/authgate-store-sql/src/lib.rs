@@ -44,6 +44,7 @@ mod facts;
 mod grants;
 mod keys;
 mod orgs;
+mod outbox;
 mod passkeys;
 mod postgres;
 mod query;

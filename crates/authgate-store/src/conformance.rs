@@ -35,6 +35,7 @@ mod dashboard;
 mod federation;
 mod fixtures;
 mod orgs;
+mod outbox;
 mod passkeys;
 mod people;
 mod sessions;
@@ -46,6 +47,7 @@ pub use catalog::{clients, first_signing_key_once, resources, signing_keys, user
 pub use dashboard::{audit_filters, client_pages, facts};
 pub use federation::{connections, user_identities};
 pub use orgs::{organizations, scope_group_rules};
+pub use outbox::outbox;
 pub use passkeys::passkeys;
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
@@ -75,6 +77,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     organizations(store.clone()).await;
     scope_group_rules(store.clone()).await;
     passkeys(store.clone()).await;
+    outbox(store.clone()).await;
     connections(store.clone()).await;
     user_identities(store).await;
 }

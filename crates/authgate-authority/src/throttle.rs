@@ -360,7 +360,8 @@ mod tests {
         assert!(t.allow("ANN@example.com", b, 1));
         assert!(!t.allow("ann@example.com", b, 2), "third for one email");
         assert!(t.allow("bob@example.com", a, 3));
-        assert!(!t.allow("cy@example.com", a, 4), "fourth from one address");
+        assert!(t.allow("cy@example.com", a, 4), "third from one address");
+        assert!(!t.allow("dan@example.com", a, 5), "fourth from one address");
         assert!(t.allow("ann@example.com", b, 200), "the window ended");
     }
 }

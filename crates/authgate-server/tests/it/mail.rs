@@ -544,3 +544,165 @@ async fn a_verification_link_does_not_verify_a_changed_address() {
     assert_eq!(Browser::new().get(&link.url).await.status, 404);
     app.shutdown().await;
 }
+
+/// Runs the `authgate` binary with `stdin`; (exit code, stdout, stderr).
+fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authgate"));
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AUTHGATE_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn authgate");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_verify_emails_from_the_command_line() {
+    let sink = Sink::start();
+    let app = app_mailing_to(sink.port).await;
+    // The running server's database and key-encryption key, so what the
+    // command queues is what the server's outbox worker sends.
+    let s = &app.state().settings;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "issuer = {:?}\ndatabase_url = {:?}\ndata_dir = {:?}\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Example ID <id@example.test>\"\n",
+            s.issuer,
+            s.database_url,
+            s.raw.data_dir.display().to_string(),
+            sink.port
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    let verified = |email: &'static str| {
+        let store = app.store.clone();
+        async move {
+            store
+                .get_user_by_email(email)
+                .await
+                .unwrap()
+                .unwrap()
+                .email_verified
+        }
+    };
+
+    // `user add` starts unverified unless the operator says otherwise.
+    let pw = format!("{PASSWORD}\n");
+    let (code, _, err) = cli(
+        &["--config", c, "user", "add", "--email", "plain@example.com"],
+        &pw,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!verified("plain@example.com").await);
+    let (code, _, err) = cli(
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "--email",
+            "op@example.com",
+            "--verified",
+        ],
+        &pw,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(verified("op@example.com").await);
+
+    // Without --send: on the operator's word.
+    let (code, out, err) = cli(
+        &["--config", c, "user", "verify-email", "plain@example.com"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("plain@example.com is verified"), "{out}");
+    assert!(verified("plain@example.com").await);
+
+    // --send: a link, sent by the running server.
+    add_user(&app, "link@example.com").await;
+    let (code, out, err) = cli(
+        &[
+            "--config",
+            c,
+            "user",
+            "verify-email",
+            "link@example.com",
+            "--send",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("queued"), "{out}");
+    let mail = sink.one("Confirm your email address").await;
+    assert_eq!(mail.rcpt_tos, vec!["link@example.com"]);
+    let page = Browser::new().get(&mail.link("/email/verify?token=")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!verified("link@example.com").await, "not until confirmed");
+
+    // An unknown person is named in the error.
+    let (code, _, err) = cli(
+        &["--config", c, "user", "verify-email", "nobody@example.com"],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("nobody@example.com"), "{err}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_gives_up_after_max_attempts_and_audits_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = default_config();
+    let mut smtp = smtp(port);
+    smtp.max_attempts = 2;
+    cfg.smtp = Some(smtp);
+    let app = TestApp::start_with(cfg, "").await;
+    add_user(&app, "lost@example.com").await;
+    ask_reset(&app, "lost@example.com").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let event = loop {
+        let events = app
+            .store
+            .list_audit_events(Some("mail.given_up"), None, 10)
+            .await
+            .unwrap();
+        if let Some(e) = events.into_iter().next() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(event.outcome, "failed");
+    let detail = serde_json::to_string(&event.detail).unwrap();
+    assert!(detail.contains("\"attempts\":2"), "{detail}");
+    assert!(detail.contains("password_reset"), "{detail}");
+    assert!(
+        !detail.contains("token="),
+        "no link secret in the audit log"
+    );
+    app.shutdown().await;
+}

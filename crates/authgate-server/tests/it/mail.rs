@@ -706,3 +706,37 @@ async fn the_outbox_gives_up_after_max_attempts_and_audits_it() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_mail_is_sealed_at_rest() {
+    // No [smtp]: nothing drains the outbox while we look at it.
+    let app = TestApp::start().await;
+    let content = authgate_authority::mail::MailContent {
+        to: "ann@example.com".into(),
+        to_name: Some("Ann".into()),
+        subject: "Reset".into(),
+        text: "https://id.example/password/reset?token=SECRET-LINK-TOKEN".into(),
+        html: "<a href=\"https://id.example/password/reset?token=SECRET-LINK-TOKEN\">x</a>".into(),
+    };
+    let id = authgate_authority::mail::enqueue(app.state(), "password_reset", &content)
+        .await
+        .unwrap();
+    let row = app.store.get_mail(&id).await.unwrap().expect("queued");
+    assert!(row.sealed);
+    assert!(
+        !row.payload.contains("SECRET-LINK-TOKEN"),
+        "{}",
+        row.payload
+    );
+    assert_eq!(row.recipient, "ann@example.com");
+    assert_eq!(
+        authgate_authority::mail::outbox::open(app.state(), &row).unwrap(),
+        content,
+        "opens with the key-encryption key"
+    );
+    // Tampered with (or moved to another row), it does not open.
+    let mut moved = row.clone();
+    moved.id = "another-id".into();
+    assert!(authgate_authority::mail::outbox::open(app.state(), &moved).is_err());
+    app.shutdown().await;
+}

@@ -83,6 +83,17 @@ if ! stamp_ok "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"; then
   stamp "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"
 fi
 "$notes_py/.venv/bin/python" -c 'import mcp, jwt, uvicorn, cryptography' || die "the notes-mcp-py venv lacks a package (remove examples/notes-mcp-py/.venv and run again)"
+# The SMTP server the email tests send to (aiosmtpd); the Rust tests make
+# the same venv on first use (stamp .installed).
+smtp_sink="$repo/e2e/smtp-sink"
+if [[ ! -f "$smtp_sink/.venv/.installed" ]]; then
+  say "Python venv for e2e/smtp-sink (pip install -r requirements.txt)"
+  rm -rf "$smtp_sink/.venv"
+  timeout 300 python3 -m venv "$smtp_sink/.venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  timeout 900 "$smtp_sink/.venv/bin/pip" install --disable-pip-version-check -q -r "$smtp_sink/requirements.txt" \
+    || die "pip install -r e2e/smtp-sink/requirements.txt failed"
+  touch "$smtp_sink/.venv/.installed"
+fi
 
 # --- pyotp (e2e/totp): TOTP codes computed independently of authgate ---------
 totp_dir="$here/totp"

@@ -3,7 +3,8 @@
 // verification), never a mocked ceremony. A person registers a passkey on
 // the account page, signs out, and then signs in with the passkey alone
 // during an OAuth authorization; the code becomes a token for them. An
-// assertion the authenticator made for another origin is refused.
+// assertion the authenticator made for another origin is refused. A new
+// passkey is mailed to the person (a real SMTP server, aiosmtpd).
 //
 // WebAuthn needs a host name as RP id, so this authgate's issuer is
 // http://localhost:<port> (a secure context for the browser).
@@ -16,21 +17,26 @@ import { startCallbackServer } from '../lib/callback.mjs';
 import { freePort } from '../lib/ports.mjs';
 import { launchBrowser, newPage, screenshotPath, bodyText, signInWithPassword as signIn } from '../lib/browser.mjs';
 import { pkce, randomState, authorizationUrl, postForm, decodeJwt } from '../lib/oauth.mjs';
+import { startSmtpSink } from '../lib/smtp.mjs';
 
 const CLIENT_ID = 'e2e-passkey-client';
 
 describe('passkeys in a real browser (issue 21)', () => {
-  let ag, cb, browser, page, cdp, authenticatorId, resource, issuer;
+  let ag, cb, browser, page, cdp, authenticatorId, resource, issuer, sink;
 
   before(async () => {
     cb = await startCallbackServer();
+    sink = await startSmtpSink();
     resource = (await planWeather()).url;
     const port = await freePort();
     issuer = `http://localhost:${port}`;
     ag = await startAuthgate({
       name: 'authgate-passkeys',
       port,
-      extra: { issuer },
+      extra: {
+        issuer,
+        smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', from: 'authgate e2e <id@example.test>' },
+      },
       resources: [weatherResource(resource)],
       clients: [
         {
@@ -64,6 +70,7 @@ describe('passkeys in a real browser (issue 21)', () => {
     await browser?.close().catch(() => {});
     await ag?.stop();
     await cb?.close();
+    await sink?.stop();
   });
 
   const signInWithPassword = async () => {
@@ -86,6 +93,10 @@ describe('passkeys in a real browser (issue 21)', () => {
     assert.equal(credentials.length, 1, 'one credential on the authenticator');
     assert.equal(credentials[0].isResidentCredential, true, 'a discoverable credential');
     assert.equal(credentials[0].rpId, 'localhost');
+    // The person is told by mail.
+    const notice = await sink.waitFor(/A passkey was added/);
+    assert.deepEqual(notice.rcpt_tos, [USER.email]);
+    assert.match(notice.text, /Test laptop/);
     // Renaming is the person's own business, and is checked.
     await page.getByLabel('New name').fill('Work laptop');
     await page.getByRole('button', { name: 'Rename' }).click();

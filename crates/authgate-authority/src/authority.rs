@@ -28,6 +28,8 @@ pub struct Authority {
     pub passwords: PasswordChecker,
     pub audit: AuditSink,
     pub login_throttle: SignInThrottle,
+    /// Password reset requests (mail sent on request).
+    pub reset_throttle: crate::throttle::RequestThrottle,
     /// The rendered metadata documents.
     pub discovery: DiscoveryCache,
     /// Upstream identity providers: their fetcher, discovery documents

@@ -118,6 +118,9 @@ pub struct Config {
     /// checks it with the gateway's own configuration rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<serde_json::Value>,
+    /// `[smtp]`: the mail server (see `mail::config`). Unset: no mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<crate::mail::SmtpConfig>,
 }
 
 impl Default for Config {
@@ -162,6 +165,7 @@ impl Default for Config {
             http: Default::default(),
             mfa: Default::default(),
             gateway: None,
+            smtp: None,
         }
     }
 }
@@ -195,6 +199,8 @@ pub struct Settings {
     /// Configurations that start but are probably wrong; `serve` logs each
     /// as a warning.
     pub warnings: Vec<String>,
+    /// `[smtp]`, checked (its password read from its file).
+    pub smtp: Option<crate::mail::SmtpSettings>,
 }
 
 pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
@@ -294,7 +300,13 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     crate::cimd::config::validate_config(&raw.cimd)?;
     crate::registration::limits::validate_config(&raw.dynamic_registration)?;
     crate::listener_config::validate_config(&raw.http)?;
+    let smtp = raw
+        .smtp
+        .as_ref()
+        .map(crate::mail::config::validate)
+        .transpose()?;
     Ok(Settings {
+        smtp,
         issuer,
         listen,
         metrics_listen,

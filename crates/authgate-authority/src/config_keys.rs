@@ -366,6 +366,60 @@ pub const KEYS: &[KeyDoc] = &[
         "`[[resources]]`: MCP servers, applied idempotently at start: `id`, `name`, `uri`, `scopes = [{name, description, implies}]` (`description` optional: without it the consent page shows just the name, as with `authgate resource add --scope name`), `default_scopes`, `access_token_ttl_secs`, `refresh_token_idle_ttl_secs`, `refresh_token_absolute_ttl_secs`, `allow_dynamic_registration` (default `true`), `allow_client_id_metadata_documents` (default `true`), `allow_dynamic_client_credentials` (default `false`: whether dynamically registered and metadata document clients may use `client_credentials` for this server — they are anonymous, so leave it off unless anyone may have its scopes without a person), `documentation_uri`, `logo_uri` (https; the consent page shows it)",
     ),
     key(
+        "smtp.host",
+        "string",
+        Some("unset: no mail is sent"),
+        "`[smtp]`: the mail server for password reset links, email verification and notices (queued in the database, retried until sent). Its host name or address",
+    ),
+    key(
+        "smtp.port",
+        "integer",
+        Some("587 (`starttls`), 465 (`tls`), 25 (`none`)"),
+        "the mail server's port",
+    ),
+    key(
+        "smtp.tls",
+        "string",
+        Some("`starttls`"),
+        "`starttls` (required, not opportunistic), `tls` (implicit TLS) or `none` (only for a relay on a loopback address: mail and password would cross the network in clear text)",
+    ),
+    key(
+        "smtp.username",
+        "string",
+        Some("none"),
+        "SMTP user name (with `smtp.password_file`)",
+    ),
+    key(
+        "smtp.password_file",
+        "path",
+        Some("none"),
+        "file holding the SMTP password (never the TOML itself)",
+    ),
+    key(
+        "smtp.from",
+        "string",
+        Some("required"),
+        "the sender, an RFC 5322 mailbox: `Example ID <id@example.com>`",
+    ),
+    key(
+        "smtp.timeout_secs",
+        "integer",
+        Some("30"),
+        "longest SMTP conversation",
+    ),
+    key(
+        "smtp.max_attempts",
+        "integer",
+        Some("10"),
+        "attempts before a message is given up (audited as `mail.given_up`)",
+    ),
+    key(
+        "smtp.retry_base_secs",
+        "integer",
+        Some("30"),
+        "delay after a first failed attempt, doubled after each (at most an hour)",
+    ),
+    key(
         "gateway",
         "table",
         None,
@@ -485,7 +539,7 @@ mod tests {
             .filter(|d| !keys.iter().any(|k| k == d.key))
             // `[gateway]` is absent by default, so the default `Config`
             // does not serialize it.
-            .filter(|d| d.key != "gateway")
+            .filter(|d| d.key != "gateway" && !d.key.starts_with("smtp."))
             .map(|d| d.key)
             .collect();
         assert!(extra.is_empty(), "rows for keys Config lacks: {extra:?}");

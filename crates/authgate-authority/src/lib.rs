@@ -37,6 +37,7 @@ pub mod introspection;
 pub mod issue;
 pub mod keys;
 pub mod listener_config;
+pub mod mail;
 pub mod manage;
 pub mod mfa;
 pub mod net;

@@ -498,6 +498,7 @@ mod tests {
                 disabled: false,
                 role: authgate_core::model::Role::User,
                 created_at: 0,
+                email_verified: false,
             },
             passkey_name: "k".into(),
             method: "hwk",

@@ -23,6 +23,8 @@ pub const SETUP_LINK_TTL: i64 = 3600;
 pub enum Purpose {
     AdminSetup,
     PasswordReset,
+    /// Proves the person receives mail at the address the link names.
+    EmailVerification,
 }
 
 impl Purpose {
@@ -30,12 +32,16 @@ impl Purpose {
         match self {
             Purpose::AdminSetup => "admin_setup",
             Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
         }
     }
     pub fn path(self) -> &'static str {
         match self {
             Purpose::AdminSetup => "/admin/setup",
-            Purpose::PasswordReset => "/password",
+            // Links made before the reset page moved still work: the
+            // router keeps `/password` too.
+            Purpose::PasswordReset => "/password/reset",
+            Purpose::EmailVerification => "/email/verify",
         }
     }
 }
@@ -73,6 +79,49 @@ pub async fn create_link_in(
     user_id: Option<&str>,
     ttl: i64,
 ) -> Result<OneTimeLink, StoreError> {
+    insert_link(
+        store,
+        issuer,
+        rng,
+        now,
+        purpose,
+        json!({"one_time_link": purpose.as_str(), "user_id": user_id}),
+        ttl,
+    )
+    .await
+}
+
+/// A link bound to a person *and* their address as it is now: an email
+/// verification link verifies that address only, never one the person
+/// changed to after it was sent.
+pub async fn create_email_link(
+    state: &Authority,
+    purpose: Purpose,
+    user_id: &str,
+    email: &str,
+    ttl: i64,
+) -> Result<OneTimeLink, StoreError> {
+    insert_link(
+        state.store.as_ref(),
+        &state.settings.issuer,
+        state.rng.as_ref(),
+        state.clock.now(),
+        purpose,
+        json!({"one_time_link": purpose.as_str(), "user_id": user_id, "email": email}),
+        ttl,
+    )
+    .await
+}
+
+async fn insert_link(
+    store: &dyn Store,
+    issuer: &str,
+    rng: &dyn Random,
+    now: UnixTime,
+    purpose: Purpose,
+    data: Value,
+    ttl: i64,
+) -> Result<OneTimeLink, StoreError> {
     let raw = secret::generate(rng)?;
     let rec = Session {
         id_hash: record_key(&raw),
@@ -81,7 +130,7 @@ pub async fn create_link_in(
         auth_time: None,
         created_at: now,
         expires_at: now + ttl,
-        data: json!({"one_time_link": purpose.as_str(), "user_id": user_id}),
+        data,
     };
     store.insert_session(&rec).await?;
     Ok(OneTimeLink {

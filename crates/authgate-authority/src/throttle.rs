@@ -213,6 +213,44 @@ impl SignInThrottle {
     }
 }
 
+/// Requests that send mail (password reset links): every request counts,
+/// per address typed (whether or not it has an account, so the limit
+/// tells nothing) and per client address, within a window; past either
+/// limit requests are refused until the window ends. Kept in memory per
+/// instance, like [`SignInThrottle`].
+pub struct RequestThrottle {
+    by_email: Lockouts<String>,
+    by_address: Lockouts<AddressKey>,
+}
+
+impl RequestThrottle {
+    pub fn new(per_email: u32, per_address: u32, window_secs: i64) -> Self {
+        Self {
+            by_email: Lockouts::new(per_email, window_secs, window_secs),
+            by_address: Lockouts::new(per_address, window_secs, window_secs),
+        }
+    }
+
+    /// Counts a request; `false` when it is over a limit (not to be served).
+    pub fn allow(&self, email: &str, address: AddressKey, now: UnixTime) -> bool {
+        let email = email.to_lowercase();
+        if self.by_email.locked_for(&email, now).is_some()
+            || self.by_address.locked_for(&address, now).is_some()
+        {
+            return false;
+        }
+        self.by_email.fail(email, now);
+        self.by_address.fail(address, now);
+        true
+    }
+}
+
+/// Password reset requests per address typed in [`RESET_WINDOW_SECS`].
+pub const RESETS_PER_EMAIL: u32 = 3;
+/// Password reset requests per client address in [`RESET_WINDOW_SECS`].
+pub const RESETS_PER_ADDRESS: u32 = 20;
+pub const RESET_WINDOW_SECS: i64 = 900;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +350,18 @@ mod tests {
         assert!(!t.fail("alice", a, 0));
         assert!(!t.fail("alice", a, 0));
         assert!(t.fail("alice", a, 0));
+    }
+
+    #[test]
+    fn requests_are_limited_per_email_and_per_address() {
+        let t = RequestThrottle::new(2, 3, 100);
+        let (a, b) = (key("192.0.2.1"), key("192.0.2.2"));
+        assert!(t.allow("ann@example.com", a, 0));
+        assert!(t.allow("ANN@example.com", b, 1));
+        assert!(!t.allow("ann@example.com", b, 2), "third for one email");
+        assert!(t.allow("bob@example.com", a, 3));
+        assert!(t.allow("cy@example.com", a, 4), "third from one address");
+        assert!(!t.allow("dan@example.com", a, 5), "fourth from one address");
+        assert!(t.allow("ann@example.com", b, 200), "the window ended");
     }
 }

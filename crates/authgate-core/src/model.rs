@@ -225,6 +225,11 @@ pub struct User {
     pub disabled: bool,
     pub role: Role,
     pub created_at: UnixTime,
+    /// The person proved they receive mail at `email` (a verification
+    /// link, or an upstream that vouched for it). Self sign-up will require
+    /// it before a first consent.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// What a person may do on the dashboard and the admin API. What each
@@ -497,4 +502,33 @@ pub struct TotpRecord {
     /// The newest time step whose code was accepted: no code of that step
     /// or an earlier one is accepted again (RFC 6238 §5.2).
     pub last_used_step: Option<i64>,
+}
+
+/// A mail waiting in the outbox (`OutboxStore`): composed when it was
+/// queued, sent by the outbox worker, retried until it goes out or gives up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    /// What it is (`password_reset`, `email_verification`,
+    /// `notice.password_changed`, ...), for logs and the audit trail.
+    pub kind: String,
+    /// The recipient's address (routing only; the message itself is in
+    /// `payload`).
+    pub recipient: String,
+    /// The composed message, opaque to the store: sealed with the
+    /// key-encryption key when `sealed` (it may hold a link's secret).
+    pub payload: String,
+    pub sealed: bool,
+    /// Sending attempts made so far.
+    pub attempts: i64,
+    /// Not sent before this instant (backoff after a failure).
+    pub next_attempt_at: UnixTime,
+    /// A worker holds it until then; another may claim it after.
+    pub lease_until: Option<UnixTime>,
+    pub sent_at: Option<UnixTime>,
+    /// Given up (too many failed attempts).
+    pub failed_at: Option<UnixTime>,
+    /// The last failure, for operators (never holds the message).
+    pub last_error: Option<String>,
+    pub created_at: UnixTime,
 }

@@ -11,6 +11,7 @@ pub mod format;
 pub mod gateway;
 pub mod http;
 pub mod listener;
+pub mod mail;
 pub mod metric_catalog;
 pub mod pages;
 pub mod router;

@@ -80,6 +80,21 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/account/revoke"),
             post(endpoints::account::revoke),
         )
+        // Email (issue 21): password reset by mail, email verification.
+        // The new-password form itself is `admin::setup`'s.
+        .route(
+            &paths.at("/password/forgot"),
+            get(endpoints::password_reset::forgot_page)
+                .post(endpoints::password_reset::forgot_submit),
+        )
+        .route(
+            &paths.at("/email/verify"),
+            get(endpoints::email_verify::verify_page).post(endpoints::email_verify::verify_submit),
+        )
+        .route(
+            &paths.at("/account/verify-email"),
+            post(endpoints::account::verify_email_request),
+        )
         .route(
             &paths.at("/userinfo"),
             get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo),

@@ -92,6 +92,11 @@ pub async fn build_state(
         passwords,
         audit,
         login_throttle: authgate_authority::throttle::SignInThrottle::new(login_limits),
+        reset_throttle: authgate_authority::throttle::RequestThrottle::new(
+            authgate_authority::throttle::RESETS_PER_EMAIL,
+            authgate_authority::throttle::RESETS_PER_ADDRESS,
+            authgate_authority::throttle::RESET_WINDOW_SECS,
+        ),
         discovery: Default::default(),
         federation,
     });
@@ -144,6 +149,8 @@ pub async fn purge(state: &AppState) {
         authgate_authority::cimd::reap_unused_clients(state).await,
         s.purge_audit_events(now - state.settings.raw.audit_retention_days * 86400)
             .await,
+        // Sent and given-up mail is kept a week (for "was it sent?").
+        s.purge_mail(now - 7 * 86400).await,
     ];
     for r in results {
         if let Err(e) = r {
@@ -200,6 +207,14 @@ pub async fn start_with_rng(
     })?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(state.clone(), stop_rx.clone());
+    let mut tasks = vec![background];
+    if let Some(smtp) = state.settings.smtp.clone() {
+        tasks.push(tokio::spawn(authgate_authority::mail::worker::run(
+            state.clone(),
+            smtp,
+            stop_rx.clone(),
+        )));
+    }
     let http = state.settings.raw.http.clone();
     let app = crate::listener::with_request_timeout(crate::router::router(state.clone()), &http);
     let server = tokio::spawn(crate::listener::serve(
@@ -213,7 +228,10 @@ pub async fn start_with_rng(
         addr,
         state,
         stop: stop_tx,
-        tasks: vec![server, background],
+        tasks: {
+            tasks.insert(0, server);
+            tasks
+        },
         audit_task,
     })
 }

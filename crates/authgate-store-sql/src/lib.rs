@@ -45,6 +45,7 @@ mod grants;
 mod keys;
 mod mfa;
 mod orgs;
+mod outbox;
 mod passkeys;
 mod postgres;
 mod query;

@@ -10,7 +10,7 @@ use authgate_store::{StoreError, StoreResult, UserQuery, UserStore};
 
 macro_rules! cols {
     () => {
-        "id, email, name, password_hash, disabled, role, created_at"
+        "id, email, name, password_hash, disabled, role, created_at, email_verified"
     };
 }
 
@@ -23,6 +23,7 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<User> {
         disabled: col(row, "disabled")?,
         role: role_col::<D>(row)?,
         created_at: col(row, "created_at")?,
+        email_verified: col(row, "email_verified")?,
     })
 }
 
@@ -98,6 +99,7 @@ impl<DB: Run> Sql<DB> {
             .arg(u.disabled)
             .arg(u.role.as_str())
             .arg(u.created_at)
+            .arg(u.email_verified)
     }
 }
 
@@ -106,7 +108,7 @@ impl<D: Dialect> UserStore for SqlStore<D> {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         sql::<D::Db>(
             "INSERT INTO users (id, email, email_key, name, password_hash, disabled, role, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind_user(u)
         .execute(self.db.writer())
@@ -118,7 +120,7 @@ impl<D: Dialect> UserStore for SqlStore<D> {
     async fn update_user(&self, u: &User) -> StoreResult<bool> {
         let done = sql::<D::Db>(
             "UPDATE users SET email = $2, email_key = $3, name = $4, password_hash = $5, \
-             disabled = $6, role = $7, created_at = $8 WHERE id = $1",
+             disabled = $6, role = $7, created_at = $8, email_verified = $9 WHERE id = $1",
         )
         .bind_user(u)
         .execute(self.db.writer())

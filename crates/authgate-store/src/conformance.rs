@@ -36,6 +36,7 @@ mod federation;
 mod fixtures;
 mod mfa;
 mod orgs;
+mod outbox;
 mod passkeys;
 mod people;
 mod sessions;
@@ -48,6 +49,7 @@ pub use dashboard::{audit_filters, client_pages, facts};
 pub use federation::{connections, user_identities};
 pub use mfa::mfa;
 pub use orgs::{organizations, scope_group_rules};
+pub use outbox::outbox;
 pub use passkeys::passkeys;
 pub use people::{user_deletion, users_paged};
 pub use sessions::{access_token_revocations, consents, nonces, sessions};
@@ -78,6 +80,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     scope_group_rules(store.clone()).await;
     passkeys(store.clone()).await;
     mfa(store.clone()).await;
+    outbox(store.clone()).await;
     connections(store.clone()).await;
     user_identities(store).await;
 }

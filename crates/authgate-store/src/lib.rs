@@ -251,6 +251,47 @@ pub trait PasskeyStore: Send + Sync {
     async fn delete_passkey(&self, user_id: &str, id: &str) -> StoreResult<bool>;
 }
 
+/// The mail outbox: messages are queued in the same store as everything
+/// else, so a mail server outage (or a restart) loses none; workers claim
+/// them with a lease, so two workers never send one message at once.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// `Conflict` when the id exists.
+    async fn enqueue_mail(&self, m: &OutboxMessage) -> StoreResult<()>;
+    /// Claims up to `limit` messages due at `now` (not sent, not given up,
+    /// `next_attempt_at <= now`, no lease or an expired one), oldest due
+    /// first, leasing each until `lease_until`. Of concurrent callers,
+    /// exactly one gets each message.
+    async fn claim_mail(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Marks the message sent (and frees the lease); `false` when unknown.
+    async fn mark_mail_sent(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Records a failed attempt: `attempts` as given, not before
+    /// `next_attempt_at`, lease freed, `error` kept.
+    async fn reschedule_mail(
+        &self,
+        id: &str,
+        attempts: i64,
+        next_attempt_at: UnixTime,
+        error: &str,
+    ) -> StoreResult<bool>;
+    /// Gives up on the message (it is never claimed again).
+    async fn give_up_mail(
+        &self,
+        id: &str,
+        attempts: i64,
+        now: UnixTime,
+        error: &str,
+    ) -> StoreResult<bool>;
+    async fn get_mail(&self, id: &str) -> StoreResult<Option<OutboxMessage>>;
+    /// Deletes messages sent or given up before `before`. Returns how many.
+    async fn purge_mail(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends events (batched by the caller off the request path). Takes
@@ -453,6 +494,7 @@ pub trait Store:
     + OrganizationStore
     + PasskeyStore
     + MfaStore
+    + OutboxStore
     + ConnectionStore
     + UserIdentityStore
     + Send

@@ -204,6 +204,12 @@ pub async fn sign_in_upstream(
             });
         }
         link(auth, id, &existing.id, &claims).await?;
+        // The upstream vouched for the address: it is verified now.
+        let mut existing = existing;
+        if !existing.email_verified {
+            existing.email_verified = true;
+            auth.store.update_user(&existing).await?;
+        }
         event(
             auth,
             "federation.sign_in.succeeded",
@@ -226,6 +232,8 @@ pub async fn sign_in_upstream(
         disabled: false,
         role: Role::User,
         created_at: now,
+        // Only an upstream that vouched for the email gets here.
+        email_verified: true,
     };
     match auth.store.insert_user(&user).await {
         Ok(()) => {}

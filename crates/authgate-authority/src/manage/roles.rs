@@ -83,6 +83,7 @@ mod tests {
             disabled,
             role,
             created_at: 0,
+            email_verified: false,
         }
     }
 

@@ -338,6 +338,10 @@ pub struct UserInput {
     /// answer carries a one-time link where the person sets it.
     #[serde(default)]
     pub password: Option<String>,
+    /// The operator vouches that the address is the person's (default:
+    /// unverified until they open a verification link).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 fn user_role() -> Role {

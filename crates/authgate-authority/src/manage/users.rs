@@ -62,6 +62,7 @@ pub async fn create_user(
         disabled: false,
         role: input.role,
         created_at: state.clock.now(),
+        email_verified: input.email_verified,
     };
     state
         .store

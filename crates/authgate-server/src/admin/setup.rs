@@ -3,6 +3,7 @@
 //! `authgate_authority::setup_links`.
 
 use crate::http::form::FormPairs;
+use crate::pages::i18n::msg;
 use crate::pages::page::{self, PageCtx};
 use crate::pages::session;
 use crate::state::{AppState, SharedState};
@@ -28,6 +29,11 @@ pub fn router(base: &str) -> Router<SharedState> {
         )
         .route(
             &format!("{base}{}", Purpose::PasswordReset.path()),
+            get(password_page).post(password_submit),
+        )
+        // Where password links pointed before `/password/reset`.
+        .route(
+            &format!("{base}/password"),
             get(password_page).post(password_submit),
         )
 }
@@ -68,9 +74,11 @@ fn dead_link(state: &AppState) -> Response {
     page::error_page(
         state,
         StatusCode::NOT_FOUND,
-        "This link does not work",
-        "The link is unknown, was already used, or has expired.",
-        "Ask an administrator for a new link.",
+        msg("This link does not work"),
+        msg("The link is unknown, was already used, or has expired."),
+        msg(
+            "Ask for a new link: on the sign-in page, choose “Forgot your password?”, or ask an administrator.",
+        ),
     )
 }
 
@@ -203,6 +211,7 @@ async fn create_first_admin(
         disabled: false,
         role: Role::Admin,
         created_at: state.clock.now(),
+        email_verified: false,
     };
     if let Err(e) = state.store.insert_user(&user).await {
         return Err(failure(state, e));
@@ -401,6 +410,14 @@ async fn password_submit(
             "grants_revoked": grants,
         }),
     );
+    // Told by mail, so a change they did not make does not go unnoticed.
+    crate::mail::notify(
+        &state,
+        crate::mail::request_locale(),
+        &user,
+        crate::mail::Mail::PasswordChanged,
+    )
+    .await;
     page::see_other(&format!(
         "{}/login?password_set=1",
         state.settings.issuer_path()

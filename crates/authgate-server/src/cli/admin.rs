@@ -391,6 +391,7 @@ async fn create(settings: &Settings, email: &str, name: Option<String>) -> Resul
         name,
         role: Role::Admin,
         password: Some(super::user::read_password()?),
+        email_verified: false,
     };
     let (u, _) = Local::run(settings, async |s| {
         manage::create_user(s, &actor(), input)

@@ -207,11 +207,17 @@ async fn on_person(
 
 pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
     match cmd {
+        UserCmd::VerifyEmail { .. } => {
+            return Err(CliError(
+                "user verify-email runs on the server's machine (with its configuration), not over the admin API yet".into(),
+            ));
+        }
         UserCmd::Add {
             email,
             name,
             role,
             admin,
+            verified,
         } => {
             let pw = super::user::read_password()?;
             let role = if admin { Role::Admin } else { role };
@@ -219,7 +225,10 @@ pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
                 .call(
                     "POST",
                     "/users",
-                    Some(json!({"email": email, "name": name, "role": role, "password": pw})),
+                    Some(
+                        json!({"email": email, "name": name, "role": role, "password": pw,
+                                "email_verified": verified}),
+                    ),
                 )
                 .await?;
             println!(

@@ -111,6 +111,7 @@ async fn bench_user(store: &dyn Store, rng: &OsRandom) -> Result<User, CliError>
         disabled: false,
         role: Role::User,
         created_at: now(),
+        email_verified: false,
     };
     store.insert_user(&u).await?;
     Ok(u)

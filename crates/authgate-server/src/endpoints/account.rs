@@ -43,6 +43,9 @@ struct AccountPage {
     notice: Option<String>,
     /// The person's role may see the dashboard: link to it.
     sees_dashboard: bool,
+    email_verified: bool,
+    /// Mail can be sent (offer "Verify my email").
+    mail_enabled: bool,
 }
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
@@ -117,7 +120,13 @@ pub async fn account_page(
             through,
         });
     }
-    let notice = q.get("revoked").map(|_| msg("Access revoked.").to_string());
+    let notice = if q.contains_key("revoked") {
+        Some(msg("Access revoked.").to_string())
+    } else if q.contains_key("verification_sent") {
+        Some(msg("We sent you a link: open it to confirm your email address.").to_string())
+    } else {
+        None
+    };
     let through =
         crate::pages::signed_in_through::describe(&state, &session::auth_context(&sess)).await;
     let page = AccountPage {
@@ -125,6 +134,8 @@ pub async fn account_page(
         through,
         csrf: sess.csrf_token.clone(),
         sees_dashboard: roles::sees_dashboard(user.role),
+        email_verified: user.email_verified,
+        mail_enabled: crate::mail::enabled(&state),
         user_email: user.email,
         apps,
         notice,
@@ -235,6 +246,44 @@ pub async fn sign_out_everywhere(
             "{}/login?signed_out_everywhere=1",
             state.settings.issuer_path()
         )),
+        Err(e) => failure(&state, e),
+    }
+}
+
+/// "Verify my email": mails the person a verification link for their
+/// current address.
+pub async fn verify_email_request(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    let base = state.settings.issuer_path().to_owned();
+    let (user, _) = match signed_in_form(&state, &headers, form).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    if user.email_verified {
+        return page::see_other(&format!("{base}/account"));
+    }
+    match crate::mail::send_verification(&state, crate::mail::request_locale(), &user).await {
+        Ok(true) => {
+            authgate_authority::audit::audit(
+                &state,
+                "user.email_verification.sent",
+                Some(&user.id),
+                None,
+                None,
+                "ok",
+            );
+            page::see_other(&format!("{base}/account?verification_sent=1"))
+        }
+        Ok(false) => page::error_page(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg("Mail is not set up"),
+            msg("This server cannot send mail yet."),
+            msg("Ask an administrator of this server."),
+        ),
         Err(e) => failure(&state, e),
     }
 }

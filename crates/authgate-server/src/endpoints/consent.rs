@@ -427,5 +427,41 @@ async fn record_consent(
         Some(&req.resource_id),
         "ok",
     );
+    if existing.is_none() {
+        notify_new_client(state, user_id, req).await;
+    }
     Ok(())
+}
+
+/// A client the person had not allowed (for this MCP server) before: told
+/// by mail, so an app they did not connect does not go unnoticed.
+async fn notify_new_client(state: &AppState, user_id: &str, req: &AuthorizationRequest) {
+    if !crate::mail::enabled(state) {
+        return;
+    }
+    let Ok(Some(user)) = state.store.get_user(user_id).await else {
+        return;
+    };
+    let client = match authgate_authority::clients::resolve(state, &req.client_id).await {
+        Ok(Some(c)) => c.display_name().to_owned(),
+        _ => req.client_id.clone(),
+    };
+    let server = match state
+        .registry
+        .resource_by_id(state.store.as_ref(), &req.resource_id)
+        .await
+    {
+        Ok(Some(r)) => r.name.clone(),
+        _ => req.resource_id.clone(),
+    };
+    crate::mail::notify(
+        state,
+        crate::mail::request_locale(),
+        &user,
+        crate::mail::Mail::NewClient {
+            client: &client,
+            server: &server,
+        },
+    )
+    .await;
 }

@@ -239,6 +239,14 @@ pub async fn register(
     .await;
     let resp = match done {
         Ok(p) => {
+            // Told by mail: a passkey someone else added is a way in.
+            crate::mail::notify(
+                &state,
+                crate::mail::request_locale(),
+                &user,
+                crate::mail::Mail::PasskeyAdded { name: &p.name },
+            )
+            .await;
             let notice = format!("Passkey “{}” added.", p.name);
             render_list(&state, &sess, &user, StatusCode::OK, None, Some(notice)).await
         }

@@ -21,6 +21,7 @@ pub async fn add_user(app: &TestApp, email: &str) -> User {
         disabled: false,
         role: Role::User,
         created_at: 0,
+        email_verified: false,
     };
     app.store.insert_user(&u).await.unwrap();
     u

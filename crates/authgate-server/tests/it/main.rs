@@ -20,6 +20,7 @@ mod http_limits;
 mod id_tokens;
 mod introspection_revocation;
 mod keys;
+mod mail;
 mod malformed;
 mod metrics;
 mod mfa;

@@ -374,6 +374,7 @@ pub async fn users(store: Arc<dyn Store>) {
     ub.name = None;
     ub.disabled = true;
     ub.role = Role::User;
+    ub.email_verified = true;
     let uc = user(&c, &format!("{run}-c@example.com"), NOW - 20);
     for u in [&ua, &ub, &uc] {
         ok(store.insert_user(u).await, "insert_user");
@@ -433,6 +434,7 @@ pub async fn users(store: Arc<dyn Store>) {
     ua2.password_hash = "$argon2id$new".into();
     ua2.disabled = true;
     ua2.role = Role::Auditor;
+    ua2.email_verified = true;
     assert!(ok(store.update_user(&ua2).await, "update_user"));
     assert_eq!(
         ok(store.get_user(&a).await, "get_user").as_ref(),

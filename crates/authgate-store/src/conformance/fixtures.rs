@@ -102,6 +102,7 @@ pub(crate) fn user(id: &str, email: &str, created_at: i64) -> User {
         disabled: false,
         role: Role::Admin,
         created_at,
+        email_verified: false,
     }
 }
 

@@ -265,6 +265,7 @@ pub async fn create(
                 name: (!v.name.is_empty()).then(|| v.name.clone()),
                 role,
                 password: None,
+                email_verified: false,
             };
             manage::create_user(&state, &f.admin.actor, input).await
         }

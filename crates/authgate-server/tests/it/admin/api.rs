@@ -574,7 +574,10 @@ async fn users_create_disable_link_and_grants() {
         .await;
     assert_eq!(s, 201, "{v}");
     let link = v["password_link"]["url"].as_str().unwrap().to_string();
-    assert!(link.starts_with(&a.app.url("/password?token=")), "{link}");
+    assert!(
+        link.starts_with(&a.app.url("/password/reset?token=")),
+        "{link}"
+    );
     let bob = v["user"]["id"].as_str().unwrap().to_string();
     let b = Browser::new();
     let page = b.get(&link).await;
@@ -616,7 +619,12 @@ async fn users_create_disable_link_and_grants() {
         .call("POST", &format!("/users/{ada}/password-link"), None)
         .await;
     assert_eq!(s, 200, "{v}");
-    assert!(v["url"].as_str().unwrap().contains("/password?token="));
+    assert!(
+        v["url"]
+            .as_str()
+            .unwrap()
+            .contains("/password/reset?token=")
+    );
     assert!(v["expires_at"].as_i64().unwrap() > 0);
 
     // Grants: Ada allows the public client; the admin sees and revokes it.

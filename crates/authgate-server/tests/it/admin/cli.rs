@@ -151,7 +151,10 @@ async fn admin_create_and_setup_link_offline() {
     )
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("http://127.0.0.1:9/password?token="));
+    assert!(
+        out.stdout
+            .starts_with("http://127.0.0.1:9/password/reset?token=")
+    );
     // Local changes are audited too.
     let out = run(&["--config", c, "keys", "rotate"], &[], None).await;
     assert_eq!(out.code, 0, "{}", out.stderr);

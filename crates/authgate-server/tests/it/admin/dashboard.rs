@@ -547,7 +547,7 @@ async fn users_page_revokes_a_grant_and_makes_password_links() {
         .await;
     assert_eq!(p.status, 200);
     let link = element(&p, "password-link");
-    assert!(link.starts_with(&app.url("/password?token=")));
+    assert!(link.starts_with(&app.url("/password/reset?token=")));
     // Add a person: they get a link, no password.
     let p = b
         .post(
@@ -560,7 +560,7 @@ async fn users_page_revokes_a_grant_and_makes_password_links() {
         )
         .await;
     assert_eq!(p.status, 200, "{}", p.body);
-    assert!(element(&p, "password-link").contains("/password?token="));
+    assert!(element(&p, "password-link").contains("/password/reset?token="));
     let bob = app
         .store
         .get_user_by_email("bob@example.com")

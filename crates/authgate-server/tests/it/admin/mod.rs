@@ -115,6 +115,7 @@ pub async fn add_admin(app: &TestApp, email: &str) -> User {
         disabled: false,
         role: Role::Admin,
         created_at: 0,
+        email_verified: false,
     };
     app.store.insert_user(&u).await.expect("insert admin");
     u

@@ -644,6 +644,7 @@ async fn the_users_list_searches_filters_and_pages() {
             disabled: false,
             role: Role::User,
             created_at: i,
+            email_verified: false,
         };
         app.store.insert_user(&u).await.unwrap();
     }

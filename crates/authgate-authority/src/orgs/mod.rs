@@ -114,6 +114,45 @@ pub async fn local_password_allowed(auth: &Authority, email: &str) -> Result<boo
     })
 }
 
+/// What an organization says about a sign-in of its member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgGate {
+    /// Not a member, or the organization allows this way in.
+    Open,
+    /// The organization is deactivated: its members sign in nowhere.
+    Disabled(Organization),
+    /// The organization wants its members through its own identity
+    /// providers (it lists connections, or forbids local credentials).
+    UseCompanySignIn(Organization),
+}
+
+/// Whether the organization `email` belongs to (by verified domain) lets
+/// it sign in `via` one of its connections, or with a local credential
+/// (`None`: a password or a passkey). Every way in asks this, so that
+/// deactivating an organization or forbidding local passwords cannot be
+/// walked around through a passkey or another identity provider (a
+/// social login that still calls an ex-employee's address verified).
+pub async fn gate(auth: &Authority, email: &str, via: Option<&str>) -> Result<OrgGate, StoreError> {
+    let Some(org) = org_for_email(auth, email).await? else {
+        return Ok(OrgGate::Open);
+    };
+    if org.disabled {
+        return Ok(OrgGate::Disabled(org));
+    }
+    let open = match via {
+        None => !org.forbid_local_passwords,
+        Some(c) => {
+            org.connection_ids.iter().any(|x| x == c)
+                || (org.connection_ids.is_empty() && !org.forbid_local_passwords)
+        }
+    };
+    Ok(if open {
+        OrgGate::Open
+    } else {
+        OrgGate::UseCompanySignIn(org)
+    })
+}
+
 /// What an upstream sign-in says about organization membership: the
 /// federation callback fills `AuthContext.org_id` with it. A person is a
 /// member when the upstream *verified* their email and its domain is a

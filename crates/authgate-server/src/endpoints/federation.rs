@@ -339,6 +339,16 @@ pub async fn callback(
             return save_into(&state, &sess, failure(&state, &e)).await;
         }
     };
+    // The organization of the email the upstream vouches for decides
+    // before any account is made or linked.
+    if let Some(email) = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified)
+        && let Some(refused) = org_refusal(&state, email, &id).await
+    {
+        return save_into(&state, &sess, refused).await;
+    }
     match link::sign_in_upstream(&state, &identity).await {
         Ok(LinkOutcome::SignedIn { user, .. }) => {
             finish_sign_in(&state, &sess, &user.id, &identity, &flow.rid).await
@@ -357,6 +367,40 @@ pub async fn callback(
     }
 }
 
+/// The page refusing a sign-in through `connection_id` for `email`, when
+/// the email's organization is deactivated or wants its own identity
+/// provider; `None` when it may go on. Audited.
+async fn org_refusal(state: &AppState, email: &str, connection_id: &str) -> Option<Response> {
+    use authgate_authority::orgs::{self, OrgGate};
+    let (org, text) = match orgs::gate(state, email, Some(connection_id)).await {
+        Ok(OrgGate::Open) => return None,
+        Ok(OrgGate::Disabled(o)) => (
+            o,
+            msg("Your organization's access to this server is turned off. Ask your administrator."),
+        ),
+        Ok(OrgGate::UseCompanySignIn(o)) => (
+            o,
+            msg(
+                "Your organization does not allow passwords on this server. Sign in through your company's sign-in instead: start again from your app and choose your company's sign-in, or ask your administrator.",
+            ),
+        ),
+        Err(e) => return Some(crate::endpoints::login::store_failure(state, e)),
+    };
+    audit_failure(
+        state,
+        connection_id,
+        "organization",
+        &format!("organization {}", org.id),
+    );
+    Some(page::error_page(
+        state,
+        StatusCode::FORBIDDEN,
+        msg("Sign-in failed"),
+        text,
+        msg("Go back and try again."),
+    ))
+}
+
 /// The end of an upstream sign-in: the organization the upstream vouches
 /// for, how the person authenticated, then the shared end of sign-in.
 async fn finish_sign_in(
@@ -366,6 +410,19 @@ async fn finish_sign_in(
     identity: &UpstreamIdentity,
     rid: &str,
 ) -> Response {
+    // The person's own email counts too (a link may join an upstream
+    // identity to an account whose address is at an organization).
+    let user = match state.store.get_user(user_id).await {
+        Ok(Some(u)) => u,
+        // Deleted a moment ago: back to the first step.
+        Ok(None) => {
+            return page::see_other(&format!("{}/login", state.settings.issuer_path()));
+        }
+        Err(e) => return crate::endpoints::login::store_failure(state, e),
+    };
+    if let Some(refused) = org_refusal(state, &user.email, &identity.connection_id).await {
+        return refused;
+    }
     let org_id = match authgate_authority::orgs::org_for_sign_in(state, identity).await {
         Ok(o) => o,
         Err(e) => return crate::endpoints::login::store_failure(state, e),
@@ -379,26 +436,17 @@ async fn finish_sign_in(
         idp: Some(identity.connection_id.clone()),
         org_id,
     };
-    // The MFA policy holds for upstream sign-ins too: unless the upstream
-    // says it used several factors (`mfa` in its `amr`), a person with a
-    // second factor gives it here, and one who must have one enrols
-    // first. Otherwise `[mfa] required` would be one social login away.
-    if !ctx.amr.iter().any(|m| m == "mfa") {
-        let user = match state.store.get_user(user_id).await {
-            Ok(Some(u)) => u,
-            // Deleted a moment ago: back to the first step.
-            Ok(None) => {
-                return page::see_other(&format!("{}/login", state.settings.issuer_path()));
-            }
-            Err(e) => return crate::endpoints::login::store_failure(state, e),
-        };
-        match authgate_authority::mfa::policy::after_password(state, &user).await {
-            Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
-            Ok(_) => {
-                return crate::endpoints::mfa::begin(state, sess.clone(), user_id, &ctx, rid).await;
-            }
-            Err(e) => return crate::endpoints::login::store_failure(state, e),
+    // The MFA policy holds for upstream sign-ins too: a person with a
+    // second factor gives it here, and one who must have one enrols first
+    // (otherwise `[mfa] required` would be one social login away). An
+    // upstream's own `mfa` claim is not taken on trust: any upstream can
+    // write it.
+    match authgate_authority::mfa::policy::after_password(state, &user).await {
+        Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
+        Ok(_) => {
+            return crate::endpoints::mfa::begin(state, sess.clone(), user_id, &ctx, rid).await;
         }
+        Err(e) => return crate::endpoints::login::store_failure(state, e),
     }
     match crate::pages::sign_in::complete(state, sess, user_id, &ctx, rid).await {
         Ok(resp) => resp,

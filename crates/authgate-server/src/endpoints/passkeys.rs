@@ -443,6 +443,33 @@ pub async fn sign_in(
     .await;
     match done {
         Ok(signed) => {
+            // A passkey alone is a local credential: an organization that
+            // is deactivated or wants its own identity provider refuses it
+            // like a password (the second-factor path already passed that
+            // check with its first factor).
+            if second.is_none() {
+                use authgate_authority::orgs::{self, OrgGate};
+                let text = match orgs::gate(&state, &signed.user.email, None).await {
+                    Ok(OrgGate::Open) => None,
+                    Ok(OrgGate::Disabled(_)) => Some(
+                        "Your organization's access to this server is turned off. Ask your administrator.",
+                    ),
+                    Ok(OrgGate::UseCompanySignIn(_)) => Some(
+                        "Your organization does not allow passwords on this server. Sign in through your company's sign-in instead: start again from your app and choose your company's sign-in, or ask your administrator.",
+                    ),
+                    Err(e) => return failure(&state, e),
+                };
+                if let Some(text) = text {
+                    let resp = page::error_page(
+                        &state,
+                        StatusCode::FORBIDDEN,
+                        "Passkey sign-in failed",
+                        text,
+                        "Go back and try again.",
+                    );
+                    return saved(&state, &sess, resp).await;
+                }
+            }
             let ctx = match &second {
                 Some(p) => signed.after(&p.ctx),
                 None => signed.context(),

@@ -965,3 +965,35 @@ async fn an_organization_requiring_mfa_holds_upstream_sign_ins_too() {
     );
     app.shutdown().await;
 }
+
+/// A deactivated organization's members sign in through no upstream, even
+/// by going to its start URL directly (the email step would have stopped
+/// them), and no account is made for them.
+#[tokio::test]
+async fn a_deactivated_organization_signs_nobody_in_upstream() {
+    let (app, _up) = setup().await;
+    orgs::set_org_disabled(app.state(), &actor(), "acme", true)
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let p = b.get(&authorize_url(&app, &[])).await;
+    let login = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    let rid = login.hidden("r");
+    let p = b
+        .get(&app.url(&format!("/federation/up/start?r={rid}")))
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let callback = upstream_sign_in(&b, p.location.as_deref().unwrap(), "ann").await;
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    assert!(
+        app.store
+            .get_user_by_email("ann@acme.example")
+            .await
+            .unwrap()
+            .is_none(),
+        "no account made for a deactivated organization's member"
+    );
+    assert!(audited(&app, "federation.sign_in.failed", "organization").await);
+    app.shutdown().await;
+}

@@ -428,3 +428,62 @@ async fn deactivating_an_org_revokes_its_members_grants_and_sessions() {
     assert_eq!(found, 1);
     app.shutdown().await;
 }
+
+/// The one organization rule every way in asks: local credentials
+/// (password, passkey) and upstream connections.
+#[tokio::test]
+async fn the_org_gate_covers_every_way_in() {
+    use authgate_authority::orgs::{OrgGate, gate};
+    let app = TestApp::start().await;
+    org(&app, "acme", &["acme-okta"], false).await;
+    orgs::add_domain(app.state(), &actor(), "acme", "acme.test")
+        .await
+        .unwrap();
+    orgs::mark_domain_verified(app.state(), &actor(), "acme", "acme.test")
+        .await
+        .unwrap();
+    let st = app.state();
+    let open = |g: OrgGate| matches!(g, OrgGate::Open);
+    // Not a member: open every way.
+    assert!(open(gate(st, "a@example.com", None).await.unwrap()));
+    assert!(open(
+        gate(st, "a@example.com", Some("github")).await.unwrap()
+    ));
+    // A member: its own connection and (passwords allowed) local ones,
+    // never another identity provider.
+    assert!(open(
+        gate(st, "a@acme.test", Some("acme-okta")).await.unwrap()
+    ));
+    assert!(open(gate(st, "a@acme.test", None).await.unwrap()));
+    assert!(matches!(
+        gate(st, "a@acme.test", Some("github")).await.unwrap(),
+        OrgGate::UseCompanySignIn(_)
+    ));
+    // Passwords forbidden: no local credential either.
+    org(&app, "beta", &[], true).await;
+    orgs::add_domain(st, &actor(), "beta", "beta.test")
+        .await
+        .unwrap();
+    orgs::mark_domain_verified(st, &actor(), "beta", "beta.test")
+        .await
+        .unwrap();
+    assert!(matches!(
+        gate(st, "b@beta.test", None).await.unwrap(),
+        OrgGate::UseCompanySignIn(_)
+    ));
+    assert!(matches!(
+        gate(st, "b@beta.test", Some("github")).await.unwrap(),
+        OrgGate::UseCompanySignIn(_)
+    ));
+    // Deactivated: nothing.
+    orgs::set_org_disabled(st, &actor(), "acme", true)
+        .await
+        .unwrap();
+    for via in [None, Some("acme-okta"), Some("github")] {
+        assert!(matches!(
+            gate(st, "a@acme.test", via).await.unwrap(),
+            OrgGate::Disabled(_)
+        ));
+    }
+    app.shutdown().await;
+}

@@ -63,13 +63,28 @@ pub async fn decide_scopes(
     Ok(apply_rules(&rules, requested, groups))
 }
 
-/// The groups a person is in, as their upstream identity providers last
-/// asserted them (the claims stored on each linked identity, refreshed at
-/// every upstream sign-in). Local accounts have none, so a scope with a
-/// rule is refused to them (fail closed).
+/// The groups a person is in, as their organization's identity providers
+/// last asserted them (the claims stored on each linked identity,
+/// refreshed at every upstream sign-in). Only the connections of the
+/// person's own (enabled) organization count: any other upstream — a
+/// social login, a tenant someone made for themselves — could name
+/// whatever group it likes. Local accounts and people of no organization
+/// have none, so a scope with a rule is refused to them (fail closed).
 pub async fn groups_of(auth: &Authority, user_id: &str) -> Result<Vec<String>, StoreError> {
     let mut groups: Vec<String> = Vec::new();
+    let Some(user) = auth.store.get_user(user_id).await? else {
+        return Ok(groups);
+    };
+    let Some(org) = super::org_for_email(auth, &user.email)
+        .await?
+        .filter(|o| !o.disabled)
+    else {
+        return Ok(groups);
+    };
     for identity in auth.store.list_user_identities(user_id).await? {
+        if !org.connection_ids.contains(&identity.connection_id) {
+            continue;
+        }
         for g in identity.claims.groups {
             if !groups.contains(&g) {
                 groups.push(g);

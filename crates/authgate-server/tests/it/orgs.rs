@@ -309,8 +309,16 @@ async fn a_person_outside_the_group_cannot_consent_to_its_scopes() {
     assert_eq!(s, 200, "{tok}");
     assert_eq!(tok["scope"], "openid");
 
-    // Once an upstream asserted the group (the claims stored on a linked
-    // identity), the same person may have the scope.
+    // Once her organization's upstream asserted the group (the claims
+    // stored on a linked identity), the same person may have the scope;
+    // any other upstream naming the group does not count.
+    org(&app, "exco", &["corp"], false).await;
+    orgs::add_domain(app.state(), &actor(), "exco", "example.com")
+        .await
+        .unwrap();
+    orgs::mark_domain_verified(app.state(), &actor(), "exco", "example.com")
+        .await
+        .unwrap();
     let ada = app
         .state()
         .store
@@ -331,6 +339,35 @@ async fn a_person_outside_the_group_cannot_consent_to_its_scopes() {
         created_at: 0,
     };
     app.state().store.insert_connection(&conn).await.unwrap();
+    let social = authgate_core::connection::Connection {
+        id: "social".into(),
+        ..conn.clone()
+    };
+    app.state().store.insert_connection(&social).await.unwrap();
+    app.state()
+        .store
+        .insert_user_identity(&authgate_core::connection::UserIdentity {
+            connection_id: "social".into(),
+            subject: "ada-social".into(),
+            user_id: ada.id.clone(),
+            claims: authgate_core::connection::IdentityClaims {
+                email: Some("ada@example.com".into()),
+                email_verified: true,
+                name: None,
+                groups: vec!["forecasters".into()],
+            },
+            created_at: 0,
+            last_seen_at: 0,
+        })
+        .await
+        .unwrap();
+    assert!(
+        authgate_authority::orgs::scopes::groups_of(app.state(), &ada.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a group named by an upstream outside her organization counts for nothing"
+    );
     app.state()
         .store
         .insert_user_identity(&authgate_core::connection::UserIdentity {

@@ -335,6 +335,18 @@ pub async fn update_connection(
         s.token_endpoint = old.token_endpoint.or(s.token_endpoint);
         s.api_base = old.api_base.or(s.api_base);
     }
+    // Pointing a connection at another issuer or client is a new
+    // relationship: the stored secret must not be sent to the new token
+    // endpoint (secrets are write-only), so a new one is required.
+    if let Ok(old) = OidcSettings::of(&c)
+        && (old.issuer != s.issuer || old.client_id != s.client_id)
+        && input.client_secret.is_none()
+    {
+        return Err(AdminError::invalid(
+            "client_secret",
+            "the issuer or client id changed: give the client secret for the new one",
+        ));
+    }
     c.display_name = display_name(&input, preset)?;
     c.config = serde_json::to_value(&s).map_err(|e| AdminError::Internal(e.to_string()))?;
     c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;

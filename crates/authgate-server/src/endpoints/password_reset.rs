@@ -149,7 +149,12 @@ async fn mail_reset_link(
     address: &str,
 ) -> Result<(), authgate_store::StoreError> {
     let user = state.store.get_user_by_email(email).await?;
-    let Some(user) = user.filter(|u| !u.disabled) else {
+    // Only a person who signs in with a password gets a link: one who signs
+    // in only through an identity provider has no password to reset, and
+    // a link would give their account one (a way in around the provider).
+    let Some(user) =
+        user.filter(|u| !u.disabled && authgate_authority::federation::link::has_password(u))
+    else {
         authgate_authority::audit::audit_detail(
             state,
             "user.password_reset.requested",

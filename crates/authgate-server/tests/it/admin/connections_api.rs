@@ -97,13 +97,28 @@ async fn connections_through_the_api_never_return_the_secret() {
             "/connections/acme-okta",
             Some(json!({
                 "issuer": "https://acme.okta.example",
-                "client_id": "acme2",
+                "client_id": "acme",
                 "display_name": "Acme SSO",
                 "trusted_email_domains": ["acme.test"]
             })),
         )
         .await;
     assert_eq!(s, 200, "{v}");
+    // Another client id (or issuer) without a new secret: refused, so the
+    // stored secret never goes to a token endpoint it was not issued for.
+    let (s, e) = a
+        .call(
+            "PUT",
+            "/connections/acme-okta",
+            Some(json!({
+                "issuer": "https://evil.example",
+                "client_id": "acme",
+                "display_name": "Acme SSO"
+            })),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["field"], "client_secret");
     assert_eq!(v["display_name"], "Acme SSO");
     assert_eq!(v["has_secret"], true);
     let (s, v) = a.call("GET", "/connections", None).await;

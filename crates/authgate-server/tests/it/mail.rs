@@ -740,3 +740,24 @@ async fn queued_mail_is_sealed_at_rest() {
     assert!(authgate_authority::mail::outbox::open(app.state(), &moved).is_err());
     app.shutdown().await;
 }
+
+/// A person who signs in only through an identity provider (no password)
+/// gets no reset link: it would give their account a password, a way in
+/// around the provider. The page is the same as for anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_reset_link_for_an_account_without_a_password() {
+    let sink = Sink::start();
+    let app = app_mailing_to(sink.port).await;
+    let mut fed = add_user(&app, "fed@example.com").await;
+    fed.password_hash = authgate_authority::federation::link::NO_PASSWORD.into();
+    app.store.update_user(&fed).await.unwrap();
+    add_user(&app, "pw@example.com").await;
+    ask_reset(&app, "fed@example.com").await;
+    ask_reset(&app, "pw@example.com").await;
+    sink.wait_for(1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].rcpt_tos, vec!["pw@example.com"]);
+    app.shutdown().await;
+}

@@ -211,11 +211,28 @@ async fn check_iss(
     let md = auth.federation.discover(&s.issuer, s.tenant_issuer).await?;
     match cb.iss.as_deref() {
         Some(i) if !s.tenant_issuer && i != md.issuer => Err(UpstreamError::IssMismatch),
+        // A multi-tenant issuer (`…/{tenantid}/v2.0`): the `iss` sent must
+        // be that template with one plausible tenant id in it, never
+        // another provider's issuer.
+        Some(i) if s.tenant_issuer && !fits_tenant_template(&md.issuer, i) => {
+            Err(UpstreamError::IssMismatch)
+        }
         None if md.authorization_response_iss_parameter_supported => {
             Err(UpstreamError::IssMismatch)
         }
         _ => Ok(md),
     }
+}
+
+/// Whether `iss` is `template` (`…{tenantid}…`) with a plausible tenant id.
+fn fits_tenant_template(template: &str, iss: &str) -> bool {
+    let Some((prefix, suffix)) = template.split_once("{tenantid}") else {
+        return iss == template;
+    };
+    iss.len() > prefix.len() + suffix.len()
+        && iss.starts_with(prefix)
+        && iss.ends_with(suffix)
+        && super::id_token::plausible_tenant(&iss[prefix.len()..iss.len() - suffix.len()])
 }
 
 async fn finish_oidc(
@@ -465,4 +482,35 @@ pub(crate) async fn bearer_get(
 
 async fn userinfo(auth: &Authority, url: &str, access: &str) -> Result<Value, UpstreamError> {
     bearer_get(auth, url, access, "application/json", "userinfo endpoint").await
+}
+
+#[cfg(test)]
+mod iss_tests {
+    use super::fits_tenant_template;
+
+    #[test]
+    fn tenant_issuers_fit_only_their_template() {
+        let t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        assert!(fits_tenant_template(
+            t,
+            "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+        ));
+        for bad in [
+            "https://evil.example/9188040d/v2.0",
+            "https://login.microsoftonline.com//v2.0",
+            "https://login.microsoftonline.com/a/b/v2.0",
+            "https://login.microsoftonline.com/x/v2.0/extra",
+            "https://login.microsoftonline.com/{tenantid}/v2.0x",
+        ] {
+            assert!(!fits_tenant_template(t, bad), "{bad}");
+        }
+        assert!(fits_tenant_template(
+            "https://a.example",
+            "https://a.example"
+        ));
+        assert!(!fits_tenant_template(
+            "https://a.example",
+            "https://b.example"
+        ));
+    }
 }

@@ -96,7 +96,7 @@ fn num(c: &Value, k: &str) -> Result<Option<i64>, String> {
 
 /// Whether `tid` looks like a tenant id (a GUID, or a short slug): it goes
 /// into the issuer, so nothing that could change its structure.
-fn plausible_tenant(tid: &str) -> bool {
+pub(crate) fn plausible_tenant(tid: &str) -> bool {
     (1..=64).contains(&tid.len()) && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 

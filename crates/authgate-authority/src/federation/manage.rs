@@ -4,7 +4,6 @@
 //! change is audited (`admin.connection.*`).
 
 use crate::Authority;
-use crate::audit::audit_detail;
 use crate::federation::oidc::{ConnectionSecrets, OidcSettings, seal_secrets};
 use crate::federation::presets;
 use crate::manage::{Actor, AdminError, AdminResult};
@@ -97,17 +96,9 @@ pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
     }
 }
 
+/// An operator's change, audited through the one `manage::record`.
 fn record(state: &Authority, actor: &Actor, event: &str, detail: Value) {
-    audit_detail(
-        state,
-        event,
-        Some(&actor.name),
-        None,
-        None,
-        actor.address.as_deref(),
-        "ok",
-        detail,
-    );
+    crate::manage::record(state, actor, event, None, None, detail);
 }
 
 async fn get(state: &Authority, id: &str) -> AdminResult<Connection> {

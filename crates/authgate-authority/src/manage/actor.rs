@@ -16,7 +16,7 @@ pub struct Actor {
 }
 
 /// Audits a change `actor` made (outcome `ok`).
-pub(super) fn record(
+pub(crate) fn record(
     state: &Authority,
     actor: &Actor,
     event: &str,

@@ -15,6 +15,7 @@ mod resources;
 mod users;
 
 pub use actor::Actor;
+pub(crate) use actor::record;
 pub use error::{AdminError, AdminResult};
 pub use paging::page;
 

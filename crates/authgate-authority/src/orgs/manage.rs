@@ -87,17 +87,9 @@ pub struct OrgDisabled {
     pub grants_revoked: u64,
 }
 
+/// An operator's change, audited through the one `manage::record`.
 fn record(state: &Authority, actor: &Actor, event: &str, detail: Value) {
-    audit_detail(
-        state,
-        event,
-        Some(&actor.name),
-        None,
-        None,
-        actor.address.as_deref(),
-        "ok",
-        detail,
-    );
+    crate::manage::record(state, actor, event, None, None, detail);
 }
 
 fn clean_name(name: &str) -> AdminResult<String> {

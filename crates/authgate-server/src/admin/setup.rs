@@ -280,15 +280,17 @@ async fn setup_submit(
         Err(r) => return r,
     };
     remove_setup_link_file(&state);
+    let ctx = authgate_core::model::AuthContext::password();
+    // `[mfa] required` holds for the first administrator too: they set up
+    // a second factor before they are signed in (then land on their
+    // account page, one link from the dashboard).
+    match authgate_authority::mfa::policy::after_password(&state, &user).await {
+        Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
+        Ok(_) => return crate::endpoints::mfa::begin(&state, sess, &user.id, &ctx, "").await,
+        Err(e) => return failure(&state, e),
+    }
     // Signed in as the new administrator.
-    let (_, raw) = match session::renew_for_user(
-        &state,
-        &sess,
-        &user.id,
-        &authgate_core::model::AuthContext::password(),
-    )
-    .await
-    {
+    let (_, raw) = match session::renew_for_user(&state, &sess, &user.id, &ctx).await {
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
@@ -297,11 +299,19 @@ async fn setup_submit(
     resp
 }
 
+/// The person a password link is for, while the link still fits their
+/// password: a link made before a reset (by another link, or by the
+/// person) is dead.
 async fn link_user(state: &AppState, data: &Value) -> Result<Option<User>, StoreError> {
-    match data.get("user_id").and_then(Value::as_str) {
-        Some(id) => state.store.get_user(id).await,
-        None => Ok(None),
-    }
+    let user = match data.get("user_id").and_then(Value::as_str) {
+        Some(id) => state.store.get_user(id).await?,
+        None => None,
+    };
+    Ok(
+        user.filter(|u| {
+            authgate_authority::setup_links::password_unchanged(data, &u.password_hash)
+        }),
+    )
 }
 
 async fn password_page(

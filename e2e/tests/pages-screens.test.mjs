@@ -19,6 +19,7 @@ import { startAuthgate, weatherResource } from '../lib/authgate.mjs';
 import { planWeather } from '../lib/weather.mjs';
 import { launchBrowser, newPage, signInWithPassword } from '../lib/browser.mjs';
 import { authorizationUrl, pkce, randomState } from '../lib/oauth.mjs';
+import { startSmtpSink } from '../lib/smtp.mjs';
 
 const APP = { id: 'e2e-pages-app', name: 'Pages App', redirect: 'http://127.0.0.1:9/callback' };
 
@@ -29,6 +30,11 @@ const PAGES = [
   { name: 'account', path: () => '/account', status: 200, phrase: { en: 'Connected apps', fr: 'Applications connectées' } },
   { name: 'account-mfa', path: () => '/account/mfa', status: 200, phrase: { en: 'Two-step verification', fr: 'Validation en deux étapes' } },
   { name: 'error', path: () => '/consent?r=no-such-request', status: 400, phrase: { en: 'This request expired', fr: 'Cette demande a expiré' } },
+  { name: 'password-forgot', path: () => '/password/forgot', status: 200, phrase: { en: 'Forgot your password?', fr: 'Mot de passe oublié ?' } },
+  // The two pages a mailed link opens (read from the real SMTP server;
+  // opening them spends nothing: only their form's POST does).
+  { name: 'password-reset', path: (c) => c.resetLink, status: 200, phrase: { en: 'Set your password', fr: 'Choisissez votre mot de passe' } },
+  { name: 'email-verify', path: (c) => c.verifyLink, status: 200, phrase: { en: 'Confirm your email address', fr: 'Confirmez votre adresse e-mail' } },
 ];
 
 const SCREENS = path.join(E2E_DIR, 'screenshots', 'pages');
@@ -36,11 +42,12 @@ const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, heig
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('person pages in English and French, light and dark, desktop and phone (issue 21)', () => {
-  let ag, browser, page, context;
+  let ag, sink, browser, page, context;
   const ctx = {};
 
   before(async () => {
     fs.mkdirSync(SCREENS, { recursive: true });
+    sink = await startSmtpSink();
     const planned = await planWeather();
     ctx.resource = planned.url;
     ag = await startAuthgate({
@@ -56,7 +63,11 @@ describe('person pages in English and French, light and dark, desktop and phone 
           resources: ['weather'],
         },
       ],
-      extra: { primary_color: '#1a56b0', primary_color_dark: '#8ab4f8' },
+      extra: {
+        primary_color: '#1a56b0',
+        primary_color_dark: '#8ab4f8',
+        smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', from: 'authgate e2e <id@example.test>', retry_base_secs: 1 },
+      },
     });
     browser = await launchBrowser();
     ({ page, context } = await newPage(browser));
@@ -65,6 +76,7 @@ describe('person pages in English and French, light and dark, desktop and phone 
   after(async () => {
     await browser?.close().catch(() => {});
     await ag?.stop();
+    await sink?.stop();
   });
 
   async function look(p, where) {
@@ -137,6 +149,25 @@ describe('person pages in English and French, light and dark, desktop and phone 
     const seen = page.waitForRequest((r) => r.url().startsWith(APP.redirect));
     await page.getByRole('button', { name: 'Allow', exact: true }).click();
     await seen;
+
+    // The links of the two mailed pages: a verification asked for on the
+    // account page, and a reset asked for on "Forgot your password?".
+    // (In a second tab: the first is still leaving for the app's
+    // unreachable redirect URI.)
+    const tab = await context.newPage();
+    const linkIn = (mail, part) => {
+      const u = new URL(mail.text.split(/\s+/).find((w) => w.includes(part)));
+      return u.pathname + u.search;
+    };
+    await tab.goto(`${ag.issuer}/account`);
+    await tab.locator('#verify-email').click();
+    ctx.verifyLink = linkIn(await sink.waitFor(/Confirm your email address/), '/email/verify?token=');
+    await tab.goto(`${ag.issuer}/password/forgot`);
+    await tab.getByLabel('Email').fill(USER.email);
+    await tab.getByRole('button', { name: 'Send me a link' }).click();
+    ctx.resetLink = linkIn(await sink.waitFor(/Reset your password/), '/password/reset?token=');
+    await tab.close();
+    await page.waitForLoadState().catch(() => {});
 
     for (const p of PAGES.filter((p) => !['login', 'consent'].includes(p.name))) {
       problems.push(...(await look(p, p.path(ctx))));

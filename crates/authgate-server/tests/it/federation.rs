@@ -125,6 +125,7 @@ async fn setup() -> (TestApp, Upstream) {
             token_endpoint_auth_method: None,
             trusted_email_domains: vec!["acme.example".into()],
             show_on_login: true,
+            saml: None,
         },
     )
     .await

@@ -46,12 +46,15 @@ describe('sign-in through a SAML 2.0 identity provider (issue 19)', () => {
     resource = planned.url;
     const agPort = await freePort();
     const idpPort = await freePort();
-    idpBase = `http://127.0.0.1:${idpPort}`;
+    // `localhost`, not 127.0.0.1: another site than authgate, so the IdP's
+    // POST to the ACS is cross-site, as in production.
+    idpBase = `http://localhost:${idpPort}`;
     const idpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'authgate-saml-idp-'));
     idp = startProcess('upstream-saml', PYTHON, [path.join(E2E_DIR, 'upstream-saml', 'idp.py')], {
       env: {
         UPSTREAM_SAML: JSON.stringify({
           port: idpPort,
+          host: 'localhost',
           dir: idpDir,
           sp_prefixes: [`http://127.0.0.1:${agPort}/`],
           accounts: {
@@ -64,7 +67,7 @@ describe('sign-in through a SAML 2.0 identity provider (issue 19)', () => {
         }),
       },
     });
-    await waitForHttp(`${idpBase}/metadata`, { proc: idp });
+    await waitForHttp(`http://127.0.0.1:${idpPort}/metadata`, { proc: idp });
     ag = await startAuthgate({
       name: 'authgate-upstream-saml',
       port: agPort,
@@ -129,7 +132,7 @@ describe('sign-in through a SAML 2.0 identity provider (issue 19)', () => {
     const acsPosts = [];
     page.on('request', (r) => {
       if (r.method() === 'POST' && r.url().includes('/saml/corp-saml/acs')) {
-        acsPosts.push({ url: r.url(), body: r.postData() });
+        acsPosts.push({ url: r.url(), body: r.postData(), headers: r.allHeaders() });
       }
     });
     const { url, pkce: p } = authorize();
@@ -148,6 +151,11 @@ describe('sign-in through a SAML 2.0 identity provider (issue 19)', () => {
     await page.screenshot({ path: screenshotPath('upstream-saml-2-consent'), fullPage: true });
     assert.deepEqual(acsPosts.map((x) => new URL(x.url).pathname),
       ['/saml/corp-saml/acs', '/saml/corp-saml/acs/continue']);
+    // The IdP's cross-site POST came without the SameSite=Lax session
+    // cookie; authgate's own hand-on POST (same site) carried it.
+    const [crossSite, sameSite] = await Promise.all(acsPosts.map((x) => x.headers));
+    assert.ok(!(crossSite.cookie ?? '').includes('authgate_session'), `cookie sent cross-site: ${crossSite.cookie}`);
+    assert.match(sameSite.cookie ?? '', /authgate_session=/);
     const [redirect] = await Promise.all([cb.next(), allow.click()]);
     const code = redirect.searchParams.get('code');
     assert.ok(code, `no code in ${redirect}`);

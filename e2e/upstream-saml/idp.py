@@ -13,7 +13,7 @@ its metadata URL), only under the allowed prefixes. The key and
 certificate are made at start.
 
 Configuration: one JSON object in the UPSTREAM_SAML environment variable:
-  {"dir": work dir, "accounts": {login: {"password", "name_id",
+  {"port", "host" (in its URLs; default 127.0.0.1), "dir": work dir, "accounts": {login: {"password", "name_id",
    "attributes": {name: [values]}}}, "sp_prefixes": ["http://127.0.0.1:"]}
 Prints one JSON line when it listens: {"entity_id", "sso_url",
 "metadata_url", "cert_pem"}.
@@ -207,7 +207,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     cfg = json.loads(os.environ.get("UPSTREAM_SAML", "{}"))
     httpd = ThreadingHTTPServer(("127.0.0.1", int(cfg.get("port", 0))), Handler)
-    base = "http://127.0.0.1:%d" % httpd.server_address[1]
+    # "host": the name in the IdP's URLs. `localhost` makes it another
+    # site than an SP on 127.0.0.1, so its POST to the ACS is cross-site.
+    base = "http://%s:%d" % (cfg.get("host", "127.0.0.1"), httpd.server_address[1])
     Handler.idp = Idp(cfg, base)
     with open(Handler.idp.cert_path) as f:
         cert_pem = f.read()

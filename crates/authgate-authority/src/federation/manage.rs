@@ -514,12 +514,7 @@ fn check_certificate(pem_or_b64: &str) -> AdminResult<()> {
         .collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(&body)
-        .map_err(|_| {
-            AdminError::invalid(
-                "idp_certificates",
-                "not a PEM or base64 certificate",
-            )
-        })?;
+        .map_err(|_| AdminError::invalid("idp_certificates", "not a PEM or base64 certificate"))?;
     if pem_or_b64.contains("PRIVATE KEY") {
         return Err(AdminError::invalid(
             "idp_certificates",

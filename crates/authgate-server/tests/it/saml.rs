@@ -132,8 +132,14 @@ async fn setup() -> (TestApp, Idp) {
     .await
     .unwrap();
     assert_eq!(c.kind, "saml");
-    assert_eq!(c.sp_entity_id.as_deref(), Some(app.url("/saml/corp").as_str()));
-    assert_eq!(c.acs_url.as_deref(), Some(app.url("/saml/corp/acs").as_str()));
+    assert_eq!(
+        c.sp_entity_id.as_deref(),
+        Some(app.url("/saml/corp").as_str())
+    );
+    assert_eq!(
+        c.acs_url.as_deref(),
+        Some(app.url("/saml/corp/acs").as_str())
+    );
     orgs::create_org(
         app.state(),
         &actor(),
@@ -247,12 +253,18 @@ async fn post_to_acs(app: &TestApp, b: &Browser, a: &IdpAnswer) -> Page {
     let hand_on = b
         .post(
             &a.acs,
-            &[("SAMLResponse", &a.response), ("RelayState", &a.relay_state)],
+            &[
+                ("SAMLResponse", &a.response),
+                ("RelayState", &a.relay_state),
+            ],
         )
         .await;
     assert_eq!(hand_on.status, 200, "{}", hand_on.body);
     let csp = hand_on.headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("form-action 'self'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
     assert!(hand_on.body.contains("/assets/saml-post.js"));
     assert_eq!(unescape(&hand_on.hidden("SAMLResponse")), a.response);
     b.post(
@@ -321,7 +333,10 @@ async fn saml_sign_in_through_pysaml2_ends_in_a_token_with_idp_and_org() {
     assert!(q.contains_key("SAMLRequest"));
     // RelayState is an opaque random value, never a URL.
     let relay = &q["RelayState"];
-    assert!(relay.len() >= 32 && !relay.contains(':') && !relay.contains('/'), "{relay}");
+    assert!(
+        relay.len() >= 32 && !relay.contains(':') && !relay.contains('/'),
+        "{relay}"
+    );
 
     let answer = idp_sign_in(&b, &sso, "").await;
     assert_eq!(answer.acs, app.url("/saml/corp/acs"), "from our metadata");
@@ -375,9 +390,15 @@ async fn an_assertion_id_signs_in_once_even_in_a_flow_with_the_same_request_id()
     // InResponseTo fits): the assertion's ID is in the replay cache.
     let mut second = saml::begin(app.state(), &conn, "").await.unwrap();
     second.flow.nonce = first.flow.nonce.clone();
-    let e = saml::finish(app.state(), &conn, &second.flow, &second.flow.state, &a.response)
-        .await
-        .unwrap_err();
+    let e = saml::finish(
+        app.state(),
+        &conn,
+        &second.flow,
+        &second.flow.state,
+        &a.response,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, UpstreamError::AssertionReplayed), "{e:?}");
     // The first flow again: spent.
     let e = saml::finish(app.state(), &conn, &first.flow, &a.relay_state, &a.response)
@@ -495,12 +516,30 @@ async fn unsigned_wrapped_or_misaddressed_assertions_sign_nobody_in() {
     let p = post_to_acs(&app, &b, &attack).await;
     if p.status == 303 {
         // Only ever the signed person, never the evil twin.
-        assert!(app.store.get_user_identity("corp", "admin").await.unwrap().is_none());
-        assert!(app.store.get_user_by_email("boss@acme.example").await.unwrap().is_none());
+        assert!(
+            app.store
+                .get_user_identity("corp", "admin")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            app.store
+                .get_user_by_email("boss@acme.example")
+                .await
+                .unwrap()
+                .is_none()
+        );
     } else {
         assert_eq!(p.status, 502, "{}", p.body);
     }
-    assert!(app.store.get_user_identity("corp", "admin").await.unwrap().is_none());
+    assert!(
+        app.store
+            .get_user_identity("corp", "admin")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(audited(&app, "federation.sign_in.failed", "bad_assertion").await);
     app.shutdown().await;
 }
@@ -516,12 +555,18 @@ async fn sp_metadata_names_the_acs_and_a_bad_certificate_is_a_clear_error() {
     );
     let xml = r.text().await.unwrap();
     let md: samael::metadata::EntityDescriptor = xml.parse().expect("well-formed metadata");
-    assert_eq!(md.entity_id.as_deref(), Some(app.url("/saml/corp").as_str()));
+    assert_eq!(
+        md.entity_id.as_deref(),
+        Some(app.url("/saml/corp").as_str())
+    );
     let sp = &md.sp_sso_descriptors.as_ref().unwrap()[0];
     assert_eq!(sp.want_assertions_signed, Some(true));
     let acs = &sp.assertion_consumer_services[0];
     assert_eq!(acs.location, app.url("/saml/corp/acs"));
-    assert_eq!(acs.binding, "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST");
+    assert_eq!(
+        acs.binding,
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+    );
     assert!(
         sp.name_id_formats
             .as_ref()

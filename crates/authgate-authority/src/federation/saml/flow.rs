@@ -21,9 +21,7 @@ use subtle::ConstantTimeEq;
 /// The SP of connection `conn` (of kind `saml`) under this issuer.
 pub fn sp_of(auth: &Authority, conn: &Connection) -> Result<SamlSp, UpstreamError> {
     if conn.kind != ConnectionKind::Saml {
-        return Err(UpstreamError::Misconfigured(
-            "not a SAML connection".into(),
-        ));
+        return Err(UpstreamError::Misconfigured("not a SAML connection".into()));
     }
     let cfg: SamlConnectionConfig = serde_json::from_value(conn.config.clone())
         .map_err(|e| UpstreamError::Misconfigured(format!("SAML settings: {e}")))?;
@@ -37,7 +35,11 @@ fn random(auth: &Authority) -> Result<String, UpstreamError> {
 
 /// Starts a sign-in through SAML connection `conn`, back to the pending
 /// request `rid`.
-pub async fn begin(auth: &Authority, conn: &Connection, rid: &str) -> Result<Started, UpstreamError> {
+pub async fn begin(
+    auth: &Authority,
+    conn: &Connection,
+    rid: &str,
+) -> Result<Started, UpstreamError> {
     let sp = sp_of(auth, conn)?;
     auth.federation.url_ok(&sp_sso_url(conn)?)?;
     // An xs:ID must not start with a digit; the random part is base64url.
@@ -86,14 +88,19 @@ pub async fn finish(
     }
     let sp = sp_of(auth, conn)?;
     let (mut identity, replay_key, expires) =
-        sp.validate(saml_response, &flow.nonce).map_err(|e| match e {
-            SamlError::Config(m) => UpstreamError::Misconfigured(m),
-            e => UpstreamError::Assertion(e.to_string()),
-        })?;
+        sp.validate(saml_response, &flow.nonce)
+            .map_err(|e| match e {
+                SamlError::Config(m) => UpstreamError::Misconfigured(m),
+                e => UpstreamError::Assertion(e.to_string()),
+            })?;
     // The replay cache: an assertion ID is taken once until it expires
     // (plus the skew), whatever flow carries it.
     let key = format!("federation-saml-assertion:{}", secret::hash(&replay_key));
-    if !auth.store.use_nonce(&key, expires.max(now + 60), now).await? {
+    if !auth
+        .store
+        .use_nonce(&key, expires.max(now + 60), now)
+        .await?
+    {
         return Err(UpstreamError::AssertionReplayed);
     }
     // The operator vouches for this IdP's emails in the connection's

@@ -218,7 +218,11 @@ impl SamlSp {
     /// and DEFLATE-encodes it) with ID `request_id` and the opaque
     /// `relay_state`. Unsigned: the IdP answers only to the ACS in our
     /// metadata, and the response's InResponseTo must name this ID.
-    pub fn authn_request_url(&self, request_id: &str, relay_state: &str) -> Result<String, SamlError> {
+    pub fn authn_request_url(
+        &self,
+        request_id: &str,
+        relay_state: &str,
+    ) -> Result<String, SamlError> {
         let mut req = self
             .sp
             .make_authentication_request(&self.config.sso_url)

@@ -602,3 +602,89 @@ async fn sp_metadata_names_the_acs_and_a_bad_certificate_is_a_clear_error() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_connection_cli_adds_a_saml_idp_and_names_a_bad_certificate() {
+    use std::process::Command;
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let cfg = dir.path().join("authgate.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "issuer = \"http://127.0.0.1:4444\"\ndatabase_url = \"sqlite://{d}/a.db\"\n\
+             data_dir = \"{d}/data\"\nkey_encryption_key_file = \"{d}/kek\"\n\
+             [[resources]]\nid = \"w\"\nname = \"W\"\nuri = \"https://w.example/mcp\"\n\
+             scopes = [{{name = \"r\", description = \"r\"}}]\n"
+        ),
+    )
+    .unwrap();
+    let good = dir.path().join("idp.crt");
+    std::fs::write(&good, &idp.cert_pem).unwrap();
+    let bad = dir.path().join("idp.key");
+    std::fs::write(
+        &bad,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_authgate"));
+        cmd.arg("--config").arg(&cfg).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AUTHGATE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let o = cmd.output().unwrap();
+        (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let add = |cert: &std::path::Path| {
+        vec![
+            "connection".to_string(),
+            "add".into(),
+            "corp".into(),
+            "--kind".into(),
+            "saml".into(),
+            "--name".into(),
+            "Corp".into(),
+            "--idp-entity-id".into(),
+            idp.entity_id.clone(),
+            "--sso-url".into(),
+            idp.sso_url.clone(),
+            "--idp-certificate-file".into(),
+            cert.to_str().unwrap().to_owned(),
+        ]
+    };
+    let args = add(&bad);
+    let (ok, out) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!ok && out.contains("idp_certificates"), "{out}");
+    let (ok, out) = run(&[
+        "connection",
+        "add",
+        "corp",
+        "--kind",
+        "saml",
+        "--name",
+        "Corp",
+    ]);
+    assert!(!ok && out.contains("--idp-certificate-file"), "{out}");
+    let args = add(&good);
+    let (ok, out) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{out}");
+    assert!(out.contains("http://127.0.0.1:4444/saml/corp/acs"), "{out}");
+    let (ok, out) = run(&["connection", "show", "corp"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("SP entity id and metadata URL: http://127.0.0.1:4444/saml/corp"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("sso_url: {}", idp.sso_url)), "{out}");
+}

@@ -377,7 +377,11 @@ async fn an_assertion_id_signs_in_once_even_in_a_flow_with_the_same_request_id()
     use authgate_authority::federation::oidc::UpstreamError;
     use authgate_authority::federation::saml;
     let (app, _idp) = setup().await;
-    let conn = app.store.get_connection("corp").await.unwrap().unwrap();
+    let mut conn = app.store.get_connection("corp").await.unwrap().unwrap();
+    // No trusted domain: the email still counts as verified, in a
+    // verified domain of the organization whose own IdP this is.
+    conn.trusted_email_domains.clear();
+    assert!(app.store.update_connection(&conn).await.unwrap());
     let b = Browser::new();
     let first = saml::begin(app.state(), &conn, "").await.unwrap();
     let a = idp_sign_in(&b, &first.url, "").await;
@@ -385,7 +389,26 @@ async fn an_assertion_id_signs_in_once_even_in_a_flow_with_the_same_request_id()
         .await
         .unwrap();
     assert_eq!(id.subject, "ann-0001");
-    assert!(id.email_verified, "acme.example is a trusted domain");
+    assert!(
+        id.email_verified,
+        "acme.example is Acme's, and corp is Acme's IdP"
+    );
+    // Not an organization's IdP any more, no trusted domain: unverified.
+    orgs::set_connection(app.state(), &actor(), "acme", "corp", false)
+        .await
+        .unwrap();
+    let other = saml::begin(app.state(), &conn, "").await.unwrap();
+    let a2 = idp_sign_in(&b, &other.url, "").await;
+    let id = saml::finish(
+        app.state(),
+        &conn,
+        &other.flow,
+        &a2.relay_state,
+        &a2.response,
+    )
+    .await
+    .unwrap();
+    assert!(!id.email_verified);
     // A second flow that carries the first one's request ID (so the
     // InResponseTo fits): the assertion's ID is in the replay cache.
     let mut second = saml::begin(app.state(), &conn, "").await.unwrap();

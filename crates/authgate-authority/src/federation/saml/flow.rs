@@ -103,12 +103,18 @@ pub async fn finish(
     {
         return Err(UpstreamError::AssertionReplayed);
     }
-    // The operator vouches for this IdP's emails in the connection's
-    // trusted domains (or all of them with `trust_email`).
-    if let Some(email) = identity.email.as_deref()
-        && conn.trusts_email_domain(email)
+    // SAML has no `email_verified`: the operator vouches for this IdP's
+    // emails in the connection's trusted domains (or all with
+    // `trust_email`), and in the verified domains of an organization that
+    // has this IdP as its own sign-in (the email step routes that domain
+    // here; the organization gate still decides).
+    if let Some(email) = identity.email.clone()
+        && !identity.email_verified
     {
-        identity.email_verified = true;
+        identity.email_verified = conn.trusts_email_domain(&email)
+            || crate::orgs::org_for_email(auth, &email)
+                .await?
+                .is_some_and(|o| o.connection_ids.iter().any(|c| c == &conn.id));
     }
     Ok(identity)
 }

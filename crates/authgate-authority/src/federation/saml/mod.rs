@@ -16,7 +16,8 @@
 //!   ID goes to the replay cache (the store's single-use nonce table)
 //!   until it expires; attributes map to email/name/groups
 //!   ([`AttributeMap`]), emails count as verified only in the
-//!   connection's trusted domains (or with `trust_email`).
+//!   connection's trusted domains, in the verified domains of an
+//!   organization whose own IdP it is, or with `trust_email`.
 //!
 //! Signature checks, canonicalization and the reduction of a response to
 //! the signed element are samael's, backed by libxmlsec1: nothing here

@@ -105,6 +105,16 @@ pub enum ConnectionCmd {
         trusted_domains: Option<Vec<String>>,
         #[arg(long)]
         show_on_login: Option<bool>,
+        /// SAML: the identity provider's new entity id.
+        #[arg(long)]
+        idp_entity_id: Option<String>,
+        /// SAML: the identity provider's new SingleSignOnService URL.
+        #[arg(long)]
+        sso_url: Option<String>,
+        /// SAML: the identity provider's signing certificates, replacing
+        /// the stored ones (repeat during a key rollover).
+        #[arg(long = "idp-certificate-file")]
+        idp_certificate_files: Vec<PathBuf>,
     },
     /// Remove a connection and every account link through it.
     Remove { id: String },
@@ -124,6 +134,16 @@ fn read_secret(path: &PathBuf) -> Result<String, CliError> {
     Ok(s)
 }
 
+fn read_certificates(files: &[PathBuf]) -> Result<Vec<String>, CliError> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .map_err(|e| CliError(format!("cannot read {}: {e}", f.display())))
+        })
+        .collect()
+}
+
 /// The SAML settings of `connection add --kind saml`.
 fn saml_input(
     idp_entity_id: Option<String>,
@@ -141,13 +161,7 @@ fn saml_input(
                 .into(),
         ));
     }
-    let idp_certificates = certificate_files
-        .iter()
-        .map(|f| {
-            std::fs::read_to_string(f)
-                .map_err(|e| CliError(format!("cannot read {}: {e}", f.display())))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let idp_certificates = read_certificates(certificate_files)?;
     Ok(SamlInput {
         idp_entity_id: need(idp_entity_id, "--idp-entity-id")?,
         sso_url: need(sso_url, "--sso-url")?,
@@ -312,6 +326,9 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                 name,
                 trusted_domains,
                 show_on_login,
+                idp_entity_id,
+                sso_url,
+                idp_certificate_files,
             } => {
                 let cur = conns::show_connection(st, &id).await.map_err(admin_err)?;
                 let cfg = |k: &str| {
@@ -340,7 +357,31 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     trusted_email_domains: trusted_domains
                         .unwrap_or(cur.trusted_email_domains.clone()),
                     show_on_login: show_on_login.unwrap_or(cur.show_on_login),
-                    saml: None,
+                    saml: match cur.kind.as_str() {
+                        "saml" => Some(SamlInput {
+                            idp_entity_id: idp_entity_id
+                                .or_else(|| cfg("idp_entity_id"))
+                                .unwrap_or_default(),
+                            sso_url: sso_url.or_else(|| cfg("sso_url")).unwrap_or_default(),
+                            // None given: the stored ones stay.
+                            idp_certificates: read_certificates(&idp_certificate_files)?,
+                            subject_attribute: cfg("subject_attribute"),
+                            trust_email: cur
+                                .config
+                                .get("trust_email")
+                                .and_then(|v| v.as_bool())
+                                .unwrap_or(false),
+                        }),
+                        _ if idp_entity_id.is_some()
+                            || sso_url.is_some()
+                            || !idp_certificate_files.is_empty() =>
+                        {
+                            return Err(CliError(format!(
+                                "connection {id} is not a SAML connection"
+                            )));
+                        }
+                        _ => None,
+                    },
                 };
                 conns::update_connection(st, &a, &id, input)
                     .await

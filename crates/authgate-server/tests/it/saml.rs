@@ -710,4 +710,22 @@ async fn the_connection_cli_adds_a_saml_idp_and_names_a_bad_certificate() {
         "{out}"
     );
     assert!(out.contains(&format!("sso_url: {}", idp.sso_url)), "{out}");
+    // A key rollover: a bad new certificate is refused and names the
+    // field; a new SSO URL alone keeps the stored certificate.
+    let bad_arg = bad.to_str().unwrap();
+    let (ok, out) = run(&[
+        "connection",
+        "edit",
+        "corp",
+        "--idp-certificate-file",
+        bad_arg,
+    ]);
+    assert!(!ok && out.contains("idp_certificates"), "{out}");
+    let new_sso = format!("{}?v=2", idp.sso_url);
+    let (ok, out) = run(&["connection", "edit", "corp", "--sso-url", &new_sso]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["connection", "show", "corp", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["config"]["sso_url"], new_sso);
+    assert_eq!(v["config"]["idp_certificates"][0], idp.cert_pem.trim());
 }

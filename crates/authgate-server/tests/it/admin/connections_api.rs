@@ -216,6 +216,22 @@ async fn the_dashboard_adds_and_disables_a_connection() {
 async fn saml_connections_through_the_api_and_the_dashboard() {
     let idp = crate::saml::Idp::start().await;
     let a = Admin::start().await;
+    let resp = a.app.http.get(a.api("/openapi.json")).send().await.unwrap();
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    // The documented body of POST /connections is this one (it was once
+    // shadowed by the organizations' `{connection_id}` input of the same
+    // type name).
+    assert!(
+        schemas["ConnectionInput"]["properties"]["saml"].is_object(),
+        "{}",
+        schemas["ConnectionInput"]
+    );
+    assert!(
+        schemas["SamlInput"]["properties"]["sso_url"].is_object(),
+        "{schemas}"
+    );
+    assert!(schemas["OrgConnectionInput"]["properties"]["connection_id"].is_object());
     let saml = |cert: &str| {
         json!({"idp_entity_id": idp.entity_id, "sso_url": idp.sso_url,
                "idp_certificates": [cert]})

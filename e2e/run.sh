@@ -95,6 +95,28 @@ if [[ ! -f "$smtp_sink/.venv/.installed" ]]; then
   touch "$smtp_sink/.venv/.installed"
 fi
 
+# --- pysaml2 (e2e/upstream-saml): the real SAML identity provider -----------
+# xmlsec1 signs for it; the Rust tests make the same venv on first use
+# (stamp .installed).
+if ! command -v xmlsec1 >/dev/null; then
+  say "installing xmlsec1 (pysaml2 signs with it)"
+  command -v apt-get >/dev/null || die "xmlsec1 is missing and apt-get is not available"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get update -q && timeout 600 apt-get install -y -q --no-install-recommends xmlsec1 \
+    || die "apt-get install xmlsec1 failed"
+fi
+saml_idp="$here/upstream-saml"
+if ! stamp_ok "$saml_idp/requirements.txt" "$saml_idp/.venv/.e2e-stamp" || [[ ! -f "$saml_idp/.venv/.installed" ]]; then
+  say "Python venv for e2e/upstream-saml (pip install -r requirements.txt)"
+  rm -rf "$saml_idp/.venv"
+  timeout 300 python3 -m venv "$saml_idp/.venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  timeout 900 "$saml_idp/.venv/bin/pip" install --disable-pip-version-check -q -r "$saml_idp/requirements.txt" \
+    || die "pip install -r e2e/upstream-saml/requirements.txt failed"
+  stamp "$saml_idp/requirements.txt" "$saml_idp/.venv/.e2e-stamp"
+  touch "$saml_idp/.venv/.installed"
+fi
+"$saml_idp/.venv/bin/python" -c 'import saml2, cryptography' || die "the e2e/upstream-saml venv lacks pysaml2 (remove e2e/upstream-saml/.venv and run again)"
+
 # --- pyotp (e2e/totp): TOTP codes computed independently of authgate ---------
 totp_dir="$here/totp"
 if ! stamp_ok "$totp_dir/requirements.txt" "$totp_dir/.venv/.e2e-stamp"; then

@@ -62,6 +62,21 @@ pub fn router(state: SharedState) -> Router {
             &paths.at("/federation/{id}/callback"),
             get(endpoints::federation::callback),
         )
+        .route(&paths.at("/saml/{id}"), get(endpoints::saml::metadata))
+        .route(
+            &paths.at("/saml/{id}/acs"),
+            post(endpoints::saml::acs)
+                .layer(DefaultBodyLimit::max(endpoints::saml::MAX_ACS_FORM_BYTES)),
+        )
+        .route(
+            &paths.at("/saml/{id}/acs/continue"),
+            post(endpoints::saml::acs_continue)
+                .layer(DefaultBodyLimit::max(endpoints::saml::MAX_ACS_FORM_BYTES)),
+        )
+        .route(
+            &paths.at("/assets/saml-post.js"),
+            get(endpoints::saml::script),
+        )
         .route(
             &paths.at("/federation/{id}/jwks.json"),
             get(endpoints::federation::client_jwks),

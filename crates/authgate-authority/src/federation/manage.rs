@@ -8,6 +8,7 @@ use crate::federation::oidc::{
     CLIENT_KEY_ALGS, ConnectionSecrets, OidcSettings, PrivateKey, open_secrets, seal_secrets,
 };
 use crate::federation::presets;
+use crate::federation::saml::{self, SamlConnectionConfig, SamlSp};
 use crate::manage::{Actor, AdminError, AdminResult};
 use authgate_core::connection::{Connection, ConnectionKind, valid_connection_id};
 use authgate_core::org::normalize_domain;
@@ -38,6 +39,8 @@ pub struct ConnectionInput {
     /// okta/auth0/keycloak presets).
     #[serde(default)]
     pub issuer: Option<String>,
+    /// The client id the provider issued (OpenID Connect and GitHub).
+    #[serde(default)]
     pub client_id: String,
     /// Write-only. On edit, absent keeps the stored secret.
     #[serde(default)]
@@ -64,6 +67,31 @@ pub struct ConnectionInput {
     pub trusted_email_domains: Vec<String>,
     #[serde(default)]
     pub show_on_login: bool,
+    /// A SAML 2.0 identity provider instead of OpenID Connect (no preset,
+    /// issuer, client id or secret then). Not changeable on edit.
+    #[serde(default)]
+    pub saml: Option<SamlInput>,
+}
+
+/// The settings of a SAML 2.0 identity provider.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct SamlInput {
+    /// The IdP's entity id (the Issuer of its responses).
+    pub idp_entity_id: String,
+    /// The IdP's SingleSignOnService URL for the HTTP-Redirect binding.
+    pub sso_url: String,
+    /// The IdP's signing certificates (PEM or base64 DER). On edit, empty
+    /// keeps the stored ones.
+    #[serde(default)]
+    pub idp_certificates: Vec<String>,
+    /// An attribute to use as the subject instead of the NameID (needed
+    /// when the IdP sends transient NameIDs).
+    #[serde(default)]
+    pub subject_attribute: Option<String>,
+    /// Trust this IdP's email addresses in every domain (otherwise only in
+    /// `trusted_email_domains`).
+    #[serde(default)]
+    pub trust_email: bool,
 }
 
 /// A connection as the operator sees it: no secret.
@@ -80,12 +108,17 @@ pub struct ConnectionView {
     pub show_on_login: bool,
     pub disabled: bool,
     pub created_at: i64,
-    /// Register this redirect URI at the upstream.
+    /// Register this redirect URI at the upstream (for SAML: the ACS URL).
     pub redirect_uri: String,
     /// `private_key_jwt`: the connection's public key set; register this
     /// URL (or the key in it) at the upstream.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// SAML: this service provider's entity id, which is also the URL of
+    /// its metadata.
+    pub sp_entity_id: Option<String>,
+    /// SAML: the Assertion Consumer Service URL (HTTP-POST).
+    pub acs_url: Option<String>,
 }
 
 /// The callback URL of connection `id` (its own redirect URI: a response
@@ -107,6 +140,8 @@ pub fn jwks_uri(state: &Authority, id: &str) -> String {
 
 pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
     let private_key = OidcSettings::of(c).is_ok_and(|s| s.uses_private_key());
+    let saml = c.kind == ConnectionKind::Saml;
+    let issuer = &state.settings.issuer;
     ConnectionView {
         id: c.id.clone(),
         kind: c.kind.as_str().to_owned(),
@@ -118,8 +153,14 @@ pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
         show_on_login: c.show_on_login,
         disabled: c.disabled,
         created_at: c.created_at,
-        redirect_uri: redirect_uri(state, &c.id),
+        redirect_uri: if saml {
+            saml::acs_url(issuer, &c.id)
+        } else {
+            redirect_uri(state, &c.id)
+        },
         jwks_uri: private_key.then(|| jwks_uri(state, &c.id)),
+        sp_entity_id: saml.then(|| saml::sp_entity_id(issuer, &c.id)),
+        acs_url: saml.then(|| saml::acs_url(issuer, &c.id)),
     }
 }
 
@@ -350,6 +391,21 @@ pub async fn create_connection(
             "use 1 to 64 lower-case letters, digits, '-' and '_'",
         ));
     }
+    if let Some(si) = &input.saml {
+        let c = Connection {
+            display_name: display_name(&input, None)?,
+            secret_sealed: None,
+            kind: ConnectionKind::Saml,
+            preset: None,
+            config: saml_config(state, &id, si, None)?,
+            trusted_email_domains: clean_domains(&input.trusted_email_domains)?,
+            show_on_login: input.show_on_login,
+            disabled: false,
+            created_at: state.clock.now(),
+            id,
+        };
+        return insert(state, actor, c).await;
+    }
     let preset = match input.preset.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => Some(presets::preset(p).ok_or_else(|| {
             AdminError::invalid(
@@ -376,6 +432,10 @@ pub async fn create_connection(
         disabled: false,
         created_at: state.clock.now(),
     };
+    insert(state, actor, c).await
+}
+
+async fn insert(state: &Authority, actor: &Actor, c: Connection) -> AdminResult<ConnectionView> {
     state
         .store
         .insert_connection(&c)
@@ -401,7 +461,13 @@ pub async fn update_connection(
 ) -> AdminResult<ConnectionView> {
     let mut c = get(state, id).await?;
     if c.kind == ConnectionKind::Saml {
-        return Err(AdminError::invalid("id", "this is a SAML connection"));
+        return update_saml(state, actor, c, input).await;
+    }
+    if input.saml.is_some() {
+        return Err(AdminError::invalid(
+            "saml",
+            "this is not a SAML connection: remove it and add a SAML one",
+        ));
     }
     let preset = c.preset.as_deref().and_then(presets::preset);
     // No method given keeps the connection's (and with it its key or
@@ -458,6 +524,144 @@ pub async fn update_connection(
         actor,
         "admin.connection.updated",
         json!({"connection": c.id, "secret_changed": secret_changed,
+               "trusted_email_domains": c.trusted_email_domains, "show_on_login": c.show_on_login}),
+    );
+    Ok(view(state, &c))
+}
+
+/// The checked settings of a SAML connection: the entity id, an http(s)
+/// SSO URL the outbound policy allows, and certificates that parse (a
+/// [`SamlSp`] is built from them, so what is stored can sign people in).
+/// `stored`: the certificates kept when none are given (edit).
+fn saml_config(
+    state: &Authority,
+    id: &str,
+    si: &SamlInput,
+    stored: Option<&SamlConnectionConfig>,
+) -> AdminResult<Value> {
+    let entity = si.idp_entity_id.trim();
+    if entity.is_empty() || entity.len() > 1024 || entity.chars().any(char::is_control) {
+        return Err(AdminError::invalid(
+            "idp_entity_id",
+            "give the identity provider's entity id (its metadata's entityID)",
+        ));
+    }
+    let sso = si.sso_url.trim();
+    state.federation.url_ok(sso).map_err(|_| {
+        AdminError::invalid(
+            "sso_url",
+            "the SingleSignOnService URL must be an https URL without a fragment",
+        )
+    })?;
+    let mut certs: Vec<String> = si
+        .idp_certificates
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if certs.is_empty()
+        && let Some(old) = stored
+    {
+        certs = old.idp_certificates.clone();
+    }
+    if certs.is_empty() {
+        return Err(AdminError::invalid(
+            "idp_certificates",
+            "give the identity provider's signing certificate (PEM)",
+        ));
+    }
+    if certs.len() > 8 || certs.iter().any(|c| c.len() > 16 * 1024) {
+        return Err(AdminError::invalid(
+            "idp_certificates",
+            "at most 8 certificates of 16 KiB each",
+        ));
+    }
+    for c in &certs {
+        check_certificate(c)?;
+    }
+    let subject_attribute = si
+        .subject_attribute
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    if subject_attribute.as_ref().is_some_and(|a| a.len() > 256) {
+        return Err(AdminError::invalid(
+            "subject_attribute",
+            "at most 256 characters",
+        ));
+    }
+    let cfg = SamlConnectionConfig {
+        idp_entity_id: entity.to_owned(),
+        sso_url: sso.to_owned(),
+        idp_certificates: certs,
+        attributes: stored.map(|s| s.attributes.clone()).unwrap_or_default(),
+        subject_attribute,
+        trust_email: si.trust_email,
+    };
+    SamlSp::new(&state.settings.issuer, id, cfg.clone()).map_err(|e| match e {
+        saml::SamlError::Config(m) if m.starts_with("idp_certificates") => {
+            AdminError::invalid("idp_certificates", m)
+        }
+        e => AdminError::invalid("saml", e.to_string()),
+    })?;
+    serde_json::to_value(&cfg).map_err(|e| AdminError::Internal(e.to_string()))
+}
+
+/// A certificate must be an X.509 certificate, not just base64: a typo
+/// or a pasted key is an error here, not a failed sign-in later.
+fn check_certificate(pem_or_b64: &str) -> AdminResult<()> {
+    use base64::Engine as _;
+    let body: String = pem_or_b64
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("-----"))
+        .flat_map(|l| l.chars())
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&body)
+        .map_err(|_| AdminError::invalid("idp_certificates", "not a PEM or base64 certificate"))?;
+    if pem_or_b64.contains("PRIVATE KEY") {
+        return Err(AdminError::invalid(
+            "idp_certificates",
+            "this is a private key: give the identity provider's certificate",
+        ));
+    }
+    x509_parser::parse_x509_certificate(&der).map_err(|_| {
+        AdminError::invalid(
+            "idp_certificates",
+            "not an X.509 certificate (give the IdP's signing certificate, PEM)",
+        )
+    })?;
+    Ok(())
+}
+
+async fn update_saml(
+    state: &Authority,
+    actor: &Actor,
+    mut c: Connection,
+    input: ConnectionInput,
+) -> AdminResult<ConnectionView> {
+    let stored: SamlConnectionConfig = serde_json::from_value(c.config.clone())
+        .map_err(|e| AdminError::Internal(format!("stored SAML settings: {e}")))?;
+    let si = input.saml.clone().unwrap_or_else(|| SamlInput {
+        idp_entity_id: stored.idp_entity_id.clone(),
+        sso_url: stored.sso_url.clone(),
+        idp_certificates: Vec::new(),
+        subject_attribute: stored.subject_attribute.clone(),
+        trust_email: stored.trust_email,
+    });
+    let certs_changed = !si.idp_certificates.is_empty();
+    c.config = saml_config(state, &c.id, &si, Some(&stored))?;
+    c.display_name = display_name(&input, None)?;
+    c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;
+    c.show_on_login = input.show_on_login;
+    save(state, &c).await?;
+    record(
+        state,
+        actor,
+        "admin.connection.updated",
+        json!({"connection": c.id, "certificates_changed": certs_changed,
                "trusted_email_domains": c.trusted_email_domains, "show_on_login": c.show_on_login}),
     );
     Ok(view(state, &c))

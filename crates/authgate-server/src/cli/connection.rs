@@ -9,7 +9,9 @@ use super::error::CliError;
 use super::local::{Local, actor, admin_err};
 use super::output;
 use authgate_authority::config::Settings;
-use authgate_authority::federation::manage::{self as conns, ConnectionInput, ConnectionView};
+use authgate_authority::federation::manage::{
+    self as conns, ConnectionInput, ConnectionView, SamlInput,
+};
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -18,22 +20,46 @@ pub enum ConnectionCmd {
     /// Add a connection: `--preset google|microsoft|github|gitlab
     /// --client-id X --client-secret-file F`, or a generic OpenID Connect
     /// issuer with `--upstream-issuer URL` (also for the okta, auth0 and
-    /// keycloak presets). (`--issuer` is authgate's own issuer, a global
-    /// flag.)
+    /// keycloak presets), or a SAML 2.0 identity provider with `--kind
+    /// saml --idp-entity-id ID --sso-url URL --idp-certificate-file F`.
+    /// (`--issuer` is authgate's own issuer, a global flag.)
     Add {
         /// Its id: 1-64 lower-case letters, digits, '-' and '_'. It appears
         /// in the redirect URI to register at the provider.
         id: String,
+        /// `oidc` (default; also GitHub through its preset) or `saml`.
+        #[arg(long, default_value = "oidc")]
+        kind: String,
         #[arg(long)]
         preset: Option<String>,
+        /// SAML: the identity provider's entity id.
+        #[arg(long)]
+        idp_entity_id: Option<String>,
+        /// SAML: the identity provider's SingleSignOnService URL
+        /// (HTTP-Redirect binding).
+        #[arg(long)]
+        sso_url: Option<String>,
+        /// SAML: a file holding the identity provider's signing
+        /// certificate, PEM (repeat during a key rollover).
+        #[arg(long = "idp-certificate-file")]
+        idp_certificate_files: Vec<PathBuf>,
+        /// SAML: an attribute to use as the subject instead of the NameID
+        /// (needed when the IdP sends transient NameIDs).
+        #[arg(long)]
+        subject_attribute: Option<String>,
+        /// SAML: trust the email addresses this IdP asserts in every
+        /// domain (otherwise only in the `--trusted-domain`s).
+        #[arg(long)]
+        trust_email: bool,
         /// The provider's OpenID Connect issuer URL. (A field not named
         /// `issuer`: clap would take it for the global `--issuer`.)
         #[arg(long)]
         upstream_issuer: Option<String>,
+        /// OpenID Connect: the client id the provider issued.
         #[arg(long)]
-        client_id: String,
-        /// A file holding the client secret (trailing newline ignored).
-        /// Not with `--token-auth-method private_key_jwt`.
+        client_id: Option<String>,
+        /// OpenID Connect: a file holding the client secret (trailing
+        /// newline ignored). Not with `--token-auth-method private_key_jwt`.
         #[arg(long)]
         client_secret_file: Option<PathBuf>,
         /// The name people see ("Continue with …").
@@ -91,6 +117,16 @@ pub enum ConnectionCmd {
         /// With private_key_jwt: replace the key with a new one.
         #[arg(long)]
         rotate_key: bool,
+        /// SAML: the identity provider's new entity id.
+        #[arg(long)]
+        idp_entity_id: Option<String>,
+        /// SAML: the identity provider's new SingleSignOnService URL.
+        #[arg(long)]
+        sso_url: Option<String>,
+        /// SAML: the identity provider's signing certificates, replacing
+        /// the stored ones (repeat during a key rollover).
+        #[arg(long = "idp-certificate-file")]
+        idp_certificate_files: Vec<PathBuf>,
     },
     /// Remove a connection and every account link through it.
     Remove { id: String },
@@ -110,6 +146,43 @@ fn read_secret(path: &PathBuf) -> Result<String, CliError> {
     Ok(s)
 }
 
+fn read_certificates(files: &[PathBuf]) -> Result<Vec<String>, CliError> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .map_err(|e| CliError(format!("cannot read {}: {e}", f.display())))
+        })
+        .collect()
+}
+
+/// The SAML settings of `connection add --kind saml`.
+fn saml_input(
+    idp_entity_id: Option<String>,
+    sso_url: Option<String>,
+    certificate_files: &[PathBuf],
+    subject_attribute: Option<String>,
+    trust_email: bool,
+) -> Result<SamlInput, CliError> {
+    let need = |v: Option<String>, flag: &str| {
+        v.ok_or_else(|| CliError(format!("a SAML connection needs {flag}")))
+    };
+    if certificate_files.is_empty() {
+        return Err(CliError(
+            "a SAML connection needs --idp-certificate-file (the IdP's signing certificate, PEM)"
+                .into(),
+        ));
+    }
+    let idp_certificates = read_certificates(certificate_files)?;
+    Ok(SamlInput {
+        idp_entity_id: need(idp_entity_id, "--idp-entity-id")?,
+        sso_url: need(sso_url, "--sso-url")?,
+        idp_certificates,
+        subject_attribute,
+        trust_email,
+    })
+}
+
 fn print_connection(c: &ConnectionView, json: bool) {
     if json {
         println!("{}", output::json(&serde_json::json!(c)));
@@ -119,7 +192,14 @@ fn print_connection(c: &ConnectionView, json: bool) {
     if let Some(p) = &c.preset {
         println!("  preset: {p}");
     }
-    for k in ["issuer", "client_id", "token_endpoint_auth_method"] {
+    for k in [
+        "issuer",
+        "client_id",
+        "token_endpoint_auth_method",
+        "idp_entity_id",
+        "sso_url",
+        "subject_attribute",
+    ] {
         if let Some(v) = c
             .config
             .get(k)
@@ -139,7 +219,13 @@ fn print_connection(c: &ConnectionView, json: bool) {
         "  trusted email domains: {}",
         c.trusted_email_domains.join(", ")
     );
-    println!("  redirect URI: {}", c.redirect_uri);
+    match (&c.sp_entity_id, &c.acs_url) {
+        (Some(entity), Some(acs)) => {
+            println!("  SP entity id and metadata URL: {entity}");
+            println!("  ACS URL (HTTP-POST): {acs}");
+        }
+        _ => println!("  redirect URI: {}", c.redirect_uri),
+    }
     if let Some(j) = &c.jwks_uri {
         println!("  public key set (private_key_jwt): {j}");
     }
@@ -152,7 +238,13 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
         match cmd {
             ConnectionCmd::Add {
                 id,
+                kind,
                 preset,
+                idp_entity_id,
+                sso_url,
+                idp_certificate_files,
+                subject_attribute,
+                trust_email,
                 upstream_issuer,
                 client_id,
                 client_secret_file,
@@ -163,30 +255,59 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                 trusted_domains,
                 show_on_login,
             } => {
+                let saml = match kind.as_str() {
+                    "saml" => Some(saml_input(
+                        idp_entity_id,
+                        sso_url,
+                        &idp_certificate_files,
+                        subject_attribute,
+                        trust_email,
+                    )?),
+                    "oidc" => None,
+                    other => {
+                        return Err(CliError(format!(
+                            "unknown --kind {other:?}: use oidc or saml"
+                        )));
+                    }
+                };
+                let private_key = token_auth_method.as_deref() == Some("private_key_jwt");
+                let client_secret = match (&saml, client_secret_file) {
+                    (None, Some(f)) => Some(read_secret(&f)?),
+                    (None, None) if !private_key => {
+                        return Err(CliError(
+                            "give --client-secret-file (a file holding the client secret), or --token-auth-method private_key_jwt".into(),
+                        ));
+                    }
+                    _ => None,
+                };
                 let input = ConnectionInput {
                     id,
                     preset,
                     display_name: name,
                     issuer: upstream_issuer,
-                    client_id,
-                    client_secret: match client_secret_file {
-                        Some(f) => Some(read_secret(&f)?),
-                        None => None,
-                    },
+                    client_id: client_id.unwrap_or_default(),
+                    client_secret,
                     scopes,
                     token_endpoint_auth_method: token_auth_method,
                     client_key_alg,
                     rotate_key: false,
                     trusted_email_domains: trusted_domains,
                     show_on_login,
+                    saml,
                 };
                 let c = conns::create_connection(st, &a, input)
                     .await
                     .map_err(admin_err)?;
-                println!(
-                    "connection {} added; register this redirect URI at the provider:\n  {}",
-                    c.id, c.redirect_uri
-                );
+                match (&c.sp_entity_id, &c.acs_url) {
+                    (Some(entity), Some(acs)) => println!(
+                        "connection {} added; register this service provider at the identity provider:\n  entity id (and metadata URL): {entity}\n  ACS URL (HTTP-POST): {acs}",
+                        c.id
+                    ),
+                    _ => println!(
+                        "connection {} added; register this redirect URI at the provider:\n  {}",
+                        c.id, c.redirect_uri
+                    ),
+                }
                 if let Some(j) = &c.jwks_uri {
                     println!("and this public key set (private_key_jwt):\n  {j}");
                 }
@@ -229,6 +350,9 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                 show_on_login,
                 token_auth_method,
                 rotate_key,
+                idp_entity_id,
+                sso_url,
+                idp_certificate_files,
             } => {
                 let cur = conns::show_connection(st, &id).await.map_err(admin_err)?;
                 let cfg = |k: &str| {
@@ -260,6 +384,31 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     trusted_email_domains: trusted_domains
                         .unwrap_or(cur.trusted_email_domains.clone()),
                     show_on_login: show_on_login.unwrap_or(cur.show_on_login),
+                    saml: match cur.kind.as_str() {
+                        "saml" => Some(SamlInput {
+                            idp_entity_id: idp_entity_id
+                                .or_else(|| cfg("idp_entity_id"))
+                                .unwrap_or_default(),
+                            sso_url: sso_url.or_else(|| cfg("sso_url")).unwrap_or_default(),
+                            // None given: the stored ones stay.
+                            idp_certificates: read_certificates(&idp_certificate_files)?,
+                            subject_attribute: cfg("subject_attribute"),
+                            trust_email: cur
+                                .config
+                                .get("trust_email")
+                                .and_then(|v| v.as_bool())
+                                .unwrap_or(false),
+                        }),
+                        _ if idp_entity_id.is_some()
+                            || sso_url.is_some()
+                            || !idp_certificate_files.is_empty() =>
+                        {
+                            return Err(CliError(format!(
+                                "connection {id} is not a SAML connection"
+                            )));
+                        }
+                        _ => None,
+                    },
                 };
                 conns::update_connection(st, &a, &id, input)
                     .await

@@ -1,8 +1,10 @@
-//! Sign-in through an upstream identity provider (OpenID Connect, GitHub):
+//! Sign-in through an upstream identity provider (OpenID Connect, GitHub;
+//! SAML's answer comes back through [`super::saml`]):
 //!
 //! - `GET /federation/{id}/start?r=…&login_hint=…` keeps the flow's
 //!   `state`, `nonce`, PKCE verifier and the pending request id in this
-//!   browser's session and sends the browser to the upstream;
+//!   browser's session and sends the browser to the upstream (for SAML:
+//!   the RelayState and the AuthnRequest's ID, HTTP-Redirect binding);
 //! - `GET /federation/{id}/callback` (each connection has its own redirect
 //!   URI, so an answer meant for one upstream is never taken for
 //!   another's) finds the flow by `state` in *this browser's* session,
@@ -29,6 +31,7 @@ use authgate_authority::federation::identity::UpstreamIdentity;
 use authgate_authority::federation::link::{self, LinkError, LinkOutcome};
 use authgate_authority::federation::manage::redirect_uri;
 use authgate_authority::federation::oidc::{self, Callback, PendingFlow, UpstreamError};
+use authgate_authority::federation::saml;
 use authgate_core::connection::{ConnectionKind, valid_connection_id};
 use authgate_core::model::{AuthContext, Session};
 use authgate_core::token_request::Params;
@@ -39,7 +42,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// Session data key of the flows started in this browser (by `state`).
-const FLOWS_KEY: &str = "federation";
+pub(crate) const FLOWS_KEY: &str = "federation";
 /// Session data key of an upstream sign-in waiting for the person's
 /// password to link ([`LinkOutcome::NeedsConfirmation`]).
 const LINK_KEY: &str = "federation_link";
@@ -77,7 +80,7 @@ fn link_page(
     page::render(state, StatusCode::OK, &page)
 }
 
-fn unavailable(state: &AppState) -> Response {
+pub(crate) fn unavailable(state: &AppState) -> Response {
     page::error_page(
         state,
         StatusCode::NOT_FOUND,
@@ -87,7 +90,7 @@ fn unavailable(state: &AppState) -> Response {
     )
 }
 
-fn failure(state: &AppState, e: &UpstreamError) -> Response {
+pub(crate) fn failure(state: &AppState, e: &UpstreamError) -> Response {
     let (status, message, advice) = match e {
         UpstreamError::Denied => (
             StatusCode::FORBIDDEN,
@@ -104,7 +107,7 @@ fn failure(state: &AppState, e: &UpstreamError) -> Response {
             msg("Your identity provider could not be reached."),
             msg("Try again in a moment."),
         ),
-        UpstreamError::BadState => (
+        UpstreamError::BadState | UpstreamError::AssertionReplayed => (
             StatusCode::BAD_REQUEST,
             msg(
                 "This sign-in was not started in this browser, took too long, or was already used.",
@@ -174,7 +177,7 @@ fn link_failure(state: &AppState, e: &LinkError) -> Response {
     )
 }
 
-fn audit_failure(state: &AppState, connection: &str, reason: &str, detail: &str) {
+pub(crate) fn audit_failure(state: &AppState, connection: &str, reason: &str, detail: &str) {
     audit_detail(
         state,
         "federation.sign_in.failed",
@@ -188,7 +191,7 @@ fn audit_failure(state: &AppState, connection: &str, reason: &str, detail: &str)
 }
 
 /// The flows kept in `s`, unexpired.
-fn flows(s: &Session, now: i64) -> Vec<PendingFlow> {
+pub(crate) fn flows(s: &Session, now: i64) -> Vec<PendingFlow> {
     s.data
         .get(FLOWS_KEY)
         .and_then(|v| serde_json::from_value::<Vec<PendingFlow>>(v.clone()).ok())
@@ -198,7 +201,7 @@ fn flows(s: &Session, now: i64) -> Vec<PendingFlow> {
         .collect()
 }
 
-fn set_data(s: &mut Session, key: &str, v: Value) {
+pub(crate) fn set_data(s: &mut Session, key: &str, v: Value) {
     if !s.data.is_object() {
         s.data = json!({});
     }
@@ -212,7 +215,7 @@ fn set_data(s: &mut Session, key: &str, v: Value) {
 }
 
 /// Saves `s` and sets its cookie on `resp` when it is a pre-session.
-async fn save_into(state: &AppState, s: &Session, mut resp: Response) -> Response {
+pub(crate) async fn save_into(state: &AppState, s: &Session, mut resp: Response) -> Response {
     match session::save(state, s).await {
         Ok(Some(raw)) => {
             session::set_cookie(state, &mut resp, &raw);
@@ -271,8 +274,8 @@ pub async fn start(
         return unavailable(&state);
     }
     let conn = match link::enabled_connection(&state, &id).await {
-        Ok(c) if c.kind != ConnectionKind::Saml => c,
-        Ok(_) | Err(LinkError::UnknownConnection | LinkError::ConnectionDisabled) => {
+        Ok(c) => c,
+        Err(LinkError::UnknownConnection | LinkError::ConnectionDisabled) => {
             return unavailable(&state);
         }
         Err(e) => return link_failure(&state, &e),
@@ -282,7 +285,12 @@ pub async fn start(
         return unavailable(&state);
     }
     let hint = q.get("login_hint").map(String::as_str);
-    let started = match oidc::begin(&state, &conn, &redirect_uri(&state, &id), rid, hint).await {
+    let begun = if conn.kind == ConnectionKind::Saml {
+        saml::begin(&state, &conn, rid).await
+    } else {
+        oidc::begin(&state, &conn, &redirect_uri(&state, &id), rid, hint).await
+    };
+    let started = match begun {
         Ok(s) => s,
         Err(e) => {
             audit_failure(&state, &id, e.reason(), &e.to_string());
@@ -352,42 +360,66 @@ pub async fn callback(
         serde_json::to_value(&kept).unwrap_or(Value::Null),
     );
     let conn = match link::enabled_connection(&state, &id).await {
-        Ok(c) => c,
+        Ok(c) if c.kind != ConnectionKind::Saml => c,
+        Ok(_) => return save_into(&state, &sess, unavailable(&state)).await,
         Err(e) => return save_into(&state, &sess, link_failure(&state, &e)).await,
     };
     let identity = match oidc::finish(&state, &conn, &redirect_uri(&state, &id), &flow, &cb).await {
         Ok(i) => i,
-        Err(e) => {
-            audit_failure(&state, &id, e.reason(), &e.to_string());
-            tracing::warn!(connection = %id, reason = e.reason(), "upstream sign-in failed");
-            return save_into(&state, &sess, failure(&state, &e)).await;
-        }
+        Err(e) => return upstream_failed(&state, &sess, &id, &e).await,
     };
+    signed_in_upstream(&state, sess, &conn, identity, &flow.rid).await
+}
+
+/// A failed upstream answer: audited with its reason, a page, the spent
+/// flow saved.
+pub(crate) async fn upstream_failed(
+    state: &AppState,
+    sess: &Session,
+    id: &str,
+    e: &UpstreamError,
+) -> Response {
+    audit_failure(state, id, e.reason(), &e.to_string());
+    tracing::warn!(connection = %id, reason = e.reason(), "upstream sign-in failed");
+    save_into(state, sess, failure(state, e)).await
+}
+
+/// After any protocol verified an upstream sign-in (OpenID Connect,
+/// GitHub, SAML): the organization gate, the one linking rule, then
+/// [`finish_sign_in`] or the link confirmation.
+pub(crate) async fn signed_in_upstream(
+    state: &AppState,
+    mut sess: Session,
+    conn: &authgate_core::connection::Connection,
+    identity: UpstreamIdentity,
+    rid: &str,
+) -> Response {
+    let (state, id, now) = (state, conn.id.as_str(), state.clock.now());
     // The organization of the email the upstream vouches for decides
     // before any account is made or linked.
     if let Some(email) = identity
         .email
         .as_deref()
         .filter(|_| identity.email_verified)
-        && let Some(refused) = org_refusal(&state, email, &id).await
+        && let Some(refused) = org_refusal(state, email, id).await
     {
-        return save_into(&state, &sess, refused).await;
+        return save_into(state, &sess, refused).await;
     }
-    match link::sign_in_upstream(&state, &identity).await {
+    match link::sign_in_upstream(state, &identity).await {
         Ok(LinkOutcome::SignedIn { user, .. }) => {
-            finish_sign_in(&state, &sess, &user.id, &identity, &flow.rid).await
+            finish_sign_in(state, &sess, &user.id, &identity, rid).await
         }
         Ok(LinkOutcome::NeedsConfirmation { user_id, email }) => {
             set_data(
                 &mut sess,
                 LINK_KEY,
-                json!({"identity": identity, "user_id": user_id, "rid": flow.rid,
+                json!({"identity": identity, "user_id": user_id, "rid": rid,
                        "display_name": conn.display_name, "expires_at": now + LINK_TTL}),
             );
-            let resp = link_page(&state, &sess, email, conn.display_name.clone(), None);
-            save_into(&state, &sess, resp).await
+            let resp = link_page(state, &sess, email, conn.display_name.clone(), None);
+            save_into(state, &sess, resp).await
         }
-        Err(e) => save_into(&state, &sess, link_failure(&state, &e)).await,
+        Err(e) => save_into(state, &sess, link_failure(state, &e)).await,
     }
 }
 

@@ -12,7 +12,6 @@ use crate::pages::page;
 use crate::state::{AppState, SharedState};
 use authgate_authority::orgs::{self, SignInRoute};
 use authgate_authority::sign_in::MAX_EMAIL_BYTES;
-use authgate_core::connection::ConnectionKind;
 use authgate_core::token_request::Params;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -25,7 +24,7 @@ pub(crate) async fn social_buttons(state: &AppState) -> Vec<ConnectionButton> {
     match state.store.list_connections().await {
         Ok(list) => list
             .into_iter()
-            .filter(|c| c.show_on_login && !c.disabled && c.kind != ConnectionKind::Saml)
+            .filter(|c| c.show_on_login && !c.disabled)
             .map(|c| ConnectionButton {
                 id: c.id,
                 name: c.display_name,

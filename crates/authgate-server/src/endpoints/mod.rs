@@ -19,6 +19,7 @@ pub mod passkeys;
 pub mod password_reset;
 pub mod register;
 pub mod revoke;
+pub mod saml;
 pub mod scope_rules;
 pub mod token;
 pub mod userinfo;

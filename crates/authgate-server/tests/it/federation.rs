@@ -138,6 +138,7 @@ async fn setup() -> (TestApp, Upstream) {
             rotate_key: false,
             trusted_email_domains: vec!["acme.example".into()],
             show_on_login: true,
+            saml: None,
         },
     )
     .await

@@ -30,4 +30,5 @@ mod pages_i18n;
 mod private_key_jwt;
 mod processes;
 mod registration;
+mod saml;
 mod sign_in_throttle;

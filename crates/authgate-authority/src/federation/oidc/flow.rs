@@ -127,7 +127,12 @@ pub async fn begin(
 }
 
 /// Records `value` as used; `false` when it was used before.
-async fn spend(auth: &Authority, kind: &str, value: &str, until: i64) -> Result<bool, StoreError> {
+pub(crate) async fn spend(
+    auth: &Authority,
+    kind: &str,
+    value: &str,
+    until: i64,
+) -> Result<bool, StoreError> {
     let key = format!("federation-{kind}:{}", secret::hash(value));
     auth.store.use_nonce(&key, until, auth.clock.now()).await
 }

@@ -18,6 +18,7 @@ pub use config::{
     client_jwks, open_secrets, seal_secrets,
 };
 pub use discovery::{ProviderMetadata, tenant_template};
+pub(crate) use flow::spend;
 pub use flow::{Callback, FLOW_TTL, PendingFlow, Started, begin, finish};
 
 use crate::outbound::{AddressPolicy, FetchError, FetchLimits, Fetcher};
@@ -117,6 +118,13 @@ pub enum UpstreamError {
     /// The userinfo (or GitHub user) answer was unusable.
     #[error("the user information is not usable: {0}")]
     UserInfo(String),
+    /// The SAML response failed verification (signature, issuer,
+    /// InResponseTo, audience, recipient, time bounds, subject).
+    #[error("the SAML response is not acceptable: {0}")]
+    Assertion(String),
+    /// The SAML assertion's ID was seen before (a replayed assertion).
+    #[error("the SAML assertion was already used")]
+    AssertionReplayed,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -138,6 +146,8 @@ impl UpstreamError {
             Self::IdToken(_) => "bad_id_token",
             Self::NonceReplayed => "nonce_replayed",
             Self::UserInfo(_) => "userinfo_failed",
+            Self::Assertion(_) => "bad_assertion",
+            Self::AssertionReplayed => "assertion_replayed",
             Self::Store(_) => "store_error",
         }
     }

@@ -5,7 +5,10 @@
 use base64::Engine as _;
 use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
 use samael::key_info::{KeyInfo, X509Data};
-use samael::metadata::{EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor};
+use samael::metadata::{
+    EntityDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, IndexedEndpoint,
+    KeyDescriptor, SpSsoDescriptor,
+};
 use samael::schema::Assertion;
 use samael::service_provider::{ServiceProvider, ServiceProviderBuilder};
 
@@ -13,6 +16,9 @@ use super::config::SamlConnectionConfig;
 use crate::federation::identity::UpstreamIdentity;
 
 const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 /// Clock skew tolerated on NotBefore/NotOnOrAfter (issue: "small skew").
 const MAX_SKEW_SECS: i64 = 120;
 /// A SAMLResponse larger than this is refused before decoding.
@@ -172,6 +178,63 @@ impl SamlSp {
 
     pub fn acs_url(&self) -> &str {
         &self.acs
+    }
+
+    /// This SP's metadata (an `EntityDescriptor`, serialized by samael):
+    /// the ACS (HTTP-POST), the NameID formats it takes, unsigned
+    /// AuthnRequests and signed assertions wanted. No key: authgate does
+    /// not sign its AuthnRequests and takes no encrypted assertions.
+    pub fn metadata_xml(&self) -> Result<String, SamlError> {
+        use samael::traits::ToXml as _;
+        let descriptor = SpSsoDescriptor {
+            protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".to_string()),
+            authn_requests_signed: Some(false),
+            want_assertions_signed: Some(true),
+            name_id_formats: Some(
+                [NAMEID_PERSISTENT, NAMEID_EMAIL, NAMEID_UNSPECIFIED]
+                    .map(str::to_string)
+                    .to_vec(),
+            ),
+            assertion_consumer_services: vec![IndexedEndpoint {
+                binding: HTTP_POST_BINDING.to_string(),
+                location: self.acs.clone(),
+                response_location: None,
+                index: 0,
+                is_default: Some(true),
+            }],
+            ..SpSsoDescriptor::default()
+        };
+        let entity = EntityDescriptor {
+            entity_id: Some(self.entity_id.clone()),
+            sp_sso_descriptors: Some(vec![descriptor]),
+            ..EntityDescriptor::default()
+        };
+        entity
+            .to_string()
+            .map_err(|e| SamlError::Config(format!("metadata: {e}")))
+    }
+
+    /// The HTTP-Redirect binding URL of an AuthnRequest (samael builds
+    /// and DEFLATE-encodes it) with ID `request_id` and the opaque
+    /// `relay_state`. Unsigned: the IdP answers only to the ACS in our
+    /// metadata, and the response's InResponseTo must name this ID.
+    pub fn authn_request_url(
+        &self,
+        request_id: &str,
+        relay_state: &str,
+    ) -> Result<String, SamlError> {
+        let mut req = self
+            .sp
+            .make_authentication_request(&self.config.sso_url)
+            .map_err(|e| SamlError::Config(format!("AuthnRequest: {e}")))?;
+        // samael's own ID has 32 random bits; ours is the flow's secret.
+        req.id = request_id.to_string();
+        req.force_authn = None;
+        req.name_id_policy = None;
+        req.redirect(relay_state)
+            .map_err(|e| SamlError::Config(format!("AuthnRequest: {e}")))?
+            .map(String::from)
+            .ok_or_else(|| SamlError::Config("sso_url: no destination".into()))
     }
 
     /// Verify a base64 `SAMLResponse` answering `request_id` and map it to

@@ -34,8 +34,10 @@ pub struct DomainInput {
     pub domain: String,
 }
 
-/// A connection (identity provider) to add to an organization.
+/// A connection (identity provider) to add to an organization. (Its own
+/// schema name: `ConnectionInput` is the body of `POST /connections`.)
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = OrgConnectionInput)]
 pub struct ConnectionInput {
     pub connection_id: String,
 }

@@ -12,7 +12,7 @@ use crate::pages::page;
 use crate::state::{AppState, SharedState};
 use askama::Template;
 use authgate_authority::federation::manage::{
-    self as connections, ConnectionInput, ConnectionView,
+    self as connections, ConnectionInput, ConnectionView, SamlInput,
 };
 use authgate_authority::federation::presets::PRESETS;
 use axum::extract::{Path, Query, State};
@@ -30,6 +30,8 @@ pub struct Draft {
     pub client_id: String,
     pub domains: String,
     pub show_on_login: bool,
+    pub idp_entity_id: String,
+    pub sso_url: String,
 }
 
 #[derive(Template)]
@@ -48,6 +50,8 @@ struct ListPage {
 struct DetailPage {
     a: AdminCtx,
     c: ConnectionView,
+    /// The SAML settings' text fields.
+    saml_fields: HashMap<&'static str, String>,
     client_id: String,
     issuer: String,
     scopes: String,
@@ -63,6 +67,24 @@ fn words(s: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+impl DetailPage {
+    fn text(&self, k: &str) -> &str {
+        self.saml_fields.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The SAML part of a submitted form, when it is one (`kind=saml` on the
+/// add form; a SAML connection's settings form).
+fn saml_input(f: &Submitted) -> SamlInput {
+    SamlInput {
+        idp_entity_id: f.get("idp_entity_id").trim().to_owned(),
+        sso_url: f.get("sso_url").trim().to_owned(),
+        idp_certificates: optional(f.get("idp_certificate")).into_iter().collect(),
+        subject_attribute: None,
+        trust_email: false,
+    }
 }
 
 fn to_connection(state: &AppState, id: &str, notice: &str) -> Response {
@@ -138,6 +160,7 @@ pub async fn create(State(state): State<SharedState>, f: Submitted) -> Response 
         rotate_key: false,
         trusted_email_domains: words(&f.get("trusted_email_domains")),
         show_on_login: f.checked("show_on_login"),
+        saml: (f.get("kind") == "saml").then(|| saml_input(&f)),
     };
     match connections::create_connection(&state, &f.admin.actor, input).await {
         Ok(c) => to_connection(&state, &c.id, "created"),
@@ -150,6 +173,8 @@ pub async fn create(State(state): State<SharedState>, f: Submitted) -> Response 
                 client_id: f.get("client_id"),
                 domains: f.get("trusted_email_domains"),
                 show_on_login: f.checked("show_on_login"),
+                idp_entity_id: f.get("idp_entity_id"),
+                sso_url: f.get("sso_url"),
             };
             list_page(
                 &state,
@@ -205,6 +230,10 @@ async fn detail_page(
             scopes,
             domains: c.trusted_email_domains.join(", "),
             created: when(Some(c.created_at)),
+            saml_fields: ["idp_entity_id", "sso_url"]
+                .into_iter()
+                .map(|k| (k, text(k)))
+                .collect(),
             c,
             notice,
             error: error_text,
@@ -221,7 +250,7 @@ pub async fn detail(
     let notice = q.get("notice").and_then(|n| {
         Some(match n.as_str() {
             "created" => {
-                "Connection added. Register the redirect URI below at the identity provider."
+                "Connection added. Register the redirect URI (for SAML: the entity id and ACS URL) below at the identity provider."
             }
             "saved" => "Saved.",
             "disabled" => "Connection disabled: it signs nobody in.",
@@ -264,6 +293,7 @@ pub async fn edit(
         rotate_key: f.checked("rotate_key"),
         trusted_email_domains: words(&f.get("trusted_email_domains")),
         show_on_login: f.checked("show_on_login"),
+        saml: (current.kind == "saml").then(|| saml_input(&f)),
     };
     match connections::update_connection(&state, &f.admin.actor, &id, input).await {
         Ok(_) => to_connection(&state, &id, "saved"),

@@ -230,3 +230,131 @@ async fn the_dashboard_adds_and_disables_a_connection() {
     assert!(app.store.get_connection("gh").await.unwrap().is_none());
     app.shutdown().await;
 }
+
+/// A SAML connection through the admin API (the certificate of a real
+/// pysaml2 IdP), its SP entity id and ACS to register, a bad certificate
+/// named as the field at fault; then the dashboard's page of it and its
+/// settings form.
+#[tokio::test]
+async fn saml_connections_through_the_api_and_the_dashboard() {
+    let idp = crate::saml::Idp::start().await;
+    let a = Admin::start().await;
+    let resp = a.app.http.get(a.api("/openapi.json")).send().await.unwrap();
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    // The documented body of POST /connections is this one (it was once
+    // shadowed by the organizations' `{connection_id}` input of the same
+    // type name).
+    assert!(
+        schemas["ConnectionInput"]["properties"]["saml"].is_object(),
+        "{}",
+        schemas["ConnectionInput"]
+    );
+    assert!(
+        schemas["SamlInput"]["properties"]["sso_url"].is_object(),
+        "{schemas}"
+    );
+    assert!(schemas["OrgConnectionInput"]["properties"]["connection_id"].is_object());
+    let saml = |cert: &str| {
+        json!({"idp_entity_id": idp.entity_id, "sso_url": idp.sso_url,
+               "idp_certificates": [cert]})
+    };
+    let (s, v) = a
+        .call(
+            "POST",
+            "/connections",
+            Some(json!({"id": "corp", "display_name": "Corp", "saml": saml("MIIB-not-base64!")})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["field"], "idp_certificates", "{v}");
+    let (s, v) = a
+        .call(
+            "POST",
+            "/connections",
+            Some(json!({"id": "corp", "display_name": "Corp",
+                        "saml": {"idp_entity_id": idp.entity_id, "sso_url": "ftp://x",
+                                 "idp_certificates": [idp.cert_pem]}})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["field"], "sso_url", "{v}");
+    let (s, v) = a
+        .call(
+            "POST",
+            "/connections",
+            Some(
+                json!({"id": "corp", "display_name": "Corp", "saml": saml(&idp.cert_pem),
+                        "trusted_email_domains": ["acme.example"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["kind"], "saml");
+    assert_eq!(v["has_secret"], false);
+    assert_eq!(v["sp_entity_id"], format!("{}/saml/corp", a.app.origin()));
+    assert_eq!(v["acs_url"], format!("{}/saml/corp/acs", a.app.origin()));
+    assert_eq!(v["config"]["idp_entity_id"], idp.entity_id);
+    // An edit without certificates keeps the stored ones.
+    let (s, v) = a
+        .call(
+            "PUT",
+            "/connections/corp",
+            Some(json!({"display_name": "Corp SSO",
+                        "saml": {"idp_entity_id": idp.entity_id, "sso_url": idp.sso_url}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["display_name"], "Corp SSO");
+    assert_eq!(v["config"]["idp_certificates"][0], idp.cert_pem.trim());
+
+    let app = &a.app;
+    let b = super::dashboard::admin_browser(app).await;
+    let page = b.get(&app.url("/admin/connections/corp")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("id=\"acs-url\">{}/saml/corp/acs<", app.origin())),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"sp-entity-id\""), "{}", page.body);
+    assert!(!page.body.contains("id=\"redirect-uri\""), "{}", page.body);
+    let csrf = page.hidden("csrf");
+    let p = b
+        .post(
+            &app.url("/admin/connections/corp/edit"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("display_name", "Corp Sign-in"),
+                ("idp_entity_id", idp.entity_id.as_str()),
+                ("sso_url", idp.sso_url.as_str()),
+                ("idp_certificate", ""),
+                ("trusted_email_domains", "acme.example"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let c = app.store.get_connection("corp").await.unwrap().unwrap();
+    assert_eq!(c.display_name, "Corp Sign-in");
+    assert_eq!(c.config["idp_certificates"][0], idp.cert_pem.trim());
+    // The dashboard's add form for SAML.
+    let p = b
+        .post(
+            &app.url("/admin/connections"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("kind", "saml"),
+                ("id", "corp2"),
+                ("display_name", "Corp 2"),
+                ("idp_entity_id", idp.entity_id.as_str()),
+                ("sso_url", idp.sso_url.as_str()),
+                ("idp_certificate", idp.cert_pem.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let c = app.store.get_connection("corp2").await.unwrap().unwrap();
+    assert_eq!(c.kind.as_str(), "saml");
+    a.app.shutdown().await;
+}

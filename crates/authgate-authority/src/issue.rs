@@ -89,7 +89,7 @@ pub fn id_token(state: &Authority, spec: IdTokenSpec<'_>) -> Result<String, OAut
         nonce: spec.nonce.map(str::to_owned),
         at_hash: Some(authgate_core::signing::at_hash(alg, spec.access_token)),
         email: has("email").then(|| spec.user.email.clone()),
-        email_verified: has("email").then_some(false),
+        email_verified: has("email").then_some(spec.user.email_verified),
         name: if has("profile") {
             spec.user.name.clone()
         } else {

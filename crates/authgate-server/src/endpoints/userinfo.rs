@@ -59,7 +59,7 @@ pub async fn userinfo(State(state): State<SharedState>, headers: HeaderMap) -> R
     let mut body = serde_json::json!({ "sub": user.id });
     if grant.scopes.iter().any(|s| s == "email") {
         body["email"] = user.email.clone().into();
-        body["email_verified"] = false.into();
+        body["email_verified"] = user.email_verified.into();
     }
     if grant.scopes.iter().any(|s| s == "profile")
         && let Some(n) = &user.name

@@ -1130,3 +1130,141 @@ async fn private_key_jwt_authenticates_authgate_to_the_upstream() {
     assert!(audited(&app, "federation.sign_in.failed", "token_refused").await);
     app.shutdown().await;
 }
+
+/// A second authgate as the upstream identity provider: authgate's own
+/// OpenID Connect side (discovery, PKCE, RFC 9207 `iss`, ID token,
+/// userinfo) meets its federation side. The upstream runs as
+/// `http://localhost:…` and the downstream as `http://127.0.0.1:…`, so
+/// each keeps its own session cookie in the one test browser. The person
+/// signs in at the upstream with the email-first step and a password,
+/// allows the downstream there, and comes back signed in downstream with
+/// a link to their upstream `sub`.
+#[tokio::test]
+async fn a_second_authgate_is_an_upstream_identity_provider() {
+    let down = TestApp::start().await;
+    let mut cfg = default_config();
+    cfg.clients.push(authgate_authority::config::ClientConfig {
+        client_id: "downstream".into(),
+        client_name: Some("Downstream authgate".into()),
+        client_secret: Some(SECRET.into()),
+        client_secret_file: None,
+        token_endpoint_auth_method: Some("client_secret_basic".into()),
+        redirect_uris: vec![down.url("/federation/ag/callback")],
+        grant_types: vec!["authorization_code".into()],
+        resources: vec!["weather".into()],
+        scopes: None,
+    });
+    let up = TestApp::start_on_host(cfg, "localhost").await;
+    assert!(up.base.starts_with("http://localhost:"), "{}", up.base);
+    let mut ann = add_user(&up, "ann@acme.example").await;
+    ann.email_verified = true;
+    up.store.update_user(&ann).await.unwrap();
+    conns::create_connection(
+        down.state(),
+        &actor(),
+        ConnectionInput {
+            id: "ag".into(),
+            display_name: Some("Acme authgate".into()),
+            issuer: Some(up.base.clone()),
+            client_id: "downstream".into(),
+            client_secret: Some(SECRET.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let b = Browser::new();
+    let p = b.get(&down.url("/federation/ag/start?r=")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let auth = p.location.unwrap();
+    assert!(auth.starts_with(&up.url("/authorize?")), "{auth}");
+    // The upstream's own pages: email first, then the password.
+    let p = b.get(&auth).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let login = b.get(&join(&auth, p.location.as_deref().unwrap())).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let rid = login.hidden("r");
+    let step = b
+        .post(
+            &up.url("/login/email"),
+            &[
+                ("csrf", &login.hidden("csrf")),
+                ("r", &rid),
+                ("email", "ann@acme.example"),
+            ],
+        )
+        .await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    let p = b
+        .post(
+            &up.url("/login"),
+            &[
+                ("csrf", &step.hidden("csrf")),
+                ("r", &rid),
+                ("email", "ann@acme.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let next = join(&up.base, p.location.as_deref().unwrap());
+    // The upstream asks Ann to allow the downstream authgate.
+    let callback = if next.contains("/consent") {
+        let consent = b.get(&next).await;
+        assert_eq!(consent.status, 200, "{}", consent.body);
+        assert!(
+            consent.body.contains("Downstream authgate"),
+            "{}",
+            consent.body
+        );
+        let p = b
+            .post(
+                &up.url("/consent"),
+                &[
+                    ("csrf", &consent.hidden("csrf")),
+                    ("r", &consent.hidden("r")),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        p.location.unwrap()
+    } else {
+        next
+    };
+    assert!(
+        callback.starts_with(&down.url("/federation/ag/callback?")),
+        "{callback}"
+    );
+    let cq: std::collections::HashMap<_, _> = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(cq["iss"], up.base, "authgate sends iss (RFC 9207)");
+    let done = b.get(&callback).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(done.location.as_deref().unwrap().ends_with("/account"));
+    // Linked by the upstream's subject (Ann's id there), made just in time
+    // with the verified email the upstream's ID token or userinfo gave.
+    let link = down
+        .store
+        .get_user_identity("ag", &ann.id)
+        .await
+        .unwrap()
+        .expect("linked by (connection, upstream sub)");
+    let user = down.store.get_user(&link.user_id).await.unwrap().unwrap();
+    assert_eq!(user.email, "ann@acme.example");
+    let account = b.get(&down.url("/account")).await;
+    assert_eq!(
+        account.status, 200,
+        "signed in downstream: {}",
+        account.body
+    );
+    // The same callback again: refused (state spent).
+    let again = b.get(&callback).await;
+    assert_ne!(again.status, 303, "{}", again.body);
+    up.shutdown().await;
+    down.shutdown().await;
+}

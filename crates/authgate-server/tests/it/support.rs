@@ -122,13 +122,33 @@ impl TestApp {
 
     /// [`Self::start_with`] with the server's random generator replaced
     /// (e.g. one that can be made to fail).
-    pub async fn start_with_rng(mut cfg: Config, issuer_path: &str, rng: Arc<dyn Random>) -> Self {
+    pub async fn start_with_rng(cfg: Config, issuer_path: &str, rng: Arc<dyn Random>) -> Self {
+        Self::start_full(cfg, None, issuer_path, rng).await
+    }
+
+    /// [`Self::start_with`] with the issuer named `http://{host}:{port}`
+    /// (e.g. `localhost`): a second server on another host name keeps its
+    /// own cookies in the same test browser (cookies ignore the port).
+    pub async fn start_on_host(cfg: Config, host: &str) -> Self {
+        Self::start_full(cfg, Some(host), "", Arc::new(OsRandom::new())).await
+    }
+
+    async fn start_full(
+        mut cfg: Config,
+        host: Option<&str>,
+        issuer_path: &str,
+        rng: Arc<dyn Random>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        cfg.issuer = Some(format!("http://{addr}{issuer_path}"));
+        let authority = match host {
+            Some(h) => format!("{h}:{}", addr.port()),
+            None => addr.to_string(),
+        };
+        cfg.issuer = Some(format!("http://{authority}{issuer_path}"));
         cfg.listen = addr.to_string();
         cfg.data_dir = dir.path().join("data");
         cfg.database_url = Some(format!(
@@ -144,7 +164,7 @@ impl TestApp {
             .await
             .expect("start");
         Self {
-            base: format!("http://{addr}{issuer_path}"),
+            base: format!("http://{authority}{issuer_path}"),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

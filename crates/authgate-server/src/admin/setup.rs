@@ -31,6 +31,12 @@ pub fn router(base: &str) -> Router<SharedState> {
             &format!("{base}{}", Purpose::PasswordReset.path()),
             get(password_page).post(password_submit),
         )
+        // An invitation: the same form; the link is bound to the address
+        // it was mailed to, and using it verifies that address.
+        .route(
+            &format!("{base}{}", Purpose::Invitation.path()),
+            get(invitation_page).post(invitation_submit),
+        )
         // Where password links pointed before `/password/reset`.
         .route(
             &format!("{base}/password"),
@@ -57,6 +63,8 @@ struct PasswordPage {
     token: String,
     email: String,
     error: Option<String>,
+    /// Accepting an invitation (the form posts to `/invitation`).
+    invitation: bool,
 }
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
@@ -212,6 +220,7 @@ async fn create_first_admin(
         role: Role::Admin,
         created_at: state.clock.now(),
         email_verified: false,
+        signed_up: false,
     };
     if let Err(e) = state.store.insert_user(&user).await {
         return Err(failure(state, e));
@@ -297,11 +306,18 @@ async fn setup_submit(
     resp
 }
 
+/// The person a link is for. A link bound to an address (invitations)
+/// works only while the account still has that address, and not for a
+/// disabled account.
 async fn link_user(state: &AppState, data: &Value) -> Result<Option<User>, StoreError> {
-    match data.get("user_id").and_then(Value::as_str) {
-        Some(id) => state.store.get_user(id).await,
-        None => Ok(None),
-    }
+    let Some(id) = data.get("user_id").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let user = state.store.get_user(id).await?;
+    Ok(match data.get("email").and_then(Value::as_str) {
+        Some(email) => user.filter(|u| !u.disabled && u.email == email),
+        None => user,
+    })
 }
 
 async fn password_page(
@@ -309,8 +325,42 @@ async fn password_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    link_page(&state, &headers, &q, Purpose::PasswordReset).await
+}
+
+async fn invitation_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    link_page(&state, &headers, &q, Purpose::Invitation).await
+}
+
+async fn password_submit(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    link_submit(&state, &headers, form, Purpose::PasswordReset).await
+}
+
+async fn invitation_submit(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    link_submit(&state, &headers, form, Purpose::Invitation).await
+}
+
+/// The new-password form behind a password or invitation link.
+async fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    purpose: Purpose,
+) -> Response {
     let token = q.get("token").cloned().unwrap_or_default();
-    let data = match peek(&state, &token, Purpose::PasswordReset).await {
+    let data = match peek(&state, &token, purpose).await {
         Ok(Some(d)) => d,
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
@@ -320,7 +370,7 @@ async fn password_page(
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
     };
-    let (sess, raw, is_new) = match session::load_or_create(&state, &headers).await {
+    let (sess, raw, is_new) = match session::load_or_create(&state, headers).await {
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
@@ -333,6 +383,7 @@ async fn password_page(
             token,
             email: user.email,
             error: None,
+            invitation: purpose == Purpose::Invitation,
         },
     );
     if is_new {
@@ -341,18 +392,20 @@ async fn password_page(
     resp
 }
 
-async fn password_submit(
-    State(state): State<SharedState>,
-    headers: HeaderMap,
+/// Sets the password a password or invitation link allows.
+async fn link_submit(
+    state: &AppState,
+    headers: &HeaderMap,
     form: Result<FormPairs, crate::http::error::ApiError>,
+    purpose: Purpose,
 ) -> Response {
-    let (f, sess) = match form_and_session(&state, &headers, form).await {
+    let (f, sess) = match form_and_session(&state, headers, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
     let token = field("token");
-    let data = match peek(&state, &token, Purpose::PasswordReset).await {
+    let data = match peek(&state, &token, purpose).await {
         Ok(Some(d)) => d,
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
@@ -372,13 +425,28 @@ async fn password_submit(
                 token,
                 email: user.email,
                 error: Some(p),
+                invitation: purpose == Purpose::Invitation,
             },
         );
     }
-    match take(&state, &token, Purpose::PasswordReset).await {
+    match take(&state, &token, purpose).await {
         Ok(Some(_)) => {}
         Ok(None) => return dead_link(&state),
         Err(e) => return failure(&state, e),
+    }
+    if purpose == Purpose::Invitation {
+        // The invitation went to this address: the person received it.
+        user.email_verified = true;
+        authgate_authority::audit::audit_detail(
+            &state,
+            "user.invitation.accepted",
+            Some(&user.id),
+            None,
+            None,
+            None,
+            "ok",
+            json!({"email": user.email}),
+        );
     }
     user.password_hash = state
         .passwords

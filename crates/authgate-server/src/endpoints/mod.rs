@@ -20,5 +20,6 @@ pub mod password_reset;
 pub mod register;
 pub mod revoke;
 pub mod scope_rules;
+pub mod signup;
 pub mod token;
 pub mod userinfo;

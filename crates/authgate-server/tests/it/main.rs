@@ -31,3 +31,4 @@ mod private_key_jwt;
 mod processes;
 mod registration;
 mod sign_in_throttle;
+mod signup;

@@ -111,14 +111,14 @@ describe('self sign-up from an MCP client in a real browser (issue 21)', () => {
     const consentPath = new URL(page.url()).pathname + new URL(page.url()).search;
     problems.push(...(await look('signup-verify-first', consentPath, 403, { en: 'Confirm your email address first', fr: 'Confirmez d’abord votre adresse e-mail' })));
 
-    // The mail is opened in another tab.
+    // The held page stays open while the mail is opened in another tab.
+    await page.goto(`${ag.issuer}${consentPath}`);
     const mailTab = await context.newPage();
     await mailTab.goto(link);
     await mailTab.getByRole('button', { name: 'Confirm my email address' }).click();
     assert.match(await bodyText(mailTab), /is confirmed/);
     await mailTab.close();
 
-    await page.goto(`${ag.issuer}${consentPath}`);
     await page.getByRole('link', { name: 'I confirmed it: continue' }).click();
     seen.consentText = await bodyText(page);
     await Promise.all([page.waitForURL((u) => u.toString().startsWith(callback.redirectUri)), page.getByRole('button', { name: 'Allow', exact: true }).click()]);

@@ -360,25 +360,25 @@ async fn link_page(
     purpose: Purpose,
 ) -> Response {
     let token = q.get("token").cloned().unwrap_or_default();
-    let data = match peek(&state, &token, purpose).await {
+    let data = match peek(state, &token, purpose).await {
         Ok(Some(d)) => d,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
-    let user = match link_user(&state, &data).await {
+    let user = match link_user(state, &data).await {
         Ok(Some(u)) => u,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
-    let (sess, raw, is_new) = match session::load_or_create(&state, headers).await {
+    let (sess, raw, is_new) = match session::load_or_create(state, headers).await {
         Ok(x) => x,
-        Err(e) => return failure(&state, e),
+        Err(e) => return failure(state, e),
     };
     let mut resp = page::render(
-        &state,
+        state,
         StatusCode::OK,
         &PasswordPage {
-            page: PageCtx::new(&state),
+            page: PageCtx::new(state),
             csrf: sess.csrf_token,
             token,
             email: user.email,
@@ -387,7 +387,7 @@ async fn link_page(
         },
     );
     if is_new {
-        session::set_cookie(&state, &mut resp, &raw);
+        session::set_cookie(state, &mut resp, &raw);
     }
     resp
 }
@@ -399,28 +399,28 @@ async fn link_submit(
     form: Result<FormPairs, crate::http::error::ApiError>,
     purpose: Purpose,
 ) -> Response {
-    let (f, sess) = match form_and_session(&state, headers, form).await {
+    let (f, sess) = match form_and_session(state, headers, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
     let token = field("token");
-    let data = match peek(&state, &token, purpose).await {
+    let data = match peek(state, &token, purpose).await {
         Ok(Some(d)) => d,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
-    let mut user = match link_user(&state, &data).await {
+    let mut user = match link_user(state, &data).await {
         Ok(Some(u)) => u,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
     if let Some(p) = password_problem(&field("password"), &field("password2")) {
         return page::render(
-            &state,
+            state,
             StatusCode::BAD_REQUEST,
             &PasswordPage {
-                page: PageCtx::new(&state),
+                page: PageCtx::new(state),
                 csrf: sess.csrf_token.clone(),
                 token,
                 email: user.email,
@@ -429,16 +429,16 @@ async fn link_submit(
             },
         );
     }
-    match take(&state, &token, purpose).await {
+    match take(state, &token, purpose).await {
         Ok(Some(_)) => {}
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     }
     if purpose == Purpose::Invitation {
         // The invitation went to this address: the person received it.
         user.email_verified = true;
         authgate_authority::audit::audit_detail(
-            &state,
+            state,
             "user.invitation.accepted",
             Some(&user.id),
             None,
@@ -453,18 +453,18 @@ async fn link_submit(
         .hash(field("password"), state.rng.clone())
         .await;
     if user.password_hash.is_empty() {
-        return failure(&state, "password hashing failed");
+        return failure(state, "password hashing failed");
     }
     if let Err(e) = state.store.update_user(&user).await {
-        return failure(&state, e);
+        return failure(state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_sessions_and_grants(&state, &user.id).await {
+        match authgate_authority::manage::end_sessions_and_grants(state, &user.id).await {
             Ok(n) => n,
-            Err(e) => return failure(&state, e),
+            Err(e) => return failure(state, e),
         };
     authgate_authority::audit::audit_detail(
-        &state,
+        state,
         "user.password_set",
         Some(&user.id),
         None,
@@ -480,7 +480,7 @@ async fn link_submit(
     );
     // Told by mail, so a change they did not make does not go unnoticed.
     crate::mail::notify(
-        &state,
+        state,
         crate::mail::request_locale(),
         &user,
         crate::mail::Mail::PasswordChanged,

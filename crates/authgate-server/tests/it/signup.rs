@@ -520,3 +520,104 @@ async fn an_invitation_sets_a_password_once_and_verifies_the_address() {
     assert_eq!(Browser::new().get(&live.url).await.status, 200);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mcp_servers_sign_up_rule_is_set_through_the_admin_api() {
+    let admin = crate::admin::Admin::start().await;
+    let (s, r) = admin
+        .call(
+            "POST",
+            "/resources",
+            Some(serde_json::json!({"id": "closed-one", "name": "Closed", "uri": "https://closed.example/mcp", "signup": "closed"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["signup"], "closed");
+    let (_, r) = admin.call("GET", "/resources/weather", None).await;
+    assert_eq!(r["signup"], "inherit", "the default");
+    let (s, r) = admin
+        .call(
+            "POST",
+            "/resources",
+            Some(serde_json::json!({"name": "Bad", "uri": "https://bad.example/mcp", "signup": "sometimes"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{r}");
+    let stored = admin.app.store.get_resource("closed-one").await.unwrap();
+    assert_eq!(stored.unwrap().signup, SignupPolicy::Closed);
+    admin.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_invites_from_the_dashboard() {
+    let sink = Sink::start();
+    let mut cfg = crate::admin::admin_config();
+    cfg.smtp = Some(smtp(sink.port));
+    let app = TestApp::start_with(cfg, "").await;
+    crate::admin::add_admin(&app, "boss@example.com").await;
+    let b = Browser::new();
+    crate::admin::sign_in(&app, &b, "boss@example.com").await;
+    let users = b.get(&app.url("/admin/users")).await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(users.body.contains("id=\"invite-form\""), "{}", users.body);
+    let done = b
+        .post(
+            &app.url("/admin/users/invite"),
+            &[
+                ("csrf", &users.hidden("csrf")),
+                ("email", "dana@example.com"),
+                ("name", "Dana"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Invitation mailed to dana@example.com"),
+        "{}",
+        done.body
+    );
+    let mail = sink.one("You are invited").await;
+    assert_eq!(mail.rcpt_tos, vec!["dana@example.com"]);
+    assert!(!done.body.contains("token="), "the link is not shown");
+    let again = b
+        .post(
+            &app.url("/admin/users/invite"),
+            &[
+                ("csrf", &users.hidden("csrf")),
+                ("email", "boss@example.com"),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 400, "an account: {}", again.body);
+    assert!(
+        again.body.contains("already has an account"),
+        "{}",
+        again.body
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_need_smtp() {
+    let admin = crate::admin::Admin::start().await;
+    let (s, r) = admin
+        .call(
+            "POST",
+            "/invitations",
+            Some(serde_json::json!({"email": "ivy@example.com"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{r}");
+    assert!(r.to_string().contains("[smtp]"), "{r}");
+    assert!(
+        admin
+            .app
+            .store
+            .get_user_by_email("ivy@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    admin.app.shutdown().await;
+}

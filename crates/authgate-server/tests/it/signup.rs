@@ -621,3 +621,38 @@ async fn invitations_need_smtp() {
     );
     admin.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_of_an_organization_without_passwords_cannot_sign_up_with_one() {
+    use authgate_authority::orgs::manage::{self as orgs, OrgInput};
+    let sink = Sink::start();
+    let app = TestApp::start_with(signup_config(sink.port), "").await;
+    let actor = authgate_authority::manage::Actor {
+        name: "ops@example.com".into(),
+        address: None,
+        user_id: None,
+    };
+    let input = OrgInput {
+        id: "corp".into(),
+        name: "Corp Inc".into(),
+        connection_ids: vec![],
+        forbid_local_passwords: true,
+        require_mfa: false,
+    };
+    orgs::create_org(app.state(), &actor, input).await.unwrap();
+    orgs::add_domain(app.state(), &actor, "corp", "corp.test")
+        .await
+        .unwrap();
+    orgs::mark_domain_verified(app.state(), &actor, "corp", "corp.test")
+        .await
+        .unwrap();
+    let b = Browser::new();
+    let rid = start_request(&app, &b, &[]).await;
+    let p = sign_up(&b, &app, &rid, "bob@corp.test", "Bob").await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("company"), "{}", p.body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(user(&app, "bob@corp.test").await.is_none());
+    assert!(sink.received().is_empty());
+    app.shutdown().await;
+}

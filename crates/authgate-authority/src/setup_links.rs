@@ -84,16 +84,32 @@ pub async fn create_link_in(
     user_id: Option<&str>,
     ttl: i64,
 ) -> Result<OneTimeLink, StoreError> {
-    insert_link(
-        store,
-        issuer,
-        rng,
-        now,
-        purpose,
-        json!({"one_time_link": purpose.as_str(), "user_id": user_id}),
-        ttl,
-    )
-    .await
+    let mut data = json!({"one_time_link": purpose.as_str(), "user_id": user_id});
+    if purpose == Purpose::PasswordReset
+        && let Some(id) = user_id
+    {
+        // Bound to the password as it is now: once any link (or the person)
+        // sets a new one, every other reset link for them is dead.
+        // (No such person: no mark, and the link is refused when used.)
+        if let Some(user) = store.get_user(id).await? {
+            data["password_state"] = json!(password_state(&user.password_hash));
+        }
+    }
+    insert_link(store, issuer, rng, now, purpose, data, ttl).await
+}
+
+/// A fingerprint of a stored password hash (itself salted), so a link can
+/// say which password it was made against without holding the hash.
+fn password_state(password_hash: &str) -> String {
+    secret::hash(&format!("authgate-password-state:{password_hash}"))
+}
+
+/// Whether a password link's data was made against `password_hash`, the
+/// person's password now. A link without the mark (made before links
+/// carried it) is refused: fail closed, the operator makes a new one.
+pub fn password_unchanged(data: &Value, password_hash: &str) -> bool {
+    data.get("password_state").and_then(Value::as_str)
+        == Some(password_state(password_hash).as_str())
 }
 
 /// A link bound to a person *and* their address as it is now: an email

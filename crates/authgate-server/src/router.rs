@@ -63,6 +63,10 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::federation::callback),
         )
         .route(
+            &paths.at("/federation/{id}/jwks.json"),
+            get(endpoints::federation::client_jwks),
+        )
+        .route(
             &paths.at("/federation/link"),
             post(endpoints::federation::link_submit),
         )

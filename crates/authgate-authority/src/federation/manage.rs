@@ -4,7 +4,9 @@
 //! change is audited (`admin.connection.*`).
 
 use crate::Authority;
-use crate::federation::oidc::{ConnectionSecrets, OidcSettings, seal_secrets};
+use crate::federation::oidc::{
+    CLIENT_KEY_ALGS, ConnectionSecrets, OidcSettings, PrivateKey, open_secrets, seal_secrets,
+};
 use crate::federation::presets;
 use crate::manage::{Actor, AdminError, AdminResult};
 use authgate_core::connection::{Connection, ConnectionKind, valid_connection_id};
@@ -42,9 +44,20 @@ pub struct ConnectionInput {
     pub client_secret: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// `client_secret_basic` (default) or `client_secret_post`.
+    /// `client_secret_basic` (default), `client_secret_post`, or
+    /// `private_key_jwt`: authgate makes a key for the connection and
+    /// publishes its public half at `jwks_uri` (register that at the
+    /// provider); no client secret then.
     #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
+    /// `private_key_jwt` only: `RS256` (default; every provider takes it)
+    /// or `ES256`, for a new key.
+    #[serde(default)]
+    pub client_key_alg: Option<String>,
+    /// `private_key_jwt` only, on edit: replace the key with a new one
+    /// (the provider reads the new public key from `jwks_uri`).
+    #[serde(default)]
+    pub rotate_key: bool,
     /// Email domains this upstream is trusted for (linking to existing
     /// local accounts with a verified email).
     #[serde(default)]
@@ -69,6 +82,10 @@ pub struct ConnectionView {
     pub created_at: i64,
     /// Register this redirect URI at the upstream.
     pub redirect_uri: String,
+    /// `private_key_jwt`: the connection's public key set; register this
+    /// URL (or the key in it) at the upstream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// The callback URL of connection `id` (its own redirect URI: a response
@@ -80,7 +97,16 @@ pub fn redirect_uri(state: &Authority, id: &str) -> String {
     )
 }
 
+/// Where connection `id` publishes its `private_key_jwt` public key.
+pub fn jwks_uri(state: &Authority, id: &str) -> String {
+    format!(
+        "{}/federation/{id}/jwks.json",
+        state.settings.issuer.trim_end_matches('/')
+    )
+}
+
 pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
+    let private_key = OidcSettings::of(c).is_ok_and(|s| s.uses_private_key());
     ConnectionView {
         id: c.id.clone(),
         kind: c.kind.as_str().to_owned(),
@@ -93,6 +119,7 @@ pub fn view(state: &Authority, c: &Connection) -> ConnectionView {
         disabled: c.disabled,
         created_at: c.created_at,
         redirect_uri: redirect_uri(state, &c.id),
+        jwks_uri: private_key.then(|| jwks_uri(state, &c.id)),
     }
 }
 
@@ -205,7 +232,13 @@ fn settings(
     if !crate::federation::oidc::AUTH_METHODS.contains(&s.token_endpoint_auth_method.as_str()) {
         return Err(AdminError::invalid(
             "token_endpoint_auth_method",
-            "use client_secret_basic or client_secret_post",
+            "use client_secret_basic, client_secret_post or private_key_jwt",
+        ));
+    }
+    if s.uses_private_key() && kind == ConnectionKind::Github {
+        return Err(AdminError::invalid(
+            "token_endpoint_auth_method",
+            "GitHub takes only a client secret",
         ));
     }
     Ok((kind, s))
@@ -228,21 +261,81 @@ fn display_name(input: &ConnectionInput, preset: Option<&presets::Preset>) -> Ad
     Ok(name.to_owned())
 }
 
-fn sealed_secret(state: &Authority, id: &str, secret: &str) -> AdminResult<Vec<u8>> {
+fn checked_secret(secret: &str) -> AdminResult<String> {
     if secret.is_empty() || secret.len() > MAX_SECRET {
         return Err(AdminError::invalid(
             "client_secret",
             "give the client secret the provider issued",
         ));
     }
-    seal_secrets(
-        state,
-        id,
-        &ConnectionSecrets {
-            client_secret: Some(secret.to_owned()),
-        },
-    )
-    .map_err(AdminError::Internal)
+    Ok(secret.to_owned())
+}
+
+/// The secrets a connection with settings `s` keeps after `input`, given
+/// what it had (`old`, none for a new connection): a client secret for
+/// the secret methods (the new one, else the stored one), or the
+/// connection's own key for `private_key_jwt` (kept unless rotated or of
+/// another algorithm; made when missing). One kind only: switching
+/// methods drops the other.
+fn next_secrets(
+    state: &Authority,
+    s: &OidcSettings,
+    input: &ConnectionInput,
+    old: Option<ConnectionSecrets>,
+) -> AdminResult<ConnectionSecrets> {
+    let old = old.unwrap_or_default();
+    if !s.uses_private_key() {
+        if input.client_key_alg.is_some() || input.rotate_key {
+            return Err(AdminError::invalid(
+                "token_endpoint_auth_method",
+                "a client key is for private_key_jwt only",
+            ));
+        }
+        let secret = match &input.client_secret {
+            Some(x) => checked_secret(x)?,
+            None => old.client_secret.ok_or_else(|| {
+                AdminError::invalid(
+                    "client_secret",
+                    "give the client secret the provider issued",
+                )
+            })?,
+        };
+        return Ok(ConnectionSecrets {
+            client_secret: Some(secret),
+            private_key: None,
+        });
+    }
+    if input.client_secret.is_some() {
+        return Err(AdminError::invalid(
+            "client_secret",
+            "private_key_jwt uses the connection's own key, not a client secret",
+        ));
+    }
+    let alg = input.client_key_alg.as_deref().map(str::trim);
+    if let Some(a) = alg
+        && !CLIENT_KEY_ALGS.contains(&a)
+    {
+        return Err(AdminError::invalid(
+            "client_key_alg",
+            format!("use one of {}", CLIENT_KEY_ALGS.join(", ")),
+        ));
+    }
+    let keep = old
+        .private_key
+        .filter(|k| !input.rotate_key && alg.is_none_or(|a| a == k.alg));
+    let key = match keep {
+        Some(k) => k,
+        None => PrivateKey::generate(alg.unwrap_or("RS256"), state.rng.as_ref())
+            .map_err(AdminError::Internal)?,
+    };
+    Ok(ConnectionSecrets {
+        client_secret: None,
+        private_key: Some(key),
+    })
+}
+
+fn sealed(state: &Authority, id: &str, secrets: &ConnectionSecrets) -> AdminResult<Vec<u8>> {
+    seal_secrets(state, id, secrets).map_err(AdminError::Internal)
 }
 
 pub async fn create_connection(
@@ -270,15 +363,10 @@ pub async fn create_connection(
         None => None,
     };
     let (kind, s) = settings(state, preset, &input)?;
-    let secret = input.client_secret.as_deref().ok_or_else(|| {
-        AdminError::invalid(
-            "client_secret",
-            "give the client secret the provider issued",
-        )
-    })?;
+    let secrets = next_secrets(state, &s, &input, None)?;
     let c = Connection {
         display_name: display_name(&input, preset)?,
-        secret_sealed: Some(sealed_secret(state, &id, secret)?),
+        secret_sealed: Some(sealed(state, &id, &secrets)?),
         id,
         kind,
         preset: preset.map(|p| p.name.to_owned()),
@@ -316,6 +404,14 @@ pub async fn update_connection(
         return Err(AdminError::invalid("id", "this is a SAML connection"));
     }
     let preset = c.preset.as_deref().and_then(presets::preset);
+    // No method given keeps the connection's (and with it its key or
+    // secret), rather than falling back to the default.
+    let mut input = input;
+    if input.token_endpoint_auth_method.is_none() {
+        input.token_endpoint_auth_method = OidcSettings::of(&c)
+            .ok()
+            .map(|o| o.token_endpoint_auth_method);
+    }
     let (_, mut s) = settings(state, preset, &input)?;
     // GitHub's endpoints (GitHub Enterprise Server) are not edited here:
     // keep what is stored.
@@ -326,26 +422,36 @@ pub async fn update_connection(
         s.token_endpoint = old.token_endpoint.or(s.token_endpoint);
         s.api_base = old.api_base.or(s.api_base);
     }
-    // Pointing a connection at another issuer or client is a new
-    // relationship: the stored secret must not be sent to the new token
-    // endpoint (secrets are write-only), so a new one is required.
-    if let Ok(old) = OidcSettings::of(&c)
-        && (old.issuer != s.issuer || old.client_id != s.client_id)
-        && input.client_secret.is_none()
-    {
-        return Err(AdminError::invalid(
-            "client_secret",
-            "the issuer or client id changed: give the client secret for the new one",
-        ));
+    if let Ok(old) = OidcSettings::of(&c) {
+        // People are linked by (connection, upstream subject), and a
+        // subject means someone only at its issuer: another issuer's
+        // "sub 123" is a different person, who would sign in as ours.
+        // So the issuer is fixed; another issuer is another connection.
+        if old.issuer != s.issuer {
+            return Err(AdminError::invalid(
+                "issuer",
+                "a connection's issuer cannot change (its people are linked to subjects at that issuer): add a new connection instead",
+            ));
+        }
+        // Another client is a new relationship: the stored secret must not
+        // be sent for it (secrets are write-only), so a new one is required.
+        if old.client_id != s.client_id && input.client_secret.is_none() && !s.uses_private_key() {
+            return Err(AdminError::invalid(
+                "client_secret",
+                "the client id changed: give the client secret for the new one",
+            ));
+        }
     }
     c.display_name = display_name(&input, preset)?;
     c.config = serde_json::to_value(&s).map_err(|e| AdminError::Internal(e.to_string()))?;
     c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;
     c.show_on_login = input.show_on_login;
-    let secret_changed = input.client_secret.is_some();
-    if let Some(secret) = &input.client_secret {
-        c.secret_sealed = Some(sealed_secret(state, &c.id, secret)?);
-    }
+    let old_secrets = open_secrets(state, &c).map_err(AdminError::Internal)?;
+    let old_kid = old_secrets.private_key.as_ref().map(|k| k.kid.clone());
+    let secrets = next_secrets(state, &s, &input, Some(old_secrets))?;
+    let secret_changed = input.client_secret.is_some()
+        || secrets.private_key.as_ref().map(|k| k.kid.clone()) != old_kid;
+    c.secret_sealed = Some(sealed(state, &c.id, &secrets)?);
     save(state, &c).await?;
     record(
         state,

@@ -112,7 +112,11 @@ pub async fn invite_user(
     let name = crate::signup::clean_name(input.name.as_deref().unwrap_or(""))
         .map_err(|_| AdminError::invalid("name", "must be one line of at most 200 characters"))?;
     let user = match state.store.get_user_by_email(&email).await? {
-        Some(u) if u.password_hash == "!" && !u.disabled && !u.email_verified => u,
+        Some(u)
+            if !crate::federation::link::has_password(&u) && !u.disabled && !u.email_verified =>
+        {
+            u
+        }
         Some(_) => {
             return Err(AdminError::conflict(
                 "email",

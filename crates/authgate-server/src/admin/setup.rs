@@ -289,15 +289,17 @@ async fn setup_submit(
         Err(r) => return r,
     };
     remove_setup_link_file(&state);
+    let ctx = authgate_core::model::AuthContext::password();
+    // `[mfa] required` holds for the first administrator too: they set up
+    // a second factor before they are signed in (then land on their
+    // account page, one link from the dashboard).
+    match authgate_authority::mfa::policy::after_password(&state, &user).await {
+        Ok(authgate_authority::mfa::policy::AfterPassword::Done) => {}
+        Ok(_) => return crate::endpoints::mfa::begin(&state, sess, &user.id, &ctx, "").await,
+        Err(e) => return failure(&state, e),
+    }
     // Signed in as the new administrator.
-    let (_, raw) = match session::renew_for_user(
-        &state,
-        &sess,
-        &user.id,
-        &authgate_core::model::AuthContext::password(),
-    )
-    .await
-    {
+    let (_, raw) = match session::renew_for_user(&state, &sess, &user.id, &ctx).await {
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
@@ -306,18 +308,28 @@ async fn setup_submit(
     resp
 }
 
-/// The person a link is for. A link bound to an address (invitations)
-/// works only while the account still has that address, and not for a
-/// disabled account.
+/// The person a link is for, while the link still fits them. A password
+/// link: while their password is the one it was made against (a link made
+/// before a reset, by another link or by the person, is dead). An
+/// invitation (bound to the address it was mailed to): while the account
+/// is enabled, still has that address and has no password yet (of two
+/// invitations, only the first used works).
 async fn link_user(state: &AppState, data: &Value) -> Result<Option<User>, StoreError> {
-    let Some(id) = data.get("user_id").and_then(Value::as_str) else {
-        return Ok(None);
+    let user = match data.get("user_id").and_then(Value::as_str) {
+        Some(id) => state.store.get_user(id).await?,
+        None => None,
     };
-    let user = state.store.get_user(id).await?;
-    Ok(match data.get("email").and_then(Value::as_str) {
-        Some(email) => user.filter(|u| !u.disabled && u.email == email),
-        None => user,
-    })
+    let invitation =
+        data.get("one_time_link").and_then(Value::as_str) == Some(Purpose::Invitation.as_str());
+    Ok(user.filter(|u| {
+        if invitation {
+            !u.disabled
+                && data.get("email").and_then(Value::as_str) == Some(u.email.as_str())
+                && !authgate_authority::federation::link::has_password(u)
+        } else {
+            authgate_authority::setup_links::password_unchanged(data, &u.password_hash)
+        }
+    }))
 }
 
 async fn password_page(

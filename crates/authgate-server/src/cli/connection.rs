@@ -33,17 +33,23 @@ pub enum ConnectionCmd {
         #[arg(long)]
         client_id: String,
         /// A file holding the client secret (trailing newline ignored).
+        /// Not with `--token-auth-method private_key_jwt`.
         #[arg(long)]
-        client_secret_file: PathBuf,
+        client_secret_file: Option<PathBuf>,
         /// The name people see ("Continue with …").
         #[arg(long)]
         name: Option<String>,
         /// A scope to ask for (repeat; default: openid email profile).
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// `client_secret_basic` (default) or `client_secret_post`.
+        /// `client_secret_basic` (default), `client_secret_post`, or
+        /// `private_key_jwt` (authgate makes a key for the connection and
+        /// prints the URL of its public key to register at the provider).
         #[arg(long)]
         token_auth_method: Option<String>,
+        /// With private_key_jwt: `RS256` (default) or `ES256`.
+        #[arg(long)]
+        client_key_alg: Option<String>,
         /// An email domain this provider is trusted for: a verified email
         /// there may link to an existing account (repeat).
         #[arg(long = "trusted-domain")]
@@ -78,6 +84,13 @@ pub enum ConnectionCmd {
         trusted_domains: Option<Vec<String>>,
         #[arg(long)]
         show_on_login: Option<bool>,
+        /// `client_secret_basic`, `client_secret_post` or
+        /// `private_key_jwt`; absent keeps the current one.
+        #[arg(long)]
+        token_auth_method: Option<String>,
+        /// With private_key_jwt: replace the key with a new one.
+        #[arg(long)]
+        rotate_key: bool,
     },
     /// Remove a connection and every account link through it.
     Remove { id: String },
@@ -127,6 +140,9 @@ fn print_connection(c: &ConnectionView, json: bool) {
         c.trusted_email_domains.join(", ")
     );
     println!("  redirect URI: {}", c.redirect_uri);
+    if let Some(j) = &c.jwks_uri {
+        println!("  public key set (private_key_jwt): {j}");
+    }
 }
 
 pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError> {
@@ -143,6 +159,7 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                 name,
                 scopes,
                 token_auth_method,
+                client_key_alg,
                 trusted_domains,
                 show_on_login,
             } => {
@@ -152,9 +169,14 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     display_name: name,
                     issuer: upstream_issuer,
                     client_id,
-                    client_secret: Some(read_secret(&client_secret_file)?),
+                    client_secret: match client_secret_file {
+                        Some(f) => Some(read_secret(&f)?),
+                        None => None,
+                    },
                     scopes,
                     token_endpoint_auth_method: token_auth_method,
+                    client_key_alg,
+                    rotate_key: false,
                     trusted_email_domains: trusted_domains,
                     show_on_login,
                 };
@@ -165,6 +187,9 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                     "connection {} added; register this redirect URI at the provider:\n  {}",
                     c.id, c.redirect_uri
                 );
+                if let Some(j) = &c.jwks_uri {
+                    println!("and this public key set (private_key_jwt):\n  {j}");
+                }
             }
             ConnectionCmd::List { json } => {
                 let list = conns::list_connections(st).await.map_err(admin_err)?;
@@ -202,6 +227,8 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                 name,
                 trusted_domains,
                 show_on_login,
+                token_auth_method,
+                rotate_key,
             } => {
                 let cur = conns::show_connection(st, &id).await.map_err(admin_err)?;
                 let cfg = |k: &str| {
@@ -226,7 +253,10 @@ pub async fn run(cmd: ConnectionCmd, settings: &Settings) -> Result<(), CliError
                         .get("scopes")
                         .and_then(|v| serde_json::from_value(v.clone()).ok())
                         .unwrap_or_default(),
-                    token_endpoint_auth_method: cfg("token_endpoint_auth_method"),
+                    token_endpoint_auth_method: token_auth_method
+                        .or_else(|| cfg("token_endpoint_auth_method")),
+                    client_key_alg: None,
+                    rotate_key,
                     trusted_email_domains: trusted_domains
                         .unwrap_or(cur.trusted_email_domains.clone()),
                     show_on_login: show_on_login.unwrap_or(cur.show_on_login),

@@ -237,6 +237,30 @@ fn valid_rid(rid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `GET /federation/{id}/jwks.json`: the public key of a connection that
+/// authenticates to its provider with `private_key_jwt`, for the provider
+/// to fetch (or the operator to paste). 404 for any other connection.
+pub async fn client_jwks(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
+    use axum::response::IntoResponse as _;
+    if !valid_connection_id(&id) {
+        return (StatusCode::NOT_FOUND, "no such key set").into_response();
+    }
+    match authgate_authority::federation::oidc::client_jwks(&state, &id).await {
+        Ok(Some(set)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/jwk-set+json"),
+                // A rotation is seen within minutes; providers also refetch
+                // on an unknown kid.
+                (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            set.to_string(),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such key set").into_response(),
+        Err(e) => crate::endpoints::login::store_failure(&state, e),
+    }
+}
+
 pub async fn start(
     State(state): State<SharedState>,
     Path(id): Path<String>,

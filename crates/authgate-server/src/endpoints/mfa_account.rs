@@ -237,14 +237,17 @@ pub async fn confirm(
     }
 }
 
-/// `POST /account/mfa/recovery-codes` (`csrf`): new recovery codes,
-/// replacing all the old ones.
+/// `POST /account/mfa/recovery-codes` (`code` or `password`, `csrf`): new
+/// recovery codes, replacing all the old ones. Like turning the app off it
+/// needs fresh proof: a stolen session alone must not mint codes that
+/// would pass the second factor later.
 pub async fn regenerate_codes(
     State(state): State<SharedState>,
+    client: ClientAddress,
     headers: HeaderMap,
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Response {
-    let (_, sess, user) = match posted(&state, &headers, form).await {
+    let (pairs, sess, user) = match posted(&state, &headers, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -259,6 +262,17 @@ pub async fn regenerate_codes(
         }
         Err(e) => return failure(&state, e),
     }
+    match fresh_proof(&state, &user, &pairs, &client).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            let extra = Extra {
+                error: Some(error),
+                ..Extra::default()
+            };
+            return render(&state, &sess, &user, StatusCode::UNAUTHORIZED, extra).await;
+        }
+        Err(r) => return r,
+    }
     match recovery_codes::regenerate(&state, &user.id).await {
         Ok(codes) => {
             let extra = Extra {
@@ -270,6 +284,27 @@ pub async fn regenerate_codes(
         }
         Err(e) => failure(&state, e),
     }
+}
+
+/// Fresh proof for a sensitive change to the second factor: a code from
+/// the app when one was typed, else the password. `Ok(Err(msg))` is a
+/// refusal to show on the page; `Err` a response already made (store
+/// failure).
+async fn fresh_proof(
+    state: &AppState,
+    user: &User,
+    pairs: &[(String, String)],
+    client: &ClientAddress,
+) -> Result<Result<(), String>, Response> {
+    let code = field(pairs, "code");
+    if !code.trim().is_empty() {
+        return match totp::verify(state, &user.id, &code, client.key()).await {
+            Ok(()) => Ok(Ok(())),
+            Err(e @ (MfaError::Store(_) | MfaError::Crypto)) => Err(failure(state, e)),
+            Err(e) => Ok(Err(problem(&e))),
+        };
+    }
+    Ok(password_ok(state, user, &field(pairs, "password"), client).await)
 }
 
 /// Checks the person's password for a sensitive change, under the sign-in
@@ -311,15 +346,9 @@ pub async fn remove(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let code = field(&pairs, "code");
-    let proof = if !code.trim().is_empty() {
-        match totp::verify(&state, &user.id, &code, client.key()).await {
-            Ok(()) => Ok(()),
-            Err(e @ (MfaError::Store(_) | MfaError::Crypto)) => return failure(&state, e),
-            Err(e) => Err(problem(&e)),
-        }
-    } else {
-        password_ok(&state, &user, &field(&pairs, "password"), &client).await
+    let proof = match fresh_proof(&state, &user, &pairs, &client).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     if let Err(error) = proof {
         let extra = Extra {

@@ -59,16 +59,27 @@ async fn ensure_node_modules() {
 impl Upstream {
     /// One client `authgate` with `redirect_uri`, and accounts by login.
     async fn start(redirect_uri: &str, accounts: serde_json::Value) -> Self {
+        let client = serde_json::json!({
+            "client_id": "authgate",
+            "client_secret": SECRET,
+            "redirect_uris": [redirect_uri],
+            "grant_types": ["authorization_code"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        });
+        Self::start_with(client, None, accounts).await
+    }
+
+    /// oidc-provider with one `client` (its metadata), on `port` if given.
+    async fn start_with(
+        client: serde_json::Value,
+        port: Option<u16>,
+        accounts: serde_json::Value,
+    ) -> Self {
         ensure_node_modules().await;
         let cfg = serde_json::json!({
-            "clients": [{
-                "client_id": "authgate",
-                "client_secret": SECRET,
-                "redirect_uris": [redirect_uri],
-                "grant_types": ["authorization_code"],
-                "token_endpoint_auth_method": "client_secret_basic",
-            }],
+            "clients": [client],
             "accounts": accounts,
+            "port": port,
         });
         let mut child = tokio::process::Command::new("node")
             .arg(e2e_dir().join("upstream-oidc/server.mjs"))
@@ -123,6 +134,8 @@ async fn setup() -> (TestApp, Upstream) {
                 "groups".into(),
             ],
             token_endpoint_auth_method: None,
+            client_key_alg: None,
+            rotate_key: false,
             trusted_email_domains: vec!["acme.example".into()],
             show_on_login: true,
         },
@@ -645,6 +658,7 @@ async fn github_signs_in_with_the_verified_primary_email() {
             "gh",
             &authgate_authority::federation::oidc::ConnectionSecrets {
                 client_secret: Some(SECRET.into()),
+                private_key: None,
             },
         )
         .unwrap(),
@@ -995,5 +1009,123 @@ async fn a_deactivated_organization_signs_nobody_in_upstream() {
         "no account made for a deactivated organization's member"
     );
     assert!(audited(&app, "federation.sign_in.failed", "organization").await);
+    app.shutdown().await;
+}
+
+/// `private_key_jwt` toward the upstream: authgate signs the token request
+/// with the connection's own key; the real oidc-provider checks it against
+/// the public key authgate publishes at `/federation/{id}/jwks.json`. A
+/// rotated key the provider does not know is refused there, so the
+/// assertion is really what authenticates.
+#[tokio::test]
+async fn private_key_jwt_authenticates_authgate_to_the_upstream() {
+    let app = TestApp::start().await;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    let c = conns::create_connection(
+        app.state(),
+        &actor(),
+        ConnectionInput {
+            id: "up".into(),
+            display_name: Some("Acme SSO".into()),
+            issuer: Some(format!("http://127.0.0.1:{port}")),
+            client_id: "authgate".into(),
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            client_key_alg: Some("ES256".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let jwks_uri = c.jwks_uri.clone().expect("a key set to register");
+    assert_eq!(jwks_uri, app.url("/federation/up/jwks.json"));
+    let set: serde_json::Value = reqwest::get(&jwks_uri).await.unwrap().json().await.unwrap();
+    let key = &set["keys"][0];
+    assert_eq!(key["kty"], "EC", "{set}");
+    assert!(key.get("d").is_none(), "only the public half: {set}");
+    // A client secret does not go with private_key_jwt.
+    let e = conns::create_connection(
+        app.state(),
+        &actor(),
+        ConnectionInput {
+            id: "both".into(),
+            display_name: Some("Both".into()),
+            issuer: Some(format!("http://127.0.0.1:{port}")),
+            client_id: "authgate".into(),
+            client_secret: Some(SECRET.into()),
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.field(), Some("client_secret"), "{e:?}");
+    // No key set for a connection without private_key_jwt.
+    assert_eq!(
+        reqwest::get(app.url("/federation/nope/jwks.json"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let client = serde_json::json!({
+        "client_id": "authgate",
+        "redirect_uris": [app.url("/federation/up/callback")],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "ES256",
+        "jwks": set,
+    });
+    let _up = Upstream::start_with(client, Some(port), ann()).await;
+    let sign_in = || async {
+        let b = Browser::new();
+        let p = b.get(&app.url("/federation/up/start?r=")).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let callback = upstream_sign_in(&b, p.location.as_deref().unwrap(), "ann").await;
+        b.get(&callback).await
+    };
+    let done = sign_in().await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(
+        app.store
+            .get_user_identity("up", "ann")
+            .await
+            .unwrap()
+            .is_some(),
+        "signed in through the upstream"
+    );
+
+    // authgate rotates its key; the provider still holds the old public
+    // key, so it refuses the new assertions.
+    let cur = conns::show_connection(app.state(), "up").await.unwrap();
+    let v = conns::update_connection(
+        app.state(),
+        &actor(),
+        "up",
+        ConnectionInput {
+            display_name: Some(cur.display_name.clone()),
+            issuer: Some(format!("http://127.0.0.1:{port}")),
+            client_id: "authgate".into(),
+            rotate_key: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        v.jwks_uri.as_deref(),
+        Some(jwks_uri.as_str()),
+        "still private_key_jwt"
+    );
+    let rotated: serde_json::Value = reqwest::get(&jwks_uri).await.unwrap().json().await.unwrap();
+    assert_ne!(
+        rotated["keys"][0]["kid"], key["kid"],
+        "a new key is published"
+    );
+    let refused = sign_in().await;
+    assert_eq!(refused.status, 502, "{}", refused.body);
+    assert!(audited(&app, "federation.sign_in.failed", "token_refused").await);
     app.shutdown().await;
 }

@@ -350,6 +350,47 @@ async fn an_expired_reset_link_is_refused() {
     app.shutdown().await;
 }
 
+/// A reset ends every other reset link: one left in a mailbox (or sent
+/// to an attacker who briefly controlled it) must not reset the new
+/// password again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_kills_the_other_reset_links() {
+    let app = TestApp::start().await;
+    let u = add_user(&app, "two@example.com").await;
+    let make = || async {
+        authgate_authority::setup_links::create_link(
+            app.state(),
+            authgate_authority::setup_links::Purpose::PasswordReset,
+            Some(&u.id),
+            600,
+        )
+        .await
+        .unwrap()
+        .url
+    };
+    let (first, second) = (make().await, make().await);
+    assert_eq!(
+        Browser::new().get(&second).await.status,
+        200,
+        "live at first"
+    );
+    let done = use_reset_link(&Browser::new(), &app, &first, NEW_PASSWORD).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let late = use_reset_link(&Browser::new(), &app, &second, "an attacker's passphrase").await;
+    assert_eq!(
+        late.status, 404,
+        "the other link died with the reset: {}",
+        late.body
+    );
+    let (_, ok) = sign_in(&app, "two@example.com", NEW_PASSWORD).await;
+    assert_eq!(
+        ok.status, 303,
+        "the first reset's password stands: {}",
+        ok.body
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forgot_password_answers_alike_for_unknown_accounts_and_is_throttled() {
     let sink = Sink::start();

@@ -332,16 +332,43 @@ async fn a_recovery_code_works_once_and_new_codes_replace_the_old() {
     let (_, p) = recover(codes[0].clone()).await;
     assert_eq!(p.status, 401, "a recovery code is used once: {}", p.body);
 
-    // New codes: the old unused ones stop working.
+    // New codes need fresh proof: the session alone is refused, and a
+    // wrong password too; nothing changes then.
     let csrf = page.hidden("csrf");
-    let fresh = b
+    let bare = b
         .post(&app.url("/account/mfa/recovery-codes"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(bare.status, 401, "{}", bare.body);
+    assert!(
+        !bare.body.contains("id=\"recovery-codes\""),
+        "{}",
+        bare.body
+    );
+    let wrong = b
+        .post(
+            &app.url("/account/mfa/recovery-codes"),
+            &[("csrf", &csrf), ("password", "not-the-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let (_, p) = recover(codes[1].clone()).await;
+    assert_eq!(
+        p.status, 303,
+        "a refused regeneration left the codes: {}",
+        p.body
+    );
+    // With the password: new codes, and the old unused ones stop working.
+    let fresh = b
+        .post(
+            &app.url("/account/mfa/recovery-codes"),
+            &[("csrf", &csrf), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(fresh.status, 200, "{}", fresh.body);
     let new_codes = codes_of(&fresh);
     assert_eq!(new_codes.len(), 10);
     assert!(new_codes.iter().all(|c| !codes.contains(c)));
-    let (_, p) = recover(codes[1].clone()).await;
+    let (_, p) = recover(codes[2].clone()).await;
     assert_eq!(p.status, 401, "{}", p.body);
     let (_, p) = recover(new_codes[3].clone()).await;
     assert_eq!(p.status, 303, "{}", p.body);

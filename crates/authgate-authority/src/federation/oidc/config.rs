@@ -19,7 +19,9 @@ pub struct OidcSettings {
     /// Scopes asked for (`openid` is added for OIDC when missing).
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// `client_secret_basic` (default) or `client_secret_post`.
+    /// `client_secret_basic` (default), `client_secret_post`, or
+    /// `private_key_jwt` (RFC 7523: a JWT signed with this connection's own
+    /// key, whose public half is at `/federation/{id}/jwks.json`).
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: String,
     /// Microsoft's multi-tenant issuers: ID tokens carry the per-tenant
@@ -41,9 +43,16 @@ fn default_auth_method() -> String {
     "client_secret_basic".into()
 }
 
-pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT];
+
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
 impl OidcSettings {
+    /// Whether the token request is authenticated with a signed JWT.
+    pub fn uses_private_key(&self) -> bool {
+        self.token_endpoint_auth_method == PRIVATE_KEY_JWT
+    }
+
     pub fn of(c: &Connection) -> Result<Self, String> {
         let s: Self = serde_json::from_value(c.config.clone())
             .map_err(|e| format!("the connection's settings do not read: {e}"))?;
@@ -80,6 +89,59 @@ impl OidcSettings {
 pub struct ConnectionSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// The connection's own key for `private_key_jwt`, made by authgate
+    /// (never uploaded): one key per connection, so an assertion made for
+    /// one upstream is worth nothing at another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PrivateKey>,
+}
+
+/// A private key as stored (inside the sealed secrets).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivateKey {
+    pub kid: String,
+    /// `RS256` or `ES256`.
+    pub alg: String,
+    /// PKCS#8 DER, base64.
+    pub pkcs8: String,
+}
+
+/// The algorithms a connection's client-assertion key can use: RS256 is
+/// the one every provider takes (Auth0 takes no ES256), ES256 is smaller.
+pub const CLIENT_KEY_ALGS: [&str; 2] = ["RS256", "ES256"];
+
+fn signing_alg(alg: &str) -> Option<authgate_core::model::SigningAlg> {
+    match alg {
+        "RS256" => Some(authgate_core::model::SigningAlg::RS256),
+        "ES256" => Some(authgate_core::model::SigningAlg::ES256),
+        _ => None,
+    }
+}
+
+impl PrivateKey {
+    /// A new key for `alg` (one of [`CLIENT_KEY_ALGS`]).
+    pub fn generate(alg: &str, rng: &dyn authgate_core::random::Random) -> Result<Self, String> {
+        use base64::Engine as _;
+        let a = signing_alg(alg).ok_or_else(|| format!("use one of {CLIENT_KEY_ALGS:?}"))?;
+        let g = authgate_core::signing::SigningKey::generate(a, rng)
+            .map_err(|e| format!("the key could not be made: {e}"))?;
+        Ok(Self {
+            kid: g.key.kid().to_owned(),
+            alg: alg.to_owned(),
+            pkcs8: base64::engine::general_purpose::STANDARD.encode(&g.pkcs8),
+        })
+    }
+
+    /// The parsed key (signs, and gives its public JWK).
+    pub fn signing_key(&self) -> Result<authgate_core::signing::SigningKey, String> {
+        use base64::Engine as _;
+        let a = signing_alg(&self.alg).ok_or("the stored key has an unknown algorithm")?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&self.pkcs8)
+            .map_err(|_| "the stored key is corrupt")?;
+        authgate_core::signing::SigningKey::from_pkcs8(self.kid.clone(), a, &der)
+            .map_err(|_| "the stored key does not parse".to_string())
+    }
 }
 
 /// The AEAD context of a connection's sealed secrets: a sealed blob moved
@@ -108,4 +170,28 @@ pub fn open_secrets(auth: &Authority, c: &Connection) -> Result<ConnectionSecret
             .to_string()
     })?;
     serde_json::from_slice(&plain).map_err(|_| "the connection's sealed secret is corrupt".into())
+}
+
+/// The public key set connection `id` publishes for `private_key_jwt`
+/// (`/federation/{id}/jwks.json`), or `None` when it has none (unknown id,
+/// another method). Only the public half leaves the sealed secrets.
+pub async fn client_jwks(
+    auth: &Authority,
+    id: &str,
+) -> Result<Option<serde_json::Value>, authgate_store::StoreError> {
+    let Some(c) = auth.store.get_connection(id).await? else {
+        return Ok(None);
+    };
+    if !OidcSettings::of(&c).is_ok_and(|s| s.uses_private_key()) {
+        return Ok(None);
+    }
+    let key = open_secrets(auth, &c)
+        .ok()
+        .and_then(|s| s.private_key)
+        .and_then(|k| k.signing_key().ok());
+    Ok(key.map(|k| {
+        let mut jwk = k.public_jwk().clone();
+        jwk["use"] = "sig".into();
+        serde_json::json!({ "keys": [jwk] })
+    }))
 }

@@ -3,7 +3,13 @@
 //! the configured issuer exactly (for Microsoft's multi-tenant issuers, the
 //! per-tenant template), so a document served elsewhere cannot redirect the
 //! sign-in to another provider.
+//!
+//! One fetch per issuer at a time ([`Flights`]), and a failure is
+//! remembered for [`FAILURE_TTL`]: a provider that is down or misconfigured
+//! is not asked again by every sign-in that starts meanwhile (each of which
+//! would otherwise wait out the fetch timeout).
 
+use super::single_flight::Flights;
 use super::{FederationServices, UpstreamError};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -12,6 +18,8 @@ use std::time::{Duration, Instant};
 
 /// How long a discovery document is used before it is fetched again.
 const TTL: Duration = Duration::from_secs(3600);
+/// How long a failed fetch answers for the issuer.
+pub(crate) const FAILURE_TTL: Duration = Duration::from_secs(10);
 /// Most documents kept (one per configured issuer; a bound all the same).
 const MAX_ENTRIES: usize = 256;
 
@@ -28,9 +36,57 @@ pub struct ProviderMetadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
+/// A document, or why the last fetch failed (only the two failures that
+/// say something about the provider, not about us).
+enum Cached {
+    Document(Arc<ProviderMetadata>),
+    Failed(Failure),
+}
+
+enum Failure {
+    Discovery(String),
+    Unreachable(crate::outbound::FetchError),
+}
+
+impl Failure {
+    fn error(&self) -> UpstreamError {
+        match self {
+            Self::Discovery(m) => UpstreamError::Discovery(m.clone()),
+            Self::Unreachable(f) => UpstreamError::Unreachable(f.clone()),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct DiscoveryCache {
-    entries: Mutex<HashMap<String, (Arc<ProviderMetadata>, Instant)>>,
+    entries: Mutex<HashMap<String, (Cached, Instant)>>,
+    fetching: Flights,
+}
+
+impl DiscoveryCache {
+    fn get(&self, issuer: &str) -> Option<Result<Arc<ProviderMetadata>, UpstreamError>> {
+        let m = self.entries.lock().ok()?;
+        match m.get(issuer)? {
+            (Cached::Document(md), at) if at.elapsed() < TTL => Some(Ok(md.clone())),
+            (Cached::Failed(f), at) if at.elapsed() < FAILURE_TTL => Some(Err(f.error())),
+            _ => None,
+        }
+    }
+
+    fn put(&self, issuer: &str, result: &Result<Arc<ProviderMetadata>, UpstreamError>) {
+        let entry = match result {
+            Ok(md) => Cached::Document(md.clone()),
+            Err(UpstreamError::Discovery(m)) => Cached::Failed(Failure::Discovery(m.clone())),
+            Err(UpstreamError::Unreachable(f)) => Cached::Failed(Failure::Unreachable(f.clone())),
+            Err(_) => return,
+        };
+        if let Ok(mut m) = self.entries.lock() {
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(issuer.to_owned(), (entry, Instant::now()));
+        }
+    }
 }
 
 /// Microsoft's multi-tenant issuers (`…/common/v2.0`, `…/organizations/v2.0`,
@@ -60,12 +116,23 @@ impl FederationServices {
         issuer: &str,
         tenant: bool,
     ) -> Result<Arc<ProviderMetadata>, UpstreamError> {
-        if let Ok(m) = self.discovery.entries.lock()
-            && let Some((md, at)) = m.get(issuer)
-            && at.elapsed() < TTL
-        {
-            return Ok(md.clone());
+        if let Some(answer) = self.discovery.get(issuer) {
+            return answer;
         }
+        let _turn = self.discovery.fetching.turn(issuer).await;
+        if let Some(answer) = self.discovery.get(issuer) {
+            return answer;
+        }
+        let result = self.fetch_discovery(issuer, tenant).await;
+        self.discovery.put(issuer, &result);
+        result
+    }
+
+    async fn fetch_discovery(
+        &self,
+        issuer: &str,
+        tenant: bool,
+    ) -> Result<Arc<ProviderMetadata>, UpstreamError> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
@@ -97,13 +164,6 @@ impl FederationServices {
             self.url_ok(u)
                 .map_err(|_| UpstreamError::Discovery(format!("endpoint {u:?} is not https")))?;
         }
-        let md = Arc::new(md);
-        if let Ok(mut m) = self.discovery.entries.lock() {
-            if m.len() >= MAX_ENTRIES {
-                m.clear();
-            }
-            m.insert(issuer.to_owned(), (md.clone(), Instant::now()));
-        }
-        Ok(md)
+        Ok(Arc::new(md))
     }
 }

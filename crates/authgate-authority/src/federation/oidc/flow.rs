@@ -386,8 +386,56 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The code exchange at `token_endpoint`, authenticated with the client
-/// secret (RFC 6749 2.3.1: basic credentials are form-encoded first).
+/// How the token request proves it is the client.
+enum Credential {
+    /// RFC 6749 2.3.1 `client_secret_basic`.
+    Basic(String),
+    /// `client_secret_post`.
+    Post(String),
+    /// RFC 7523 `private_key_jwt`: the signed assertion.
+    Assertion(String),
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// An assertion is good for this long (it is used at once).
+const ASSERTION_TTL: i64 = 60;
+
+/// RFC 7523 section 3 client assertion for the token request: `iss` and
+/// `sub` the client id, `aud` the token endpoint (OIDC Core 9; the key is
+/// this connection's alone, so an assertion cannot be replayed at another
+/// provider even where `aud` is loosely checked), single-use `jti`, one
+/// minute of life.
+fn client_assertion(
+    auth: &Authority,
+    s: &OidcSettings,
+    secrets: &crate::federation::oidc::ConnectionSecrets,
+    token_endpoint: &str,
+) -> Result<String, UpstreamError> {
+    let key = secrets
+        .private_key
+        .as_ref()
+        .ok_or_else(|| UpstreamError::Misconfigured("the connection has no private key".into()))?
+        .signing_key()
+        .map_err(UpstreamError::Misconfigured)?;
+    let now = auth.clock.now();
+    let jti = authgate_core::secret::generate(auth.rng.as_ref())
+        .map_err(|_| UpstreamError::Misconfigured("no randomness for the assertion".into()))?;
+    let claims = serde_json::json!({
+        "iss": s.client_id,
+        "sub": s.client_id,
+        "aud": token_endpoint,
+        "jti": jti,
+        "iat": now,
+        "exp": now + ASSERTION_TTL,
+    });
+    key.sign_jwt("JWT", &claims).map_err(|_| {
+        UpstreamError::Misconfigured("the client assertion could not be signed".into())
+    })
+}
+
+/// The code exchange at `token_endpoint`, authenticated as the connection
+/// says: client secret (RFC 6749 2.3.1: basic credentials are form-encoded
+/// first) or a signed client assertion.
 async fn exchange(
     auth: &Authority,
     conn: &Connection,
@@ -398,13 +446,19 @@ async fn exchange(
     verifier: &str,
 ) -> Result<Value, UpstreamError> {
     let url = auth.federation.url_ok(token_endpoint)?;
-    let secret = open_secrets(auth, conn)
-        .map_err(UpstreamError::Misconfigured)?
-        .client_secret
-        .ok_or_else(|| {
+    let secrets = open_secrets(auth, conn).map_err(UpstreamError::Misconfigured)?;
+    let credential = if s.uses_private_key() {
+        Credential::Assertion(client_assertion(auth, s, &secrets, token_endpoint)?)
+    } else {
+        let secret = secrets.client_secret.ok_or_else(|| {
             UpstreamError::Misconfigured("the connection has no client secret".into())
         })?;
-    let post = s.token_endpoint_auth_method == "client_secret_post";
+        if s.token_endpoint_auth_method == "client_secret_post" {
+            Credential::Post(secret)
+        } else {
+            Credential::Basic(secret)
+        }
+    };
     // Built in a block: the serializer is not Send, so it must not live
     // across an await.
     let form = {
@@ -413,9 +467,17 @@ async fn exchange(
             .append_pair("code", code)
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("code_verifier", verifier);
-        if post {
-            f.append_pair("client_id", &s.client_id)
-                .append_pair("client_secret", &secret);
+        match &credential {
+            Credential::Post(secret) => {
+                f.append_pair("client_id", &s.client_id)
+                    .append_pair("client_secret", secret);
+            }
+            Credential::Assertion(jwt) => {
+                f.append_pair("client_id", &s.client_id)
+                    .append_pair("client_assertion_type", JWT_BEARER)
+                    .append_pair("client_assertion", jwt);
+            }
+            Credential::Basic(_) => {}
         }
         f.finish()
     };
@@ -429,11 +491,11 @@ async fn exchange(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         );
-    if !post {
+    if let Credential::Basic(secret) = &credential {
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             form_encode(&s.client_id),
-            form_encode(&secret)
+            form_encode(secret)
         ));
         req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"));
     }

@@ -1,8 +1,10 @@
 //! The upstream's signing keys, fetched from its `jwks_uri` and cached. A
 //! token signed with a key we do not know makes one refetch (the upstream
 //! rotated), at most once per [`REFETCH_EVERY`] per key set, so tokens with
-//! made-up `kid`s cannot make us hammer the upstream.
+//! made-up `kid`s cannot make us hammer the upstream; concurrent refetches
+//! of one set are one fetch ([`Flights`]).
 
+use super::single_flight::Flights;
 use super::{FederationServices, UpstreamError};
 use jsonwebtoken::jwk::Jwk;
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ type Entry = (Arc<Vec<Jwk>>, Instant);
 
 pub(crate) struct JwksCache {
     entries: Mutex<HashMap<String, Entry>>,
+    fetching: Flights,
     /// [`REFETCH_EVERY`] (tests shorten it).
     pub(crate) refetch_every: Duration,
 }
@@ -28,6 +31,7 @@ impl Default for JwksCache {
     fn default() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            fetching: Flights::default(),
             refetch_every: REFETCH_EVERY,
         }
     }
@@ -50,6 +54,10 @@ pub(crate) fn parse_keys(body: &[u8]) -> Result<Vec<Jwk>, UpstreamError> {
         .collect())
 }
 
+fn unpublished() -> UpstreamError {
+    UpstreamError::IdToken("the token is signed with a key the provider does not publish".into())
+}
+
 /// The key a token's header names: by `kid`, or the only key when the
 /// token names none.
 fn pick(keys: &[Jwk], kid: Option<&str>) -> Option<Jwk> {
@@ -70,30 +78,37 @@ impl FederationServices {
         jwks_uri: &str,
         kid: Option<&str>,
     ) -> Result<Jwk, UpstreamError> {
-        let cached = self
+        if let Some(answer) = self.cached_key(jwks_uri, kid) {
+            return answer;
+        }
+        // One fetch per set at a time; who waited reads what it stored
+        // (and, being within REFETCH_EVERY of it, does not fetch again).
+        let _turn = self.jwks.fetching.turn(jwks_uri).await;
+        if let Some(answer) = self.cached_key(jwks_uri, kid) {
+            return answer;
+        }
+        let keys = self.fetch_keys(jwks_uri).await?;
+        pick(&keys, kid).ok_or_else(unpublished)
+    }
+
+    /// The answer the cache gives, or `None` when the set must be fetched
+    /// (none cached, expired, or an unknown key and the last fetch is
+    /// older than REFETCH_EVERY).
+    fn cached_key(&self, jwks_uri: &str, kid: Option<&str>) -> Option<Result<Jwk, UpstreamError>> {
+        let (keys, at) = self
             .jwks
             .entries
             .lock()
             .ok()
-            .and_then(|m| m.get(jwks_uri).cloned());
-        if let Some((keys, at)) = &cached {
-            let fresh = at.elapsed() < TTL;
-            if fresh && let Some(k) = pick(keys, kid) {
-                return Ok(k);
-            }
-            // Unknown key: refetch, but not more often than REFETCH_EVERY.
-            if fresh && at.elapsed() < self.jwks.refetch_every {
-                return Err(UpstreamError::IdToken(
-                    "the token is signed with a key the provider does not publish".into(),
-                ));
-            }
+            .and_then(|m| m.get(jwks_uri).cloned())?;
+        if at.elapsed() >= TTL {
+            return None;
         }
-        let keys = self.fetch_keys(jwks_uri).await?;
-        pick(&keys, kid).ok_or_else(|| {
-            UpstreamError::IdToken(
-                "the token is signed with a key the provider does not publish".into(),
-            )
-        })
+        match pick(&keys, kid) {
+            Some(k) => Some(Ok(k)),
+            None if at.elapsed() < self.jwks.refetch_every => Some(Err(unpublished())),
+            None => None,
+        }
     }
 
     async fn fetch_keys(&self, jwks_uri: &str) -> Result<Arc<Vec<Jwk>>, UpstreamError> {

@@ -11,8 +11,12 @@ mod flow;
 mod github;
 pub mod id_token;
 mod jwks;
+mod single_flight;
 
-pub use config::{AUTH_METHODS, ConnectionSecrets, OidcSettings, open_secrets, seal_secrets};
+pub use config::{
+    AUTH_METHODS, CLIENT_KEY_ALGS, ConnectionSecrets, OidcSettings, PRIVATE_KEY_JWT, PrivateKey,
+    client_jwks, open_secrets, seal_secrets,
+};
 pub use discovery::{ProviderMetadata, tenant_template};
 pub use flow::{Callback, FLOW_TTL, PendingFlow, Started, begin, finish};
 

@@ -322,6 +322,13 @@ async fn an_unknown_kid_refetches_the_key_set_once_and_is_bounded() {
         assert!(fed.signing_key(&uri, Some("nope")).await.is_err());
     }
     assert_eq!(d.hits.load(Ordering::SeqCst), 3, "unknown kids are bounded");
+
+    // Sign-ins arriving together with a cold cache: one fetch for all.
+    let cold = services();
+    let one = || cold.signing_key(&uri, Some(a.kid()));
+    let (r1, r2, r3, r4) = tokio::join!(one(), one(), one(), one());
+    assert!(r1.is_ok() && r2.is_ok() && r3.is_ok() && r4.is_ok());
+    assert_eq!(d.hits.load(Ordering::SeqCst), 4, "single flight");
 }
 
 #[tokio::test]
@@ -359,6 +366,23 @@ async fn discovery_requires_the_configured_issuer_exactly() {
         .await
         .unwrap_err();
     assert!(matches!(e, UpstreamError::Discovery(_)), "{e:?}");
+    // A failure is remembered for a while: sign-ins starting together
+    // while the document is missing ask the provider once, and so do the
+    // ones that come right after.
+    let late = format!("{}/late", d.base);
+    let hits = d.hits.load(Ordering::SeqCst);
+    let one = || fed.discover(&late, false);
+    let (r1, r2, r3) = tokio::join!(one(), one(), one());
+    assert!(r1.is_err() && r2.is_err() && r3.is_err());
+    d.docs
+        .lock()
+        .unwrap()
+        .insert("/late/.well-known/openid-configuration".into(), doc(&late));
+    assert!(
+        fed.discover(&late, false).await.is_err(),
+        "still remembered"
+    );
+    assert_eq!(d.hits.load(Ordering::SeqCst), hits + 1, "one fetch");
     // Plain http to a non-loopback host is never fetched.
     assert!(fed.discover("http://idp.example", false).await.is_err());
     // Loopback upstreams only where the policy allows loopback.

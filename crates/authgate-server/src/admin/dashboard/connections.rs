@@ -133,7 +133,9 @@ pub async fn create(State(state): State<SharedState>, f: Submitted) -> Response 
         client_id: f.get("client_id").trim().to_owned(),
         client_secret: optional(f.get("client_secret")),
         scopes: Vec::new(),
-        token_endpoint_auth_method: None,
+        token_endpoint_auth_method: optional(f.get("token_endpoint_auth_method")),
+        client_key_alg: None,
+        rotate_key: false,
         trusted_email_domains: words(&f.get("trusted_email_domains")),
         show_on_login: f.checked("show_on_login"),
     };
@@ -256,7 +258,10 @@ pub async fn edit(
         // Empty keeps the stored secret (it is never shown).
         client_secret: optional(f.get("client_secret")),
         scopes: words(&f.get("scopes")),
+        // Absent keeps the connection's method (and its key).
         token_endpoint_auth_method: None,
+        client_key_alg: None,
+        rotate_key: f.checked("rotate_key"),
         trusted_email_domains: words(&f.get("trusted_email_domains")),
         show_on_login: f.checked("show_on_login"),
     };

@@ -104,8 +104,8 @@ async fn connections_through_the_api_never_return_the_secret() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    // Another client id (or issuer) without a new secret: refused, so the
-    // stored secret never goes to a token endpoint it was not issued for.
+    // Another issuer: refused even with a secret, since its subjects are
+    // other people than the ones linked through this connection.
     let (s, e) = a
         .call(
             "PUT",
@@ -113,12 +113,35 @@ async fn connections_through_the_api_never_return_the_secret() {
             Some(json!({
                 "issuer": "https://evil.example",
                 "client_id": "acme",
+                "client_secret": "s4",
+                "display_name": "Acme SSO"
+            })),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["field"], "issuer");
+    // Another client id without a new secret: refused, so the stored
+    // secret never goes to a client it was not issued for.
+    let (s, e) = a
+        .call(
+            "PUT",
+            "/connections/acme-okta",
+            Some(json!({
+                "issuer": "https://acme.okta.example",
+                "client_id": "acme-2",
                 "display_name": "Acme SSO"
             })),
         )
         .await;
     assert_eq!(s, 400, "{e}");
     assert_eq!(e["field"], "client_secret");
+    let (s, e) = a.call("GET", "/connections/acme-okta", None).await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(
+        e["config"]["issuer"], "https://acme.okta.example",
+        "nothing changed: {e}"
+    );
+    assert_eq!(e["config"]["client_id"], "acme", "nothing changed: {e}");
     assert_eq!(v["display_name"], "Acme SSO");
     assert_eq!(v["has_secret"], true);
     let (s, v) = a.call("GET", "/connections", None).await;

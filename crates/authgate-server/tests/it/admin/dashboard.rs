@@ -678,6 +678,52 @@ async fn first_run_setup_link_creates_the_first_admin_once() {
     app.shutdown().await;
 }
 
+/// With `[mfa] required`, the first administrator made by the setup link
+/// is not signed in until they set up a second factor.
+#[tokio::test]
+async fn the_setup_link_keeps_the_mfa_requirement() {
+    let mut cfg = admin_config();
+    cfg.mfa.required = true;
+    let app = TestApp::start_with(cfg, "").await;
+    let link = authgate_authority::setup_links::announce(app.state())
+        .await
+        .expect("no admin yet: a link");
+    let b = Browser::new();
+    let page = b.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let p = b
+        .post(
+            &app.url("/admin/setup"),
+            &[
+                ("csrf", page.hidden("csrf").as_str()),
+                ("token", page.hidden("token").as_str()),
+                ("email", "root@example.com"),
+                ("name", "Root"),
+                ("password", "a long admin password"),
+                ("password2", "a long admin password"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.clone().unwrap();
+    assert!(
+        to.contains("/login/mfa"),
+        "sent to set up a second factor: {to}"
+    );
+    // Not signed in meanwhile: no dashboard.
+    let dash = b.get(&app.url("/admin")).await;
+    assert_ne!(dash.status, 200, "{}", dash.body);
+    let to = if to.starts_with("http") {
+        to
+    } else {
+        app.url(&to)
+    };
+    let step = b.get(&to).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(step.body.contains("id=\"mfa-enrol\""), "{}", step.body);
+    app.shutdown().await;
+}
+
 /// Sensitive dashboard actions ask for the password again when the
 /// session's sign-in is older than `admin_reauthenticate_after_secs`, carry
 /// the form through, and go on once it is given; a wrong password does

@@ -30,6 +30,8 @@ pub struct Authority {
     pub login_throttle: SignInThrottle,
     /// Password reset requests (mail sent on request).
     pub reset_throttle: crate::throttle::RequestThrottle,
+    /// Self sign-up requests (mail sent on request), counted alike.
+    pub signup_throttle: crate::throttle::RequestThrottle,
     /// The rendered metadata documents.
     pub discovery: DiscoveryCache,
     /// Upstream identity providers: their fetcher, discovery documents

@@ -40,6 +40,8 @@ fn admin_resource(settings: &Settings, existing: Option<&Resource>, now: UnixTim
         allow_dynamic_client_credentials: false,
         documentation_uri: None,
         logo_uri: None,
+        // The dashboard is for accounts an operator made.
+        signup: authgate_core::model::SignupPolicy::Closed,
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: existing.map(|e| e.updated_at).unwrap_or(now),
     }

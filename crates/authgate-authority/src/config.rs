@@ -121,6 +121,9 @@ pub struct Config {
     /// `[smtp]`: the mail server (see `mail::config`). Unset: no mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<crate::mail::SmtpConfig>,
+    /// `[signup]`: self sign-up (off by default; needs `[smtp]`).
+    #[serde(default)]
+    pub signup: crate::signup::SignupConfig,
 }
 
 impl Default for Config {
@@ -166,6 +169,7 @@ impl Default for Config {
             mfa: Default::default(),
             gateway: None,
             smtp: None,
+            signup: Default::default(),
         }
     }
 }
@@ -300,6 +304,7 @@ pub fn validate(raw: Config) -> Result<Settings, ConfigError> {
     crate::cimd::config::validate_config(&raw.cimd)?;
     crate::registration::limits::validate_config(&raw.dynamic_registration)?;
     crate::listener_config::validate_config(&raw.http)?;
+    crate::signup::validate_config(&raw)?;
     let smtp = raw
         .smtp
         .as_ref()

@@ -137,6 +137,18 @@ pub const KEYS: &[KeyDoc] = &[
         "every local password sign-in needs a second factor (an authenticator app code or a passkey); a person with none must set up an authenticator app before the sign-in completes. An organization can require it for its members alone (`require_mfa`)",
     ),
     key(
+        "signup.enabled",
+        "boolean",
+        None,
+        "self sign-up: the sign-in page offers “Create an account”. The new account must open the link mailed to it before any app is allowed (it can sign in meanwhile); an existing address gets the same answer and a mail to its owner instead. Needs `[smtp]` (start-up stops without it). Each MCP server can override it with its `signup` rule (`inherit`, `open`, `closed`); the request's MCP server decides",
+    ),
+    key(
+        "signup.allowed_email_domains",
+        "list of domains",
+        None,
+        "when not empty, only addresses at these domains may sign up (exact match: `example.com` does not admit `sub.example.com`); members of an organization that forbids local passwords never can",
+    ),
+    key(
         "authorization_code_ttl_secs",
         "integer",
         None,
@@ -363,7 +375,7 @@ pub const KEYS: &[KeyDoc] = &[
         "resources",
         "array of tables",
         None,
-        "`[[resources]]`: MCP servers, applied idempotently at start: `id`, `name`, `uri`, `scopes = [{name, description, implies}]` (`description` optional: without it the consent page shows just the name, as with `authgate resource add --scope name`), `default_scopes`, `access_token_ttl_secs`, `refresh_token_idle_ttl_secs`, `refresh_token_absolute_ttl_secs`, `allow_dynamic_registration` (default `true`), `allow_client_id_metadata_documents` (default `true`), `allow_dynamic_client_credentials` (default `false`: whether dynamically registered and metadata document clients may use `client_credentials` for this server — they are anonymous, so leave it off unless anyone may have its scopes without a person), `documentation_uri`, `logo_uri` (https; the consent page shows it)",
+        "`[[resources]]`: MCP servers, applied idempotently at start: `id`, `name`, `uri`, `scopes = [{name, description, implies}]` (`description` optional: without it the consent page shows just the name, as with `authgate resource add --scope name`), `default_scopes`, `access_token_ttl_secs`, `refresh_token_idle_ttl_secs`, `refresh_token_absolute_ttl_secs`, `allow_dynamic_registration` (default `true`), `allow_client_id_metadata_documents` (default `true`), `allow_dynamic_client_credentials` (default `false`: whether dynamically registered and metadata document clients may use `client_credentials` for this server — they are anonymous, so leave it off unless anyone may have its scopes without a person), `documentation_uri`, `logo_uri` (https; the consent page shows it), `signup` (`inherit` the instance's `[signup]`, `open` — needs `[smtp]` — or `closed`)",
     ),
     key(
         "smtp.host",

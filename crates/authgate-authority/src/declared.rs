@@ -35,6 +35,10 @@ pub struct ResourceConfig {
     pub documentation_uri: Option<String>,
     /// The logo the consent page shows for this MCP server.
     pub logo_uri: Option<String>,
+    /// Self sign-up from this server's authorization requests: `inherit`
+    /// (the instance's `[signup]`), `open` or `closed`.
+    #[serde(default)]
+    pub signup: authgate_core::model::SignupPolicy,
 }
 
 fn yes() -> bool {

@@ -52,6 +52,7 @@ pub mod resource_ids;
 pub mod resource_metadata;
 pub mod setup_links;
 pub mod sign_in;
+pub mod signup;
 pub mod store_failure;
 pub mod store_open;
 pub mod throttle;

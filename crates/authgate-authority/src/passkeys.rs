@@ -499,6 +499,7 @@ mod tests {
                 role: authgate_core::model::Role::User,
                 created_at: 0,
                 email_verified: false,
+                signed_up: false,
             },
             passkey_name: "k".into(),
             method: "hwk",

@@ -36,6 +36,7 @@ pub fn resource_from_config(
         allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
         documentation_uri: r.documentation_uri.clone(),
         logo_uri: r.logo_uri.clone(),
+        signup: r.signup,
         created_at: existing.map(|e| e.created_at).unwrap_or(now),
         updated_at: now,
     }

@@ -62,6 +62,7 @@ mod tests {
             allow_dynamic_client_credentials: false,
             documentation_uri: None,
             logo_uri: None,
+            signup: Default::default(),
             created_at: 0,
             updated_at: 0,
         };

@@ -25,6 +25,9 @@ pub enum Purpose {
     PasswordReset,
     /// Proves the person receives mail at the address the link names.
     EmailVerification,
+    /// An invitation: the person sets their password, and having received
+    /// the mail verifies their address.
+    Invitation,
 }
 
 impl Purpose {
@@ -33,6 +36,7 @@ impl Purpose {
             Purpose::AdminSetup => "admin_setup",
             Purpose::PasswordReset => "password_reset",
             Purpose::EmailVerification => "email_verification",
+            Purpose::Invitation => "invitation",
         }
     }
     pub fn path(self) -> &'static str {
@@ -42,6 +46,7 @@ impl Purpose {
             // router keeps `/password` too.
             Purpose::PasswordReset => "/password/reset",
             Purpose::EmailVerification => "/email/verify",
+            Purpose::Invitation => "/invitation",
         }
     }
 }

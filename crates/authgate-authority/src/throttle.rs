@@ -250,6 +250,10 @@ pub const RESETS_PER_EMAIL: u32 = 3;
 /// Password reset requests per client address in [`RESET_WINDOW_SECS`].
 pub const RESETS_PER_ADDRESS: u32 = 20;
 pub const RESET_WINDOW_SECS: i64 = 900;
+/// Sign-up requests per address typed in [`RESET_WINDOW_SECS`].
+pub const SIGNUPS_PER_EMAIL: u32 = 3;
+/// Sign-up requests per client address in [`RESET_WINDOW_SECS`].
+pub const SIGNUPS_PER_ADDRESS: u32 = 10;
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,9 @@ pub struct Resource {
     /// The MCP server's logo, shown on the consent page (an https URL; http
     /// only on loopback).
     pub logo_uri: Option<String>,
+    /// Whether people may create an account themselves when this server's
+    /// authorization request brings them to the sign-in page.
+    pub signup: SignupPolicy,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -37,6 +40,33 @@ impl Resource {
     pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
     pub const DEFAULT_REFRESH_IDLE_TTL: i64 = 14 * 24 * 3600;
     pub const DEFAULT_REFRESH_ABSOLUTE_TTL: i64 = 90 * 24 * 3600;
+}
+
+/// A resource's self sign-up rule: the instance's `[signup]` setting
+/// (`inherit`), or always allowed / refused for this MCP server. `open`
+/// still needs `[smtp]` (verification mail) and keeps the instance's
+/// domain limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupPolicy {
+    #[default]
+    Inherit,
+    Open,
+    Closed,
+}
+
+impl SignupPolicy {
+    pub const ALL: [SignupPolicy; 3] = [Self::Inherit, Self::Open, Self::Closed];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inherit => "inherit",
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,10 +256,16 @@ pub struct User {
     pub role: Role,
     pub created_at: UnixTime,
     /// The person proved they receive mail at `email` (a verification
-    /// link, or an upstream that vouched for it). Self sign-up will require
-    /// it before a first consent.
+    /// link, or an upstream that vouched for it). Self sign-up requires
+    /// it before a first consent (see `signed_up`).
     #[serde(default)]
     pub email_verified: bool,
+    /// The person created this account themselves (self sign-up). Until
+    /// `email_verified`, such an account signs in but is granted nothing:
+    /// no consent, no code. Accounts made by an operator, an invitation
+    /// or an upstream identity provider keep `false`.
+    #[serde(default)]
+    pub signed_up: bool,
 }
 
 /// What a person may do on the dashboard and the admin API. What each

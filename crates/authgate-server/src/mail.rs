@@ -3,8 +3,9 @@
 //! the outbox (`authgate_authority::mail`); the outbox worker sends them.
 //!
 //! Every text goes through `msg(...)` so the French catalog covers it.
-//! Self sign-up and invitations (not built yet) will reuse
-//! [`Mail::EmailVerification`] and [`verification_link`].
+//! Self sign-up sends [`Mail::EmailVerification`] (or, for an address
+//! that has an account, [`Mail::AccountExists`]); invitations send
+//! [`Mail::Invitation`].
 
 use crate::pages::i18n::{self, Locale, msg};
 use crate::state::AppState;
@@ -18,14 +19,30 @@ use authgate_store::StoreError;
 pub const RESET_LINK_TTL: i64 = 30 * 60;
 /// How long an email verification link works.
 pub const VERIFY_LINK_TTL: i64 = 24 * 3600;
+/// How long an invitation link works.
+pub const INVITATION_LINK_TTL: i64 = 7 * 24 * 3600;
 
 /// What to tell the person.
 pub enum Mail<'a> {
-    PasswordReset { url: &'a str },
-    EmailVerification { url: &'a str },
+    PasswordReset {
+        url: &'a str,
+    },
+    EmailVerification {
+        url: &'a str,
+    },
+    /// Someone tried to sign up with an address that has an account.
+    AccountExists,
+    Invitation {
+        url: &'a str,
+    },
     PasswordChanged,
-    PasskeyAdded { name: &'a str },
-    NewClient { client: &'a str, server: &'a str },
+    PasskeyAdded {
+        name: &'a str,
+    },
+    NewClient {
+        client: &'a str,
+        server: &'a str,
+    },
 }
 
 impl Mail<'_> {
@@ -34,6 +51,8 @@ impl Mail<'_> {
         match self {
             Mail::PasswordReset { .. } => "password_reset",
             Mail::EmailVerification { .. } => "email_verification",
+            Mail::AccountExists => "notice.account_exists",
+            Mail::Invitation { .. } => "invitation",
             Mail::PasswordChanged => "notice.password_changed",
             Mail::PasskeyAdded { .. } => "notice.passkey_added",
             Mail::NewClient { .. } => "notice.new_client",
@@ -118,6 +137,54 @@ fn body(state: &AppState, locale: Locale, user: &User, mail: &Mail<'_>) -> Body 
             ],
             Some(Action {
                 label: t(msg("Confirm my email address"), &[]),
+                url: (*url).to_owned(),
+            }),
+        ),
+        Mail::AccountExists => (
+            t(
+                msg("You already have an account on {instance}"),
+                &[("instance", instance)],
+            ),
+            vec![
+                t(
+                    msg(
+                        "Someone tried to create an account on {instance} with your address {email}, which already has one. No new account was made.",
+                    ),
+                    &[("email", email), ("instance", instance)],
+                ),
+                t(
+                    msg(
+                        "If it was you, sign in instead; if you forgot your password, choose “Forgot your password?” on the sign-in page. If it was not you, ignore this mail.",
+                    ),
+                    &[],
+                ),
+            ],
+            Some(Action {
+                label: t(msg("Forgot your password?"), &[]),
+                url: format!("{}/password/forgot", state.settings.issuer),
+            }),
+        ),
+        Mail::Invitation { url } => (
+            t(
+                msg("You are invited to {instance}"),
+                &[("instance", instance)],
+            ),
+            vec![
+                t(
+                    msg(
+                        "An administrator of {instance} invited you to sign in to it as {email}. Choose your password to accept.",
+                    ),
+                    &[("email", email), ("instance", instance)],
+                ),
+                t(
+                    msg(
+                        "The link below works once, for 7 days. If you did not expect it, ignore this mail.",
+                    ),
+                    &[],
+                ),
+            ],
+            Some(Action {
+                label: t(msg("Accept the invitation"), &[]),
                 url: (*url).to_owned(),
             }),
         ),
@@ -279,4 +346,32 @@ pub async fn send_verification(
     }
     let url = verification_link(state, user).await?;
     send(state, locale, user, Mail::EmailVerification { url: &url }).await
+}
+
+/// Invites a person (`manage::invite_user`) and mails them the link. The
+/// link goes only by mail, so without `[smtp]` nothing is created.
+pub async fn invite(
+    state: &AppState,
+    actor: &authgate_authority::manage::Actor,
+    input: authgate_authority::manage::types::InvitationInput,
+) -> authgate_authority::manage::AdminResult<authgate_authority::manage::types::InvitationSent> {
+    use authgate_authority::manage::AdminError;
+    if !enabled(state) {
+        return Err(AdminError::invalid(
+            "email",
+            "invitations go by mail: configure [smtp] first (or add the person with a password link)",
+        ));
+    }
+    let (user, link) = authgate_authority::manage::invite_user(state, actor, input).await?;
+    send(
+        state,
+        request_locale(),
+        &user,
+        Mail::Invitation { url: &link.url },
+    )
+    .await?;
+    Ok(authgate_authority::manage::types::InvitationSent {
+        user: authgate_authority::manage::types::UserView::from(&user),
+        expires_at: link.expires_at,
+    })
 }

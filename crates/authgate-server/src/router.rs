@@ -106,6 +106,13 @@ pub fn router(state: SharedState) -> Router {
             get(endpoints::password_reset::forgot_page)
                 .post(endpoints::password_reset::forgot_submit),
         )
+        // Self sign-up (issue 21): off unless `[signup]` or the MCP
+        // server's rule opens it.
+        .route(
+            &paths.at("/signup"),
+            get(endpoints::signup::signup_page).post(endpoints::signup::signup_submit),
+        )
+        .route(&paths.at("/signup/resend"), post(endpoints::signup::resend))
         .route(
             &paths.at("/email/verify"),
             get(endpoints::email_verify::verify_page).post(endpoints::email_verify::verify_submit),

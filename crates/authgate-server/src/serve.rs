@@ -97,6 +97,11 @@ pub async fn build_state(
             authgate_authority::throttle::RESETS_PER_ADDRESS,
             authgate_authority::throttle::RESET_WINDOW_SECS,
         ),
+        signup_throttle: authgate_authority::throttle::RequestThrottle::new(
+            authgate_authority::throttle::SIGNUPS_PER_EMAIL,
+            authgate_authority::throttle::SIGNUPS_PER_ADDRESS,
+            authgate_authority::throttle::RESET_WINDOW_SECS,
+        ),
         discovery: Default::default(),
         federation,
     });

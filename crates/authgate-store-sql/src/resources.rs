@@ -6,8 +6,8 @@ use crate::dialect::{Dialect, RowOf};
 use crate::query::sql;
 use crate::values::Values;
 use async_trait::async_trait;
-use authgate_core::model::Resource;
-use authgate_store::{ResourceStore, StoreResult};
+use authgate_core::model::{Resource, SignupPolicy};
+use authgate_store::{ResourceStore, StoreError, StoreResult};
 
 macro_rules! cols {
     () => {
@@ -15,7 +15,7 @@ macro_rules! cols {
          refresh_token_idle_ttl_secs, refresh_token_absolute_ttl_secs, \
          allow_dynamic_registration, allow_client_id_metadata_documents, \
          allow_dynamic_client_credentials, \
-         documentation_uri, logo_uri, created_at, updated_at"
+         documentation_uri, logo_uri, created_at, updated_at, signup"
     };
 }
 
@@ -36,7 +36,14 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<Resource> {
         logo_uri: col(row, "logo_uri")?,
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
+        signup: signup_col::<D>(row)?,
     })
+}
+
+fn signup_col<D: Dialect>(row: &RowOf<D>) -> StoreResult<SignupPolicy> {
+    let name: &str = col(row, "signup")?;
+    SignupPolicy::parse(name)
+        .ok_or_else(|| StoreError::Backend(format!("resource: unknown signup rule {name:?}")))
 }
 
 #[async_trait]
@@ -45,7 +52,7 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
         sql::<D::Db>(concat!(
             "INSERT INTO resources (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, uri = excluded.uri, \
              scopes = excluded.scopes, default_scopes = excluded.default_scopes, \
              access_token_ttl_secs = excluded.access_token_ttl_secs, \
@@ -56,7 +63,8 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
              allow_dynamic_client_credentials = excluded.allow_dynamic_client_credentials, \
              documentation_uri = excluded.documentation_uri, \
              logo_uri = excluded.logo_uri, \
-             created_at = excluded.created_at, updated_at = excluded.updated_at"
+             created_at = excluded.created_at, updated_at = excluded.updated_at, \
+             signup = excluded.signup"
         ))
         .arg(&r.id)
         .arg(&r.name)
@@ -73,6 +81,7 @@ impl<D: Dialect> ResourceStore for SqlStore<D> {
         .arg(&r.logo_uri)
         .arg(r.created_at)
         .arg(r.updated_at)
+        .arg(r.signup.as_str())
         .execute(self.db.writer())
         .await
         .map_err(db_err("resource"))?;

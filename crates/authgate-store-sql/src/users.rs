@@ -10,7 +10,7 @@ use authgate_store::{StoreError, StoreResult, UserQuery, UserStore};
 
 macro_rules! cols {
     () => {
-        "id, email, name, password_hash, disabled, role, created_at, email_verified"
+        "id, email, name, password_hash, disabled, role, created_at, email_verified, signed_up"
     };
 }
 
@@ -24,6 +24,7 @@ fn from_row<D: Dialect>(row: &RowOf<D>) -> StoreResult<User> {
         role: role_col::<D>(row)?,
         created_at: col(row, "created_at")?,
         email_verified: col(row, "email_verified")?,
+        signed_up: col(row, "signed_up")?,
     })
 }
 
@@ -100,6 +101,7 @@ impl<DB: Run> Sql<DB> {
             .arg(u.role.as_str())
             .arg(u.created_at)
             .arg(u.email_verified)
+            .arg(u.signed_up)
     }
 }
 
@@ -108,7 +110,8 @@ impl<D: Dialect> UserStore for SqlStore<D> {
     async fn insert_user(&self, u: &User) -> StoreResult<()> {
         sql::<D::Db>(
             "INSERT INTO users (id, email, email_key, name, password_hash, disabled, role, \
-             created_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             created_at, email_verified, signed_up) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind_user(u)
         .execute(self.db.writer())
@@ -120,7 +123,8 @@ impl<D: Dialect> UserStore for SqlStore<D> {
     async fn update_user(&self, u: &User) -> StoreResult<bool> {
         let done = sql::<D::Db>(
             "UPDATE users SET email = $2, email_key = $3, name = $4, password_hash = $5, \
-             disabled = $6, role = $7, created_at = $8, email_verified = $9 WHERE id = $1",
+             disabled = $6, role = $7, created_at = $8, email_verified = $9, \
+             signed_up = $10 WHERE id = $1",
         )
         .bind_user(u)
         .execute(self.db.writer())

@@ -138,6 +138,7 @@ async fn open_accepts_urls_and_paths_and_persists() {
             allow_dynamic_client_credentials: false,
             documentation_uri: None,
             logo_uri: None,
+            signup: Default::default(),
             created_at: 1,
             updated_at: 1,
         };

@@ -234,6 +234,7 @@ pub async fn sign_in_upstream(
         created_at: now,
         // Only an upstream that vouched for the email gets here.
         email_verified: true,
+        signed_up: false,
     };
     match auth.store.insert_user(&user).await {
         Ok(()) => {}

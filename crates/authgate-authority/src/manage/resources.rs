@@ -62,6 +62,7 @@ fn to_config(id: String, input: ResourceInput) -> ResourceConfig {
             .logo_uri
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
+        signup: input.signup,
     }
 }
 

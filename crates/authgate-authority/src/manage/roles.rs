@@ -84,6 +84,7 @@ mod tests {
             role,
             created_at: 0,
             email_verified: false,
+            signed_up: false,
         }
     }
 

@@ -92,6 +92,11 @@ pub struct ResourceInput {
     /// The MCP server's logo on the consent page (https).
     #[serde(default)]
     pub logo_uri: Option<String>,
+    /// Self sign-up from this server's authorization requests: `inherit`
+    /// (the instance's `[signup]`, the default), `open` or `closed`.
+    #[serde(default)]
+    #[schema(value_type = String, example = "inherit")]
+    pub signup: authgate_core::model::SignupPolicy,
 }
 
 /// A registered MCP server (protected resource).
@@ -110,6 +115,9 @@ pub struct ResourceView {
     pub allow_dynamic_client_credentials: bool,
     pub documentation_uri: Option<String>,
     pub logo_uri: Option<String>,
+    /// Self sign-up: `inherit`, `open` or `closed`.
+    #[schema(value_type = String, example = "inherit")]
+    pub signup: authgate_core::model::SignupPolicy,
     /// The built-in admin API resource (cannot be changed or deleted).
     pub builtin: bool,
     /// Where the MCP server must serve its metadata (path-inserted).
@@ -134,6 +142,7 @@ impl From<&Resource> for ResourceView {
             allow_dynamic_client_credentials: r.allow_dynamic_client_credentials,
             documentation_uri: r.documentation_uri.clone(),
             logo_uri: r.logo_uri.clone(),
+            signup: r.signup,
             builtin: crate::builtin::is_builtin(&r.id),
             metadata_url: crate::resource_metadata::metadata_url(r),
             created_at: r.created_at,
@@ -436,6 +445,24 @@ pub struct UserList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OneTimeLink {
     pub url: String,
+    pub expires_at: i64,
+}
+
+/// An invitation: the person gets a mail with a single-use link (7 days)
+/// where they choose their password; using it verifies their address.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvitationSent {
+    /// The invited person (no password until they accept).
+    pub user: UserView,
+    /// When the link stops working (the link itself went only by mail).
     pub expires_at: i64,
 }
 

@@ -63,6 +63,7 @@ pub async fn create_user(
         role: input.role,
         created_at: state.clock.now(),
         email_verified: input.email_verified,
+        signed_up: false,
     };
     state
         .store
@@ -91,6 +92,75 @@ pub async fn create_user(
         None
     };
     Ok((u, link))
+}
+
+/// How long an invitation link works.
+pub const INVITATION_TTL: i64 = 7 * 24 * 3600;
+
+/// Invites a person: an account with no password yet (role `user`), and
+/// a single-use link bound to its address, for the caller to mail. An
+/// address whose account never got a password (an invitation not yet
+/// accepted) gets a fresh link; any other account is a conflict. The
+/// invitation is revoked by deleting the person.
+pub async fn invite_user(
+    state: &Authority,
+    actor: &Actor,
+    input: InvitationInput,
+) -> AdminResult<(User, OneTimeLink)> {
+    let email = crate::signup::clean_email(&input.email)
+        .map_err(|_| AdminError::invalid("email", "is not an email address"))?;
+    let name = crate::signup::clean_name(input.name.as_deref().unwrap_or(""))
+        .map_err(|_| AdminError::invalid("name", "must be one line of at most 200 characters"))?;
+    let user = match state.store.get_user_by_email(&email).await? {
+        Some(u)
+            if !crate::federation::link::has_password(&u) && !u.disabled && !u.email_verified =>
+        {
+            u
+        }
+        Some(_) => {
+            return Err(AdminError::conflict(
+                "email",
+                format!("{email} already has an account"),
+            ));
+        }
+        None => {
+            let u = User {
+                id: secret::generate_id(state.rng.as_ref())?,
+                email: email.clone(),
+                name,
+                // Not a PHC string: no password verifies against it.
+                password_hash: "!".to_owned(),
+                disabled: false,
+                role: Role::User,
+                created_at: state.clock.now(),
+                email_verified: false,
+                signed_up: false,
+            };
+            state
+                .store
+                .insert_user(&u)
+                .await
+                .map_err(|e| email_taken(e, &email))?;
+            u
+        }
+    };
+    let link = setup::create_email_link(
+        state,
+        Purpose::Invitation,
+        &user.id,
+        &user.email,
+        INVITATION_TTL,
+    )
+    .await?;
+    record(
+        state,
+        actor,
+        "admin.user.invited",
+        None,
+        None,
+        json!({"user_id": user.id, "email": user.email, "expires_at": link.expires_at}),
+    );
+    Ok((user, link))
 }
 
 /// The email, trimmed and lowercased, or why it is not one.

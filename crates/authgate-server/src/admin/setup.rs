@@ -31,6 +31,12 @@ pub fn router(base: &str) -> Router<SharedState> {
             &format!("{base}{}", Purpose::PasswordReset.path()),
             get(password_page).post(password_submit),
         )
+        // An invitation: the same form; the link is bound to the address
+        // it was mailed to, and using it verifies that address.
+        .route(
+            &format!("{base}{}", Purpose::Invitation.path()),
+            get(invitation_page).post(invitation_submit),
+        )
         // Where password links pointed before `/password/reset`.
         .route(
             &format!("{base}/password"),
@@ -57,6 +63,8 @@ struct PasswordPage {
     token: String,
     email: String,
     error: Option<String>,
+    /// Accepting an invitation (the form posts to `/invitation`).
+    invitation: bool,
 }
 
 fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
@@ -212,6 +220,7 @@ async fn create_first_admin(
         role: Role::Admin,
         created_at: state.clock.now(),
         email_verified: false,
+        signed_up: false,
     };
     if let Err(e) = state.store.insert_user(&user).await {
         return Err(failure(state, e));
@@ -299,19 +308,28 @@ async fn setup_submit(
     resp
 }
 
-/// The person a password link is for, while the link still fits their
-/// password: a link made before a reset (by another link, or by the
-/// person) is dead.
+/// The person a link is for, while the link still fits them. A password
+/// link: while their password is the one it was made against (a link made
+/// before a reset, by another link or by the person, is dead). An
+/// invitation (bound to the address it was mailed to): while the account
+/// is enabled, still has that address and has no password yet (of two
+/// invitations, only the first used works).
 async fn link_user(state: &AppState, data: &Value) -> Result<Option<User>, StoreError> {
     let user = match data.get("user_id").and_then(Value::as_str) {
         Some(id) => state.store.get_user(id).await?,
         None => None,
     };
-    Ok(
-        user.filter(|u| {
+    let invitation =
+        data.get("one_time_link").and_then(Value::as_str) == Some(Purpose::Invitation.as_str());
+    Ok(user.filter(|u| {
+        if invitation {
+            !u.disabled
+                && data.get("email").and_then(Value::as_str) == Some(u.email.as_str())
+                && !authgate_authority::federation::link::has_password(u)
+        } else {
             authgate_authority::setup_links::password_unchanged(data, &u.password_hash)
-        }),
-    )
+        }
+    }))
 }
 
 async fn password_page(
@@ -319,36 +337,15 @@ async fn password_page(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = q.get("token").cloned().unwrap_or_default();
-    let data = match peek(&state, &token, Purpose::PasswordReset).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
-    };
-    let user = match link_user(&state, &data).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
-    };
-    let (sess, raw, is_new) = match session::load_or_create(&state, &headers).await {
-        Ok(x) => x,
-        Err(e) => return failure(&state, e),
-    };
-    let mut resp = page::render(
-        &state,
-        StatusCode::OK,
-        &PasswordPage {
-            page: PageCtx::new(&state),
-            csrf: sess.csrf_token,
-            token,
-            email: user.email,
-            error: None,
-        },
-    );
-    if is_new {
-        session::set_cookie(&state, &mut resp, &raw);
-    }
-    resp
+    link_page(&state, &headers, &q, Purpose::PasswordReset).await
+}
+
+async fn invitation_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    link_page(&state, &headers, &q, Purpose::Invitation).await
 }
 
 async fn password_submit(
@@ -356,57 +353,130 @@ async fn password_submit(
     headers: HeaderMap,
     form: Result<FormPairs, crate::http::error::ApiError>,
 ) -> Response {
-    let (f, sess) = match form_and_session(&state, &headers, form).await {
+    link_submit(&state, &headers, form, Purpose::PasswordReset).await
+}
+
+async fn invitation_submit(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+) -> Response {
+    link_submit(&state, &headers, form, Purpose::Invitation).await
+}
+
+/// The new-password form behind a password or invitation link.
+async fn link_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    purpose: Purpose,
+) -> Response {
+    let token = q.get("token").cloned().unwrap_or_default();
+    let data = match peek(state, &token, purpose).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
+    };
+    let user = match link_user(state, &data).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
+    };
+    let (sess, raw, is_new) = match session::load_or_create(state, headers).await {
+        Ok(x) => x,
+        Err(e) => return failure(state, e),
+    };
+    let mut resp = page::render(
+        state,
+        StatusCode::OK,
+        &PasswordPage {
+            page: PageCtx::new(state),
+            csrf: sess.csrf_token,
+            token,
+            email: user.email,
+            error: None,
+            invitation: purpose == Purpose::Invitation,
+        },
+    );
+    if is_new {
+        session::set_cookie(state, &mut resp, &raw);
+    }
+    resp
+}
+
+/// Sets the password a password or invitation link allows.
+async fn link_submit(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<FormPairs, crate::http::error::ApiError>,
+    purpose: Purpose,
+) -> Response {
+    let (f, sess) = match form_and_session(state, headers, form).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
     let token = field("token");
-    let data = match peek(&state, &token, Purpose::PasswordReset).await {
+    let data = match peek(state, &token, purpose).await {
         Ok(Some(d)) => d,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
-    let mut user = match link_user(&state, &data).await {
+    let mut user = match link_user(state, &data).await {
         Ok(Some(u)) => u,
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
     };
     if let Some(p) = password_problem(&field("password"), &field("password2")) {
         return page::render(
-            &state,
+            state,
             StatusCode::BAD_REQUEST,
             &PasswordPage {
-                page: PageCtx::new(&state),
+                page: PageCtx::new(state),
                 csrf: sess.csrf_token.clone(),
                 token,
                 email: user.email,
                 error: Some(p),
+                invitation: purpose == Purpose::Invitation,
             },
         );
     }
-    match take(&state, &token, Purpose::PasswordReset).await {
+    match take(state, &token, purpose).await {
         Ok(Some(_)) => {}
-        Ok(None) => return dead_link(&state),
-        Err(e) => return failure(&state, e),
+        Ok(None) => return dead_link(state),
+        Err(e) => return failure(state, e),
+    }
+    if purpose == Purpose::Invitation {
+        // The invitation went to this address: the person received it.
+        user.email_verified = true;
+        authgate_authority::audit::audit_detail(
+            state,
+            "user.invitation.accepted",
+            Some(&user.id),
+            None,
+            None,
+            None,
+            "ok",
+            json!({"email": user.email}),
+        );
     }
     user.password_hash = state
         .passwords
         .hash(field("password"), state.rng.clone())
         .await;
     if user.password_hash.is_empty() {
-        return failure(&state, "password hashing failed");
+        return failure(state, "password hashing failed");
     }
     if let Err(e) = state.store.update_user(&user).await {
-        return failure(&state, e);
+        return failure(state, e);
     }
     let (sessions, grants) =
-        match authgate_authority::manage::end_sessions_and_grants(&state, &user.id).await {
+        match authgate_authority::manage::end_sessions_and_grants(state, &user.id).await {
             Ok(n) => n,
-            Err(e) => return failure(&state, e),
+            Err(e) => return failure(state, e),
         };
     authgate_authority::audit::audit_detail(
-        &state,
+        state,
         "user.password_set",
         Some(&user.id),
         None,
@@ -422,7 +492,7 @@ async fn password_submit(
     );
     // Told by mail, so a change they did not make does not go unnoticed.
     crate::mail::notify(
-        &state,
+        state,
         crate::mail::request_locale(),
         &user,
         crate::mail::Mail::PasswordChanged,

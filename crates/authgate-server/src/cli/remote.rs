@@ -237,6 +237,20 @@ pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
                 s(&v["user"], "id")
             );
         }
+        UserCmd::Invite { email, name } => {
+            let v = r
+                .call(
+                    "POST",
+                    "/invitations",
+                    Some(json!({"email": email, "name": name})),
+                )
+                .await?;
+            println!(
+                "invitation for {} sent; the link works until {}",
+                s(&v["user"], "email"),
+                crate::format::time(v["expires_at"].as_i64())
+            );
+        }
         UserCmd::List {
             json,
             search,

@@ -8,6 +8,7 @@ use authgate_authority::config::Settings;
 use authgate_authority::manage;
 use authgate_authority::manage::types::{ResourceInput, ScopeDto};
 use authgate_core::model::Resource;
+use authgate_core::model::SignupPolicy;
 use authgate_core::scope::ScopeDef;
 use clap::Subcommand;
 
@@ -75,6 +76,14 @@ pub struct AddArgs {
     /// Logo shown on the consent page (https URL).
     #[arg(long)]
     logo_uri: Option<String>,
+    /// Self sign-up from this server's authorization requests: `inherit`
+    /// (the instance's `[signup]`), `open` or `closed`.
+    #[arg(long, value_parser = signup_arg, default_value = "inherit")]
+    signup: SignupPolicy,
+}
+
+fn signup_arg(s: &str) -> Result<SignupPolicy, String> {
+    SignupPolicy::parse(s).ok_or_else(|| format!("{s:?} is not one of inherit, open, closed"))
 }
 
 impl AddArgs {
@@ -97,6 +106,7 @@ impl AddArgs {
             allow_dynamic_client_credentials: self.allow_dynamic_client_credentials,
             documentation_uri: self.documentation_uri,
             logo_uri: self.logo_uri,
+            signup: self.signup,
         })
     }
 }

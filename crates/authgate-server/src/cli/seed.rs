@@ -112,6 +112,7 @@ async fn bench_user(store: &dyn Store, rng: &OsRandom) -> Result<User, CliError>
         role: Role::User,
         created_at: now(),
         email_verified: false,
+        signed_up: false,
     };
     store.insert_user(&u).await?;
     Ok(u)

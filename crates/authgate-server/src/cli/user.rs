@@ -1,4 +1,4 @@
-//! `authgate user add|list|edit|set-role|disable|enable|delete|sign-out|mfa-reset`.
+//! `authgate user add|invite|list|edit|set-role|disable|enable|delete|sign-out|mfa-reset`.
 
 use super::error::CliError;
 use super::local::{Local, actor, admin_err};
@@ -45,6 +45,17 @@ pub enum UserCmd {
         /// Mail a verification link instead of marking it verified.
         #[arg(long)]
         send: bool,
+    },
+    /// Invite a person by mail: an account without a password, and a
+    /// single-use link (7 days) where they choose one; using it verifies
+    /// their address. Sent by the running server's outbox; needs `[smtp]`.
+    /// Delete the person to revoke the invitation.
+    Invite {
+        /// The person's email address.
+        email: String,
+        /// The name shown for them.
+        #[arg(long)]
+        name: Option<String>,
     },
     /// List people.
     List {
@@ -195,6 +206,26 @@ pub async fn run(cmd: UserCmd, settings: &Settings) -> Result<(), CliError> {
             println!("user {} added (id {})", u.email, u.id);
         }
         UserCmd::VerifyEmail { email, send } => verify_email(settings, &email, send).await?,
+        UserCmd::Invite { email, name } => {
+            if settings.smtp.is_none() {
+                return Err(CliError(
+                    "invitations go by mail: configure [smtp] first (or `authgate user add`)"
+                        .into(),
+                ));
+            }
+            let input = authgate_authority::manage::types::InvitationInput { email, name };
+            let sent = Local::run(settings, async |s| {
+                crate::mail::invite(s, &actor(), input)
+                    .await
+                    .map_err(admin_err)
+            })
+            .await?;
+            println!(
+                "invitation for {} queued (the running server sends it); the link works until {}",
+                sent.user.email,
+                format::time(Some(sent.expires_at))
+            );
+        }
         UserCmd::List {
             json,
             search,

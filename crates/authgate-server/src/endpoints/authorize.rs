@@ -285,7 +285,18 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
             "the person is not signed in",
         ));
     }
-    if !must_login && let Some(user) = &signed_in_user {
+    let held = match &signed_in_user {
+        Some(u) => match authgate_authority::signup::hold_for(state, &u.id, &req.resource_id).await
+        {
+            Ok(h) => h.is_some(),
+            Err(e) => return server_error(e),
+        },
+        None => false,
+    };
+    if !must_login
+        && !held
+        && let Some(user) = &signed_in_user
+    {
         match consent_remembered(state, &user.id, &req).await {
             Ok(true) => {
                 let req = match super::scope_rules::apply(state, &user.id, req.clone()).await {
@@ -308,7 +319,11 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
                 .await
                 {
                     Ok(code) => ret.code(&code),
-                    Err(e) => server_error(e),
+                    Err(IssueError::Store(e)) => server_error(e),
+                    Err(IssueError::Held(_)) => ret.error(&OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        "the account may not be granted access now",
+                    )),
                 };
             }
             Ok(false) => {}
@@ -320,6 +335,13 @@ async fn proceed(state: &AppState, headers: &HeaderMap, req: AuthorizationReques
                 "consent is required",
             ));
         }
+    }
+    if !must_login && held && req.prompt.none {
+        // The consent page would say why (verify the address first).
+        return ret.error(&OAuthError::new(
+            ErrorCode::InteractionRequired,
+            "the person must verify their email address first",
+        ));
     }
     let rid = match secret::generate_id(state.rng.as_ref()) {
         Ok(rid) => rid,
@@ -369,14 +391,57 @@ pub async fn consent_remembered(
     Ok(consent.is_some_and(|c| authorize::new_scopes(&req.scopes, &c.scopes).is_empty()))
 }
 
-/// Creates a single-use code bound to everything the token request must match.
+/// Why [`issue_code`] issued nothing.
+#[derive(Debug)]
+pub enum IssueError {
+    Store(authgate_store::StoreError),
+    /// The person may not be granted anything now (`signup::Hold`).
+    Held(authgate_authority::signup::Hold),
+}
+
+impl From<authgate_store::StoreError> for IssueError {
+    fn from(e: authgate_store::StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<authgate_core::random::RandomError> for IssueError {
+    fn from(e: authgate_core::random::RandomError) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl std::fmt::Display for IssueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(e) => e.fmt(f),
+            Self::Held(h) => write!(f, "no code for this person now: {h:?}"),
+        }
+    }
+}
+
+/// Creates a single-use code bound to everything the token request must
+/// match. Every code goes through here, so this is where an account held
+/// by `signup::hold` (an unverified self-made account) is refused, whatever
+/// page led here: fail closed.
 pub async fn issue_code(
     state: &AppState,
     req: &AuthorizationRequest,
     user_id: &str,
     auth_time: i64,
     auth: &authgate_core::model::AuthContext,
-) -> Result<String, authgate_store::StoreError> {
+) -> Result<String, IssueError> {
+    if let Some(h) = authgate_authority::signup::hold_for(state, user_id, &req.resource_id).await? {
+        authgate_authority::audit::audit(
+            state,
+            "authorization_code.held",
+            Some(user_id),
+            Some(&req.client_id),
+            Some(&req.resource_id),
+            "refused",
+        );
+        return Err(IssueError::Held(h));
+    }
     // A metadata document client has now proved itself (a person approved
     // it): only now is its row stored.
     authgate_authority::cimd::remember(state, &req.client_id).await;

@@ -3,7 +3,7 @@
 //! single-use. The page is skipped when the person already allowed the
 //! request (see [`after_sign_in`] and `authorize::consent_remembered`).
 
-use crate::endpoints::authorize::{Return, consent_remembered, issue_code};
+use crate::endpoints::authorize::{IssueError, Return, consent_remembered, issue_code};
 use crate::http::form::FormPairs;
 use crate::pages::i18n::msg;
 use crate::pages::page::{self, PageCtx};
@@ -99,22 +99,34 @@ pub async fn after_sign_in(
             )));
         }
     };
-    if !consent_remembered(state, user_id, &req).await? {
-        let base = state.settings.issuer_path();
-        return Ok(page::see_other(&format!("{base}/consent?r={rid}")));
+    let base = state.settings.issuer_path();
+    let consent_page = page::see_other(&format!("{base}/consent?r={rid}"));
+    // A held account (unverified, self-made) is told why on the consent
+    // page, which keeps the request for when the address is verified.
+    if authgate_authority::signup::hold_for(state, user_id, &req.resource_id)
+        .await?
+        .is_some()
+        || !consent_remembered(state, user_id, &req).await?
+    {
+        return Ok(consent_page);
     }
     // Single use, as when the consent page is answered.
     session::remove_pending(&mut sess, rid);
     state.store.update_session(&sess).await?;
     let now = state.clock.now();
-    let code = issue_code(
+    let code = match issue_code(
         state,
         &req,
         user_id,
         sess.auth_time.unwrap_or(now),
         &session::auth_context(&sess),
     )
-    .await?;
+    .await
+    {
+        Ok(code) => code,
+        Err(IssueError::Store(e)) => return Err(e),
+        Err(IssueError::Held(_)) => return Ok(consent_page),
+    };
     let issuer = state.settings.issuer.clone();
     let ret = Return {
         redirect_uri: &req.redirect_uri,
@@ -160,6 +172,11 @@ pub async fn consent_page(
     let Some(req) = session::pending(&sess, &rid, state.clock.now()) else {
         return expired(&state);
     };
+    match held(&state, &sess, &user, &rid, &req).await {
+        Ok(Some(resp)) => return resp,
+        Ok(None) => {}
+        Err(e) => return failure(&state, e),
+    }
     // Only what the person's groups allow is shown (and later granted); a
     // request with nothing allowed was answered before this page.
     let req = match super::scope_rules::apply(&state, &user.id, req).await {
@@ -321,6 +338,15 @@ pub async fn consent_submit(
     let Some(req) = session::pending(&sess, &rid, now) else {
         return expired(&state);
     };
+    // Held (an unverified self-made account): nothing is granted, and the
+    // request stays for when the address is verified.
+    if decision == "allow" {
+        match held(&state, &sess, &user, &rid, &req).await {
+            Ok(Some(resp)) => return resp,
+            Ok(None) => {}
+            Err(e) => return failure(&state, e),
+        }
+    }
     // Single use: remove before acting.
     session::remove_pending(&mut sess, &rid);
     if let Err(e) = state.store.update_session(&sess).await {
@@ -384,8 +410,32 @@ pub async fn consent_submit(
     .await
     {
         Ok(code) => ret.code(&code),
-        Err(e) => failure(&state, e),
+        Err(IssueError::Store(e)) => failure(&state, e),
+        Err(IssueError::Held(_)) => ret.error(&OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the account may not be granted access now",
+        )),
     }
+}
+
+/// The page saying why nothing can be allowed yet, when `user` is held
+/// (`signup::hold`) for the request's MCP server.
+async fn held(
+    state: &AppState,
+    sess: &Session,
+    user: &authgate_core::model::User,
+    rid: &str,
+    req: &AuthorizationRequest,
+) -> Result<Option<Response>, StoreError> {
+    let Some(resource) = state
+        .registry
+        .resource_by_id(state.store.as_ref(), &req.resource_id)
+        .await?
+    else {
+        return Ok(Some(expired(state)));
+    };
+    Ok(authgate_authority::signup::hold(user, &resource)
+        .map(|h| crate::endpoints::signup::held_page(state, h, user, &sess.csrf_token, rid, false)))
 }
 
 /// Remembers the approval: the scopes just allowed join those allowed

@@ -46,6 +46,8 @@ pub(crate) struct LoginPage {
     pub(crate) password_allowed: bool,
     /// Offer "Sign in with a passkey" (the issuer can be a WebAuthn RP).
     pub(crate) passkeys: bool,
+    /// Offer "Create an account" (`endpoints::signup::offered`).
+    pub(crate) signup: bool,
 }
 
 /// A button that starts sign-in through an upstream connection.
@@ -77,6 +79,7 @@ impl LoginPage {
             social: Vec::new(),
             password_allowed: true,
             passkeys: authgate_authority::passkeys::available(state),
+            signup: false,
         }
     }
 }
@@ -137,6 +140,7 @@ pub async fn login_page(
     page.client_name = client_name(&state, &sess, &rid).await;
     page.notice = notice(&q);
     page.social = crate::endpoints::login_email::social_buttons(&state).await;
+    page.signup = crate::endpoints::signup::offered(&state, &sess, &rid).await;
     let mut resp = page::render(&state, StatusCode::OK, &page);
     crate::endpoints::passkeys::allow_script(&mut resp);
     if is_new {
@@ -181,6 +185,7 @@ pub async fn login_submit(
         async move {
             let mut page = LoginPage::at(&state, "password", &sess.csrf_token, &rid, email);
             page.client_name = client_name(&state, &sess, &rid).await;
+            page.signup = crate::endpoints::signup::offered(&state, &sess, &rid).await;
             page.error = Some(error);
             let mut resp = page::render(&state, StatusCode::UNAUTHORIZED, &page);
             crate::endpoints::passkeys::allow_script(&mut resp);

@@ -89,6 +89,7 @@ pub async fn email_submit(
         page.client_name = client;
         page.error = Some("Enter your email address, like name@example.com.".into());
         page.social = social_buttons(&state).await;
+        page.signup = crate::endpoints::signup::offered(&state, &sess, &rid).await;
         let mut resp = page::render(&state, StatusCode::BAD_REQUEST, &page);
         crate::endpoints::passkeys::allow_script(&mut resp);
         return resp;
@@ -129,6 +130,7 @@ pub async fn email_submit(
         }
     };
     page.client_name = client;
+    page.signup = crate::endpoints::signup::offered(&state, &sess, &rid).await;
     let mut resp = page::render(&state, StatusCode::OK, &page);
     crate::endpoints::passkeys::allow_script(&mut resp);
     resp

@@ -21,5 +21,6 @@ pub mod register;
 pub mod revoke;
 pub mod saml;
 pub mod scope_rules;
+pub mod signup;
 pub mod token;
 pub mod userinfo;

@@ -22,6 +22,7 @@ pub async fn add_user(app: &TestApp, email: &str) -> User {
         role: Role::User,
         created_at: 0,
         email_verified: false,
+        signed_up: false,
     };
     app.store.insert_user(&u).await.unwrap();
     u

@@ -52,19 +52,19 @@ fn sink_root() -> PathBuf {
 
 /// A message the SMTP server received.
 #[derive(Debug, Clone)]
-struct Received {
-    raw: String,
-    rcpt_tos: Vec<String>,
-    subject: String,
-    to: String,
-    content_type: String,
-    text: String,
-    html: String,
+pub(crate) struct Received {
+    pub(crate) raw: String,
+    pub(crate) rcpt_tos: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) to: String,
+    pub(crate) content_type: String,
+    pub(crate) text: String,
+    pub(crate) html: String,
 }
 
 impl Received {
     /// The first link in the text part that contains `path`.
-    fn link(&self, path: &str) -> String {
+    pub(crate) fn link(&self, path: &str) -> String {
         self.text
             .split_whitespace()
             .find(|w| w.contains(path))
@@ -74,14 +74,14 @@ impl Received {
 }
 
 /// The running SMTP server (killed on drop).
-struct Sink {
+pub(crate) struct Sink {
     child: Child,
     dir: tempfile::TempDir,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Sink {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_on(None)
     }
 
@@ -108,7 +108,7 @@ impl Sink {
         Self { child, dir, port }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("mail"))
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
@@ -138,7 +138,7 @@ impl Sink {
     }
 
     /// Waits until at least `n` messages arrived; returns them all.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let got = self.received();
@@ -155,7 +155,7 @@ impl Sink {
     }
 
     /// The one message whose subject contains `what`, waiting for it.
-    async fn one(&self, what: &str) -> Received {
+    pub(crate) async fn one(&self, what: &str) -> Received {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let got: Vec<_> = self
@@ -180,7 +180,7 @@ impl Drop for Sink {
     }
 }
 
-fn smtp(port: u16) -> SmtpConfig {
+pub(crate) fn smtp(port: u16) -> SmtpConfig {
     SmtpConfig {
         host: "127.0.0.1".into(),
         port: Some(port),

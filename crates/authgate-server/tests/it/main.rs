@@ -32,3 +32,4 @@ mod processes;
 mod registration;
 mod saml;
 mod sign_in_throttle;
+mod signup;

@@ -51,6 +51,7 @@ pub fn default_config() -> Config {
                 allow_dynamic_client_credentials: false,
                 documentation_uri: None,
                 logo_uri: None,
+                signup: Default::default(),
             },
             ResourceConfig {
                 id: "notes".into(),
@@ -66,6 +67,7 @@ pub fn default_config() -> Config {
                 allow_dynamic_client_credentials: false,
                 documentation_uri: None,
                 logo_uri: None,
+                signup: Default::default(),
             },
         ],
         clients: vec![

@@ -26,6 +26,8 @@ pub async fn resources(store: Arc<dyn Store>) {
     rb.allow_dynamic_registration = false;
     rb.allow_client_id_metadata_documents = true;
     rb.allow_dynamic_client_credentials = true;
+    // Every sign-up rule round-trips (`full` has `closed`).
+    rb.signup = SignupPolicy::Open;
     let rc = resource(&c, NOW - 20);
     for r in [&ra, &rb, &rc] {
         ok(store.upsert_resource(r).await, "upsert_resource");
@@ -375,6 +377,8 @@ pub async fn users(store: Arc<dyn Store>) {
     ub.disabled = true;
     ub.role = Role::User;
     ub.email_verified = true;
+    // A self-made account keeps its mark.
+    ub.signed_up = true;
     let uc = user(&c, &format!("{run}-c@example.com"), NOW - 20);
     for u in [&ua, &ub, &uc] {
         ok(store.insert_user(u).await, "insert_user");
@@ -435,6 +439,7 @@ pub async fn users(store: Arc<dyn Store>) {
     ua2.disabled = true;
     ua2.role = Role::Auditor;
     ua2.email_verified = true;
+    ua2.signed_up = true;
     assert!(ok(store.update_user(&ua2).await, "update_user"));
     assert_eq!(
         ok(store.get_user(&a).await, "get_user").as_ref(),

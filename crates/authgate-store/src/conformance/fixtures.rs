@@ -33,6 +33,7 @@ pub(crate) fn resource(id: &str, created_at: i64) -> Resource {
         allow_dynamic_client_credentials: false,
         documentation_uri: Some("https://docs.example.com/weather".into()),
         logo_uri: Some("https://docs.example.com/weather.png".into()),
+        signup: SignupPolicy::Closed,
         created_at,
         updated_at: created_at + 1,
     }
@@ -103,6 +104,7 @@ pub(crate) fn user(id: &str, email: &str, created_at: i64) -> User {
         role: Role::Admin,
         created_at,
         email_verified: false,
+        signed_up: false,
     }
 }
 

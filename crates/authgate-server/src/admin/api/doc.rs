@@ -35,6 +35,7 @@ use utoipa::OpenApi;
         handlers::unblock_client,
         handlers::list_users,
         handlers::create_user,
+        handlers::create_invitation,
         handlers::get_user,
         handlers::update_user,
         handlers::delete_user,

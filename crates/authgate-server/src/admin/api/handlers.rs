@@ -345,6 +345,20 @@ pub async fn create_user(
     }))
 }
 
+/// Invite a person by mail: an account without a password, and a
+/// single-use link (7 days) where they choose one; using it verifies their
+/// address. Needs `[smtp]`. An address with an invitation not yet
+/// accepted gets a new link; delete the person to revoke it.
+#[utoipa::path(post, path = "/invitations", tag = "Users", request_body = InvitationInput,
+    responses((status = 201, body = InvitationSent), (status = 400, body = ErrorBody, description = "not an address, or no [smtp]"), (status = 409, body = ErrorBody, description = "the address has an account")))]
+pub async fn create_invitation(
+    c: Caller,
+    State(state): State<SharedState>,
+    JsonBody(input): JsonBody<InvitationInput>,
+) -> Result<Response, Failure> {
+    Ok(created(crate::mail::invite(&state, &c.actor, input).await?))
+}
+
 /// One person.
 #[utoipa::path(get, path = "/users/{id}", tag = "Users",
     params(("id" = String, Path, description = "user id")),

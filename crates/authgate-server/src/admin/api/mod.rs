@@ -56,6 +56,7 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("GET", "/users", || get(handlers::list_users)),
     ("POST", "/users", || post(handlers::create_user)),
     ("GET", "/users/{id}", || get(handlers::get_user)),
+    ("POST", "/invitations", || post(handlers::create_invitation)),
     ("PATCH", "/users/{id}", || patch(handlers::update_user)),
     ("DELETE", "/users/{id}", || delete(handlers::delete_user)),
     ("POST", "/users/{id}/role", || post(handlers::set_user_role)),

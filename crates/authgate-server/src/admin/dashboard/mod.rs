@@ -69,6 +69,7 @@ pub fn router(base: &str) -> Router<SharedState> {
             get(clients::delete_confirm).post(clients::delete),
         )
         .route(&at("/users"), get(users::list).post(users::create))
+        .route(&at("/users/invite"), post(users::invite))
         .route(&at("/users/{id}"), get(users::detail))
         .route(&at("/users/{id}/disable"), post(users::disable))
         .route(&at("/users/{id}/enable"), post(users::enable))

@@ -112,6 +112,8 @@ pub struct FormValues {
     pub refresh_absolute_ttl: String,
     pub documentation_uri: String,
     pub logo_uri: String,
+    /// `inherit`, `open` or `closed`.
+    pub signup: String,
 }
 
 impl FormValues {
@@ -129,6 +131,7 @@ impl FormValues {
             refresh_absolute_ttl: Resource::DEFAULT_REFRESH_ABSOLUTE_TTL.to_string(),
             documentation_uri: String::new(),
             logo_uri: String::new(),
+            signup: "inherit".into(),
         };
         v.pad();
         v
@@ -157,6 +160,7 @@ impl FormValues {
             refresh_absolute_ttl: r.refresh_token_absolute_ttl_secs.to_string(),
             documentation_uri: r.documentation_uri.clone().unwrap_or_default(),
             logo_uri: r.logo_uri.clone().unwrap_or_default(),
+            signup: r.signup.as_str().into(),
         };
         v.pad();
         v
@@ -196,6 +200,7 @@ impl FormValues {
             refresh_absolute_ttl: f.get("refresh_token_absolute_ttl_secs").trim().to_owned(),
             documentation_uri: f.get("documentation_uri").trim().to_owned(),
             logo_uri: f.get("logo_uri").trim().to_owned(),
+            signup: f.get("signup").trim().to_owned(),
         };
         v.pad();
         v
@@ -268,6 +273,13 @@ impl FormValues {
             documentation_uri: (!self.documentation_uri.is_empty())
                 .then(|| self.documentation_uri.clone()),
             logo_uri: (!self.logo_uri.is_empty()).then(|| self.logo_uri.clone()),
+            signup: if self.signup.is_empty() {
+                Default::default()
+            } else {
+                authgate_core::model::SignupPolicy::parse(&self.signup).ok_or_else(|| {
+                    AdminError::invalid("signup", "must be one of inherit, open, closed")
+                })?
+            },
         })
     }
 }

@@ -292,6 +292,55 @@ pub async fn create(
     }
 }
 
+/// Inviting a person (role `user`) is not sensitive.
+pub struct InvitePerson;
+
+impl SensitiveAction for InvitePerson {
+    const WHAT: &'static str = "Inviting a person";
+    const FORM_ON_ACTION_PAGE: bool = true;
+    fn applies(_: &Submitted) -> bool {
+        false
+    }
+}
+
+/// "Invite by mail": `mail::invite` (the link goes only by mail).
+pub async fn invite(
+    State(state): State<SharedState>,
+    Reauthenticated { form: f, .. }: Reauthenticated<InvitePerson>,
+) -> Response {
+    let input = authgate_authority::manage::types::InvitationInput {
+        email: f.get("email").trim().to_owned(),
+        name: Some(f.get("name").trim().to_owned()).filter(|n| !n.is_empty()),
+    };
+    let filters = Filters::default();
+    match crate::mail::invite(&state, &f.admin.actor, input).await {
+        Ok(sent) => {
+            let x = ListExtras {
+                notice: Some(format!(
+                    "Invitation mailed to {}; the link works once, until {} UTC.",
+                    sent.user.email,
+                    when(Some(sent.expires_at))
+                )),
+                ..Default::default()
+            };
+            list_page(&state, &f.admin, StatusCode::OK, filters, x).await
+        }
+        Err(e @ (AdminError::Store(_) | AdminError::Internal(_))) => failure(&state, e),
+        Err(e) => {
+            let x = ListExtras {
+                v: AddValues {
+                    email: f.get("email").trim().to_owned(),
+                    name: f.get("name").trim().to_owned(),
+                    ..Default::default()
+                },
+                err: Some(e),
+                ..Default::default()
+            };
+            list_page(&state, &f.admin, StatusCode::BAD_REQUEST, filters, x).await
+        }
+    }
+}
+
 pub struct AppRow {
     pub client_id: String,
     pub client_name: String,

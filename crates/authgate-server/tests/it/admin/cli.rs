@@ -726,3 +726,104 @@ async fn minting_bench_refresh_tokens_is_audited() {
     assert_eq!(items[0]["resource_id"], "tides");
     assert_eq!(items[0]["detail"]["count"], 3);
 }
+
+#[tokio::test]
+async fn user_invite_and_resource_signup_rule_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = local_config(dir.path());
+    let cfg_s = cfg.to_str().unwrap();
+    // Without [smtp], nothing is created.
+    let out = run(
+        &["user", "invite", "ivy@example.com", "--config", cfg_s],
+        &[],
+        None,
+    )
+    .await;
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(out.stderr.contains("[smtp]"), "{}", out.stderr);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\nfrom = \"id <id@example.test>\"\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let out = run(
+        &[
+            "user",
+            "invite",
+            "ivy@example.com",
+            "--name",
+            "Ivy",
+            "--config",
+            cfg_s,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("invitation for ivy@example.com queued"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("token="), "the link is never printed");
+    let list = run(&["user", "list", "--json", "--config", cfg_s], &[], None).await;
+    assert!(list.stdout.contains("ivy@example.com"), "{}", list.stdout);
+
+    let out = run(
+        &[
+            "resource",
+            "add",
+            "--id",
+            "shut",
+            "--name",
+            "Shut",
+            "--uri",
+            "https://shut.example/mcp",
+            "--signup",
+            "closed",
+            "--config",
+            cfg_s,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list = run(
+        &["resource", "list", "--json", "--config", cfg_s],
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        list.stdout.contains("\"signup\": \"closed\""),
+        "{}",
+        list.stdout
+    );
+    let bad = run(
+        &[
+            "resource",
+            "add",
+            "--id",
+            "x",
+            "--name",
+            "X",
+            "--uri",
+            "https://x.example/mcp",
+            "--signup",
+            "sometimes",
+            "--config",
+            cfg_s,
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr.contains("inherit, open, closed"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -116,6 +116,7 @@ pub async fn add_admin(app: &TestApp, email: &str) -> User {
         role: Role::Admin,
         created_at: 0,
         email_verified: false,
+        signed_up: false,
     };
     app.store.insert_user(&u).await.expect("insert admin");
     u

@@ -645,6 +645,7 @@ async fn the_users_list_searches_filters_and_pages() {
             role: Role::User,
             created_at: i,
             email_verified: false,
+            signed_up: false,
         };
         app.store.insert_user(&u).await.unwrap();
     }

@@ -418,6 +418,9 @@ pub struct UserView {
     #[schema(value_type = String, example = "admin")]
     pub role: Role,
     pub disabled: bool,
+    /// The person proved they receive mail at `email` (a link, an
+    /// invitation, an operator, or an upstream the operator trusts).
+    pub email_verified: bool,
     pub created_at: i64,
 }
 
@@ -429,6 +432,7 @@ impl From<&User> for UserView {
             name: u.name.clone(),
             role: u.role,
             disabled: u.disabled,
+            email_verified: u.email_verified,
             created_at: u.created_at,
         }
     }

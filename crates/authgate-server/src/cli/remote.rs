@@ -207,10 +207,16 @@ async fn on_person(
 
 pub async fn user(r: &Remote, cmd: UserCmd) -> Result<(), CliError> {
     match cmd {
-        UserCmd::VerifyEmail { .. } => {
-            return Err(CliError(
-                "user verify-email runs on the server's machine (with its configuration), not over the admin API yet".into(),
-            ));
+        UserCmd::VerifyEmail { email, send } => {
+            let (_, u) = on_person(
+                r,
+                &email,
+                "POST",
+                "/verify-email",
+                Some(json!({ "send": send })),
+            )
+            .await?;
+            println!("{}", super::user::verify_email_done(&s(&u, "email"), send));
         }
         UserCmd::Add {
             email,

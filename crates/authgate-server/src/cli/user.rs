@@ -365,7 +365,8 @@ pub(super) fn print_list(list: &[UserView], json: bool) {
 }
 
 /// `user verify-email`: mails a verification link (`--send`), or marks
-/// the address verified; audited either way.
+/// the address verified; audited either way (the admin API's
+/// `POST /users/{id}/verify-email` does the same).
 async fn verify_email(settings: &Settings, email: &str, send: bool) -> Result<(), CliError> {
     let email = email.trim().to_lowercase();
     if send && settings.smtp.is_none() {
@@ -374,40 +375,27 @@ async fn verify_email(settings: &Settings, email: &str, send: bool) -> Result<()
         ));
     }
     let done = Local::run(settings, async |s| {
-        let mut u = s
+        let u = s
             .store
             .get_user_by_email(&email)
             .await?
             .ok_or_else(|| CliError(format!("no user {email:?}")))?;
-        if send {
-            crate::mail::send_verification(s, crate::pages::i18n::Locale::En, &u).await?;
-            authgate_authority::audit::audit(
-                s,
-                "admin.user.email_verification_sent",
-                Some(&u.id),
-                None,
-                None,
-                "ok",
-            );
-            Ok(format!(
-                "verification link for {} queued (the running server sends it)",
-                u.email
-            ))
-        } else {
-            u.email_verified = true;
-            s.store.update_user(&u).await?;
-            authgate_authority::audit::audit(
-                s,
-                "admin.user.email_verified",
-                Some(&u.id),
-                None,
-                None,
-                "ok",
-            );
-            Ok(format!("{} is verified", u.email))
-        }
+        let input = authgate_authority::manage::VerifyEmailInput { send };
+        crate::mail::operator_verify_email(s, &actor(), &u.id, input)
+            .await
+            .map_err(admin_err)?;
+        Ok(verify_email_done(&u.email, send))
     })
     .await?;
     println!("{done}");
     Ok(())
+}
+
+/// What `user verify-email` says it did (here and over `--server`).
+pub fn verify_email_done(email: &str, send: bool) -> String {
+    if send {
+        format!("verification link for {email} queued (the running server sends it)")
+    } else {
+        format!("{email} is verified")
+    }
 }

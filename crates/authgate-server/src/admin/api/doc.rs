@@ -36,6 +36,7 @@ use utoipa::OpenApi;
         handlers::list_users,
         handlers::create_user,
         handlers::create_invitation,
+        handlers::verify_user_email,
         handlers::get_user,
         handlers::update_user,
         handlers::delete_user,

@@ -444,6 +444,24 @@ pub async fn reset_user_mfa(
     Ok(Json(manage::reset_mfa(&state, &c.actor, &id).await?))
 }
 
+/// Verify a person's email address: `{"send": false}` marks it verified
+/// now (the operator knows it is theirs); `{"send": true}` mails them a
+/// verification link (needs `[smtp]`).
+#[utoipa::path(post, path = "/users/{id}/verify-email", tag = "Users",
+    params(("id" = String, Path, description = "user id")),
+    request_body = authgate_authority::manage::VerifyEmailInput,
+    responses((status = 200, body = UserView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn verify_user_email(
+    c: Caller,
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<authgate_authority::manage::VerifyEmailInput>,
+) -> ApiResult<UserView> {
+    Ok(Json(
+        crate::mail::operator_verify_email(&state, &c.actor, &id, input).await?,
+    ))
+}
+
 /// Disable a person: no sign-in, no refresh; their sessions and grants end
 /// at once.
 #[utoipa::path(post, path = "/users/{id}/disable", tag = "Users",

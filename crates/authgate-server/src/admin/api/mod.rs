@@ -66,6 +66,9 @@ pub const ROUTES: &[(&str, &str, MakeRoute)] = &[
     ("POST", "/users/{id}/mfa-reset", || {
         post(handlers::reset_user_mfa)
     }),
+    ("POST", "/users/{id}/verify-email", || {
+        post(handlers::verify_user_email)
+    }),
     ("POST", "/users/{id}/disable", || {
         post(handlers::disable_user)
     }),

@@ -20,6 +20,7 @@ import { planWeather } from '../lib/weather.mjs';
 import { launchBrowser, newPage, signInWithPassword } from '../lib/browser.mjs';
 import { authorizationUrl, pkce, randomState } from '../lib/oauth.mjs';
 import { startSmtpSink } from '../lib/smtp.mjs';
+import { totpCode } from '../lib/totp.mjs';
 
 const APP = { id: 'e2e-pages-app', name: 'Pages App', redirect: 'http://127.0.0.1:9/callback' };
 
@@ -30,7 +31,11 @@ const PAGES = [
   { name: 'account', path: () => '/account', status: 200, phrase: { en: 'Connected apps', fr: 'Applications connectées' } },
   { name: 'account-mfa', path: () => '/account/mfa', status: 200, phrase: { en: 'Two-step verification', fr: 'Validation en deux étapes' } },
   { name: 'error', path: () => '/consent?r=no-such-request', status: 400, phrase: { en: 'This request expired', fr: 'Cette demande a expiré' } },
+  { name: 'account-passkeys', path: () => '/account/passkeys', status: 200, phrase: { en: 'Passkeys', fr: "Clés d'accès" } },
   { name: 'password-forgot', path: () => '/password/forgot', status: 200, phrase: { en: 'Forgot your password?', fr: 'Mot de passe oublié ?' } },
+  // The second sign-in step (reached last: it needs an authenticator app
+  // set up, then a new sign-in).
+  { name: 'login-mfa', path: (c) => c.mfaStep, status: 200, phrase: { en: 'Now confirm it is you with your second factor', fr: 'Confirmez maintenant votre identité avec votre second facteur' } },
   // The two pages a mailed link opens (read from the real SMTP server;
   // opening them spends nothing: only their form's POST does).
   { name: 'password-reset', path: (c) => c.resetLink, status: 200, phrase: { en: 'Set your password', fr: 'Choisissez votre mot de passe' } },
@@ -169,9 +174,26 @@ describe('person pages in English and French, light and dark, desktop and phone 
     await tab.close();
     await page.waitForLoadState().catch(() => {});
 
-    for (const p of PAGES.filter((p) => !['login', 'consent'].includes(p.name))) {
+    for (const p of PAGES.filter((p) => !['login', 'consent', 'login-mfa'].includes(p.name))) {
       problems.push(...(await look(p, p.path(ctx))));
     }
+
+    // An authenticator app, then a new sign-in: the second step.
+    await page.goto(`${ag.issuer}/account/mfa`);
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await page.locator('details summary', { hasText: 'Setup link' }).click();
+    const uri = (await page.locator('#totp-uri').innerText()).trim();
+    await page.getByLabel('Code from your authenticator app').fill(await totpCode(uri));
+    await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
+    await page.locator('#recovery-codes').waitFor();
+    await page.goto(`${ag.issuer}/account`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto(`${ag.issuer}/login`);
+    await signInWithPassword(page, USER.email, USER.password);
+    await page.waitForURL((u) => u.pathname === '/login/mfa');
+    ctx.mfaStep = new URL(page.url()).pathname + new URL(page.url()).search;
+    problems.push(...(await look(byName['login-mfa'], ctx.mfaStep)));
     assert.deepEqual(problems, [], problems.join('\n'));
   });
 

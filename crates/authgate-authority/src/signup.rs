@@ -106,21 +106,34 @@ pub enum Hold {
     /// They created the account themselves and have not opened the
     /// verification link yet.
     Unverified,
-    /// They created the account themselves, and this MCP server's sign-up
-    /// rule is `closed`: it is for accounts an operator made or invited.
+    /// They created the account themselves, and this MCP server does not
+    /// take such accounts: its rule is `closed`, or `inherit` while the
+    /// instance's `[signup] enabled` is off (an account made through one
+    /// `open` server is not a way into the others).
     ClosedToSignedUp,
     /// The account is gone or disabled.
     NoAccount,
 }
 
+/// Whether `resource` takes accounts people made themselves: its own
+/// rule, or the instance's for `inherit`. (Unlike [`allowed_for`], not
+/// tied to `[smtp]`: taking mail away does not lock verified people out.)
+fn admits_signed_up(settings: &Settings, resource: &Resource) -> bool {
+    match resource.signup {
+        SignupPolicy::Open => true,
+        SignupPolicy::Closed => false,
+        SignupPolicy::Inherit => settings.raw.signup.enabled,
+    }
+}
+
 /// The hold on `user` for `resource`, if any: [`needs_verification`], and
-/// a `closed` server refuses accounts people made themselves.
-pub fn hold(user: &User, resource: &Resource) -> Option<Hold> {
+/// a server that does not take self-made accounts refuses them.
+pub fn hold(settings: &Settings, user: &User, resource: &Resource) -> Option<Hold> {
     if user.disabled {
         Some(Hold::NoAccount)
     } else if needs_verification(user) {
         Some(Hold::Unverified)
-    } else if user.signed_up && resource.signup == SignupPolicy::Closed {
+    } else if user.signed_up && !admits_signed_up(settings, resource) {
         Some(Hold::ClosedToSignedUp)
     } else {
         None
@@ -144,7 +157,7 @@ pub async fn hold_for(
     else {
         return Ok(Some(Hold::NoAccount));
     };
-    Ok(hold(&user, &resource))
+    Ok(hold(&state.settings, &user, &resource))
 }
 
 /// What is wrong with a sign-up form, for the person to fix.

@@ -254,7 +254,7 @@ fn body(state: &AppState, locale: Locale, user: &User, mail: &Mail<'_>) -> Body 
             }),
         ),
     };
-    let name = user.name.as_deref().unwrap_or(email);
+    let name = trusted_name(user).unwrap_or(email);
     Body {
         lang: locale.tag(),
         subject,
@@ -268,6 +268,19 @@ fn body(state: &AppState, locale: Locale, user: &User, mail: &Mail<'_>) -> Body 
     }
 }
 
+/// The name a mail may address the person by. A name typed on the
+/// sign-up form of an unverified account came from whoever typed the
+/// address, maybe not its owner: it is left out, so sign-up cannot put
+/// someone's words ("your account is locked, call …") into our mail to
+/// any address.
+fn trusted_name(user: &User) -> Option<&str> {
+    if authgate_authority::signup::needs_verification(user) {
+        None
+    } else {
+        user.name.as_deref()
+    }
+}
+
 /// The mail, composed in `locale`.
 pub fn compose(
     state: &AppState,
@@ -278,7 +291,7 @@ pub fn compose(
     let b = body(state, locale, user, mail);
     Ok(MailContent {
         to: user.email.clone(),
-        to_name: user.name.clone(),
+        to_name: trusted_name(user).map(str::to_owned),
         text: TextMail { m: &b }.render()?,
         html: HtmlMail { m: &b }.render()?,
         subject: b.subject,

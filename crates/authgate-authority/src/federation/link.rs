@@ -190,6 +190,26 @@ pub async fn sign_in_upstream(
         if existing.disabled {
             return Err(refuse(auth, id, Some(&existing.id), LinkError::Disabled));
         }
+        // A self-made account whose address was never verified proves
+        // nothing about who chose its password: whoever typed the address.
+        // An upstream trusted for the domain now vouches for the address,
+        // so its owner gets the account; the unproven password, the name
+        // typed with it and whatever they opened are dropped (otherwise
+        // the owner would be asked for a password only the squatter knows).
+        let mut existing = existing;
+        if crate::signup::needs_verification(&existing) {
+            existing.password_hash = NO_PASSWORD.to_owned();
+            existing.name = id.name.clone().filter(|n| !n.trim().is_empty());
+            auth.store.update_user(&existing).await?;
+            crate::manage::end_sessions_and_grants(auth, &existing.id).await?;
+            event(
+                auth,
+                "federation.link.unverified_account_claimed",
+                Some(&existing.id),
+                "ok",
+                id,
+            );
+        }
         if has_password(&existing) {
             event(
                 auth,
@@ -205,7 +225,6 @@ pub async fn sign_in_upstream(
         }
         link(auth, id, &existing.id, &claims).await?;
         // The upstream vouched for the address: it is verified now.
-        let mut existing = existing;
         if !existing.email_verified {
             existing.email_verified = true;
             auth.store.update_user(&existing).await?;

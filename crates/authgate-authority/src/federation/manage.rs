@@ -651,7 +651,29 @@ async fn update_saml(
         subject_attribute: stored.subject_attribute.clone(),
         trust_email: stored.trust_email,
     });
+    // As with an OIDC issuer: people are linked by (connection, subject),
+    // and a subject means someone only at its IdP and read the way it was.
+    // Another IdP, or another attribute as the subject, is another
+    // connection. (Certificates and the SSO URL may change: a rollover.)
+    if si.idp_entity_id.trim() != stored.idp_entity_id {
+        return Err(AdminError::invalid(
+            "idp_entity_id",
+            "a SAML connection's IdP cannot change (its people are linked to subjects at that IdP): add a new connection instead",
+        ));
+    }
+    let attribute = si
+        .subject_attribute
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    if attribute != stored.subject_attribute.as_deref() {
+        return Err(AdminError::invalid(
+            "subject_attribute",
+            "the subject attribute cannot change (its values would be matched against subjects read another way): add a new connection instead",
+        ));
+    }
     let certs_changed = !si.idp_certificates.is_empty();
+    let sso_changed = si.sso_url.trim() != stored.sso_url;
     c.config = saml_config(state, &c.id, &si, Some(&stored))?;
     c.display_name = display_name(&input, None)?;
     c.trusted_email_domains = clean_domains(&input.trusted_email_domains)?;
@@ -662,6 +684,7 @@ async fn update_saml(
         actor,
         "admin.connection.updated",
         json!({"connection": c.id, "certificates_changed": certs_changed,
+               "sso_url_changed": sso_changed, "sso_url": si.sso_url.trim(),
                "trusted_email_domains": c.trusted_email_domains, "show_on_login": c.show_on_login}),
     );
     Ok(view(state, &c))

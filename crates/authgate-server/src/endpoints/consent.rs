@@ -434,8 +434,11 @@ async fn held(
     else {
         return Ok(Some(expired(state)));
     };
-    Ok(authgate_authority::signup::hold(user, &resource)
-        .map(|h| crate::endpoints::signup::held_page(state, h, user, &sess.csrf_token, rid, false)))
+    Ok(
+        authgate_authority::signup::hold(&state.settings, user, &resource).map(|h| {
+            crate::endpoints::signup::held_page(state, h, user, &sess.csrf_token, rid, false)
+        }),
+    )
 }
 
 /// Remembers the approval: the scopes just allowed join those allowed

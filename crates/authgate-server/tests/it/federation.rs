@@ -467,6 +467,69 @@ async fn callbacks_with_a_wrong_iss_another_browser_or_a_denial_sign_nobody_in()
     app.shutdown().await;
 }
 
+/// Pre-account squatting: someone signed up with Ann's address (never
+/// verified) and a password of their choosing. When Ann signs in through
+/// the upstream trusted for her domain, she gets the account without being
+/// asked for that password; the squatter's password, name and sessions
+/// are gone (found in review).
+#[tokio::test]
+async fn an_unverified_self_made_account_goes_to_the_address_owner() {
+    let (app, _up) = setup().await;
+    let mut squat = add_user(&app, "ann@acme.example").await;
+    squat.signed_up = true;
+    squat.name = Some("Call +1 555 0100 now".into());
+    app.store.update_user(&squat).await.unwrap();
+    // The squatter is signed in somewhere (held: no codes, but a session).
+    let sq = Browser::new();
+    let p = sq
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &sq.get(&app.url("/login")).await.hidden("csrf")),
+                ("r", ""),
+                ("email", "ann@acme.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(sq.get(&app.url("/account")).await.status, 200);
+
+    let b = Browser::new();
+    let auth = to_upstream(&app, &b, "ann@acme.example").await;
+    let callback = upstream_sign_in(&b, &auth, "ann").await;
+    let p = b.get(&callback).await;
+    assert_eq!(p.status, 303, "no password asked: {}", p.body);
+    let link = app
+        .store
+        .get_user_identity("up", "ann")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.user_id, squat.id);
+    let u = app.store.get_user(&squat.id).await.unwrap().unwrap();
+    assert!(u.email_verified);
+    assert_eq!(u.name.as_deref(), Some("Ann Upstream"));
+    assert!(!authgate_authority::federation::link::has_password(&u));
+    // The squatter's session ended, and their password signs nobody in.
+    assert_eq!(sq.get(&app.url("/account")).await.status, 303);
+    let again = Browser::new();
+    let p = again
+        .post(
+            &app.url("/login"),
+            &[
+                ("csrf", &again.get(&app.url("/login")).await.hidden("csrf")),
+                ("r", ""),
+                ("email", "ann@acme.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_ne!(p.status, 303, "{}", p.body);
+    assert!(audited(&app, "federation.link.unverified_account_claimed", "ok").await);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_existing_password_account_links_only_after_its_password() {
     let (app, _up) = setup().await;

@@ -159,7 +159,11 @@ async fn a_new_person_signs_up_verifies_then_allows_the_app() {
     assert!(done.body.contains("id=\"signup-sent\""), "{}", done.body);
     let mail = sink.one("Confirm your email address").await;
     assert_eq!(mail.rcpt_tos, vec!["nora@example.com"]);
-    assert!(mail.to.contains("Nora Example"), "{}", mail.to);
+    // The name typed on the form is not the owner's word yet: the mail
+    // to the address neither greets by it nor puts it in To.
+    assert!(!mail.to.contains("Nora Example"), "{}", mail.to);
+    assert!(!mail.text.contains("Nora Example"), "{}", mail.text);
+    assert!(mail.text.contains("nora@example.com"), "{}", mail.text);
     let link = mail.link("/email/verify?token=");
     let nora = created(&app, "nora@example.com").await;
     assert!(nora.signed_up && !nora.email_verified, "{nora:?}");
@@ -397,6 +401,58 @@ async fn a_closed_mcp_server_overrides_the_instance() {
         "{}",
         held.body
     );
+    app.shutdown().await;
+}
+
+/// Sign-up off for the instance and open on one MCP server: an account
+/// made there (verified) is not a way into the servers that inherit the
+/// instance's "off" (found in review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_open_mcp_server_does_not_open_the_others() {
+    let sink = Sink::start();
+    let mut cfg = signup_config(sink.port);
+    cfg.signup.enabled = false;
+    cfg.resources[0].signup = SignupPolicy::Open; // weather; notes inherits
+    let app = TestApp::start_with(cfg, "").await;
+    let mut vera = add_user(&app, "vera@example.com").await;
+    vera.signed_up = true;
+    vera.email_verified = true;
+    app.store.update_user(&vera).await.unwrap();
+
+    let b = Browser::new();
+    let rid = start_request(&app, &b, &[]).await;
+    let signed_in = password_step(&b, &app, &rid, "vera@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let open = b.get(&app.url(&format!("/consent?r={rid}"))).await;
+    assert_eq!(open.status, 200, "the open server takes her: {}", open.body);
+
+    let nb = Browser::new();
+    let rid = start_request(
+        &app,
+        &nb,
+        &[("resource", NOTES_URI), ("scope", "notes:read")],
+    )
+    .await;
+    let signed_in = password_step(&nb, &app, &rid, "vera@example.com", PASSWORD).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let held = nb.get(&app.url(&format!("/consent?r={rid}"))).await;
+    assert_eq!(held.status, 403, "{}", held.body);
+    assert!(
+        held.body.contains("not open to your account"),
+        "{}",
+        held.body
+    );
+    let none = nb
+        .get(&authorize_url(
+            &app,
+            &[
+                ("resource", NOTES_URI),
+                ("scope", "notes:read"),
+                ("prompt", "none"),
+            ],
+        ))
+        .await;
+    assert!(!none.query().contains_key("code"), "{:?}", none.location);
     app.shutdown().await;
 }
 

@@ -84,8 +84,9 @@ impl OidcSettings {
     }
 }
 
-/// The secrets of a connection, sealed as one JSON document.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The secrets of a connection, sealed as one JSON document. `Debug`
+/// says which are present, never their values.
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct ConnectionSecrets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -96,14 +97,33 @@ pub struct ConnectionSecrets {
     pub private_key: Option<PrivateKey>,
 }
 
-/// A private key as stored (inside the sealed secrets).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+impl std::fmt::Debug for ConnectionSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSecrets")
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("private_key", &self.private_key)
+            .finish()
+    }
+}
+
+/// A private key as stored (inside the sealed secrets). `Debug` shows the
+/// key id and algorithm only.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PrivateKey {
     pub kid: String,
     /// `RS256` or `ES256`.
     pub alg: String,
     /// PKCS#8 DER, base64.
     pub pkcs8: String,
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The algorithms a connection's client-assertion key can use: RS256 is

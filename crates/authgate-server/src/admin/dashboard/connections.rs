@@ -293,7 +293,21 @@ pub async fn edit(
         rotate_key: f.checked("rotate_key"),
         trusted_email_domains: words(&f.get("trusted_email_domains")),
         show_on_login: f.checked("show_on_login"),
-        saml: (current.kind == "saml").then(|| saml_input(&f)),
+        // The form does not show the subject attribute or trust_email:
+        // they stay as stored (never reset by an edit of other fields).
+        saml: (current.kind == "saml").then(|| SamlInput {
+            subject_attribute: current
+                .config
+                .get("subject_attribute")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            trust_email: current
+                .config
+                .get("trust_email")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            ..saml_input(&f)
+        }),
     };
     match connections::update_connection(&state, &f.admin.actor, &id, input).await {
         Ok(_) => to_connection(&state, &id, "saved"),

@@ -307,6 +307,30 @@ async fn saml_connections_through_the_api_and_the_dashboard() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["display_name"], "Corp SSO");
     assert_eq!(v["config"]["idp_certificates"][0], idp.cert_pem.trim());
+    // Another IdP, or another subject attribute, is another connection:
+    // the subjects linked through this one mean people at this IdP.
+    let (s, e) = a
+        .call(
+            "PUT",
+            "/connections/corp",
+            Some(json!({"display_name": "Corp SSO",
+                        "saml": {"idp_entity_id": "https://evil.example/idp", "sso_url": idp.sso_url,
+                                 "idp_certificates": [idp.cert_pem]}})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["field"], "idp_entity_id", "{e}");
+    let (s, e) = a
+        .call(
+            "PUT",
+            "/connections/corp",
+            Some(json!({"display_name": "Corp SSO",
+                        "saml": {"idp_entity_id": idp.entity_id, "sso_url": idp.sso_url,
+                                 "subject_attribute": "employeeNumber"}})),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["field"], "subject_attribute", "{e}");
 
     let app = &a.app;
     let b = super::dashboard::admin_browser(app).await;

@@ -18,7 +18,7 @@
 //! engine: one count, one latency. Every deviation is a short static label.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,6 +76,11 @@ pub struct AuthCodeStats {
     /// sign-ins done there.
     pub upstream_requests: u64,
     pub upstream_sign_ins: u64,
+    /// Wall time of the sign-in step alone, summed over completed sign-ins:
+    /// the password `POST` (authcode), or from `GET /federation/{id}/start`
+    /// through authgate's answer to the upstream's callback (upstream).
+    pub sign_in_step_us: u64,
+    pub sign_in_steps: u64,
 }
 
 impl AuthCodeStats {
@@ -87,6 +92,8 @@ impl AuthCodeStats {
         self.consent_pages += other.consent_pages;
         self.upstream_requests += other.upstream_requests;
         self.upstream_sign_ins += other.upstream_sign_ins;
+        self.sign_in_step_us += other.sign_in_step_us;
+        self.sign_in_steps += other.sign_in_steps;
     }
 }
 
@@ -199,6 +206,11 @@ impl AuthCode {
         URL_SAFE_NO_PAD.encode(h.finalize())
     }
 
+    fn sign_in_step_done(&mut self, started: Instant) {
+        self.stats.sign_in_step_us += started.elapsed().as_micros() as u64;
+        self.stats.sign_in_steps += 1;
+    }
+
     fn page_path(&self, page: &str) -> String {
         format!("{}/{page}", self.setup.base_path)
     }
@@ -254,6 +266,7 @@ impl AuthCode {
             _ => return Err("email_step_not_to_federation"),
         };
         let session_before = self.jar.snapshot();
+        let step_started = Instant::now();
         let reply = self.browse(conn, timeout, &start, None).await?;
         if !matches!(reply.status.as_u16(), 302 | 303) {
             return Err(Step::FederationStart.status_label(reply.status));
@@ -338,6 +351,7 @@ impl AuthCode {
         }
         let reply = self.browse(conn, timeout, &callback, None).await?;
         let next = self.redirect(&reply, Step::FederationCallback)?;
+        self.sign_in_step_done(step_started);
         if self.jar.snapshot() == session_before {
             // Signing in must renew the session id (no fixation).
             return Err("session_not_renewed");
@@ -425,7 +439,8 @@ impl AuthCode {
             if form.field("r").ok_or("login_r_missing")? != rid {
                 return Err("login_r_mismatch");
             }
-            if form.field("email") != Some(setup.email.as_str()) || form.field("password").is_none() {
+            if form.field("email") != Some(setup.email.as_str()) || form.field("password").is_none()
+            {
                 return Err("login_fields_missing");
             }
             let session_before = self.jar.snapshot();
@@ -441,6 +456,7 @@ impl AuthCode {
                 .at(&login_action)
                 .ok_or("login_form_action")?;
             self.stats.sign_ins += 1;
+            let step_started = Instant::now();
             let reply = self.browse(conn, timeout, &to, Some(body)).await?;
             if reply.status == StatusCode::UNAUTHORIZED {
                 // The form again, with an error: a wrong password, or a lockout.
@@ -452,6 +468,7 @@ impl AuthCode {
                 });
             }
             let next = self.redirect(&reply, Step::SignIn)?;
+            self.sign_in_step_done(step_started);
             if self.jar.snapshot() == session_before {
                 // Signing in must renew the session id (no fixation).
                 return Err("session_not_renewed");
@@ -595,7 +612,10 @@ fn upstream_location(up: &UpstreamSetup, location: &str) -> Result<Option<Endpoi
             _ => return Ok(None),
         }
     };
-    up.issuer.at(path).map(Some).ok_or("upstream_redirect_malformed")
+    up.issuer
+        .at(path)
+        .map(Some)
+        .ok_or("upstream_redirect_malformed")
 }
 
 /// A `Location` value: a path or absolute URL on this server, or the client's
@@ -659,7 +679,8 @@ fn query_value(query: &str, name: &str) -> Option<String> {
 /// One string claim of a JWT's payload (decoded, not verified).
 fn jwt_claim(jwt: &str, name: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     claims[name].as_str().map(str::to_owned)
 }
 
@@ -1080,14 +1101,21 @@ mod tests {
             issuer_url: "http://127.0.0.1:9100".into(),
             connection: "up".into(),
         };
-        let at = |l: &str| upstream_location(&up, l).unwrap().map(|e| e.path.to_string());
+        let at = |l: &str| {
+            upstream_location(&up, l)
+                .unwrap()
+                .map(|e| e.path.to_string())
+        };
         assert_eq!(at("/interaction/abc").as_deref(), Some("/interaction/abc"));
         assert_eq!(
             at("http://127.0.0.1:9100/auth/abc").as_deref(),
             Some("/auth/abc")
         );
         // Back to authgate (another port), or anywhere else: it leaves.
-        assert_eq!(at("http://127.0.0.1:8080/federation/up/callback?code=x"), None);
+        assert_eq!(
+            at("http://127.0.0.1:8080/federation/up/callback?code=x"),
+            None
+        );
         assert_eq!(at("http://127.0.0.1:91000/x"), None);
         assert_eq!(at("//evil.example/x"), None);
     }
@@ -1098,10 +1126,15 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(
             header::SET_COOKIE,
-            HeaderValue::from_static("_interaction=abc; path=/interaction/abc; samesite=lax; httponly"),
+            HeaderValue::from_static(
+                "_interaction=abc; path=/interaction/abc; samesite=lax; httponly",
+            ),
         );
         jar.store(&headers, "/auth").unwrap();
-        assert_eq!(jar.header("/interaction/abc").as_deref(), Some("_interaction=abc"));
+        assert_eq!(
+            jar.header("/interaction/abc").as_deref(),
+            Some("_interaction=abc")
+        );
         let mut headers = HeaderMap::new();
         headers.append(
             header::SET_COOKIE,

@@ -9,8 +9,8 @@ use std::path::Path;
 use serde_json::Value;
 
 mod gateway;
-mod upstream;
 mod microbench;
+mod upstream;
 
 const SCENARIOS: &[(&str, &str)] = &[
     (

@@ -55,6 +55,17 @@ fn added_ms(rows: &[&Value], c: usize, q: &str) -> Option<f64> {
     }))
 }
 
+/// Mean wall time of the sign-in step over every flow of `runs` (warm-up
+/// included): the password POST, or the whole upstream hop.
+fn sign_in_step_ms<'a>(runs: impl Iterator<Item = &'a Value>) -> Option<f64> {
+    let (mut us, mut n) = (0.0, 0.0);
+    for r in runs {
+        us += num(r, &["authcode", "sign_in_step_us"])?;
+        n += num(r, &["authcode", "sign_in_steps"])?;
+    }
+    (n > 0.0).then(|| us / n / 1000.0)
+}
+
 fn signed(x: Option<f64>, places: usize) -> String {
     match x {
         Some(x) => format!("{x:+.places$}"),
@@ -92,13 +103,16 @@ pub fn render(out: &mut String, lines: &[Value]) {
          authorization request, login and consent forms), authgate's calls to its token, JWKS and \
          userinfo endpoints (the discovery document and keys are cached), and the extra redirects; \
          it does not contain authgate's password check, which only the `authcode` flow does. \
-         \"added\" is the median over rounds of upstream − authcode in the same round. CPU per flow is \
-         utime+stime over the window divided by the flows completed in it.\n"
+         \"added\" is the median over rounds of upstream − authcode in the same round. The sign-in step \
+         is timed inside each flow (warm-up included): for `authcode` the password `POST` (the Argon2id \
+         check) alone, for `upstream` everything from `GET /federation/up/start` to authgate's answer \
+         to the upstream's callback — the hop itself, without the steps both flows share. CPU per \
+         flow is utime+stime over the window divided by the flows completed in it.\n"
     );
     let _ = writeln!(
         out,
-        "| flow | conc | flows/s | p50 ms | p99 ms | authgate CPU ms/flow | upstream node CPU ms/flow | HTTP requests/flow (authgate + upstream) | errors |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| flow | conc | flows/s | p50 ms | p99 ms | sign-in step, mean ms | authgate CPU ms/flow | upstream node CPU ms/flow | HTTP requests/flow (authgate + upstream) | errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     let mut cells: BTreeMap<(usize, u8), Vec<&Value>> = BTreeMap::new();
     for r in &rows {
@@ -111,8 +125,10 @@ pub fn render(out: &mut String, lines: &[Value]) {
         c
     };
     for ((c, which), runs) in &cells {
-        let m = |f: &dyn Fn(&Value) -> Option<f64>| median(runs.iter().filter_map(|r| f(r)).collect());
-        let sum = |key: &str| -> f64 { runs.iter().filter_map(|r| num(r, &["authcode", key])).sum() };
+        let m =
+            |f: &dyn Fn(&Value) -> Option<f64>| median(runs.iter().filter_map(|r| f(r)).collect());
+        let sum =
+            |key: &str| -> f64 { runs.iter().filter_map(|r| num(r, &["authcode", key])).sum() };
         let started = sum("flows_started");
         let requests = (started > 0.0).then(|| {
             let ag = sum("http_requests") / started;
@@ -126,11 +142,22 @@ pub fn render(out: &mut String, lines: &[Value]) {
         let errors: f64 = runs.iter().filter_map(|r| num(r, &["errors"])).sum();
         let _ = writeln!(
             out,
-            "| {} | {c} | {} | {} | {} | {} | {} | {} | {errors} |",
-            if *which == 1 { "upstream" } else { "authcode (password)" },
+            "| {} | {c} | {} | {} | {} | {} | {} | {} | {} | {errors} |",
+            if *which == 1 {
+                "upstream"
+            } else {
+                "authcode (password)"
+            },
             fmt(m(&|r: &Value| num(r, &["rps"])), 1),
-            fmt(m(&|r: &Value| num(r, &["latency_us", "p50"])).map(|u| u / 1000.0), 2),
-            fmt(m(&|r: &Value| num(r, &["latency_us", "p99"])).map(|u| u / 1000.0), 2),
+            fmt(
+                m(&|r: &Value| num(r, &["latency_us", "p50"])).map(|u| u / 1000.0),
+                2
+            ),
+            fmt(
+                m(&|r: &Value| num(r, &["latency_us", "p99"])).map(|u| u / 1000.0),
+                2
+            ),
+            fmt(sign_in_step_ms(runs.iter().copied()), 2),
             fmt(m(&|r: &Value| cpu_ms_per_flow(r, "server")), 2),
             if *which == 1 {
                 fmt(m(&|r: &Value| cpu_ms_per_flow(r, "upstream")), 2)
@@ -142,8 +169,8 @@ pub fn render(out: &mut String, lines: &[Value]) {
     }
     let _ = writeln!(
         out,
-        "\n| conc | rounds | p50 added ms | p99 added ms | authgate CPU ms/flow added | upstream node CPU ms/flow |\n\
-         |---:|---:|---:|---:|---:|---:|"
+        "\n| conc | rounds | p50 added ms | p99 added ms | sign-in step added, mean ms | authgate CPU ms/flow added | upstream node CPU ms/flow |\n\
+         |---:|---:|---:|---:|---:|---:|---:|"
     );
     for c in concs {
         let rounds = per_round(&rows, c, |_, _| Some(0.0)).len();
@@ -151,11 +178,15 @@ pub fn render(out: &mut String, lines: &[Value]) {
             Some(cpu_ms_per_flow(u, "server")? - cpu_ms_per_flow(p, "server")?)
         }));
         let node = median(per_round(&rows, c, |_, u| cpu_ms_per_flow(u, "upstream")));
+        let step_added = median(per_round(&rows, c, |p, u| {
+            Some(sign_in_step_ms(std::iter::once(u))? - sign_in_step_ms(std::iter::once(p))?)
+        }));
         let _ = writeln!(
             out,
-            "| {c} | {rounds} | {} | {} | {} | {} |",
+            "| {c} | {rounds} | {} | {} | {} | {} | {} |",
             signed(added_ms(&rows, c, "p50"), 2),
             signed(added_ms(&rows, c, "p99"), 2),
+            signed(step_added, 2),
             signed(cpu_added, 2),
             fmt(node, 2),
         );

@@ -557,10 +557,10 @@ impl AuthCode {
         }
         let token = TokenResponse::parse(reply.status, &reply.body).map_err(|_| "token_shape")?;
         setup.jwt.check(&token.access_token)?;
-        if let Some(up) = &setup.upstream {
-            if jwt_claim(&token.access_token, "idp").as_deref() != Some(up.connection.as_str()) {
-                return Err("jwt_idp");
-            }
+        if let Some(up) = &setup.upstream
+            && jwt_claim(&token.access_token, "idp").as_deref() != Some(up.connection.as_str())
+        {
+            return Err("jwt_idp");
         }
         if token.refresh_token.is_none_or(|t| t.is_empty()) {
             return Err("refresh_token_missing");

@@ -103,6 +103,10 @@ pub fn render(out: &mut String, lines: &[Value]) {
          authorization request, login and consent forms), authgate's calls to its token, JWKS and \
          userinfo endpoints (the discovery document and keys are cached), and the extra redirects; \
          it does not contain authgate's password check, which only the `authcode` flow does. \
+         Nor does it contain what a real provider adds on top: oidc-provider's development login \
+         takes any password (no password hashing upstream, no MFA), and everything is on loopback, \
+         so the round trips to a remote provider (seven browser requests and three back-channel \
+         calls per flow here) cost nothing. \
          \"added\" is the median over rounds of upstream − authcode in the same round. The sign-in step \
          is timed inside each flow (warm-up included): for `authcode` the password `POST` (the Argon2id \
          check) alone, for `upstream` everything from `GET /federation/up/start` to authgate's answer \

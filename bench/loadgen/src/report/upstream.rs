@@ -80,9 +80,19 @@ pub fn render(out: &mut String, lines: &[Value]) {
             label(l, "target") == TARGET && matches!(label(l, "scenario"), PASSWORD | SCENARIO)
         })
         .collect();
-    if !rows.iter().any(|r| label(r, "scenario") == SCENARIO) {
+    // Only the concurrency levels the upstream flow ran at (smoke: 1).
+    let up_concs: Vec<usize> = rows
+        .iter()
+        .filter(|r| label(r, "scenario") == SCENARIO)
+        .map(|r| conc(r))
+        .collect();
+    if up_concs.is_empty() {
         return;
     }
+    let rows: Vec<&Value> = rows
+        .into_iter()
+        .filter(|r| up_concs.contains(&conc(r)))
+        .collect();
     let _ = writeln!(out, "## Upstream sign-in hop\n");
     let _ = writeln!(
         out,
@@ -211,4 +221,48 @@ pub fn render(out: &mut String, lines: &[Value]) {
         sum("upstream_sign_ins"),
         sum("consent_pages"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line(scenario: &str, c: usize, run: &str, p50_us: f64, cpu_s: f64) -> Value {
+        json!({
+            "scenario": scenario, "target": TARGET, "run": run, "concurrency": c,
+            "errors": 0, "rps": 50.0, "requests_ok_in_window": 100,
+            "latency_us": {"p50": p50_us, "p99": p50_us * 2.0},
+            "server": {"cpu_s": cpu_s},
+            "upstream": {"cpu_s": 0.5},
+            "authcode": {"flows_started": 110, "flows_ok": 110, "http_requests": 550,
+                         "upstream_requests": 770, "upstream_sign_ins": 110, "consent_pages": 1,
+                         "sign_in_step_us": 110_000, "sign_in_steps": 110},
+        })
+    }
+
+    #[test]
+    fn differences_are_per_round_and_only_where_upstream_ran() {
+        let lines = vec![
+            line(PASSWORD, 1, "1", 17_000.0, 1.7),
+            line(SCENARIO, 1, "1", 15_000.0, 0.6),
+            line(PASSWORD, 1, "2", 20_000.0, 1.7),
+            line(SCENARIO, 1, "2", 21_000.0, 0.6),
+            // authcode alone at c16 (the upstream flow did not run there).
+            line(PASSWORD, 16, "1", 240_000.0, 1.8),
+        ];
+        let rows: Vec<&Value> = lines.iter().collect();
+        // Per round: -2 ms and +1 ms; the median of the two.
+        assert_eq!(added_ms(&rows, 1, "p50"), Some(-0.5));
+        assert_eq!(cpu_ms_per_flow(&lines[1], "upstream"), Some(5.0));
+        let mut out = String::new();
+        render(&mut out, &lines);
+        assert!(out.contains("## Upstream sign-in hop"), "{out}");
+        assert!(out.contains("| 1 | 2 | -0.50 | -1.00 |"), "{out}");
+        assert!(!out.contains("| 16 |"), "{out}");
+        // No upstream rows: no section.
+        let mut none = String::new();
+        render(&mut none, &lines[4..]);
+        assert!(none.is_empty());
+    }
 }

@@ -169,7 +169,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         out,
         "\nMethod: closed loop, one keep-alive connection per worker, the load generator on the same 2 cores \
          (one thread). Each cell: {} run(s) of {} s warm-up + {} s measured ({} s for register, introspect, \
-         JWKS, metadata and authcode); within a round the targets \
+         JWKS, metadata, authcode and upstream); within a round the targets \
          take turns at the same scenario and concurrency. Numbers are medians over runs; ratios are computed \
          per run (same round) and then the median taken. \"req/s\" counts the answers that ended inside the \
          measured window; latencies are those of the answers that started and ended inside it. Server CPU is utime+stime from /proc/<pid>/stat \

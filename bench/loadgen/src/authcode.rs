@@ -18,7 +18,7 @@
 //! engine: one count, one latency. Every deviation is a short static label.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -46,6 +46,22 @@ pub struct AuthCodeSetup {
     pub email: String,
     pub password: String,
     pub jwt: JwtExpectation,
+    /// The `upstream` scenario: the email's domain routes to an upstream
+    /// OpenID Connect connection, and the person signs in there instead of
+    /// with a password.
+    pub upstream: Option<UpstreamSetup>,
+}
+
+/// An upstream OpenID Connect provider (node oidc-provider with its
+/// development sign-in pages) behind one authgate connection.
+pub struct UpstreamSetup {
+    /// The upstream's issuer, `http://127.0.0.1:PORT`: its pages, and the
+    /// `iss` it must put on its redirect back to authgate (RFC 9207).
+    pub issuer: Endpoint,
+    pub issuer_url: String,
+    /// The authgate connection's id: the `/federation/{id}/…` paths and the
+    /// access token's `idp` claim.
+    pub connection: String,
 }
 
 /// Counters over all of a worker's flows (warm-up included).
@@ -56,6 +72,15 @@ pub struct AuthCodeStats {
     pub http_requests: u64,
     pub sign_ins: u64,
     pub consent_pages: u64,
+    /// Requests to the upstream provider (its own connection), and the
+    /// sign-ins done there.
+    pub upstream_requests: u64,
+    pub upstream_sign_ins: u64,
+    /// Wall time of the sign-in step alone, summed over completed sign-ins:
+    /// the password `POST` (authcode), or from `GET /federation/{id}/start`
+    /// through authgate's answer to the upstream's callback (upstream).
+    pub sign_in_step_us: u64,
+    pub sign_in_steps: u64,
 }
 
 impl AuthCodeStats {
@@ -65,6 +90,10 @@ impl AuthCodeStats {
         self.http_requests += other.http_requests;
         self.sign_ins += other.sign_ins;
         self.consent_pages += other.consent_pages;
+        self.upstream_requests += other.upstream_requests;
+        self.upstream_sign_ins += other.upstream_sign_ins;
+        self.sign_in_step_us += other.sign_in_step_us;
+        self.sign_in_steps += other.sign_in_steps;
     }
 }
 
@@ -76,6 +105,10 @@ pub struct AuthCode {
     worker: u64,
     counter: u64,
     jar: CookieJar,
+    /// The upstream scenario: a second keep-alive connection, to the
+    /// upstream provider, and the browser's cookies for that host.
+    upstream_conn: Option<Conn>,
+    upstream_jar: CookieJar,
     pub stats: AuthCodeStats,
 }
 
@@ -88,6 +121,9 @@ enum Step {
     ConsentPage,
     Consent,
     Token,
+    FederationStart,
+    Upstream,
+    FederationCallback,
 }
 
 macro_rules! status_labels {
@@ -117,6 +153,9 @@ impl Step {
             Step::ConsentPage => status_labels!("consent_page"),
             Step::Consent => status_labels!("consent"),
             Step::Token => status_labels!("token"),
+            Step::FederationStart => status_labels!("federation_start"),
+            Step::Upstream => status_labels!("upstream"),
+            Step::FederationCallback => status_labels!("federation_callback"),
         };
         labels[match status.as_u16() {
             200..=299 => 0,
@@ -143,12 +182,15 @@ enum Target {
 
 impl AuthCode {
     pub fn new(setup: Arc<AuthCodeSetup>, seed: [u8; 32], worker: usize) -> Self {
+        let upstream_conn = setup.upstream.as_ref().map(|u| Conn::new(u.issuer.addr));
         AuthCode {
             setup,
             seed,
             worker: worker as u64,
             counter: 0,
             jar: CookieJar::default(),
+            upstream_conn,
+            upstream_jar: CookieJar::default(),
             stats: AuthCodeStats::default(),
         }
     }
@@ -164,6 +206,11 @@ impl AuthCode {
         URL_SAFE_NO_PAD.encode(h.finalize())
     }
 
+    fn sign_in_step_done(&mut self, started: Instant) {
+        self.stats.sign_in_step_us += started.elapsed().as_micros() as u64;
+        self.stats.sign_in_steps += 1;
+    }
+
     fn page_path(&self, page: &str) -> String {
         format!("{}/{page}", self.setup.base_path)
     }
@@ -177,27 +224,8 @@ impl AuthCode {
         to: &Endpoint,
         form: Option<String>,
     ) -> Result<Reply, &'static str> {
-        let path = to.path.path().to_owned();
-        let mut builder = to
-            .request(if form.is_some() {
-                Method::POST
-            } else {
-                Method::GET
-            })
-            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8");
-        if let Some(cookie) = self.jar.header(&path) {
-            builder = builder.header(header::COOKIE, cookie);
-        }
-        if form.is_some() {
-            builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        }
-        let request = builder
-            .body(Full::new(form.map(Bytes::from).unwrap_or_default()))
-            .map_err(|_| "request_unbuildable")?;
         self.stats.http_requests += 1;
-        let reply = conn.send(request, timeout).await?;
-        self.jar.store(&reply.headers, &path)?;
-        Ok(reply)
+        browse(&mut self.jar, conn, timeout, to, form).await
     }
 
     /// A 303 (or 302) answer's target: a page here or the client's callback.
@@ -211,6 +239,124 @@ impl AuthCode {
             .and_then(|v| v.to_str().ok())
             .ok_or("redirect_without_location")?;
         resolve(&self.setup, location)
+    }
+
+    /// The upstream scenario, from authgate's answer to the email step to
+    /// its answer to the upstream's callback: authgate's redirect to
+    /// `/federation/{id}/start`, that page's redirect to the upstream's
+    /// authorization endpoint, the upstream's own pages (login with the
+    /// email as login hint and any password, then its consent) on the
+    /// upstream connection with the upstream's cookie jar (empty at each
+    /// flow's start), the upstream's redirect to authgate's callback with
+    /// `code`, `state` and `iss`, and authgate's answer to that callback
+    /// (which exchanged the code, checked the ID token and linked the
+    /// person): where it sends the browser next.
+    async fn upstream_sign_in(
+        &mut self,
+        conn: &mut Conn,
+        timeout: Duration,
+        email_reply: &Reply,
+    ) -> Result<Target, &'static str> {
+        let setup = self.setup.clone();
+        let up = setup.upstream.as_ref().ok_or("no_upstream")?;
+        let start_path = self.page_path(&format!("federation/{}/start", up.connection));
+        let callback_path = self.page_path(&format!("federation/{}/callback", up.connection));
+        let start = match self.redirect(email_reply, Step::Email)? {
+            Target::Here(page) if page.path.path() == start_path => page,
+            _ => return Err("email_step_not_to_federation"),
+        };
+        let session_before = self.jar.snapshot();
+        let step_started = Instant::now();
+        let reply = self.browse(conn, timeout, &start, None).await?;
+        if !matches!(reply.status.as_u16(), 302 | 303) {
+            return Err(Step::FederationStart.status_label(reply.status));
+        }
+        let location = reply
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("redirect_without_location")?;
+        let mut to = upstream_location(up, location)?.ok_or("federation_start_not_to_upstream")?;
+        let query = to.path.query().unwrap_or("");
+        if query_value(query, "code_challenge_method").as_deref() != Some("S256")
+            || query_value(query, "login_hint").as_deref() != Some(setup.email.as_str())
+        {
+            return Err("upstream_request_params");
+        }
+
+        // The upstream's pages, on its own connection and cookie jar.
+        self.upstream_jar.clear();
+        let up_conn = self.upstream_conn.as_mut().ok_or("no_upstream")?;
+        let mut form: Option<String> = None;
+        let mut callback = None;
+        for _ in 0..12 {
+            self.stats.upstream_requests += 1;
+            let reply = browse(&mut self.upstream_jar, up_conn, timeout, &to, form.take()).await?;
+            match reply.status.as_u16() {
+                302 | 303 => {
+                    let location = reply
+                        .headers
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .ok_or("redirect_without_location")?;
+                    match upstream_location(up, location)? {
+                        Some(next) => to = next,
+                        None => {
+                            callback = Some(location.to_owned());
+                            break;
+                        }
+                    }
+                }
+                200 if to.path.path().starts_with("/interaction/") => {
+                    let action = to.path.path().to_owned();
+                    // oidc-provider writes the form's action as an absolute URL.
+                    let page = Form::parse(&reply.body, &format!("{}{action}", up.issuer_url))
+                        .or_else(|| Form::parse(&reply.body, &action))
+                        .ok_or("upstream_form_missing")?;
+                    form = Some(match page.field("prompt") {
+                        Some("login") => {
+                            // The login hint authgate sent fills the login field.
+                            if page.field("login") != Some(setup.email.as_str()) {
+                                return Err("upstream_login_hint_missing");
+                            }
+                            self.stats.upstream_sign_ins += 1;
+                            format!(
+                                "prompt=login&login={}&password=any",
+                                form_encode(&setup.email)
+                            )
+                        }
+                        Some("consent") => "prompt=consent".to_owned(),
+                        _ => return Err("upstream_prompt_unknown"),
+                    });
+                    to = up.issuer.at(&action).ok_or("upstream_form_action")?;
+                }
+                _ => return Err(Step::Upstream.status_label(reply.status)),
+            }
+        }
+        let callback = callback.ok_or("upstream_too_many_steps")?;
+
+        // Back at authgate's callback, with the upstream's code.
+        let callback = match resolve(&setup, &callback)? {
+            Target::Here(page) if page.path.path() == callback_path => page,
+            _ => return Err("upstream_not_to_federation_callback"),
+        };
+        let query = callback.path.query().unwrap_or("");
+        if query_value(query, "code").is_none_or(|c| c.is_empty())
+            || query_value(query, "state").is_none_or(|c| c.is_empty())
+        {
+            return Err("upstream_callback_params");
+        }
+        if query_value(query, "iss").as_deref() != Some(up.issuer_url.as_str()) {
+            return Err("upstream_callback_iss_mismatch");
+        }
+        let reply = self.browse(conn, timeout, &callback, None).await?;
+        let next = self.redirect(&reply, Step::FederationCallback)?;
+        self.sign_in_step_done(step_started);
+        if self.jar.snapshot() == session_before {
+            // Signing in must renew the session id (no fixation).
+            return Err("session_not_renewed");
+        }
+        Ok(next)
     }
 
     /// One whole flow. `Ok` only if every step answered as it should.
@@ -281,46 +427,54 @@ impl AuthCode {
             .at(&email_action)
             .ok_or("email_form_action")?;
         let reply = self.browse(conn, timeout, &to, Some(body)).await?;
-        if reply.status != StatusCode::OK {
-            return Err(Step::Email.status_label(reply.status));
-        }
-        let login_action = self.page_path("login");
-        let form = Form::parse(&reply.body, &login_action).ok_or("login_form_missing")?;
-        let csrf = form.field("csrf").ok_or("login_csrf_missing")?;
-        if form.field("r").ok_or("login_r_missing")? != rid {
-            return Err("login_r_mismatch");
-        }
-        if form.field("email") != Some(setup.email.as_str()) || form.field("password").is_none() {
-            return Err("login_fields_missing");
-        }
-        let session_before = self.jar.snapshot();
-        let body = format!(
-            "csrf={}&r={}&email={}&password={}",
-            form_encode(csrf),
-            form_encode(&rid),
-            form_encode(&setup.email),
-            form_encode(&setup.password),
-        );
-        let to = setup
-            .authorize
-            .at(&login_action)
-            .ok_or("login_form_action")?;
-        self.stats.sign_ins += 1;
-        let reply = self.browse(conn, timeout, &to, Some(body)).await?;
-        if reply.status == StatusCode::UNAUTHORIZED {
-            // The form again, with an error: a wrong password, or a lockout.
-            let page = String::from_utf8_lossy(&reply.body);
-            return Err(if page.contains("Too many failed attempts") {
-                "sign_in_locked_out"
-            } else {
-                "sign_in_refused"
-            });
-        }
-        let next = self.redirect(&reply, Step::SignIn)?;
-        if self.jar.snapshot() == session_before {
-            // Signing in must renew the session id (no fixation).
-            return Err("session_not_renewed");
-        }
+        let next = if setup.upstream.is_some() {
+            self.upstream_sign_in(conn, timeout, &reply).await?
+        } else {
+            if reply.status != StatusCode::OK {
+                return Err(Step::Email.status_label(reply.status));
+            }
+            let login_action = self.page_path("login");
+            let form = Form::parse(&reply.body, &login_action).ok_or("login_form_missing")?;
+            let csrf = form.field("csrf").ok_or("login_csrf_missing")?;
+            if form.field("r").ok_or("login_r_missing")? != rid {
+                return Err("login_r_mismatch");
+            }
+            if form.field("email") != Some(setup.email.as_str()) || form.field("password").is_none()
+            {
+                return Err("login_fields_missing");
+            }
+            let session_before = self.jar.snapshot();
+            let body = format!(
+                "csrf={}&r={}&email={}&password={}",
+                form_encode(csrf),
+                form_encode(&rid),
+                form_encode(&setup.email),
+                form_encode(&setup.password),
+            );
+            let to = setup
+                .authorize
+                .at(&login_action)
+                .ok_or("login_form_action")?;
+            self.stats.sign_ins += 1;
+            let step_started = Instant::now();
+            let reply = self.browse(conn, timeout, &to, Some(body)).await?;
+            if reply.status == StatusCode::UNAUTHORIZED {
+                // The form again, with an error: a wrong password, or a lockout.
+                let page = String::from_utf8_lossy(&reply.body);
+                return Err(if page.contains("Too many failed attempts") {
+                    "sign_in_locked_out"
+                } else {
+                    "sign_in_refused"
+                });
+            }
+            let next = self.redirect(&reply, Step::SignIn)?;
+            self.sign_in_step_done(step_started);
+            if self.jar.snapshot() == session_before {
+                // Signing in must renew the session id (no fixation).
+                return Err("session_not_renewed");
+            }
+            next
+        };
 
         // 3. Consent, if asked.
         let callback = match next {
@@ -403,12 +557,65 @@ impl AuthCode {
         }
         let token = TokenResponse::parse(reply.status, &reply.body).map_err(|_| "token_shape")?;
         setup.jwt.check(&token.access_token)?;
+        if let Some(up) = &setup.upstream
+            && jwt_claim(&token.access_token, "idp").as_deref() != Some(up.connection.as_str())
+        {
+            return Err("jwt_idp");
+        }
         if token.refresh_token.is_none_or(|t| t.is_empty()) {
             return Err("refresh_token_missing");
         }
         self.stats.flows_ok += 1;
         Ok(())
     }
+}
+
+/// One browser request to `to` with `jar`'s cookies for it (a form POST if
+/// `form`); the cookies the answer sets go into `jar`.
+async fn browse(
+    jar: &mut CookieJar,
+    conn: &mut Conn,
+    timeout: Duration,
+    to: &Endpoint,
+    form: Option<String>,
+) -> Result<Reply, &'static str> {
+    let path = to.path.path().to_owned();
+    let mut builder = to
+        .request(if form.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        })
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8");
+    if let Some(cookie) = jar.header(&path) {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    if form.is_some() {
+        builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    let request = builder
+        .body(Full::new(form.map(Bytes::from).unwrap_or_default()))
+        .map_err(|_| "request_unbuildable")?;
+    let reply = conn.send(request, timeout).await?;
+    jar.store(&reply.headers, &path)?;
+    Ok(reply)
+}
+
+/// A redirect's `Location` on the upstream provider: a path there or an
+/// absolute URL; `Ok(None)` if it leaves the upstream.
+fn upstream_location(up: &UpstreamSetup, location: &str) -> Result<Option<Endpoint>, &'static str> {
+    let path = if location.starts_with('/') && !location.starts_with("//") {
+        location
+    } else {
+        match location.strip_prefix(up.issuer_url.as_str()) {
+            Some(path) if path.starts_with('/') => path,
+            _ => return Ok(None),
+        }
+    };
+    up.issuer
+        .at(path)
+        .map(Some)
+        .ok_or("upstream_redirect_malformed")
 }
 
 /// A `Location` value: a path or absolute URL on this server, or the client's
@@ -467,6 +674,14 @@ fn query_values<'a>(query: &'a str, name: &'a str) -> impl Iterator<Item = Strin
 
 fn query_value(query: &str, name: &str) -> Option<String> {
     query_values(query, name).next()
+}
+
+/// One string claim of a JWT's payload (decoded, not verified).
+fn jwt_claim(jwt: &str, name: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims[name].as_str().map(str::to_owned)
 }
 
 /// The first POST form of a page: its action and its named inputs and buttons.
@@ -637,6 +852,9 @@ impl CookieJar {
                     secure = true;
                 } else if key.eq_ignore_ascii_case("max-age") {
                     delete = val.parse::<i64>().map_err(|_| "set_cookie_malformed")? <= 0;
+                } else if key.eq_ignore_ascii_case("expires") && val.contains(" 1970 ") {
+                    // How koa (oidc-provider) deletes a cookie: an expiry at the epoch.
+                    delete = true;
                 }
             }
             if secure || name.starts_with("__Secure-") || name.starts_with("__Host-") {
@@ -714,6 +932,7 @@ mod tests {
                 audience: "http://127.0.0.1:19999/mcp".into(),
                 scope: Some("mcp:read".into()),
             },
+            upstream: None,
         }
     }
 
@@ -873,6 +1092,67 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(header::SET_COOKIE, HeaderValue::from_static("novalue"));
         assert_eq!(jar.store(&headers, "/"), Err("set_cookie_malformed"));
+    }
+
+    #[test]
+    fn upstream_redirects_stay_on_the_upstream_or_leave_it() {
+        let up = UpstreamSetup {
+            issuer: Endpoint::parse("http://127.0.0.1:9100").unwrap(),
+            issuer_url: "http://127.0.0.1:9100".into(),
+            connection: "up".into(),
+        };
+        let at = |l: &str| {
+            upstream_location(&up, l)
+                .unwrap()
+                .map(|e| e.path.to_string())
+        };
+        assert_eq!(at("/interaction/abc").as_deref(), Some("/interaction/abc"));
+        assert_eq!(
+            at("http://127.0.0.1:9100/auth/abc").as_deref(),
+            Some("/auth/abc")
+        );
+        // Back to authgate (another port), or anywhere else: it leaves.
+        assert_eq!(
+            at("http://127.0.0.1:8080/federation/up/callback?code=x"),
+            None
+        );
+        assert_eq!(at("http://127.0.0.1:91000/x"), None);
+        assert_eq!(at("//evil.example/x"), None);
+    }
+
+    #[test]
+    fn koa_deletes_a_cookie_with_an_expiry_at_the_epoch() {
+        let mut jar = CookieJar::default();
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "_interaction=abc; path=/interaction/abc; samesite=lax; httponly",
+            ),
+        );
+        jar.store(&headers, "/auth").unwrap();
+        assert_eq!(
+            jar.header("/interaction/abc").as_deref(),
+            Some("_interaction=abc")
+        );
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "_interaction=; path=/interaction/abc; expires=Thu, 01 Jan 1970 00:00:00 GMT; samesite=lax; httponly",
+            ),
+        );
+        jar.store(&headers, "/interaction/abc").unwrap();
+        assert_eq!(jar.header("/interaction/abc"), None);
+    }
+
+    #[test]
+    fn jwt_claims_are_read_from_the_payload() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"idp":"up","n":1}"#);
+        let jwt = format!("e30.{payload}.sig");
+        assert_eq!(jwt_claim(&jwt, "idp").as_deref(), Some("up"));
+        assert_eq!(jwt_claim(&jwt, "n"), None);
+        assert_eq!(jwt_claim("nodots", "idp"), None);
     }
 
     #[test]

@@ -454,6 +454,10 @@ pub async fn run(
             "http_requests": stats.http_requests,
             "sign_ins": stats.sign_ins,
             "consent_pages": stats.consent_pages,
+            "upstream_requests": stats.upstream_requests,
+            "upstream_sign_ins": stats.upstream_sign_ins,
+            "sign_in_step_us": stats.sign_in_step_us,
+            "sign_in_steps": stats.sign_in_steps,
         });
     }
     Ok(result)

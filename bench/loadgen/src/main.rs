@@ -103,6 +103,15 @@ enum Command {
         /// to every user of the machine).
         #[arg(long, env = "LOADGEN_PASSWORD", hide_env_values = true)]
         password: String,
+        /// The upstream scenario: the email's domain routes to an upstream
+        /// OpenID Connect provider with this issuer (`http://127.0.0.1:PORT`,
+        /// node oidc-provider's development pages), where the person signs
+        /// in instead of with a password; on a second connection.
+        #[arg(long, requires = "connection")]
+        upstream_issuer: Option<String>,
+        /// The authgate connection's id (the access token's `idp` claim).
+        #[arg(long, requires = "upstream_issuer")]
+        connection: Option<String>,
     },
     /// RFC 7591 dynamic client registration: POST a JSON body.
     Register {
@@ -513,7 +522,17 @@ fn real_main() -> Result<ExitCode, String> {
             alg,
             email,
             password,
+            upstream_issuer,
+            connection,
         } => {
+            let upstream = match (upstream_issuer, connection) {
+                (Some(issuer_url), Some(connection)) => Some(authcode::UpstreamSetup {
+                    issuer: Endpoint::parse(&issuer_url)?,
+                    issuer_url,
+                    connection,
+                }),
+                _ => None,
+            };
             let authorize = Endpoint::parse(&load.url)?;
             let token = Endpoint::parse(&token_url)?;
             let issuer_endpoint = Endpoint::parse(&issuer)?;
@@ -536,6 +555,7 @@ fn real_main() -> Result<ExitCode, String> {
                 scope,
                 email,
                 password,
+                upstream,
             });
             let seed = random_seed()?;
             let flows = load_flows(&load, |worker| {

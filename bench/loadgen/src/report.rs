@@ -10,6 +10,7 @@ use serde_json::Value;
 
 mod gateway;
 mod microbench;
+mod upstream;
 
 const SCENARIOS: &[(&str, &str)] = &[
     (
@@ -33,6 +34,10 @@ const SCENARIOS: &[(&str, &str)] = &[
     (
         "authcode",
         "Authorization code flow, whole (one \"request\" = one flow: req/s is flows/s, latency is the whole flow)",
+    ),
+    (
+        "upstream",
+        "Authorization code flow signing in at an upstream OpenID Connect provider, whole (flows/s; server CPU is authgate's, see \"Upstream sign-in hop\")",
     ),
 ];
 
@@ -164,7 +169,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
         out,
         "\nMethod: closed loop, one keep-alive connection per worker, the load generator on the same 2 cores \
          (one thread). Each cell: {} run(s) of {} s warm-up + {} s measured ({} s for register, introspect, \
-         JWKS, metadata and authcode); within a round the targets \
+         JWKS, metadata, authcode and upstream); within a round the targets \
          take turns at the same scenario and concurrency. Numbers are medians over runs; ratios are computed \
          per run (same round) and then the median taken. \"req/s\" counts the answers that ended inside the \
          measured window; latencies are those of the answers that started and ended inside it. Server CPU is utime+stime from /proc/<pid>/stat \
@@ -233,7 +238,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
             let _ = writeln!(out, "{AUTHCODE_NOTE}\n");
         }
         // What one counted "request" is: one answer, or one whole flow.
-        let unit = if *scenario == "authcode" {
+        let unit = if *scenario == "authcode" || *scenario == upstream::SCENARIO {
             "flows"
         } else {
             "req"
@@ -341,7 +346,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
                 sum("replays_same_successor"),
             );
         }
-        if rows.iter().any(|r| r.get("authcode").is_some()) {
+        if *scenario == "authcode" && rows.iter().any(|r| r.get("authcode").is_some()) {
             let sum =
                 |key: &str| -> f64 { rows.iter().filter_map(|r| num(r, &["authcode", key])).sum() };
             let started = sum("flows_started");
@@ -364,6 +369,7 @@ pub fn render(input: &Path, meta: &Path) -> Result<String, String> {
     }
 
     gateway::render(&mut out, &lines);
+    upstream::render(&mut out, &lines);
     microbench::render_validation(&mut out, &meta);
     microbench::render_signing(&mut out, &lines, &meta);
 

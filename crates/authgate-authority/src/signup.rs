@@ -73,14 +73,8 @@ fn valid_domain(d: &str) -> bool {
 /// sign-up. Without `[smtp]` never, whatever the rules say (fail closed:
 /// an account nobody can verify would be a dead end).
 pub fn allowed_for(settings: &Settings, resource: Option<&Resource>) -> bool {
-    if settings.smtp.is_none() {
-        return false;
-    }
-    match resource.map(|r| r.signup).unwrap_or_default() {
-        SignupPolicy::Open => true,
-        SignupPolicy::Closed => false,
-        SignupPolicy::Inherit => settings.raw.signup.enabled,
-    }
+    settings.smtp.is_some()
+        && admits_signed_up(settings, resource.map(|r| r.signup).unwrap_or_default())
 }
 
 /// Whether `email`'s domain may sign up (`allowed_email_domains`).
@@ -115,11 +109,11 @@ pub enum Hold {
     NoAccount,
 }
 
-/// Whether `resource` takes accounts people made themselves: its own
-/// rule, or the instance's for `inherit`. (Unlike [`allowed_for`], not
+/// Whether an MCP server with sign-up `rule` takes accounts people made
+/// themselves: its own rule, or the instance's for `inherit`. (Unlike [`allowed_for`], not
 /// tied to `[smtp]`: taking mail away does not lock verified people out.)
-fn admits_signed_up(settings: &Settings, resource: &Resource) -> bool {
-    match resource.signup {
+fn admits_signed_up(settings: &Settings, rule: SignupPolicy) -> bool {
+    match rule {
         SignupPolicy::Open => true,
         SignupPolicy::Closed => false,
         SignupPolicy::Inherit => settings.raw.signup.enabled,
@@ -133,7 +127,7 @@ pub fn hold(settings: &Settings, user: &User, resource: &Resource) -> Option<Hol
         Some(Hold::NoAccount)
     } else if needs_verification(user) {
         Some(Hold::Unverified)
-    } else if user.signed_up && !admits_signed_up(settings, resource) {
+    } else if user.signed_up && !admits_signed_up(settings, resource.signup) {
         Some(Hold::ClosedToSignedUp)
     } else {
         None

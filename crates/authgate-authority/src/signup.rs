@@ -9,7 +9,7 @@
 use crate::Authority;
 use crate::config::Settings;
 use crate::config_error::ConfigError;
-use authgate_core::model::{Resource, SignupPolicy, User};
+use authgate_core::model::{AccountStanding, Resource, SignupPolicy, User};
 use authgate_core::secret;
 use authgate_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -91,7 +91,11 @@ pub fn domain_allowed(settings: &Settings, email: &str) -> bool {
 /// an operator made (CLI, admin API, dashboard), invited people (their
 /// link proved the address) and upstream sign-ins are not held here.
 pub fn needs_verification(u: &User) -> bool {
-    u.signed_up && !u.email_verified
+    unverified(u.standing())
+}
+
+fn unverified(s: AccountStanding) -> bool {
+    s.signed_up && !s.email_verified
 }
 
 /// Why a person is granted nothing (no consent, no code) for now.
@@ -120,12 +124,14 @@ fn admits_signed_up(settings: &Settings, rule: SignupPolicy) -> bool {
     }
 }
 
-/// The hold on `user` for `resource`, if any: [`needs_verification`], and
-/// a server that does not take self-made accounts refuses them.
-pub fn hold(settings: &Settings, user: &User, resource: &Resource) -> Option<Hold> {
+/// The hold on a person (`User::standing`) for `resource`, if any:
+/// [`needs_verification`], and a server that does not take self-made
+/// accounts refuses them. Checked before every code and again on every
+/// refresh, so closing a server stops the tokens already out there too.
+pub fn hold(settings: &Settings, user: AccountStanding, resource: &Resource) -> Option<Hold> {
     if user.disabled {
         Some(Hold::NoAccount)
-    } else if needs_verification(user) {
+    } else if unverified(user) {
         Some(Hold::Unverified)
     } else if user.signed_up && !admits_signed_up(settings, resource.signup) {
         Some(Hold::ClosedToSignedUp)
@@ -151,7 +157,7 @@ pub async fn hold_for(
     else {
         return Ok(Some(Hold::NoAccount));
     };
-    Ok(hold(&state.settings, &user, &resource))
+    Ok(hold(&state.settings, user.standing(), &resource))
 }
 
 /// What is wrong with a sign-up form, for the person to fix.

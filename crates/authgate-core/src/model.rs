@@ -268,6 +268,26 @@ pub struct User {
     pub signed_up: bool,
 }
 
+/// What the sign-up hold (`authgate_authority::signup::hold`) reads of a
+/// person. Its own type so a grant can carry it without the whole account
+/// (the refresh grant reads it in the same query as the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountStanding {
+    pub disabled: bool,
+    pub email_verified: bool,
+    pub signed_up: bool,
+}
+
+impl User {
+    pub fn standing(&self) -> AccountStanding {
+        AccountStanding {
+            disabled: self.disabled,
+            email_verified: self.email_verified,
+            signed_up: self.signed_up,
+        }
+    }
+}
+
 /// What a person may do on the dashboard and the admin API. What each
 /// role is allowed is decided in one place, `authgate_authority::manage::roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -417,6 +437,10 @@ pub struct RefreshTokenContext {
     /// person who exists and is not disabled; false otherwise (also when
     /// the grant is gone).
     pub subject_active: bool,
+    /// The standing of the person the grant names, for the sign-up hold a
+    /// refresh checks again; `None` when the grant is gone, has no person
+    /// or names one who does not exist.
+    pub subject: Option<AccountStanding>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

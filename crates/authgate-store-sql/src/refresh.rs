@@ -7,7 +7,7 @@ use crate::query::{Run, Sql, sql};
 use async_trait::async_trait;
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{
-    AuthContext, Grant, RefreshToken, RefreshTokenContext, RotationOutcome,
+    AccountStanding, AuthContext, Grant, RefreshToken, RefreshTokenContext, RotationOutcome,
 };
 use authgate_store::{RefreshTokenStore, StoreResult};
 
@@ -32,8 +32,8 @@ fn from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshToken> {
     })
 }
 
-/// A refresh token joined with its grant and the grant's person (one read
-/// for the refresh grant), without its WHERE clause; see
+/// A refresh token joined with its grant and the grant's person, with
+/// what the sign-up hold reads of them (one read for the refresh grant), without its WHERE clause; see
 /// [`context_from_row`].
 macro_rules! context_select {
     () => {
@@ -47,7 +47,9 @@ macro_rules! context_select {
             g.org_id AS g_org_id, \
             CASE WHEN g.id IS NULL THEN false \
                  WHEN g.user_id IS NULL THEN true \
-                 ELSE coalesce(NOT u.disabled, false) END AS subject_active \
+                 ELSE coalesce(NOT u.disabled, false) END AS subject_active, \
+            u.id AS u_id, u.disabled AS u_disabled, u.email_verified AS u_email_verified, \
+            u.signed_up AS u_signed_up \
      FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
           LEFT JOIN users u ON u.id = g.user_id"
     };
@@ -80,10 +82,20 @@ pub(crate) fn context_from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshTok
         }),
     };
     let subject_active: bool = col(row, "subject_active")?;
+    let uid: Option<String> = col(row, "u_id")?;
+    let subject = match uid {
+        None => None,
+        Some(_) => Some(AccountStanding {
+            disabled: col(row, "u_disabled")?,
+            email_verified: col(row, "u_email_verified")?,
+            signed_up: col(row, "u_signed_up")?,
+        }),
+    };
     Ok(RefreshTokenContext {
         token,
         grant,
         subject_active,
+        subject,
     })
 }
 

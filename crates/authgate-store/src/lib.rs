@@ -510,8 +510,8 @@ pub trait Store:
         Vec::new()
     }
 
-    /// A refresh token, the grant it names and whether the grant's person
-    /// is active, in one read where the backend can (the refresh grant's
+    /// A refresh token, the grant it names, whether the grant's person is
+    /// active and their standing (for the sign-up hold), in one read where the backend can (the refresh grant's
     /// hot path). The default reads them one by one.
     async fn get_refresh_token_context(
         &self,
@@ -521,15 +521,19 @@ pub trait Store:
             return Ok(None);
         };
         let grant = self.get_grant(&token.grant_id).await?;
-        let subject_active = match grant.as_ref().map(|g| g.user_id.as_deref()) {
-            None => false,
-            Some(None) => true,
-            Some(Some(uid)) => self.get_user(uid).await?.is_some_and(|u| !u.disabled),
+        let (subject_active, subject) = match grant.as_ref().map(|g| g.user_id.as_deref()) {
+            None => (false, None),
+            Some(None) => (true, None),
+            Some(Some(uid)) => {
+                let subject = self.get_user(uid).await?.map(|u| u.standing());
+                (subject.is_some_and(|s| !s.disabled), subject)
+            }
         };
         Ok(Some(RefreshTokenContext {
             token,
             grant,
             subject_active,
+            subject,
         }))
     }
 }

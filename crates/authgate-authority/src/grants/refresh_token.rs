@@ -6,9 +6,10 @@ use crate::Authority;
 use crate::StoreFailure;
 use crate::client_auth::AuthenticatedClient;
 use crate::issue::{self, AccessTokenSpec, TokenResponse};
+use crate::signup::{self, Hold};
 use authgate_core::clock::UnixTime;
 use authgate_core::model::{
-    Client, Grant, RefreshToken, RefreshTokenContext, Resource, RotationOutcome,
+    AccountStanding, Client, Grant, RefreshToken, RefreshTokenContext, Resource, RotationOutcome,
 };
 use authgate_core::refresh::{self, RefreshDecision};
 use authgate_core::{OAuthError, resource_uri, scope, secret};
@@ -28,11 +29,13 @@ pub async fn grant(
         return Err(invalid_token());
     }
     let parent_hash = secret::hash(presented);
-    // The token, its grant and whether its person is active, in one read.
+    // The token, its grant, whether its person is active and their
+    // standing for the sign-up hold, in one read.
     let RefreshTokenContext {
         token,
         grant,
         subject_active,
+        subject,
     } = store
         .get_refresh_token_context(&parent_hash)
         .await
@@ -53,6 +56,7 @@ pub async fn grant(
         )));
     }
     let res = grant_resource(state, c, &grant, resource, subject_active).await?;
+    check_hold(state, &grant, subject, &res)?;
     // Within the client's registered ceiling too (it may have narrowed
     // since the grant); checked before rotating so a refusal costs nothing.
     let scopes = if requested.is_empty() {
@@ -120,6 +124,37 @@ async fn grant_resource(
     // client is blocked, or loses the resource), their refreshes stop.
     crate::clients::check_allowed_for_resource(c, &res, crate::clients::TokenFor::Person)?;
     Ok(res)
+}
+
+/// The sign-up hold (`signup::hold`, the rule codes are issued under) on
+/// the grant's person, read again at every refresh: when an MCP server
+/// stops taking self-made accounts, their refresh tokens stop with it
+/// instead of living on until they expire. Like a disabled person's, a
+/// held refresh is refused without rotating or revoking anything, so
+/// reopening the server lets the grant work again.
+fn check_hold(
+    state: &Authority,
+    grant: &Grant,
+    subject: Option<AccountStanding>,
+    res: &Resource,
+) -> Result<(), OAuthError> {
+    let hold = match (&grant.user_id, subject) {
+        // A client's own grant: nobody to hold.
+        (None, _) => None,
+        // The grant names a person the store did not return: fail closed.
+        (Some(_), None) => Some(Hold::NoAccount),
+        (Some(_), Some(s)) => signup::hold(&state.settings, s, res),
+    };
+    match hold {
+        None => Ok(()),
+        Some(Hold::NoAccount) => Err(OAuthError::invalid_grant("the user account is not active")),
+        Some(Hold::Unverified) => Err(OAuthError::invalid_grant(
+            "the user account's email address is not verified",
+        )),
+        Some(Hold::ClosedToSignedUp) => Err(OAuthError::invalid_grant(
+            "this MCP server no longer accepts self-registered accounts",
+        )),
+    }
 }
 
 /// Unknown, expired or orphaned: one answer, so a caller learns nothing

@@ -435,7 +435,7 @@ async fn held(
         return Ok(Some(expired(state)));
     };
     Ok(
-        authgate_authority::signup::hold(&state.settings, user, &resource).map(|h| {
+        authgate_authority::signup::hold(&state.settings, user.standing(), &resource).map(|h| {
             crate::endpoints::signup::held_page(state, h, user, &sess.csrf_token, rid, false)
         }),
     )

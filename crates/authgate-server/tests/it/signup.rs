@@ -456,6 +456,82 @@ async fn one_open_mcp_server_does_not_open_the_others() {
     app.shutdown().await;
 }
 
+/// The refresh token `email` gets for the public client on weather.
+async fn refresh_token_for(app: &TestApp, email: &str) -> String {
+    let b = Browser::new();
+    let p = authorize_through(app, &b, email, &[]).await;
+    let (s, t) = exchange(app, &p.query()["code"], VERIFIER).await;
+    assert_eq!(s, 200, "{t}");
+    t["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned()
+}
+
+/// Sets weather's sign-up rule through the admin API, as an operator
+/// would: PUT back what GET gives, with `signup` changed.
+async fn set_weather_signup(admin: &crate::admin::Admin, rule: &str) {
+    let (s, mut r) = admin.call("GET", "/resources/weather", None).await;
+    assert_eq!(s, 200, "{r}");
+    let o = r.as_object_mut().unwrap();
+    for read_only in ["builtin", "metadata_url", "created_at", "updated_at"] {
+        o.remove(read_only);
+    }
+    o.insert("signup".into(), rule.into());
+    let (s, r) = admin.call("PUT", "/resources/weather", Some(r)).await;
+    assert_eq!((s, r["signup"].as_str()), (200, Some(rule)), "{r}");
+}
+
+/// An MCP server closed to self-made accounts after they got tokens: their
+/// refreshes stop at once, not when the tokens expire; an operator-made
+/// account on the same server keeps refreshing. Nothing is revoked (as for
+/// a disabled person): reopening the server lets the grant work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_an_mcp_server_stops_refreshes_of_self_made_accounts() {
+    let sink = Sink::start();
+    let mut cfg = crate::admin::admin_config();
+    cfg.smtp = Some(smtp(sink.port));
+    cfg.resources[0].signup = SignupPolicy::Open; // weather
+    let app = TestApp::start_with(cfg, "").await;
+    let mut vera = add_user(&app, "vera@example.com").await;
+    vera.signed_up = true;
+    vera.email_verified = true;
+    app.store.update_user(&vera).await.unwrap();
+    add_user(&app, "ada@example.com").await;
+
+    let vera_rt = refresh_token_for(&app, "vera@example.com").await;
+    let ada_rt = refresh_token_for(&app, "ada@example.com").await;
+    let (s, t) = refresh(&app, &vera_rt, None).await;
+    assert_eq!(s, 200, "the open server refreshes her token: {t}");
+    let vera_rt = t["refresh_token"].as_str().unwrap().to_owned();
+
+    let admin = crate::admin::Admin {
+        token: crate::admin::client_token(&app, "ops", "authgate:admin").await,
+        app,
+    };
+    set_weather_signup(&admin, "closed").await;
+    let (s, e) = refresh(&admin.app, &vera_rt, None).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("self-registered accounts"),
+        "{e}"
+    );
+    let (s, t) = refresh(&admin.app, &ada_rt, None).await;
+    assert_eq!(s, 200, "an operator-made account still refreshes: {t}");
+
+    set_weather_signup(&admin, "open").await;
+    let (s, t) = refresh(&admin.app, &vera_rt, None).await;
+    assert_eq!(s, 200, "the held grant was not revoked: {t}");
+    admin.app.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unverified_account_gets_no_code_even_with_a_remembered_consent() {
     let app = TestApp::start().await;

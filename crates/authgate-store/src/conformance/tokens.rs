@@ -245,6 +245,7 @@ pub async fn grants(store: Arc<dyn Store>) {
             token: separate.0.clone().unwrap(),
             grant: separate.1.clone(),
             subject_active: false,
+            subject: None,
         }),
         "a grant whose person does not exist is not active"
     );
@@ -258,6 +259,29 @@ pub async fn grants(store: Arc<dyn Store>) {
         Some(true),
         "a grant whose person exists and is enabled is active"
     );
+    // What the sign-up hold reads of the person comes with it, and follows
+    // changes to the account.
+    assert_eq!(
+        ctx(t_other.token_hash.clone()).await.map(|c| c.subject),
+        Some(Some(person.standing())),
+        "the joined read carries the person's standing"
+    );
+    for (signed_up, email_verified) in [(true, false), (true, true), (false, true)] {
+        person.signed_up = signed_up;
+        person.email_verified = email_verified;
+        ok(store.update_user(&person).await, "update_user");
+        assert_eq!(
+            ctx(t_other.token_hash.clone())
+                .await
+                .and_then(|c| c.subject),
+            Some(AccountStanding {
+                disabled: false,
+                email_verified,
+                signed_up,
+            }),
+            "signed_up {signed_up}, email_verified {email_verified} read back"
+        );
+    }
     person.disabled = true;
     ok(store.update_user(&person).await, "update_user");
     assert_eq!(
@@ -266,6 +290,14 @@ pub async fn grants(store: Arc<dyn Store>) {
             .map(|c| c.subject_active),
         Some(false),
         "a disabled person's grant is not active"
+    );
+    assert_eq!(
+        ctx(t_other.token_hash.clone())
+            .await
+            .and_then(|c| c.subject)
+            .map(|s| s.disabled),
+        Some(true),
+        "a disabled person's standing says so"
     );
     // A client's own grant (no person) is active.
     let g_client = grant(&unique("g"), &cid, None, &res, NOW - 20);
@@ -281,6 +313,11 @@ pub async fn grants(store: Arc<dyn Store>) {
             .map(|c| c.subject_active),
         Some(true),
         "a grant without a person is active"
+    );
+    assert_eq!(
+        ctx(t_client.token_hash.clone()).await.map(|c| c.subject),
+        Some(None),
+        "a grant without a person has no standing"
     );
     assert_eq!(
         ctx(t1.token_hash.clone())
@@ -464,6 +501,7 @@ async fn concurrent_context_reads_get_their_own(store: &Arc<dyn Store>, cid: &st
     let user = unique("u");
     let mut person = super::fixtures::user(&user, &format!("{user}@example.com"), NOW);
     person.disabled = true;
+    person.signed_up = true; // read back in each racer's standing
     ok(store.insert_user(&person).await, "insert_user");
     let grants = [
         grant(&unique("g"), cid, None, "weather", NOW),
@@ -503,6 +541,11 @@ async fn concurrent_context_reads_get_their_own(store: &Arc<dyn Store>, cid: &st
                     got.subject_active,
                     g.user_id.is_none(),
                     "racer {i}: a client's own grant is active; the disabled person's is not"
+                );
+                assert_eq!(
+                    got.subject,
+                    g.user_id.is_some().then(|| person.standing()),
+                    "racer {i}: the person's standing, none for a client's own grant"
                 );
             }
         }

@@ -23,6 +23,7 @@ mod cors;
 mod cut;
 mod filter;
 mod forward;
+mod gather;
 pub mod jsonrpc;
 mod ops;
 pub mod policy;

@@ -5,6 +5,7 @@
 use crate::audit::AuditRow;
 use crate::filter::{MAX_FILTERED_BYTES, SseFilter, Visible};
 use crate::forward::{self, Failure};
+use crate::gather::gather;
 use crate::jsonrpc::{self, Parsed, code};
 use crate::policy::{Decision, Kind, Policy};
 use crate::state::{Route, Shared, now};
@@ -344,7 +345,14 @@ async fn post(s: &Shared, route: &Route, claims: Arc<Claims>, req: Request<Body>
     record(s, route, &claims, calls, "allowed", resp.status(), started);
     match visible {
         Some(v) if resp.status() == StatusCode::OK => filtered(resp, v, route, s, id).await,
-        _ => passthrough(s, resp),
+        _ => {
+            // The answer to a call usually arrives whole: sent on in one
+            // write with its head (gather.rs).
+            let (mut parts, body) = resp.into_parts();
+            forward::strip_response_headers(&mut parts.headers);
+            let body = gather(body).await;
+            Response::from_parts(parts, Body::new(s.cutter.wrap(body)))
+        }
     }
 }
 

@@ -170,7 +170,7 @@ pub async fn send(
     *req.method_mut() = method;
     *req.uri_mut() = target;
     *req.headers_mut() = request_headers(route, s, headers, claims);
-    match tokio::time::timeout(s.timeout, s.client.request(req)).await {
+    match tokio::time::timeout(s.timeout, s.request(req)).await {
         Err(_) => Err(Failure::Timeout),
         Ok(Err(e)) => {
             tracing::warn!(upstream = %route.up.name, error = %e, "upstream request failed");

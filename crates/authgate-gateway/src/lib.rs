@@ -85,30 +85,108 @@ impl Gateway {
     /// The HTTP application: operations endpoints, metadata, and every
     /// upstream's path.
     pub fn router(&self) -> Router {
-        let mut router = Router::new()
-            .route("/healthz", get(ops::healthz))
-            .route("/readyz", get(ops::readyz))
-            .route("/metrics", get(ops::metrics_text))
-            .route(
-                "/.well-known/jwks.json",
-                get(ops::jwks).options(cors::public_preflight),
-            );
-        for r in &self.shared.routes {
-            router = router.merge(r.resource.metadata_router());
-        }
-        router
-            .fallback(proxy::handle)
-            .with_state(self.shared.clone())
+        router(&self.shared)
     }
 
-    /// Serves on `listener` until `shutdown` completes; then stops
-    /// accepting and lets open streams drain for `shutdown_grace_ms` at
-    /// most, then cuts the remaining ones (their connections close).
+    /// Serves on `listener` (on the calling runtime) until `shutdown`
+    /// completes; then stops accepting and lets open streams drain for
+    /// `shutdown_grace_ms` at most, then cuts the remaining ones (their
+    /// connections close).
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let tasks = self.start_background();
+        let result = serve_on(self.shared.clone(), self.shutdown_grace, listener, shutdown).await;
+        for t in tasks {
+            t.abort();
+        }
+        result
+    }
+
+    /// Like [`Self::serve`], on `workers` threads, each with a
+    /// single-threaded runtime of its own that accepts from `listener` and
+    /// keeps every connection it accepted, and the upstream connections
+    /// those use, to itself (the way nginx or Envoy run a worker per
+    /// core). A proxied call then never wakes another thread: on a
+    /// multi-threaded runtime the client's and the upstream's connection
+    /// tasks ran on different workers, and the cross-thread wake-ups cost
+    /// ~18% of the gateway's CPU per call (`bench/run --scenarios
+    /// gateway`). Background work (readiness probes, key prefetch, policy
+    /// reloads) stays on the calling runtime.
+    pub async fn serve_workers(
+        self,
+        listener: tokio::net::TcpListener,
+        workers: usize,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        if workers <= 1 {
+            return self.serve(listener, shutdown).await;
+        }
+        let tasks = self.start_background();
+        let listener = listener.into_std()?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Each worker reports here when it ends, for whatever reason: one
+        // that fails (or panics) stops the others instead of leaving a
+        // gateway serving on fewer threads unnoticed.
+        let (ended_tx, mut ended) = tokio::sync::mpsc::channel(workers);
+        let mut threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let listener = listener.try_clone()?;
+            let shared = self.shared.clone();
+            let grace = self.shutdown_grace;
+            let mut stopped = stopped.clone();
+            let ended_tx = ended_tx.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("gateway-worker-{i}"))
+                .spawn(move || {
+                    let result = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .and_then(|rt| {
+                            rt.block_on(async move {
+                                shared.enter_worker();
+                                let listener = tokio::net::TcpListener::from_std(listener)?;
+                                let shutdown = async move {
+                                    let _ = stopped.wait_for(|&s| s).await;
+                                };
+                                serve_on(shared, grace, listener, shutdown).await
+                            })
+                        });
+                    let _ = ended_tx.try_send(());
+                    result
+                })?;
+            threads.push(thread);
+        }
+        drop(ended_tx);
+        tokio::select! {
+            () = shutdown => {}
+            _ = ended.recv() => tracing::error!("a gateway worker stopped: stopping the gateway"),
+        }
+        stop.send_replace(true);
+        let joined = tokio::task::spawn_blocking(move || {
+            threads
+                .into_iter()
+                .map(|t| {
+                    t.join().unwrap_or_else(|_| {
+                        Err(std::io::Error::other("a gateway worker thread panicked"))
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        for t in tasks {
+            t.abort();
+        }
+        joined.into_iter().collect()
+    }
+
+    /// What runs once per gateway, beside the serving: the metrics
+    /// recorder, a first fetch of every issuer's keys, the readiness
+    /// probes and the policy reloads.
+    fn start_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
         let _ = ops::prometheus();
         for r in &self.shared.routes {
             let v = r.resource.validator().clone();
@@ -116,40 +194,62 @@ impl Gateway {
                 let _ = v.prefetch().await;
             });
         }
-        let tasks = ops::spawn_background(&self.shared);
-        let fired = Arc::new(tokio::sync::Notify::new());
-        let notify = fired.clone();
-        let app = self.router();
-        // Without TCP_NODELAY an answer written in pieces (a streamed SSE
-        // answer: priming event, then the message) waits ~40 ms for the
-        // client's delayed ACK (bench/run --scenarios gateway showed it).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            notify.notify_one();
-        });
-        let grace = self.shutdown_grace;
-        let server = server.into_future();
-        tokio::pin!(server);
-        let result = tokio::select! {
-            r = &mut server => r,
-            () = async { fired.notified().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!("streams still open after the shutdown grace period: closing them");
-                self.shared.cutter.cut();
-                // The cut bodies end their connections; a client that does
-                // not read is not waited for long.
-                tokio::time::timeout(CUT_WAIT, &mut server)
-                    .await
-                    .unwrap_or(Ok(()))
-            }
-        };
-        for t in tasks {
-            t.abort();
-        }
-        result
+        ops::spawn_background(&self.shared)
     }
+}
+
+/// Serves `listener` with the gateway's routes until `shutdown`, then
+/// drains streams for `grace` and cuts the rest.
+async fn serve_on(
+    shared: Arc<Shared>,
+    grace: Duration,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let fired = Arc::new(tokio::sync::Notify::new());
+    let notify = fired.clone();
+    let app = router(&shared);
+    // Without TCP_NODELAY an answer written in pieces (a streamed SSE
+    // answer: priming event, then the message) waits ~40 ms for the
+    // client's delayed ACK (bench/run --scenarios gateway showed it).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        notify.notify_one();
+    });
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => r,
+        () = async { fired.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("streams still open after the shutdown grace period: closing them");
+            shared.cutter.cut();
+            // The cut bodies end their connections; a client that does
+            // not read is not waited for long.
+            tokio::time::timeout(CUT_WAIT, &mut server)
+                .await
+                .unwrap_or(Ok(()))
+        }
+    }
+}
+
+/// The HTTP application: operations endpoints, metadata, and every
+/// upstream's path.
+fn router(shared: &Arc<Shared>) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics_text))
+        .route(
+            "/.well-known/jwks.json",
+            get(ops::jwks).options(cors::public_preflight),
+        );
+    for r in &shared.routes {
+        router = router.merge(r.resource.metadata_router());
+    }
+    router.fallback(proxy::handle).with_state(shared.clone())
 }
 
 /// Runs the gateway on its own (`authgate gateway`) until SIGTERM/SIGINT,
@@ -169,9 +269,12 @@ pub async fn run(settings: Settings) -> Result<(), StartError> {
             addr: settings.listen,
             source: e,
         })?;
-    tracing::info!(addr = %settings.listen, upstreams = settings.upstreams.len(), "authgate gateway is listening");
+    // One worker per core the process may use (cgroup quotas and CPU
+    // affinity count): `taskset` or a container's CPU limit sizes it.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    tracing::info!(addr = %settings.listen, upstreams = settings.upstreams.len(), workers, "authgate gateway is listening");
     gateway
-        .serve(listener, shutdown_signal())
+        .serve_workers(listener, workers, shutdown_signal())
         .await
         .map_err(StartError::Serve)?;
     let _ = tokio::time::timeout(Duration::from_secs(2), audit_task).await;

@@ -106,7 +106,7 @@ async fn probe(s: &Shared, route: &Route) {
         req.headers_mut().insert(header::HOST, host);
     }
     let timeout = s.timeout.min(Duration::from_secs(3));
-    if let Ok(Ok(_resp)) = tokio::time::timeout(timeout, s.client.request(req)).await {
+    if let Ok(Ok(_resp)) = tokio::time::timeout(timeout, s.request(req)).await {
         // The body is dropped unread: an upstream that opens a stream for
         // this GET sees the connection close.
         route.mark_answered();

@@ -9,6 +9,7 @@ use authgate_resource::{ProtectedResource, Validator};
 use axum::body::Body;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -44,9 +45,20 @@ impl Route {
     }
 }
 
+type UpstreamClient = Client<HttpConnector, Body>;
+
+thread_local! {
+    /// A serving worker's own upstream client (`Gateway::serve_workers`):
+    /// its pooled connections live on the worker's runtime, so a call's
+    /// tasks never wake another thread. `None` on every other thread.
+    static WORKER_CLIENT: RefCell<Option<UpstreamClient>> = const { RefCell::new(None) };
+}
+
 pub struct Shared {
     pub routes: Vec<Arc<Route>>,
-    pub client: Client<HttpConnector, Body>,
+    /// The upstream client of threads that are not serving workers (the
+    /// gateway inside `authgate serve`, the readiness probes).
+    client: UpstreamClient,
     pub signer: Signer,
     pub audit: Arc<dyn AuditSink>,
     pub max_body: usize,
@@ -54,6 +66,19 @@ pub struct Shared {
     pub cors: crate::cors::Cors,
     /// Ends the upstream streams after the shutdown grace period.
     pub cutter: crate::cut::Cutter,
+}
+
+/// A pooling HTTP/1 client for the upstreams: connect bounded by the
+/// upstream timeout, `TCP_NODELAY` (answers are small writes), idle
+/// connections closed after a minute.
+fn upstream_client(timeout: Duration) -> UpstreamClient {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(timeout));
+    http.set_nodelay(true);
+    Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .build(http)
 }
 
 pub fn now() -> i64 {
@@ -115,22 +140,34 @@ impl Shared {
                 last_answer: AtomicI64::new(0),
             }));
         }
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(settings.upstream_timeout));
-        http.set_nodelay(true);
-        let client = Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(http);
         Ok(Self {
             routes,
-            client,
+            client: upstream_client(settings.upstream_timeout),
             signer,
             audit,
             max_body: settings.max_body_bytes,
             timeout: settings.upstream_timeout,
             cors: crate::cors::Cors::new(&settings.cors_allowed_origins),
             cutter: crate::cut::Cutter::default(),
+        })
+    }
+
+    /// Makes this thread a serving worker with an upstream client of its
+    /// own (on the runtime this is called from).
+    pub fn enter_worker(&self) {
+        let client = upstream_client(self.timeout);
+        WORKER_CLIENT.with(|c| *c.borrow_mut() = Some(client));
+    }
+
+    /// Sends `req` upstream with this thread's client (the response
+    /// future owns what it needs).
+    pub fn request(
+        &self,
+        req: axum::http::Request<Body>,
+    ) -> hyper_util::client::legacy::ResponseFuture {
+        WORKER_CLIENT.with(|c| match &*c.borrow() {
+            Some(own) => own.request(req),
+            None => self.client.request(req),
         })
     }
 

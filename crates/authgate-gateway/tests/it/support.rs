@@ -37,6 +37,9 @@ pub struct Opts {
     /// More upstream keys (prompt and resource rules…).
     pub extra: Value,
     pub cors_allowed_origins: &'static [&'static str],
+    /// Serving threads (`Gateway::serve_workers`, as `authgate gateway`
+    /// runs); 1 serves on the test's runtime (as inside `authgate serve`).
+    pub workers: usize,
 }
 
 impl Default for Opts {
@@ -51,6 +54,7 @@ impl Default for Opts {
             baseline_scopes: &[],
             extra: json!({}),
             cors_allowed_origins: &[],
+            workers: 1,
         }
     }
 }
@@ -264,7 +268,7 @@ async fn start(
     let audit = Arc::new(MemorySink::default());
     let gateway = Gateway::new(&settings, audit.clone()).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(gateway.serve(gw, async move {
+    let task = tokio::spawn(gateway.serve_workers(gw, opts.workers, async move {
         let _ = rx.await;
     }));
     Harness {

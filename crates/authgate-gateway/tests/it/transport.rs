@@ -259,6 +259,15 @@ async fn session_and_resumption_headers_pass_and_hop_by_hop_ones_do_not() {
 
 #[tokio::test]
 async fn shutdown_lets_a_stream_drain_within_the_grace_period_then_cuts_it() {
+    shutdown_drains_then_cuts(1).await;
+}
+
+#[tokio::test]
+async fn on_worker_threads_shutdown_drains_then_cuts_too() {
+    shutdown_drains_then_cuts(2).await;
+}
+
+async fn shutdown_drains_then_cuts(workers: usize) {
     let url = raw_upstream(|mut s| async move {
         read_request(&mut s).await;
         s.write_all(SSE_HEAD.as_bytes()).await.unwrap();
@@ -267,7 +276,14 @@ async fn shutdown_lets_a_stream_drain_within_the_grace_period_then_cuts_it() {
         tokio::time::sleep(Duration::from_secs(60)).await;
     })
     .await;
-    let mut h = gateway(url, Opts::default()).await;
+    let mut h = gateway(
+        url,
+        Opts {
+            workers,
+            ..Opts::default()
+        },
+    )
+    .await;
     let mut r = h.post(Some(&h.token(&[READ])), &list(1), &[]).await;
     assert_eq!(r.status(), 200);
     assert!(r.chunk().await.unwrap().is_some());
@@ -294,4 +310,63 @@ async fn shutdown_lets_a_stream_drain_within_the_grace_period_then_cuts_it() {
             .await
             .is_err()
     );
+}
+
+/// `authgate gateway` serves on a thread per core: calls on many
+/// connections at once all get their own answer, with the caller's
+/// identity, whichever worker accepted them.
+#[tokio::test]
+async fn worker_threads_answer_every_connection() {
+    let h = weather(Opts {
+        workers: 3,
+        ..Opts::default()
+    })
+    .await;
+    let token = h.token(&[READ]);
+    let calls = (0..24).map(|i| {
+        let (url, token) = (h.url.clone(), token.clone());
+        async move {
+            // A client of its own: its own connection to the gateway.
+            let http = reqwest::Client::new();
+            let mut answers = Vec::new();
+            for j in 0..3 {
+                let id = i * 10 + j;
+                let r = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("accept", "application/json, text/event-stream")
+                    .header("content-type", "application/json")
+                    .header("mcp-protocol-version", LEGACY)
+                    .body(call(id, "whoami", json!({})).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                answers.push((id, messages(r).await));
+            }
+            answers
+        }
+    });
+    for answers in futures_join_all(calls).await {
+        for (id, m) in answers {
+            assert_eq!(m[0]["id"], id, "{m:?}");
+            assert_eq!(m[0]["result"]["structuredContent"]["client_id"], "client-1");
+        }
+    }
+    assert_eq!(h.seen.lock().unwrap().len(), 72);
+}
+
+/// Runs the futures concurrently on the test's runtime.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

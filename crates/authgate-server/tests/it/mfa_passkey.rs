@@ -107,8 +107,11 @@ async fn mfa_enrolment_with_a_passkey_ends_with_a_code_and_is_single_use() {
     let e = enrol_passkey(&app, &b, "ada@example.com").await;
     assert_eq!(e.done.status, 303, "{}", e.done.body);
     let loc = e.done.location.clone().unwrap();
-    assert!(
-        loc.contains(&format!("/login/mfa/continue?r={}", e.rid)),
+    let to = url::Url::parse(&abs(&app, &loc)).unwrap();
+    assert!(to.path().ends_with("/login/mfa/continue"), "{loc}");
+    assert_eq!(
+        to.query_pairs().find(|(k, _)| k == "r").unwrap().1,
+        e.rid,
         "{loc}"
     );
     let stored = app.store.list_passkeys_for_user(&ada.id).await.unwrap();

@@ -223,3 +223,110 @@ describe('passkeys in a real browser (issue 21)', () => {
     assert.match(await bodyText(page), /not registered here/);
   });
 });
+
+// A person for whom MFA is required and who has no second factor yet
+// enrols a passkey on the sign-in's second step (next to the
+// authenticator app), and the sign-in goes on to consent and a code; the
+// next sign-in asks for that passkey after the password.
+describe('a passkey enrolled as the required second factor at sign-in', () => {
+  let ag, cb, browser, page, cdp, authenticatorId, resource, issuer;
+
+  before(async () => {
+    cb = await startCallbackServer();
+    resource = (await planWeather()).url;
+    const port = await freePort();
+    issuer = `http://localhost:${port}`;
+    ag = await startAuthgate({
+      name: 'authgate-mfa-passkey',
+      port,
+      extra: { issuer, mfa: { required: true } },
+      resources: [weatherResource(resource)],
+      clients: [
+        {
+          client_id: CLIENT_ID,
+          client_name: 'Passkey Test Client',
+          token_endpoint_auth_method: 'none',
+          redirect_uris: [cb.redirectUri],
+          grant_types: ['authorization_code', 'refresh_token'],
+          resources: ['weather'],
+        },
+      ],
+    });
+    browser = await launchBrowser();
+    ({ page } = await newPage(browser));
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await ag?.stop();
+    await cb?.close();
+  });
+
+  it('enrols a passkey on the forced step, then consent and a code; the next sign-in asks for it', async () => {
+    const p = pkce();
+    const state = randomState();
+    const url = authorizationUrl(ag.metadata, {
+      response_type: 'code',
+      client_id: CLIENT_ID,
+      redirect_uri: cb.redirectUri,
+      code_challenge: p.challenge,
+      code_challenge_method: 'S256',
+      state,
+      scope: 'weather:read',
+      resource,
+    });
+    await page.goto(url.toString());
+    await signIn(page, USER.email, USER.password);
+    await page.waitForURL((u) => u.pathname === '/login/mfa');
+    // Both ways to enrol are offered.
+    await page.locator('#mfa-enrol').waitFor();
+    await page.screenshot({ path: screenshotPath('passkeys-mfa-1-enrol-step'), fullPage: true });
+    await page.getByLabel('Name for the new passkey').fill('Test laptop');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1, 'one credential on the authenticator');
+    await Promise.all([
+      page.waitForURL((u) => u.toString().startsWith(cb.redirectUri)),
+      page.getByRole('button', { name: 'Allow', exact: true }).click(),
+    ]);
+    const q = (await cb.next()).searchParams;
+    assert.equal(q.get('state'), state);
+    const r = await postForm(ag.metadata.token_endpoint, {
+      grant_type: 'authorization_code',
+      code: q.get('code'),
+      redirect_uri: cb.redirectUri,
+      client_id: CLIENT_ID,
+      code_verifier: p.verifier,
+      resource,
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const { payload } = decodeJwt(r.body.access_token);
+    assert.equal(payload.amr[0], 'pwd', JSON.stringify(payload));
+    assert.ok(['hwk', 'swk'].includes(payload.amr[1]), JSON.stringify(payload));
+    assert.equal(payload.amr[2], 'mfa', JSON.stringify(payload));
+
+    // Signed out, the password alone is not enough any more: the step
+    // asks for the passkey, with nothing left to enrol.
+    await page.goto(`${issuer}/account`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.waitForURL(`${issuer}/login`);
+    await signIn(page, USER.email, USER.password);
+    await page.waitForURL((u) => u.pathname === '/login/mfa');
+    assert.equal(await page.locator('#mfa-passkey-enrol').count(), 0);
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.waitForURL(`${issuer}/account`);
+  });
+});

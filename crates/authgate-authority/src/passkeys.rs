@@ -13,7 +13,10 @@
 //! - A ceremony's state waits in the browser's session, wrapped with a
 //!   random id and an expiry; the id is spent in the store's nonce table
 //!   when the ceremony finishes, so a state (and its challenge) is used
-//!   once even when it travels in a signed cookie.
+//!   once even when it travels in a signed cookie. A registration's state
+//!   also names the person it was started for, and finishes only for them
+//!   (a browser that changed hands mid-ceremony cannot give one person's
+//!   challenge to another).
 //! - A signature counter that goes backwards is a possible clone: refused
 //!   and audited (`passkey.clone_suspected`).
 
@@ -73,6 +76,13 @@ pub enum PasskeyError {
     /// The same authenticator is already registered.
     #[error("this passkey is already registered")]
     Duplicate,
+    /// The registration was started for another person.
+    #[error("this passkey request was started for another account; start again")]
+    Foreign,
+    /// No second factor is owed to enrol (the person has one already, or
+    /// none is required): enrolment is no way around a second factor.
+    #[error("no second factor can be set up on this sign-in")]
+    NotOwed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -82,6 +92,10 @@ pub enum PasskeyError {
 pub struct Pending<S> {
     id: String,
     expires_at: i64,
+    /// The person a registration was started for (a sign-in ceremony names
+    /// nobody: the authenticator says who).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
     state: S,
 }
 
@@ -118,23 +132,33 @@ fn user_handle(user_id: &str) -> Uuid {
     Uuid::from_bytes(b)
 }
 
-fn wrap<S: Serialize>(auth: &Authority, state: S) -> Result<Value, PasskeyError> {
+fn wrap<S: Serialize>(
+    auth: &Authority,
+    user: Option<&str>,
+    state: S,
+) -> Result<Value, PasskeyError> {
     let p = Pending {
         id: secret::generate(auth.rng.as_ref()).map_err(StoreError::from)?,
         expires_at: auth.clock.now() + CEREMONY_TTL,
+        user: user.map(str::to_owned),
         state,
     };
     serde_json::to_value(p).map_err(|_| PasskeyError::Invalid)
 }
 
-/// Opens a pending ceremony and spends it (once, even across instances).
+/// Opens a pending ceremony started for `user` and spends it (once, even
+/// across instances).
 async fn unwrap_once<S: for<'de> Deserialize<'de>>(
     auth: &Authority,
     pending: Option<&Value>,
+    user: Option<&str>,
 ) -> Result<S, PasskeyError> {
     let p: Pending<S> = pending
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .ok_or(PasskeyError::Expired)?;
+    if p.user.as_deref() != user {
+        return Err(PasskeyError::Foreign);
+    }
     let now = auth.clock.now();
     if p.expires_at <= now {
         return Err(PasskeyError::Expired);
@@ -205,7 +229,7 @@ pub async fn start_registration(
         sel.insert("residentKey".into(), json!("required"));
         sel.insert("requireResidentKey".into(), json!(true));
     }
-    Ok((options, wrap(auth, reg)?))
+    Ok((options, wrap(auth, Some(&user.id), reg)?))
 }
 
 /// Finishes a registration: verifies the browser's answer against the
@@ -218,7 +242,7 @@ pub async fn finish_registration(
     name: &str,
 ) -> Result<PasskeyRecord, PasskeyError> {
     let name = check_name(name)?;
-    let reg: PasskeyRegistration = unwrap_once(auth, pending).await?;
+    let reg: PasskeyRegistration = unwrap_once(auth, pending, Some(&user.id)).await?;
     if response.len() > MAX_RESPONSE_BYTES {
         return Err(PasskeyError::Invalid);
     }
@@ -267,7 +291,7 @@ pub fn start_sign_in(auth: &Authority) -> Result<(Value, Value), PasskeyError> {
         .get("publicKey")
         .cloned()
         .ok_or(PasskeyError::Invalid)?;
-    Ok((options, wrap(auth, state)?))
+    Ok((options, wrap(auth, None, state)?))
 }
 
 /// A passkey sign-in that passed: who, and the methods used.
@@ -291,14 +315,38 @@ impl PasskeySignIn {
 
     /// The context after a password (`first`) and this passkey.
     pub fn after(&self, first: &AuthContext) -> AuthContext {
-        let mut ctx = first.clone();
-        for m in [self.method, "mfa"] {
-            if !ctx.amr.iter().any(|a| a == m) {
-                ctx.amr.push(m.into());
-            }
-        }
-        ctx
+        after(first, self.method)
     }
+}
+
+/// The context after a first factor and a passkey used with `method`.
+pub(crate) fn after(first: &AuthContext, method: &str) -> AuthContext {
+    let mut ctx = first.clone();
+    for m in [method, "mfa"] {
+        if !ctx.amr.iter().any(|a| a == m) {
+            ctx.amr.push(m.into());
+        }
+    }
+    ctx
+}
+
+/// RFC 8176's name for a passkey: `swk` when it may be synced
+/// (backup-eligible), `hwk` when it is bound to its device.
+fn method(backup_eligible: bool) -> &'static str {
+    if backup_eligible { "swk" } else { "hwk" }
+}
+
+/// The method (`hwk`/`swk`) of a stored passkey. `webauthn-rs` shows the
+/// backup flag only on an authentication result (its credential's fields
+/// are behind a "danger" feature), so it is read from the stored form; an
+/// unreadable flag claims the weaker `swk`.
+pub(crate) fn method_of(r: &PasskeyRecord) -> &'static str {
+    let be = r
+        .credential
+        .pointer("/cred/backup_eligible")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    method(be)
 }
 
 /// Finishes a passkey sign-in. With `expected_user` (a second factor) the
@@ -309,7 +357,7 @@ pub async fn finish_sign_in(
     response: &str,
     expected_user: Option<&str>,
 ) -> Result<PasskeySignIn, PasskeyError> {
-    let state: DiscoverableAuthentication = unwrap_once(auth, pending).await?;
+    let state: DiscoverableAuthentication = unwrap_once(auth, pending, None).await?;
     if response.len() > MAX_RESPONSE_BYTES {
         return Err(PasskeyError::Invalid);
     }
@@ -392,11 +440,7 @@ pub async fn finish_sign_in(
     record.credential = serde_json::to_value(&passkey).map_err(|_| PasskeyError::Invalid)?;
     record.last_used_at = Some(auth.clock.now());
     auth.store.update_passkey(&record).await?;
-    let method = if result.backup_eligible() {
-        "swk"
-    } else {
-        "hwk"
-    };
+    let method = method(result.backup_eligible());
     event(
         auth,
         "passkey.sign_in.succeeded",

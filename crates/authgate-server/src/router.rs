@@ -158,6 +158,14 @@ pub fn router(state: SharedState) -> Router {
         )
         .route(&paths.at("/login/mfa/enroll"), post(endpoints::mfa::enrol))
         .route(
+            &paths.at("/login/mfa/passkey"),
+            post(endpoints::mfa_passkey::register),
+        )
+        .route(
+            &paths.at("/login/mfa/passkey/options"),
+            post(endpoints::mfa_passkey::options),
+        )
+        .route(
             &paths.at("/login/mfa/continue"),
             get(endpoints::mfa::continue_after_enrolment),
         )

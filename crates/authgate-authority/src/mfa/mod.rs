@@ -8,6 +8,8 @@
 //! - [`policy`]: after a correct password, whether the sign-in is done,
 //!   owes a second factor, or must first enrol one (`[mfa] required`, or
 //!   the person's organization's `require_mfa`);
+//! - [`passkey_enrolment`]: a passkey as the factor enrolled on that step
+//!   (the ceremony itself is `authority::passkeys`');
 //! - [`reset`]: an operator removes every second factor of a person who
 //!   lost them.
 //!
@@ -19,6 +21,7 @@
 //! [`SignInThrottle`]: crate::throttle::SignInThrottle
 
 pub mod config;
+pub mod passkey_enrolment;
 pub mod policy;
 pub mod recovery_codes;
 pub mod totp;

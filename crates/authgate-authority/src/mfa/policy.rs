@@ -1,11 +1,16 @@
-//! When a local password sign-in needs a second factor.
+//! When a local password sign-in needs a second factor — the one place
+//! of the rule, passkeys included:
 //!
 //! - A person with any second factor (a confirmed authenticator app or a
-//!   passkey) gives one after the password, always.
+//!   passkey) gives one after the password, always: a passkey counts as
+//!   enrolled ([`Factors`]), and using it after the password (or alone: a
+//!   passkey with user verification is two factors) makes the sign-in
+//!   multi-factor (`mfa` in `amr`, `authority::passkeys`).
 //! - A person with none gives none, unless MFA is required for them — by
 //!   `[mfa] required`, or by their organization (`require_mfa`, membership
-//!   by the email's verified domain): then they enrol an authenticator
-//!   before the sign-in completes.
+//!   by the email's verified domain): then they enrol an authenticator app
+//!   or a passkey before the sign-in completes ([`must_enrol`]; nothing
+//!   else may be enrolled on a half-finished sign-in).
 
 use crate::Authority;
 use authgate_core::model::User;
@@ -55,6 +60,13 @@ pub async fn factors(auth: &Authority, user_id: &str) -> Result<Factors, StoreEr
         .is_some_and(|t| t.confirmed_at.is_some());
     let passkeys = !auth.store.list_passkeys_for_user(user_id).await?.is_empty();
     Ok(Factors { totp, passkeys })
+}
+
+/// Whether a sign-in waiting for its second factor may set one up now:
+/// only when `user` has none and one is required. Enrolment on that step
+/// is never a way around a factor the person already has.
+pub async fn must_enrol(auth: &Authority, user: &User) -> Result<bool, StoreError> {
+    Ok(after_password(auth, user).await? == AfterPassword::MustEnrol)
 }
 
 /// What follows `user`'s correct password.

@@ -64,6 +64,9 @@ struct StepPage {
     step: &'static str,
     totp: bool,
     passkeys: bool,
+    /// On the `enrol` step: a passkey may be added instead of the app
+    /// (`mfa_passkey`).
+    passkey_enrol: bool,
     enrol: Option<EnrolView>,
     codes: Vec<String>,
     error: Option<String>,
@@ -95,7 +98,7 @@ pub(crate) fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn field(pairs: &[(String, String)], k: &str) -> String {
+pub(crate) fn field(pairs: &[(String, String)], k: &str) -> String {
     Params::new(pairs)
         .single(k)
         .ok()
@@ -146,7 +149,7 @@ pub async fn begin(
 
 /// The session, the sign-in waiting in it, and its (still active) person;
 /// otherwise where to send the browser (back to the first step).
-async fn waiting(
+pub(crate) async fn waiting(
     state: &AppState,
     headers: &HeaderMap,
     rid: &str,
@@ -168,7 +171,7 @@ async fn waiting(
 
 /// The step's page for `user`: verify when they have a second factor,
 /// enrol when they have none and one is required.
-async fn render_step(
+pub(crate) async fn render_step(
     state: &AppState,
     sess: &Session,
     pending: &session::SecondFactorPending,
@@ -189,6 +192,7 @@ async fn render_step(
         step: "verify",
         totp: factors.totp,
         passkeys: factors.passkeys && authgate_authority::passkeys::available(state),
+        passkey_enrol: false,
         enrol: None,
         codes: Vec::new(),
         error,
@@ -210,6 +214,7 @@ async fn render_step(
             Ok(e) => {
                 p.step = "enrol";
                 p.enrol = Some(EnrolView::of(e));
+                p.passkey_enrol = authgate_authority::passkeys::available(state);
             }
             Err(e) => return failure(state, e),
         }
@@ -236,7 +241,7 @@ pub async fn step_page(
 }
 
 /// The form's fields once its session and CSRF token check out.
-async fn submitted(
+pub(crate) async fn submitted(
     state: &AppState,
     headers: &HeaderMap,
     form: Result<FormPairs, crate::http::error::ApiError>,
@@ -324,9 +329,9 @@ pub async fn enrol(
     };
     let rid = field(&pairs, "r");
     // Someone who already has a second factor gives it: enrolment is no
-    // way around it.
-    match policy::factors(&state, &user.id).await {
-        Ok(f) if f.any() => {
+    // way around it (and one who owes none is signed in by the step).
+    match policy::must_enrol(&state, &user).await {
+        Ok(false) => {
             return render_step(
                 &state,
                 &sess,
@@ -338,7 +343,7 @@ pub async fn enrol(
             )
             .await;
         }
-        Ok(_) => {}
+        Ok(true) => {}
         Err(e) => return failure(&state, e),
     }
     match totp::confirm(&state, &user, &field(&pairs, "code"), client.key()).await {
@@ -374,6 +379,7 @@ pub async fn enrol(
         step: "codes",
         totp: true,
         passkeys: false,
+        passkey_enrol: false,
         enrol: None,
         codes,
         error: None,

@@ -15,6 +15,7 @@ pub mod login;
 pub mod login_email;
 pub mod mfa;
 pub mod mfa_account;
+pub mod mfa_passkey;
 pub mod passkeys;
 pub mod password_reset;
 pub mod register;

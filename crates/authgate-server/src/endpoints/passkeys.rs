@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// Session data keys of the ceremonies waiting for the browser.
-const REGISTRATION: &str = "passkey_registration";
+pub(crate) const REGISTRATION: &str = "passkey_registration";
 const SIGN_IN: &str = "passkey_sign_in";
 
 const SCRIPT: &str = include_str!("../../assets/passkey.js");
@@ -69,7 +69,7 @@ fn failure(state: &AppState, e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn json_error(status: StatusCode, msg: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, msg: &str) -> Response {
     (status, axum::Json(json!({ "error": msg }))).into_response()
 }
 
@@ -146,7 +146,7 @@ pub async fn list_page(State(state): State<SharedState>, headers: HeaderMap) -> 
 }
 
 /// The CSRF token a script sends (header), or a form field.
-fn csrf_of(headers: &HeaderMap, pairs: &[(String, String)]) -> String {
+pub(crate) fn csrf_of(headers: &HeaderMap, pairs: &[(String, String)]) -> String {
     headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -154,7 +154,7 @@ fn csrf_of(headers: &HeaderMap, pairs: &[(String, String)]) -> String {
         .unwrap_or_else(|| field(pairs, "csrf"))
 }
 
-fn put(sess: &mut Session, key: &str, v: Value) {
+pub(crate) fn put(sess: &mut Session, key: &str, v: Value) {
     if !sess.data.is_object() {
         sess.data = json!({});
     }
@@ -163,13 +163,13 @@ fn put(sess: &mut Session, key: &str, v: Value) {
     }
 }
 
-fn take(sess: &mut Session, key: &str) -> Option<Value> {
+pub(crate) fn take(sess: &mut Session, key: &str) -> Option<Value> {
     sess.data.as_object_mut().and_then(|o| o.remove(key))
 }
 
 /// Saves the session and answers with `resp`, setting the cookie when the
 /// session lives in it.
-async fn saved(state: &AppState, sess: &Session, mut resp: Response) -> Response {
+pub(crate) async fn saved(state: &AppState, sess: &Session, mut resp: Response) -> Response {
     match session::save(state, sess).await {
         Ok(Some(raw)) => {
             session::set_cookie(state, &mut resp, &raw);

@@ -73,7 +73,7 @@ fn codes_of(p: &Page) -> Vec<String> {
 }
 
 /// Signs in with the password alone at `/login` (no pending request).
-async fn password_sign_in(app: &TestApp, b: &Browser, email: &str, r: &str) -> Page {
+pub(crate) async fn password_sign_in(app: &TestApp, b: &Browser, email: &str, r: &str) -> Page {
     let login = b.get(&app.url("/login")).await;
     assert_eq!(login.status, 200, "{}", login.body);
     b.post(
@@ -129,7 +129,7 @@ async fn enrol(app: &TestApp, b: &Browser) -> (Vec<u8>, Vec<String>) {
 
 /// A user with an authenticator app set up (signed in once, then signed
 /// out by dropping the browser).
-async fn user_with_totp(app: &TestApp, email: &str) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn user_with_totp(app: &TestApp, email: &str) -> (Vec<u8>, Vec<String>) {
     add_user(app, email).await;
     let b = Browser::new();
     let p = password_sign_in(app, &b, email, "").await;
@@ -140,7 +140,7 @@ async fn user_with_totp(app: &TestApp, email: &str) -> (Vec<u8>, Vec<String>) {
 /// /authorize with `extra` → sign-in page → password: the answer to the
 /// password (a redirect to the second step when one is owed) and the
 /// request id.
-async fn authorize_password(
+pub(crate) async fn authorize_password(
     app: &TestApp,
     b: &Browser,
     email: &str,
@@ -166,7 +166,7 @@ async fn authorize_password(
 }
 
 /// From a redirect to consent, allows and returns the code.
-async fn consent_and_code(app: &TestApp, b: &Browser, p: Page) -> String {
+pub(crate) async fn consent_and_code(app: &TestApp, b: &Browser, p: Page) -> String {
     assert_eq!(p.status, 303, "{}", p.body);
     let loc = p.location.clone().unwrap();
     assert!(loc.contains("/consent"), "{loc}");
@@ -187,7 +187,7 @@ async fn consent_and_code(app: &TestApp, b: &Browser, p: Page) -> String {
     p.query()["code"].clone()
 }
 
-fn step_form(p: &Page) -> (String, String) {
+pub(crate) fn step_form(p: &Page) -> (String, String) {
     (p.hidden("csrf"), p.hidden("r"))
 }
 

@@ -1,0 +1,337 @@
+//! A passkey as the second factor enrolled on the sign-in's second step
+//! (`/login/mfa/passkey`, when MFA is required and the person has none):
+//! the ceremony is bound to the pending sign-in of a just-verified
+//! password, refused without one, replayed or for another person, and
+//! ends like the app's enrolment (continue, consent, code). The browser's
+//! side is `soft_passkey` (a software authenticator); the issuer is
+//! `http://localhost:<port>`, since passkeys need a host name.
+
+use crate::browser::*;
+use crate::mfa::{
+    authorize_password, consent_and_code, password_sign_in, step_form, user_with_totp,
+};
+use crate::soft_passkey::SoftPasskey;
+use crate::support::*;
+use serde_json::{Value, json};
+
+async fn required_mfa_app() -> TestApp {
+    let mut cfg = default_config();
+    cfg.mfa.required = true;
+    TestApp::start_on_host(cfg, "localhost").await
+}
+
+/// The session cookie a response sets, as `name=value`.
+fn set_cookie(p: &Page) -> String {
+    p.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.contains("authgate_session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// `POST <path>` for a ceremony's options: the page and its `publicKey`.
+async fn options(app: &TestApp, b: &Browser, path: &str, csrf: &str, r: &str) -> (Page, Value) {
+    let p = b.post(&app.url(path), &[("csrf", csrf), ("r", r)]).await;
+    let v = serde_json::from_str::<Value>(&p.body).unwrap_or(Value::Null);
+    (p, v)
+}
+
+/// A forced enrolment with a passkey, up to the registration's answer.
+struct Enrolled {
+    key: SoftPasskey,
+    rid: String,
+    /// The answer to `POST /login/mfa/passkey`.
+    done: Page,
+    /// The session cookie that held the pending sign-in and the ceremony.
+    ceremony_cookie: String,
+    /// The ceremony's options (`publicKey`), and the page's CSRF token.
+    options: Value,
+    csrf: String,
+}
+
+/// Password (through /authorize) → forced enrolment → a passkey.
+async fn enrol_passkey(app: &TestApp, b: &Browser, email: &str) -> Enrolled {
+    let extra = [("scope", "openid weather:read"), ("nonce", "n-pk")];
+    let (p, rid) = authorize_password(app, b, email, &extra).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let step = b.get(&abs(app, p.location.as_deref().unwrap())).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    // Both ways to enrol; the passkey one runs the page script.
+    assert!(step.body.contains("id=\"mfa-enrol\""), "{}", step.body);
+    assert!(
+        step.body.contains("id=\"mfa-passkey-enrol\""),
+        "{}",
+        step.body
+    );
+    assert!(step.body.contains("/assets/passkey.js"));
+    let csp = step.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let (csrf, r) = step_form(&step);
+
+    let (opts, v) = options(app, b, "/login/mfa/passkey/options", &csrf, &r).await;
+    assert_eq!(opts.status, 200, "{}", opts.body);
+    let ceremony_cookie = set_cookie(&opts);
+    let mut key = SoftPasskey::new(&app.origin());
+    let cred = key.create(&v["publicKey"]);
+    let done = b
+        .post(
+            &app.url("/login/mfa/passkey"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("credential", &cred),
+                ("name", "Laptop"),
+            ],
+        )
+        .await;
+    Enrolled {
+        key,
+        rid,
+        done,
+        ceremony_cookie,
+        options: v["publicKey"].clone(),
+        csrf,
+    }
+}
+
+#[tokio::test]
+async fn mfa_enrolment_with_a_passkey_ends_with_a_code_and_is_single_use() {
+    let app = required_mfa_app().await;
+    let ada = add_user(&app, "ada@example.com").await;
+    let b = Browser::new();
+    let e = enrol_passkey(&app, &b, "ada@example.com").await;
+    assert_eq!(e.done.status, 303, "{}", e.done.body);
+    let loc = e.done.location.clone().unwrap();
+    let to = url::Url::parse(&abs(&app, &loc)).unwrap();
+    assert!(to.path().ends_with("/login/mfa/continue"), "{loc}");
+    assert_eq!(
+        to.query_pairs().find(|(k, _)| k == "r").unwrap().1,
+        e.rid,
+        "{loc}"
+    );
+    let stored = app.store.list_passkeys_for_user(&ada.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].name, "Laptop");
+
+    // On as after the app's enrolment: continue, consent, the code.
+    let next = b.get(&abs(&app, &loc)).await;
+    let code = consent_and_code(&app, &b, next).await;
+    let (s, tok) = exchange(&app, &code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["amr"], json!(["pwd", "hwk", "mfa"]), "{at}");
+
+    // The ceremony is spent: the browser's earlier cookie (still holding
+    // the pending sign-in and the ceremony) replayed with a valid answer
+    // to the same challenge from another authenticator, once the passkey
+    // is gone again so that a factor is owed, is refused with a page and
+    // adds nothing.
+    assert!(
+        app.store
+            .delete_passkey(&ada.id, &stored[0].id)
+            .await
+            .unwrap()
+    );
+    let cred = SoftPasskey::new(&app.origin()).create(&e.options);
+    let replay = app
+        .http
+        .post(app.url("/login/mfa/passkey"))
+        .header("cookie", &e.ceremony_cookie)
+        .form(&[
+            ("csrf", e.csrf.as_str()),
+            ("r", e.rid.as_str()),
+            ("credential", cred.as_str()),
+            ("name", "Again"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    let body = replay.text().await.unwrap();
+    assert!(
+        body.contains("This passkey request expired or was already used."),
+        "{body}"
+    );
+    assert!(body.contains("id=\"mfa-enrol\""), "{body}");
+    assert!(
+        app.store
+            .list_passkeys_for_user(&ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.shutdown().await;
+}
+
+/// After the enrolment the next sign-in owes the passkey: the step asks for
+/// it (nothing to enrol any more) and it completes the sign-in.
+#[tokio::test]
+async fn mfa_after_a_passkey_enrolment_the_next_sign_in_asks_for_the_passkey() {
+    let app = required_mfa_app().await;
+    add_user(&app, "ada@example.com").await;
+    let mut key = {
+        let e = enrol_passkey(&app, &Browser::new(), "ada@example.com").await;
+        assert_eq!(e.done.status, 303, "{}", e.done.body);
+        e.key
+    };
+
+    let b = Browser::new();
+    let (p, _) = authorize_password(&app, &b, "ada@example.com", &[]).await;
+    assert!(p.location.as_deref().unwrap().contains("/login/mfa"));
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(
+        step.body.contains("id=\"passkey-sign-in\""),
+        "{}",
+        step.body
+    );
+    assert!(!step.body.contains("id=\"mfa-enrol\""), "{}", step.body);
+    assert!(!step.body.contains("id=\"mfa-passkey-enrol\""));
+    let (csrf, r) = step_form(&step);
+    // Enrolling another factor instead is no way around it.
+    let (no, _) = options(&app, &b, "/login/mfa/passkey/options", &csrf, &r).await;
+    assert_eq!(no.status, 409, "{}", no.body);
+    // Half signed in until the passkey is given.
+    assert_eq!(b.get(&app.url("/account")).await.status, 303);
+
+    let (opts, v) = options(&app, &b, "/login/passkey/options", &csrf, &r).await;
+    assert_eq!(opts.status, 200, "{}", opts.body);
+    let cred = key.get(&v["publicKey"]);
+    let p = b
+        .post(
+            &app.url("/login/passkey"),
+            &[("csrf", &csrf), ("r", &r), ("credential", &cred)],
+        )
+        .await;
+    let code = consent_and_code(&app, &b, p).await;
+    let (s, tok) = exchange(&app, &code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["amr"], json!(["pwd", "hwk", "mfa"]), "{at}");
+    app.shutdown().await;
+}
+
+/// No registration without a pending sign-in from a just-verified password
+/// that owes an enrolment, with this page's CSRF token, for this person.
+#[tokio::test]
+async fn mfa_passkey_enrolment_is_refused_without_a_pending_sign_in_that_owes_one() {
+    let app = required_mfa_app().await;
+    let ada = add_user(&app, "ada@example.com").await;
+    let bob = add_user(&app, "bob@example.com").await;
+
+    // A fresh browser: no session at all, then a sign-in page's
+    // pre-session (a CSRF token, no password given).
+    let fresh = Browser::new();
+    let (p, v) = options(&app, &fresh, "/login/mfa/passkey/options", "x", "").await;
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert!(v["publicKey"].is_null());
+    let login = fresh.get(&app.url("/login")).await;
+    let csrf = login.hidden("csrf");
+    let (p, _) = options(&app, &fresh, "/login/mfa/passkey/options", &csrf, "").await;
+    assert_eq!(p.status, 401, "{}", p.body);
+    let p = fresh
+        .post(
+            &app.url("/login/mfa/passkey"),
+            &[("csrf", &csrf), ("credential", "{}"), ("name", "K")],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert!(p.location.unwrap().contains("/login"));
+
+    // A pending sign-in, but not this page's CSRF token.
+    let b = Browser::new();
+    let (p, _) = authorize_password(&app, &b, "ada@example.com", &[]).await;
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    let (csrf, r) = step_form(&step);
+    let (p, _) = options(&app, &b, "/login/mfa/passkey/options", "wrong", &r).await;
+    assert_eq!(p.status, 403, "{}", p.body);
+
+    // A ceremony started for ada, answered after bob's password in the
+    // same browser: foreign to bob's sign-in, refused with a page.
+    let (p, v) = options(&app, &b, "/login/mfa/passkey/options", &csrf, &r).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let cred = SoftPasskey::new(&app.origin()).create(&v["publicKey"]);
+    let (p, _) = authorize_password(&app, &b, "bob@example.com", &[]).await;
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    let (csrf, r) = step_form(&step);
+    let p = b
+        .post(
+            &app.url("/login/mfa/passkey"),
+            &[
+                ("csrf", "wrong"),
+                ("r", &r),
+                ("credential", &cred),
+                ("name", "K"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 403, "{}", p.body);
+    let p = b
+        .post(
+            &app.url("/login/mfa/passkey"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("credential", &cred),
+                ("name", "K"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body
+            .contains("This passkey request was started for another sign-in."),
+        "{}",
+        p.body
+    );
+    for u in [&ada, &bob] {
+        assert!(
+            app.store
+                .list_passkeys_for_user(&u.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    app.shutdown().await;
+}
+
+/// A person who already has a second factor gives it: the enrolment's
+/// endpoints refuse to add a passkey on their half-finished sign-in.
+#[tokio::test]
+async fn mfa_passkey_enrolment_is_no_way_around_an_existing_factor() {
+    let app = TestApp::start_on_host(default_config(), "localhost").await;
+    user_with_totp(&app, "ada@example.com").await;
+    let b = Browser::new();
+    let p = password_sign_in(&app, &b, "ada@example.com", "").await;
+    assert!(p.location.as_deref().unwrap().contains("/login/mfa"));
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    assert!(!step.body.contains("id=\"mfa-passkey-enrol\""));
+    let (csrf, r) = step_form(&step);
+    let (p, _) = options(&app, &b, "/login/mfa/passkey/options", &csrf, &r).await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    let p = b
+        .post(
+            &app.url("/login/mfa/passkey"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("credential", "{}"),
+                ("name", "K"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(
+        p.body.contains("A second factor is already set up."),
+        "{}",
+        p.body
+    );
+    assert_eq!(b.get(&app.url("/account")).await.status, 303);
+    app.shutdown().await;
+}

@@ -226,8 +226,9 @@ describe('passkeys in a real browser (issue 21)', () => {
 
 // A person for whom MFA is required and who has no second factor yet
 // enrols a passkey on the sign-in's second step (next to the
-// authenticator app), and the sign-in goes on to consent and a code; the
-// next sign-in asks for that passkey after the password.
+// authenticator app), is shown recovery codes once, and the sign-in goes
+// on to consent and a code; the next sign-in asks for that passkey after
+// the password.
 describe('a passkey enrolled as the required second factor at sign-in', () => {
   let ag, cb, browser, page, cdp, authenticatorId, resource, issuer;
 
@@ -274,7 +275,7 @@ describe('a passkey enrolled as the required second factor at sign-in', () => {
     await cb?.close();
   });
 
-  it('enrols a passkey on the forced step, then consent and a code; the next sign-in asks for it', async () => {
+  it('enrols a passkey on the forced step, then recovery codes, consent and a code; the next sign-in asks for it', async () => {
     const p = pkce();
     const state = randomState();
     const url = authorizationUrl(ag.metadata, {
@@ -295,9 +296,14 @@ describe('a passkey enrolled as the required second factor at sign-in', () => {
     await page.screenshot({ path: screenshotPath('passkeys-mfa-1-enrol-step'), fullPage: true });
     await page.getByLabel('Name for the new passkey').fill('Test laptop');
     await page.getByRole('button', { name: 'Add a passkey' }).click();
-    await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+    // The recovery codes, shown once, then on to consent.
+    await page.locator('#recovery-codes').waitFor();
+    assert.equal(await page.locator('#recovery-codes li').count(), 10);
+    await page.screenshot({ path: screenshotPath('passkeys-mfa-2-recovery-codes'), fullPage: true });
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert.equal(credentials.length, 1, 'one credential on the authenticator');
+    await page.locator('#mfa-continue').click();
+    await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
     await Promise.all([
       page.waitForURL((u) => u.toString().startsWith(cb.redirectUri)),
       page.getByRole('button', { name: 'Allow', exact: true }).click(),

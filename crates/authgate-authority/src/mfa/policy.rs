@@ -11,6 +11,10 @@
 //!   by the email's verified domain): then they enrol an authenticator app
 //!   or a passkey before the sign-in completes ([`must_enrol`]; nothing
 //!   else may be enrolled on a half-finished sign-in).
+//! - A recovery code stands in for whichever second factor the person has
+//!   (app or passkey), and only while they have one
+//!   ([`Factors::take_recovery_codes`]): codes left over after the last
+//!   factor went are no way around enrolling a new one.
 
 use crate::Authority;
 use authgate_core::model::User;
@@ -49,6 +53,13 @@ pub struct Factors {
 impl Factors {
     pub fn any(&self) -> bool {
         self.totp || self.passkeys
+    }
+
+    /// Whether a recovery code may stand in for a second factor (at the
+    /// sign-in's step) and new ones may be made (account page): only
+    /// while the person has a factor for them to stand in for.
+    pub fn take_recovery_codes(&self) -> bool {
+        self.any()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Recovery codes: when the authenticator app is lost, one of ten codes
-//! stands in for it, once. Each is 16 characters of Crockford base32
+//! Recovery codes: when the second factor (authenticator app or passkey)
+//! is lost, one of ten codes stands in for it, once, and only while the
+//! person has one (`policy::Factors::take_recovery_codes`). Each is 16 characters of Crockford base32
 //! (80 random bits, shown as `xxxx-xxxx-xxxx-xxxx`), so a fast hash is
 //! right at rest (as for every other high-entropy secret here,
 //! `authgate_core::secret::hash`); they are shown once, when made, and
@@ -91,7 +92,8 @@ pub async fn remaining(auth: &Authority, user_id: &str) -> Result<u64, MfaError>
 }
 
 /// Spends one of the person's codes. Audited `recovery_code.used` (with
-/// how many are left).
+/// how many are left). A person with no second factor left spends none
+/// ([`MfaError::NotEnrolled`]): their old codes stand in for nothing.
 pub async fn use_code(
     auth: &Authority,
     user_id: &str,
@@ -99,6 +101,12 @@ pub async fn use_code(
     address: AddressKey,
 ) -> Result<(), MfaError> {
     check_throttle(auth, user_id, address)?;
+    if !super::policy::factors(auth, user_id)
+        .await?
+        .take_recovery_codes()
+    {
+        return Err(MfaError::NotEnrolled);
+    }
     let spent = match normalize(code) {
         Some(c) => {
             auth.store

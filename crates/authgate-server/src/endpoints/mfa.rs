@@ -62,8 +62,13 @@ struct StepPage {
     /// `verify` (give a second factor), `enrol` (set one up first) or
     /// `codes` (enrolled and signed in: the recovery codes, once).
     step: &'static str,
+    /// On `verify`, the person's factors; on `codes`, which one was just
+    /// enrolled (the app, or else a passkey).
     totp: bool,
     passkeys: bool,
+    /// On `verify`: a recovery code may stand in for the factor
+    /// (`policy::Factors::take_recovery_codes`).
+    recovery: bool,
     /// On the `enrol` step: a passkey may be added instead of the app
     /// (`mfa_passkey`).
     passkey_enrol: bool,
@@ -192,6 +197,7 @@ pub(crate) async fn render_step(
         step: "verify",
         totp: factors.totp,
         passkeys: factors.passkeys && authgate_authority::passkeys::available(state),
+        recovery: factors.take_recovery_codes(),
         passkey_enrol: false,
         enrol: None,
         codes: Vec::new(),
@@ -371,21 +377,37 @@ pub async fn enrol(
         Ok(x) => x,
         Err(e) => return failure(&state, e),
     };
+    codes_page(&state, &new_sess, &rid, codes, true, &raw)
+}
+
+/// The page after a second factor was enrolled on the step and the person
+/// signed in (`sess`, its cookie `raw`): their new recovery codes, once,
+/// and the link on to `/login/mfa/continue`. `totp` says which factor the
+/// codes stand in for (the app, or else a passkey).
+pub(crate) fn codes_page(
+    state: &AppState,
+    sess: &Session,
+    rid: &str,
+    codes: Vec<String>,
+    totp: bool,
+    raw: &str,
+) -> Response {
     let page = StepPage {
-        page: PageCtx::new(&state),
-        csrf: new_sess.csrf_token.clone(),
-        request_id: rid.clone(),
+        page: PageCtx::new(state),
+        csrf: sess.csrf_token.clone(),
+        request_id: rid.to_owned(),
         client_name: None,
         step: "codes",
-        totp: true,
-        passkeys: false,
+        totp,
+        passkeys: !totp,
+        recovery: false,
         passkey_enrol: false,
         enrol: None,
         codes,
         error: None,
     };
-    let mut resp = page::render(&state, StatusCode::OK, &page);
-    session::set_cookie(&state, &mut resp, &raw);
+    let mut resp = page::render(state, StatusCode::OK, &page);
+    session::set_cookie(state, &mut resp, raw);
     resp
 }
 

@@ -1,4 +1,6 @@
-//! `/account/mfa`: the person's authenticator app and recovery codes.
+//! `/account/mfa`: the person's authenticator app and recovery codes
+//! (which stand in for the app or a passkey: a person with passkeys only
+//! makes new ones here too, with their password).
 //! Setting one up shows its QR code and key, and it counts only once a
 //! code from it was typed; the recovery codes are shown once, when made;
 //! removing the app takes a current code from it or the password.
@@ -11,7 +13,7 @@ use crate::pages::page::{self, PageCtx};
 use crate::pages::{qr, session};
 use crate::state::{AppState, SharedState};
 use askama::Template;
-use authgate_authority::mfa::{MfaError, recovery_codes, totp};
+use authgate_authority::mfa::{MfaError, policy, recovery_codes, totp};
 use authgate_core::model::{Session, User};
 use authgate_core::token_request::Params;
 use axum::extract::State;
@@ -28,6 +30,8 @@ struct AccountMfaPage {
     status: &'static str,
     /// Unused recovery codes left.
     remaining: u64,
+    /// The person has a passkey (their codes may stand in for it).
+    passkeys: bool,
     /// Set when an authenticator is being set up.
     enrol: Option<EnrolView>,
     /// New recovery codes, shown once.
@@ -128,6 +132,10 @@ async fn render(
         (Ok(s), Ok(r)) => (s, r),
         (Err(e), _) | (_, Err(e)) => return failure(state, e),
     };
+    let factors = match policy::factors(state, &user.id).await {
+        Ok(f) => f,
+        Err(e) => return failure(state, e),
+    };
     let p = AccountMfaPage {
         page: PageCtx::new(state),
         csrf: sess.csrf_token.clone(),
@@ -138,6 +146,7 @@ async fn render(
             totp::Status::Active => "active",
         },
         remaining,
+        passkeys: factors.passkeys,
         enrol: extra.enrol,
         codes: extra.codes,
         error: extra.error,
@@ -238,8 +247,9 @@ pub async fn confirm(
 }
 
 /// `POST /account/mfa/recovery-codes` (`code` or `password`, `csrf`): new
-/// recovery codes, replacing all the old ones. Like turning the app off it
-/// needs fresh proof: a stolen session alone must not mint codes that
+/// recovery codes, replacing all the old ones, for a person with an app or
+/// a passkey. Like turning the app off it needs fresh proof (without an
+/// app, the password): a stolen session alone must not mint codes that
 /// would pass the second factor later.
 pub async fn regenerate_codes(
     State(state): State<SharedState>,
@@ -251,9 +261,10 @@ pub async fn regenerate_codes(
         Ok(x) => x,
         Err(r) => return r,
     };
-    match totp::is_active(&state, &user.id).await {
-        Ok(true) => {}
-        Ok(false) => {
+    // Codes stand in for a factor the person has (the app or a passkey).
+    match policy::factors(&state, &user.id).await {
+        Ok(f) if f.take_recovery_codes() => {}
+        Ok(_) => {
             let extra = Extra {
                 error: Some(problem(&MfaError::NotEnrolled)),
                 ..Extra::default()

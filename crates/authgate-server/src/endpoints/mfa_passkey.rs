@@ -9,18 +9,18 @@
 //! sign-in only, and its state waits in that same session under the
 //! account page's key, as single-use and bound to the person
 //! (`authority::passkeys`). Whether the step may enrol at all is
-//! `mfa::policy::must_enrol`. Success makes the signed-in session (as
-//! after the app's first code) and goes on through
-//! `/login/mfa/continue`: consent, then the code.
+//! `mfa::policy::must_enrol`. Success makes the signed-in session and
+//! shows new recovery codes once (as after the app's first code, on the
+//! same page), then goes on through `/login/mfa/continue`: consent, then
+//! the code.
 
 use crate::endpoints::mfa::{self, field};
 use crate::endpoints::passkeys::{REGISTRATION, csrf_of, json_error, put, saved, take};
 use crate::http::form::FormPairs;
 use crate::pages::i18n::msg;
-use crate::pages::page;
 use crate::pages::session;
 use crate::state::SharedState;
-use authgate_authority::mfa::passkey_enrolment;
+use authgate_authority::mfa::{passkey_enrolment, recovery_codes};
 use authgate_authority::passkeys::PasskeyError;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -88,8 +88,8 @@ pub async fn options(
 }
 
 /// `POST /login/mfa/passkey` (`credential` (JSON), `name`, `r`, `csrf`):
-/// registers the passkey, signs the person in and goes on to where the
-/// sign-in was going.
+/// registers the passkey, signs the person in and shows their recovery
+/// codes once, with the link on to where the sign-in was going.
 pub async fn register(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -145,20 +145,15 @@ pub async fn register(
             return resp;
         }
     };
-    let (_, raw) = match session::renew_for_user(&state, &sess, &user.id, &ctx).await {
+    // Recovery codes as after the app's enrolment: a lost passkey then
+    // needs no operator.
+    let codes = match recovery_codes::regenerate(&state, &user.id).await {
+        Ok(c) => c,
+        Err(e) => return mfa::failure(&state, e),
+    };
+    let (new_sess, raw) = match session::renew_for_user(&state, &sess, &user.id, &ctx).await {
         Ok(x) => x,
         Err(e) => return mfa::failure(&state, e),
     };
-    let base = state.settings.issuer_path();
-    let to = if rid.is_empty() {
-        format!("{base}/login/mfa/continue")
-    } else {
-        format!(
-            "{base}/login/mfa/continue?r={}",
-            percent_encoding::utf8_percent_encode(&rid, percent_encoding::NON_ALPHANUMERIC)
-        )
-    };
-    let mut resp = page::see_other(&to);
-    session::set_cookie(&state, &mut resp, &raw);
-    resp
+    mfa::codes_page(&state, &new_sess, &rid, codes, false, &raw)
 }

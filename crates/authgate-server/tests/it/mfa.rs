@@ -62,7 +62,7 @@ fn text_of(p: &Page, id: &str) -> String {
 }
 
 /// The recovery codes a page shows.
-fn codes_of(p: &Page) -> Vec<String> {
+pub(crate) fn codes_of(p: &Page) -> Vec<String> {
     let start = p.body.find("id=\"recovery-codes\"").expect("codes shown");
     let end = p.body[start..].find("</ul>").unwrap() + start;
     p.body[start..end]

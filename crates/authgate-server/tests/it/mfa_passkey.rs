@@ -2,13 +2,14 @@
 //! (`/login/mfa/passkey`, when MFA is required and the person has none):
 //! the ceremony is bound to the pending sign-in of a just-verified
 //! password, refused without one, replayed or for another person, and
-//! ends like the app's enrolment (continue, consent, code). The browser's
+//! ends like the app's enrolment (recovery codes once, continue, consent,
+//! code); a recovery code then stands in for the passkey, once. The browser's
 //! side is `soft_passkey` (a software authenticator); the issuer is
 //! `http://localhost:<port>`, since passkeys need a host name.
 
 use crate::browser::*;
 use crate::mfa::{
-    authorize_password, consent_and_code, password_sign_in, step_form, user_with_totp,
+    authorize_password, codes_of, consent_and_code, password_sign_in, step_form, user_with_totp,
 };
 use crate::soft_passkey::SoftPasskey;
 use crate::support::*;
@@ -32,6 +33,18 @@ fn set_cookie(p: &Page) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+/// The codes page's link on (`#mfa-continue`), as a path.
+fn continue_link(p: &Page) -> String {
+    let needle = "id=\"mfa-continue\" href=\"";
+    let start = p
+        .body
+        .find(needle)
+        .unwrap_or_else(|| panic!("no continue link: {}", p.body))
+        + needle.len();
+    let end = p.body[start..].find('"').unwrap() + start;
+    p.body[start..end].replace("&amp;", "&")
 }
 
 /// `POST <path>` for a ceremony's options: the page and its `publicKey`.
@@ -105,8 +118,17 @@ async fn mfa_enrolment_with_a_passkey_ends_with_a_code_and_is_single_use() {
     let ada = add_user(&app, "ada@example.com").await;
     let b = Browser::new();
     let e = enrol_passkey(&app, &b, "ada@example.com").await;
-    assert_eq!(e.done.status, 303, "{}", e.done.body);
-    let loc = e.done.location.clone().unwrap();
+    // Signed in, the recovery codes shown once (the app's enrolment's
+    // page), with the link on.
+    assert_eq!(e.done.status, 200, "{}", e.done.body);
+    assert_eq!(codes_of(&e.done).len(), 10, "{}", e.done.body);
+    assert!(
+        e.done.body.contains("if you lose your passkey"),
+        "{}",
+        e.done.body
+    );
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 10);
+    let loc = continue_link(&e.done);
     let to = url::Url::parse(&abs(&app, &loc)).unwrap();
     assert!(to.path().ends_with("/login/mfa/continue"), "{loc}");
     assert_eq!(
@@ -176,7 +198,7 @@ async fn mfa_after_a_passkey_enrolment_the_next_sign_in_asks_for_the_passkey() {
     add_user(&app, "ada@example.com").await;
     let mut key = {
         let e = enrol_passkey(&app, &Browser::new(), "ada@example.com").await;
-        assert_eq!(e.done.status, 303, "{}", e.done.body);
+        assert_eq!(e.done.status, 200, "{}", e.done.body);
         e.key
     };
 
@@ -192,6 +214,9 @@ async fn mfa_after_a_passkey_enrolment_the_next_sign_in_asks_for_the_passkey() {
     );
     assert!(!step.body.contains("id=\"mfa-enrol\""), "{}", step.body);
     assert!(!step.body.contains("id=\"mfa-passkey-enrol\""));
+    // A recovery code may stand in for the passkey.
+    assert!(step.body.contains("id=\"mfa-recovery\""), "{}", step.body);
+    assert!(step.body.contains("Lost your passkey? Use a recovery code"));
     let (csrf, r) = step_form(&step);
     // Enrolling another factor instead is no way around it.
     let (no, _) = options(&app, &b, "/login/mfa/passkey/options", &csrf, &r).await;
@@ -213,6 +238,104 @@ async fn mfa_after_a_passkey_enrolment_the_next_sign_in_asks_for_the_passkey() {
     assert_eq!(s, 200, "{tok}");
     let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
     assert_eq!(at["amr"], json!(["pwd", "hwk", "mfa"]), "{at}");
+    app.shutdown().await;
+}
+
+/// The codes shown after a passkey enrolment stand in for the passkey:
+/// password + one code signs in (each code once); a person with only
+/// passkeys makes new codes on the account page with their password; and
+/// once no factor is left, a leftover code is no way around enrolling.
+#[tokio::test]
+async fn mfa_after_a_passkey_enrolment_a_recovery_code_stands_in_for_it_once() {
+    let app = required_mfa_app().await;
+    let ada = add_user(&app, "ada@example.com").await;
+    let codes = {
+        let e = enrol_passkey(&app, &Browser::new(), "ada@example.com").await;
+        assert_eq!(e.done.status, 200, "{}", e.done.body);
+        codes_of(&e.done)
+    };
+    assert_eq!(codes.len(), 10);
+
+    // Password and a recovery code (no passkey): signed in, `otp`.
+    let recover = |code: String| {
+        let app = &app;
+        async move {
+            let b = Browser::new();
+            let extra = [("scope", "openid weather:read"), ("nonce", "n-rc")];
+            let (p, _) = authorize_password(app, &b, "ada@example.com", &extra).await;
+            assert!(p.location.as_deref().unwrap().contains("/login/mfa"));
+            let step = b.get(&abs(app, p.location.as_deref().unwrap())).await;
+            assert_eq!(step.status, 200, "{}", step.body);
+            let (csrf, r) = step_form(&step);
+            let p = b
+                .post(
+                    &app.url("/login/mfa"),
+                    &[
+                        ("csrf", &csrf),
+                        ("r", &r),
+                        ("method", "recovery"),
+                        ("code", &code),
+                    ],
+                )
+                .await;
+            (b, p)
+        }
+    };
+    let (b, p) = recover(codes[0].clone()).await;
+    let code = consent_and_code(&app, &b, p).await;
+    let (s, tok) = exchange(&app, &code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["amr"], json!(["pwd", "otp", "mfa"]), "{at}");
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 9);
+
+    // The same code again: refused, nothing spent.
+    let (other, p) = recover(codes[0].clone()).await;
+    assert_eq!(p.status, 401, "a recovery code is used once: {}", p.body);
+    assert!(p.body.contains("The code is not correct."), "{}", p.body);
+    assert_eq!(other.get(&app.url("/account")).await.status, 303);
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 9);
+
+    // On the account page, without an app: new codes with the password.
+    let page = b.get(&app.url("/account/mfa")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"mfa-regenerate\""), "{}", page.body);
+    assert!(
+        page.body.contains("Recovery codes left: 9"),
+        "{}",
+        page.body
+    );
+    let csrf = page.hidden("csrf");
+    let wrong = b
+        .post(
+            &app.url("/account/mfa/recovery-codes"),
+            &[("csrf", &csrf), ("password", "not-the-password")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let fresh = b
+        .post(
+            &app.url("/account/mfa/recovery-codes"),
+            &[("csrf", &csrf), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    let new_codes = codes_of(&fresh);
+    assert_eq!(new_codes.len(), 10);
+    assert!(new_codes.iter().all(|c| !codes.contains(c)));
+    let (_, p) = recover(codes[1].clone()).await;
+    assert_eq!(p.status, 401, "the old codes stopped working: {}", p.body);
+
+    // Once the passkey is gone, the codes stand in for nothing: the step
+    // asks for an enrolment and a code is refused without being spent.
+    for k in app.store.list_passkeys_for_user(&ada.id).await.unwrap() {
+        assert!(app.store.delete_passkey(&ada.id, &k.id).await.unwrap());
+    }
+    let (other, p) = recover(new_codes[0].clone()).await;
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert!(p.body.contains("id=\"mfa-enrol\""), "{}", p.body);
+    assert_eq!(other.get(&app.url("/account")).await.status, 303);
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 10);
     app.shutdown().await;
 }
 

@@ -1,8 +1,9 @@
 //! The gateway scenario: the same trivial MCP tool call sent straight to
 //! the MCP server (`direct`, which validates the token itself) and through
 //! `authgate gateway` (`gateway`, the gateway validating, the MCP server
-//! behind it not), alternating in the same rounds; and the gateway's memory
-//! with idle SSE streams held open.
+//! behind it not) and through nginx as a plain reverse proxy (`nginx`: the
+//! cost of a second HTTP hop alone), alternating in the same rounds; and
+//! the gateway's memory with idle SSE streams held open.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,6 +16,7 @@ pub const SCENARIO: &str = "gateway";
 pub const STREAMS_SCENARIO: &str = "gateway-streams";
 const DIRECT: &str = "direct";
 const GATEWAY: &str = "gateway";
+const NGINX: &str = "nginx";
 
 /// Latency goal's concurrency (one call at a time: what the gateway adds
 /// to a call, without queueing) and CPU goal's (under load).
@@ -47,6 +49,18 @@ fn per_cpu_s(r: &Value) -> Option<f64> {
 /// For each round (run) at `c` where both targets answered cleanly, `f`
 /// of (direct, gateway).
 fn per_round(rows: &[&Value], c: usize, f: impl Fn(&Value, &Value) -> Option<f64>) -> Vec<f64> {
+    per_round_of(rows, c, DIRECT, GATEWAY, f)
+}
+
+/// For each round at `c` where targets `a` and `b` answered cleanly, `f`
+/// of (a, b).
+fn per_round_of(
+    rows: &[&Value],
+    c: usize,
+    a: &str,
+    b: &str,
+    f: impl Fn(&Value, &Value) -> Option<f64>,
+) -> Vec<f64> {
     let mut rounds: BTreeMap<&str, BTreeMap<&str, &Value>> = BTreeMap::new();
     for r in rows.iter().filter(|r| conc(r) == c) {
         rounds
@@ -57,8 +71,8 @@ fn per_round(rows: &[&Value], c: usize, f: impl Fn(&Value, &Value) -> Option<f64
     rounds
         .values()
         .filter_map(|round| {
-            let (d, g) = (round.get(DIRECT)?, round.get(GATEWAY)?);
-            (clean(d) && clean(g)).then(|| f(d, g)).flatten()
+            let (x, y) = (round.get(a)?, round.get(b)?);
+            (clean(x) && clean(y)).then(|| f(x, y)).flatten()
         })
         .collect()
 }
@@ -80,6 +94,21 @@ fn gateway_share(rows: &[&Value], c: usize) -> Option<f64> {
 fn gateway_share_of_direct(rows: &[&Value], c: usize) -> Option<f64> {
     median(per_round(rows, c, |d, g| {
         Some(cpu_us_per_call(g, "server")? / cpu_us_per_call(d, "server")?)
+    }))
+}
+
+/// The gateway's CPU per call over nginx's (same round): what the
+/// gateway's own work costs on top of a second HTTP hop.
+fn gateway_over_nginx(rows: &[&Value], c: usize) -> Option<f64> {
+    median(per_round_of(rows, c, NGINX, GATEWAY, |n, g| {
+        Some(cpu_us_per_call(g, "server")? / cpu_us_per_call(n, "server")?)
+    }))
+}
+
+/// nginx's CPU per call over the MCP server's behind it (same run).
+fn nginx_share(rows: &[&Value], c: usize) -> Option<f64> {
+    median(per_round_of(rows, c, NGINX, NGINX, |n, _| {
+        Some(cpu_us_per_call(n, "server")? / cpu_us_per_call(n, "upstream")?)
     }))
 }
 
@@ -135,7 +164,7 @@ pub fn render(out: &mut String, lines: &[Value]) {
     }
     let _ = writeln!(
         out,
-        "## MCP gateway: a tool call direct and through `authgate gateway`\n"
+        "## MCP gateway: a tool call direct, through `authgate gateway` and through nginx\n"
     );
     let _ = writeln!(
         out,
@@ -146,7 +175,10 @@ pub fn render(out: &mut String, lines: &[Value]) {
          `authgate gateway`, which validates it, checks the tool policy and the `Mcp-Method`/`Mcp-Name` \
          headers against the body, signs a caller assertion and forwards the call to a second weather-mcp \
          run with `--behind-gateway`, which verifies that assertion (one ES256 verification per call) \
-         instead of a bearer token. Each worker shakes hands once (`initialize`, a session) and then calls; every answer is \
+         instead of a bearer token. `nginx`: the same token through Debian's nginx (one process, \
+         upstream keep-alive, no buffering) to a third weather-mcp that validates it itself: a plain \
+         reverse proxy doing none of the gateway's work, so its CPU per call is what a second HTTP hop \
+         costs on this machine. Each worker shakes hands once (`initialize`, a session) and then calls; every answer is \
          checked (200, the JSON-RPC result for its id, no error, not `isError`, the caller). Targets \
          alternate within each round. CPU per call is utime+stime over the window divided by the calls \
          answered in it; \"req per CPU-s\" counts every serving process (direct: weather-mcp; gateway: \
@@ -155,7 +187,7 @@ pub fn render(out: &mut String, lines: &[Value]) {
     if !rows.is_empty() {
         let _ = writeln!(
             out,
-            "| target | conc | req/s | p50 ms | p99 ms | gateway CPU µs/call | MCP server CPU µs/call | req per CPU-s (all serving processes) | gateway peak RSS MiB | errors | loadgen CPU util | rest of machine CPU util |\n\
+            "| target | conc | req/s | p50 ms | p99 ms | proxy CPU µs/call (gateway or nginx) | MCP server CPU µs/call | req per CPU-s (all serving processes) | gateway peak RSS MiB | errors | loadgen CPU util | rest of machine CPU util |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let mut cells: BTreeMap<(usize, String), Vec<&Value>> = BTreeMap::new();
@@ -170,7 +202,7 @@ pub fn render(out: &mut String, lines: &[Value]) {
                 median(runs.iter().filter_map(|r| f(r)).collect())
             };
             let is_gateway = target == GATEWAY;
-            let (gw_cpu, mcp_cpu) = if is_gateway {
+            let (gw_cpu, mcp_cpu) = if is_gateway || target == NGINX {
                 (
                     m(&|r: &Value| cpu_us_per_call(r, "server")),
                     m(&|r: &Value| cpu_us_per_call(r, "upstream")),
@@ -216,8 +248,8 @@ pub fn render(out: &mut String, lines: &[Value]) {
         );
         let _ = writeln!(
             out,
-            "| conc | p50 added | p99 added | req per CPU-s, gateway+MCP / MCP alone | gateway CPU / MCP server behind it, per call | gateway CPU / direct MCP server, per call |\n\
-             |---:|---:|---:|---:|---:|---:|"
+            "| conc | p50 added | p99 added | req per CPU-s, gateway+MCP / MCP alone | gateway CPU / MCP server behind it, per call | gateway CPU / direct MCP server, per call | nginx CPU / MCP server behind it, per call | gateway CPU / nginx CPU, per call |\n\
+             |---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         let concs: std::collections::BTreeSet<usize> = rows.iter().map(|r| conc(r)).collect();
         for c in concs {
@@ -226,12 +258,14 @@ pub fn render(out: &mut String, lines: &[Value]) {
             }));
             let _ = writeln!(
                 out,
-                "| {c} | {} | {} | {} | {} | {} |",
+                "| {c} | {} | {} | {} | {} | {} | {} | {} |",
                 signed_ms(added_ms(&rows, c, "p50")),
                 signed_ms(added_ms(&rows, c, "p99")),
                 super::fmt_ratio(eff),
                 pct(gateway_share(&rows, c)),
                 pct(gateway_share_of_direct(&rows, c)),
+                pct(nginx_share(&rows, c)),
+                super::fmt_ratio(gateway_over_nginx(&rows, c)),
             );
         }
         let _ = writeln!(out);
@@ -325,10 +359,12 @@ mod tests {
     }
 
     #[test]
-    fn the_report_shows_both_targets_and_the_streams() {
+    fn the_report_shows_the_targets_and_the_streams() {
         let mut lines = vec![
             line("direct", "1", 1, 400.0, 0.5, None),
             line("gateway", "1", 1, 600.0, 0.2, Some(0.4)),
+            // nginx: 10 µs a call, the MCP server behind it 40 µs.
+            line("nginx", "1", 1, 500.0, 0.1, Some(0.4)),
         ];
         lines.push(json!({"scenario": "gateway-streams", "run": "1", "streams_wanted": 1000,
             "streams_open": 1000, "streams_alive_at_end": 1000, "errors": 0, "open_s": 2.5, "hold_s": 3,
@@ -345,7 +381,11 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("| 1 | +0.200 ms | +0.600 ms | 0.83× | 50% | 40% |"),
+            out.contains("| nginx | 1 | 1000 | 0.500 | 1.500 | 10.0 | 40.0 | 20000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| 1 | +0.200 ms | +0.600 ms | 0.83× | 50% | 40% | 25% | 2.00× |"),
             "{out}"
         );
         assert!(

@@ -66,9 +66,10 @@ where
                         break;
                     }
                 }
-                // Trailers end the data; they follow the prefix.
+                // Trailers end the body; they follow the prefix.
                 Err(trailers) => {
                     held = Some(Ok(trailers));
+                    ended = true;
                     break;
                 }
             },

@@ -114,7 +114,8 @@ impl Gateway {
     /// tasks ran on different workers, and the cross-thread wake-ups cost
     /// ~18% of the gateway's CPU per call (`bench/run --scenarios
     /// gateway`). Background work (readiness probes, key prefetch, policy
-    /// reloads) stays on the calling runtime.
+    /// reloads) stays on the calling runtime; the issuers' JWKS client is
+    /// shared by all (a rare refetch may cross threads).
     pub async fn serve_workers(
         self,
         listener: tokio::net::TcpListener,
@@ -124,63 +125,67 @@ impl Gateway {
         if workers <= 1 {
             return self.serve(listener, shutdown).await;
         }
-        let tasks = self.start_background();
         let listener = listener.into_std()?;
+        // Every clone first: a failure here has started nothing.
+        let clones = (0..workers)
+            .map(|_| listener.try_clone())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        // Only the workers' clones may hold the socket: once they stop
+        // accepting (axum drops its listener at the shutdown signal), new
+        // connections are refused at once, not queued behind a drain.
+        drop(listener);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        // Each worker reports here when it ends, for whatever reason: one
-        // that fails (or panics) stops the others instead of leaving a
-        // gateway serving on fewer threads unnoticed.
+        // Each worker reports here when it ends, however (a guard sends on
+        // drop, so a panic counts too): one that stops stops the others
+        // instead of leaving a gateway serving on fewer threads unnoticed.
         let (ended_tx, mut ended) = tokio::sync::mpsc::channel(workers);
         let mut threads = Vec::with_capacity(workers);
-        for i in 0..workers {
-            let listener = listener.try_clone()?;
+        for (i, listener) in clones.into_iter().enumerate() {
             let shared = self.shared.clone();
             let grace = self.shutdown_grace;
             let mut stopped = stopped.clone();
-            let ended_tx = ended_tx.clone();
-            let thread = std::thread::Builder::new()
+            let ended = EndedGuard(ended_tx.clone());
+            let spawned = std::thread::Builder::new()
                 .name(format!("gateway-worker-{i}"))
                 .spawn(move || {
-                    let result = tokio::runtime::Builder::new_current_thread()
+                    let _ended = ended;
+                    let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
-                        .build()
-                        .and_then(|rt| {
-                            rt.block_on(async move {
-                                shared.enter_worker();
-                                let listener = tokio::net::TcpListener::from_std(listener)?;
-                                let shutdown = async move {
-                                    let _ = stopped.wait_for(|&s| s).await;
-                                };
-                                serve_on(shared, grace, listener, shutdown).await
-                            })
-                        });
-                    let _ = ended_tx.try_send(());
+                        .build()?;
+                    let result = rt.block_on(async move {
+                        shared.enter_worker();
+                        let listener = tokio::net::TcpListener::from_std(listener)?;
+                        let shutdown = async move {
+                            let _ = stopped.wait_for(|&s| s).await;
+                        };
+                        serve_on(shared, grace, listener, shutdown).await
+                    });
+                    // Bounded: a DNS lookup still running in the worker's
+                    // blocking pool does not hold the shutdown.
+                    rt.shutdown_timeout(CUT_WAIT);
                     result
-                })?;
-            threads.push(thread);
+                });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    stop.send_replace(true);
+                    let _ = join_workers(threads).await;
+                    return Err(e);
+                }
+            }
         }
         drop(ended_tx);
+        let tasks = self.start_background();
         tokio::select! {
             () = shutdown => {}
             _ = ended.recv() => tracing::error!("a gateway worker stopped: stopping the gateway"),
         }
         stop.send_replace(true);
-        let joined = tokio::task::spawn_blocking(move || {
-            threads
-                .into_iter()
-                .map(|t| {
-                    t.join().unwrap_or_else(|_| {
-                        Err(std::io::Error::other("a gateway worker thread panicked"))
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(std::io::Error::other)?;
+        let joined = join_workers(threads).await;
         for t in tasks {
             t.abort();
         }
-        joined.into_iter().collect()
+        joined
     }
 
     /// What runs once per gateway, beside the serving: the metrics
@@ -196,6 +201,35 @@ impl Gateway {
         }
         ops::spawn_background(&self.shared)
     }
+}
+
+/// Tells the gateway a worker ended when dropped: on return or panic.
+struct EndedGuard(tokio::sync::mpsc::Sender<()>);
+
+impl Drop for EndedGuard {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+/// Waits (off the runtime) for the worker threads; the first error, or
+/// one for a worker that panicked.
+async fn join_workers(
+    threads: Vec<std::thread::JoinHandle<std::io::Result<()>>>,
+) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join().unwrap_or_else(|_| {
+                    Err(std::io::Error::other("a gateway worker thread panicked"))
+                })
+            })
+            .collect::<std::io::Result<Vec<()>>>()
+            .map(|_| ())
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Serves `listener` with the gateway's routes until `shutdown`, then

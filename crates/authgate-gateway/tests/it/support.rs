@@ -106,11 +106,16 @@ impl Harness {
         r.send().await.unwrap()
     }
 
-    /// Stops the gateway (as SIGTERM would) and waits for it.
-    pub async fn stop(&mut self) -> std::io::Result<()> {
+    /// Tells the gateway to stop (as SIGTERM would), without waiting.
+    pub fn signal_stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Stops the gateway (as SIGTERM would) and waits for it.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        self.signal_stop();
         match self.task.take() {
             Some(t) => t.await.unwrap(),
             None => Ok(()),

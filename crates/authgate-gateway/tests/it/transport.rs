@@ -288,6 +288,16 @@ async fn shutdown_drains_then_cuts(workers: usize) {
     assert_eq!(r.status(), 200);
     assert!(r.chunk().await.unwrap().is_some());
     let started = Instant::now();
+    h.signal_stop();
+    // While the stream drains, nobody accepts: new connections are
+    // refused at once (not queued behind the drain), so clients and load
+    // balancers go elsewhere.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let addr = h.base.trim_start_matches("http://").to_owned();
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "a connection was accepted into the backlog during the drain"
+    );
     h.stop().await.unwrap();
     // Grace is 2 s in the harness: the stop neither hangs nor cuts at once.
     let took = started.elapsed();

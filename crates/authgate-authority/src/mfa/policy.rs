@@ -14,7 +14,9 @@
 //! - A recovery code stands in for whichever second factor the person has
 //!   (app or passkey), and only while they have one
 //!   ([`Factors::take_recovery_codes`]): codes left over after the last
-//!   factor went are no way around enrolling a new one.
+//!   factor went are no way around enrolling a new one. Removing a factor
+//!   keeps the codes while another remains and deletes them with the last
+//!   ([`drop_recovery_codes_without_factor`]).
 
 use crate::Authority;
 use authgate_core::model::User;
@@ -71,6 +73,21 @@ pub async fn factors(auth: &Authority, user_id: &str) -> Result<Factors, StoreEr
         .is_some_and(|t| t.confirmed_at.is_some());
     let passkeys = !auth.store.list_passkeys_for_user(user_id).await?.is_empty();
     Ok(Factors { totp, passkeys })
+}
+
+/// After one of `user_id`'s factors was removed: deletes their recovery
+/// codes when no factor is left for them to stand in for
+/// ([`Factors::take_recovery_codes`]), and keeps them otherwise — a person
+/// who turns the app off but keeps a passkey keeps their way back in.
+/// Returns how many codes were deleted.
+pub async fn drop_recovery_codes_without_factor(
+    auth: &Authority,
+    user_id: &str,
+) -> Result<u64, StoreError> {
+    if factors(auth, user_id).await?.take_recovery_codes() {
+        return Ok(0);
+    }
+    auth.store.delete_recovery_codes(user_id).await
 }
 
 /// Whether a sign-in waiting for its second factor may set one up now:

@@ -211,12 +211,13 @@ pub async fn verify(
     Ok(())
 }
 
-/// Removes the person's authenticator and, with it, their recovery codes
-/// (they stand in for the app). `actor` is who did it. Audited
-/// `mfa.removed`.
+/// Removes the person's authenticator; their recovery codes go with it
+/// only when no other factor (a passkey) is left for them to stand in for
+/// (`policy::drop_recovery_codes_without_factor`). `actor` is who did it.
+/// Audited `mfa.removed`.
 pub async fn remove(auth: &Authority, actor: &str, user_id: &str) -> Result<bool, MfaError> {
     let done = auth.store.delete_totp(user_id).await?;
-    auth.store.delete_recovery_codes(user_id).await?;
+    super::policy::drop_recovery_codes_without_factor(auth, user_id).await?;
     if done {
         event(
             auth,

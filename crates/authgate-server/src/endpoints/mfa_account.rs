@@ -346,7 +346,7 @@ async fn password_ok(
 }
 
 /// `POST /account/mfa/remove` (`code` or `password`, `csrf`): turns the
-/// app off (and its recovery codes with it).
+/// app off (and its recovery codes with it, unless a passkey is left).
 pub async fn remove(
     State(state): State<SharedState>,
     client: ClientAddress,

@@ -90,7 +90,7 @@ pub(crate) async fn password_sign_in(app: &TestApp, b: &Browser, email: &str, r:
 
 /// Sets up the authenticator app on `/account/mfa` of the signed-in
 /// browser `b`: its secret and the recovery codes shown once.
-async fn enrol(app: &TestApp, b: &Browser) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, b: &Browser) -> (Vec<u8>, Vec<String>) {
     let page = b.get(&app.url("/account/mfa")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("id=\"mfa-setup\""), "{}", page.body);

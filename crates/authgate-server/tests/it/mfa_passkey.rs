@@ -9,7 +9,8 @@
 
 use crate::browser::*;
 use crate::mfa::{
-    authorize_password, codes_of, consent_and_code, password_sign_in, step_form, user_with_totp,
+    authorize_password, codes_of, consent_and_code, enrol, password_sign_in, step_form,
+    user_with_totp,
 };
 use crate::soft_passkey::SoftPasskey;
 use crate::support::*;
@@ -456,5 +457,115 @@ async fn mfa_passkey_enrolment_is_no_way_around_an_existing_factor() {
         p.body
     );
     assert_eq!(b.get(&app.url("/account")).await.status, 303);
+    app.shutdown().await;
+}
+
+/// Signs `email` up (no MFA required) in a browser that stays signed in,
+/// with the authenticator app on: the browser and the recovery codes.
+async fn signed_in_with_app(app: &TestApp, email: &str) -> (Browser, Vec<String>) {
+    add_user(app, email).await;
+    let b = Browser::new();
+    let p = password_sign_in(app, &b, email, "").await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let (_, codes) = enrol(app, &b).await;
+    (b, codes)
+}
+
+/// Turns the app off on `/account/mfa` with the password.
+async fn turn_app_off(app: &TestApp, b: &Browser) {
+    let page = b.get(&app.url("/account/mfa")).await;
+    assert!(page.body.contains("id=\"mfa-remove\""), "{}", page.body);
+    let p = b
+        .post(
+            &app.url("/account/mfa/remove"),
+            &[
+                ("csrf", &page.hidden("csrf")),
+                ("code", ""),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("id=\"mfa-setup\""), "{}", p.body);
+}
+
+/// Turning the app off keeps the recovery codes while a passkey is left
+/// (they stand in for it: password + a code signs in), and deletes them
+/// with the last factor.
+#[tokio::test]
+async fn mfa_turning_the_app_off_keeps_the_codes_only_while_a_passkey_is_left() {
+    let app = TestApp::start_on_host(default_config(), "localhost").await;
+
+    // Ada: the app, then a passkey added on the account page.
+    let (b, codes) = signed_in_with_app(&app, "ada@example.com").await;
+    let list = b.get(&app.url("/account/passkeys")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let csrf = list.hidden("csrf");
+    let (opts, v) = options(&app, &b, "/account/passkeys/options", &csrf, "").await;
+    assert_eq!(opts.status, 200, "{}", opts.body);
+    let cred = SoftPasskey::new(&app.origin()).create(&v["publicKey"]);
+    let added = b
+        .post(
+            &app.url("/account/passkeys"),
+            &[("csrf", &csrf), ("credential", &cred), ("name", "Laptop")],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let ada = app
+        .store
+        .get_user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.store
+            .list_passkeys_for_user(&ada.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    turn_app_off(&app, &b).await;
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 10);
+
+    // Password and one of the kept codes: signed in, the code spent.
+    let b = Browser::new();
+    let extra = [("scope", "openid weather:read"), ("nonce", "n-off")];
+    let (p, _) = authorize_password(&app, &b, "ada@example.com", &extra).await;
+    assert!(p.location.as_deref().unwrap().contains("/login/mfa"));
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    assert_eq!(step.status, 200, "{}", step.body);
+    assert!(step.body.contains("id=\"mfa-recovery\""), "{}", step.body);
+    let (csrf, r) = step_form(&step);
+    let p = b
+        .post(
+            &app.url("/login/mfa"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("method", "recovery"),
+                ("code", &codes[0]),
+            ],
+        )
+        .await;
+    let code = consent_and_code(&app, &b, p).await;
+    let (s, tok) = exchange(&app, &code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    let at = decode_segment(tok["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["amr"], json!(["pwd", "otp", "mfa"]), "{at}");
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 9);
+
+    // Bob: the app alone; turning it off leaves no codes.
+    let (b, _) = signed_in_with_app(&app, "bob@example.com").await;
+    let bob = app
+        .store
+        .get_user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 10);
+    turn_app_off(&app, &b).await;
+    assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 0);
     app.shutdown().await;
 }

@@ -87,6 +87,7 @@ where
         prefix: (!prefix.is_empty()).then(|| prefix.freeze()),
         held,
         ended,
+        flushed: false,
         rest: body,
     }
 }
@@ -145,6 +146,11 @@ pub struct Gathered<B: Body> {
     prefix: Option<Bytes>,
     /// Trailers or an error met while gathering: after the prefix.
     held: Option<Result<Frame<Bytes>, B::Error>>,
+    /// Whether the body has once answered pending before a held error:
+    /// hyper drops what it has not flushed when a body fails, so the head
+    /// and the prefix must leave first (the client sees a 200 whose body
+    /// breaks off, as the upstream's did, not a connection closed empty).
+    flushed: bool,
     /// The body ended while gathering.
     ended: bool,
     rest: B,
@@ -168,6 +174,11 @@ where
         let this = self.get_mut();
         if let Some(p) = this.prefix.take() {
             return Poll::Ready(Some(Ok(Frame::data(p))));
+        }
+        if matches!(this.held, Some(Err(_))) && !this.flushed {
+            this.flushed = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if let Some(h) = this.held.take() {
             return Poll::Ready(Some(h));
@@ -301,5 +312,44 @@ mod tests {
         let t = g.frame().await.unwrap().unwrap().into_trailers().unwrap();
         assert_eq!(t["x-t"], "1");
         assert!(g.frame().await.is_none());
+    }
+
+    /// An upstream that breaks off mid-answer: the prefix, then one
+    /// pending turn (so hyper flushes the head and the prefix), then the
+    /// error.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_error_after_data_comes_after_a_flush() {
+        struct Breaks(u8);
+        impl Body for Breaks {
+            type Data = Bytes;
+            type Error = std::io::Error;
+            fn poll_frame(
+                mut self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+            ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+                self.0 += 1;
+                Poll::Ready(Some(if self.0 == 1 {
+                    Ok(Frame::data(Bytes::from("partial")))
+                } else {
+                    Err(std::io::Error::other("upstream closed"))
+                }))
+            }
+        }
+        let mut g = gather(Breaks(0)).await;
+        let waker = futures_noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let first = Pin::new(&mut g).poll_frame(&mut cx);
+        assert!(
+            matches!(first, Poll::Ready(Some(Ok(ref f))) if f.data_ref() == Some(&Bytes::from("partial")))
+        );
+        assert!(Pin::new(&mut g).poll_frame(&mut cx).is_pending());
+        assert!(matches!(
+            Pin::new(&mut g).poll_frame(&mut cx),
+            Poll::Ready(Some(Err(_)))
+        ));
+    }
+
+    fn futures_noop_waker() -> std::task::Waker {
+        std::task::Waker::noop().clone()
     }
 }

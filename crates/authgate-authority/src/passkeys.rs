@@ -487,7 +487,10 @@ pub async fn rename(
 }
 
 /// Removes one of the person's passkeys (`actor` is who did it: the person
-/// or an administrator); `false` when it is not theirs.
+/// or an administrator); `false` when it is not theirs. Their recovery
+/// codes go with it only when no other factor (another passkey or the
+/// authenticator app) is left for them to stand in for
+/// (`mfa::policy::drop_recovery_codes_without_factor`).
 pub async fn remove(
     auth: &Authority,
     actor: &str,
@@ -496,6 +499,7 @@ pub async fn remove(
 ) -> Result<bool, PasskeyError> {
     let done = auth.store.delete_passkey(user_id, id).await?;
     if done {
+        crate::mfa::policy::drop_recovery_codes_without_factor(auth, user_id).await?;
         event(
             auth,
             "passkey.removed",

@@ -471,6 +471,48 @@ async fn signed_in_with_app(app: &TestApp, email: &str) -> (Browser, Vec<String>
     (b, codes)
 }
 
+/// Adds a passkey ("Laptop") on `/account/passkeys` in a signed-in browser.
+async fn add_passkey(app: &TestApp, b: &Browser) {
+    let list = b.get(&app.url("/account/passkeys")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let csrf = list.hidden("csrf");
+    let (opts, v) = options(app, b, "/account/passkeys/options", &csrf, "").await;
+    assert_eq!(opts.status, 200, "{}", opts.body);
+    let cred = SoftPasskey::new(&app.origin()).create(&v["publicKey"]);
+    let added = b
+        .post(
+            &app.url("/account/passkeys"),
+            &[("csrf", &csrf), ("credential", &cred), ("name", "Laptop")],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+}
+
+/// Removes each of `user_id`'s passkeys on `/account/passkeys`.
+async fn remove_passkeys(app: &TestApp, b: &Browser, user_id: &str) {
+    let keys = app.store.list_passkeys_for_user(user_id).await.unwrap();
+    assert!(!keys.is_empty());
+    for k in keys {
+        let list = b.get(&app.url("/account/passkeys")).await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        let p = b
+            .post(
+                &app.url(&format!("/account/passkeys/{}/delete", k.id)),
+                &[("csrf", &list.hidden("csrf"))],
+            )
+            .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(p.body.contains("Passkey removed."), "{}", p.body);
+    }
+    assert!(
+        app.store
+            .list_passkeys_for_user(user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Turns the app off on `/account/mfa` with the password.
 async fn turn_app_off(app: &TestApp, b: &Browser) {
     let page = b.get(&app.url("/account/mfa")).await;
@@ -498,19 +540,7 @@ async fn mfa_turning_the_app_off_keeps_the_codes_only_while_a_passkey_is_left() 
 
     // Ada: the app, then a passkey added on the account page.
     let (b, codes) = signed_in_with_app(&app, "ada@example.com").await;
-    let list = b.get(&app.url("/account/passkeys")).await;
-    assert_eq!(list.status, 200, "{}", list.body);
-    let csrf = list.hidden("csrf");
-    let (opts, v) = options(&app, &b, "/account/passkeys/options", &csrf, "").await;
-    assert_eq!(opts.status, 200, "{}", opts.body);
-    let cred = SoftPasskey::new(&app.origin()).create(&v["publicKey"]);
-    let added = b
-        .post(
-            &app.url("/account/passkeys"),
-            &[("csrf", &csrf), ("credential", &cred), ("name", "Laptop")],
-        )
-        .await;
-    assert_eq!(added.status, 200, "{}", added.body);
+    add_passkey(&app, &b).await;
     let ada = app
         .store
         .get_user_by_email("ada@example.com")
@@ -566,6 +596,76 @@ async fn mfa_turning_the_app_off_keeps_the_codes_only_while_a_passkey_is_left() 
         .unwrap();
     assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 10);
     turn_app_off(&app, &b).await;
+    assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 0);
+    app.shutdown().await;
+}
+
+/// Removing a passkey keeps the recovery codes while the authenticator app
+/// is left (they still stand in for it: password + a code signs in), and
+/// deletes them with the last factor, as turning the app off does.
+#[tokio::test]
+async fn mfa_removing_the_last_passkey_deletes_the_codes_only_without_the_app() {
+    let app = TestApp::start_on_host(default_config(), "localhost").await;
+
+    // Ada: the app and a passkey; the passkey goes, the app and the
+    // codes stay.
+    let (b, codes) = signed_in_with_app(&app, "ada@example.com").await;
+    add_passkey(&app, &b).await;
+    let ada = app
+        .store
+        .get_user_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    remove_passkeys(&app, &b, &ada.id).await;
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 10);
+    let page = b.get(&app.url("/account/mfa")).await;
+    assert!(
+        page.body.contains("Recovery codes left: 10"),
+        "{}",
+        page.body
+    );
+    // A kept code still stands in for the app.
+    let b = Browser::new();
+    let (p, _) = authorize_password(&app, &b, "ada@example.com", &[]).await;
+    assert!(p.location.as_deref().unwrap().contains("/login/mfa"));
+    let step = b.get(&abs(&app, p.location.as_deref().unwrap())).await;
+    let (csrf, r) = step_form(&step);
+    let p = b
+        .post(
+            &app.url("/login/mfa"),
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("method", "recovery"),
+                ("code", &codes[0]),
+            ],
+        )
+        .await;
+    let code = consent_and_code(&app, &b, p).await;
+    let (s, tok) = exchange(&app, &code, VERIFIER).await;
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(app.store.count_recovery_codes(&ada.id).await.unwrap(), 9);
+
+    // Bob: a passkey and recovery codes, no app; removing the passkey
+    // deletes the codes.
+    let bob = add_user(&app, "bob@example.com").await;
+    let b = Browser::new();
+    let p = password_sign_in(&app, &b, "bob@example.com", "").await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    add_passkey(&app, &b).await;
+    let page = b.get(&app.url("/account/mfa")).await;
+    assert!(page.body.contains("id=\"mfa-regenerate\""), "{}", page.body);
+    let made = b
+        .post(
+            &app.url("/account/mfa/recovery-codes"),
+            &[("csrf", &page.hidden("csrf")), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert_eq!(codes_of(&made).len(), 10);
+    assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 10);
+    remove_passkeys(&app, &b, &bob.id).await;
     assert_eq!(app.store.count_recovery_codes(&bob.id).await.unwrap(), 0);
     app.shutdown().await;
 }

@@ -428,19 +428,29 @@ pub struct RefreshToken {
 
 /// Everything the refresh grant reads before it rotates, in one read where
 /// the backend can: the token, its grant (`None` if the grant is gone) and
-/// whether the grant's person may still use it.
+/// the standing of the grant's person (whether they may still use it:
+/// [`RefreshTokenContext::subject_active`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenContext {
     pub token: RefreshToken,
     pub grant: Option<Grant>,
-    /// True when the grant has no person (a client's own grant) or names a
-    /// person who exists and is not disabled; false otherwise (also when
-    /// the grant is gone).
-    pub subject_active: bool,
-    /// The standing of the person the grant names, for the sign-up hold a
-    /// refresh checks again; `None` when the grant is gone, has no person
-    /// or names one who does not exist.
+    /// The standing of the person the grant names, for the refresh's
+    /// checks (active, the sign-up hold); `None` when the grant is gone,
+    /// has no person or names one who does not exist.
     pub subject: Option<AccountStanding>,
+}
+
+impl RefreshTokenContext {
+    /// Whether the grant may still be used by its person: true when the
+    /// grant has no person (a client's own grant) or names one who exists
+    /// and is not disabled; false otherwise (also when the grant is gone).
+    pub fn subject_active(&self) -> bool {
+        match &self.grant {
+            None => false,
+            Some(g) if g.user_id.is_none() => true,
+            Some(_) => self.subject.is_some_and(|s| !s.disabled),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -591,4 +601,62 @@ pub struct OutboxMessage {
     /// The last failure, for operators (never holds the message).
     pub last_error: Option<String>,
     pub created_at: UnixTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(
+        grant: Option<Option<&str>>,
+        subject: Option<AccountStanding>,
+    ) -> RefreshTokenContext {
+        RefreshTokenContext {
+            token: RefreshToken {
+                token_hash: "h".into(),
+                grant_id: "g".into(),
+                client_id: "c".into(),
+                scopes: vec![],
+                issued_at: 0,
+                expires_at: 10,
+                rotated_at: None,
+                successor_hash: None,
+                revoked_at: None,
+            },
+            grant: grant.map(|user_id| Grant {
+                id: "g".into(),
+                client_id: "c".into(),
+                user_id: user_id.map(str::to_owned),
+                resource_id: "r".into(),
+                scopes: vec![],
+                auth_time: 0,
+                created_at: 0,
+                last_used_at: 0,
+                expires_at: 10,
+                revoked_at: None,
+                auth: AuthContext::default(),
+            }),
+            subject,
+        }
+    }
+
+    #[test]
+    fn a_refresh_context_is_active_for_a_client_grant_or_an_enabled_person() {
+        let standing = |disabled| AccountStanding {
+            disabled,
+            email_verified: true,
+            signed_up: false,
+        };
+        assert!(
+            context(Some(None), None).subject_active(),
+            "a client's own grant"
+        );
+        assert!(context(Some(Some("u")), Some(standing(false))).subject_active());
+        assert!(!context(Some(Some("u")), Some(standing(true))).subject_active());
+        assert!(
+            !context(Some(Some("u")), None).subject_active(),
+            "no such person"
+        );
+        assert!(!context(None, None).subject_active(), "the grant is gone");
+    }
 }

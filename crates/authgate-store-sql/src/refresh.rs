@@ -32,8 +32,8 @@ fn from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshToken> {
     })
 }
 
-/// A refresh token joined with its grant and the grant's person, with
-/// what the sign-up hold reads of them (one read for the refresh grant), without its WHERE clause; see
+/// A refresh token joined with its grant and the grant's person's standing
+/// (one read for the refresh grant), without its WHERE clause; see
 /// [`context_from_row`].
 macro_rules! context_select {
     () => {
@@ -45,9 +45,6 @@ macro_rules! context_select {
             g.last_used_at AS g_last_used_at, g.expires_at AS g_expires_at, \
             g.revoked_at AS g_revoked_at, g.amr AS g_amr, g.idp AS g_idp, \
             g.org_id AS g_org_id, \
-            CASE WHEN g.id IS NULL THEN false \
-                 WHEN g.user_id IS NULL THEN true \
-                 ELSE coalesce(NOT u.disabled, false) END AS subject_active, \
             u.id AS u_id, u.disabled AS u_disabled, u.email_verified AS u_email_verified, \
             u.signed_up AS u_signed_up \
      FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id \
@@ -81,7 +78,6 @@ pub(crate) fn context_from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshTok
             },
         }),
     };
-    let subject_active: bool = col(row, "subject_active")?;
     let uid: Option<String> = col(row, "u_id")?;
     let subject = match uid {
         None => None,
@@ -94,7 +90,6 @@ pub(crate) fn context_from_row<DB: Run>(row: &DB::Row) -> StoreResult<RefreshTok
     Ok(RefreshTokenContext {
         token,
         grant,
-        subject_active,
         subject,
     })
 }

@@ -510,9 +510,10 @@ pub trait Store:
         Vec::new()
     }
 
-    /// A refresh token, the grant it names, whether the grant's person is
-    /// active and their standing (for the sign-up hold), in one read where the backend can (the refresh grant's
-    /// hot path). The default reads them one by one.
+    /// A refresh token, the grant it names and its person's standing
+    /// (whether they are active, the sign-up hold), in one read where the
+    /// backend can (the refresh grant's hot path). The default reads them
+    /// one by one.
     async fn get_refresh_token_context(
         &self,
         token_hash: &str,
@@ -521,18 +522,13 @@ pub trait Store:
             return Ok(None);
         };
         let grant = self.get_grant(&token.grant_id).await?;
-        let (subject_active, subject) = match grant.as_ref().map(|g| g.user_id.as_deref()) {
-            None => (false, None),
-            Some(None) => (true, None),
-            Some(Some(uid)) => {
-                let subject = self.get_user(uid).await?.map(|u| u.standing());
-                (subject.is_some_and(|s| !s.disabled), subject)
-            }
+        let subject = match grant.as_ref().and_then(|g| g.user_id.as_deref()) {
+            None => None,
+            Some(uid) => self.get_user(uid).await?.map(|u| u.standing()),
         };
         Ok(Some(RefreshTokenContext {
             token,
             grant,
-            subject_active,
             subject,
         }))
     }

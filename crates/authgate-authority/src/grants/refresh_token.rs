@@ -29,18 +29,19 @@ pub async fn grant(
         return Err(invalid_token());
     }
     let parent_hash = secret::hash(presented);
-    // The token, its grant, whether its person is active and their
-    // standing for the sign-up hold, in one read.
-    let RefreshTokenContext {
-        token,
-        grant,
-        subject_active,
-        subject,
-    } = store
+    // The token, its grant and its person's standing (active, the sign-up
+    // hold), in one read.
+    let ctx = store
         .get_refresh_token_context(&parent_hash)
         .await
         .map_err(StoreFailure)?
         .ok_or_else(invalid_token)?;
+    let subject_active = ctx.subject_active();
+    let RefreshTokenContext {
+        token,
+        grant,
+        subject,
+    } = ctx;
     if token.client_id != c.client_id {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",

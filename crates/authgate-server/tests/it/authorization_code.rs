@@ -544,6 +544,41 @@ async fn refresh_reuse_after_grace_revokes_the_family_and_parallel_refreshes_agr
     app.shutdown().await;
 }
 
+/// A refresh reads whether the grant's person is still active (the joined
+/// read's standing), not only whether the grant was revoked: while the
+/// account is disabled the token is refused without being rotated or
+/// revoked, and it works again once the account is enabled.
+#[tokio::test]
+async fn a_refresh_is_refused_while_the_person_is_disabled() {
+    let app = TestApp::start().await;
+    let mut ada = add_user(&app, "ada@example.com").await;
+    let b = Browser::new();
+    let p = authorize_through(&app, &b, "ada@example.com", &[]).await;
+    let (_, tok) = exchange(&app, &p.query()["code"], VERIFIER).await;
+    let rt = tok["refresh_token"].as_str().unwrap().to_string();
+    // Disabled in the store alone (the admin paths also revoke the grants).
+    ada.disabled = true;
+    app.store.update_user(&ada).await.unwrap();
+    let (s, e) = refresh(&app, &rt, None).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("not active"),
+        "{e}"
+    );
+    ada.disabled = false;
+    app.store.update_user(&ada).await.unwrap();
+    let (s, t) = refresh(&app, &rt, None).await;
+    assert_eq!(s, 200, "the refused token was not rotated or revoked: {t}");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn csrf_is_enforced_on_every_form() {
     let app = TestApp::start().await;

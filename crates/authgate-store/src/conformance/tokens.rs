@@ -239,14 +239,19 @@ pub async fn grants(store: Arc<dyn Store>) {
         ok(store.get_grant(&g2.id).await, "get_grant"),
     );
     assert!(separate.0.is_some() && separate.1.is_some());
+    let got = ctx(t_other.token_hash.clone()).await;
     assert_eq!(
-        ctx(t_other.token_hash.clone()).await,
+        got,
         Some(RefreshTokenContext {
             token: separate.0.clone().unwrap(),
             grant: separate.1.clone(),
-            subject_active: false,
             subject: None,
         }),
+        "a grant whose person does not exist has no standing"
+    );
+    assert_eq!(
+        got.map(|c| c.subject_active()),
+        Some(false),
         "a grant whose person does not exist is not active"
     );
     // The person exists: active; disabled: not active.
@@ -255,7 +260,7 @@ pub async fn grants(store: Arc<dyn Store>) {
     assert_eq!(
         ctx(t_other.token_hash.clone())
             .await
-            .map(|c| c.subject_active),
+            .map(|c| c.subject_active()),
         Some(true),
         "a grant whose person exists and is enabled is active"
     );
@@ -287,7 +292,7 @@ pub async fn grants(store: Arc<dyn Store>) {
     assert_eq!(
         ctx(t_other.token_hash.clone())
             .await
-            .map(|c| c.subject_active),
+            .map(|c| c.subject_active()),
         Some(false),
         "a disabled person's grant is not active"
     );
@@ -310,7 +315,7 @@ pub async fn grants(store: Arc<dyn Store>) {
     assert_eq!(
         ctx(t_client.token_hash.clone())
             .await
-            .map(|c| c.subject_active),
+            .map(|c| c.subject_active()),
         Some(true),
         "a grant without a person is active"
     );
@@ -538,7 +543,7 @@ async fn concurrent_context_reads_get_their_own(store: &Arc<dyn Store>, cid: &st
                 let g = &grants[usize::from(i % 8 >= 3)];
                 assert_eq!(got.grant.as_ref(), Some(g), "racer {i}: its token's grant");
                 assert_eq!(
-                    got.subject_active,
+                    got.subject_active(),
                     g.user_id.is_none(),
                     "racer {i}: a client's own grant is active; the disabled person's is not"
                 );

@@ -50,39 +50,15 @@ command -v npm >/dev/null || die "npm is missing"
 say "npm ci (node $(node --version), npm $(npm --version))"
 ( cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm ci --no-audit --no-fund ) || die "npm ci failed"
 
-# --- The MCP servers in other languages (examples/notes-mcp-{ts,py}) -------------
-# Installed only when their lock files changed since the last install (a
-# stamp holds the lock file's hash), so a second run is fast.
+# Python venvs and node packages are installed only when their lock file
+# changed since the last install (a stamp holds the lock file's hash), so a
+# second run is fast.
 stamp_ok() { [[ -f "$2" ]] && [[ "$(cat "$2")" == "$(sha256sum "$1" | cut -d' ' -f1)" ]]; }
 stamp() { sha256sum "$1" | cut -d' ' -f1 >"$2"; }
-notes_ts="$repo/examples/notes-mcp-ts"
-if ! stamp_ok "$notes_ts/package-lock.json" "$notes_ts/node_modules/.e2e-stamp"; then
-  say "npm ci in examples/notes-mcp-ts"
-  ( cd "$notes_ts" && timeout 600 npm ci --no-audit --no-fund ) || die "npm ci in examples/notes-mcp-ts failed"
-  stamp "$notes_ts/package-lock.json" "$notes_ts/node_modules/.e2e-stamp"
-fi
-# tsc only when a source (or the lock file) is newer than the build.
-if [[ ! -f "$notes_ts/dist/main.js" ]] || [[ -n "$(find "$notes_ts/src" "$notes_ts/tsconfig.json" "$notes_ts/node_modules/.e2e-stamp" -newer "$notes_ts/dist/main.js" -print -quit)" ]]; then
-  say "building examples/notes-mcp-ts (tsc)"
-  ( cd "$notes_ts" && timeout 300 npm run --silent build ) || die "building examples/notes-mcp-ts (tsc) failed"
-fi
-notes_py="$repo/examples/notes-mcp-py"
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-  say "installing python3 and python3-venv"
-  command -v apt-get >/dev/null || die "python3 with venv is missing and apt-get is not available"
-  export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get update -q && timeout 900 apt-get install -y -q --no-install-recommends python3 python3-venv \
-    || die "apt-get install python3 python3-venv failed"
-fi
-if ! stamp_ok "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"; then
-  say "Python venv for examples/notes-mcp-py (pip install -r requirements.txt)"
-  rm -rf "$notes_py/.venv"
-  timeout 300 python3 -m venv "$notes_py/.venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-  timeout 900 "$notes_py/.venv/bin/pip" install --disable-pip-version-check -q -r "$notes_py/requirements.txt" \
-    || die "pip install -r examples/notes-mcp-py/requirements.txt failed"
-  stamp "$notes_py/requirements.txt" "$notes_py/.venv/.e2e-stamp"
-fi
-"$notes_py/.venv/bin/python" -c 'import mcp, jwt, uvicorn, cryptography' || die "the notes-mcp-py venv lacks a package (remove examples/notes-mcp-py/.venv and run again)"
+
+# --- The MCP servers in other languages (examples/notes-mcp-{ts,py}) -------------
+bash "$repo/examples/prepare-notes.sh" ts py || die "preparing examples/notes-mcp-ts and examples/notes-mcp-py failed"
+
 # The SMTP server the email tests send to (aiosmtpd); the Rust tests make
 # the same venv on first use (stamp .installed).
 smtp_sink="$repo/e2e/smtp-sink"

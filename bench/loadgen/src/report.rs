@@ -618,7 +618,7 @@ fn render_goals(out: &mut String, lines: &[Value], meta: &[Value]) {
     let _ = writeln!(
         out,
         "The goals from bench/README.md, for {GOAL_TARGET} (the default store) and, in the gateway \
-         rows, for `authgate gateway` against the MCP server called directly, each checked \
+         rows, for `authgate gateway` in front of each MCP server measured, each checked \
          against this run's own numbers; ratios are medians of per-round ratios. \"—\" means this \
          run did not measure it (a smoke run is too short to judge any of them).\n"
     );

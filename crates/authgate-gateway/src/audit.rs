@@ -5,7 +5,7 @@
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// One tool call (prompt fetch, resource read) as the gateway saw it.
 #[derive(Debug, Clone, Serialize)]
@@ -39,10 +39,32 @@ pub trait AuditSink: Send + Sync {
 
 /// JSON lines to stdout or a file, written by a background task every
 /// [`WRITE_INTERVAL`] from a bounded queue (a slow disk drops rows,
-/// counted, rather than stall calls). Rows still queued when every sender
-/// is gone (the gateway stopped) are written before the task ends.
+/// counted, rather than stall calls). Rows still queued when the writer is
+/// told to finish ([`AuditWriter::finish`]), or when every sender is gone,
+/// are written before the task ends.
 pub struct JsonLines {
     tx: mpsc::Sender<AuditRow>,
+}
+
+/// The background task writing a [`JsonLines`] sink's rows.
+pub struct AuditWriter {
+    task: tokio::task::JoinHandle<()>,
+    finish: oneshot::Sender<()>,
+}
+
+impl AuditWriter {
+    /// Closes the queue, writes every row queued so far and waits for the
+    /// writer, `bound` at most (a slow disk). It does not wait for every
+    /// sender to go: a connection that outlives the gateway's shutdown
+    /// (cut, but its task not yet dropped) still holds one, and waiting for
+    /// it lost the last rows when the process exited first. A row recorded
+    /// after this is dropped and counted
+    /// (`authgate_gateway_audit_dropped_total`). True when the writer
+    /// finished in time.
+    pub async fn finish(self, bound: std::time::Duration) -> bool {
+        let _ = self.finish.send(());
+        tokio::time::timeout(bound, self.task).await.is_ok()
+    }
 }
 
 /// Rows that may wait for the writer, written every [`WRITE_INTERVAL`]:
@@ -57,7 +79,7 @@ const WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50)
 impl JsonLines {
     /// `target` is `-` (stdout) or a file path (appended to, created when
     /// missing).
-    pub async fn open(target: &str) -> std::io::Result<(Arc<Self>, tokio::task::JoinHandle<()>)> {
+    pub async fn open(target: &str) -> std::io::Result<(Arc<Self>, AuditWriter)> {
         let mut out: Box<dyn tokio::io::AsyncWrite + Send + Unpin> = if target == "-" {
             Box::new(tokio::io::stdout())
         } else {
@@ -70,6 +92,7 @@ impl JsonLines {
             )
         };
         let (tx, mut rx) = mpsc::channel::<AuditRow>(QUEUE);
+        let (finish, finish_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // The writer wakes on a clock, not per row: a row queued while
             // it sleeps wakes nobody. Waiting on the queue instead cost each
@@ -82,8 +105,26 @@ impl JsonLines {
             let mut buf = Vec::with_capacity(BATCH * 256);
             let mut tick = tokio::time::interval(WRITE_INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // `None` once told to finish, or once the handle is dropped
+            // without a word (then the senders going ends the writer).
+            let mut finish_rx = Some(finish_rx);
             loop {
-                tick.tick().await;
+                match finish_rx.as_mut() {
+                    Some(f) => tokio::select! {
+                        _ = tick.tick() => {}
+                        told = f => {
+                            finish_rx = None;
+                            // No row can be queued after this; those
+                            // queued are written below, then the loop ends.
+                            if told.is_ok() {
+                                rx.close();
+                            }
+                        }
+                    },
+                    None => {
+                        tick.tick().await;
+                    }
+                }
                 // Closed first: once closed no row can follow, so an empty
                 // queue then is really the end.
                 if rx.is_closed() && rx.is_empty() {
@@ -121,7 +162,7 @@ impl JsonLines {
             }
             let _ = out.flush().await;
         });
-        Ok((Arc::new(Self { tx }), task))
+        Ok((Arc::new(Self { tx }), AuditWriter { task, finish }))
     }
 }
 
@@ -188,7 +229,7 @@ mod tests {
             sink.record(row(i));
         }
         drop(sink);
-        task.await.unwrap();
+        assert!(task.finish(std::time::Duration::from_secs(5)).await);
         let text = std::fs::read_to_string(&file).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), BATCH * 2 + 7);
@@ -221,6 +262,33 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        drop(sink);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Told to finish while a sender still lives (a connection outliving
+    /// the shutdown), the writer writes every row queued and ends at once;
+    /// a row recorded afterwards is refused, not left in a queue nobody
+    /// reads.
+    #[tokio::test]
+    async fn finishing_writes_the_queue_without_waiting_for_the_senders() {
+        let dir =
+            std::env::temp_dir().join(format!("authgate-gw-audit-finish-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("audit.jsonl");
+        let (sink, writer) = JsonLines::open(file.to_str().unwrap()).await.unwrap();
+        for i in 0..(BATCH + 3) {
+            sink.record(row(i));
+        }
+        let started = std::time::Instant::now();
+        assert!(
+            writer.finish(std::time::Duration::from_secs(5)).await,
+            "the writer waited for the sender"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count(), BATCH + 3);
+        assert!(sink.tx.try_send(row(999)).is_err(), "the queue is closed");
         drop(sink);
         std::fs::remove_dir_all(&dir).unwrap();
     }

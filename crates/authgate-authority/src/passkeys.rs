@@ -499,7 +499,6 @@ pub async fn remove(
 ) -> Result<bool, PasskeyError> {
     let done = auth.store.delete_passkey(user_id, id).await?;
     if done {
-        crate::mfa::policy::drop_recovery_codes_without_factor(auth, user_id).await?;
         event(
             auth,
             "passkey.removed",
@@ -507,6 +506,13 @@ pub async fn remove(
             "ok",
             json!({"passkey": id, "user": user_id}),
         );
+        // The passkey is gone whatever follows: a failure here leaves codes
+        // that cannot be used anyway (a code stands in only while a factor
+        // remains), so it is logged, not reported as a failed removal.
+        if let Err(e) = crate::mfa::policy::drop_recovery_codes_without_factor(auth, user_id).await
+        {
+            tracing::error!(error = %e, "cannot delete the recovery codes left without a factor");
+        }
     }
     Ok(done)
 }

@@ -60,10 +60,10 @@ impl AuditWriter {
     /// it lost the last rows when the process exited first. A row recorded
     /// after this is dropped and counted
     /// (`authgate_gateway_audit_dropped_total`). True when the writer
-    /// finished in time.
+    /// finished in time (not when it panicked).
     pub async fn finish(self, bound: std::time::Duration) -> bool {
         let _ = self.finish.send(());
-        tokio::time::timeout(bound, self.task).await.is_ok()
+        matches!(tokio::time::timeout(bound, self.task).await, Ok(Ok(())))
     }
 }
 

@@ -229,7 +229,7 @@ pub fn render(out: &mut String, lines: &[Value]) {
          costs on this machine. `ts-direct`/`ts-gateway` and `py-direct`/`py-gateway`: the same pair on \
          the MCP servers in other languages, `examples/notes-mcp-ts` (official TypeScript SDK, \
          stateless streamable HTTP, checking tokens with jose) and `examples/notes-mcp-py` (official \
-         Python SDK, FastMCP on uvicorn, checking tokens with PyJWT), calling their trivial read \
+         Python SDK, `MCPServer` (formerly FastMCP) on uvicorn, checking tokens with PyJWT), calling their trivial read \
          (`list_notes`); the gateway is the same process, one upstream each, and the server behind it \
          verifies the gateway's caller assertion. Each worker shakes hands once (`initialize`) and then \
          calls; every answer is checked (200, the JSON-RPC result for its id, no error, not `isError`, \

@@ -141,7 +141,7 @@ impl Gateway {
         let (ended_tx, mut ended) = tokio::sync::mpsc::channel(workers);
         let mut threads = Vec::with_capacity(workers);
         for (i, listener) in clones.into_iter().enumerate() {
-            let shared = self.shared.clone();
+            let shared = Arc::new(self.shared.for_worker());
             let grace = self.shutdown_grace;
             let mut stopped = stopped.clone();
             let ended = EndedGuard(ended_tx.clone());
@@ -153,7 +153,6 @@ impl Gateway {
                         .enable_all()
                         .build()?;
                     let result = rt.block_on(async move {
-                        shared.enter_worker();
                         let listener = tokio::net::TcpListener::from_std(listener)?;
                         let shutdown = async move {
                             let _ = stopped.wait_for(|&s| s).await;

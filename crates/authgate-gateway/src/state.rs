@@ -9,7 +9,6 @@ use authgate_resource::{ProtectedResource, Validator};
 use axum::body::Body;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -47,19 +46,17 @@ impl Route {
 
 type UpstreamClient = Client<HttpConnector, Body>;
 
-thread_local! {
-    /// A serving worker's own upstream client (`Gateway::serve_workers`):
-    /// its pooled connections live on the worker's runtime, so a call's
-    /// tasks never wake another thread. `None` on every other thread.
-    static WORKER_CLIENT: RefCell<Option<UpstreamClient>> = const { RefCell::new(None) };
-}
-
+/// What the gateway's handlers share. A serving worker
+/// (`Gateway::serve_workers`) has its own ([`Shared::for_worker`]): the
+/// same routes, signer and audit sink, its own upstream client and cutter.
 pub struct Shared {
     pub routes: Vec<Arc<Route>>,
-    /// The upstream client of threads that are not serving workers (the
-    /// gateway inside `authgate serve`, the readiness probes).
+    /// Pools the upstream connections of the runtime that serves with
+    /// this `Shared` (a worker's own; on the calling runtime, also the
+    /// readiness probes').
     client: UpstreamClient,
-    pub signer: Signer,
+    /// Shared by every worker: one assertion cache.
+    pub signer: Arc<Signer>,
     pub audit: Arc<dyn AuditSink>,
     pub max_body: usize,
     pub timeout: Duration,
@@ -143,7 +140,7 @@ impl Shared {
         Ok(Self {
             routes,
             client: upstream_client(settings.upstream_timeout),
-            signer,
+            signer: Arc::new(signer),
             audit,
             max_body: settings.max_body_bytes,
             timeout: settings.upstream_timeout,
@@ -152,23 +149,30 @@ impl Shared {
         })
     }
 
-    /// Makes this thread a serving worker with an upstream client of its
-    /// own (on the runtime this is called from).
-    pub fn enter_worker(&self) {
-        let client = upstream_client(self.timeout);
-        WORKER_CLIENT.with(|c| *c.borrow_mut() = Some(client));
+    /// This gateway for one serving worker: the same routes, signer (and
+    /// its assertion cache) and audit sink, with an upstream client of its
+    /// own, whose pooled connections then live on the worker's runtime (a
+    /// call's tasks never wake another thread), and a cutter of its own
+    /// for the streams it serves (each worker cuts its own at shutdown).
+    pub fn for_worker(&self) -> Self {
+        Self {
+            routes: self.routes.clone(),
+            client: upstream_client(self.timeout),
+            signer: self.signer.clone(),
+            audit: self.audit.clone(),
+            max_body: self.max_body,
+            timeout: self.timeout,
+            cors: self.cors.clone(),
+            cutter: crate::cut::Cutter::default(),
+        }
     }
 
-    /// Sends `req` upstream with this thread's client (the response
-    /// future owns what it needs).
+    /// Sends `req` upstream (the response future owns what it needs).
     pub fn request(
         &self,
         req: axum::http::Request<Body>,
     ) -> hyper_util::client::legacy::ResponseFuture {
-        WORKER_CLIENT.with(|c| match &*c.borrow() {
-            Some(own) => own.request(req),
-            None => self.client.request(req),
-        })
+        self.client.request(req)
     }
 
     /// The route serving `path`.
